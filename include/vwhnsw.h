@@ -1,0 +1,308 @@
+/*
+ * vwhnsw.h - the public API of libvwhnsw, an HNSW vector-search library in C.
+ *
+ * libvwhnsw builds Hierarchical Navigable Small World graphs (Malkov &
+ * Yashunin, 2018) over float32 vectors and answers k-nearest-neighbour
+ * queries on them. It depends on libc, libm and POSIX threads only.
+ *
+ * Conventions used throughout this header
+ *
+ *   - Every call that can fail returns a vw_status. VW_OK (0) is success;
+ *     anything else names what went wrong, and vw_strerror() turns it into
+ *     text. vw_last_error_detail() may add context (a file offset, the
+ *     expected dimension) for the most recent failure on the calling thread.
+ *   - The library never prints, exits or aborts on bad input. A call that
+ *     fails leaves the index exactly as it was, and still usable.
+ *   - Ownership: objects returned through an out-parameter (vw_index,
+ *     vw_dataset) belong to the caller, who releases them with the matching
+ *     *_free function. Pointers passed in are only borrowed for the call.
+ *   - Labels are caller-chosen uint64_t values; each label appears at most
+ *     once in an index.
+ *   - Distances: VW_METRIC_L2 reports squared Euclidean distance;
+ *     VW_METRIC_IP reports 1 - <a,b>; VW_METRIC_COSINE normalizes every
+ *     vector on insert and every query on search, then reports 1 - <a,b>
+ *     (= half the squared Euclidean distance between the unit vectors).
+ *     Smaller is always nearer.
+ *
+ * Threads
+ *
+ *   Searching is safe from any number of threads at once on one index, with
+ *   no scratch memory to manage: the index keeps a pool of per-search
+ *   buffers. Insert calls may come from any thread too, but they are taken
+ *   one at a time, and a search waits while an insert is in progress (a
+ *   writer-preferring readers/writer lock), so every search sees a
+ *   consistent graph. To build in parallel, give many vectors to one
+ *   vw_index_add_batch call: it spreads them over threads that link
+ *   concurrently under fine-grained per-node locks.
+ */
+#ifndef VWHNSW_H
+#define VWHNSW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(VW_STATIC_DEFINE)
+#define VW_API
+#elif defined(__GNUC__)
+#define VW_API __attribute__((visibility("default")))
+#else
+#define VW_API
+#endif
+
+/* ------------------------------------------------------------------ version */
+
+#define VW_VERSION_MAJOR 0
+#define VW_VERSION_MINOR 1
+#define VW_VERSION_PATCH 0
+#define VW_VERSION_NUMBER (VW_VERSION_MAJOR * 10000 + VW_VERSION_MINOR * 100 + VW_VERSION_PATCH)
+
+/* The library's version as "MAJOR.MINOR.PATCH"; matches the macros above for
+ * the library the program was built against. */
+VW_API const char *vw_version(void);
+/* VW_VERSION_NUMBER of the library actually linked at run time. */
+VW_API unsigned vw_version_number(void);
+
+/* ------------------------------------------------------------------ status */
+
+typedef enum vw_status {
+    VW_OK = 0,
+    VW_ERR_NULL_ARG,           /* a required pointer argument was NULL */
+    VW_ERR_INVALID_ARG,        /* a parameter is out of range (M, capacity, threads, ...) */
+    VW_ERR_DIMENSION,          /* vector dimension does not match the index / out of range */
+    VW_ERR_NONFINITE,          /* a vector holds NaN or +-Inf */
+    VW_ERR_ZERO_VECTOR,        /* a zero vector cannot be normalized for the cosine metric */
+    VW_ERR_K,                  /* k is 0 or larger than VW_MAX_K */
+    VW_ERR_EF,                 /* ef is 0 or larger than VW_MAX_EF */
+    VW_ERR_DUPLICATE_LABEL,    /* the label is already in the index (or twice in a batch) */
+    VW_ERR_EMPTY_INDEX,        /* the operation needs at least one element */
+    VW_ERR_NOMEM,              /* memory allocation failed */
+    VW_ERR_CAPACITY,           /* the index cannot grow beyond VW_MAX_ELEMENTS */
+    VW_ERR_READONLY,           /* the index is memory-mapped and cannot be modified */
+    VW_ERR_THREAD,             /* a thread could not be created */
+    VW_ERR_IO,                 /* a read, write, fsync or rename failed (see errno detail) */
+    VW_ERR_NOT_FOUND,          /* a file does not exist / a label is not in the index */
+    VW_ERR_FORMAT,             /* a file is not in a format we know (bad magic, wrong extension) */
+    VW_ERR_TRUNCATED,          /* a file ends before its header says it should */
+    VW_ERR_CORRUPT,            /* a file fails a structural check or checksum */
+    VW_ERR_VERSION,            /* a file was written by a newer format version */
+    VW_ERR_UNSUPPORTED,        /* valid input we do not support (e.g. an npy dtype, a CPU feature) */
+    VW_ERR_CANCELLED,          /* a progress callback asked to stop */
+    VW_STATUS_COUNT_           /* number of status codes; not a status */
+} vw_status;
+
+/* A short, static, human-readable description of a status. Never NULL. */
+VW_API const char *vw_strerror(vw_status status);
+
+/* Context for the last failing call on this thread (e.g. "expected dim 128,
+ * got 64" or "links section: neighbour id 99 >= count 10"), or "" if the
+ * call gave none. Valid until the next library call on this thread. */
+VW_API const char *vw_last_error_detail(void);
+
+/* ------------------------------------------------------------------ limits */
+
+#define VW_MAX_DIM 4096u
+#define VW_MAX_M 256u
+#define VW_MAX_K 4096u
+#define VW_MAX_EF 65536u
+#define VW_MAX_ELEMENTS 0x7fffffffu
+
+/* ------------------------------------------------------------------ index */
+
+typedef enum vw_metric {
+    VW_METRIC_L2 = 0,     /* squared Euclidean distance */
+    VW_METRIC_IP = 1,     /* inner product, reported as 1 - <a,b> */
+    VW_METRIC_COSINE = 2  /* vectors and queries normalized, then 1 - <a,b> */
+} vw_metric;
+
+/* "l2", "ip", "cosine"; NULL for an unknown value. */
+VW_API const char *vw_metric_name(vw_metric metric);
+/* Parses "l2", "ip" or "cosine" (case-insensitive). */
+VW_API vw_status vw_metric_parse(const char *name, vw_metric *out);
+
+typedef struct vw_params {
+    uint32_t dim;             /* 1..VW_MAX_DIM, required */
+    vw_metric metric;         /* default VW_METRIC_L2 */
+    uint32_t M;               /* links per node on upper layers (2*M on layer 0); 2..VW_MAX_M */
+    uint32_t ef_construction; /* beam width while building; >= 1 */
+    uint64_t capacity;        /* initial room; the index grows beyond it when needed */
+    uint64_t seed;            /* seeds the level draws; same seed + 1 thread -> same graph */
+} vw_params;
+
+/* Fills *params with the defaults for a dimension: L2, M=16,
+ * ef_construction=200, capacity 1024, seed 100. */
+VW_API void vw_params_default(vw_params *params, uint32_t dim);
+
+typedef struct vw_index vw_index;
+
+/* Creates an empty index. On success *out owns it; release with vw_index_free. */
+VW_API vw_status vw_index_create(const vw_params *params, vw_index **out);
+
+/* Releases an index (from create or load). NULL is ignored. Must not race
+ * with any other call on the same index. */
+VW_API void vw_index_free(vw_index *index);
+
+/* Inserts one vector of index dim floats under a new label. The vector is
+ * copied. Fails with VW_ERR_DUPLICATE_LABEL if the label is present. */
+VW_API vw_status vw_index_add(vw_index *index, const float *vector, uint64_t label);
+
+/* Called from the batch's threads, serialized, every few hundred inserts and
+ * once at the end, with the number of vectors inserted so far. Returning
+ * non-zero cancels the rest of the batch (vw_index_add_batch then returns
+ * VW_ERR_CANCELLED; the vectors already inserted stay in the index). */
+typedef int (*vw_progress_fn)(uint64_t done, uint64_t total, void *ctx);
+
+/* Inserts n vectors (n * dim floats, row-major) with the given labels using
+ * `threads` threads (0 = all online CPUs). Every vector and label is
+ * checked before anything is inserted: on a bad vector or a duplicate label
+ * (against the index or within the batch) nothing is inserted. `progress`
+ * may be NULL. */
+VW_API vw_status vw_index_add_batch(vw_index *index, const float *vectors, const uint64_t *labels,
+                                    uint64_t n, unsigned threads, vw_progress_fn progress,
+                                    void *progress_ctx);
+
+/* Keep-or-skip decision for filtered search: non-zero keeps the label.
+ * Called from the searching thread; must be thread-safe if searches run
+ * concurrently. */
+typedef int (*vw_filter_fn)(uint64_t label, void *ctx);
+
+/* Finds the k nearest neighbours of `query` (index dim floats).
+ * ef is the beam width (the search uses max(ef, k)); 1..VW_MAX_EF.
+ * Writes up to k labels and distances, nearest first, and the number written
+ * to *found (< k when the index, or the filtered subset reached, has fewer).
+ * out_distances may be NULL. filter may be NULL; filtered-out nodes are still
+ * traversed, so the graph stays connected, but never returned.
+ * An empty index gives VW_ERR_EMPTY_INDEX. */
+VW_API vw_status vw_index_search(const vw_index *index, const float *query, uint32_t k, uint32_t ef,
+                                 vw_filter_fn filter, void *filter_ctx, uint64_t *out_labels,
+                                 float *out_distances, uint32_t *found);
+
+/* Searches nq queries (nq * dim floats) with `threads` threads (0 = all
+ * online CPUs). Results of query i go to out_labels[i*k .. i*k+k-1] and
+ * out_distances likewise (may be NULL); found[i] holds its count (may be
+ * NULL if the caller only needs the padded arrays: unused slots get label
+ * UINT64_MAX and distance +Inf). All queries are validated first. */
+VW_API vw_status vw_index_search_batch(const vw_index *index, const float *queries, uint64_t nq,
+                                       uint32_t k, uint32_t ef, vw_filter_fn filter,
+                                       void *filter_ctx, unsigned threads, uint64_t *out_labels,
+                                       float *out_distances, uint32_t *found);
+
+/* Copies the stored vector of `label` into out (dim floats; normalized for
+ * the cosine metric). VW_ERR_NOT_FOUND if the label is absent. */
+VW_API vw_status vw_index_get_vector(const vw_index *index, uint64_t label, float *out);
+
+typedef struct vw_stats {
+    uint64_t count;           /* elements in the index */
+    uint64_t capacity;        /* elements that fit before the next growth */
+    uint32_t dim;
+    vw_metric metric;
+    uint32_t M;
+    uint32_t ef_construction;
+    uint64_t seed;
+    int32_t max_level;        /* top layer of the graph; -1 when empty */
+    uint64_t memory_bytes;    /* heap bytes owned by the index (excluding a mapped file) */
+    uint64_t mapped_bytes;    /* bytes of an mmap-loaded file, 0 otherwise */
+    int mmapped;              /* non-zero if loaded with VW_LOAD_MMAP */
+} vw_stats;
+
+VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
+
+/* ------------------------------------------------------------------ files */
+
+/* Writes the index to `path` atomically: a temporary file in the same
+ * directory is written, fsync'ed and renamed over `path`, then the directory
+ * is fsync'ed. On any failure an existing file at `path` is left untouched.
+ * The format is documented in lib/FORMAT.md. */
+VW_API vw_status vw_index_save(const vw_index *index, const char *path);
+
+enum {
+    VW_LOAD_DEFAULT = 0,
+    /* Map the file and use vectors and links in place: fast load, memory
+     * shared between processes. The index is read-only: inserts return
+     * VW_ERR_READONLY. The file must not be modified while mapped. */
+    VW_LOAD_MMAP = 1u << 0,
+    /* Skip the section checksums (structural checks still run). */
+    VW_LOAD_NO_VERIFY = 1u << 1
+};
+
+/* Loads an index saved by vw_index_save. Every count, offset and neighbour
+ * id is validated before use; a file that fails yields VW_ERR_FORMAT,
+ * VW_ERR_TRUNCATED, VW_ERR_CORRUPT or VW_ERR_VERSION with a detail message
+ * naming what failed. */
+VW_API vw_status vw_index_load(const char *path, unsigned flags, vw_index **out);
+
+/* ------------------------------------------------------------------ datasets */
+
+typedef enum vw_dataset_format {
+    VW_FORMAT_AUTO = 0, /* from the file name's extension */
+    VW_FORMAT_NPY,      /* NumPy .npy v1/v2/v3, 2-D, C order */
+    VW_FORMAT_FVECS,    /* TEXMEX: per row int32 dim + dim float32 */
+    VW_FORMAT_BVECS,    /* TEXMEX: per row int32 dim + dim uint8 */
+    VW_FORMAT_IVECS,    /* TEXMEX: per row int32 dim + dim int32 */
+    VW_FORMAT_FBIN,     /* big-ann-benchmarks: uint32 n, uint32 dim, float32 data */
+    VW_FORMAT_U8BIN,    /* big-ann-benchmarks: uint32 n, uint32 dim, uint8 data */
+    VW_FORMAT_IBIN      /* big-ann-benchmarks: uint32 n, uint32 dim, int32 data */
+} vw_dataset_format;
+
+/* A matrix of n rows by dim columns, always held as float32 in memory
+ * (uint8 and int32 sources are converted exactly; float64 and float16 .npy
+ * are converted to the nearest float32). */
+typedef struct vw_dataset {
+    uint64_t n;
+    uint32_t dim;
+    float *data; /* n * dim floats, row-major; owned by the dataset */
+} vw_dataset;
+
+/* Format implied by a path's extension, or VW_FORMAT_AUTO if none matches. */
+VW_API vw_dataset_format vw_dataset_format_from_path(const char *path);
+
+/* Reads a vector file. `format` VW_FORMAT_AUTO picks by extension; the
+ * content is checked against it. On success *out owns a new dataset. */
+VW_API vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset **out);
+
+/* Writes n x dim floats. For .bvecs/.u8bin values are rounded and must lie
+ * in 0..255; for .ivecs/.ibin they must be integers representable as int32.
+ * The write is atomic like vw_index_save. */
+VW_API vw_status vw_dataset_write(const char *path, vw_dataset_format format, const float *data,
+                                  uint64_t n, uint32_t dim);
+
+VW_API void vw_dataset_free(vw_dataset *dataset);
+
+/* ------------------------------------------------------------------ kernels */
+
+typedef enum vw_simd_level {
+    VW_SIMD_SCALAR = 0,
+    VW_SIMD_AVX2 = 1,   /* AVX2 + FMA */
+    VW_SIMD_AVX512 = 2  /* AVX-512F */
+} vw_simd_level;
+
+/* The kernel set in use: the best the CPU supports, unless the environment
+ * variable VW_SIMD (scalar|avx2|avx512) chose another at first use. */
+VW_API vw_simd_level vw_simd_active(void);
+/* "scalar", "avx2", "avx512"; NULL for an unknown value. */
+VW_API const char *vw_simd_name(vw_simd_level level);
+/* Non-zero if this build and this CPU can run the given level. */
+VW_API int vw_simd_supported(vw_simd_level level);
+/* Status of the VW_SIMD environment variable: VW_OK when unset or valid,
+ * VW_ERR_INVALID_ARG when it names no level, VW_ERR_UNSUPPORTED when the CPU
+ * or build cannot run the level (the library then uses the best supported
+ * level; tools refuse to start). */
+VW_API vw_status vw_simd_env_status(void);
+
+/* The kernels themselves, for callers that compute exact distances (e.g.
+ * brute-force ground truth). Use the active level. */
+VW_API float vw_distance_l2sq(const float *a, const float *b, uint32_t dim);
+VW_API float vw_distance_dot(const float *a, const float *b, uint32_t dim);
+
+/* Normalizes v to unit length in place; VW_ERR_ZERO_VECTOR if it is zero,
+ * VW_ERR_NONFINITE if it holds NaN/Inf. */
+VW_API vw_status vw_normalize(float *v, uint32_t dim);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VWHNSW_H */

@@ -1,0 +1,716 @@
+/*
+ * dataset.c - reading and writing vector files: .npy (header in
+ * dataset_npy.c), the TEXMEX .fvecs/.bvecs/.ivecs and the big-ann-benchmarks
+ * .fbin/.u8bin/.ibin.
+ *
+ * Reading: a format's header becomes a vw_layout, which is checked against
+ * the file size with overflow-safe arithmetic before anything is allocated;
+ * then the rows are read with pread in chunks of about 1 MiB and converted
+ * into the output array (little-endian float32 without row prefixes is read
+ * straight into it). So a file costs its float32 array plus one chunk, and
+ * never a second copy of the file. The same code parses a memory buffer
+ * (vw_dataset_parse, for the fuzz target), only the byte source differs.
+ *
+ * Writing: rows are encoded in chunks into a temporary file in the target's
+ * directory, which is fsync'ed and renamed over the target, and the
+ * directory fsync'ed, so a crash leaves either the old file or the new one.
+ */
+#include "dataset_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CHUNK_BYTES (1u << 20)
+/* Linux moves at most this much per read/write call. */
+#define IO_MAX ((size_t)1 << 30)
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HOST_LE 1
+#else
+#define HOST_LE 0
+#endif
+
+#define SUPPORTED_EXTENSIONS ".npy .fvecs .bvecs .ivecs .fbin .u8bin .ibin"
+
+/* ------------------------------------------------------------------ formats */
+
+typedef enum layout_kind { KIND_NPY, KIND_VECS, KIND_BIN } layout_kind;
+
+typedef struct format_info {
+    const char *ext;
+    layout_kind kind;
+    vw_elem elem; /* element type on disk (npy: as written; read from the header) */
+} format_info;
+
+/* Indexed by vw_dataset_format. */
+static const format_info formats[] = {
+    [VW_FORMAT_NPY] = {"npy", KIND_NPY, VW_ELEM_F32},
+    [VW_FORMAT_FVECS] = {"fvecs", KIND_VECS, VW_ELEM_F32},
+    [VW_FORMAT_BVECS] = {"bvecs", KIND_VECS, VW_ELEM_U8},
+    [VW_FORMAT_IVECS] = {"ivecs", KIND_VECS, VW_ELEM_I32},
+    [VW_FORMAT_FBIN] = {"fbin", KIND_BIN, VW_ELEM_F32},
+    [VW_FORMAT_U8BIN] = {"u8bin", KIND_BIN, VW_ELEM_U8},
+    [VW_FORMAT_IBIN] = {"ibin", KIND_BIN, VW_ELEM_I32},
+};
+
+static bool format_valid(vw_dataset_format f) {
+    return f >= VW_FORMAT_NPY && f <= VW_FORMAT_IBIN;
+}
+
+static size_t elem_size(vw_elem e) {
+    switch (e) {
+    case VW_ELEM_F64:
+        return 8;
+    case VW_ELEM_F16:
+        return 2;
+    case VW_ELEM_U8:
+        return 1;
+    default:
+        return 4;
+    }
+}
+
+vw_dataset_format vw_dataset_format_from_path(const char *path) {
+    if (path == NULL)
+        return VW_FORMAT_AUTO;
+    const char *base = strrchr(path, '/');
+    const char *dot = strrchr(base ? base + 1 : path, '.');
+    if (dot == NULL)
+        return VW_FORMAT_AUTO;
+    for (int f = VW_FORMAT_NPY; f <= VW_FORMAT_IBIN; f++)
+        if (strcasecmp(dot + 1, formats[f].ext) == 0)
+            return (vw_dataset_format)f;
+    return VW_FORMAT_AUTO;
+}
+
+/* The format to use: `format` itself, or the path's when AUTO. */
+static vw_status resolve_format(const char *path, vw_dataset_format format,
+                                vw_dataset_format *out) {
+    if (format == VW_FORMAT_AUTO) {
+        format = vw_dataset_format_from_path(path);
+        if (format == VW_FORMAT_AUTO)
+            return vw_fail(VW_ERR_FORMAT, "unknown vector file extension; supported: %s",
+                           SUPPORTED_EXTENSIONS);
+    }
+    if (!format_valid(format))
+        return vw_fail(VW_ERR_INVALID_ARG, "invalid dataset format %d", (int)format);
+    *out = format;
+    return VW_OK;
+}
+
+/* ------------------------------------------------------------------ helpers */
+
+static const char *errno_text(int err, char *buf, size_t cap) {
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    return strerror_r(err, buf, cap);
+#else
+    return strerror_r(err, buf, cap) == 0 ? buf : "unknown error";
+#endif
+}
+
+static vw_status fail_errno(vw_status st, const char *what) {
+    char buf[128];
+    int err = errno;
+    return vw_fail(st, "%s: %s", what, errno_text(err, buf, sizeof buf));
+}
+
+static uint32_t load_le32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t load_le64(const unsigned char *p) {
+    return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
+}
+
+static void store_le32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+    p[2] = (unsigned char)(v >> 16);
+    p[3] = (unsigned char)(v >> 24);
+}
+
+/* n * dim * size as a byte count, or false if it overflows size_t. */
+static bool array_bytes(uint64_t n, uint64_t dim, uint64_t size, size_t *out) {
+    uint64_t elems, bytes;
+    if (__builtin_mul_overflow(n, dim, &elems) || __builtin_mul_overflow(elems, size, &bytes) ||
+        bytes > SIZE_MAX)
+        return false;
+    *out = (size_t)bytes;
+    return true;
+}
+
+/* ------------------------------------------------------------------ element conversion */
+
+static float f32_from_bits(uint32_t bits) {
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* IEEE binary16 to binary32; every half is exactly representable. */
+static float f16_to_f32(uint32_t h) {
+    uint32_t sign = (h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, man = h & 0x3ffu;
+    if (exp == 0) { /* zero or subnormal: man * 2^-24 */
+        float mag = (float)man * 0x1p-24f;
+        return sign ? -mag : mag;
+    }
+    if (exp == 31) /* infinity or NaN, payload kept */
+        return f32_from_bits(sign | 0x7f800000u | man << 13);
+    return f32_from_bits(sign | (exp + 112) << 23 | man << 13);
+}
+
+/* Nearest float32 of a double. Converting an out-of-range double is
+ * undefined in C, so the overflow to +-Inf is spelled out: values beyond
+ * FLT_MAX round down to it until halfway to the next power of two. */
+static float f64_to_f32(double d) {
+    if (d >= 0x1.ffffffp+127)
+        return INFINITY;
+    if (d <= -0x1.ffffffp+127)
+        return -INFINITY;
+    if (d > 0x1.fffffep+127)
+        return 0x1.fffffep+127f;
+    if (d < -0x1.fffffep+127)
+        return -0x1.fffffep+127f;
+    return (float)d;
+}
+
+/* Converts one row of dim elements; `row` names it in messages. */
+static vw_status convert_row(const unsigned char *p, vw_elem elem, uint32_t dim, float *out,
+                             uint64_t row) {
+    switch (elem) {
+    case VW_ELEM_F32:
+        if (HOST_LE) {
+            memcpy(out, p, (size_t)dim * 4);
+        } else {
+            for (uint32_t j = 0; j < dim; j++)
+                out[j] = f32_from_bits(load_le32(p + 4 * (size_t)j));
+        }
+        break;
+    case VW_ELEM_F64:
+        for (uint32_t j = 0; j < dim; j++) {
+            uint64_t bits = load_le64(p + 8 * (size_t)j);
+            double d;
+            memcpy(&d, &bits, sizeof d);
+            out[j] = f64_to_f32(d);
+        }
+        break;
+    case VW_ELEM_F16:
+        for (uint32_t j = 0; j < dim; j++)
+            out[j] = f16_to_f32((uint32_t)p[2 * j] | (uint32_t)p[2 * j + 1] << 8);
+        break;
+    case VW_ELEM_U8:
+        for (uint32_t j = 0; j < dim; j++)
+            out[j] = (float)p[j];
+        break;
+    case VW_ELEM_I32:
+        for (uint32_t j = 0; j < dim; j++) {
+            int32_t v = (int32_t)load_le32(p + 4 * (size_t)j);
+            float f = (float)v;
+            /* The API promises exact conversion; |v| > 2^24 may not be. */
+            if ((double)f != (double)v)
+                return vw_fail(VW_ERR_UNSUPPORTED,
+                               "row %" PRIu64 ", column %" PRIu32 ": int32 value %" PRId32
+                               " is not exactly representable as float32",
+                               row, j, v);
+            out[j] = f;
+        }
+        break;
+    }
+    return VW_OK;
+}
+
+/* ------------------------------------------------------------------ byte sources */
+
+/* A file (pread on fd) or a memory buffer (mem), `size` bytes long. */
+typedef struct source {
+    const unsigned char *mem;
+    int fd;
+    uint64_t size;
+} source;
+
+/* Reads len bytes at off; the caller has checked off + len <= size. */
+static vw_status source_read(const source *s, uint64_t off, void *dst, size_t len) {
+    if (s->mem != NULL) {
+        memcpy(dst, s->mem + off, len);
+        return VW_OK;
+    }
+    unsigned char *p = dst;
+    while (len > 0) {
+        ssize_t got = pread(s->fd, p, len < IO_MAX ? len : IO_MAX, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return fail_errno(VW_ERR_IO, "read");
+        if (got == 0)
+            return vw_fail(VW_ERR_TRUNCATED,
+                           "file ended at byte %" PRIu64 " while reading (did it shrink?)", off);
+        p += got;
+        off += (uint64_t)got;
+        len -= (size_t)got;
+    }
+    return VW_OK;
+}
+
+/* ------------------------------------------------------------------ headers */
+
+/* A file whose extension says one format but whose bytes say npy would give
+ * a baffling dimension error; say what it is instead. */
+static vw_status refuse_npy_content(const source *s, vw_dataset_format format) {
+    unsigned char head[6];
+    if (s->size < sizeof head)
+        return VW_OK;
+    vw_status st = source_read(s, 0, head, sizeof head);
+    if (st == VW_OK && memcmp(head, "\x93NUMPY", sizeof head) == 0)
+        return vw_fail(VW_ERR_FORMAT, "the file is an .npy file, not .%s", formats[format].ext);
+    return st;
+}
+
+static vw_status npy_layout(const source *s, vw_layout *lay) {
+    unsigned char pre[VW_NPY_PREAMBLE_MAX];
+    size_t avail = s->size < sizeof pre ? (size_t)s->size : sizeof pre;
+    uint64_t hoff, hlen;
+    vw_status st = source_read(s, 0, pre, avail);
+    if (st == VW_OK)
+        st = vw_npy_preamble(pre, avail, s->size, &hoff, &hlen);
+    if (st != VW_OK)
+        return st;
+    char *text = malloc((size_t)hlen);
+    if (text == NULL)
+        return vw_fail(VW_ERR_NOMEM, "npy header of %" PRIu64 " bytes", hlen);
+    st = source_read(s, hoff, text, (size_t)hlen);
+    if (st == VW_OK)
+        st = vw_npy_parse_header(text, (size_t)hlen, lay);
+    free(text);
+    if (st != VW_OK)
+        return st;
+    lay->row_prefix = 0;
+    lay->data_off = hoff + hlen;
+
+    size_t need;
+    uint64_t have = s->size - lay->data_off;
+    if (!array_bytes(lay->n, lay->dim, elem_size(lay->elem), &need) || need > have)
+        return vw_fail(VW_ERR_TRUNCATED,
+                       "npy header says %" PRIu64 " x %" PRIu32
+                       " elements of %zu bytes but only %" PRIu64 " data bytes follow it",
+                       lay->n, lay->dim, elem_size(lay->elem), have);
+    if (need < have)
+        return vw_fail(VW_ERR_CORRUPT,
+                       "npy file has %" PRIu64 " bytes after its %" PRIu64 " x %" PRIu32 " array",
+                       have - need, lay->n, lay->dim);
+    return VW_OK;
+}
+
+static vw_status check_dim(int64_t dim, const char *where) {
+    if (dim < 1 || dim > (int64_t)VW_MAX_DIM)
+        return vw_fail(VW_ERR_DIMENSION, "%s: dimension %" PRId64 " is not in 1..%u", where, dim,
+                       VW_MAX_DIM);
+    return VW_OK;
+}
+
+/* n is the number of whole rows; a partial last row is checked by
+ * check_vecs_tail once the whole rows have been read. */
+static vw_status vecs_layout(const source *s, vw_dataset_format format, vw_layout *lay) {
+    unsigned char head[4];
+    if (s->size < sizeof head)
+        return vw_fail(VW_ERR_TRUNCATED, "file of %" PRIu64 " bytes ends inside the first row",
+                       s->size);
+    vw_status st = source_read(s, 0, head, sizeof head);
+    if (st == VW_OK)
+        st = check_dim((int32_t)load_le32(head), "row 0");
+    if (st != VW_OK)
+        return st;
+    lay->dim = load_le32(head);
+    lay->elem = formats[format].elem;
+    lay->row_prefix = 4;
+    lay->data_off = 0;
+    lay->n = s->size / (4 + lay->dim * elem_size(lay->elem));
+    if (lay->n == 0)
+        return vw_fail(VW_ERR_TRUNCATED,
+                       "file of %" PRIu64 " bytes ends inside the first row (dimension %" PRIu32
+                       ")",
+                       s->size, lay->dim);
+    return VW_OK;
+}
+
+static vw_status check_vecs_tail(const source *s, const vw_layout *lay) {
+    uint64_t row_bytes = 4 + lay->dim * elem_size(lay->elem);
+    uint64_t tail = s->size - lay->n * row_bytes;
+    if (tail == 0)
+        return VW_OK;
+    if (tail >= 4) {
+        unsigned char head[4];
+        vw_status st = source_read(s, lay->n * row_bytes, head, sizeof head);
+        if (st != VW_OK)
+            return st;
+        int32_t d = (int32_t)load_le32(head);
+        if ((uint32_t)d != lay->dim)
+            return vw_fail(VW_ERR_CORRUPT,
+                           "row %" PRIu64 " has dimension %" PRId32 " but row 0 has %" PRIu32,
+                           lay->n, d, lay->dim);
+    }
+    return vw_fail(VW_ERR_TRUNCATED,
+                   "file size %" PRIu64 " is not a multiple of the row size %" PRIu64
+                   " (dimension %" PRIu32 "): row %" PRIu64 " is cut after %" PRIu64 " bytes",
+                   s->size, row_bytes, lay->dim, lay->n, tail);
+}
+
+static vw_status bin_layout(const source *s, vw_dataset_format format, vw_layout *lay) {
+    unsigned char head[8];
+    if (s->size < sizeof head)
+        return vw_fail(VW_ERR_TRUNCATED, "file of %" PRIu64 " bytes ends inside the 8-byte header",
+                       s->size);
+    vw_status st = source_read(s, 0, head, sizeof head);
+    if (st == VW_OK)
+        st = check_dim(load_le32(head + 4), "header");
+    if (st != VW_OK)
+        return st;
+    lay->n = load_le32(head);
+    lay->dim = load_le32(head + 4);
+    lay->elem = formats[format].elem;
+    lay->row_prefix = 0;
+    lay->data_off = sizeof head;
+    if (lay->n == 0)
+        return vw_fail(VW_ERR_UNSUPPORTED, "header says 0 rows: the file holds no vectors");
+    /* n < 2^32, dim <= VW_MAX_DIM, size <= 4: no overflow in 64 bits. */
+    uint64_t need = lay->n * lay->dim * elem_size(lay->elem), have = s->size - sizeof head;
+    if (need > have)
+        return vw_fail(VW_ERR_TRUNCATED,
+                       "header says %" PRIu64 " x %" PRIu32 " (%" PRIu64
+                       " data bytes) but the file has %" PRIu64,
+                       lay->n, lay->dim, need, have);
+    if (need < have)
+        return vw_fail(VW_ERR_CORRUPT,
+                       "%" PRIu64 " bytes after the %" PRIu64 " x %" PRIu32 " array", have - need,
+                       lay->n, lay->dim);
+    return VW_OK;
+}
+
+/* ------------------------------------------------------------------ rows */
+
+static vw_status read_rows(const source *s, const vw_layout *lay, float *out) {
+    size_t payload = lay->dim * elem_size(lay->elem);
+    size_t row_bytes = lay->row_prefix + payload;
+    if (HOST_LE && lay->elem == VW_ELEM_F32 && lay->row_prefix == 0)
+        return source_read(s, lay->data_off, out, (size_t)lay->n * payload);
+
+    uint64_t chunk_rows = CHUNK_BYTES / row_bytes;
+    if (chunk_rows == 0)
+        chunk_rows = 1;
+    if (chunk_rows > lay->n)
+        chunk_rows = lay->n;
+    unsigned char *buf = malloc((size_t)chunk_rows * row_bytes);
+    if (buf == NULL)
+        return vw_fail(VW_ERR_NOMEM, "read buffer");
+    vw_status st = VW_OK;
+    for (uint64_t r = 0; r < lay->n && st == VW_OK; r += chunk_rows) {
+        uint64_t rows = lay->n - r < chunk_rows ? lay->n - r : chunk_rows;
+        st = source_read(s, lay->data_off + r * row_bytes, buf, (size_t)rows * row_bytes);
+        for (uint64_t i = 0; i < rows && st == VW_OK; i++) {
+            const unsigned char *p = buf + i * row_bytes;
+            if (lay->row_prefix != 0 && load_le32(p) != lay->dim)
+                st = vw_fail(VW_ERR_CORRUPT,
+                             "row %" PRIu64 " has dimension %" PRId32 " but row 0 has %" PRIu32,
+                             r + i, (int32_t)load_le32(p), lay->dim);
+            else
+                st = convert_row(p + lay->row_prefix, lay->elem, lay->dim, out + (r + i) * lay->dim,
+                                 r + i);
+        }
+    }
+    free(buf);
+    return st;
+}
+
+static vw_status parse_source(const source *s, vw_dataset_format format, vw_dataset **out) {
+    vw_layout lay;
+    vw_status st;
+    layout_kind kind = formats[format].kind;
+    if (s->size == 0)
+        return vw_fail(VW_ERR_TRUNCATED, "the file is empty");
+    st = kind == KIND_NPY ? VW_OK : refuse_npy_content(s, format);
+    if (st == VW_OK)
+        st = kind == KIND_NPY    ? npy_layout(s, &lay)
+             : kind == KIND_VECS ? vecs_layout(s, format, &lay)
+                                 : bin_layout(s, format, &lay);
+    if (st != VW_OK)
+        return st;
+
+    size_t bytes;
+    if (!array_bytes(lay.n, lay.dim, sizeof(float), &bytes))
+        return vw_fail(VW_ERR_NOMEM, "%" PRIu64 " x %" PRIu32 " floats do not fit in memory", lay.n,
+                       lay.dim);
+    vw_dataset *ds = malloc(sizeof *ds);
+    float *data = malloc(bytes);
+    if (ds == NULL || data == NULL) {
+        free(ds);
+        free(data);
+        return vw_fail(VW_ERR_NOMEM, "%" PRIu64 " x %" PRIu32 " floats", lay.n, lay.dim);
+    }
+    st = read_rows(s, &lay, data);
+    if (st == VW_OK && kind == KIND_VECS)
+        st = check_vecs_tail(s, &lay);
+    if (st != VW_OK) {
+        free(ds);
+        free(data);
+        return st;
+    }
+    ds->n = lay.n;
+    ds->dim = lay.dim;
+    ds->data = data;
+    *out = ds;
+    return VW_OK;
+}
+
+vw_status vw_dataset_parse(const void *bytes, size_t len, vw_dataset_format format,
+                           vw_dataset **out) {
+    vw_clear_detail();
+    if (out == NULL || (bytes == NULL && len > 0))
+        return vw_fail(VW_ERR_NULL_ARG, "bytes or out is NULL");
+    *out = NULL;
+    if (!format_valid(format))
+        return vw_fail(VW_ERR_INVALID_ARG, "invalid dataset format %d", (int)format);
+    source s = {bytes, -1, len};
+    return parse_source(&s, format, out);
+}
+
+vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset **out) {
+    vw_clear_detail();
+    if (path == NULL || out == NULL)
+        return vw_fail(VW_ERR_NULL_ARG, "path or out is NULL");
+    *out = NULL;
+    vw_status st = resolve_format(path, format, &format);
+    if (st != VW_OK)
+        return st;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open");
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        st = fail_errno(VW_ERR_IO, "stat");
+    } else if (S_ISDIR(sb.st_mode)) {
+        errno = EISDIR;
+        st = fail_errno(VW_ERR_IO, "open");
+    } else if (!S_ISREG(sb.st_mode)) {
+        /* The size must be known up front to validate the header. */
+        st = vw_fail(VW_ERR_UNSUPPORTED, "not a regular file (pipes and devices are not read)");
+    } else {
+        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+        source s = {NULL, fd, (uint64_t)sb.st_size};
+        st = parse_source(&s, format, out);
+    }
+    close(fd);
+    return st;
+}
+
+void vw_dataset_free(vw_dataset *dataset) {
+    if (dataset == NULL)
+        return;
+    free(dataset->data);
+    free(dataset);
+}
+
+/* ------------------------------------------------------------------ atomic files */
+
+/* A temporary file beside `path` that becomes `path` on commit. */
+typedef struct atomic_file {
+    int fd;
+    const char *path;
+    char *tmp;
+} atomic_file;
+
+static atomic_uint tmp_counter;
+
+static vw_status atomic_open(const char *path, atomic_file *af) {
+    struct stat sb;
+    /* rename() would replace a device node or a FIFO with a regular file. */
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return vw_fail(VW_ERR_INVALID_ARG, "the destination exists and is not a regular file");
+    size_t cap = strlen(path) + 64;
+    af->path = path;
+    af->tmp = malloc(cap);
+    if (af->tmp == NULL)
+        return vw_fail(VW_ERR_NOMEM, "temporary file name");
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(af->tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(),
+                 atomic_fetch_add(&tmp_counter, 1));
+        /* 0666: the process umask decides, as for any file the user creates. */
+        af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (af->fd >= 0)
+            return VW_OK;
+        if (errno != EEXIST)
+            break;
+    }
+    vw_status st =
+        fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "create temporary file");
+    free(af->tmp);
+    return st;
+}
+
+static void atomic_abort(atomic_file *af) {
+    close(af->fd);
+    unlink(af->tmp);
+    free(af->tmp);
+}
+
+static vw_status fsync_parent_dir(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir =
+        slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
+    if (dir == NULL)
+        return vw_fail(VW_ERR_NOMEM, "directory name");
+    vw_status st = VW_OK;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        st = fail_errno(VW_ERR_IO, "open directory for fsync");
+    } else {
+        /* Some file systems cannot sync a directory; the rename stands. */
+        if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP)
+            st = fail_errno(VW_ERR_IO, "fsync directory");
+        close(fd);
+    }
+    free(dir);
+    return st;
+}
+
+static vw_status atomic_commit(atomic_file *af) {
+    if (fsync(af->fd) != 0) {
+        vw_status st = fail_errno(VW_ERR_IO, "fsync");
+        atomic_abort(af);
+        return st;
+    }
+    if (close(af->fd) != 0 || rename(af->tmp, af->path) != 0) {
+        vw_status st = fail_errno(VW_ERR_IO, "close/rename temporary file");
+        unlink(af->tmp);
+        free(af->tmp);
+        return st;
+    }
+    free(af->tmp);
+    return fsync_parent_dir(af->path);
+}
+
+/* ------------------------------------------------------------------ writing */
+
+static vw_status write_all(int fd, const void *data, size_t len) {
+    const unsigned char *p = data;
+    while (len > 0) {
+        ssize_t put = write(fd, p, len < IO_MAX ? len : IO_MAX);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put < 0)
+            return fail_errno(VW_ERR_IO, "write");
+        p += put;
+        len -= (size_t)put;
+    }
+    return VW_OK;
+}
+
+/* Encodes one row; refuses values the element type cannot hold. */
+static vw_status encode_row(const float *v, uint32_t dim, vw_elem elem, unsigned char *p,
+                            uint64_t row) {
+    for (uint32_t j = 0; j < dim; j++) {
+        float x = v[j];
+        if (elem == VW_ELEM_F32) {
+            uint32_t bits;
+            memcpy(&bits, &x, sizeof bits);
+            store_le32(p + 4 * (size_t)j, bits);
+        } else if (elem == VW_ELEM_U8) {
+            float r = roundf(x);
+            if (!(r >= 0.0f && r <= 255.0f))
+                return vw_fail(VW_ERR_INVALID_ARG,
+                               "row %" PRIu64 ", column %" PRIu32 ": value %g is not in 0..255",
+                               row, j, (double)x);
+            p[j] = (unsigned char)r;
+        } else {
+            if (!(x >= -2147483648.0f && x < 2147483648.0f) || x != truncf(x))
+                return vw_fail(VW_ERR_INVALID_ARG,
+                               "row %" PRIu64 ", column %" PRIu32 ": value %g is not an int32", row,
+                               j, (double)x);
+            store_le32(p + 4 * (size_t)j, (uint32_t)(int32_t)x);
+        }
+    }
+    return VW_OK;
+}
+
+static vw_status write_header(int fd, vw_dataset_format format, uint64_t n, uint32_t dim) {
+    unsigned char head[VW_NPY_WRITE_MAX];
+    size_t len = 0;
+    vw_status st = VW_OK;
+    if (formats[format].kind == KIND_NPY) {
+        st = vw_npy_format_header(n, dim, head, sizeof head, &len);
+    } else if (formats[format].kind == KIND_BIN) {
+        store_le32(head, (uint32_t)n);
+        store_le32(head + 4, dim);
+        len = 8;
+    }
+    return st == VW_OK ? write_all(fd, head, len) : st;
+}
+
+static vw_status write_rows(int fd, vw_dataset_format format, const float *data, uint64_t n,
+                            uint32_t dim) {
+    vw_elem elem = formats[format].elem;
+    size_t prefix = formats[format].kind == KIND_VECS ? 4 : 0;
+    size_t row_bytes = prefix + dim * elem_size(elem);
+    if (HOST_LE && elem == VW_ELEM_F32 && prefix == 0)
+        return write_all(fd, data, (size_t)n * dim * sizeof(float));
+
+    size_t chunk_rows = CHUNK_BYTES / row_bytes;
+    unsigned char *buf = malloc(chunk_rows * row_bytes);
+    if (buf == NULL)
+        return vw_fail(VW_ERR_NOMEM, "write buffer");
+    vw_status st = VW_OK;
+    for (uint64_t r = 0; r < n && st == VW_OK; r += chunk_rows) {
+        size_t rows = n - r < chunk_rows ? (size_t)(n - r) : chunk_rows;
+        for (size_t i = 0; i < rows && st == VW_OK; i++) {
+            unsigned char *p = buf + i * row_bytes;
+            if (prefix)
+                store_le32(p, dim);
+            st = encode_row(data + (r + i) * dim, dim, elem, p + prefix, r + i);
+        }
+        if (st == VW_OK)
+            st = write_all(fd, buf, rows * row_bytes);
+    }
+    free(buf);
+    return st;
+}
+
+vw_status vw_dataset_write(const char *path, vw_dataset_format format, const float *data,
+                           uint64_t n, uint32_t dim) {
+    vw_clear_detail();
+    if (path == NULL || data == NULL)
+        return vw_fail(VW_ERR_NULL_ARG, "path or data is NULL");
+    vw_status st = resolve_format(path, format, &format);
+    if (st != VW_OK)
+        return st;
+    st = check_dim(dim, "write");
+    if (st != VW_OK)
+        return st;
+    size_t bytes;
+    if (n == 0)
+        return vw_fail(VW_ERR_INVALID_ARG, "no rows to write (n = 0)");
+    if (formats[format].kind == KIND_BIN && n > UINT32_MAX)
+        return vw_fail(VW_ERR_INVALID_ARG, "%" PRIu64 " rows exceed the uint32 count of .%s", n,
+                       formats[format].ext);
+    if (!array_bytes(n, dim, sizeof(float), &bytes))
+        return vw_fail(VW_ERR_INVALID_ARG, "%" PRIu64 " x %" PRIu32 " floats overflow", n, dim);
+
+    atomic_file af = {-1, path, NULL};
+    st = atomic_open(path, &af);
+    if (st != VW_OK)
+        return st;
+    st = write_header(af.fd, format, n, dim);
+    if (st == VW_OK)
+        st = write_rows(af.fd, format, data, n, dim);
+    if (st != VW_OK) {
+        atomic_abort(&af);
+        return st;
+    }
+    return atomic_commit(&af);
+}

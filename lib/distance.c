@@ -1,0 +1,147 @@
+/* Kernel dispatch: the CPU is asked once (CPUID through
+ * __builtin_cpu_supports, which also checks that the OS saves the wide
+ * registers) and the best kernel set is kept for the life of the process.
+ * VW_SIMD=scalar|avx2|avx512 overrides the choice for tests and benchmarks;
+ * a value the CPU or build cannot run is reported by vw_simd_env_status()
+ * and the best supported level is used instead, so the library itself never
+ * fails or crashes on it. */
+#include "vw_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const vw_kernels scalar_kernels = {vw_l2sq_scalar, vw_dot_scalar, vw_ipdist_scalar};
+#ifdef VW_HAVE_SIMD
+static const vw_kernels avx2_kernels = {vw_l2sq_avx2, vw_dot_avx2, vw_ipdist_avx2};
+static const vw_kernels avx512_kernels = {vw_l2sq_avx512, vw_dot_avx512, vw_ipdist_avx512};
+#endif
+
+static pthread_once_t pick_once = PTHREAD_ONCE_INIT;
+static vw_simd_level active_level = VW_SIMD_SCALAR;
+static vw_status env_status = VW_OK;
+
+int vw_simd_supported(vw_simd_level level) {
+    switch (level) {
+    case VW_SIMD_SCALAR:
+        return 1;
+#ifdef VW_HAVE_SIMD
+    case VW_SIMD_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case VW_SIMD_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+#endif
+    default:
+        return 0;
+    }
+}
+
+const char *vw_simd_name(vw_simd_level level) {
+    switch (level) {
+    case VW_SIMD_SCALAR:
+        return "scalar";
+    case VW_SIMD_AVX2:
+        return "avx2";
+    case VW_SIMD_AVX512:
+        return "avx512";
+    }
+    return NULL;
+}
+
+static vw_simd_level best_level(void) {
+    if (vw_simd_supported(VW_SIMD_AVX512))
+        return VW_SIMD_AVX512;
+    if (vw_simd_supported(VW_SIMD_AVX2))
+        return VW_SIMD_AVX2;
+    return VW_SIMD_SCALAR;
+}
+
+static void pick_level(void) {
+    active_level = best_level();
+    const char *env = getenv("VW_SIMD");
+    if (!env || !*env)
+        return;
+    for (int l = VW_SIMD_SCALAR; l <= VW_SIMD_AVX512; l++) {
+        if (strcasecmp(env, vw_simd_name((vw_simd_level)l)) == 0) {
+            if (vw_simd_supported((vw_simd_level)l))
+                active_level = (vw_simd_level)l;
+            else
+                env_status = VW_ERR_UNSUPPORTED;
+            return;
+        }
+    }
+    env_status = VW_ERR_INVALID_ARG;
+}
+
+vw_simd_level vw_simd_active(void) {
+    pthread_once(&pick_once, pick_level);
+    return active_level;
+}
+
+vw_status vw_simd_env_status(void) {
+    pthread_once(&pick_once, pick_level);
+    vw_clear_detail();
+    if (env_status == VW_ERR_UNSUPPORTED)
+        return vw_fail(env_status, "VW_SIMD=%s: not supported by this CPU or build (best: %s)",
+                       getenv("VW_SIMD"), vw_simd_name(best_level()));
+    if (env_status == VW_ERR_INVALID_ARG)
+        return vw_fail(env_status, "VW_SIMD=%s: expected scalar, avx2 or avx512",
+                       getenv("VW_SIMD"));
+    return VW_OK;
+}
+
+const vw_kernels *vw_kernels_for(vw_simd_level level) {
+#ifdef VW_HAVE_SIMD
+    if (level == VW_SIMD_AVX512)
+        return &avx512_kernels;
+    if (level == VW_SIMD_AVX2)
+        return &avx2_kernels;
+#endif
+    (void)level;
+    return &scalar_kernels;
+}
+
+const vw_kernels *vw_kernels_active(void) {
+    return vw_kernels_for(vw_simd_active());
+}
+
+float vw_distance_l2sq(const float *a, const float *b, uint32_t dim) {
+    return vw_kernels_active()->l2sq(a, b, dim);
+}
+
+float vw_distance_dot(const float *a, const float *b, uint32_t dim) {
+    return vw_kernels_active()->dot(a, b, dim);
+}
+
+vw_status vw_check_finite(const float *v, uint32_t dim) {
+    for (uint32_t i = 0; i < dim; i++)
+        if (!isfinite(v[i]))
+            return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
+                           isnan(v[i]) ? "NaN" : "infinite");
+    return VW_OK;
+}
+
+vw_status vw_normalize(float *v, uint32_t dim) {
+    vw_clear_detail();
+    if (!v)
+        return vw_fail(VW_ERR_NULL_ARG, "vector is NULL");
+    if (dim == 0 || dim > VW_MAX_DIM)
+        return vw_fail(VW_ERR_DIMENSION, "dimension %u outside 1..%u", dim, VW_MAX_DIM);
+    vw_status st = vw_check_finite(v, dim);
+    if (st != VW_OK)
+        return st;
+    /* double accumulation: a float sum of 4096 squares can lose the last bits
+     * that make a unit vector exactly unit */
+    double s = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        s += (double)v[i] * v[i];
+    if (s == 0)
+        return vw_fail(VW_ERR_ZERO_VECTOR, "all %u components are zero", dim);
+    if (!isfinite(s))
+        return vw_fail(VW_ERR_NONFINITE, "squared norm overflows");
+    double inv = 1.0 / sqrt(s);
+    for (uint32_t i = 0; i < dim; i++)
+        v[i] = (float)(v[i] * inv);
+    return VW_OK;
+}

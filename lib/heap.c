@@ -1,0 +1,89 @@
+/* Binary heaps of (distance, id) candidates for the beam search.
+ *
+ * Two orders over one array type: a min-heap (nearest on top) for the
+ * candidates still to expand and a max-heap (farthest on top) for the best
+ * results so far, whose top is the bound a new candidate must beat. The
+ * caller reserves capacity; pushes never allocate, so the hot loop has no
+ * failure path. */
+#include "vw_internal.h"
+
+#include <stdlib.h>
+
+vw_status vw_heap_reserve(vw_heap *h, uint32_t cap) {
+    if (cap <= h->cap)
+        return VW_OK;
+    vw_cand *items = realloc(h->items, (size_t)cap * sizeof *items);
+    if (!items)
+        return vw_fail(VW_ERR_NOMEM, "search heap of %u entries", cap);
+    h->items = items;
+    h->cap = cap;
+    return VW_OK;
+}
+
+void vw_heap_push_min(vw_heap *h, vw_cand c) {
+    vw_cand *a = h->items;
+    uint32_t i = h->size++;
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (a[parent].dist <= c.dist)
+            break;
+        a[i] = a[parent];
+        i = parent;
+    }
+    a[i] = c;
+}
+
+vw_cand vw_heap_pop_min(vw_heap *h) {
+    vw_cand *a = h->items;
+    vw_cand top = a[0];
+    vw_cand last = a[--h->size];
+    uint32_t n = h->size, i = 0;
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && a[child + 1].dist < a[child].dist)
+            child++;
+        if (last.dist <= a[child].dist)
+            break;
+        a[i] = a[child];
+        i = child;
+    }
+    if (n > 0)
+        a[i] = last;
+    return top;
+}
+
+void vw_heap_push_max(vw_heap *h, vw_cand c) {
+    vw_cand *a = h->items;
+    uint32_t i = h->size++;
+    while (i > 0) {
+        uint32_t parent = (i - 1) / 2;
+        if (a[parent].dist >= c.dist)
+            break;
+        a[i] = a[parent];
+        i = parent;
+    }
+    a[i] = c;
+}
+
+vw_cand vw_heap_pop_max(vw_heap *h) {
+    vw_cand *a = h->items;
+    vw_cand top = a[0];
+    vw_cand last = a[--h->size];
+    uint32_t n = h->size, i = 0;
+    for (;;) {
+        uint32_t child = 2 * i + 1;
+        if (child >= n)
+            break;
+        if (child + 1 < n && a[child + 1].dist > a[child].dist)
+            child++;
+        if (last.dist >= a[child].dist)
+            break;
+        a[i] = a[child];
+        i = child;
+    }
+    if (n > 0)
+        a[i] = last;
+    return top;
+}

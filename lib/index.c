@@ -1,0 +1,266 @@
+/* Index lifetime, parameters, storage growth, statistics and lookups. */
+#include "vw_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+
+const char *vw_metric_name(vw_metric metric) {
+    switch (metric) {
+    case VW_METRIC_L2:
+        return "l2";
+    case VW_METRIC_IP:
+        return "ip";
+    case VW_METRIC_COSINE:
+        return "cosine";
+    }
+    return NULL;
+}
+
+vw_status vw_metric_parse(const char *name, vw_metric *out) {
+    vw_clear_detail();
+    if (!name || !out)
+        return vw_fail(VW_ERR_NULL_ARG, "name or out is NULL");
+    for (int m = VW_METRIC_L2; m <= VW_METRIC_COSINE; m++)
+        if (strcasecmp(name, vw_metric_name((vw_metric)m)) == 0) {
+            *out = (vw_metric)m;
+            return VW_OK;
+        }
+    return vw_fail(VW_ERR_INVALID_ARG, "unknown metric '%s' (expected l2, ip or cosine)", name);
+}
+
+void vw_params_default(vw_params *params, uint32_t dim) {
+    if (!params)
+        return;
+    *params = (vw_params){.dim = dim,
+                          .metric = VW_METRIC_L2,
+                          .M = 16,
+                          .ef_construction = 200,
+                          .capacity = 1024,
+                          .seed = 100};
+}
+
+static vw_status check_params(const vw_params *p) {
+    if (p->dim == 0 || p->dim > VW_MAX_DIM)
+        return vw_fail(VW_ERR_DIMENSION, "dim %u outside 1..%u", p->dim, VW_MAX_DIM);
+    if (!vw_metric_name(p->metric))
+        return vw_fail(VW_ERR_INVALID_ARG, "unknown metric %d", (int)p->metric);
+    if (p->M < 2 || p->M > VW_MAX_M)
+        return vw_fail(VW_ERR_INVALID_ARG, "M %u outside 2..%u", p->M, VW_MAX_M);
+    if (p->ef_construction == 0 || p->ef_construction > VW_MAX_EF)
+        return vw_fail(VW_ERR_INVALID_ARG, "ef_construction %u outside 1..%u", p->ef_construction,
+                       VW_MAX_EF);
+    if (p->capacity > VW_MAX_ELEMENTS)
+        return vw_fail(VW_ERR_CAPACITY, "capacity %llu above %u",
+                       (unsigned long long)p->capacity, VW_MAX_ELEMENTS);
+    return VW_OK;
+}
+
+static vw_status init_locks(vw_index *ix) {
+    pthread_rwlockattr_t attr;
+    if (pthread_rwlockattr_init(&attr) != 0)
+        return vw_fail(VW_ERR_NOMEM, "rwlock attributes");
+    /* Writer preference: a steady stream of searches must not starve an
+     * insert forever (glibc's default prefers readers). */
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rc = pthread_rwlock_init(&ix->rw, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (rc != 0)
+        return vw_fail(VW_ERR_NOMEM, "index rwlock");
+    if (pthread_mutex_init(&ix->global, NULL) != 0) {
+        pthread_rwlock_destroy(&ix->rw);
+        return vw_fail(VW_ERR_NOMEM, "index mutex");
+    }
+    if (pthread_mutex_init(&ix->pool_lock, NULL) != 0) {
+        pthread_mutex_destroy(&ix->global);
+        pthread_rwlock_destroy(&ix->rw);
+        return vw_fail(VW_ERR_NOMEM, "pool mutex");
+    }
+    return VW_OK;
+}
+
+static vw_dist_fn metric_distance(vw_metric m, const vw_kernels *k) {
+    return m == VW_METRIC_L2 ? k->l2sq : k->ipdist;
+}
+
+vw_status vw_index_alloc(const vw_params *p, vw_index **out) {
+    if (!p || !out)
+        return vw_fail(VW_ERR_NULL_ARG, "params or out is NULL");
+    vw_status st = check_params(p);
+    if (st != VW_OK)
+        return st;
+    vw_index *ix = calloc(1, sizeof *ix);
+    if (!ix)
+        return vw_fail(VW_ERR_NOMEM, "index struct");
+    ix->dim = p->dim;
+    ix->metric = p->metric;
+    ix->M = p->M;
+    ix->M0 = 2 * p->M;
+    ix->ef_construction = p->ef_construction;
+    ix->seed = p->seed;
+    ix->level_mult = 1.0 / log((double)p->M);
+    ix->max_level = -1;
+    ix->entry = VW_NO_NODE;
+    ix->kernels = vw_kernels_active();
+    ix->dist = metric_distance(p->metric, ix->kernels);
+    st = init_locks(ix);
+    if (st != VW_OK) {
+        free(ix);
+        return st;
+    }
+    *out = ix;
+    return VW_OK;
+}
+
+vw_status vw_index_create(const vw_params *params, vw_index **out) {
+    vw_clear_detail();
+    if (!out)
+        return vw_fail(VW_ERR_NULL_ARG, "out is NULL");
+    *out = NULL;
+    vw_index *ix;
+    vw_status st = vw_index_alloc(params, &ix);
+    if (st != VW_OK)
+        return st;
+    st = vw_index_reserve(ix, params->capacity);
+    if (st != VW_OK) {
+        vw_index_free(ix);
+        return st;
+    }
+    *out = ix;
+    return VW_OK;
+}
+
+/* realloc that leaves *p untouched on failure, so a failed growth keeps the
+ * index whole (arrays already grown are merely larger than needed). */
+static bool grow_array(void **p, size_t elem, uint64_t cap) {
+    void *q = realloc(*p, (size_t)cap * elem);
+    if (!q)
+        return false;
+    *p = q;
+    return true;
+}
+
+vw_status vw_index_reserve(vw_index *ix, uint64_t need) {
+    if (need <= ix->capacity)
+        return VW_OK;
+    if (ix->readonly)
+        return vw_fail(VW_ERR_READONLY, "index is memory-mapped");
+    if (need > VW_MAX_ELEMENTS)
+        return vw_fail(VW_ERR_CAPACITY, "%llu elements above %u", (unsigned long long)need,
+                       VW_MAX_ELEMENTS);
+    uint64_t cap = ix->capacity + ix->capacity / 2;
+    if (cap < need)
+        cap = need;
+    if (cap > VW_MAX_ELEMENTS)
+        cap = VW_MAX_ELEMENTS;
+    size_t link0 = (size_t)(1 + ix->M0) * sizeof(uint32_t);
+    bool ok = grow_array((void **)&ix->vectors, (size_t)ix->dim * sizeof(float), cap) &&
+              grow_array((void **)&ix->links0, link0, cap) &&
+              grow_array((void **)&ix->levels, sizeof *ix->levels, cap) &&
+              grow_array((void **)&ix->labels, sizeof *ix->labels, cap) &&
+              grow_array((void **)&ix->upper, sizeof *ix->upper, cap);
+    if (!ok)
+        return vw_fail(VW_ERR_NOMEM, "storage for %llu elements", (unsigned long long)cap);
+    vw_status st = vw_labelmap_reserve(&ix->map, ix->labels, ix->count, cap);
+    if (st != VW_OK)
+        return st;
+    ix->capacity = cap;
+    return VW_OK;
+}
+
+vw_status vw_index_ensure_locks(vw_index *ix) {
+    if (ix->node_locks)
+        return VW_OK;
+    pthread_mutex_t *locks = malloc(VW_NODE_LOCKS * sizeof *locks);
+    if (!locks)
+        return vw_fail(VW_ERR_NOMEM, "node locks");
+    for (unsigned i = 0; i < VW_NODE_LOCKS; i++)
+        pthread_mutex_init(&locks[i], NULL);
+    ix->node_locks = locks;
+    return VW_OK;
+}
+
+static void free_storage(vw_index *ix) {
+    if (ix->map_base) {
+        /* vectors, lists and labels live in the mapping; only the per-node
+         * pointer table was allocated */
+        munmap(ix->map_base, ix->map_len);
+        free(ix->upper);
+        return;
+    }
+    if (ix->upper)
+        for (uint64_t i = 0; i < ix->count; i++)
+            free(ix->upper[i]);
+    free(ix->upper);
+    free(ix->vectors);
+    free(ix->links0);
+    free(ix->levels);
+    free(ix->labels);
+}
+
+void vw_index_free(vw_index *ix) {
+    if (!ix)
+        return;
+    free_storage(ix);
+    vw_labelmap_free(&ix->map);
+    vw_scratch_free(ix->pool);
+    if (ix->node_locks) {
+        for (unsigned i = 0; i < VW_NODE_LOCKS; i++)
+            pthread_mutex_destroy(&ix->node_locks[i]);
+        free(ix->node_locks);
+    }
+    pthread_mutex_destroy(&ix->pool_lock);
+    pthread_mutex_destroy(&ix->global);
+    pthread_rwlock_destroy(&ix->rw);
+    free(ix);
+}
+
+static uint64_t memory_bytes(const vw_index *ix) {
+    uint64_t per_node = sizeof(uint32_t *);
+    if (!ix->map_base)
+        per_node += (uint64_t)ix->dim * sizeof(float) + (1 + ix->M0) * sizeof(uint32_t) +
+                    sizeof(uint8_t) + sizeof(uint64_t);
+    uint64_t bytes = sizeof *ix + ix->capacity * per_node + ix->upper_bytes;
+    bytes += vw_labelmap_bytes(&ix->map);
+    if (ix->node_locks)
+        bytes += VW_NODE_LOCKS * sizeof(pthread_mutex_t);
+    return bytes;
+}
+
+vw_status vw_index_stats(const vw_index *ix, vw_stats *out) {
+    vw_clear_detail();
+    if (!ix || !out)
+        return vw_fail(VW_ERR_NULL_ARG, "index or out is NULL");
+    vw_index *mix = (vw_index *)ix;
+    pthread_rwlock_rdlock(&mix->rw);
+    *out = (vw_stats){.count = ix->count,
+                      .capacity = ix->capacity,
+                      .dim = ix->dim,
+                      .metric = ix->metric,
+                      .M = ix->M,
+                      .ef_construction = ix->ef_construction,
+                      .seed = ix->seed,
+                      .max_level = ix->max_level,
+                      .memory_bytes = memory_bytes(ix),
+                      .mapped_bytes = ix->map_base ? ix->map_len : 0,
+                      .mmapped = ix->map_base != NULL};
+    pthread_rwlock_unlock(&mix->rw);
+    return VW_OK;
+}
+
+vw_status vw_index_get_vector(const vw_index *ix, uint64_t label, float *out) {
+    vw_clear_detail();
+    if (!ix || !out)
+        return vw_fail(VW_ERR_NULL_ARG, "index or out is NULL");
+    vw_index *mix = (vw_index *)ix;
+    pthread_rwlock_rdlock(&mix->rw);
+    uint32_t id = vw_labelmap_find(&ix->map, ix->labels, label);
+    if (id != VW_NO_NODE)
+        memcpy(out, vw_vector(ix, id), (size_t)ix->dim * sizeof *out);
+    pthread_rwlock_unlock(&mix->rw);
+    if (id == VW_NO_NODE)
+        return vw_fail(VW_ERR_NOT_FOUND, "label %llu", (unsigned long long)label);
+    return VW_OK;
+}

@@ -1,0 +1,395 @@
+/* Insertion (Malkov & Yashunin 2018, Algorithms 1 and 4, as hnswlib does it).
+ *
+ * An insert happens in two steps. `place` runs under the index write lock on
+ * one thread: it checks nothing can fail later, claims the next internal id,
+ * copies the vector, draws the level and allocates the upper lists. `link`
+ * then connects the node: greedy descent to its level, a beam search of
+ * width ef_construction in each layer below, the neighbour heuristic to
+ * choose M links, and back-links whose overflow is pruned by the same
+ * heuristic. Batch threads run `link` concurrently; they never hold two node
+ * locks at once (so they cannot deadlock), and the global mutex guards the
+ * entry point and top level.
+ *
+ * The level of a node is drawn from a hash of (seed, id) rather than a
+ * shared generator, so the graph a single thread builds depends only on the
+ * seed and the input order. */
+#include "vw_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t mix64(uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static unsigned draw_level(const vw_index *ix, uint64_t id) {
+    uint64_t h = mix64(ix->seed ^ mix64(id));
+    double u = (double)((h >> 11) + 1) * 0x1.0p-53; /* uniform in (0, 1] */
+    double level = floor(-log(u) * ix->level_mult);
+    return level >= VW_MAX_LEVEL - 1 ? VW_MAX_LEVEL - 1 : (unsigned)level;
+}
+
+static pthread_mutex_t *node_lock(const vw_index *ix, uint32_t id) {
+    return &ix->node_locks[id % VW_NODE_LOCKS];
+}
+
+/* ------------------------------------------------------------------ validation */
+
+static vw_status check_vector(const vw_index *ix, const float *v) {
+    vw_status st = vw_check_finite(v, ix->dim);
+    if (st != VW_OK)
+        return st;
+    if (ix->metric == VW_METRIC_COSINE && ix->kernels->dot(v, v, ix->dim) == 0)
+        return vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
+    return VW_OK;
+}
+
+/* Checks every vector and label of a batch before anything changes. */
+static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n) {
+    for (uint64_t i = 0; i < n; i++) {
+        vw_status st = check_vector(ix, vecs + i * ix->dim);
+        if (st != VW_OK)
+            return vw_fail(st, "vector %llu: %s", (unsigned long long)i,
+                           st == VW_ERR_NONFINITE ? "NaN or infinite component" : "zero vector");
+        if (vw_labelmap_find(&ix->map, ix->labels, labels[i]) != VW_NO_NODE)
+            return vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu (vector %llu) already present",
+                           (unsigned long long)labels[i], (unsigned long long)i);
+    }
+    return VW_OK;
+}
+
+/* ------------------------------------------------------------------ place */
+
+/* Allocations that can fail come first; the node becomes part of the index
+ * only when all of them succeeded. */
+static vw_status place(vw_index *ix, const float *v, uint64_t label, uint32_t *out_id) {
+    uint32_t id = (uint32_t)ix->count;
+    unsigned level = draw_level(ix, id);
+    uint32_t *upper = NULL;
+    if (level > 0) {
+        size_t words = (size_t)level * (1 + ix->M);
+        upper = calloc(words, sizeof *upper);
+        if (!upper)
+            return vw_fail(VW_ERR_NOMEM, "upper links of node %u", id);
+        ix->upper_bytes += words * sizeof *upper;
+    }
+    float *dst = ix->vectors + (size_t)id * ix->dim;
+    memcpy(dst, v, (size_t)ix->dim * sizeof *dst);
+    if (ix->metric == VW_METRIC_COSINE)
+        vw_normalize(dst, ix->dim); /* checked non-zero and finite already */
+    ix->upper[id] = upper;
+    ix->levels[id] = (uint8_t)level;
+    ix->labels[id] = label;
+    vw_links0(ix, id)[0] = 0;
+    vw_labelmap_insert(&ix->map, ix->labels, id);
+    ix->count++;
+    *out_id = id;
+    return VW_OK;
+}
+
+/* ------------------------------------------------------------------ heuristic */
+
+static int by_distance(const void *a, const void *b) {
+    const vw_cand *x = a, *y = b;
+    if (x->dist != y->dist)
+        return x->dist < y->dist ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Algorithm 4 without extension or kept pruned links: walking candidates
+ * nearest first, keep one only if it is closer to the base than to every
+ * neighbour kept so far, so links spread in direction instead of bunching
+ * in one cluster. `c` is sorted ascending; the kept ones are compacted to
+ * its front and their number returned. */
+static uint32_t select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max) {
+    if (n <= max)
+        return n;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n && kept < max; i++) {
+        const float *v = vw_vector(ix, c[i].id);
+        bool good = true;
+        for (uint32_t j = 0; j < kept && good; j++)
+            good = ix->dist(v, vw_vector(ix, c[j].id), ix->dim) >= c[i].dist;
+        if (good)
+            c[kept++] = c[i];
+    }
+    return kept;
+}
+
+/* ------------------------------------------------------------------ link */
+
+/* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
+ * the list is full. */
+static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level) {
+    uint32_t max = level == 0 ? ix->M0 : ix->M;
+    pthread_mutex_lock(node_lock(ix, nb));
+    uint32_t *list = vw_links(ix, nb, level);
+    uint32_t len = list[0];
+    if (len < max) {
+        list[1 + len] = id;
+        list[0] = len + 1;
+    } else {
+        const float *base = vw_vector(ix, nb);
+        vw_cand *c = s->sel; /* the caller's selection lives in s->cand's storage */
+        for (uint32_t i = 0; i < len; i++)
+            c[i] = (vw_cand){ix->dist(base, vw_vector(ix, list[1 + i]), ix->dim), list[1 + i]};
+        c[len] = (vw_cand){ix->dist(base, vw_vector(ix, id), ix->dim), id};
+        qsort(c, len + 1, sizeof *c, by_distance);
+        uint32_t kept = select_neighbours(ix, c, len + 1, max);
+        for (uint32_t i = 0; i < kept; i++)
+            list[1 + i] = c[i].id;
+        list[0] = kept;
+    }
+    pthread_mutex_unlock(node_lock(ix, nb));
+}
+
+/* Connects `id` in one layer from the results of the layer search; returns
+ * the nearest result, the entry point for the next layer down. */
+static uint32_t connect_layer(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
+    /* Move the results (a max-heap) out nearest first. They are copied
+     * to the candidate heap's storage, which the layer search is done with,
+     * because the selection buffer is needed again for back-link pruning. */
+    uint32_t n = 0;
+    vw_cand *sorted = s->cand.items;
+    while (s->result.size > 0) {
+        vw_cand c = vw_heap_pop_max(&s->result);
+        if (c.id != id)
+            sorted[n++] = c;
+    }
+    for (uint32_t i = 0; i < n / 2; i++) {
+        vw_cand t = sorted[i];
+        sorted[i] = sorted[n - 1 - i];
+        sorted[n - 1 - i] = t;
+    }
+    uint32_t next = n > 0 ? sorted[0].id : id;
+    uint32_t kept = select_neighbours(ix, sorted, n, ix->M);
+
+    pthread_mutex_lock(node_lock(ix, id));
+    uint32_t *list = vw_links(ix, id, level);
+    for (uint32_t i = 0; i < kept; i++)
+        list[1 + i] = sorted[i].id;
+    list[0] = kept;
+    pthread_mutex_unlock(node_lock(ix, id));
+
+    for (uint32_t i = 0; i < kept; i++)
+        add_backlink(ix, s, sorted[i].id, id, level);
+    return next;
+}
+
+static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
+    int level = ix->levels[id];
+    pthread_mutex_lock(&ix->global);
+    uint32_t ep = ix->entry;
+    int top = ix->max_level;
+    if (ep == VW_NO_NODE) {
+        ix->entry = id;
+        ix->max_level = level;
+        pthread_mutex_unlock(&ix->global);
+        return VW_OK;
+    }
+    /* A node that raises the top level keeps the global lock until linked,
+     * so no other insert starts from an entry point that is not connected
+     * yet (rare: about one node in M^top). */
+    bool raises_top = level > top;
+    if (!raises_top)
+        pthread_mutex_unlock(&ix->global);
+
+    const float *q = vw_vector(ix, id);
+    uint32_t cur = vw_greedy_descend(ix, q, ep, top, level, true);
+    vw_status st = VW_OK;
+    for (int l = level < top ? level : top; l >= 0 && st == VW_OK; l--) {
+        vw_layer_query lq = {q, ix->ef_construction, (unsigned)l, true, NULL, NULL};
+        st = vw_search_layer(ix, s, &lq, cur);
+        if (st == VW_OK)
+            cur = connect_layer(ix, s, id, (unsigned)l);
+    }
+    if (raises_top) {
+        ix->entry = id;
+        ix->max_level = level;
+        pthread_mutex_unlock(&ix->global);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ public */
+
+static vw_status prepare(vw_index *ix, uint64_t extra, vw_scratch **s) {
+    if (ix->readonly)
+        return vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
+    if (ix->count + extra > VW_MAX_ELEMENTS)
+        return vw_fail(VW_ERR_CAPACITY, "%llu + %llu elements above %u",
+                       (unsigned long long)ix->count, (unsigned long long)extra, VW_MAX_ELEMENTS);
+    vw_status st = vw_index_ensure_locks(ix);
+    if (st == VW_OK)
+        st = vw_index_reserve(ix, ix->count + extra);
+    if (st != VW_OK)
+        return st;
+    *s = vw_scratch_acquire(ix);
+    if (!*s)
+        return vw_fail(VW_ERR_NOMEM, "insert scratch");
+    st = vw_scratch_fit(*s, ix->capacity, ix->ef_construction, ix->dim);
+    if (st != VW_OK) {
+        vw_scratch_release(ix, *s);
+        return st;
+    }
+    return VW_OK;
+}
+
+vw_status vw_index_add(vw_index *ix, const float *vector, uint64_t label) {
+    vw_clear_detail();
+    if (!ix || !vector)
+        return vw_fail(VW_ERR_NULL_ARG, "index or vector is NULL");
+    pthread_rwlock_wrlock(&ix->rw);
+    vw_status st = check_vector(ix, vector);
+    if (st == VW_OK && vw_labelmap_find(&ix->map, ix->labels, label) != VW_NO_NODE)
+        st = vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu already present",
+                     (unsigned long long)label);
+    vw_scratch *s = NULL;
+    if (st == VW_OK)
+        st = prepare(ix, 1, &s);
+    uint32_t id;
+    if (st == VW_OK)
+        st = place(ix, vector, label, &id);
+    if (st == VW_OK)
+        st = link_node(ix, s, id);
+    vw_scratch_release(ix, s);
+    pthread_rwlock_unlock(&ix->rw);
+    return st;
+}
+
+/* ------------------------------------------------------------------ batch */
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static vw_status check_batch_unique(const uint64_t *labels, uint64_t n) {
+    if (n < 2)
+        return VW_OK;
+    uint64_t *sorted = malloc(n * sizeof *sorted);
+    if (!sorted)
+        return vw_fail(VW_ERR_NOMEM, "label check of %llu labels", (unsigned long long)n);
+    memcpy(sorted, labels, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_u64);
+    vw_status st = VW_OK;
+    for (uint64_t i = 1; i < n && st == VW_OK; i++)
+        if (sorted[i] == sorted[i - 1])
+            st = vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu appears twice in the batch",
+                         (unsigned long long)sorted[i]);
+    free(sorted);
+    return st;
+}
+
+typedef struct batch_insert {
+    vw_index *ix;
+    const float *vecs;
+    const uint64_t *labels;
+    uint64_t n;
+    uint64_t next;           /* next batch row to place; guarded by place_lock */
+    pthread_mutex_t place_lock;
+    atomic_uint_fast64_t done;
+    atomic_int status;
+    vw_progress_fn progress;
+    void *progress_ctx;
+    uint64_t step, reported; /* reported is guarded by progress_lock */
+    pthread_mutex_t progress_lock;
+} batch_insert;
+
+static void fail_batch(batch_insert *b, vw_status st) {
+    int expected = VW_OK;
+    atomic_compare_exchange_strong(&b->status, &expected, (int)st);
+}
+
+static void report_progress(batch_insert *b, uint64_t done) {
+    if (!b->progress || (done % b->step != 0 && done != b->n))
+        return;
+    pthread_mutex_lock(&b->progress_lock);
+    if (done > b->reported) {
+        b->reported = done;
+        if (b->progress(done, b->n, b->progress_ctx) != 0)
+            fail_batch(b, vw_fail(VW_ERR_CANCELLED, "cancelled after %llu of %llu",
+                                  (unsigned long long)done, (unsigned long long)b->n));
+    }
+    pthread_mutex_unlock(&b->progress_lock);
+}
+
+/* Rows are placed one at a time under place_lock (ids, label map and count
+ * are shared) and linked in parallel; placing lazily means a cancelled or
+ * failed batch leaves only fully linked nodes behind. */
+static void insert_worker(void *p, unsigned worker) {
+    batch_insert *b = p;
+    vw_index *ix = b->ix;
+    (void)worker;
+    vw_scratch *s = vw_scratch_acquire(ix);
+    vw_status st = s ? vw_scratch_fit(s, ix->capacity, ix->ef_construction, ix->dim)
+                     : vw_fail(VW_ERR_NOMEM, "insert scratch");
+    while (st == VW_OK && atomic_load(&b->status) == VW_OK) {
+        pthread_mutex_lock(&b->place_lock);
+        uint64_t row = b->next;
+        uint32_t id = VW_NO_NODE;
+        if (row < b->n) {
+            b->next++;
+            st = place(ix, b->vecs + row * ix->dim, b->labels[row], &id);
+        }
+        pthread_mutex_unlock(&b->place_lock);
+        if (row >= b->n || st != VW_OK)
+            break;
+        st = link_node(ix, s, id);
+        if (st == VW_OK)
+            report_progress(b, atomic_fetch_add(&b->done, 1) + 1);
+    }
+    if (st != VW_OK)
+        fail_batch(b, st);
+    vw_scratch_release(ix, s);
+}
+
+static vw_status run_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n,
+                           unsigned threads, vw_progress_fn progress, void *ctx) {
+    batch_insert b = {.ix = ix,
+                      .vecs = vecs,
+                      .labels = labels,
+                      .n = n,
+                      .progress = progress,
+                      .progress_ctx = ctx,
+                      .step = n / 1000 > 256 ? n / 1000 : 256};
+    atomic_init(&b.done, 0);
+    atomic_init(&b.status, VW_OK);
+    pthread_mutex_init(&b.place_lock, NULL);
+    pthread_mutex_init(&b.progress_lock, NULL);
+    vw_status st = vw_parallel(threads, insert_worker, &b);
+    pthread_mutex_destroy(&b.place_lock);
+    pthread_mutex_destroy(&b.progress_lock);
+    return st != VW_OK ? st : (vw_status)atomic_load(&b.status);
+}
+
+vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t *labels,
+                             uint64_t n, unsigned threads, vw_progress_fn progress,
+                             void *progress_ctx) {
+    vw_clear_detail();
+    if (!ix || (n > 0 && (!vectors || !labels)))
+        return vw_fail(VW_ERR_NULL_ARG, "index, vectors or labels is NULL");
+    if (n == 0)
+        return VW_OK;
+    if (threads == 0)
+        threads = vw_default_threads();
+    if (threads > n)
+        threads = (unsigned)n;
+    pthread_rwlock_wrlock(&ix->rw);
+    vw_status st = ix->readonly ? vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP")
+                                : check_batch(ix, vectors, labels, n);
+    if (st == VW_OK)
+        st = check_batch_unique(labels, n);
+    vw_scratch *s = NULL;
+    if (st == VW_OK)
+        st = prepare(ix, n, &s);
+    vw_scratch_release(ix, s); /* prepare's scratch goes back to the pool for a worker */
+    if (st == VW_OK)
+        st = run_batch(ix, vectors, labels, n, threads, progress, progress_ctx);
+    pthread_rwlock_unlock(&ix->rw);
+    return st;
+}

@@ -1,0 +1,966 @@
+/*
+ * persist.c - the index file: atomic save, load (read or mmap), validation.
+ *
+ * FORMAT.md specifies the file byte by byte. In short: a header (magic,
+ * byte-order marker, version, parameters, counts, a table giving offset,
+ * length and CRC32C of every section, and a CRC32C of the header itself),
+ * then five sections, each on a 64-byte boundary with zero padding between:
+ * vectors, levels, layer-0 lists, upper-layer lists, labels. The sections
+ * hold the in-memory arrays unchanged (layer-0 lists keep their fixed slot
+ * of 1 + 2M words), so an mmap-loaded index uses them in place and only the
+ * per-node pointers to upper-layer lists and the label map are built.
+ *
+ * Loading trusts nothing. Every header field is checked against the file
+ * size and the format's limits before use, and the graph is validated in
+ * both load modes: neighbour ids < count, a neighbour on layer l has a
+ * level >= l, unused list slots are zero, the entry point sits on the top
+ * layer, labels are unique. After that, search cannot read outside the
+ * arrays whatever the file held. The CRCs catch the rest (a flipped bit in a
+ * vector) unless the caller asks for VW_LOAD_NO_VERIFY.
+ *
+ * Saving writes only deterministic bytes (unused slots and padding zero, no
+ * timestamps), so saving a loaded index reproduces the file byte for byte.
+ */
+#include "crc32c.h"
+#include "vw_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ format constants */
+
+static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', '\n'};
+
+#define FORMAT_VERSION   1u
+#define BYTE_ORDER_MARK  0x0A0B0C0Du
+#define SECTION_ALIGN    64u
+#define FIXED_HEADER     80u    /* bytes before the section table */
+#define SECTION_ENTRY    32u    /* bytes per section table entry */
+#define HEADER_MAX       65536u /* a reader's bound on header_size */
+#define SECTION_OPTIONAL 1u     /* entry flag: readers that do not know the id skip it */
+
+/* Byte offsets of the header fields (see FORMAT.md). */
+enum {
+    H_MAGIC = 0,
+    H_BYTE_ORDER = 8,
+    H_VERSION = 12,
+    H_HEADER_SIZE = 16,
+    H_HEADER_CRC = 20,
+    H_FILE_SIZE = 24,
+    H_DIM = 32,
+    H_METRIC = 36,
+    H_M = 40,
+    H_EF_CONSTRUCTION = 44,
+    H_SEED = 48,
+    H_COUNT = 56,
+    H_MAX_LEVEL = 64,
+    H_ENTRY = 68,
+    H_SECTION_COUNT = 72,
+    H_RESERVED = 76,
+    /* section table entry */
+    S_ID = 0,
+    S_FLAGS = 4,
+    S_OFFSET = 8,
+    S_LENGTH = 16,
+    S_CRC = 24,
+    S_RESERVED = 28
+};
+
+/* The sections of version 1, in file order; the id in the file is index + 1. */
+enum { SEC_VECTORS, SEC_LEVELS, SEC_LINKS0, SEC_UPPER, SEC_LABELS, SEC_KNOWN };
+
+static const char *const section_name[SEC_KNOWN] = {"vectors", "levels", "links0", "upper links",
+                                                    "labels"};
+
+typedef struct section {
+    uint32_t id;
+    uint32_t flags;
+    uint64_t offset;
+    uint64_t length;
+    uint32_t crc;
+} section;
+
+/* ------------------------------------------------------------------ small helpers */
+
+static uint32_t get32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint64_t get64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+    memcpy(p, &v, sizeof v);
+}
+
+static void put64(unsigned char *p, uint64_t v) {
+    memcpy(p, &v, sizeof v);
+}
+
+static uint64_t align_up(uint64_t x) {
+    return (x + SECTION_ALIGN - 1) & ~(uint64_t)(SECTION_ALIGN - 1);
+}
+
+static uint32_t header_size_for(uint32_t nsections) {
+    return (uint32_t)align_up(FIXED_HEADER + (uint64_t)nsections * SECTION_ENTRY);
+}
+
+/* CRC of the header bytes with the header_crc field taken as zero. */
+static uint32_t header_crc(const unsigned char *h, uint32_t size) {
+    static const unsigned char zero[4];
+    uint32_t crc = vw_crc32c(0, h, H_HEADER_CRC);
+    crc = vw_crc32c(crc, zero, sizeof zero);
+    return vw_crc32c(crc, h + H_HEADER_CRC + 4, size - H_HEADER_CRC - 4);
+}
+
+static const char *errno_text(int err, char *buf, size_t len) {
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    return strerror_r(err, buf, len);
+#else
+    return strerror_r(err, buf, len) == 0 ? buf : "unknown error";
+#endif
+}
+
+static vw_status fail_errno(vw_status st, const char *what, const char *path) {
+    char buf[128];
+    const char *text = errno_text(errno, buf, sizeof buf);
+    return vw_fail(st, "%s %s: %s", what, path, text);
+}
+
+static bool all_zero(const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Bytes a section of the index must have; false when it would not fit in
+ * 64 bits. The upper-links section is checked against the levels later. */
+static bool known_length(const vw_params *p, uint64_t count, int sec, uint64_t *out) {
+    uint64_t per;
+    switch (sec) {
+    case SEC_VECTORS:
+        per = (uint64_t)p->dim * sizeof(float);
+        break;
+    case SEC_LEVELS:
+        per = 1;
+        break;
+    case SEC_LINKS0:
+        per = (1 + 2 * (uint64_t)p->M) * sizeof(uint32_t);
+        break;
+    case SEC_UPPER:
+        per = (uint64_t)VW_MAX_LEVEL * (1 + p->M) * sizeof(uint32_t); /* an upper bound */
+        break;
+    default:
+        per = sizeof(uint64_t);
+        break;
+    }
+    return !__builtin_mul_overflow(count, per, out);
+}
+
+/* ================================================================== load */
+
+typedef struct loader {
+    const char *path;
+    int fd;
+    uint64_t size; /* actual file size */
+    bool verify;
+    unsigned char *header; /* header_size bytes */
+    uint32_t header_size;
+    uint32_t nsections;
+    vw_params params;
+    uint64_t count;
+    int32_t max_level;
+    uint32_t entry;
+    section sec[SEC_KNOWN];
+    uint64_t upper_words; /* uint32 words in the upper-links section */
+} loader;
+
+/* pread the whole range or fail: a short read means the file shrank under us. */
+static vw_status read_at(const loader *ld, void *buf, size_t len, uint64_t off) {
+    unsigned char *p = buf;
+    while (len > 0) {
+        size_t chunk = len < (1u << 30) ? len : (1u << 30);
+        ssize_t got = pread(ld->fd, p, chunk, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return fail_errno(VW_ERR_IO, "read", ld->path);
+        if (got == 0)
+            return vw_fail(VW_ERR_TRUNCATED, "file ended at byte %llu while reading",
+                           (unsigned long long)off);
+        p += got;
+        off += (uint64_t)got;
+        len -= (size_t)got;
+    }
+    return VW_OK;
+}
+
+static vw_status check_fixed_header(loader *ld) {
+    unsigned char fixed[FIXED_HEADER];
+    size_t have = ld->size < FIXED_HEADER ? (size_t)ld->size : FIXED_HEADER;
+    vw_status st = read_at(ld, fixed, have, 0);
+    if (st != VW_OK)
+        return st;
+    if (memcmp(fixed, file_magic, have < sizeof file_magic ? have : sizeof file_magic) != 0)
+        return vw_fail(VW_ERR_FORMAT, "not a vwhnsw index file (bad magic)");
+    if (have < FIXED_HEADER)
+        return vw_fail(VW_ERR_TRUNCATED, "file is %llu bytes, shorter than a header",
+                       (unsigned long long)ld->size);
+    uint32_t bom = get32(fixed + H_BYTE_ORDER);
+    if (bom == __builtin_bswap32(BYTE_ORDER_MARK))
+        return vw_fail(VW_ERR_UNSUPPORTED, "file was written on a machine of the other byte order");
+    if (bom != BYTE_ORDER_MARK)
+        return vw_fail(VW_ERR_CORRUPT, "header: bad byte-order marker 0x%08x", bom);
+    uint32_t hs = get32(fixed + H_HEADER_SIZE);
+    if (hs < header_size_for(0) || hs > HEADER_MAX || hs % SECTION_ALIGN != 0)
+        return vw_fail(VW_ERR_CORRUPT, "header: invalid header size %u", hs);
+    if (ld->size < hs)
+        return vw_fail(VW_ERR_TRUNCATED, "file is %llu bytes, shorter than its %u-byte header",
+                       (unsigned long long)ld->size, hs);
+    ld->header_size = hs;
+    return VW_OK;
+}
+
+/* Version, sizes, parameters and counts; the section table comes next. */
+static vw_status check_header_fields(loader *ld) {
+    const unsigned char *h = ld->header;
+    if (get32(h + H_HEADER_CRC) != header_crc(h, ld->header_size))
+        return vw_fail(VW_ERR_CORRUPT, "header: checksum mismatch");
+    uint32_t version = get32(h + H_VERSION);
+    if (version == 0)
+        return vw_fail(VW_ERR_CORRUPT, "header: format version 0");
+    if (version > FORMAT_VERSION)
+        return vw_fail(VW_ERR_VERSION, "file format version %u, this library reads up to %u",
+                       version, FORMAT_VERSION);
+    uint64_t file_size = get64(h + H_FILE_SIZE);
+    if (ld->size < file_size)
+        return vw_fail(VW_ERR_TRUNCATED, "file is %llu bytes, its header says %llu",
+                       (unsigned long long)ld->size, (unsigned long long)file_size);
+    if (ld->size > file_size)
+        return vw_fail(VW_ERR_CORRUPT, "file is %llu bytes, its header says %llu",
+                       (unsigned long long)ld->size, (unsigned long long)file_size);
+    uint32_t metric = get32(h + H_METRIC);
+    if (metric > VW_METRIC_COSINE)
+        return vw_fail(VW_ERR_CORRUPT, "header: unknown metric %u", metric);
+    ld->params = (vw_params){.dim = get32(h + H_DIM),
+                             .metric = (vw_metric)metric,
+                             .M = get32(h + H_M),
+                             .ef_construction = get32(h + H_EF_CONSTRUCTION),
+                             .capacity = 0,
+                             .seed = get64(h + H_SEED)};
+    ld->count = get64(h + H_COUNT);
+    ld->max_level = (int32_t)get32(h + H_MAX_LEVEL);
+    ld->entry = get32(h + H_ENTRY);
+    ld->nsections = get32(h + H_SECTION_COUNT);
+    if (ld->count > VW_MAX_ELEMENTS)
+        return vw_fail(VW_ERR_CORRUPT, "header: count %llu above %u", (unsigned long long)ld->count,
+                       VW_MAX_ELEMENTS);
+    bool empty_ok = ld->max_level == -1 && ld->entry == VW_NO_NODE;
+    bool full_ok =
+        ld->max_level >= 0 && ld->max_level <= (int32_t)VW_MAX_LEVEL && ld->entry < ld->count;
+    if (ld->count == 0 ? !empty_ok : !full_ok)
+        return vw_fail(VW_ERR_CORRUPT,
+                       "header: max level %d / entry point %u invalid for %llu "
+                       "elements",
+                       ld->max_level, ld->entry, (unsigned long long)ld->count);
+    if (get32(h + H_RESERVED) != 0)
+        return vw_fail(VW_ERR_CORRUPT, "header: reserved field not zero");
+    if (ld->nsections < SEC_KNOWN || ld->nsections > (HEADER_MAX - FIXED_HEADER) / SECTION_ENTRY ||
+        header_size_for(ld->nsections) != ld->header_size)
+        return vw_fail(VW_ERR_CORRUPT, "header: %u sections do not fit a %u-byte header",
+                       ld->nsections, ld->header_size);
+    uint32_t table_end = FIXED_HEADER + ld->nsections * SECTION_ENTRY;
+    if (!all_zero(h + table_end, ld->header_size - table_end))
+        return vw_fail(VW_ERR_CORRUPT, "header: padding not zero");
+    return VW_OK;
+}
+
+/* Entry i of the section table, checked for place: sections follow each
+ * other in table order, each at the first 64-byte boundary after the
+ * previous one, and the last ends where the file ends. */
+static vw_status read_section_entry(const loader *ld, uint32_t i, uint64_t prev_end, section *s) {
+    const unsigned char *e = ld->header + FIXED_HEADER + (size_t)i * SECTION_ENTRY;
+    *s = (section){.id = get32(e + S_ID),
+                   .flags = get32(e + S_FLAGS),
+                   .offset = get64(e + S_OFFSET),
+                   .length = get64(e + S_LENGTH),
+                   .crc = get32(e + S_CRC)};
+    if (i < SEC_KNOWN && (s->id != i + 1 || s->flags != 0))
+        return vw_fail(VW_ERR_CORRUPT, "section table: entry %u is not the %s section", i,
+                       section_name[i]);
+    if (i >= SEC_KNOWN && s->id <= SEC_KNOWN)
+        return vw_fail(VW_ERR_CORRUPT, "section table: entry %u repeats id %u", i, s->id);
+    if (i >= SEC_KNOWN && !(s->flags & SECTION_OPTIONAL))
+        return vw_fail(VW_ERR_VERSION, "file needs section type %u, unknown to this library",
+                       s->id);
+    if (get32(e + S_RESERVED) != 0)
+        return vw_fail(VW_ERR_CORRUPT, "section table: entry %u reserved field not zero", i);
+    uint64_t expect = i == 0 ? ld->header_size : align_up(prev_end);
+    if (s->offset != expect || s->length > ld->size - s->offset)
+        return vw_fail(VW_ERR_CORRUPT, "section table: entry %u has bad offset/length", i);
+    return VW_OK;
+}
+
+/* The padding after a section, up to the next boundary, must be zero. */
+static vw_status check_padding(const loader *ld, uint64_t end, uint64_t next, const char *after) {
+    unsigned char pad[SECTION_ALIGN];
+    if (next - end > sizeof pad)
+        return vw_fail(VW_ERR_CORRUPT, "padding after %s too long", after);
+    vw_status st = read_at(ld, pad, (size_t)(next - end), end);
+    if (st != VW_OK)
+        return st;
+    if (!all_zero(pad, (size_t)(next - end)))
+        return vw_fail(VW_ERR_CORRUPT, "padding after the %s section is not zero", after);
+    return VW_OK;
+}
+
+static vw_status verify_crc_by_reading(const loader *ld, const section *s, const char *name);
+
+static vw_status check_section_table(loader *ld) {
+    uint64_t prev_end = 0;
+    for (uint32_t i = 0; i < ld->nsections; i++) {
+        section s;
+        vw_status st = read_section_entry(ld, i, prev_end, &s);
+        if (st != VW_OK)
+            return st;
+        if (i > 0) {
+            st = check_padding(ld, prev_end, s.offset,
+                               i - 1 < SEC_KNOWN ? section_name[i - 1] : "optional");
+            if (st != VW_OK)
+                return st;
+        }
+        if (i < SEC_KNOWN) {
+            uint64_t want;
+            if (!known_length(&ld->params, ld->count, (int)i, &want))
+                return vw_fail(VW_ERR_CORRUPT, "header: %s size overflows", section_name[i]);
+            bool ok = i == SEC_UPPER ? s.length <= want && s.length % (4 * (1 + ld->params.M)) == 0
+                                     : s.length == want;
+            if (!ok)
+                return vw_fail(VW_ERR_CORRUPT, "section %s: length %llu does not match the header",
+                               section_name[i], (unsigned long long)s.length);
+            ld->sec[i] = s;
+        } else if (ld->verify) {
+            /* Sections from a newer minor revision: ignored, but still checked. */
+            st = verify_crc_by_reading(ld, &s, "optional");
+            if (st != VW_OK)
+                return st;
+        }
+        prev_end = s.offset + s.length;
+    }
+    if (prev_end != ld->size)
+        return vw_fail(VW_ERR_CORRUPT, "section table: last section ends at %llu, file at %llu",
+                       (unsigned long long)prev_end, (unsigned long long)ld->size);
+    ld->upper_words = ld->sec[SEC_UPPER].length / 4;
+    return VW_OK;
+}
+
+static vw_status read_header(loader *ld) {
+    vw_status st = check_fixed_header(ld);
+    if (st != VW_OK)
+        return st;
+    ld->header = malloc(ld->header_size);
+    if (!ld->header)
+        return vw_fail(VW_ERR_NOMEM, "index file header");
+    st = read_at(ld, ld->header, ld->header_size, 0);
+    if (st == VW_OK)
+        st = check_header_fields(ld);
+    return st;
+}
+
+static vw_status crc_mismatch(const char *name) {
+    return vw_fail(VW_ERR_CORRUPT, "section %s: checksum mismatch", name);
+}
+
+#define READ_CHUNK ((size_t)1 << 20)
+
+/* Reads a section into dst (NULL: into a scratch buffer, for optional
+ * sections that are only verified), computing its CRC on the way while
+ * each chunk is still in cache. */
+static vw_status read_section_data(const loader *ld, const section *s, void *dst,
+                                   const char *name) {
+    unsigned char *scratch = NULL;
+    if (!dst && s->length > 0) {
+        scratch = malloc(READ_CHUNK);
+        if (!scratch)
+            return vw_fail(VW_ERR_NOMEM, "read buffer");
+    }
+    uint32_t crc = 0;
+    vw_status st = VW_OK;
+    for (uint64_t done = 0; done < s->length && st == VW_OK;) {
+        size_t chunk = s->length - done < READ_CHUNK ? (size_t)(s->length - done) : READ_CHUNK;
+        unsigned char *p = dst ? (unsigned char *)dst + done : scratch;
+        st = read_at(ld, p, chunk, s->offset + done);
+        if (st == VW_OK && ld->verify)
+            crc = vw_crc32c(crc, p, chunk);
+        done += chunk;
+    }
+    free(scratch);
+    if (st == VW_OK && ld->verify && crc != s->crc)
+        return crc_mismatch(name);
+    return st;
+}
+
+static vw_status verify_crc_by_reading(const loader *ld, const section *s, const char *name) {
+    return read_section_data(ld, s, NULL, name);
+}
+
+/* ------------------------------------------------------------------ graph checks (both modes) */
+
+/* The highest level must be the header's max level and the entry point must
+ * be on it; returns the number of upper-layer lists through *lists. */
+static vw_status check_levels(const loader *ld, const uint8_t *levels, uint64_t *lists) {
+    uint64_t sum = 0;
+    uint8_t top = 0;
+    for (uint64_t i = 0; i < ld->count; i++) {
+        sum += levels[i];
+        top = levels[i] > top ? levels[i] : top;
+    }
+    if (ld->count > 0 && top != ld->max_level)
+        return vw_fail(VW_ERR_CORRUPT, "levels: highest level %u, header says %d", top,
+                       ld->max_level);
+    if (ld->count > 0 && levels[ld->entry] != ld->max_level)
+        return vw_fail(VW_ERR_CORRUPT, "levels: entry point %u is on level %u, not %d", ld->entry,
+                       levels[ld->entry], ld->max_level);
+    if (sum * (1 + ld->params.M) != ld->upper_words)
+        return vw_fail(VW_ERR_CORRUPT, "upper links: section size does not match the levels");
+    *lists = sum;
+    return VW_OK;
+}
+
+/* One list: count <= cap, ids < n (and on layer `layer` or above), unused
+ * slots zero. Written as one pass with no early exit on the common path. */
+static bool list_ok(const uint32_t *list, uint32_t cap, uint64_t n, const uint8_t *levels,
+                    unsigned layer) {
+    uint32_t c = list[0];
+    if (c > cap)
+        return false;
+    uint32_t bad = 0;
+    for (uint32_t j = 0; j < cap; j++) {
+        uint64_t limit = j < c ? n : 1; /* unused slots: only 0 passes */
+        bad |= list[1 + j] >= limit;
+    }
+    if (bad)
+        return false;
+    if (layer > 0)
+        for (uint32_t j = 0; j < c; j++)
+            if (levels[list[1 + j]] < layer)
+                return false;
+    return true;
+}
+
+/* Says precisely what is wrong with a list that failed list_ok. */
+static vw_status list_error(const char *sec, uint64_t node, unsigned layer, const uint32_t *list,
+                            uint32_t cap, uint64_t n, const uint8_t *levels) {
+    uint32_t c = list[0];
+    if (c > cap)
+        return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u has %u neighbours, max %u", sec,
+                       (unsigned long long)node, layer, c, cap);
+    for (uint32_t j = 0; j < cap; j++) {
+        uint32_t id = list[1 + j];
+        if (j >= c && id != 0)
+            return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u unused slot %u not zero", sec,
+                           (unsigned long long)node, layer, j);
+        if (j < c && id >= n)
+            return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u neighbour id %u >= count %llu",
+                           sec, (unsigned long long)node, layer, id, (unsigned long long)n);
+        if (j < c && levels[id] < layer)
+            return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u neighbour %u is on level %u",
+                           sec, (unsigned long long)node, layer, id, levels[id]);
+    }
+    return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u invalid", sec, (unsigned long long)node,
+                   layer);
+}
+
+static vw_status check_links0(const loader *ld, const uint32_t *links0, const uint8_t *levels) {
+    uint32_t cap = 2 * ld->params.M;
+    for (uint64_t i = 0; i < ld->count; i++) {
+        const uint32_t *list = links0 + i * (1 + cap);
+        if (!list_ok(list, cap, ld->count, levels, 0))
+            return list_error("links0", i, 0, list, cap, ld->count, levels);
+    }
+    return VW_OK;
+}
+
+/* The upper-links section: for each node in id order, levels[id] lists of
+ * 1 + M words (layer 1 first). */
+static vw_status check_upper(const loader *ld, const uint32_t *upper, const uint8_t *levels) {
+    uint32_t cap = ld->params.M;
+    for (uint64_t i = 0; i < ld->count; i++)
+        for (unsigned layer = 1; layer <= levels[i]; layer++) {
+            if (!list_ok(upper, cap, ld->count, levels, layer))
+                return list_error("upper links", i, layer, upper, cap, ld->count, levels);
+            upper += 1 + cap;
+        }
+    return VW_OK;
+}
+
+static vw_status build_label_map(vw_index *ix, uint64_t count) {
+    vw_status st = vw_labelmap_reserve(&ix->map, ix->labels, 0, count);
+    if (st != VW_OK)
+        return st;
+    for (uint64_t id = 0; id < count; id++) {
+        uint32_t other = vw_labelmap_find(&ix->map, ix->labels, ix->labels[id]);
+        if (other != VW_NO_NODE)
+            return vw_fail(VW_ERR_CORRUPT, "labels: label %llu appears at ids %u and %llu",
+                           (unsigned long long)ix->labels[id], other, (unsigned long long)id);
+        vw_labelmap_insert(&ix->map, ix->labels, (uint32_t)id);
+    }
+    return VW_OK;
+}
+
+/* vw_index_alloc checks the parameters; its complaint becomes a corruption
+ * of the header. */
+static vw_status alloc_index(const loader *ld, vw_index **out) {
+    vw_status st = vw_index_alloc(&ld->params, out);
+    if (st == VW_OK || st == VW_ERR_NOMEM)
+        return st;
+    char why[128];
+    snprintf(why, sizeof why, "%s", vw_last_error_detail());
+    return vw_fail(VW_ERR_CORRUPT, "header: parameters: %s", why);
+}
+
+static void finish_index(vw_index *ix, const loader *ld) {
+    ix->max_level = ld->max_level;
+    ix->entry = ld->entry;
+}
+
+/* ------------------------------------------------------------------ read mode */
+
+/* Gives every node with upper layers its own block, as inserts do, so the
+ * loaded index can grow and be freed like a built one. */
+static vw_status split_upper(vw_index *ix, const uint32_t *upper) {
+    size_t block = (size_t)(1 + ix->M) * sizeof(uint32_t);
+    for (uint64_t i = 0; i < ix->count; i++) {
+        if (ix->levels[i] == 0)
+            continue;
+        size_t bytes = block * ix->levels[i];
+        ix->upper[i] = malloc(bytes);
+        if (!ix->upper[i])
+            return vw_fail(VW_ERR_NOMEM, "upper links of node %llu", (unsigned long long)i);
+        memcpy(ix->upper[i], upper, bytes);
+        upper += bytes / sizeof *upper;
+        ix->upper_bytes += bytes;
+    }
+    return VW_OK;
+}
+
+static vw_status load_into_memory(const loader *ld, vw_index *ix) {
+    vw_status st = vw_index_reserve(ix, ld->count);
+    if (st != VW_OK)
+        return st;
+    if (ld->count > 0)
+        memset(ix->upper, 0, ld->count * sizeof *ix->upper);
+    ix->count = ld->count; /* from here vw_index_free releases what split_upper made */
+    const section *s = ld->sec;
+    uint64_t lists;
+    if ((st = read_section_data(ld, &s[SEC_VECTORS], ix->vectors, "vectors")) != VW_OK ||
+        (st = read_section_data(ld, &s[SEC_LEVELS], ix->levels, "levels")) != VW_OK ||
+        (st = check_levels(ld, ix->levels, &lists)) != VW_OK ||
+        (st = read_section_data(ld, &s[SEC_LINKS0], ix->links0, "links0")) != VW_OK ||
+        (st = check_links0(ld, ix->links0, ix->levels)) != VW_OK)
+        return st;
+    uint32_t *upper = NULL;
+    if (s[SEC_UPPER].length > 0 && !(upper = malloc(s[SEC_UPPER].length)))
+        return vw_fail(VW_ERR_NOMEM, "upper links buffer");
+    if ((st = read_section_data(ld, &s[SEC_UPPER], upper, "upper links")) == VW_OK &&
+        (st = check_upper(ld, upper, ix->levels)) == VW_OK)
+        st = split_upper(ix, upper);
+    free(upper);
+    if (st != VW_OK)
+        return st;
+    if ((st = read_section_data(ld, &s[SEC_LABELS], ix->labels, "labels")) != VW_OK)
+        return st;
+    return build_label_map(ix, ld->count);
+}
+
+/* ------------------------------------------------------------------ mmap mode */
+
+static vw_status verify_mapped(const loader *ld, const unsigned char *base, int sec) {
+    const section *s = &ld->sec[sec];
+    if (ld->verify && vw_crc32c(0, base + s->offset, s->length) != s->crc)
+        return crc_mismatch(section_name[sec]);
+    return VW_OK;
+}
+
+static vw_status load_mapped(const loader *ld, vw_index *ix) {
+    /* With checksums on every page is read anyway: populating the mapping
+     * up front is much cheaper than faulting it in page by page. */
+#ifdef MAP_POPULATE
+    int populate = ld->verify ? MAP_POPULATE : 0;
+#else
+    int populate = 0;
+#endif
+    void *map = mmap(NULL, (size_t)ld->size, PROT_READ, MAP_SHARED | populate, ld->fd, 0);
+    if (map == MAP_FAILED)
+        return fail_errno(errno == ENOMEM ? VW_ERR_NOMEM : VW_ERR_IO, "mmap", ld->path);
+    ix->map_base = map;
+    ix->map_len = (size_t)ld->size;
+    ix->readonly = true;
+    const unsigned char *base = map;
+    const section *s = ld->sec;
+    vw_status st;
+    uint64_t lists;
+    const uint8_t *levels = base + s[SEC_LEVELS].offset;
+    const uint32_t *links0 = (const uint32_t *)(const void *)(base + s[SEC_LINKS0].offset);
+    const uint32_t *upper = (const uint32_t *)(const void *)(base + s[SEC_UPPER].offset);
+    if ((st = verify_mapped(ld, base, SEC_VECTORS)) != VW_OK ||
+        (st = verify_mapped(ld, base, SEC_LEVELS)) != VW_OK ||
+        (st = check_levels(ld, levels, &lists)) != VW_OK ||
+        (st = verify_mapped(ld, base, SEC_LINKS0)) != VW_OK ||
+        (st = check_links0(ld, links0, levels)) != VW_OK ||
+        (st = verify_mapped(ld, base, SEC_UPPER)) != VW_OK ||
+        (st = check_upper(ld, upper, levels)) != VW_OK ||
+        (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK)
+        return st;
+    /* The index never writes through these pointers: inserts are refused. */
+    ix->vectors = (float *)(void *)(base + s[SEC_VECTORS].offset);
+    ix->levels = (uint8_t *)(uintptr_t)levels;
+    ix->links0 = (uint32_t *)(uintptr_t)links0;
+    ix->labels = (uint64_t *)(void *)(base + s[SEC_LABELS].offset);
+    if (ld->count > 0) {
+        ix->upper = calloc(ld->count, sizeof *ix->upper);
+        if (!ix->upper)
+            return vw_fail(VW_ERR_NOMEM, "upper link pointers");
+        const uint32_t *next = upper;
+        for (uint64_t i = 0; i < ld->count; i++)
+            if (levels[i] > 0) {
+                ix->upper[i] = (uint32_t *)(uintptr_t)next;
+                next += (size_t)levels[i] * (1 + ix->M);
+            }
+    }
+    ix->count = ld->count;
+    ix->capacity = ld->count;
+    return build_label_map(ix, ld->count);
+}
+
+/* ------------------------------------------------------------------ vw_index_load */
+
+static vw_status open_index_file(loader *ld) {
+    ld->fd = open(ld->path, O_RDONLY | O_CLOEXEC);
+    if (ld->fd < 0)
+        return fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", ld->path);
+    struct stat sb;
+    if (fstat(ld->fd, &sb) != 0)
+        return fail_errno(VW_ERR_IO, "stat", ld->path);
+    if (!S_ISREG(sb.st_mode))
+        return vw_fail(VW_ERR_IO, "%s is not a regular file", ld->path);
+    ld->size = (uint64_t)sb.st_size;
+    if (ld->size > SIZE_MAX)
+        return vw_fail(VW_ERR_UNSUPPORTED, "file too large for this machine's address space");
+    return VW_OK;
+}
+
+vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
+    vw_clear_detail();
+    if (!path || !out)
+        return vw_fail(VW_ERR_NULL_ARG, "path or out is NULL");
+    *out = NULL;
+    if (flags & ~(unsigned)(VW_LOAD_MMAP | VW_LOAD_NO_VERIFY))
+        return vw_fail(VW_ERR_INVALID_ARG, "unknown load flags 0x%x", flags);
+    loader ld = {.path = path, .fd = -1, .verify = !(flags & VW_LOAD_NO_VERIFY)};
+    vw_index *ix = NULL;
+    vw_status st = open_index_file(&ld);
+    if (st == VW_OK)
+        st = read_header(&ld);
+    if (st == VW_OK)
+        st = alloc_index(&ld, &ix); /* checks the parameters the section sizes depend on */
+    if (st == VW_OK)
+        st = check_section_table(&ld);
+    if (st == VW_OK)
+        st = (flags & VW_LOAD_MMAP) ? load_mapped(&ld, ix) : load_into_memory(&ld, ix);
+    if (st == VW_OK)
+        finish_index(ix, &ld);
+    if (ld.fd >= 0)
+        close(ld.fd); /* a mapping outlives its descriptor */
+    free(ld.header);
+    if (st != VW_OK) {
+        vw_index_free(ix);
+        return st;
+    }
+    *out = ix;
+    return VW_OK;
+}
+
+/* ================================================================== save */
+
+/* Test hook (tests/test_persist_atomic.c): when set, called once the
+ * temporary file is complete and synced, just before the rename; a status
+ * other than VW_OK fails the save at that point. NULL in normal use. */
+extern vw_status (*vw_persist_before_rename_hook)(const char *tmp_path);
+vw_status (*vw_persist_before_rename_hook)(const char *tmp_path);
+
+#define WRITE_BUFFER ((size_t)1 << 20)
+
+/* Buffered sequential writer that keeps the CRC of the current section. */
+typedef struct writer {
+    int fd;
+    const char *path;
+    unsigned char *buf;
+    size_t used;
+    uint64_t offset; /* logical position, buffered bytes included */
+    uint32_t crc;
+} writer;
+
+static vw_status write_all(const writer *w, const void *data, size_t len, uint64_t off) {
+    const unsigned char *p = data;
+    while (len > 0) {
+        size_t chunk = len < (1u << 30) ? len : (1u << 30);
+        ssize_t n = pwrite(w->fd, p, chunk, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return fail_errno(VW_ERR_IO, "write", w->path);
+        if (n == 0) {
+            errno = ENOSPC;
+            return fail_errno(VW_ERR_IO, "write", w->path);
+        }
+        p += n;
+        off += (uint64_t)n;
+        len -= (size_t)n;
+    }
+    return VW_OK;
+}
+
+static vw_status w_flush(writer *w) {
+    vw_status st = write_all(w, w->buf, w->used, w->offset - w->used);
+    w->used = 0;
+    return st;
+}
+
+static vw_status w_put(writer *w, const void *data, size_t len) {
+    w->crc = vw_crc32c(w->crc, data, len);
+    if (w->used + len > WRITE_BUFFER) {
+        vw_status st = w_flush(w);
+        if (st != VW_OK)
+            return st;
+    }
+    if (len >= WRITE_BUFFER) { /* big arrays go straight from the index */
+        vw_status st = write_all(w, data, len, w->offset);
+        w->offset += len;
+        return st;
+    }
+    memcpy(w->buf + w->used, data, len);
+    w->used += len;
+    w->offset += len;
+    return VW_OK;
+}
+
+/* Writes a large array in pieces so each piece's CRC is taken while cached. */
+static vw_status w_put_array(writer *w, const void *data, uint64_t len) {
+    const unsigned char *p = data;
+    for (uint64_t done = 0; done < len;) {
+        size_t chunk = len - done < 4 * WRITE_BUFFER ? (size_t)(len - done) : 4 * WRITE_BUFFER;
+        vw_status st = w_put(w, p + done, chunk);
+        if (st != VW_OK)
+            return st;
+        done += chunk;
+    }
+    return VW_OK;
+}
+
+static vw_status begin_section(writer *w, section *s, uint32_t id) {
+    static const unsigned char zero[SECTION_ALIGN];
+    vw_status st = w_put(w, zero, (size_t)(align_up(w->offset) - w->offset));
+    *s = (section){.id = id, .offset = w->offset};
+    w->crc = 0;
+    return st;
+}
+
+static void end_section(const writer *w, section *s) {
+    s->length = w->offset - s->offset;
+    s->crc = w->crc;
+}
+
+/* A list as stored in the file: count, ids, zero in the unused slots
+ * (memory may hold stale ids there). */
+static vw_status put_list(writer *w, const uint32_t *list, uint32_t cap, uint32_t *row,
+                          uint64_t node) {
+    uint32_t c = list[0];
+    if (c > cap)
+        return vw_fail(VW_ERR_CORRUPT, "in-memory node %llu has %u links, max %u",
+                       (unsigned long long)node, c, cap);
+    memcpy(row, list, (1 + (size_t)c) * sizeof *row);
+    memset(row + 1 + c, 0, (size_t)(cap - c) * sizeof *row);
+    return w_put(w, row, (1 + (size_t)cap) * sizeof *row);
+}
+
+static vw_status put_links(writer *w, const vw_index *ix, section *sec) {
+    uint32_t *row = malloc((1 + (size_t)ix->M0) * sizeof *row);
+    if (!row)
+        return vw_fail(VW_ERR_NOMEM, "row buffer");
+    vw_status st = begin_section(w, &sec[SEC_LINKS0], SEC_LINKS0 + 1);
+    for (uint64_t i = 0; i < ix->count && st == VW_OK; i++)
+        st = put_list(w, vw_links0(ix, (uint32_t)i), ix->M0, row, i);
+    end_section(w, &sec[SEC_LINKS0]);
+    if (st == VW_OK)
+        st = begin_section(w, &sec[SEC_UPPER], SEC_UPPER + 1);
+    for (uint64_t i = 0; i < ix->count && st == VW_OK; i++)
+        for (unsigned l = 1; l <= ix->levels[i] && st == VW_OK; l++)
+            st = put_list(w, vw_links_upper(ix, (uint32_t)i, l), ix->M, row, i);
+    end_section(w, &sec[SEC_UPPER]);
+    free(row);
+    return st;
+}
+
+static vw_status put_array_section(writer *w, section *s, int sec, const void *data, uint64_t len) {
+    vw_status st = begin_section(w, s, (uint32_t)sec + 1);
+    if (st == VW_OK)
+        st = w_put_array(w, data, len);
+    end_section(w, s);
+    return st;
+}
+
+static void build_header(const vw_index *ix, const section *sec, uint64_t file_size,
+                         unsigned char *h) {
+    uint32_t hs = header_size_for(SEC_KNOWN);
+    memset(h, 0, hs);
+    memcpy(h + H_MAGIC, file_magic, sizeof file_magic);
+    put32(h + H_BYTE_ORDER, BYTE_ORDER_MARK);
+    put32(h + H_VERSION, FORMAT_VERSION);
+    put32(h + H_HEADER_SIZE, hs);
+    put64(h + H_FILE_SIZE, file_size);
+    put32(h + H_DIM, ix->dim);
+    put32(h + H_METRIC, (uint32_t)ix->metric);
+    put32(h + H_M, ix->M);
+    put32(h + H_EF_CONSTRUCTION, ix->ef_construction);
+    put64(h + H_SEED, ix->seed);
+    put64(h + H_COUNT, ix->count);
+    put32(h + H_MAX_LEVEL, (uint32_t)ix->max_level);
+    put32(h + H_ENTRY, ix->count ? ix->entry : VW_NO_NODE);
+    put32(h + H_SECTION_COUNT, SEC_KNOWN);
+    for (int i = 0; i < SEC_KNOWN; i++) {
+        unsigned char *e = h + FIXED_HEADER + (size_t)i * SECTION_ENTRY;
+        put32(e + S_ID, sec[i].id);
+        put64(e + S_OFFSET, sec[i].offset);
+        put64(e + S_LENGTH, sec[i].length);
+        put32(e + S_CRC, sec[i].crc);
+    }
+    put32(h + H_HEADER_CRC, header_crc(h, hs));
+}
+
+/* Everything but the header goes out through the buffer; the header, which
+ * needs the section CRCs, is written last over the zeros reserved for it. */
+static vw_status write_index(writer *w, const vw_index *ix) {
+    unsigned char header[256];
+    _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
+    section sec[SEC_KNOWN];
+    uint32_t hs = header_size_for(SEC_KNOWN);
+    memset(header, 0, sizeof header);
+    vw_status st = w_put(w, header, hs);
+    uint64_t n = ix->count;
+    if (st == VW_OK)
+        st = put_array_section(w, &sec[SEC_VECTORS], SEC_VECTORS, ix->vectors,
+                               n * ix->dim * sizeof(float));
+    if (st == VW_OK)
+        st = put_array_section(w, &sec[SEC_LEVELS], SEC_LEVELS, ix->levels, n);
+    if (st == VW_OK)
+        st = put_links(w, ix, sec);
+    if (st == VW_OK)
+        st = put_array_section(w, &sec[SEC_LABELS], SEC_LABELS, ix->labels, n * sizeof(uint64_t));
+    if (st == VW_OK)
+        st = w_flush(w);
+    if (st != VW_OK)
+        return st;
+    build_header(ix, sec, w->offset, header);
+    return write_all(w, header, hs, 0);
+}
+
+/* ------------------------------------------------------------------ atomic replace */
+
+/* Creates "<path>.tmp.<pid>.<n>" exclusively; the name is unique among
+ * concurrent savers and never reuses a stale file from a crashed one. */
+static vw_status create_temp(const char *path, char **tmp_out, int *fd_out) {
+    static _Atomic unsigned counter;
+    size_t len = strlen(path) + 64;
+    char *tmp = malloc(len);
+    if (!tmp)
+        return vw_fail(VW_ERR_NOMEM, "temporary file name");
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        snprintf(tmp, len, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            *tmp_out = tmp;
+            *fd_out = fd;
+            return VW_OK;
+        }
+        if (errno != EEXIST) {
+            vw_status st = fail_errno(VW_ERR_IO, "create", tmp);
+            free(tmp);
+            return st;
+        }
+    }
+    free(tmp);
+    return vw_fail(VW_ERR_IO, "create %s.tmp.*: too many stale temporary files", path);
+}
+
+/* After the rename the new name lives in the directory's data, which needs
+ * its own fsync to survive a power cut. */
+static vw_status sync_directory(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return vw_fail(VW_ERR_NOMEM, "directory name");
+    vw_status st = VW_OK;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        st = fail_errno(VW_ERR_IO, "open directory", dir);
+    else if (fsync(fd) != 0 && errno != EINVAL) /* EINVAL: not supported here */
+        st = fail_errno(VW_ERR_IO, "fsync directory", dir);
+    if (fd >= 0)
+        close(fd);
+    free(dir);
+    return st;
+}
+
+vw_status vw_index_save(const vw_index *ix, const char *path) {
+    vw_clear_detail();
+    if (!ix || !path)
+        return vw_fail(VW_ERR_NULL_ARG, "index or path is NULL");
+    if (!*path)
+        return vw_fail(VW_ERR_INVALID_ARG, "empty path");
+    char *tmp = NULL;
+    writer w = {.fd = -1};
+    vw_status st = create_temp(path, &tmp, &w.fd);
+    if (st != VW_OK)
+        return st;
+    w.path = tmp;
+    w.buf = malloc(WRITE_BUFFER);
+    if (!w.buf)
+        st = vw_fail(VW_ERR_NOMEM, "write buffer");
+    if (st == VW_OK) {
+        /* Readers may search meanwhile; inserts wait until the data is written. */
+        vw_index *mix = (vw_index *)ix;
+        pthread_rwlock_rdlock(&mix->rw);
+        st = write_index(&w, ix);
+        pthread_rwlock_unlock(&mix->rw);
+    }
+    free(w.buf);
+    if (st == VW_OK && fsync(w.fd) != 0)
+        st = fail_errno(VW_ERR_IO, "fsync", tmp);
+    if (close(w.fd) != 0 && st == VW_OK)
+        st = fail_errno(VW_ERR_IO, "close", tmp);
+    if (st == VW_OK && vw_persist_before_rename_hook)
+        st = vw_persist_before_rename_hook(tmp);
+    if (st == VW_OK && rename(tmp, path) != 0)
+        st = fail_errno(VW_ERR_IO, "rename to", path);
+    if (st != VW_OK)
+        unlink(tmp);
+    free(tmp);
+    if (st == VW_OK)
+        st = sync_directory(path);
+    return st;
+}

@@ -1,0 +1,87 @@
+/* Per-search buffers, pooled on the index.
+ *
+ * A search needs a visited set over all nodes plus two heaps. Allocating
+ * them per query would dominate small searches, and asking callers to pass
+ * scratch makes the API awkward, so the index keeps a free list: a search
+ * pops a buffer (or makes one), uses it, and pushes it back. The pool grows
+ * to the number of threads that ever searched at once. */
+#include "vw_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+vw_scratch *vw_scratch_acquire(const vw_index *ix) {
+    vw_index *mix = (vw_index *)ix; /* the pool is the only mutable part of a search */
+    pthread_mutex_lock(&mix->pool_lock);
+    vw_scratch *s = mix->pool;
+    if (s)
+        mix->pool = s->next;
+    pthread_mutex_unlock(&mix->pool_lock);
+    if (!s)
+        s = calloc(1, sizeof *s);
+    return s;
+}
+
+void vw_scratch_release(const vw_index *ix, vw_scratch *s) {
+    if (!s)
+        return;
+    vw_index *mix = (vw_index *)ix;
+    pthread_mutex_lock(&mix->pool_lock);
+    s->next = mix->pool;
+    mix->pool = s;
+    pthread_mutex_unlock(&mix->pool_lock);
+}
+
+vw_status vw_scratch_fit(vw_scratch *s, uint64_t nodes, uint32_t ef, uint32_t dim) {
+    if (s->visited_cap < nodes) {
+        uint64_t cap = nodes + nodes / 4 + 64;
+        uint16_t *v = calloc(cap, sizeof *v);
+        if (!v)
+            return vw_fail(VW_ERR_NOMEM, "visited set of %llu nodes", (unsigned long long)cap);
+        free(s->visited);
+        s->visited = v;
+        s->visited_cap = cap;
+        s->epoch = 0;
+    }
+    vw_status st = vw_heap_reserve(&s->result, ef + 1);
+    if (st == VW_OK)
+        st = vw_heap_reserve(&s->cand, 2 * ef + 2 * VW_MAX_M + 64);
+    if (st != VW_OK)
+        return st;
+    if (s->sel_cap < ef + 2 * VW_MAX_M + 1) {
+        uint32_t cap = ef + 2 * VW_MAX_M + 1;
+        vw_cand *sel = realloc(s->sel, (size_t)cap * sizeof *sel);
+        if (!sel)
+            return vw_fail(VW_ERR_NOMEM, "selection buffer of %u entries", cap);
+        s->sel = sel;
+        s->sel_cap = cap;
+    }
+    if (!s->qbuf) {
+        s->qbuf = malloc((size_t)dim * sizeof *s->qbuf);
+        if (!s->qbuf)
+            return vw_fail(VW_ERR_NOMEM, "query buffer");
+    }
+    return VW_OK;
+}
+
+void vw_visited_reset(vw_scratch *s) {
+    /* Epoch 0 never marks a node, so after a wrap the array is cleared once
+     * every 65535 searches instead of once per search. */
+    if (++s->epoch == 0) {
+        memset(s->visited, 0, s->visited_cap * sizeof *s->visited);
+        s->epoch = 1;
+    }
+}
+
+void vw_scratch_free(vw_scratch *s) {
+    while (s) {
+        vw_scratch *next = s->next;
+        free(s->visited);
+        free(s->cand.items);
+        free(s->result.items);
+        free(s->sel);
+        free(s->qbuf);
+        free(s);
+        s = next;
+    }
+}

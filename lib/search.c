@@ -1,0 +1,281 @@
+/* Search: greedy descent through the upper layers, then a beam search of
+ * width ef in layer 0 (Malkov & Yashunin 2018, Algorithms 2 and 5).
+ *
+ * The same layer search serves inserts (which take a node's lock while
+ * copying its list, because other batch threads may be rewriting it) and
+ * public searches (which hold the index read lock, so no list changes under
+ * them and lists are read in place). */
+#include "vw_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static pthread_mutex_t *node_lock(const vw_index *ix, uint32_t id) {
+    return &ix->node_locks[id % VW_NODE_LOCKS];
+}
+
+/* Returns the list to scan: in place, or a copy taken under the node lock. */
+static const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigned level, bool locked,
+                                 uint32_t *copy) {
+    const uint32_t *list = vw_links(ix, id, level);
+    if (!locked)
+        return list;
+    pthread_mutex_lock(node_lock(ix, id));
+    memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
+    pthread_mutex_unlock(node_lock(ix, id));
+    return copy;
+}
+
+uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int top, int stop,
+                           bool locked) {
+    uint32_t copy[1 + 2 * VW_MAX_M];
+    uint32_t cur = ep;
+    float cur_d = vw_dist_to(ix, q, cur);
+    for (int level = top; level > stop; level--) {
+        bool moved = true;
+        while (moved) {
+            moved = false;
+            const uint32_t *list = read_list(ix, cur, (unsigned)level, locked, copy);
+            for (uint32_t i = 1; i <= list[0]; i++) {
+                float d = vw_dist_to(ix, q, list[i]);
+                if (d < cur_d) {
+                    cur_d = d;
+                    cur = list[i];
+                    moved = true;
+                }
+            }
+        }
+    }
+    return cur;
+}
+
+static inline void prefetch_vector(const vw_index *ix, uint32_t id) {
+    const char *p = (const char *)vw_vector(ix, id);
+    size_t bytes = (size_t)ix->dim * sizeof(float);
+    /* the first lines of each vector; the hardware prefetcher follows on */
+    for (size_t off = 0; off < bytes && off < 256; off += 64)
+        __builtin_prefetch(p + off, 0, 3);
+}
+
+static inline bool keep(const vw_index *ix, const vw_layer_query *lq, uint32_t id) {
+    return !lq->filter || lq->filter(ix->labels[id], lq->filter_ctx);
+}
+
+/* Adds a discovered node to the candidates and, if it passes the filter, to
+ * the results (evicting the farthest beyond ef). Returns the new bound. */
+static inline float admit(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq, vw_cand c,
+                          float bound) {
+    vw_heap_push_min(&s->cand, c);
+    if (!keep(ix, lq, c.id))
+        return bound;
+    vw_heap_push_max(&s->result, c);
+    if (s->result.size > lq->ef)
+        vw_heap_pop_max(&s->result);
+    return s->result.size >= lq->ef ? s->result.items[0].dist : INFINITY;
+}
+
+vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq,
+                          uint32_t ep) {
+    uint32_t copy[1 + 2 * VW_MAX_M];
+    uint32_t fresh[2 * VW_MAX_M];
+    uint16_t *visited = s->visited;
+    vw_visited_reset(s);
+    const uint16_t epoch = s->epoch;
+    s->cand.size = 0;
+    s->result.size = 0;
+
+    visited[ep] = epoch;
+    float bound = admit(ix, s, lq, (vw_cand){vw_dist_to(ix, lq->q, ep), ep}, INFINITY);
+    while (s->cand.size > 0) {
+        vw_cand c = s->cand.items[0];
+        if (c.dist > bound)
+            break; /* every remaining candidate is farther than the ef-th result */
+        vw_heap_pop_min(&s->cand);
+        const uint32_t *list = read_list(ix, c.id, lq->level, lq->locked, copy);
+        /* First pass: pick the unvisited neighbours and start their loads;
+         * second pass: compute distances once the lines are on their way. */
+        uint32_t n = 0, len = list[0];
+        for (uint32_t i = 1; i <= len; i++) {
+            uint32_t nb = list[i];
+            if (visited[nb] == epoch)
+                continue;
+            visited[nb] = epoch;
+            fresh[n++] = nb;
+            prefetch_vector(ix, nb);
+        }
+        if (s->cand.size + n > s->cand.cap) {
+            vw_status st = vw_heap_reserve(&s->cand, 2 * (s->cand.size + n));
+            if (st != VW_OK)
+                return st;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            float d = vw_dist_to(ix, lq->q, fresh[i]);
+            if (d < bound || s->result.size < lq->ef)
+                bound = admit(ix, s, lq, (vw_cand){d, fresh[i]}, bound);
+        }
+    }
+    return VW_OK;
+}
+
+/* ------------------------------------------------------------------ public search */
+
+static vw_status check_query(const vw_index *ix, const float *q, uint32_t k, uint32_t ef) {
+    if (k == 0 || k > VW_MAX_K)
+        return vw_fail(VW_ERR_K, "k=%u outside 1..%u", k, VW_MAX_K);
+    if (ef == 0 || ef > VW_MAX_EF)
+        return vw_fail(VW_ERR_EF, "ef=%u outside 1..%u", ef, VW_MAX_EF);
+    vw_status st = vw_check_finite(q, ix->dim);
+    if (st != VW_OK)
+        return st;
+    if (ix->metric == VW_METRIC_COSINE) {
+        float norm2 = ix->kernels->dot(q, q, ix->dim);
+        if (norm2 == 0)
+            return vw_fail(VW_ERR_ZERO_VECTOR, "cosine query is the zero vector");
+    }
+    return VW_OK;
+}
+
+/* Search with the read lock held and the arguments checked. */
+static vw_status search_locked(const vw_index *ix, vw_scratch *s, const float *query, uint32_t k,
+                               uint32_t ef, vw_filter_fn filter, void *filter_ctx,
+                               uint64_t *out_labels, float *out_distances, uint32_t *found) {
+    uint32_t beam = ef > k ? ef : k;
+    vw_status st = vw_scratch_fit(s, ix->count, beam, ix->dim);
+    if (st != VW_OK)
+        return st;
+    const float *q = query;
+    if (ix->metric == VW_METRIC_COSINE) {
+        memcpy(s->qbuf, query, (size_t)ix->dim * sizeof *s->qbuf);
+        st = vw_normalize(s->qbuf, ix->dim);
+        if (st != VW_OK)
+            return st;
+        q = s->qbuf;
+    }
+    uint32_t ep = vw_greedy_descend(ix, q, ix->entry, ix->max_level, 0, false);
+    vw_layer_query lq = {q, beam, 0, false, filter, filter_ctx};
+    st = vw_search_layer(ix, s, &lq, ep);
+    if (st != VW_OK)
+        return st;
+    /* drop the farthest beyond k, then pop farthest-first into place */
+    while (s->result.size > k)
+        vw_heap_pop_max(&s->result);
+    uint32_t n = s->result.size;
+    for (uint32_t i = n; i-- > 0;) {
+        vw_cand c = vw_heap_pop_max(&s->result);
+        out_labels[i] = ix->labels[c.id];
+        if (out_distances)
+            out_distances[i] = c.dist;
+    }
+    *found = n;
+    return VW_OK;
+}
+
+vw_status vw_index_search(const vw_index *ix, const float *query, uint32_t k, uint32_t ef,
+                          vw_filter_fn filter, void *filter_ctx, uint64_t *out_labels,
+                          float *out_distances, uint32_t *found) {
+    vw_clear_detail();
+    if (!ix || !query || !out_labels || !found)
+        return vw_fail(VW_ERR_NULL_ARG, "index, query, out_labels or found is NULL");
+    *found = 0;
+    vw_status st = check_query(ix, query, k, ef);
+    if (st != VW_OK)
+        return st;
+    vw_index *mix = (vw_index *)ix;
+    pthread_rwlock_rdlock(&mix->rw);
+    if (ix->count == 0) {
+        pthread_rwlock_unlock(&mix->rw);
+        return vw_fail(VW_ERR_EMPTY_INDEX, "search on an empty index");
+    }
+    vw_scratch *s = vw_scratch_acquire(ix);
+    if (!s)
+        st = vw_fail(VW_ERR_NOMEM, "search scratch");
+    else
+        st = search_locked(ix, s, query, k, ef, filter, filter_ctx, out_labels, out_distances,
+                           found);
+    vw_scratch_release(ix, s);
+    pthread_rwlock_unlock(&mix->rw);
+    return st;
+}
+
+/* ------------------------------------------------------------------ batch search */
+
+typedef struct batch_search {
+    const vw_index *ix;
+    const float *queries;
+    uint64_t nq;
+    uint32_t k, ef;
+    vw_filter_fn filter;
+    void *filter_ctx;
+    uint64_t *labels;
+    float *dists;
+    uint32_t *found;
+    atomic_uint_fast64_t next;
+    atomic_int status;
+} batch_search;
+
+static void batch_worker(void *p, unsigned worker) {
+    batch_search *b = p;
+    (void)worker;
+    for (;;) {
+        uint64_t i = atomic_fetch_add(&b->next, 1);
+        if (i >= b->nq || atomic_load(&b->status) != VW_OK)
+            return;
+        uint64_t *labels = b->labels + i * b->k;
+        float *dists = b->dists ? b->dists + i * b->k : NULL;
+        uint32_t found = 0;
+        vw_status st = vw_index_search(b->ix, b->queries + i * b->ix->dim, b->k, b->ef, b->filter,
+                                       b->filter_ctx, labels, dists, &found);
+        if (st != VW_OK) {
+            int expected = VW_OK;
+            atomic_compare_exchange_strong(&b->status, &expected, (int)st);
+            return;
+        }
+        for (uint32_t j = found; j < b->k; j++) {
+            labels[j] = UINT64_MAX;
+            if (dists)
+                dists[j] = INFINITY;
+        }
+        if (b->found)
+            b->found[i] = found;
+    }
+}
+
+vw_status vw_index_search_batch(const vw_index *ix, const float *queries, uint64_t nq, uint32_t k,
+                                uint32_t ef, vw_filter_fn filter, void *filter_ctx,
+                                unsigned threads, uint64_t *out_labels, float *out_distances,
+                                uint32_t *found) {
+    vw_clear_detail();
+    if (!ix || !queries || !out_labels)
+        return vw_fail(VW_ERR_NULL_ARG, "index, queries or out_labels is NULL");
+    for (uint64_t i = 0; i < nq; i++) {
+        vw_status st = check_query(ix, queries + i * ix->dim, k, ef);
+        if (st != VW_OK) {
+            char why[200];
+            snprintf(why, sizeof why, "%s", vw_last_error_detail());
+            return vw_fail(st, "query %llu: %s", (unsigned long long)i, why);
+        }
+    }
+    if (nq == 0)
+        return VW_OK;
+    if (threads == 0)
+        threads = vw_default_threads();
+    if (threads > nq)
+        threads = (unsigned)nq;
+    batch_search b = {.ix = ix,
+                      .queries = queries,
+                      .nq = nq,
+                      .k = k,
+                      .ef = ef,
+                      .filter = filter,
+                      .filter_ctx = filter_ctx,
+                      .labels = out_labels,
+                      .dists = out_distances,
+                      .found = found};
+    atomic_init(&b.next, 0);
+    atomic_init(&b.status, VW_OK);
+    vw_status st = vw_parallel(threads, batch_worker, &b);
+    if (st != VW_OK)
+        return st;
+    return (vw_status)atomic_load(&b.status);
+}

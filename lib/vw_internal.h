@@ -1,0 +1,232 @@
+/*
+ * vw_internal.h - structures shared inside lib/ only. Tools never include it.
+ *
+ * Storage layout of an index (the same arrays are written to and mapped from
+ * the index file, see FORMAT.md):
+ *
+ *   vectors[id * dim]          float32 rows, normalized for the cosine metric
+ *   links0[id * (1 + M0)]      layer 0: a count followed by up to M0 = 2*M ids
+ *   levels[id]                 top layer of each node (0..VW_MAX_LEVEL)
+ *   labels[id]                 caller's label of each node
+ *   upper[id]                  NULL for level-0 nodes, otherwise levels[id]
+ *                              blocks of (1 + M) uint32: count + ids for
+ *                              layer 1, then layer 2, ...
+ *
+ * Internal ids are dense 0..count-1 in insertion order. Every list is a
+ * count followed by ids, so a reader needs no other bookkeeping.
+ */
+#ifndef VW_INTERNAL_H
+#define VW_INTERNAL_H
+
+#include "vwhnsw.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VW_MAX_LEVEL 64u
+#define VW_NO_NODE UINT32_MAX
+
+/* ------------------------------------------------------------------ status */
+
+/* Records a printf-style detail for vw_last_error_detail() and returns st,
+ * so failures read as `return vw_fail(VW_ERR_DIMENSION, "expected %u", d);` */
+vw_status vw_fail(vw_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Clears the detail at the start of a public call. */
+void vw_clear_detail(void);
+
+/* ------------------------------------------------------------------ kernels */
+
+typedef float (*vw_dist_fn)(const float *a, const float *b, size_t dim);
+
+typedef struct vw_kernels {
+    vw_dist_fn l2sq;
+    vw_dist_fn dot;
+    vw_dist_fn ipdist; /* 1 - dot: the distance of the IP and cosine metrics */
+} vw_kernels;
+
+/* The kernels for one level; the level must be supported (vw_simd_supported). */
+const vw_kernels *vw_kernels_for(vw_simd_level level);
+/* The kernels picked once at first use (CPUID, overridden by VW_SIMD). */
+const vw_kernels *vw_kernels_active(void);
+
+float vw_l2sq_scalar(const float *a, const float *b, size_t dim);
+float vw_dot_scalar(const float *a, const float *b, size_t dim);
+float vw_ipdist_scalar(const float *a, const float *b, size_t dim);
+#ifdef VW_HAVE_SIMD
+float vw_l2sq_avx2(const float *a, const float *b, size_t dim);
+float vw_dot_avx2(const float *a, const float *b, size_t dim);
+float vw_ipdist_avx2(const float *a, const float *b, size_t dim);
+float vw_l2sq_avx512(const float *a, const float *b, size_t dim);
+float vw_dot_avx512(const float *a, const float *b, size_t dim);
+float vw_ipdist_avx512(const float *a, const float *b, size_t dim);
+#endif
+
+/* Checks a vector for NaN/Inf: VW_OK or VW_ERR_NONFINITE (with detail). */
+vw_status vw_check_finite(const float *v, uint32_t dim);
+
+/* ------------------------------------------------------------------ label map */
+
+/* Open-addressing hash from label to internal id. Slots hold id + 1 (0 is
+ * empty) and the label is read back from the labels array, so a slot costs 4
+ * bytes. Not thread-safe: callers hold the index write lock (or own the
+ * index exclusively, as the loader does). */
+typedef struct vw_labelmap {
+    uint32_t *slots;
+    uint64_t mask; /* slot count - 1; slot count is a power of two */
+    uint64_t used;
+} vw_labelmap;
+
+/* Makes room for n labels at load factor <= 1/2, rehashing ids 0..count-1
+ * (whose labels are in `labels`) when the slot array grows. */
+vw_status vw_labelmap_reserve(vw_labelmap *m, const uint64_t *labels, uint64_t count, uint64_t n);
+/* VW_NO_NODE if absent. */
+uint32_t vw_labelmap_find(const vw_labelmap *m, const uint64_t *labels, uint64_t label);
+/* Inserts id (labels[id] must already be set); the caller ensured absence and room. */
+void vw_labelmap_insert(vw_labelmap *m, const uint64_t *labels, uint32_t id);
+void vw_labelmap_free(vw_labelmap *m);
+uint64_t vw_labelmap_bytes(const vw_labelmap *m);
+
+/* ------------------------------------------------------------------ search scratch */
+
+typedef struct vw_cand {
+    float dist;
+    uint32_t id;
+} vw_cand;
+
+/* A binary heap of candidates; `max` orders the root as the farthest. */
+typedef struct vw_heap {
+    vw_cand *items;
+    uint32_t size;
+    uint32_t cap;
+} vw_heap;
+
+/* Per-search buffers. visited[id] == epoch marks a node seen in the current
+ * search; bumping the epoch clears the set in O(1). */
+typedef struct vw_scratch {
+    uint16_t *visited;
+    uint64_t visited_cap;
+    uint16_t epoch;
+    vw_heap cand;    /* min-heap: nearest candidate first */
+    vw_heap result;  /* max-heap: farthest kept result first */
+    vw_cand *sel;    /* neighbour-selection buffer (inserts) */
+    uint32_t sel_cap;
+    float *qbuf;     /* normalized copy of a cosine query */
+    struct vw_scratch *next;
+} vw_scratch;
+
+/* ------------------------------------------------------------------ index */
+
+struct vw_index {
+    /* parameters, fixed at creation */
+    uint32_t dim;
+    vw_metric metric;
+    uint32_t M;
+    uint32_t M0; /* 2 * M: layer-0 list size */
+    uint32_t ef_construction;
+    uint64_t seed;
+    double level_mult; /* 1 / ln(M) */
+
+    /* storage: see the top of this file */
+    uint64_t count;
+    uint64_t capacity;
+    float *vectors;
+    uint32_t *links0;
+    uint8_t *levels;
+    uint64_t *labels;
+    uint32_t **upper;
+    uint64_t upper_bytes; /* heap bytes held by upper lists (stats) */
+
+    int32_t max_level; /* -1 when empty */
+    uint32_t entry;    /* VW_NO_NODE when empty */
+
+    vw_labelmap map;
+    vw_dist_fn dist; /* l2sq for L2, 1 - dot for IP/cosine (see distance.c) */
+    const vw_kernels *kernels;
+
+    /* concurrency: searches hold rw for reading, inserts for writing; the
+     * threads of one batch insert coordinate through `global` (entry point,
+     * max level) and the striped node locks (link lists). */
+    pthread_rwlock_t rw;
+    pthread_mutex_t global;
+    pthread_mutex_t *node_locks; /* VW_NODE_LOCKS stripes, allocated on first insert */
+
+    pthread_mutex_t pool_lock;
+    vw_scratch *pool;
+
+    /* mmap-loaded: storage points into the mapping and the index is read-only */
+    void *map_base;
+    size_t map_len;
+    bool readonly;
+};
+
+#define VW_NODE_LOCKS 4096u
+
+static inline uint32_t *vw_links0(const vw_index *ix, uint32_t id) {
+    return ix->links0 + (size_t)id * (1 + ix->M0);
+}
+
+/* Layer `level` >= 1 list of node id. */
+static inline uint32_t *vw_links_upper(const vw_index *ix, uint32_t id, unsigned level) {
+    return ix->upper[id] + (size_t)(level - 1) * (1 + ix->M);
+}
+
+static inline uint32_t *vw_links(const vw_index *ix, uint32_t id, unsigned level) {
+    return level == 0 ? vw_links0(ix, id) : vw_links_upper(ix, id, level);
+}
+
+static inline const float *vw_vector(const vw_index *ix, uint32_t id) {
+    return ix->vectors + (size_t)id * ix->dim;
+}
+
+/* Distance between a query (already normalized for cosine) and node id. */
+static inline float vw_dist_to(const vw_index *ix, const float *q, uint32_t id) {
+    return ix->dist(q, vw_vector(ix, id), ix->dim);
+}
+
+/* index.c */
+/* Allocates an index with parameters checked and no storage; used by create and load. */
+vw_status vw_index_alloc(const vw_params *p, vw_index **out);
+/* Makes room for `need` elements in all per-node arrays (caller holds rw for writing). */
+vw_status vw_index_reserve(vw_index *ix, uint64_t need);
+vw_status vw_index_ensure_locks(vw_index *ix);
+
+/* scratch.c */
+vw_scratch *vw_scratch_acquire(const vw_index *ix);
+void vw_scratch_release(const vw_index *ix, vw_scratch *s);
+vw_status vw_scratch_fit(vw_scratch *s, uint64_t nodes, uint32_t ef, uint32_t dim);
+void vw_scratch_free(vw_scratch *s);
+void vw_visited_reset(vw_scratch *s);
+
+/* heap.c */
+void vw_heap_push_min(vw_heap *h, vw_cand c);
+vw_cand vw_heap_pop_min(vw_heap *h);
+void vw_heap_push_max(vw_heap *h, vw_cand c);
+vw_cand vw_heap_pop_max(vw_heap *h);
+vw_status vw_heap_reserve(vw_heap *h, uint32_t cap);
+
+/* search.c */
+typedef struct vw_layer_query {
+    const float *q;
+    uint32_t ef;
+    unsigned level;
+    bool locked;          /* take node locks when reading lists (during inserts) */
+    vw_filter_fn filter;  /* layer 0 of a public search only */
+    void *filter_ctx;
+} vw_layer_query;
+
+/* Greedy descent with beam 1 from `ep` through layers top..stop+1; returns the closest node. */
+uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int top, int stop,
+                           bool locked);
+/* Beam search in one layer from `ep`; leaves up to ef results in s->result (max-heap). */
+vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq,
+                          uint32_t ep);
+
+/* threads.c */
+/* Runs fn(ctx, worker) on `threads` threads (the caller's included) and waits. */
+vw_status vw_parallel(unsigned threads, void (*fn)(void *ctx, unsigned worker), void *ctx);
+unsigned vw_default_threads(void);
+
+#endif /* VW_INTERNAL_H */

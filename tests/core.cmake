@@ -1,0 +1,10 @@
+# Core library tests: kernels, exact search, recall, determinism, errors,
+# concurrency.
+vw_add_test(NAME test_core_kernels SOURCES test_core_kernels.c INTERNAL)
+vw_add_test(NAME test_core_exact SOURCES test_core_exact.c)
+vw_add_test(NAME test_core_recall SOURCES test_core_recall.c ARGS clustered TIMEOUT 1500)
+add_test(NAME test_core_recall_gaussian COMMAND test_core_recall gaussian)
+set_tests_properties(test_core_recall_gaussian PROPERTIES TIMEOUT 1500)
+vw_add_test(NAME test_core_determinism SOURCES test_core_determinism.c)
+vw_add_test(NAME test_core_errors SOURCES test_core_errors.c LABELS concurrency)
+vw_add_test(NAME test_core_concurrency SOURCES test_core_concurrency.c LABELS concurrency)

@@ -1,0 +1,953 @@
+/*
+ * common.c - see common.h. Shared by the tools; uses only the public API.
+ */
+#include "common.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ messages */
+
+static const char *g_name = "vw";
+
+const char *tool_name(void) {
+    return g_name;
+}
+
+void tool_init(const char *name) {
+    g_name = name;
+    /* A benchmark run on a kernel set the user did not ask for would be a
+     * silent lie, so an unusable VW_SIMD stops every tool before it starts. */
+    vw_status st = vw_simd_env_status();
+    if (st != VW_OK) {
+        const char *value = getenv("VW_SIMD");
+        if (st == VW_ERR_UNSUPPORTED) {
+            tool_die("VW_SIMD=%s: not supported by this CPU or build", value ? value : "");
+        }
+        tool_die("VW_SIMD=%s: unknown kernel set (use scalar, avx2 or avx512)",
+                 value ? value : "");
+    }
+}
+
+static void vmessage(const char *fmt, va_list ap, const char *suffix) {
+    /* Build the whole line first so that it reaches stderr in one write and
+     * never interleaves with another thread's output. */
+    char line[1024];
+    int len = snprintf(line, sizeof line, "%s: ", g_name);
+    if (len < 0) {
+        len = 0;
+    }
+    if ((size_t)len < sizeof line) {
+        int more = vsnprintf(line + len, sizeof line - (size_t)len, fmt, ap);
+        if (more > 0) {
+            len += more;
+        }
+    }
+    if ((size_t)len >= sizeof line) {
+        len = (int)sizeof line - 1;
+    }
+    /* Keep it to one line whatever the message holds (file names may
+     * contain newlines). */
+    for (int i = 0; i < len; i++) {
+        if (line[i] == '\n' || line[i] == '\r') {
+            line[i] = ' ';
+        }
+    }
+    fprintf(stderr, "%.*s%s\n", len, line, suffix ? suffix : "");
+    fflush(stderr);
+}
+
+void tool_die(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap, NULL);
+    va_end(ap);
+    exit(TOOL_EXIT_FAILURE);
+}
+
+void tool_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap, NULL);
+    va_end(ap);
+}
+
+void tool_usage_error(const char *fmt, ...) {
+    char hint[128];
+    snprintf(hint, sizeof hint, "; try '%s --help'", g_name);
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap, hint);
+    va_end(ap);
+    exit(TOOL_EXIT_USAGE);
+}
+
+void tool_format_status(char *buf, size_t size, vw_status status, const char *what) {
+    const char *detail = vw_last_error_detail();
+    if (detail && detail[0]) {
+        snprintf(buf, size, "%s: %s: %s", what, vw_strerror(status), detail);
+    } else {
+        snprintf(buf, size, "%s: %s", what, vw_strerror(status));
+    }
+}
+
+void tool_die_status(vw_status status, const char *what) {
+    char buf[768];
+    tool_format_status(buf, sizeof buf, status, what);
+    tool_die("%s", buf);
+}
+
+void tool_print_version(void) {
+    printf("%s %s\n", g_name, vw_version());
+}
+
+void tool_bad_option(int c, char **argv) {
+    const char *arg = (optind > 0) ? argv[optind - 1] : "?";
+    if (c == ':') {
+        if (optopt > 0 && optopt < 256 && isalpha(optopt)) {
+            tool_usage_error("option -%c requires a value", optopt);
+        }
+        tool_usage_error("option '%s' requires a value", arg);
+    }
+    if (optopt > 0 && optopt < 256 && isprint(optopt)) {
+        tool_usage_error("unknown option -%c", optopt);
+    }
+    tool_usage_error("unknown or ambiguous option '%s'", arg);
+}
+
+/* ------------------------------------------------------------ numbers */
+
+uint64_t tool_parse_u64(const char *option, const char *arg, uint64_t min, uint64_t max) {
+    if (!isdigit((unsigned char)arg[0])) {
+        tool_usage_error("%s: '%s' is not a non-negative integer", option, arg);
+    }
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(arg, &end, 10);
+    if (*end != '\0') {
+        tool_usage_error("%s: '%s' is not a non-negative integer", option, arg);
+    }
+    if (errno == ERANGE || v < min || v > max) {
+        tool_usage_error("%s: %s is out of range %llu..%llu", option, arg, (unsigned long long)min,
+                         (unsigned long long)max);
+    }
+    return (uint64_t)v;
+}
+
+uint32_t tool_parse_u32(const char *option, const char *arg, uint32_t min, uint32_t max) {
+    return (uint32_t)tool_parse_u64(option, arg, min, max);
+}
+
+double tool_parse_double(const char *option, const char *arg, double min, double max) {
+    errno = 0;
+    char *end = NULL;
+    double v = strtod(arg, &end);
+    if (end == arg || *end != '\0' || isspace((unsigned char)arg[0]) || !isfinite(v)) {
+        tool_usage_error("%s: '%s' is not a finite number", option, arg);
+    }
+    if (v < min || v > max) {
+        tool_usage_error("%s: %s is out of range %g..%g", option, arg, min, max);
+    }
+    return v;
+}
+
+size_t tool_parse_u32_list(const char *option, const char *arg, uint32_t min, uint32_t max,
+                           uint32_t *out, size_t cap) {
+    size_t n = 0;
+    const char *p = arg;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[32];
+        if (len == 0 || len >= sizeof item) {
+            tool_usage_error("%s: '%s' is not a comma-separated list of integers", option, arg);
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (n == cap) {
+            tool_usage_error("%s: more than %zu values", option, cap);
+        }
+        out[n++] = tool_parse_u32(option, item, min, max);
+        if (!comma) {
+            break;
+        }
+        p = comma + 1;
+    }
+    return n;
+}
+
+static const char *skip_space(const char *p) {
+    while (isspace((unsigned char)*p)) {
+        p++;
+    }
+    return p;
+}
+
+long tool_parse_vector(const char *text, float *out, size_t cap, char *err, size_t err_size) {
+    const char *p = skip_space(text);
+    int bracket = 0;
+    if (*p == '[') {
+        bracket = 1;
+        p = skip_space(p + 1);
+    }
+    long count = 0;
+    int need_value = 0; /* just after a comma */
+    for (;;) {
+        p = skip_space(p);
+        if (*p == '\0' || (bracket && *p == ']')) {
+            if (need_value) {
+                snprintf(err, err_size, "missing value after ','");
+                return -1;
+            }
+            if (bracket && *p != ']') {
+                snprintf(err, err_size, "missing ']'");
+                return -1;
+            }
+            if (bracket && *skip_space(p + 1) != '\0') {
+                snprintf(err, err_size, "unexpected text after ']'");
+                return -1;
+            }
+            return count;
+        }
+        if (*p == ',') {
+            snprintf(err, err_size, "empty value before ','");
+            return -1;
+        }
+        const char *start = p;
+        while (*p && !isspace((unsigned char)*p) && *p != ',' && !(bracket && *p == ']')) {
+            p++;
+        }
+        int len = (int)(p - start);
+        char *end = NULL;
+        errno = 0;
+        float v = strtof(start, &end);
+        if (end != p) {
+            snprintf(err, err_size, "'%.*s' is not a number", len > 40 ? 40 : len, start);
+            return -1;
+        }
+        if (!isfinite(v)) {
+            snprintf(err, err_size, "'%.*s' is not a finite float", len > 40 ? 40 : len, start);
+            return -1;
+        }
+        if ((size_t)count < cap) {
+            out[count] = v;
+        }
+        count++;
+        p = skip_space(p);
+        need_value = 0;
+        if (*p == ',') {
+            need_value = 1;
+            p++;
+        }
+    }
+}
+
+/* ------------------------------------------------------------ time, system */
+
+double tool_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+unsigned tool_cpu_count(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1u;
+}
+
+void tool_cpu_model(char *buf, size_t size) {
+    snprintf(buf, size, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f) {
+        return;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0) {
+            const char *colon = strchr(line, ':');
+            if (colon) {
+                const char *v = skip_space(colon + 1);
+                size_t len = strcspn(v, "\n");
+                snprintf(buf, size, "%.*s", (int)len, v);
+            }
+            break;
+        }
+    }
+    fclose(f);
+}
+
+uint64_t tool_peak_rss_bytes(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) {
+        return 0;
+    }
+    return (uint64_t)ru.ru_maxrss * 1024u; /* Linux reports kilobytes */
+}
+
+int64_t tool_file_size(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        return -1;
+    }
+    return (int64_t)st.st_size;
+}
+
+void tool_format_bytes(char *buf, size_t size, uint64_t bytes) {
+    static const char *units[] = {"bytes", "KB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1000.0 && u < 4) {
+        v /= 1000.0;
+        u++;
+    }
+    if (u == 0) {
+        snprintf(buf, size, "%llu bytes", (unsigned long long)bytes);
+    } else {
+        snprintf(buf, size, "%.1f %s", v, units[u]);
+    }
+}
+
+/* ------------------------------------------------------------ progress bar */
+
+void tool_progress_start(tool_progress *p, const char *what, uint64_t total, int enabled) {
+    p->what = what;
+    p->total = total;
+    p->start = tool_now();
+    p->last_draw = 0.0;
+    p->enabled = enabled;
+    p->drawn = 0;
+}
+
+static void format_duration(char *buf, size_t size, double seconds) {
+    if (!isfinite(seconds) || seconds < 0) {
+        snprintf(buf, size, "--:--");
+        return;
+    }
+    unsigned long s = (unsigned long)(seconds + 0.5);
+    if (s >= 3600) {
+        snprintf(buf, size, "%lu:%02lu:%02lu", s / 3600, (s / 60) % 60, s % 60);
+    } else {
+        snprintf(buf, size, "%lu:%02lu", s / 60, s % 60);
+    }
+}
+
+static void progress_draw(tool_progress *p, uint64_t done, double now) {
+    enum { WIDTH = 30 };
+    double frac = p->total ? (double)done / (double)p->total : 1.0;
+    if (frac > 1.0) {
+        frac = 1.0;
+    }
+    char bar[WIDTH + 1];
+    int filled = (int)(frac * WIDTH);
+    for (int i = 0; i < WIDTH; i++) {
+        bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
+    }
+    bar[WIDTH] = '\0';
+    double elapsed = now - p->start;
+    double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
+    char eta[32];
+    if (done >= p->total) {
+        format_duration(eta, sizeof eta, elapsed);
+    } else {
+        format_duration(eta, sizeof eta, rate > 0 ? (double)(p->total - done) / rate : NAN);
+    }
+    /* \r plus "erase to end of line": the bar redraws itself in place. */
+    fprintf(stderr, "\r%s [%s] %5.1f%%  %llu/%llu  %.0f/s  %s %s\033[K", p->what, bar, frac * 100.0,
+            (unsigned long long)done, (unsigned long long)p->total, rate,
+            done >= p->total ? "in" : "ETA", eta);
+    fflush(stderr);
+    p->drawn = 1;
+    p->last_draw = now;
+}
+
+void tool_progress_update(tool_progress *p, uint64_t done) {
+    if (!p->enabled) {
+        return;
+    }
+    double now = tool_now();
+    if (p->drawn && now - p->last_draw < 0.1) {
+        return;
+    }
+    progress_draw(p, done, now);
+}
+
+void tool_progress_finish(tool_progress *p, uint64_t done) {
+    if (!p->enabled) {
+        return;
+    }
+    progress_draw(p, done, tool_now());
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* ------------------------------------------------------------ JSON output */
+
+void tool_json_init(tool_json *j, FILE *f, int pretty) {
+    memset(j, 0, sizeof *j);
+    j->f = f;
+    j->pretty = pretty;
+}
+
+static void json_indent(tool_json *j) {
+    if (!j->pretty) {
+        return;
+    }
+    fputc('\n', j->f);
+    for (int i = 0; i < j->depth; i++) {
+        fputs("  ", j->f);
+    }
+}
+
+/* Everything that starts a value or a key goes through here: it writes the
+ * separating comma and the indentation, unless the value follows a key. */
+static void json_before_item(tool_json *j) {
+    if (j->after_key) {
+        j->after_key = 0;
+        return;
+    }
+    if (j->depth > 0) {
+        if (j->need_comma[j->depth]) {
+            fputc(',', j->f);
+        }
+        json_indent(j);
+        j->need_comma[j->depth] = 1;
+    }
+}
+
+void tool_json_write_string(FILE *f, const char *s) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"':
+            fputs("\\\"", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\t':
+            fputs("\\t", f);
+            break;
+        default:
+            if (*p < 0x20) {
+                fprintf(f, "\\u%04x", *p);
+            } else {
+                fputc(*p, f);
+            }
+        }
+    }
+    fputc('"', f);
+}
+
+void tool_json_key(tool_json *j, const char *key) {
+    json_before_item(j);
+    tool_json_write_string(j->f, key);
+    fputs(j->pretty ? ": " : ":", j->f);
+    j->after_key = 1;
+}
+
+static void json_open(tool_json *j, char c) {
+    json_before_item(j);
+    fputc(c, j->f);
+    if (j->depth + 1 < (int)(sizeof j->need_comma / sizeof j->need_comma[0])) {
+        j->depth++;
+    }
+    j->need_comma[j->depth] = 0;
+}
+
+static void json_close(tool_json *j, char c) {
+    int had_items = j->need_comma[j->depth];
+    if (j->depth > 0) {
+        j->depth--;
+    }
+    if (had_items) {
+        json_indent(j);
+    }
+    fputc(c, j->f);
+    if (j->depth == 0 && j->pretty) {
+        fputc('\n', j->f);
+    }
+}
+
+void tool_json_begin_object(tool_json *j) {
+    json_open(j, '{');
+}
+void tool_json_end_object(tool_json *j) {
+    json_close(j, '}');
+}
+void tool_json_begin_array(tool_json *j) {
+    json_open(j, '[');
+}
+void tool_json_end_array(tool_json *j) {
+    json_close(j, ']');
+}
+
+void tool_json_string(tool_json *j, const char *s) {
+    json_before_item(j);
+    tool_json_write_string(j->f, s);
+}
+
+void tool_json_u64(tool_json *j, uint64_t v) {
+    json_before_item(j);
+    fprintf(j->f, "%llu", (unsigned long long)v);
+}
+
+void tool_json_i64(tool_json *j, int64_t v) {
+    json_before_item(j);
+    fprintf(j->f, "%lld", (long long)v);
+}
+
+void tool_json_float(tool_json *j, float v) {
+    json_before_item(j);
+    if (isfinite(v)) {
+        fprintf(j->f, "%.9g", (double)v);
+    } else {
+        fputs("null", j->f);
+    }
+}
+
+void tool_json_double(tool_json *j, double v) {
+    json_before_item(j);
+    if (!isfinite(v)) {
+        fputs("null", j->f);
+        return;
+    }
+    /* The shortest of %.15g / %.17g that reads back exactly: 0.971 rather
+     * than 0.97099999999999997. */
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v) {
+        snprintf(buf, sizeof buf, "%.17g", v);
+    }
+    fputs(buf, j->f);
+}
+
+void tool_json_bool(tool_json *j, int v) {
+    json_before_item(j);
+    fputs(v ? "true" : "false", j->f);
+}
+
+void tool_json_null(tool_json *j) {
+    json_before_item(j);
+    fputs("null", j->f);
+}
+
+void tool_json_raw(tool_json *j, const char *text) {
+    json_before_item(j);
+    fputs(text, j->f);
+}
+
+/* A recursive-descent JSON syntax check with a depth limit. */
+typedef struct json_cursor {
+    const char *p;
+    const char *end;
+    int depth;
+} json_cursor;
+
+static void jc_space(json_cursor *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) {
+        c->p++;
+    }
+}
+
+static int jc_literal(json_cursor *c, const char *word) {
+    size_t len = strlen(word);
+    if ((size_t)(c->end - c->p) < len || memcmp(c->p, word, len) != 0) {
+        return 0;
+    }
+    c->p += len;
+    return 1;
+}
+
+static int jc_string(json_cursor *c) {
+    if (c->p >= c->end || *c->p != '"') {
+        return 0;
+    }
+    c->p++;
+    while (c->p < c->end) {
+        unsigned char ch = (unsigned char)*c->p++;
+        if (ch == '"') {
+            return 1;
+        }
+        if (ch < 0x20) {
+            return 0;
+        }
+        if (ch == '\\') {
+            if (c->p >= c->end) {
+                return 0;
+            }
+            char e = *c->p++;
+            if (e == 'u') {
+                for (int i = 0; i < 4; i++) {
+                    if (c->p >= c->end || !isxdigit((unsigned char)*c->p)) {
+                        return 0;
+                    }
+                    c->p++;
+                }
+            } else if (!strchr("\"\\/bfnrt", e)) {
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+static int jc_digits(json_cursor *c) {
+    const char *start = c->p;
+    while (c->p < c->end && isdigit((unsigned char)*c->p)) {
+        c->p++;
+    }
+    return c->p > start;
+}
+
+static int jc_number(json_cursor *c) {
+    if (c->p < c->end && *c->p == '-') {
+        c->p++;
+    }
+    if (c->p < c->end && *c->p == '0') {
+        c->p++;
+    } else if (!jc_digits(c)) {
+        return 0;
+    }
+    if (c->p < c->end && *c->p == '.') {
+        c->p++;
+        if (!jc_digits(c)) {
+            return 0;
+        }
+    }
+    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+        c->p++;
+        if (c->p < c->end && (*c->p == '+' || *c->p == '-')) {
+            c->p++;
+        }
+        if (!jc_digits(c)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int jc_value(json_cursor *c);
+
+static int jc_container(json_cursor *c, char close, int is_object) {
+    if (++c->depth > 64) {
+        return 0;
+    }
+    c->p++; /* the opening bracket */
+    jc_space(c);
+    if (c->p < c->end && *c->p == close) {
+        c->p++;
+        c->depth--;
+        return 1;
+    }
+    for (;;) {
+        if (is_object) {
+            if (!jc_string(c)) {
+                return 0;
+            }
+            jc_space(c);
+            if (c->p >= c->end || *c->p != ':') {
+                return 0;
+            }
+            c->p++;
+        }
+        if (!jc_value(c)) {
+            return 0;
+        }
+        jc_space(c);
+        if (c->p < c->end && *c->p == ',') {
+            c->p++;
+            jc_space(c);
+            continue;
+        }
+        if (c->p < c->end && *c->p == close) {
+            c->p++;
+            c->depth--;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+static int jc_value(json_cursor *c) {
+    jc_space(c);
+    if (c->p >= c->end) {
+        return 0;
+    }
+    switch (*c->p) {
+    case '{':
+        return jc_container(c, '}', 1);
+    case '[':
+        return jc_container(c, ']', 0);
+    case '"':
+        return jc_string(c);
+    case 't':
+        return jc_literal(c, "true");
+    case 'f':
+        return jc_literal(c, "false");
+    case 'n':
+        return jc_literal(c, "null");
+    default:
+        return jc_number(c);
+    }
+}
+
+int tool_json_valid(const char *text, size_t len) {
+    json_cursor c = {text, text + len, 0};
+    if (!jc_value(&c)) {
+        return 0;
+    }
+    jc_space(&c);
+    return c.p == c.end;
+}
+
+/* ------------------------------------------------------------ synthetic data */
+
+struct tool_gen {
+    tool_gen_params p;
+    float *centres; /* clusters x dim, clustered only */
+};
+
+void tool_gen_params_default(tool_gen_params *p, uint32_t dim) {
+    p->dist = TOOL_DIST_CLUSTERED;
+    p->dim = dim;
+    p->clusters = TOOL_DEFAULT_CLUSTERS;
+    p->spread = TOOL_DEFAULT_SPREAD;
+    p->seed = TOOL_DEFAULT_SEED;
+}
+
+static const char *const dist_names[] = {"clustered", "gaussian", "uniform"};
+
+int tool_dist_parse(const char *name, tool_dist *out) {
+    for (int i = 0; i < 3; i++) {
+        if (strcmp(name, dist_names[i]) == 0) {
+            *out = (tool_dist)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+const char *tool_dist_name(tool_dist d) {
+    return (unsigned)d < 3 ? dist_names[d] : "unknown";
+}
+
+static uint64_t splitmix64(uint64_t *state) {
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+typedef struct rng {
+    uint64_t s[4];
+    double spare; /* the second deviate of the last polar pair */
+    int has_spare;
+} rng;
+
+static uint64_t rotl(uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256** (Blackman & Vigna). */
+static uint64_t rng_next(rng *r) {
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+/* The stream of one row: a hash of (seed, stream, row) expanded by
+ * splitmix64 into the 256-bit state, as the xoshiro authors recommend. */
+static void rng_seed_row(rng *r, uint64_t seed, int stream, uint64_t row) {
+    uint64_t h = seed;
+    uint64_t x = splitmix64(&h);
+    h = x ^ ((uint64_t)stream * 0xd1342543de82ef95ull);
+    x = splitmix64(&h);
+    h = x ^ row;
+    for (int i = 0; i < 4; i++) {
+        r->s[i] = splitmix64(&h);
+    }
+    r->has_spare = 0;
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static double rng_uniform(rng *r) {
+    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform integer in [0, n) by multiply-shift; n < 2^32, bias < 2^-32. */
+static uint32_t rng_below(rng *r, uint32_t n) {
+    return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* Standard normal deviate, Marsaglia polar method. */
+static double rng_normal(rng *r) {
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare;
+    }
+    double u, v, s;
+    do {
+        u = 2.0 * rng_uniform(r) - 1.0;
+        v = 2.0 * rng_uniform(r) - 1.0;
+        s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    double m = sqrt(-2.0 * log(s) / s);
+    r->spare = v * m;
+    r->has_spare = 1;
+    return u * m;
+}
+
+tool_gen *tool_gen_create(const tool_gen_params *p) {
+    tool_gen *g = calloc(1, sizeof *g);
+    if (!g) {
+        return NULL;
+    }
+    g->p = *p;
+    if (p->dist == TOOL_DIST_CLUSTERED) {
+        size_t count = (size_t)p->clusters * p->dim;
+        g->centres = malloc(count * sizeof(float));
+        if (!g->centres) {
+            free(g);
+            return NULL;
+        }
+        for (uint32_t c = 0; c < p->clusters; c++) {
+            rng r;
+            rng_seed_row(&r, p->seed, TOOL_STREAM_CENTRES, c);
+            for (uint32_t i = 0; i < p->dim; i++) {
+                g->centres[(size_t)c * p->dim + i] = (float)rng_normal(&r);
+            }
+        }
+    }
+    return g;
+}
+
+void tool_gen_free(tool_gen *g) {
+    if (g) {
+        free(g->centres);
+        free(g);
+    }
+}
+
+static void gen_row(const tool_gen *g, int stream, uint64_t row, float *out, double *tmp) {
+    const uint32_t dim = g->p.dim;
+    rng r;
+    rng_seed_row(&r, g->p.seed, stream, row);
+    for (;;) {
+        switch (g->p.dist) {
+        case TOOL_DIST_CLUSTERED: {
+            const float *c = g->centres + (size_t)rng_below(&r, g->p.clusters) * dim;
+            for (uint32_t i = 0; i < dim; i++) {
+                tmp[i] = (double)c[i] + g->p.spread * rng_normal(&r);
+            }
+            break;
+        }
+        case TOOL_DIST_GAUSSIAN:
+            for (uint32_t i = 0; i < dim; i++) {
+                tmp[i] = rng_normal(&r);
+            }
+            break;
+        case TOOL_DIST_UNIFORM:
+            for (uint32_t i = 0; i < dim; i++) {
+                tmp[i] = rng_uniform(&r);
+            }
+            break;
+        }
+        double norm = 0.0;
+        for (uint32_t i = 0; i < dim; i++) {
+            norm += tmp[i] * tmp[i];
+        }
+        norm = sqrt(norm);
+        /* A zero draw cannot be normalized: draw again from the same stream
+         * (vanishingly rare; keeps every row a unit vector). */
+        if (norm > 0.0 && isfinite(norm)) {
+            for (uint32_t i = 0; i < dim; i++) {
+                out[i] = (float)(tmp[i] / norm);
+            }
+            return;
+        }
+    }
+}
+
+typedef struct gen_job {
+    const tool_gen *g;
+    int stream;
+    uint64_t first;
+    uint64_t n;
+    float *out;
+    int failed; /* out of memory for the scratch row */
+} gen_job;
+
+static void *gen_worker(void *arg) {
+    gen_job *job = arg;
+    const uint32_t dim = job->g->p.dim;
+    double *tmp = malloc((size_t)dim * sizeof(double));
+    if (!tmp) {
+        job->failed = 1;
+        return NULL;
+    }
+    for (uint64_t i = 0; i < job->n; i++) {
+        gen_row(job->g, job->stream, job->first + i, job->out + (size_t)i * dim, tmp);
+    }
+    free(tmp);
+    return NULL;
+}
+
+int tool_gen_rows(const tool_gen *g, int stream, uint64_t first, uint64_t n, unsigned threads,
+                  float *out) {
+    enum { MAX_THREADS = 256 };
+    if (threads == 0) {
+        threads = tool_cpu_count();
+    }
+    if (threads > MAX_THREADS) {
+        threads = MAX_THREADS;
+    }
+    if ((uint64_t)threads > n / 1024 + 1) {
+        threads = (unsigned)(n / 1024 + 1); /* small sets are not worth a thread */
+    }
+    gen_job jobs[MAX_THREADS];
+    pthread_t tids[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    uint64_t per = n / threads, extra = n % threads, at = 0;
+    for (unsigned t = 0; t < threads; t++) {
+        uint64_t cnt = per + (t < extra ? 1 : 0);
+        jobs[t] = (gen_job){g, stream, first + at, cnt, out + (size_t)at * g->p.dim, 0};
+        at += cnt;
+        if (t > 0) {
+            started[t] = pthread_create(&tids[t], NULL, gen_worker, &jobs[t]) == 0;
+        }
+    }
+    gen_worker(&jobs[0]);
+    int failed = jobs[0].failed;
+    for (unsigned t = 1; t < threads; t++) {
+        if (started[t]) {
+            pthread_join(tids[t], NULL);
+        } else {
+            gen_worker(&jobs[t]); /* do its share here rather than fail */
+        }
+        failed |= jobs[t].failed;
+    }
+    return failed ? -1 : 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * api.h - the vw-serve API between HTTP and the index: routing, decoding of
+ * search request bodies, and the JSON bodies of responses. Pure functions
+ * (no I/O, no index), so unit tests and the fuzz target call them directly.
+ *
+ * Request bodies (application/json; the Content-Type header is not checked):
+ *   POST /search        {"query_vector": [f, ...], "k": 10, "ef_search": 64}
+ *   POST /search/batch  {"query_vectors": [[f, ...], ...], "k": 10, "ef_search": 64}
+ * "k" is optional (default 10, like the seed), "ef_search" optional (default
+ * the server's --ef); other members are ignored.
+ *
+ * Errors, in the order they are reported:
+ *   400  not JSON (RFC 8259, strict), not an object, a member of the wrong
+ *        type, a duplicated member, query_vector(s) missing;
+ *   422  valid JSON with a wrong value: dimension differs from the index,
+ *        a component outside float range, k not an integer in 1..VW_MAX_K,
+ *        ef_search not an integer in 1..VW_MAX_EF, a batch over the limits.
+ */
+#ifndef VW_SERVE_API_H
+#define VW_SERVE_API_H
+
+#include "http.h"
+#include "json.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define API_DEFAULT_K 10u
+/* A batch may hold at most this many queries and k * queries results. */
+#define API_MAX_BATCH 10000u
+#define API_MAX_BATCH_RESULTS (1u << 20)
+
+typedef enum api_route { API_HEALTH, API_STATS, API_SEARCH, API_SEARCH_BATCH } api_route;
+
+/* Maps a method and path to a route. Returns 0, or 404 for an unknown path,
+ * or 405 for a known path with another method (*allow then holds the value
+ * of the Allow header). GET routes also answer HEAD. */
+int api_route_request(http_method method, const char *path, size_t path_len, api_route *route,
+                      const char **allow);
+
+typedef struct api_search {
+    float *queries; /* nq rows of dim floats, owned */
+    size_t nq;
+    uint32_t k;
+    uint32_t ef;
+} api_search;
+
+typedef struct api_error {
+    int status;
+    char message[160];
+} api_error;
+
+/* Decodes a search body for an index of `dim` dimensions. batch selects the
+ * /search/batch shape. Returns 0 with *out filled (free with
+ * api_search_free), or -1 with *err set (and nothing to free). */
+int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint32_t default_ef,
+                     api_search *out, api_error *err);
+void api_search_free(api_search *s);
+
+/* {"error":"message"} */
+void api_write_error(json_buf *b, const char *message);
+/* {"indices":[...],"distances":[...]} for one query's `found` results. */
+void api_write_result(json_buf *b, const uint64_t *labels, const float *distances, uint32_t found);
+
+#endif /* VW_SERVE_API_H */

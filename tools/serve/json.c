@@ -1,0 +1,435 @@
+/*
+ * json.c - strict JSON reading and JSON writing for vw-serve (see json.h).
+ */
+#include "json.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int syntax_error(json_cursor *cur, const char *msg) {
+    if (cur->error == NULL)
+        cur->error = msg;
+    return -1;
+}
+
+void json_init(json_cursor *cur, const char *text, size_t len) {
+    cur->start = text;
+    cur->p = text;
+    cur->end = text + len;
+    cur->error = NULL;
+}
+
+static void skip_ws(json_cursor *cur) {
+    while (cur->p < cur->end &&
+           (*cur->p == ' ' || *cur->p == '\t' || *cur->p == '\n' || *cur->p == '\r'))
+        cur->p++;
+}
+
+int json_peek(json_cursor *cur) {
+    skip_ws(cur);
+    return cur->p < cur->end ? (unsigned char)*cur->p : -1;
+}
+
+int json_expect(json_cursor *cur, char ch) {
+    if (json_peek(cur) != (unsigned char)ch) {
+        static const char *const msgs[] = {"expected '{'", "expected '}'", "expected '['",
+                                           "expected ']'", "expected ':'", "expected ','"};
+        const char *which = strchr("{}[]:,", ch);
+        return syntax_error(cur, which ? msgs[which - "{}[]:,"] : "unexpected character");
+    }
+    cur->p++;
+    return 0;
+}
+
+int json_next_item(json_cursor *cur, char close, int first, int *more) {
+    int c = json_peek(cur);
+    if (c == (unsigned char)close) {
+        cur->p++;
+        *more = 0;
+        return 0;
+    }
+    if (c < 0)
+        return syntax_error(cur, "unexpected end of input");
+    if (!first) {
+        if (c != ',')
+            return syntax_error(cur, close == ']' ? "expected ',' or ']'" : "expected ',' or '}'");
+        cur->p++;
+        if (json_peek(cur) == (unsigned char)close)
+            return syntax_error(cur, "trailing comma");
+    }
+    *more = 1;
+    return 0;
+}
+
+static int hex_value(int c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Reads the 4 hex digits after "\u". */
+static int read_hex4(json_cursor *cur, unsigned *out) {
+    if (cur->end - cur->p < 4)
+        return syntax_error(cur, "truncated \\u escape");
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value((unsigned char)cur->p[i]);
+        if (h < 0)
+            return syntax_error(cur, "bad hex digit in \\u escape");
+        v = v * 16 + (unsigned)h;
+    }
+    cur->p += 4;
+    *out = v;
+    return 0;
+}
+
+typedef struct str_out {
+    char *data;
+    size_t cap;
+    size_t len;
+    int truncated;
+} str_out;
+
+static void out_byte(str_out *o, unsigned char c) {
+    if (o->len + 1 < o->cap)
+        o->data[o->len++] = (char)c;
+    else
+        o->truncated = 1;
+}
+
+static void out_utf8(str_out *o, unsigned cp) {
+    if (cp < 0x80) {
+        out_byte(o, (unsigned char)cp);
+    } else if (cp < 0x800) {
+        out_byte(o, (unsigned char)(0xC0 | (cp >> 6)));
+        out_byte(o, (unsigned char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out_byte(o, (unsigned char)(0xE0 | (cp >> 12)));
+        out_byte(o, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+        out_byte(o, (unsigned char)(0x80 | (cp & 0x3F)));
+    } else {
+        out_byte(o, (unsigned char)(0xF0 | (cp >> 18)));
+        out_byte(o, (unsigned char)(0x80 | ((cp >> 12) & 0x3F)));
+        out_byte(o, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+        out_byte(o, (unsigned char)(0x80 | (cp & 0x3F)));
+    }
+}
+
+/* After a backslash: one escape, with surrogate pairs joined. */
+static int read_escape(json_cursor *cur, str_out *o) {
+    if (cur->p >= cur->end)
+        return syntax_error(cur, "unterminated string");
+    char e = *cur->p++;
+    static const char from[] = "\"\\/bfnrt";
+    static const char to[] = "\"\\/\b\f\n\r\t";
+    const char *hit = e != '\0' ? strchr(from, e) : NULL;
+    if (hit != NULL) {
+        out_byte(o, (unsigned char)to[hit - from]);
+        return 0;
+    }
+    if (e != 'u')
+        return syntax_error(cur, "invalid escape in string");
+    unsigned cp;
+    if (read_hex4(cur, &cp) != 0)
+        return -1;
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return syntax_error(cur, "unpaired low surrogate in string");
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        unsigned lo;
+        if (cur->end - cur->p < 2 || cur->p[0] != '\\' || cur->p[1] != 'u')
+            return syntax_error(cur, "unpaired high surrogate in string");
+        cur->p += 2;
+        if (read_hex4(cur, &lo) != 0)
+            return -1;
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return syntax_error(cur, "unpaired high surrogate in string");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    out_utf8(o, cp);
+    return 0;
+}
+
+/* One UTF-8 encoded character starting at a byte >= 0x80 (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF). */
+static int read_utf8(json_cursor *cur, str_out *o) {
+    const unsigned char *s = (const unsigned char *)cur->p;
+    size_t avail = (size_t)(cur->end - cur->p);
+    unsigned char c = s[0];
+    size_t n;
+    unsigned cp, min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2, cp = c & 0x1Fu, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3, cp = c & 0x0Fu, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4, cp = c & 0x07u, min = 0x10000;
+    } else {
+        return syntax_error(cur, "invalid UTF-8 in string");
+    }
+    if (avail < n)
+        return syntax_error(cur, "invalid UTF-8 in string");
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return syntax_error(cur, "invalid UTF-8 in string");
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return syntax_error(cur, "invalid UTF-8 in string");
+    for (size_t i = 0; i < n; i++)
+        out_byte(o, s[i]);
+    cur->p += n;
+    return 0;
+}
+
+int json_read_string(json_cursor *cur, char *out, size_t cap, int *truncated) {
+    if (json_peek(cur) != '"')
+        return syntax_error(cur, "expected a string");
+    cur->p++;
+    str_out o = {out, cap, 0, 0};
+    for (;;) {
+        if (cur->p >= cur->end)
+            return syntax_error(cur, "unterminated string");
+        unsigned char c = (unsigned char)*cur->p;
+        if (c == '"') {
+            cur->p++;
+            break;
+        }
+        if (c < 0x20)
+            return syntax_error(cur, "control character in string");
+        if (c == '\\') {
+            cur->p++;
+            if (read_escape(cur, &o) != 0)
+                return -1;
+        } else if (c >= 0x80) {
+            if (read_utf8(cur, &o) != 0)
+                return -1;
+        } else {
+            out_byte(&o, c);
+            cur->p++;
+        }
+    }
+    if (cap > 0)
+        out[o.len] = '\0';
+    if (truncated != NULL)
+        *truncated = o.truncated || cap == 0;
+    return 0;
+}
+
+static int is_digit(const json_cursor *cur) {
+    return cur->p < cur->end && *cur->p >= '0' && *cur->p <= '9';
+}
+
+int json_read_number(json_cursor *cur, const char **tok, size_t *tok_len) {
+    skip_ws(cur);
+    const char *start = cur->p;
+    if (cur->p < cur->end && *cur->p == '-')
+        cur->p++;
+    if (!is_digit(cur))
+        return syntax_error(cur, "expected a number");
+    if (*cur->p == '0') {
+        cur->p++;
+        if (is_digit(cur))
+            return syntax_error(cur, "leading zero in number");
+    } else {
+        while (is_digit(cur))
+            cur->p++;
+    }
+    if (cur->p < cur->end && *cur->p == '.') {
+        cur->p++;
+        if (!is_digit(cur))
+            return syntax_error(cur, "expected a digit after '.'");
+        while (is_digit(cur))
+            cur->p++;
+    }
+    if (cur->p < cur->end && (*cur->p == 'e' || *cur->p == 'E')) {
+        cur->p++;
+        if (cur->p < cur->end && (*cur->p == '+' || *cur->p == '-'))
+            cur->p++;
+        if (!is_digit(cur))
+            return syntax_error(cur, "expected a digit in exponent");
+        while (is_digit(cur))
+            cur->p++;
+    }
+    *tok = start;
+    *tok_len = (size_t)(cur->p - start);
+    return 0;
+}
+
+static int read_literal(json_cursor *cur, const char *lit) {
+    size_t n = strlen(lit);
+    if ((size_t)(cur->end - cur->p) < n || memcmp(cur->p, lit, n) != 0)
+        return syntax_error(cur, "invalid literal");
+    cur->p += n;
+    return 0;
+}
+
+static int skip_value_at(json_cursor *cur, int depth);
+
+static int skip_container(json_cursor *cur, char close, int depth) {
+    if (depth >= JSON_MAX_DEPTH)
+        return syntax_error(cur, "nesting too deep");
+    cur->p++;
+    int more = 1;
+    for (int first = 1;; first = 0) {
+        if (json_next_item(cur, close, first, &more) != 0)
+            return -1;
+        if (!more)
+            return 0;
+        if (close == '}') {
+            if (json_read_string(cur, NULL, 0, NULL) != 0 || json_expect(cur, ':') != 0)
+                return -1;
+        }
+        if (skip_value_at(cur, depth + 1) != 0)
+            return -1;
+    }
+}
+
+static int skip_value_at(json_cursor *cur, int depth) {
+    const char *tok;
+    size_t len;
+    switch (json_peek(cur)) {
+    case '{': return skip_container(cur, '}', depth);
+    case '[': return skip_container(cur, ']', depth);
+    case '"': return json_read_string(cur, NULL, 0, NULL);
+    case 't': return read_literal(cur, "true");
+    case 'f': return read_literal(cur, "false");
+    case 'n': return read_literal(cur, "null");
+    case -1: return syntax_error(cur, "unexpected end of input");
+    default: return json_read_number(cur, &tok, &len);
+    }
+}
+
+int json_skip_value(json_cursor *cur) {
+    return skip_value_at(cur, 0);
+}
+
+int json_expect_end(json_cursor *cur) {
+    if (json_peek(cur) != -1)
+        return syntax_error(cur, "unexpected data after the JSON value");
+    return 0;
+}
+
+/* strtod/strtof need a terminated string, and the token sits inside a larger
+ * buffer: copy it. Tokens are grammar-checked, so strto* reads all of it. */
+static int copy_token(const char *tok, size_t len, char *buf) {
+    if (len == 0 || len > JSON_MAX_NUMBER_LEN)
+        return -1;
+    memcpy(buf, tok, len);
+    buf[len] = '\0';
+    return 0;
+}
+
+int json_number_to_float(const char *tok, size_t len, float *out) {
+    char buf[JSON_MAX_NUMBER_LEN + 1];
+    if (copy_token(tok, len, buf) != 0)
+        return -1;
+    float v = strtof(buf, NULL); /* underflow to 0 or a subnormal is fine */
+    if (!isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int json_number_to_double(const char *tok, size_t len, double *out) {
+    char buf[JSON_MAX_NUMBER_LEN + 1];
+    if (copy_token(tok, len, buf) != 0)
+        return -1;
+    double v = strtod(buf, NULL);
+    if (!isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ writer */
+
+void json_buf_init(json_buf *b) {
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->failed = 0;
+}
+
+void json_buf_free(json_buf *b) {
+    free(b->data);
+    json_buf_init(b);
+}
+
+int json_buf_reserve(json_buf *b, size_t extra) {
+    if (b->failed)
+        return -1;
+    if (b->cap - b->len > extra)
+        return 0;
+    size_t want = b->cap ? b->cap : 256;
+    while (want - b->len <= extra) {
+        if (want > SIZE_MAX / 2) {
+            b->failed = 1;
+            return -1;
+        }
+        want *= 2;
+    }
+    char *p = realloc(b->data, want);
+    if (p == NULL) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = p;
+    b->cap = want;
+    return 0;
+}
+
+void json_buf_append(json_buf *b, const char *s, size_t n) {
+    if (json_buf_reserve(b, n) != 0)
+        return;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void json_buf_puts(json_buf *b, const char *s) {
+    json_buf_append(b, s, strlen(s));
+}
+
+void json_buf_u64(json_buf *b, uint64_t v) {
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    json_buf_append(b, tmp + i, sizeof tmp - i);
+}
+
+void json_buf_float(json_buf *b, double v) {
+    if (!isfinite(v)) {
+        json_buf_puts(b, "null");
+        return;
+    }
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%.9g", v);
+    json_buf_append(b, tmp, (size_t)n);
+}
+
+void json_buf_string(json_buf *b, const char *s) {
+    json_buf_append(b, "\"", 1);
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            json_buf_append(b, esc, 2);
+        } else if (c < 0x20) {
+            char esc[8];
+            snprintf(esc, sizeof esc, "\\u%04x", c);
+            json_buf_append(b, esc, 6);
+        } else {
+            json_buf_append(b, s, 1);
+        }
+    }
+    json_buf_append(b, "\"", 1);
+}
