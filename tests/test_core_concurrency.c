@@ -33,6 +33,19 @@ static void *search_all(void *p) {
     return NULL;
 }
 
+static double recall(vw_index *x, const float *base) {
+    uint64_t hits = 0;
+    for (int i = 0; i < NQ; i++) {
+        uint64_t got[K], want[K];
+        double wd[K];
+        uint32_t found = 0;
+        CHECK_OK(vw_index_search(x, queries + i * DIM, K, 32, NULL, NULL, got, NULL, &found));
+        tu_brute_force(VW_METRIC_L2, base, N, DIM, queries + i * DIM, K, NULL, NULL, want, wd);
+        hits += tu_overlap(got, found, want, K);
+    }
+    return (double)hits / (NQ * K);
+}
+
 static void *insert_more(void *p) {
     const float *extra = p;
     for (int i = 0; i < 200; i++)
@@ -58,13 +71,17 @@ int main(void) {
     for (int i = 0; i < NQ; i++) {
         uint32_t found = 0;
         CHECK_OK(vw_index_search(ix, queries + i * DIM, K, 32, NULL, NULL, serial[i], NULL, &found));
-        /* a 4-thread build must still find a query's true nearest at a large ef */
-        uint64_t top[1], want[1];
-        double wd[1];
-        CHECK_OK(vw_index_search(ix, queries + i * DIM, 1, 400, NULL, NULL, top, NULL, &found));
-        tu_brute_force(VW_METRIC_L2, base, N, DIM, queries + i * DIM, 1, NULL, NULL, want, wd);
-        CHECK(top[0] == want[0]);
     }
+    /* A 4-thread build must give a graph as good as a serial one. (Exact
+     * answers cannot be required even at ef = n: HNSW pruning can leave a
+     * node with no in-links, and which one depends on the interleaving.) */
+    vw_index *one = NULL;
+    CHECK_OK(vw_index_create(&p, &one));
+    CHECK_OK(vw_index_add_batch(one, base, labels, N, 1, NULL, NULL));
+    double r4 = recall(ix, base), r1 = recall(one, base);
+    printf("recall@10 at ef=32: 4-thread build %.4f, 1-thread build %.4f\n", r4, r1);
+    CHECK(r4 >= r1 - 0.02);
+    vw_index_free(one);
 
     pthread_t t[4];
     job jobs[4];

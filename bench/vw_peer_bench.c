@@ -1,0 +1,223 @@
+/* vw_peer_bench: libvwhnsw measured exactly the way ../shared/peers/peer_bench.cpp
+ * measures hnswlib and Faiss, so the figures can stand side by side.
+ *
+ *   vw_peer_bench build  <base.fvecs> <index_out> <M> <efC> <threads>
+ *   vw_peer_bench search <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <threads> [reps] [mmap]
+ *
+ * build : reads the base vectors, builds with <threads> threads (labels = row
+ *         numbers), saves. Prints build seconds (graph construction only),
+ *         save seconds, index bytes, peak RSS.
+ * search: loads the index (timed); one untimed warm-up pass at ef=64; then for
+ *         each ef, <reps> passes of all queries one at a time on one thread
+ *         (k=10), latency = CLOCK_MONOTONIC around the single search call;
+ *         recall@10 against gt[:10]. Then a batch pass at ef=64 over
+ *         <threads> threads (vw_index_search_batch), 3 times. Peak RSS last.
+ *         The output lines have the same fields as peer_bench's. */
+#include "vwhnsw.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define K 10
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+static long long file_bytes(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static vw_dataset *read_or_die(const char *path) {
+    vw_dataset *ds = NULL;
+    vw_status st = vw_dataset_read(path, VW_FORMAT_AUTO, &ds);
+    if (st != VW_OK) {
+        fprintf(stderr, "vw_peer_bench: %s: %s (%s)\n", path, vw_strerror(st),
+                vw_last_error_detail());
+        exit(1);
+    }
+    return ds;
+}
+
+static void die_on(vw_status st, const char *what) {
+    if (st != VW_OK) {
+        fprintf(stderr, "vw_peer_bench: %s: %s (%s)\n", what, vw_strerror(st),
+                vw_last_error_detail());
+        exit(1);
+    }
+}
+
+static int cmd_build(int argc, char **argv) {
+    if (argc < 7) {
+        fprintf(stderr, "build <base.fvecs> <index_out> <M> <efC> <threads>\n");
+        return 2;
+    }
+    double t0 = now();
+    vw_dataset *base = read_or_die(argv[2]);
+    double t1 = now();
+    vw_params p;
+    vw_params_default(&p, base->dim);
+    p.M = (uint32_t)atoi(argv[4]);
+    p.ef_construction = (uint32_t)atoi(argv[5]);
+    p.capacity = base->n;
+    unsigned threads = (unsigned)atoi(argv[6]);
+    printf("engine=vwhnsw base=%s n=%llu d=%u M=%u efC=%u threads=%u simd=%s\n", argv[2],
+           (unsigned long long)base->n, base->dim, p.M, p.ef_construction, threads,
+           vw_simd_name(vw_simd_active()));
+    printf("data_load_s=%.3f\n", t1 - t0);
+    fflush(stdout);
+    uint64_t *labels = malloc(base->n * sizeof *labels);
+    for (uint64_t i = 0; i < base->n; i++)
+        labels[i] = i;
+    vw_index *ix = NULL;
+    double tb = now();
+    die_on(vw_index_create(&p, &ix), "create");
+    die_on(vw_index_add_batch(ix, base->data, labels, base->n, threads, NULL, NULL), "build");
+    double te = now();
+    printf("build_s=%.3f\n", te - tb);
+    fflush(stdout);
+    die_on(vw_index_save(ix, argv[3]), argv[3]);
+    printf("save_s=%.3f\nindex_file=%s\nindex_bytes=%lld\npeak_rss_mb=%.1f\n", now() - te, argv[3],
+           file_bytes(argv[3]), peak_rss_mb());
+    vw_index_free(ix);
+    vw_dataset_free(base);
+    free(labels);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* nearest-rank percentile of a sorted array */
+static double pct(const double *sorted, size_t n, double p) {
+    size_t r = (size_t)ceil(p * (double)n);
+    if (r < 1)
+        r = 1;
+    if (r > n)
+        r = n;
+    return sorted[r - 1];
+}
+
+static double recall_at_10(const uint64_t *res, const vw_dataset *gt, size_t nq) {
+    size_t hit = 0;
+    for (size_t i = 0; i < nq; i++)
+        for (int j = 0; j < K; j++)
+            for (int g = 0; g < 10; g++)
+                if ((uint64_t)gt->data[i * gt->dim + g] == res[i * K + j]) {
+                    hit++;
+                    break;
+                }
+    return (double)hit / ((double)nq * 10.0);
+}
+
+static void search_all(vw_index *ix, const vw_dataset *q, uint32_t ef, uint64_t *res, double *lat) {
+    for (uint64_t i = 0; i < q->n; i++) {
+        uint32_t found = 0;
+        float dist[K];
+        double a = now();
+        vw_status st =
+            vw_index_search(ix, q->data + i * q->dim, K, ef, NULL, NULL, res + i * K, dist, &found);
+        double b = now();
+        die_on(st, "search");
+        for (uint32_t j = found; j < K; j++)
+            res[i * K + j] = UINT64_MAX;
+        if (lat)
+            lat[i] = (b - a) * 1e6;
+    }
+}
+
+static int cmd_search(int argc, char **argv) {
+    if (argc < 7) {
+        fprintf(stderr, "search <index> <query.fvecs> <gt.ivecs> <ef,ef,..> <threads> [reps] [mmap]\n");
+        return 2;
+    }
+    const char *index_path = argv[2];
+    unsigned threads = (unsigned)atoi(argv[6]);
+    int reps = argc > 7 ? atoi(argv[7]) : 1;
+    unsigned flags = argc > 8 && strcmp(argv[8], "mmap") == 0 ? VW_LOAD_MMAP : VW_LOAD_DEFAULT;
+    vw_dataset *q = read_or_die(argv[3]);
+    vw_dataset *gt = read_or_die(argv[4]);
+    if (gt->n != q->n || gt->dim < 10) {
+        fprintf(stderr, "vw_peer_bench: gt/query count mismatch\n");
+        return 1;
+    }
+    double t0 = now();
+    vw_index *ix = NULL;
+    die_on(vw_index_load(index_path, flags, &ix), index_path);
+    double load_s = now() - t0;
+    printf("engine=vwhnsw index=%s index_bytes=%lld nq=%llu d=%u k=%d reps=%d simd=%s load=%s\n",
+           index_path, file_bytes(index_path), (unsigned long long)q->n, q->dim, K, reps,
+           vw_simd_name(vw_simd_active()), flags ? "mmap" : "read");
+    printf("load_s=%.3f rss_after_load_mb=%.1f\n", load_s, peak_rss_mb());
+    fflush(stdout);
+
+    uint64_t *res = malloc(q->n * K * sizeof *res);
+    double *lat = malloc(q->n * (size_t)reps * sizeof *lat);
+    search_all(ix, q, 64, res, NULL); /* warm-up */
+    printf("%6s %9s %10s %9s %9s %9s %9s\n", "ef", "recall@10", "QPS_1t", "mean_us", "p50_us",
+           "p95_us", "p99_us");
+    for (char *tok = strtok(argv[5], ","); tok; tok = strtok(NULL, ",")) {
+        uint32_t ef = (uint32_t)atoi(tok);
+        double ta = now(), rec = 0;
+        for (int r = 0; r < reps; r++) {
+            search_all(ix, q, ef, res, lat + (size_t)r * q->n);
+            rec = recall_at_10(res, gt, q->n);
+        }
+        double wall = now() - ta;
+        size_t nl = q->n * (size_t)reps;
+        qsort(lat, nl, sizeof *lat, cmp_double);
+        double mean = 0;
+        for (size_t i = 0; i < nl; i++)
+            mean += lat[i];
+        mean /= (double)nl;
+        printf("%6u %9.4f %10.1f %9.1f %9.1f %9.1f %9.1f\n", ef, rec, (double)nl / wall, mean,
+               pct(lat, nl, 0.50), pct(lat, nl, 0.95), pct(lat, nl, 0.99));
+        fflush(stdout);
+    }
+    for (int r = 0; r < 3; r++) {
+        double a = now();
+        die_on(vw_index_search_batch(ix, q->data, q->n, K, 64, NULL, NULL, threads, res, NULL,
+                                     NULL),
+               "batch search");
+        double w = now() - a;
+        printf("batch ef=64 threads=%u run=%d QPS=%.1f recall@10=%.4f\n", threads, r,
+               (double)q->n / w, recall_at_10(res, gt, q->n));
+        fflush(stdout);
+    }
+    printf("peak_rss_mb=%.1f\n", peak_rss_mb());
+    free(res);
+    free(lat);
+    vw_index_free(ix);
+    vw_dataset_free(q);
+    vw_dataset_free(gt);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (vw_simd_env_status() != VW_OK) {
+        fprintf(stderr, "vw_peer_bench: %s\n", vw_last_error_detail());
+        return 2;
+    }
+    if (argc >= 2 && strcmp(argv[1], "build") == 0)
+        return cmd_build(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "search") == 0)
+        return cmd_search(argc, argv);
+    fprintf(stderr, "usage: vw_peer_bench build|search ...\n");
+    return 2;
+}
