@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -402,9 +403,7 @@ static vw_status read_rows(const source *s, const vw_layout *lay, float *out) {
     if (HOST_LE && lay->elem == VW_ELEM_F32 && lay->row_prefix == 0)
         return source_read(s, lay->data_off, out, (size_t)lay->n * payload);
 
-    uint64_t chunk_rows = CHUNK_BYTES / row_bytes;
-    if (chunk_rows == 0)
-        chunk_rows = 1;
+    uint64_t chunk_rows = CHUNK_BYTES / row_bytes; /* >= 31: a row is at most 32772 bytes */
     if (chunk_rows > lay->n)
         chunk_rows = lay->n;
     unsigned char *buf = malloc((size_t)chunk_rows * row_bytes);
@@ -581,19 +580,17 @@ static vw_status fsync_parent_dir(const char *path) {
 }
 
 static vw_status atomic_commit(atomic_file *af) {
-    if (fsync(af->fd) != 0) {
-        vw_status st = fail_errno(VW_ERR_IO, "fsync");
-        atomic_abort(af);
-        return st;
-    }
-    if (close(af->fd) != 0 || rename(af->tmp, af->path) != 0) {
-        vw_status st = fail_errno(VW_ERR_IO, "close/rename temporary file");
+    vw_status st = VW_OK;
+    if (fsync(af->fd) != 0)
+        st = fail_errno(VW_ERR_IO, "fsync");
+    if (close(af->fd) != 0 && st == VW_OK)
+        st = fail_errno(VW_ERR_IO, "close");
+    if (st == VW_OK && rename(af->tmp, af->path) != 0)
+        st = fail_errno(VW_ERR_IO, "rename");
+    if (st != VW_OK)
         unlink(af->tmp);
-        free(af->tmp);
-        return st;
-    }
     free(af->tmp);
-    return fsync_parent_dir(af->path);
+    return st == VW_OK ? fsync_parent_dir(af->path) : st;
 }
 
 /* ------------------------------------------------------------------ writing */
