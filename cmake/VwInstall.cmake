@@ -16,17 +16,25 @@ mark_as_advanced(VW_INSTALL_CMAKEDIR)
 
 # ------------------------------------------------------------------ libraries
 
-# Both are always built and installed (like zstd and SQLite): the shared one
-# for the tools and most users, the static one (position-independent, so it
-# can go into other shared objects too) for self-contained binaries.
-install(TARGETS vwhnsw vwhnsw_static
+# Both are built and installed by default (like zstd and SQLite): the shared
+# one for the tools and most users, the static one (position-independent, so
+# it can go into other shared objects too) for self-contained binaries. Should
+# lib/ ever make one of them optional, whichever exists is installed.
+set(_vw_lib_targets "")
+foreach(_vw_target vwhnsw vwhnsw_static)
+  if(TARGET ${_vw_target})
+    list(APPEND _vw_lib_targets ${_vw_target})
+  endif()
+endforeach()
+install(TARGETS ${_vw_lib_targets}
   EXPORT vwhnswTargets
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
           COMPONENT Runtime
           NAMELINK_COMPONENT Development
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT Development
-  RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT Runtime
-  INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+  RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT Runtime)
+# (The include directory reaches the exported targets through their
+# $<INSTALL_INTERFACE:...> include directories, set in lib/CMakeLists.txt.)
 
 install(FILES "${PROJECT_SOURCE_DIR}/include/vwhnsw.h"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}" COMPONENT Development)

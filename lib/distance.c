@@ -12,10 +12,13 @@
 #include <string.h>
 #include <strings.h>
 
-static const vw_kernels scalar_kernels = {vw_l2sq_scalar, vw_dot_scalar, vw_ipdist_scalar};
+static const vw_kernels scalar_kernels = {vw_l2sq_scalar, vw_dot_scalar, vw_ipdist_scalar,
+                                          vw_l2sq_batch_scalar, vw_ipdist_batch_scalar};
 #ifdef VW_HAVE_SIMD
-static const vw_kernels avx2_kernels = {vw_l2sq_avx2, vw_dot_avx2, vw_ipdist_avx2};
-static const vw_kernels avx512_kernels = {vw_l2sq_avx512, vw_dot_avx512, vw_ipdist_avx512};
+static const vw_kernels avx2_kernels = {vw_l2sq_avx2, vw_dot_avx2, vw_ipdist_avx2,
+                                        vw_l2sq_batch_avx2, vw_ipdist_batch_avx2};
+static const vw_kernels avx512_kernels = {vw_l2sq_avx512, vw_dot_avx512, vw_ipdist_avx512,
+                                          vw_l2sq_batch_avx512, vw_ipdist_batch_avx512};
 #endif
 
 static pthread_once_t pick_once = PTHREAD_ONCE_INIT;

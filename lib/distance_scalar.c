@@ -35,3 +35,15 @@ float vw_dot_scalar(const float *a, const float *b, size_t dim) {
 float vw_ipdist_scalar(const float *a, const float *b, size_t dim) {
     return 1.0f - vw_dot_scalar(a, b, dim);
 }
+
+void vw_l2sq_batch_scalar(const float *q, const float *base, size_t dim, const uint32_t *ids,
+                          uint32_t n, float *out) {
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = vw_l2sq_scalar(q, base + (size_t)ids[i] * dim, dim);
+}
+
+void vw_ipdist_batch_scalar(const float *q, const float *base, size_t dim, const uint32_t *ids,
+                            uint32_t n, float *out) {
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = vw_ipdist_scalar(q, base + (size_t)ids[i] * dim, dim);
+}

@@ -105,6 +105,7 @@ vw_status vw_index_alloc(const vw_params *p, vw_index **out) {
     ix->entry = VW_NO_NODE;
     ix->kernels = vw_kernels_active();
     ix->dist = metric_distance(p->metric, ix->kernels);
+    ix->dist_batch = p->metric == VW_METRIC_L2 ? ix->kernels->l2sq_batch : ix->kernels->ipdist_batch;
     st = init_locks(ix);
     if (st != VW_OK) {
         free(ix);

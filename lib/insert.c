@@ -147,6 +147,37 @@ static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, 
     pthread_mutex_unlock(node_lock(ix, nb));
 }
 
+static bool listed(const vw_cand *c, uint32_t n, uint32_t id) {
+    for (uint32_t i = 0; i < n; i++)
+        if (c[i].id == id)
+            return true;
+    return false;
+}
+
+/* Batch threads can link to `id` in a layer before `id` writes its own list
+ * there: once `id` is linked one layer up, another insert may descend
+ * through it and choose it as a neighbour below. Those links must survive,
+ * so the chosen neighbours are merged with them and the union pruned by the
+ * heuristic to the layer's limit. Called with the node lock of `id` held. */
+static void merge_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level,
+                        const vw_cand *chosen, uint32_t kept) {
+    uint32_t *list = vw_links(ix, id, level);
+    vw_cand *c = s->sel;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < kept; i++)
+        c[n++] = chosen[i];
+    const float *base = vw_vector(ix, id);
+    for (uint32_t i = 1; i <= list[0]; i++)
+        if (!listed(c, n, list[i]))
+            c[n++] = (vw_cand){ix->dist(base, vw_vector(ix, list[i]), ix->dim), list[i]};
+    qsort(c, n, sizeof *c, by_distance);
+    uint32_t max = level == 0 ? ix->M0 : ix->M;
+    uint32_t total = select_neighbours(ix, c, n, max);
+    for (uint32_t i = 0; i < total; i++)
+        list[1 + i] = c[i].id;
+    list[0] = total;
+}
+
 /* Connects `id` in one layer from the results of the layer search; returns
  * the nearest result, the entry point for the next layer down. */
 static uint32_t connect_layer(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
@@ -170,9 +201,13 @@ static uint32_t connect_layer(vw_index *ix, vw_scratch *s, uint32_t id, unsigned
 
     pthread_mutex_lock(node_lock(ix, id));
     uint32_t *list = vw_links(ix, id, level);
-    for (uint32_t i = 0; i < kept; i++)
-        list[1 + i] = sorted[i].id;
-    list[0] = kept;
+    if (list[0] == 0) {
+        for (uint32_t i = 0; i < kept; i++)
+            list[1 + i] = sorted[i].id;
+        list[0] = kept;
+    } else {
+        merge_links(ix, s, id, level, sorted, kept);
+    }
     pthread_mutex_unlock(node_lock(ix, id));
 
     for (uint32_t i = 0; i < kept; i++)

@@ -79,6 +79,7 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
                           uint32_t ep) {
     uint32_t copy[1 + 2 * VW_MAX_M];
     uint32_t fresh[2 * VW_MAX_M];
+    float dists[2 * VW_MAX_M];
     uint16_t *visited = s->visited;
     vw_visited_reset(s);
     const uint16_t epoch = s->epoch;
@@ -109,11 +110,10 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
             if (st != VW_OK)
                 return st;
         }
-        for (uint32_t i = 0; i < n; i++) {
-            float d = vw_dist_to(ix, lq->q, fresh[i]);
-            if (d < bound || s->result.size < lq->ef)
-                bound = admit(ix, s, lq, (vw_cand){d, fresh[i]}, bound);
-        }
+        ix->dist_batch(lq->q, ix->vectors, ix->dim, fresh, n, dists);
+        for (uint32_t i = 0; i < n; i++)
+            if (dists[i] < bound || s->result.size < lq->ef)
+                bound = admit(ix, s, lq, (vw_cand){dists[i], fresh[i]}, bound);
     }
     return VW_OK;
 }

@@ -4,9 +4,9 @@
 #include "common.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <errno.h>
 #include <float.h>
+#include <getopt.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -34,8 +34,7 @@ void tool_init(const char *name) {
         if (st == VW_ERR_UNSUPPORTED) {
             tool_die("VW_SIMD=%s: not supported by this CPU or build", value ? value : "");
         }
-        tool_die("VW_SIMD=%s: unknown kernel set (use scalar, avx2 or avx512)",
-                 value ? value : "");
+        tool_die("VW_SIMD=%s: unknown kernel set (use scalar, avx2 or avx512)", value ? value : "");
     }
 }
 

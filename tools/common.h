@@ -18,7 +18,7 @@
 #include "vwhnsw.h"
 
 #if defined(__GNUC__)
-#define TOOL_NORETURN __attribute__((noreturn))
+#define TOOL_NORETURN     __attribute__((noreturn))
 #define TOOL_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
 #define TOOL_NORETURN
@@ -169,9 +169,14 @@ int tool_json_valid(const char *text, size_t len);
 typedef enum tool_dist { TOOL_DIST_CLUSTERED, TOOL_DIST_GAUSSIAN, TOOL_DIST_UNIFORM } tool_dist;
 
 #define TOOL_DEFAULT_SEED 42u
+/* 512 clusters: about 2,000 vectors per cluster at 1,000,000. Within a
+ * cluster the points are isotropic, so recall is set by the cluster size:
+ * hnswlib (M=32, efConstruction=200, ef=64) measured recall@10 0.987 with
+ * ~1,960 per cluster (100,000 vectors, 51 clusters) and 0.963 with ~3,850,
+ * which puts 1M at the seed's "95-98%". */
 #define TOOL_DEFAULT_CLUSTERS 512u
-#define TOOL_DEFAULT_SPREAD 1.0
-#define TOOL_MAX_CLUSTERS 1000000u
+#define TOOL_DEFAULT_SPREAD   1.0
+#define TOOL_MAX_CLUSTERS     1000000u
 
 /* Streams: base rows, query rows, cluster centres. */
 enum { TOOL_STREAM_BASE = 0, TOOL_STREAM_QUERY = 1, TOOL_STREAM_CENTRES = 2 };

@@ -3,6 +3,8 @@
 # Fails if a long option printed by `TOOL --help` is missing from the man
 # page, or if the page's OPTIONS section documents an option --help lacks.
 
+cmake_minimum_required(VERSION 3.16)
+
 foreach(_var TOOL MAN)
   if(NOT DEFINED ${_var})
     message(FATAL_ERROR "check_manpages.cmake: -D${_var}=... is required")

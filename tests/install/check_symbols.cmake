@@ -5,6 +5,8 @@
 # VW_API in the header but not exported, and on any export the header does
 # not declare.
 
+cmake_minimum_required(VERSION 3.16)
+
 foreach(_var LIB HEADER NM)
   if(NOT DEFINED ${_var})
     message(FATAL_ERROR "check_symbols.cmake: -D${_var}=... is required")

@@ -7,6 +7,10 @@
 #                     with LD_LIBRARY_PATH=ROOT/prefix/LIBDIR
 #   -DMODE=static     the same with pkg-config --static and libvwhnsw.a
 #   -DMODE=cmake      a separate CMake project: find_package(vwhnsw CONFIG REQUIRED)
+#   -DMODE=tutorial   the C blocks of README.md's tutorial (between the markers
+#                     <!-- tutorial:begin --> and <!-- tutorial:end -->), joined
+#                     into one program, built with pkg-config and run; prints
+#                     "SKIPPED:" if the README has no such section
 #
 # Other variables: ROOT (scratch directory), BUILD_DIR, SOURCE_DIR, CC,
 # EXTRA_FLAGS (space-separated; the sanitizer flags the library was built
@@ -182,6 +186,65 @@ function(vw_mode_cmake)
                  "${_dir}/consumer_static" "${_dir}")
 endfunction()
 
+# The ```c blocks of the README's tutorial section, concatenated.
+function(vw_tutorial_source readme out)
+  file(READ "${readme}" _text)
+  string(FIND "${_text}" "<!-- tutorial:begin -->" _begin)
+  string(FIND "${_text}" "<!-- tutorial:end -->" _end)
+  if(_begin EQUAL -1 OR _end LESS _begin)
+    set(${out} "" PARENT_SCOPE)
+    return()
+  endif()
+  math(EXPR _len "${_end} - ${_begin}")
+  string(SUBSTRING "${_text}" ${_begin} ${_len} _text)
+  set(_code "")
+  while(TRUE)
+    string(FIND "${_text}" "```c\n" _at)
+    if(_at EQUAL -1)
+      break()
+    endif()
+    math(EXPR _at "${_at} + 5")
+    string(SUBSTRING "${_text}" ${_at} -1 _text)
+    string(FIND "${_text}" "```" _stop)
+    if(_stop EQUAL -1)
+      message(FATAL_ERROR "${readme}: unterminated ```c block in the tutorial")
+    endif()
+    string(SUBSTRING "${_text}" 0 ${_stop} _block)
+    string(APPEND _code "${_block}\n")
+    math(EXPR _stop "${_stop} + 3")
+    string(SUBSTRING "${_text}" ${_stop} -1 _text)
+  endwhile()
+  set(${out} "${_code}" PARENT_SCOPE)
+endfunction()
+
+function(vw_mode_tutorial)
+  if(NOT DEFINED README)
+    set(README "${SOURCE_DIR}/README.md")
+  endif()
+  set(_code "")
+  if(EXISTS "${README}")
+    vw_tutorial_source("${README}" _code)
+  endif()
+  if(_code STREQUAL "")
+    message("SKIPPED: ${README} has no tutorial section with C blocks")
+    return()
+  endif()
+  set(_dir "${ROOT}/tutorial")
+  file(REMOVE_RECURSE "${_dir}")
+  file(MAKE_DIRECTORY "${_dir}")
+  file(WRITE "${_dir}/tutorial.c" "${_code}")
+  vw_pkg_config(_flags --cflags --libs)
+  vw_run(COMMAND "${CC}" -std=c11 -Wall -Wextra -Wpedantic -Werror ${EXTRA_FLAGS}
+                 "${_dir}/tutorial.c" ${_flags} -lpthread -o "${_dir}/tutorial")
+  message("$ cd ${_dir} && LD_LIBRARY_PATH=${PREFIX}/${LIBDIR} ./tutorial")
+  execute_process(COMMAND "${CMAKE_COMMAND}" -E env "LD_LIBRARY_PATH=${PREFIX}/${LIBDIR}"
+                          "${_dir}/tutorial"
+                  WORKING_DIRECTORY "${_dir}" RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "the README tutorial program failed (${_rc})")
+  endif()
+endfunction()
+
 if(MODE STREQUAL "install")
   vw_mode_install()
 elseif(MODE STREQUAL "pkgconfig")
@@ -190,6 +253,8 @@ elseif(MODE STREQUAL "static")
   vw_mode_static()
 elseif(MODE STREQUAL "cmake")
   vw_mode_cmake()
+elseif(MODE STREQUAL "tutorial")
+  vw_mode_tutorial()
 else()
   message(FATAL_ERROR "run_install.cmake: unknown MODE '${MODE}'")
 endif()

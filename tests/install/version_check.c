@@ -23,8 +23,8 @@ int main(void) {
         failed = 1;
     }
     if (strcmp(vw_version(), VW_PROJECT_VERSION) != 0) {
-        fprintf(stderr, "vw_version() returns \"%s\", CMake project version is %s\n",
-                vw_version(), VW_PROJECT_VERSION);
+        fprintf(stderr, "vw_version() returns \"%s\", CMake project version is %s\n", vw_version(),
+                VW_PROJECT_VERSION);
         failed = 1;
     }
     if (vw_version_number() != VW_VERSION_NUMBER) {

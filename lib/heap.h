@@ -1,15 +1,32 @@
-/* Binary heaps of (distance, id) candidates for the beam search.
+/* heap.h - binary heaps of (distance, id) candidates for the beam search.
  *
  * Two orders over one array type: a min-heap (nearest on top) for the
  * candidates still to expand and a max-heap (farthest on top) for the best
  * results so far, whose top is the bound a new candidate must beat. The
  * caller reserves capacity; pushes never allocate, so the hot loop has no
- * failure path. */
-#include "vw_internal.h"
+ * failure path. Inline because they run once per visited node. */
+#ifndef VW_HEAP_H
+#define VW_HEAP_H
 
+#include "vwhnsw.h"
+
+#include <stdint.h>
 #include <stdlib.h>
 
-vw_status vw_heap_reserve(vw_heap *h, uint32_t cap) {
+typedef struct vw_cand {
+    float dist;
+    uint32_t id;
+} vw_cand;
+
+typedef struct vw_heap {
+    vw_cand *items;
+    uint32_t size;
+    uint32_t cap;
+} vw_heap;
+
+vw_status vw_fail(vw_status st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static inline vw_status vw_heap_reserve(vw_heap *h, uint32_t cap) {
     if (cap <= h->cap)
         return VW_OK;
     vw_cand *items = realloc(h->items, (size_t)cap * sizeof *items);
@@ -20,7 +37,7 @@ vw_status vw_heap_reserve(vw_heap *h, uint32_t cap) {
     return VW_OK;
 }
 
-void vw_heap_push_min(vw_heap *h, vw_cand c) {
+static inline void vw_heap_push_min(vw_heap *h, vw_cand c) {
     vw_cand *a = h->items;
     uint32_t i = h->size++;
     while (i > 0) {
@@ -33,7 +50,7 @@ void vw_heap_push_min(vw_heap *h, vw_cand c) {
     a[i] = c;
 }
 
-vw_cand vw_heap_pop_min(vw_heap *h) {
+static inline vw_cand vw_heap_pop_min(vw_heap *h) {
     vw_cand *a = h->items;
     vw_cand top = a[0];
     vw_cand last = a[--h->size];
@@ -54,7 +71,7 @@ vw_cand vw_heap_pop_min(vw_heap *h) {
     return top;
 }
 
-void vw_heap_push_max(vw_heap *h, vw_cand c) {
+static inline void vw_heap_push_max(vw_heap *h, vw_cand c) {
     vw_cand *a = h->items;
     uint32_t i = h->size++;
     while (i > 0) {
@@ -67,7 +84,7 @@ void vw_heap_push_max(vw_heap *h, vw_cand c) {
     a[i] = c;
 }
 
-vw_cand vw_heap_pop_max(vw_heap *h) {
+static inline vw_cand vw_heap_pop_max(vw_heap *h) {
     vw_cand *a = h->items;
     vw_cand top = a[0];
     vw_cand last = a[--h->size];
@@ -87,3 +104,5 @@ vw_cand vw_heap_pop_max(vw_heap *h) {
         a[i] = last;
     return top;
 }
+
+#endif /* VW_HEAP_H */

@@ -1,0 +1,113 @@
+/* Fuzzes vw-serve's request parsing: the HTTP head parser, the strict JSON
+ * reader and the search-body decoder, and the JSON writer on what they
+ * accept. The parsers are compiled in from tools/serve/ so the target does
+ * not need the tools built. Invariants checked:
+ *   - a parsed head lies inside the input, within the limits, and parsing
+ *     any prefix of the input agrees with it (incremental arrival);
+ *   - an error always carries a status and a reason;
+ *   - a decoded search holds finite floats and k/ef within range;
+ *   - everything the writer produces is valid JSON to our own reader. */
+#include "serve/api.c"
+#include "serve/http.c"
+#include "serve/json.c"
+
+#include <stdlib.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_BODY 4096u
+
+static void check_valid_json(const json_buf *b) {
+    if (b->failed)
+        return;
+    json_cursor cur;
+    json_init(&cur, b->data, b->len);
+    if (json_skip_value(&cur) != 0 || json_expect_end(&cur) != 0)
+        abort();
+}
+
+static void check_head(const char *buf, size_t size) {
+    http_request req;
+    int status = 0;
+    const char *reason = NULL;
+    http_parse_result r = http_parse_request(buf, size, MAX_BODY, &req, &status, &reason);
+    if (r == HTTP_PARSE_ERROR) {
+        if (status < 400 || status > 505 || reason == NULL || reason[0] == '\0')
+            abort();
+        return;
+    }
+    if (r == HTTP_PARSE_INCOMPLETE) {
+        if (size >= HTTP_MAX_HEAD)
+            abort();
+        return;
+    }
+    if (req.head_len > size || req.head_len > HTTP_MAX_HEAD || req.content_length > MAX_BODY)
+        abort();
+    if (req.path < buf || req.path + req.path_len > buf + req.head_len || req.path_len == 0 ||
+        req.path[0] != '/')
+        abort();
+    /* The same bytes arriving in two parts give the same answer. */
+    size_t cut = size / 2;
+    http_request part;
+    http_parse_result rp = http_parse_request(buf, cut, MAX_BODY, &part, &status, &reason);
+    if (cut >= req.head_len ? (rp != HTTP_PARSE_DONE || part.head_len != req.head_len)
+                            : rp != HTTP_PARSE_INCOMPLETE)
+        abort();
+}
+
+static void check_search(const char *body, size_t len, uint32_t dim, int batch) {
+    api_search s;
+    api_error err;
+    json_buf b;
+    json_buf_init(&b);
+    if (api_parse_search(body, len, batch, dim, 64, &s, &err) != 0) {
+        if (err.status != 400 && err.status != 422 && err.status != 500)
+            abort();
+        api_write_error(&b, err.message);
+        check_valid_json(&b);
+        json_buf_free(&b);
+        return;
+    }
+    if (s.k < 1 || s.k > VW_MAX_K || s.ef < 1 || s.ef > VW_MAX_EF || (!batch && s.nq != 1))
+        abort();
+    for (size_t i = 0; i < s.nq * dim; i++) {
+        if (!isfinite(s.queries[i]))
+            abort();
+    }
+    /* Render the queries' first components as a result: valid JSON out. */
+    uint64_t labels[8];
+    float dists[8];
+    uint32_t n = s.nq * dim < 8 ? (uint32_t)(s.nq * dim) : 8;
+    for (uint32_t i = 0; i < n; i++) {
+        labels[i] = (uint64_t)i * 0x9E3779B97F4A7C15ull;
+        dists[i] = s.queries[i];
+    }
+    api_write_result(&b, labels, dists, n);
+    check_valid_json(&b);
+    json_buf_free(&b);
+    api_search_free(&s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const char *buf = (const char *)data;
+    check_head(buf, size);
+
+    /* The whole input as a body, and the bytes after a parsed head. */
+    uint32_t dim = size > 0 ? (uint32_t)(data[0] % 8) + 1 : 3;
+    int batch = size > 1 ? data[1] & 1 : 0;
+    check_search(buf, size, dim, batch);
+    http_request req;
+    int status;
+    const char *reason;
+    if (http_parse_request(buf, size, MAX_BODY, &req, &status, &reason) == HTTP_PARSE_DONE) {
+        size_t avail = size - req.head_len;
+        size_t len = req.content_length < avail ? (size_t)req.content_length : avail;
+        check_search(buf + req.head_len, len, 3, batch);
+    }
+
+    json_cursor cur;
+    json_init(&cur, buf, size);
+    if (json_skip_value(&cur) != 0 && cur.error == NULL)
+        abort();
+    return 0;
+}

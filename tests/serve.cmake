@@ -1,0 +1,24 @@
+# vw-serve tests (issue 6): the HTTP and JSON parsers as units, then the real
+# server binary end to end on a free loopback port, and scale-out behind nginx.
+set(VW_SERVE_SRC ${PROJECT_SOURCE_DIR}/tools/serve)
+
+vw_add_test(NAME test_serve_http SOURCES test_serve_http.c ${VW_SERVE_SRC}/http.c)
+target_include_directories(test_serve_http PRIVATE ${VW_SERVE_SRC})
+vw_add_test(NAME test_serve_json SOURCES test_serve_json.c ${VW_SERVE_SRC}/json.c
+            ${VW_SERVE_SRC}/api.c ${VW_SERVE_SRC}/http.c)
+target_include_directories(test_serve_json PRIVATE ${VW_SERVE_SRC})
+
+# End to end: the real binary on a free loopback port (--port 0), against an
+# index the test builds in a scratch directory. The server is multi-threaded,
+# so these carry the concurrency label (CI runs them under ThreadSanitizer).
+if(TARGET vw-serve)
+  set(VW_SERVE_SCRATCH ${CMAKE_CURRENT_BINARY_DIR}/serve_scratch)
+  vw_add_test(NAME test_serve_e2e SOURCES test_serve_e2e.c LABELS concurrency TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  vw_add_test(NAME test_serve_concurrent SOURCES test_serve_concurrent.c LABELS concurrency
+              TIMEOUT 300 ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # Two replicas behind nginx; skipped (exit 77) when nginx is not installed.
+  vw_add_test(NAME test_serve_nginx SOURCES test_serve_nginx.c LABELS concurrency TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  set_tests_properties(test_serve_nginx PROPERTIES SKIP_RETURN_CODE 77)
+endif()

@@ -1,0 +1,458 @@
+/* Damaged index files: every truncation length, thousands of random bit
+ * flips and byte overwrites, and hand-made files that each break one rule
+ * of lib/FORMAT.md. Loading must fail with the right status every time (or,
+ * with checksums off, give an index that searches, inserts and saves
+ * without fault); run under ASan+UBSan in CI to catch any stray access.
+ * The header offsets used here are the ones FORMAT.md documents. */
+#include "crc32c.h"
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FLIPS      3000
+#define OVERWRITES 1500
+
+static const unsigned modes[] = {VW_LOAD_DEFAULT, VW_LOAD_MMAP, VW_LOAD_NO_VERIFY,
+                                 VW_LOAD_MMAP | VW_LOAD_NO_VERIFY};
+#define NMODES (sizeof modes / sizeof modes[0])
+
+static char dir[64];
+static char good_path[256], bad_path[256], out_path[256];
+
+static unsigned char *good; /* the intact file */
+static size_t good_len;
+
+/* ------------------------------------------------------------------ file layout (FORMAT.md) */
+
+static uint32_t rd32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static uint64_t rd64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static void wr32(unsigned char *p, uint32_t v) {
+    memcpy(p, &v, 4);
+}
+
+static void wr64(unsigned char *p, uint64_t v) {
+    memcpy(p, &v, 8);
+}
+
+enum { VECTORS, LEVELS, LINKS0, UPPER, LABELS };
+
+static uint64_t sec_offset(const unsigned char *f, int s) {
+    return rd64(f + 80 + 32 * s + 8);
+}
+
+static uint64_t sec_length(const unsigned char *f, int s) {
+    return rd64(f + 80 + 32 * s + 16);
+}
+
+static uint32_t header_crc_of(const unsigned char *f) {
+    uint32_t size = rd32(f + 16);
+    unsigned char zero[4] = {0};
+    uint32_t c = vw_crc32c(0, f, 20);
+    c = vw_crc32c(c, zero, 4);
+    return vw_crc32c(c, f + 24, size - 24);
+}
+
+/* Recomputes every section CRC and then the header CRC, so that a test
+ * can reach the structural checks with a deliberately wrong file. */
+static void fix_crcs(unsigned char *f) {
+    uint32_t n = rd32(f + 72);
+    for (uint32_t s = 0; s < n; s++) {
+        unsigned char *e = f + 80 + 32 * s;
+        wr32(e + 24, vw_crc32c(0, f + rd64(e + 8), rd64(e + 16)));
+    }
+    wr32(f + 20, header_crc_of(f));
+}
+
+/* ------------------------------------------------------------------ loading */
+
+static void write_file(const char *path, const unsigned char *buf, size_t len) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    CHECK(write(fd, buf, len) == (ssize_t)len);
+    close(fd);
+}
+
+/* A loaded index, however odd its graph, must work. */
+static void exercise(vw_index *ix, unsigned mode, bool deep) {
+    vw_stats s;
+    CHECK_OK(vw_index_stats(ix, &s));
+    float q[4] = {0.5f, -0.5f, 0.5f, 0.5f};
+    uint64_t l[5];
+    float d[5];
+    uint32_t found;
+    for (int i = 0; i < 3; i++) {
+        q[i] = -q[i];
+        vw_status st = vw_index_search(ix, q, 5, 16, NULL, NULL, l, d, &found);
+        CHECK(st == VW_OK || (st == VW_ERR_EMPTY_INDEX && s.count == 0));
+    }
+    if (!deep)
+        return;
+    vw_status st = vw_index_add(ix, q, 0xfeedfaceULL);
+    CHECK(st == ((mode & VW_LOAD_MMAP) ? VW_ERR_READONLY : VW_OK) || st == VW_ERR_DUPLICATE_LABEL);
+    CHECK_OK(vw_index_save(ix, out_path));
+}
+
+static char verified_detail[256]; /* detail of the last load_all_modes' mode 0 */
+
+/* Loads buf in every mode; returns the status of the checksummed modes
+ * (which must agree; its detail goes to verified_detail) and fails the test
+ * if a checksummed load succeeds when `must_fail`. */
+static vw_status load_all_modes(const unsigned char *buf, size_t len, bool must_fail, bool deep,
+                                const char *what) {
+    write_file(bad_path, buf, len);
+    vw_status verified = VW_OK;
+    for (size_t m = 0; m < NMODES; m++) {
+        vw_index *ix = NULL;
+        vw_status st = vw_index_load(bad_path, modes[m], &ix);
+        CHECK((st == VW_OK) == (ix != NULL));
+        if (m == 0) {
+            verified = st;
+            snprintf(verified_detail, sizeof verified_detail, "%s", vw_last_error_detail());
+        }
+        if (!(modes[m] & VW_LOAD_NO_VERIFY) && st != verified) {
+            fprintf(stderr, "%s: mode %u gives %s, mode 0 %s\n", what, modes[m], vw_strerror(st),
+                    vw_strerror(verified));
+            tu_failures++;
+        }
+        if (st == VW_OK && must_fail && !(modes[m] & VW_LOAD_NO_VERIFY)) {
+            fprintf(stderr, "%s: checksummed load (mode %u) accepted a damaged file\n", what,
+                    modes[m]);
+            tu_failures++;
+        }
+        if (st != VW_OK)
+            CHECK(vw_last_error_detail()[0] != '\0');
+        if (ix)
+            exercise(ix, modes[m], deep);
+        vw_index_free(ix);
+    }
+    return verified;
+}
+
+/* ------------------------------------------------------------------ the cases */
+
+static void every_truncation(void) {
+    for (size_t len = 0; len < good_len; len++) {
+        write_file(bad_path, good, len);
+        for (size_t m = 0; m < NMODES; m++) {
+            vw_index *ix = NULL;
+            vw_status st = vw_index_load(bad_path, modes[m], &ix);
+            if (st != VW_ERR_TRUNCATED || ix) {
+                fprintf(stderr, "truncated to %zu (mode %u): %s (%s)\n", len, modes[m],
+                        vw_strerror(st), vw_last_error_detail());
+                tu_failures++;
+            }
+            vw_index_free(ix);
+        }
+    }
+}
+
+static void random_damage(void) {
+    tu_rng r;
+    tu_seed(&r, 20240404);
+    unsigned char *buf = malloc(good_len);
+    unsigned accepted_unverified = 0;
+    for (int i = 0; i < FLIPS + OVERWRITES; i++) {
+        memcpy(buf, good, good_len);
+        size_t pos = tu_next(&r) % good_len;
+        if (i < FLIPS)
+            buf[pos] ^= (unsigned char)(1u << (tu_next(&r) % 8));
+        else
+            buf[pos] = (unsigned char)(good[pos] + 1 + tu_next(&r) % 255); /* always differs */
+        char what[64];
+        snprintf(what, sizeof what, "%s at byte %zu", i < FLIPS ? "bit flip" : "overwrite", pos);
+        /* CRC32C sees every error within 32 consecutive bits, and bytes no
+         * CRC covers (magic, padding) are checked directly: nothing passes. */
+        vw_status st = load_all_modes(buf, good_len, true, i % 64 == 0, what);
+        if (st != VW_ERR_FORMAT && st != VW_ERR_CORRUPT) {
+            fprintf(stderr, "%s: %s (%s)\n", what, vw_strerror(st), verified_detail);
+            tu_failures++;
+        }
+        write_file(bad_path, buf, good_len);
+        vw_index *ix = NULL;
+        if (vw_index_load(bad_path, VW_LOAD_NO_VERIFY, &ix) == VW_OK)
+            accepted_unverified++;
+        vw_index_free(ix);
+    }
+    /* Without checksums most flips land in vectors/labels and load fine. */
+    printf("random damage: %u of %d loaded with checksums off\n", accepted_unverified,
+           FLIPS + OVERWRITES);
+    free(buf);
+}
+
+static void expect(const unsigned char *buf, size_t len, vw_status want, const char *detail_part,
+                   const char *what) {
+    vw_status st = load_all_modes(buf, len, want != VW_OK, true, what);
+    if (st != want || (detail_part && !strstr(verified_detail, detail_part))) {
+        fprintf(stderr, "%s: got %s (%s), want %s mentioning '%s'\n", what, vw_strerror(st),
+                verified_detail, vw_strerror(want), detail_part ? detail_part : "");
+        tu_failures++;
+    }
+}
+
+/* Status with checksums off (for damage that fix_crcs did not hide). */
+static void expect_unverified(const unsigned char *buf, size_t len, vw_status want,
+                              const char *detail_part, const char *what) {
+    write_file(bad_path, buf, len);
+    for (int mm = 0; mm < 2; mm++) {
+        vw_index *ix = NULL;
+        unsigned mode = VW_LOAD_NO_VERIFY | (mm ? VW_LOAD_MMAP : 0);
+        vw_status st = vw_index_load(bad_path, mode, &ix);
+        if (st != want || (detail_part && !strstr(vw_last_error_detail(), detail_part))) {
+            fprintf(stderr, "%s (mode %u): got %s (%s), want %s mentioning '%s'\n", what, mode,
+                    vw_strerror(st), vw_last_error_detail(), vw_strerror(want), detail_part);
+            tu_failures++;
+        }
+        vw_index_free(ix);
+    }
+}
+
+/* First node whose layer-`layer` list (0 = links0) has a neighbour; returns
+ * the byte offset of that list in the file. */
+static size_t find_list(const unsigned char *f, int layer, uint32_t M, uint32_t *node) {
+    uint64_t count = rd64(f + 56);
+    const unsigned char *levels = f + sec_offset(f, LEVELS);
+    size_t upper = sec_offset(f, UPPER);
+    for (uint64_t i = 0; i < count; i++) {
+        size_t off = sec_offset(f, LINKS0) + i * (1 + 2 * M) * 4;
+        if (layer == 0 && rd32(f + off) > 0) {
+            *node = (uint32_t)i;
+            return off;
+        }
+        for (int l = 1; l <= levels[i]; l++, upper += (1 + M) * 4)
+            if (l == layer && rd32(f + upper) > 0) {
+                *node = (uint32_t)i;
+                return upper;
+            }
+    }
+    return 0;
+}
+
+static void crafted(void) {
+    unsigned char *f = malloc(good_len + 4096);
+    const uint32_t M = rd32(good + 40);
+    const uint64_t count = rd64(good + 56);
+    uint32_t node;
+
+    /* The layout FORMAT.md promises. */
+    CHECK(memcmp(good, "\x89VWHNSW\n", 8) == 0);
+    CHECK(rd32(good + 8) == 0x0A0B0C0Du);
+    CHECK(rd32(good + 12) == 1);
+    CHECK(rd32(good + 16) == 256);
+    CHECK(rd32(good + 20) == header_crc_of(good));
+    CHECK(rd64(good + 24) == good_len);
+    CHECK(rd32(good + 72) == 5);
+    for (int s = 0; s < 5; s++) {
+        CHECK(rd32(good + 80 + 32 * s) == (uint32_t)s + 1);
+        CHECK(sec_offset(good, s) % 64 == 0);
+    }
+    CHECK(sec_length(good, LEVELS) == count);
+    CHECK(sec_length(good, LINKS0) == count * (1 + 2 * M) * 4);
+    CHECK(sec_length(good, LABELS) == count * 8);
+
+    expect((const unsigned char *)"hello, world\n", 13, VW_ERR_FORMAT, "magic", "text file");
+
+    memcpy(f, good, good_len);
+    wr32(f + 12, 2);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_VERSION, "version 2", "newer version");
+
+    memcpy(f, good, good_len);
+    wr32(f + 8, 0x0D0C0B0Au);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_UNSUPPORTED, "byte order", "other byte order");
+
+    memcpy(f, good, good_len);
+    wr32(f + 40, 1); /* M = 1 */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "header", "bad M");
+
+    memcpy(f, good, good_len);
+    wr64(f + 56, 0x100000000ULL); /* count far beyond the file */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "count", "huge count");
+
+    memcpy(f, good, good_len);
+    wr32(f + 32, 0xFFFFFFFFu); /* dim: sizes would overflow */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "header", "huge dim");
+
+    memcpy(f, good, good_len);
+    wr32(f + 68, (uint32_t)count); /* entry point out of range */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "entry", "entry out of range");
+
+    size_t list = find_list(good, 0, M, &node);
+    CHECK(list > 0);
+    memcpy(f, good, good_len);
+    wr32(f + list + 4, (uint32_t)count);
+    expect_unverified(f, good_len, VW_ERR_CORRUPT, "links0", "neighbour id = count");
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "links0", "neighbour id = count, CRCs fixed");
+
+    memcpy(f, good, good_len);
+    wr32(f + list, 2 * M + 1);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "links0", "too many neighbours");
+
+    memcpy(f, good, good_len);
+    wr32(f + list + 4 * (2 * M), 1); /* last slot: unused unless the list is full */
+    if (rd32(good + list) < 2 * M) {
+        fix_crcs(f);
+        expect(f, good_len, VW_ERR_CORRUPT, "unused slot", "stale id in an unused slot");
+    }
+
+    size_t ulist = find_list(good, 1, M, &node);
+    CHECK(ulist > 0);
+    const unsigned char *levels = good + sec_offset(good, LEVELS);
+    uint32_t low = 0;
+    while (low < count && levels[low] != 0)
+        low++;
+    memcpy(f, good, good_len);
+    wr32(f + ulist + 4, low); /* a layer-0-only node on layer 1 */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "upper links", "neighbour below its layer");
+
+    memcpy(f, good, good_len);
+    f[sec_offset(f, LEVELS) + low] = (unsigned char)(rd32(good + 64) + 1); /* above max level */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "levels", "level above max level");
+
+    memcpy(f, good, good_len);
+    wr64(f + sec_offset(f, LABELS) + 8 * 5, rd64(good + sec_offset(good, LABELS) + 8 * 2));
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "label", "duplicate label");
+
+    /* Padding between sections is outside every CRC: checked to be zero. */
+    uint64_t levels_end = sec_offset(good, LEVELS) + sec_length(good, LEVELS);
+    CHECK(levels_end % 64 != 0); /* the test index is sized to leave a gap here */
+    memcpy(f, good, good_len);
+    f[levels_end] = 1;
+    expect(f, good_len, VW_ERR_CORRUPT, "padding", "nonzero padding");
+
+    memcpy(f, good, good_len);
+    f[good_len] = 0;
+    expect(f, good_len + 1, VW_ERR_CORRUPT, "header says", "trailing byte");
+
+    memcpy(f, good, good_len);
+    f[sec_offset(f, VECTORS) + 3] ^= 0x40;
+    expect(f, good_len, VW_ERR_CORRUPT, "vectors", "flipped vector bit");
+    free(f);
+}
+
+/* A file of a later minor revision: a sixth section flagged optional is
+ * verified and ignored; flagged required it needs a newer reader. */
+static void extra_section(void) {
+    const size_t extra = 100, shift = 64; /* the header grows from 256 to 320 bytes */
+    size_t extra_off = (good_len + shift + 63) / 64 * 64;
+    size_t len = extra_off + extra;
+    unsigned char *f = calloc(1, len);
+    memcpy(f, good, 256);
+    memcpy(f + 320, good + 256, good_len - 256);
+    wr32(f + 16, 320);
+    wr64(f + 24, len);
+    wr32(f + 72, 6);
+    for (int s = 0; s < 5; s++)
+        wr64(f + 80 + 32 * s + 8, sec_offset(good, s) + shift);
+    unsigned char *e = f + 80 + 32 * 5;
+    wr32(e, 77);
+    wr32(e + 4, 1); /* optional */
+    wr64(e + 8, extra_off);
+    wr64(e + 16, extra);
+    for (size_t i = 0; i < extra; i++)
+        f[extra_off + i] = (unsigned char)(i * 7);
+    fix_crcs(f);
+    expect(f, len, VW_OK, NULL, "optional extra section");
+
+    f[extra_off + 5] ^= 1;
+    fix_crcs(f);
+    f[extra_off + 5] ^= 1; /* now the extra section's CRC is wrong */
+    expect(f, len, VW_ERR_CORRUPT, "optional", "optional section with a bad CRC");
+
+    wr32(e + 4, 0); /* required: an older reader must refuse */
+    fix_crcs(f);
+    expect(f, len, VW_ERR_VERSION, "section type 77", "required extra section");
+    free(f);
+}
+
+static void bad_calls(void) {
+    vw_index *ix = (vw_index *)&ix; /* must be reset to NULL on failure */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/no-such-file", dir);
+    CHECK_ST(vw_index_load(missing, 0, &ix), VW_ERR_NOT_FOUND);
+    CHECK(ix == NULL);
+    CHECK_ST(vw_index_load(dir, 0, &ix), VW_ERR_IO);
+    CHECK_ST(vw_index_load(good_path, 1u << 7, &ix), VW_ERR_INVALID_ARG);
+    CHECK_ST(vw_index_load(NULL, 0, &ix), VW_ERR_NULL_ARG);
+    CHECK_ST(vw_index_load(good_path, 0, NULL), VW_ERR_NULL_ARG);
+    CHECK_ST(vw_index_save(NULL, bad_path), VW_ERR_NULL_ARG);
+}
+
+static void make_good_file(void) {
+    /* dim 4 (16-byte rows: vectors end on a boundary), 37 nodes (levels
+     * section of 37 bytes leaves a padding gap), M = 4 (several layers). */
+    vw_params p;
+    vw_params_default(&p, 4);
+    p.M = 4;
+    p.ef_construction = 16;
+    p.seed = 7;
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    float *x = tu_gaussian(37, 4, 11);
+    uint64_t labels[37];
+    for (int i = 0; i < 37; i++)
+        labels[i] = 1000 + 3 * (uint64_t)i;
+    CHECK_OK(vw_index_add_batch(ix, x, labels, 37, 1, NULL, NULL));
+    CHECK_OK(vw_index_save(ix, good_path));
+    vw_index_free(ix);
+    free(x);
+    FILE *fp = fopen(good_path, "rb");
+    fseek(fp, 0, SEEK_END);
+    good_len = (size_t)ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    good = malloc(good_len);
+    CHECK(fread(good, 1, good_len, fp) == good_len);
+    fclose(fp);
+}
+
+int main(void) {
+    /* tmpfs when there is one: the saves fsync, and tests need no disk */
+    snprintf(dir, sizeof dir, "%s/vw_persist_bad_XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    snprintf(good_path, sizeof good_path, "%s/good.vwi", dir);
+    snprintf(bad_path, sizeof bad_path, "%s/bad.vwi", dir);
+    snprintf(out_path, sizeof out_path, "%s/out.vwi", dir);
+    make_good_file();
+    if (tu_failures == 0) {
+        expect(good, good_len, VW_OK, NULL, "intact file");
+        every_truncation();
+        crafted();
+        extra_section();
+        random_damage();
+        bad_calls();
+    }
+    free(good);
+    unlink(good_path);
+    unlink(bad_path);
+    unlink(out_path);
+    rmdir(dir);
+    return tu_result("test_persist_corrupt");
+}

@@ -1,0 +1,11 @@
+# vw-serve: the HTTP/1.1 search API (sources in tools/serve/, see server.c).
+# libc + pthreads only: epoll, eventfd and signalfd, so Linux.
+add_executable(vw-serve
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/serve_main.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/server.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/api.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/http.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/json.c)
+vw_target_defaults(vw-serve)
+target_compile_definitions(vw-serve PRIVATE _GNU_SOURCE)
+target_link_libraries(vw-serve PRIVATE vwhnsw Threads::Threads m)

@@ -1,0 +1,1077 @@
+/*
+ * server.c - the vw-serve event loop and search worker pool.
+ *
+ * One I/O thread (the caller of serve_run) owns every socket and every
+ * connection: it accepts, reads, parses requests with http.c, answers the
+ * cheap ones (GET /, GET /stats, errors) itself and hands each search to T
+ * worker threads through a bounded queue. A worker decodes the JSON body,
+ * calls vw_index_search and renders the JSON answer; it then pushes the job
+ * to a completion list and wakes the I/O thread with an eventfd. So the I/O
+ * thread never blocks on a search, and a full queue is answered at once with
+ * 503 instead of letting latency grow without bound.
+ *
+ * Connections are edge-triggered in epoll and follow one rule that makes
+ * pipelining trivially ordered: at most one request per connection is being
+ * answered at a time. The next request in the buffer is parsed only after
+ * the previous response is queued for writing.
+ *
+ * Every connection has at most one deadline, all of the same length
+ * (--timeout-ms), so the timer list is a FIFO sorted by construction:
+ *   IDLE     waiting for the first byte of a request: closed silently;
+ *   REQUEST  part of a request received, counted from the first byte (a
+ *            slow client cannot extend it by trickling bytes): 408 + close;
+ *   WRITE    a response the client does not read: closed.
+ * A connection whose request is with a worker has no deadline.
+ *
+ * A closed connection is freed at the end of the loop iteration (so events
+ * already fetched for it stay harmless), or when its in-flight job returns.
+ */
+#include "server.h"
+
+#include "api.h"
+#include "http.h"
+#include "json.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUT_HIGH_WATER (256u * 1024u) /* stop parsing while this much output waits */
+#define IN_FIRST_ALLOC 16384u
+#define KEEP_BUFFER_MAX (64u * 1024u) /* larger idle buffers are released */
+#define MAX_EVENTS 256
+
+typedef enum timer_kind { TIMER_NONE, TIMER_IDLE, TIMER_REQUEST, TIMER_WRITE } timer_kind;
+
+typedef struct conn conn;
+struct conn {
+    int fd;
+    int closed;
+    int readable;          /* edge-triggered: set by EPOLLIN, cleared on EAGAIN */
+    int peer_eof;
+    int in_flight;         /* a search of this connection is with the workers */
+    int close_after_write;
+    int sent_continue;     /* "100 Continue" sent for the current request */
+    int keep_alive;        /* of the request being answered */
+    int head_only;         /* the request being answered is HEAD */
+    char *in;
+    size_t in_len, in_cap;
+    char *out;
+    size_t out_off, out_len, out_cap;
+    timer_kind timer;
+    int64_t deadline_ms;
+    conn *tprev, *tnext;   /* timer FIFO */
+    conn *prev, *next;     /* all open connections */
+    conn *grave_next;      /* closed, to be freed */
+    char peer[64];
+    char what[96];         /* request line of the request being answered, for logs */
+};
+
+typedef struct job job;
+struct job {
+    conn *c;
+    int batch;
+    char *body;
+    size_t body_len;
+    int status;
+    json_buf resp;
+    char error[200];
+    uint64_t queries;
+    job *next;
+};
+
+typedef struct job_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job **ring;
+    unsigned cap, head, count;
+    int stop;
+} job_queue;
+
+typedef struct server {
+    const vw_index *index;
+    const serve_config *cfg;
+    vw_stats info; /* taken at start: the index is never modified while served */
+    int epfd, listen_fd, event_fd, signal_fd;
+    job_queue queue;
+    pthread_mutex_t done_mu;
+    job *done;
+    pthread_t *workers;
+    unsigned nworkers;
+    conn *conns;
+    unsigned nconns;
+    conn *thead, *ttail;
+    conn *graveyard;
+    unsigned jobs_out;
+    int stopping;
+    int accept_paused;
+    int64_t stop_deadline_ms;
+    int64_t started_ms;
+    atomic_uint_fast64_t requests, errors, queries, accepted, rejected, timeouts;
+} server;
+
+/* ------------------------------------------------------------------ small helpers */
+
+static int64_t now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One line on stderr, written with a single write(2) so lines never interleave. */
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...) {
+    char buf[768];
+    size_t n = (size_t)snprintf(buf, sizeof buf, "vw-serve: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
+    va_end(ap);
+    n = m < 0 ? n : (n + (size_t)m < sizeof buf - 1 ? n + (size_t)m : sizeof buf - 2);
+    buf[n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, buf, n);
+    (void)w;
+}
+
+static void count(atomic_uint_fast64_t *c, uint64_t v) {
+    atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+}
+
+static uint64_t load(atomic_uint_fast64_t *c) {
+    return atomic_load_explicit(c, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------ job queue */
+
+static int queue_init(job_queue *q, unsigned cap) {
+    q->ring = calloc(cap, sizeof *q->ring);
+    if (q->ring == NULL)
+        return -1;
+    q->cap = cap;
+    q->head = q->count = 0;
+    q->stop = 0;
+    pthread_mutex_init(&q->mu, NULL);
+    pthread_cond_init(&q->cv, NULL);
+    return 0;
+}
+
+static void queue_destroy(job_queue *q) {
+    pthread_mutex_destroy(&q->mu);
+    pthread_cond_destroy(&q->cv);
+    free(q->ring);
+}
+
+/* Never blocks: a full queue is the overload signal. */
+static int queue_push(job_queue *q, job *j) {
+    pthread_mutex_lock(&q->mu);
+    int ok = q->count < q->cap;
+    if (ok) {
+        q->ring[(q->head + q->count) % q->cap] = j;
+        q->count++;
+        pthread_cond_signal(&q->cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return ok ? 0 : -1;
+}
+
+/* Blocks until a job arrives; NULL once stopped and drained. */
+static job *queue_pop(job_queue *q) {
+    pthread_mutex_lock(&q->mu);
+    while (q->count == 0 && !q->stop)
+        pthread_cond_wait(&q->cv, &q->mu);
+    job *j = NULL;
+    if (q->count > 0) {
+        j = q->ring[q->head];
+        q->head = (q->head + 1) % q->cap;
+        q->count--;
+    }
+    pthread_mutex_unlock(&q->mu);
+    return j;
+}
+
+static void queue_stop(job_queue *q) {
+    pthread_mutex_lock(&q->mu);
+    q->stop = 1;
+    pthread_cond_broadcast(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void job_free(job *j) {
+    free(j->body);
+    json_buf_free(&j->resp);
+    free(j);
+}
+
+/* ------------------------------------------------------------------ workers */
+
+typedef struct worker_ctx {
+    server *s;
+    uint64_t labels[VW_MAX_K];
+    float distances[VW_MAX_K];
+} worker_ctx;
+
+static void job_fail(job *j, int status, const char *message) {
+    j->status = status;
+    snprintf(j->error, sizeof j->error, "%s", message);
+    j->resp.len = 0;
+    j->resp.failed = 0;
+    api_write_error(&j->resp, message);
+}
+
+/* Maps a search failure to a status: the caller's fault is 422, ours 500. */
+static void job_fail_search(job *j, vw_status st, size_t query, int batch) {
+    char msg[200];
+    const char *detail = vw_last_error_detail();
+    char where[40] = "";
+    if (batch)
+        snprintf(where, sizeof where, "query_vectors[%zu]: ", query);
+    int status = 500;
+    if (st == VW_ERR_ZERO_VECTOR || st == VW_ERR_NONFINITE || st == VW_ERR_DIMENSION ||
+        st == VW_ERR_K || st == VW_ERR_EF || st == VW_ERR_INVALID_ARG)
+        status = 422;
+    if (st == VW_ERR_ZERO_VECTOR)
+        snprintf(msg, sizeof msg, "%sthe query vector has zero length and cannot be normalized",
+                 where);
+    else
+        snprintf(msg, sizeof msg, "%s%s%s%s", where, vw_strerror(st), detail[0] ? ": " : "",
+                 detail);
+    job_fail(j, status, msg);
+}
+
+static void run_job(worker_ctx *w, job *j) {
+    server *s = w->s;
+    uint32_t dim = s->info.dim;
+    api_search req;
+    api_error err;
+    if (api_parse_search(j->body, j->body_len, j->batch, dim, s->cfg->ef, &req, &err) != 0) {
+        job_fail(j, err.status, err.message);
+        return;
+    }
+    json_buf *b = &j->resp;
+    j->status = 200;
+    if (j->batch)
+        json_buf_puts(b, "{\"results\":[");
+    for (size_t i = 0; i < req.nq; i++) {
+        float *q = req.queries + i * dim;
+        vw_status st = s->cfg->normalize ? vw_normalize(q, dim) : VW_OK;
+        uint32_t found = 0;
+        if (st == VW_OK)
+            st = vw_index_search(s->index, q, req.k, req.ef, NULL, NULL, w->labels, w->distances,
+                                 &found);
+        if (st == VW_ERR_EMPTY_INDEX)
+            st = VW_OK; /* nothing to find is an empty answer, not an error */
+        if (st != VW_OK) {
+            job_fail_search(j, st, i, j->batch);
+            break;
+        }
+        if (i > 0)
+            json_buf_append(b, ",", 1);
+        api_write_result(b, w->labels, w->distances, found);
+    }
+    if (j->status == 200 && j->batch)
+        json_buf_puts(b, "]}");
+    if (b->failed)
+        job_fail(j, 500, "out of memory");
+    j->queries = req.nq;
+    api_search_free(&req);
+}
+
+static void *worker_main(void *arg) {
+    worker_ctx *w = arg;
+    server *s = w->s;
+    job *j;
+    while ((j = queue_pop(&s->queue)) != NULL) {
+        run_job(w, j);
+        pthread_mutex_lock(&s->done_mu);
+        j->next = s->done;
+        s->done = j;
+        pthread_mutex_unlock(&s->done_mu);
+        uint64_t one = 1;
+        ssize_t n = write(s->event_fd, &one, sizeof one);
+        (void)n; /* the counter cannot overflow; a failed write leaves it readable anyway */
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ timers */
+
+static void timer_remove(server *s, conn *c) {
+    if (c->timer == TIMER_NONE)
+        return;
+    if (c->tprev)
+        c->tprev->tnext = c->tnext;
+    else
+        s->thead = c->tnext;
+    if (c->tnext)
+        c->tnext->tprev = c->tprev;
+    else
+        s->ttail = c->tprev;
+    c->tprev = c->tnext = NULL;
+    c->timer = TIMER_NONE;
+}
+
+static void timer_start(server *s, conn *c, timer_kind kind) {
+    timer_remove(s, c);
+    if (kind == TIMER_NONE)
+        return;
+    c->timer = kind;
+    c->deadline_ms = now_ms() + s->cfg->timeout_ms;
+    c->tprev = s->ttail;
+    c->tnext = NULL;
+    if (s->ttail)
+        s->ttail->tnext = c;
+    else
+        s->thead = c;
+    s->ttail = c;
+}
+
+/* Picks the deadline for the connection's state; an unchanged state keeps
+ * its running deadline. */
+static void timer_update(server *s, conn *c) {
+    if (c->closed)
+        return;
+    timer_kind kind = c->in_flight                 ? TIMER_NONE
+                      : c->out_off < c->out_len    ? TIMER_WRITE
+                      : c->in_len > 0              ? TIMER_REQUEST
+                                                   : TIMER_IDLE;
+    if (kind != c->timer)
+        timer_start(s, c, kind);
+}
+
+/* ------------------------------------------------------------------ connections */
+
+static void conn_free(conn *c) {
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+static void conn_close(server *s, conn *c) {
+    if (c->closed)
+        return;
+    c->closed = 1;
+    close(c->fd);
+    c->fd = -1;
+    timer_remove(s, c);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->nconns--;
+    if (!c->in_flight) {
+        c->grave_next = s->graveyard;
+        s->graveyard = c;
+    }
+}
+
+static void free_graveyard(server *s) {
+    while (s->graveyard) {
+        conn *c = s->graveyard;
+        s->graveyard = c->grave_next;
+        conn_free(c);
+    }
+}
+
+static int out_append(conn *c, const char *data, size_t n) {
+    if (c->out_off > 0 && c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    if (c->out_cap - c->out_len < n) {
+        if (c->out_off > 0) {
+            memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+            c->out_len -= c->out_off;
+            c->out_off = 0;
+        }
+        size_t cap = c->out_cap ? c->out_cap : 4096;
+        while (cap - c->out_len < n)
+            cap *= 2;
+        char *p = realloc(c->out, cap);
+        if (p == NULL)
+            return -1;
+        c->out = p;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, data, n);
+    c->out_len += n;
+    return 0;
+}
+
+/* Sends what is queued. A full socket waits for EPOLLOUT; a finished
+ * response on a closing connection closes it. */
+static void conn_flush(server *s, conn *c) {
+    while (!c->closed && c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        } else {
+            conn_close(s, c); /* peer gone: nothing more to say */
+            return;
+        }
+    }
+    if (c->closed)
+        return;
+    c->out_off = c->out_len = 0;
+    if (c->out_cap > KEEP_BUFFER_MAX) {
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+    if (c->close_after_write)
+        conn_close(s, c);
+}
+
+/* Queues a complete response. `log_msg` is logged for error statuses. */
+static void respond(server *s, conn *c, int status, const char *body, size_t body_len,
+                    const char *extra_headers, const char *log_msg) {
+    int keep = c->keep_alive && !c->close_after_write && !s->stopping;
+    char head[512];
+    size_t head_len = http_format_head(head, sizeof head, status, body_len, keep, extra_headers);
+    if (head_len == 0 || out_append(c, head, head_len) != 0 ||
+        (!c->head_only && out_append(c, body, body_len) != 0)) {
+        log_line("%s \"%s\": out of memory while answering; connection closed", c->peer, c->what);
+        conn_close(s, c);
+        return;
+    }
+    if (!keep)
+        c->close_after_write = 1;
+    count(&s->requests, 1);
+    if (status >= 400) {
+        count(&s->errors, 1);
+        log_line("%s \"%s\" %d: %s", c->peer, c->what, status, log_msg ? log_msg : "");
+    }
+}
+
+static void respond_error(server *s, conn *c, int status, const char *message,
+                          const char *extra_headers) {
+    json_buf b;
+    json_buf_init(&b);
+    api_write_error(&b, message);
+    if (b.failed) {
+        conn_close(s, c);
+    } else {
+        respond(s, c, status, b.data, b.len, extra_headers, message);
+    }
+    json_buf_free(&b);
+}
+
+static void answer_health(server *s, conn *c) {
+    json_buf b;
+    json_buf_init(&b);
+    json_buf_puts(&b, "{\"status\":\"ok\",\"count\":");
+    json_buf_u64(&b, s->info.count);
+    json_buf_puts(&b, ",\"dim\":");
+    json_buf_u64(&b, s->info.dim);
+    json_buf_puts(&b, "}");
+    if (b.failed)
+        respond_error(s, c, 500, "out of memory", NULL);
+    else
+        respond(s, c, 200, b.data, b.len, NULL, NULL);
+    json_buf_free(&b);
+}
+
+static void put_u64(json_buf *b, const char *name, uint64_t v) {
+    json_buf_puts(b, ",\"");
+    json_buf_puts(b, name);
+    json_buf_puts(b, "\":");
+    json_buf_u64(b, v);
+}
+
+static void answer_stats(server *s, conn *c) {
+    vw_stats st = s->info;
+    vw_stats now;
+    if (vw_index_stats(s->index, &now) == VW_OK)
+        st = now;
+    json_buf b;
+    json_buf_init(&b);
+    json_buf_puts(&b, "{\"count\":");
+    json_buf_u64(&b, st.count);
+    put_u64(&b, "dim", st.dim);
+    json_buf_puts(&b, ",\"metric\":");
+    json_buf_string(&b, vw_metric_name(st.metric) ? vw_metric_name(st.metric) : "?");
+    put_u64(&b, "M", st.M);
+    put_u64(&b, "ef_construction", st.ef_construction);
+    put_u64(&b, "ef_search", s->cfg->ef);
+    if (st.max_level < 0)
+        json_buf_puts(&b, ",\"max_level\":-1");
+    else
+        put_u64(&b, "max_level", (uint64_t)st.max_level);
+    put_u64(&b, "memory_bytes", st.memory_bytes);
+    put_u64(&b, "mapped_bytes", st.mapped_bytes);
+    put_u64(&b, "file_bytes", s->cfg->index_file_bytes);
+    json_buf_puts(&b, st.mmapped ? ",\"mmap\":true" : ",\"mmap\":false");
+    json_buf_puts(&b, ",\"normalize_queries\":");
+    json_buf_puts(&b, s->cfg->normalize || st.metric == VW_METRIC_COSINE ? "true" : "false");
+    json_buf_puts(&b, ",\"simd\":");
+    json_buf_string(&b, vw_simd_name(vw_simd_active()));
+    put_u64(&b, "threads", s->nworkers);
+    json_buf_puts(&b, ",\"uptime_s\":");
+    json_buf_float(&b, (double)(now_ms() - s->started_ms) / 1000.0);
+    put_u64(&b, "requests", load(&s->requests));
+    put_u64(&b, "errors", load(&s->errors));
+    put_u64(&b, "queries", load(&s->queries));
+    put_u64(&b, "timeouts", load(&s->timeouts));
+    put_u64(&b, "rejected", load(&s->rejected));
+    put_u64(&b, "in_flight", s->jobs_out);
+    put_u64(&b, "connections", s->nconns);
+    put_u64(&b, "connections_accepted", load(&s->accepted));
+    json_buf_puts(&b, ",\"version\":");
+    json_buf_string(&b, vw_version());
+    json_buf_puts(&b, "}");
+    if (b.failed)
+        respond_error(s, c, 500, "out of memory", NULL);
+    else
+        respond(s, c, 200, b.data, b.len, NULL, NULL);
+    json_buf_free(&b);
+}
+
+static void submit_search(server *s, conn *c, int batch, const char *body, size_t len) {
+    job *j = calloc(1, sizeof *j);
+    char *copy = malloc(len + 1);
+    if (j == NULL || copy == NULL) {
+        free(j);
+        free(copy);
+        respond_error(s, c, 503, "out of memory", "Retry-After: 1\r\n");
+        return;
+    }
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    j->c = c;
+    j->batch = batch;
+    j->body = copy;
+    j->body_len = len;
+    json_buf_init(&j->resp);
+    if (queue_push(&s->queue, j) != 0) {
+        job_free(j);
+        count(&s->rejected, 1);
+        respond_error(s, c, 503, "server overloaded: the search queue is full",
+                      "Retry-After: 1\r\n");
+        return;
+    }
+    c->in_flight = 1;
+    s->jobs_out++;
+}
+
+/* Remembers "METHOD /target" of the request for the log. */
+static void note_request_line(conn *c, const http_request *req) {
+    const char *line = c->in;
+    while (line[0] == '\r')
+        line += 2; /* empty lines the parser skipped */
+    size_t n = (size_t)(req->path + req->path_len - line);
+    if (n >= sizeof c->what)
+        n = sizeof c->what - 1;
+    memcpy(c->what, line, n);
+    c->what[n] = '\0';
+}
+
+static void dispatch(server *s, conn *c, const http_request *req, const char *body) {
+    c->keep_alive = req->keep_alive;
+    c->head_only = req->method == HTTP_HEAD;
+    note_request_line(c, req);
+    api_route route = API_HEALTH;
+    const char *allow = NULL;
+    int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
+    if (st == 404) {
+        respond_error(s, c, 404, "not found; the API is GET /, GET /stats, POST /search, "
+                                 "POST /search/batch", NULL);
+        return;
+    }
+    if (st == 405) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+        respond_error(s, c, 405, "method not allowed", extra);
+        return;
+    }
+    switch (route) {
+    case API_HEALTH: answer_health(s, c); break;
+    case API_STATS: answer_stats(s, c); break;
+    case API_SEARCH: submit_search(s, c, 0, body, req->content_length); break;
+    case API_SEARCH_BATCH: submit_search(s, c, 1, body, req->content_length); break;
+    }
+}
+
+static void consume_input(conn *c, size_t n) {
+    memmove(c->in, c->in + n, c->in_len - n);
+    c->in_len -= n;
+    c->sent_continue = 0;
+    if (c->in_len == 0 && c->in_cap > KEEP_BUFFER_MAX) {
+        free(c->in);
+        c->in = NULL;
+        c->in_cap = 0;
+    }
+}
+
+/* Answers complete requests from the input buffer, one at a time, in order. */
+static void process_input(server *s, conn *c) {
+    while (!c->closed && !c->in_flight && !c->close_after_write && !s->stopping &&
+           c->in_len > 0 && c->out_len - c->out_off < OUT_HIGH_WATER) {
+        http_request req;
+        int status = 0;
+        const char *reason = NULL;
+        http_parse_result r =
+            http_parse_request(c->in, c->in_len, s->cfg->max_body, &req, &status, &reason);
+        if (r == HTTP_PARSE_INCOMPLETE)
+            return;
+        if (r == HTTP_PARSE_ERROR) {
+            /* The stream cannot be framed any more: answer and close. */
+            snprintf(c->what, sizeof c->what, "-");
+            c->keep_alive = 0;
+            c->head_only = 0;
+            respond_error(s, c, status, reason, NULL);
+            return;
+        }
+        size_t total = req.head_len + (size_t)req.content_length;
+        if (c->in_len < total) {
+            if (req.expect_continue && !c->sent_continue) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                if (out_append(c, cont, sizeof cont - 1) != 0) {
+                    conn_close(s, c);
+                    return;
+                }
+                c->sent_continue = 1;
+            }
+            return;
+        }
+        dispatch(s, c, &req, c->in + req.head_len);
+        if (c->closed)
+            return;
+        consume_input(c, total);
+        timer_remove(s, c); /* the next request gets a fresh deadline */
+    }
+}
+
+/* Reads until EAGAIN, EOF or a full buffer (one largest request). */
+static void read_input(server *s, conn *c) {
+    size_t limit = HTTP_MAX_HEAD + (size_t)s->cfg->max_body;
+    while (!c->closed && c->readable && c->in_len < limit) {
+        if (c->in_cap == c->in_len) {
+            size_t cap = c->in_cap ? c->in_cap * 2 : IN_FIRST_ALLOC;
+            if (cap > limit)
+                cap = limit;
+            char *p = realloc(c->in, cap);
+            if (p == NULL) {
+                log_line("%s: out of memory for the request; connection closed", c->peer);
+                conn_close(s, c);
+                return;
+            }
+            c->in = p;
+            c->in_cap = cap;
+        }
+        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (n > 0) {
+            c->in_len += (size_t)n;
+        } else if (n == 0) {
+            c->peer_eof = 1;
+            c->readable = 0;
+        } else if (errno == EINTR) {
+            continue;
+        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            c->readable = 0;
+        } else {
+            conn_close(s, c); /* reset by peer */
+        }
+    }
+}
+
+/* Everything a connection can do now: read, answer, write. */
+static void conn_service(server *s, conn *c) {
+    size_t limit = HTTP_MAX_HEAD + (size_t)s->cfg->max_body;
+    for (int round = 0; round < 8 && !c->closed; round++) {
+        read_input(s, c);
+        process_input(s, c);
+        conn_flush(s, c);
+        /* Go round again only if reading stopped at a full buffer that
+         * answering has since made room in. */
+        if (c->closed || !c->readable || c->in_len >= limit || c->in_flight)
+            break;
+    }
+    if (c->closed)
+        return;
+    if (c->peer_eof && !c->in_flight && c->out_off == c->out_len) {
+        conn_close(s, c); /* nothing left to answer: the rest, if any, is a partial request */
+        return;
+    }
+    timer_update(s, c);
+}
+
+static void format_peer(char *out, size_t cap, const struct sockaddr_storage *ss) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+        snprintf(out, cap, "%s:%u", host, (unsigned)ntohs(a->sin_port));
+    } else if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+        snprintf(out, cap, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
+    } else {
+        snprintf(out, cap, "?");
+    }
+}
+
+/* Over --max-connections: a short 503 and close, without a connection slot. */
+static void reject_connection(server *s, int fd, const struct sockaddr_storage *ss) {
+    static const char body[] = "{\"error\":\"too many connections\"}";
+    char head[512];
+    size_t n = http_format_head(head, sizeof head, 503, sizeof body - 1, 0, "Retry-After: 1\r\n");
+    char msg[sizeof head + sizeof body];
+    memcpy(msg, head, n);
+    memcpy(msg + n, body, sizeof body - 1);
+    ssize_t w = send(fd, msg, n + sizeof body - 1, MSG_NOSIGNAL);
+    (void)w; /* best effort: the socket buffer of a new connection is empty */
+    close(fd);
+    char peer[64];
+    format_peer(peer, sizeof peer, ss);
+    count(&s->rejected, 1);
+    count(&s->errors, 1);
+    log_line("%s 503: too many connections (--max-connections %u)", peer,
+             s->cfg->max_connections);
+}
+
+static void accept_all(server *s) {
+    while (s->listen_fd >= 0) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                s->accept_paused = 0;
+                return;
+            }
+            /* Out of descriptors or memory: retry when a connection closes. */
+            if (!s->accept_paused)
+                log_line("accept: %s; waiting for connections to close", strerror(errno));
+            s->accept_paused = 1;
+            return;
+        }
+        count(&s->accepted, 1);
+        if (s->nconns >= s->cfg->max_connections) {
+            reject_connection(s, fd, &ss);
+            continue;
+        }
+        conn *c = calloc(1, sizeof *c);
+        if (c == NULL) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        snprintf(c->what, sizeof c->what, "-");
+        format_peer(c->peer, sizeof c->peer, &ss);
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+        ev.data.ptr = c;
+        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->nconns++;
+        timer_update(s, c);
+    }
+}
+
+static void handle_completions(server *s) {
+    uint64_t v;
+    ssize_t n = read(s->event_fd, &v, sizeof v);
+    (void)n;
+    pthread_mutex_lock(&s->done_mu);
+    job *list = s->done;
+    s->done = NULL;
+    pthread_mutex_unlock(&s->done_mu);
+    while (list) {
+        job *j = list;
+        list = j->next;
+        conn *c = j->c;
+        c->in_flight = 0;
+        s->jobs_out--;
+        count(&s->queries, j->queries);
+        if (c->closed) {
+            c->grave_next = s->graveyard;
+            s->graveyard = c;
+        } else {
+            respond(s, c, j->status, j->resp.data, j->resp.len, NULL, j->error);
+            if (!c->closed)
+                conn_service(s, c);
+        }
+        job_free(j);
+    }
+}
+
+static void expire_timers(server *s) {
+    int64_t now = now_ms();
+    while (s->thead && s->thead->deadline_ms <= now) {
+        conn *c = s->thead;
+        timer_kind kind = c->timer;
+        timer_remove(s, c);
+        if (kind == TIMER_REQUEST) {
+            count(&s->timeouts, 1);
+            snprintf(c->what, sizeof c->what, "-");
+            c->keep_alive = 0;
+            c->head_only = 0;
+            respond_error(s, c, 408, "request not received in time", NULL);
+            conn_flush(s, c);
+        } else if (kind == TIMER_WRITE) {
+            count(&s->timeouts, 1);
+            log_line("%s: client did not read its response in time; connection closed", c->peer);
+        }
+        conn_close(s, c); /* idle connections go silently */
+    }
+}
+
+static void begin_shutdown(server *s, const char *why) {
+    if (s->stopping)
+        return;
+    s->stopping = 1;
+    s->stop_deadline_ms = now_ms() + (s->cfg->timeout_ms > 1000 ? s->cfg->timeout_ms : 1000);
+    log_line("%s: stopping; finishing %u request(s) in flight", why, s->jobs_out);
+    epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+    close(s->listen_fd);
+    s->listen_fd = -1;
+    for (conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (c->in_flight)
+            continue; /* its response closes it */
+        if (c->out_off < c->out_len)
+            c->close_after_write = 1;
+        else
+            conn_close(s, c);
+    }
+}
+
+static void handle_signal(server *s) {
+    struct signalfd_siginfo si;
+    ssize_t n = read(s->signal_fd, &si, sizeof si);
+    if (n != (ssize_t)sizeof si)
+        return;
+    begin_shutdown(s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static void handle_conn_event(server *s, conn *c, uint32_t events) {
+    if (c->closed)
+        return;
+    if (events & EPOLLERR) {
+        conn_close(s, c);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
+        c->readable = 1;
+    conn_service(s, c);
+}
+
+static int wait_timeout(const server *s) {
+    int64_t deadline = s->thead ? s->thead->deadline_ms : -1;
+    if (s->stopping && (deadline < 0 || s->stop_deadline_ms < deadline))
+        deadline = s->stop_deadline_ms;
+    if (deadline < 0)
+        return -1;
+    int64_t left = deadline - now_ms();
+    return left < 0 ? 0 : (left > 60000 ? 60000 : (int)left);
+}
+
+static void event_loop(server *s) {
+    struct epoll_event events[MAX_EVENTS];
+    while (!(s->stopping && s->nconns == 0 && s->jobs_out == 0)) {
+        int n = epoll_wait(s->epfd, events, MAX_EVENTS, wait_timeout(s));
+        if (n < 0 && errno != EINTR) {
+            log_line("epoll_wait: %s", strerror(errno));
+            begin_shutdown(s, "epoll failure");
+            n = 0;
+        }
+        for (int i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == &s->listen_fd)
+                accept_all(s);
+            else if (tag == &s->event_fd)
+                handle_completions(s);
+            else if (tag == &s->signal_fd)
+                handle_signal(s);
+            else
+                handle_conn_event(s, tag, events[i].events);
+        }
+        expire_timers(s);
+        if (s->stopping && now_ms() >= s->stop_deadline_ms) {
+            while (s->conns)
+                conn_close(s, s->conns); /* in-flight jobs still return and are freed */
+        }
+        if (s->accept_paused && s->nconns < s->cfg->max_connections)
+            accept_all(s);
+        free_graveyard(s);
+    }
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int open_listener(server *s, unsigned *port_out) {
+    const serve_config *cfg = s->cfg;
+    char port[16];
+    snprintf(port, sizeof port, "%u", cfg->port);
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int gai = getaddrinfo(cfg->host, port, &hints, &res);
+    if (gai != 0) {
+        log_line("cannot resolve --host %s: %s", cfg->host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = -1, err = 0;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            err = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
+            err = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        log_line("cannot listen on %s:%s: %s", cfg->host, port, strerror(err));
+        return -1;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    *port_out = cfg->port;
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+        if (ss.ss_family == AF_INET)
+            *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        else if (ss.ss_family == AF_INET6)
+            *port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    }
+    s->listen_fd = fd;
+    return 0;
+}
+
+static int watch(server *s, int fd, int *tag) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | (tag == &s->listen_fd ? EPOLLET : 0u);
+    ev.data.ptr = tag;
+    return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static int start_workers(server *s, worker_ctx **ctx_out) {
+    worker_ctx *ctx = calloc(s->cfg->threads, sizeof *ctx);
+    s->workers = calloc(s->cfg->threads, sizeof *s->workers);
+    *ctx_out = ctx;
+    if (ctx == NULL || s->workers == NULL) {
+        log_line("out of memory starting %u workers", s->cfg->threads);
+        return -1;
+    }
+    for (unsigned i = 0; i < s->cfg->threads; i++) {
+        ctx[i].s = s;
+        int rc = pthread_create(&s->workers[i], NULL, worker_main, &ctx[i]);
+        if (rc != 0) {
+            log_line("cannot start worker thread: %s", strerror(rc));
+            return -1;
+        }
+        s->nworkers++;
+    }
+    return 0;
+}
+
+static void stop_workers(server *s) {
+    queue_stop(&s->queue);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        pthread_join(s->workers[i], NULL);
+}
+
+static void log_startup(const server *s, unsigned port) {
+    const serve_config *cfg = s->cfg;
+    int v6 = strchr(cfg->host, ':') != NULL;
+    log_line("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
+             "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u max_connections=%u "
+             "queue=%u%s",
+             v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, port, cfg->index_path,
+             (unsigned long long)s->info.count, s->info.dim, vw_metric_name(s->info.metric),
+             cfg->threads, cfg->ef, vw_simd_name(vw_simd_active()),
+             (unsigned long long)cfg->max_body, cfg->timeout_ms, cfg->max_connections,
+             cfg->queue_depth, cfg->normalize ? " normalize=on" : "");
+}
+
+static void server_close_fds(server *s) {
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    if (s->event_fd >= 0)
+        close(s->event_fd);
+    if (s->signal_fd >= 0)
+        close(s->signal_fd);
+    if (s->epfd >= 0)
+        close(s->epfd);
+}
+
+int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *stop_signals) {
+    static server srv; /* one per process; static keeps it off the stack */
+    server *s = &srv;
+    memset(s, 0, sizeof *s);
+    s->index = index;
+    s->cfg = cfg;
+    s->listen_fd = s->event_fd = s->signal_fd = s->epfd = -1;
+    s->started_ms = now_ms();
+    if (vw_index_stats(index, &s->info) != VW_OK) {
+        log_line("cannot read index statistics: %s", vw_last_error_detail());
+        return 1;
+    }
+    unsigned port = 0;
+    int rc = 1;
+    worker_ctx *ctx = NULL;
+    pthread_mutex_init(&s->done_mu, NULL);
+    int queued = queue_init(&s->queue, cfg->queue_depth) == 0;
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->signal_fd = signalfd(-1, stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (!queued || s->epfd < 0 || s->event_fd < 0 || s->signal_fd < 0) {
+        log_line("cannot set up the event loop: %s", strerror(errno));
+    } else if (open_listener(s, &port) == 0 && watch(s, s->listen_fd, &s->listen_fd) == 0 &&
+               watch(s, s->event_fd, &s->event_fd) == 0 &&
+               watch(s, s->signal_fd, &s->signal_fd) == 0 && start_workers(s, &ctx) == 0) {
+        log_startup(s, port);
+        event_loop(s);
+        rc = 0;
+        log_line("stopped after %llu requests (%llu errors)",
+                 (unsigned long long)load(&s->requests), (unsigned long long)load(&s->errors));
+    }
+    if (queued) {
+        stop_workers(s);
+        queue_destroy(&s->queue);
+    }
+    free_graveyard(s);
+    free(s->workers);
+    free(ctx);
+    server_close_fds(s);
+    pthread_mutex_destroy(&s->done_mu);
+    return rc;
+}

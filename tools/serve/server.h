@@ -1,0 +1,31 @@
+/*
+ * server.h - the vw-serve event loop and worker pool (server.c).
+ */
+#ifndef VW_SERVE_SERVER_H
+#define VW_SERVE_SERVER_H
+
+#include "vwhnsw.h"
+
+#include <signal.h>
+#include <stdint.h>
+
+typedef struct serve_config {
+    const char *index_path;   /* for logs and /stats only; the index is loaded by the caller */
+    uint64_t index_file_bytes;
+    const char *host;
+    unsigned port;            /* 0 = any free port (printed on the startup line) */
+    uint32_t ef;              /* default ef_search */
+    unsigned threads;         /* search workers (>= 1) */
+    uint64_t max_body;        /* bytes; larger bodies get 413 */
+    unsigned timeout_ms;      /* request/idle/write timeout */
+    unsigned max_connections; /* beyond it: 503 and close */
+    unsigned queue_depth;     /* searches waiting for a worker; beyond it: 503 */
+    int normalize;            /* normalize queries before searching an l2/ip index */
+} serve_config;
+
+/* Serves `index` until SIGTERM or SIGINT (which the caller must have blocked
+ * in every thread, so they arrive through a signalfd). Returns 0 after a
+ * clean shutdown, 1 if the server could not start (a message was logged). */
+int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *stop_signals);
+
+#endif /* VW_SERVE_SERVER_H */

@@ -1,0 +1,287 @@
+/*
+ * vw-query - loads an index and answers k-nearest-neighbour queries given on
+ * the command line, on stdin (one per line) or in a vector file.
+ */
+#include "common.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_K  10u
+#define DEFAULT_EF 64u
+
+static void usage(void) {
+    printf("Usage: vw-query -x INDEX [OPTIONS] [VECTOR...]\n"
+           "Print the k nearest neighbours of each query vector.\n"
+           "\n"
+           "Queries come from, in this order of preference:\n"
+           "  --queries FILE   a vector file (.npy, .fvecs, .bvecs, .fbin, .u8bin)\n"
+           "  VECTOR...        arguments: each argument holding several numbers is one\n"
+           "                   query (\"0.1,0.2,...\" or \"0.1 0.2 ...\", optionally in [ ]);\n"
+           "                   single-number arguments together form one query\n"
+           "  stdin            otherwise: one query per line, numbers separated by commas\n"
+           "                   and/or spaces; blank lines are skipped\n"
+           "Every number must be a finite float and each query must have the index's\n"
+           "dimension. Queries are normalized by the library when the metric is cosine.\n"
+           "\n"
+           "  -x, --index FILE   index written by vw-build (required)\n"
+           "  -k, --k K          neighbours per query, 1..%u (default %u)\n"
+           "      --ef EF        search beam width, 1..%u (default %u; the search uses\n"
+           "                     max(ef, k)); `vw-bench --target-recall` finds one\n"
+           "      --queries FILE read the queries from a vector file\n"
+           "      --json         one JSON object per query and line:\n"
+           "                     {\"indices\":[...],\"distances\":[...]}\n"
+           "      --mmap         map the index file instead of reading it (fast start)\n"
+           "  -h, --help         show this help and exit\n"
+           "  -V, --version      show the library version and exit\n"
+           "\n"
+           "Text output: a line \"# query N\" then one line \"ID<TAB>DISTANCE\" per neighbour,\n"
+           "nearest first. Distances: squared L2 for l2, 1 - dot product for ip and cosine.\n"
+           "\n"
+           "Examples:\n"
+           "  vw-query -x base.vwi -k 5 \"$(python3 -c 'print(\",\".join([\"0.1\"]*128))')\"\n"
+           "  vw-query -x base.vwi --json --ef 128 --queries queries.fvecs\n",
+           VW_MAX_K, DEFAULT_K, VW_MAX_EF, DEFAULT_EF);
+}
+
+typedef struct query_ctx {
+    const vw_index *index;
+    const char *index_path;
+    uint32_t dim;
+    uint32_t k;
+    uint32_t ef;
+    int json;
+    uint64_t printed; /* queries answered so far */
+    uint64_t *labels;
+    float *distances;
+} query_ctx;
+
+static void print_result(query_ctx *q, uint32_t found) {
+    if (q->json) {
+        fputs("{\"indices\":[", stdout);
+        for (uint32_t i = 0; i < found; i++) {
+            printf(i ? ",%llu" : "%llu", (unsigned long long)q->labels[i]);
+        }
+        fputs("],\"distances\":[", stdout);
+        for (uint32_t i = 0; i < found; i++) {
+            printf(i ? ",%.9g" : "%.9g", (double)q->distances[i]);
+        }
+        fputs("]}\n", stdout);
+    } else {
+        printf("# query %llu\n", (unsigned long long)q->printed);
+        for (uint32_t i = 0; i < found; i++) {
+            printf("%llu\t%.9g\n", (unsigned long long)q->labels[i], (double)q->distances[i]);
+        }
+    }
+    q->printed++;
+}
+
+/* `what` names the query in an error message ("stdin line 3"). */
+static void run_query(query_ctx *q, const float *vector, const char *what) {
+    uint32_t found = 0;
+    vw_status st =
+        vw_index_search(q->index, vector, q->k, q->ef, NULL, NULL, q->labels, q->distances, &found);
+    if (st != VW_OK) {
+        tool_die_status(st, what);
+    }
+    print_result(q, found);
+}
+
+static void dimension_error(const query_ctx *q, const char *what, long got) {
+    tool_die("%s has %ld values, but the index %s has dimension %u", what, got, q->index_path,
+             q->dim);
+}
+
+static void run_file(query_ctx *q, const char *path) {
+    vw_dataset *ds = NULL;
+    vw_status st = vw_dataset_read(path, VW_FORMAT_AUTO, &ds);
+    if (st != VW_OK) {
+        tool_die_status(st, path);
+    }
+    if (ds->dim != q->dim) {
+        tool_die("%s: queries have dimension %u, but the index %s has dimension %u", path, ds->dim,
+                 q->index_path, q->dim);
+    }
+    for (uint64_t i = 0; i < ds->n; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "query %llu", (unsigned long long)i);
+        run_query(q, ds->data + (size_t)i * q->dim, what);
+    }
+    vw_dataset_free(ds);
+}
+
+/* Parses one text vector into buf (dim floats) or exits naming `what`. */
+static void parse_or_die(const query_ctx *q, const char *text, float *buf, const char *what) {
+    char err[128];
+    long n = tool_parse_vector(text, buf, q->dim, err, sizeof err);
+    if (n < 0) {
+        tool_die("%s: %s", what, err);
+    }
+    if ((uint64_t)n != q->dim) {
+        dimension_error(q, what, n);
+    }
+}
+
+static void run_args(query_ctx *q, int count, char **args, float *buf) {
+    /* `vw-query -x i 0.1 0.2 0.3` (unquoted) arrives as single numbers:
+     * together they are one query, unless the index is 1-d. */
+    int all_single = 1;
+    char err[128];
+    float one;
+    for (int i = 0; i < count; i++) {
+        long n = tool_parse_vector(args[i], &one, 1, err, sizeof err);
+        if (n != 1) {
+            all_single = 0;
+        }
+    }
+    if (all_single && q->dim > 1) {
+        if ((uint64_t)count != q->dim) {
+            dimension_error(q, "query 0", count);
+        }
+        for (int i = 0; i < count; i++) {
+            tool_parse_vector(args[i], &buf[i], 1, err, sizeof err);
+        }
+        run_query(q, buf, "query 0");
+        return;
+    }
+    for (int i = 0; i < count; i++) {
+        char what[64];
+        snprintf(what, sizeof what, "query %d", i);
+        parse_or_die(q, args[i], buf, what);
+        run_query(q, buf, what);
+    }
+}
+
+static int is_blank(const char *s) {
+    for (; *s; s++) {
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void run_stdin(query_ctx *q, float *buf) {
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned long long lineno = 0;
+    while (getline(&line, &cap, stdin) != -1) {
+        lineno++;
+        if (is_blank(line)) {
+            continue;
+        }
+        char what[64];
+        snprintf(what, sizeof what, "stdin line %llu", lineno);
+        parse_or_die(q, line, buf, what);
+        run_query(q, buf, what);
+        fflush(stdout); /* answer each line at once when used interactively */
+    }
+    if (ferror(stdin)) {
+        tool_die("stdin: read error");
+    }
+    free(line);
+}
+
+static int starts_negative_number(const char *s) {
+    return s[0] == '-' &&
+           (isdigit((unsigned char)s[1]) || (s[1] == '.' && isdigit((unsigned char)s[2])));
+}
+
+enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP };
+
+int main(int argc, char **argv) {
+    tool_init("vw-query");
+    static const struct option longopts[] = {{"index", required_argument, NULL, 'x'},
+                                             {"k", required_argument, NULL, 'k'},
+                                             {"ef", required_argument, NULL, OPT_EF},
+                                             {"queries", required_argument, NULL, OPT_QUERIES},
+                                             {"json", no_argument, NULL, OPT_JSON},
+                                             {"mmap", no_argument, NULL, OPT_MMAP},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {NULL, 0, NULL, 0}};
+    query_ctx q = {0};
+    q.k = DEFAULT_K;
+    q.ef = DEFAULT_EF;
+    const char *queries = NULL;
+    unsigned flags = VW_LOAD_DEFAULT;
+
+    opterr = 0;
+    int c;
+    /* "+" stops at the first vector; a vector that starts with a minus sign
+     * ("-0.5,1") also ends the options instead of being taken for one. */
+    while (optind < argc && !starts_negative_number(argv[optind]) &&
+           (c = getopt_long(argc, argv, "+:x:k:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'x':
+            q.index_path = optarg;
+            break;
+        case 'k':
+            q.k = tool_parse_u32("-k", optarg, 1, VW_MAX_K);
+            break;
+        case OPT_EF:
+            q.ef = tool_parse_u32("--ef", optarg, 1, VW_MAX_EF);
+            break;
+        case OPT_QUERIES:
+            queries = optarg;
+            break;
+        case OPT_JSON:
+            q.json = 1;
+            break;
+        case OPT_MMAP:
+            flags |= VW_LOAD_MMAP;
+            break;
+        case 'h':
+            usage();
+            return TOOL_EXIT_OK;
+        case 'V':
+            tool_print_version();
+            return TOOL_EXIT_OK;
+        default:
+            tool_bad_option(c, argv);
+        }
+    }
+    if (!q.index_path) {
+        tool_usage_error("missing -x INDEX");
+    }
+    if (queries && optind < argc) {
+        tool_usage_error("give queries either with --queries or as arguments, not both");
+    }
+
+    vw_index *index = NULL;
+    vw_status st = vw_index_load(q.index_path, flags, &index);
+    if (st != VW_OK) {
+        tool_die_status(st, q.index_path);
+    }
+    vw_stats stats;
+    st = vw_index_stats(index, &stats);
+    if (st != VW_OK) {
+        tool_die_status(st, q.index_path);
+    }
+    q.index = index;
+    q.dim = stats.dim;
+    q.labels = malloc((size_t)q.k * sizeof *q.labels);
+    q.distances = malloc((size_t)q.k * sizeof *q.distances);
+    float *buf = malloc((size_t)q.dim * sizeof *buf);
+    if (!q.labels || !q.distances || !buf) {
+        tool_die("out of memory");
+    }
+
+    if (queries) {
+        run_file(&q, queries);
+    } else if (optind < argc) {
+        run_args(&q, argc - optind, argv + optind, buf);
+    } else {
+        run_stdin(&q, buf);
+    }
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        tool_die("stdout: write error");
+    }
+    free(buf);
+    free(q.labels);
+    free(q.distances);
+    vw_index_free(index);
+    return TOOL_EXIT_OK;
+}
