@@ -129,7 +129,12 @@ static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, 
     pthread_mutex_lock(node_lock(ix, nb));
     uint32_t *list = vw_links(ix, nb, level);
     uint32_t len = list[0];
-    if (len < max) {
+    bool present = false;
+    for (uint32_t i = 1; i <= len && !present; i++)
+        present = list[i] == id;
+    if (present) {
+        /* nb chose id itself while id was being linked */
+    } else if (len < max) {
         list[1 + len] = id;
         list[0] = len + 1;
     } else {
@@ -147,43 +152,12 @@ static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, 
     pthread_mutex_unlock(node_lock(ix, nb));
 }
 
-static bool listed(const vw_cand *c, uint32_t n, uint32_t id) {
-    for (uint32_t i = 0; i < n; i++)
-        if (c[i].id == id)
-            return true;
-    return false;
-}
-
-/* Batch threads can link to `id` in a layer before `id` writes its own list
- * there: once `id` is linked one layer up, another insert may descend
- * through it and choose it as a neighbour below. Those links must survive,
- * so the chosen neighbours are merged with them and the union pruned by the
- * heuristic to the layer's limit. Called with the node lock of `id` held. */
-static void merge_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level,
-                        const vw_cand *chosen, uint32_t kept) {
-    uint32_t *list = vw_links(ix, id, level);
-    vw_cand *c = s->sel;
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < kept; i++)
-        c[n++] = chosen[i];
-    const float *base = vw_vector(ix, id);
-    for (uint32_t i = 1; i <= list[0]; i++)
-        if (!listed(c, n, list[i]))
-            c[n++] = (vw_cand){ix->dist(base, vw_vector(ix, list[i]), ix->dim), list[i]};
-    qsort(c, n, sizeof *c, by_distance);
-    uint32_t max = level == 0 ? ix->M0 : ix->M;
-    uint32_t total = select_neighbours(ix, c, n, max);
-    for (uint32_t i = 0; i < total; i++)
-        list[1 + i] = c[i].id;
-    list[0] = total;
-}
-
-/* Connects `id` in one layer from the results of the layer search; returns
- * the nearest result, the entry point for the next layer down. */
-static uint32_t connect_layer(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
-    /* Move the results (a max-heap) out nearest first. They are copied
-     * to the candidate heap's storage, which the layer search is done with,
-     * because the selection buffer is needed again for back-link pruning. */
+/* Writes the list of `id` in one layer from the results of the layer search
+ * and returns the nearest result, the entry point for the next layer down.
+ * The list is private until back-links make `id` reachable (see link_node). */
+static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
+    /* Move the results (a max-heap) out nearest first, into the candidate
+     * heap's storage, which the layer search is done with. */
     uint32_t n = 0;
     vw_cand *sorted = s->cand.items;
     while (s->result.size > 0) {
@@ -201,18 +175,24 @@ static uint32_t connect_layer(vw_index *ix, vw_scratch *s, uint32_t id, unsigned
 
     pthread_mutex_lock(node_lock(ix, id));
     uint32_t *list = vw_links(ix, id, level);
-    if (list[0] == 0) {
-        for (uint32_t i = 0; i < kept; i++)
-            list[1 + i] = sorted[i].id;
-        list[0] = kept;
-    } else {
-        merge_links(ix, s, id, level, sorted, kept);
-    }
-    pthread_mutex_unlock(node_lock(ix, id));
-
     for (uint32_t i = 0; i < kept; i++)
-        add_backlink(ix, s, sorted[i].id, id, level);
+        list[1 + i] = sorted[i].id;
+    list[0] = kept;
+    pthread_mutex_unlock(node_lock(ix, id));
     return next;
+}
+
+/* Links every neighbour in the list of `id` at `level` back to `id`. The
+ * list is copied under the lock: once `id` is reachable, other inserts may
+ * add themselves to it (they already link to `id`, which add_backlink sees). */
+static void link_back(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
+    uint32_t copy[1 + 2 * VW_MAX_M];
+    pthread_mutex_lock(node_lock(ix, id));
+    const uint32_t *list = vw_links(ix, id, level);
+    memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
+    pthread_mutex_unlock(node_lock(ix, id));
+    for (uint32_t i = 1; i <= copy[0]; i++)
+        add_backlink(ix, s, copy[i], id, level);
 }
 
 static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
@@ -235,13 +215,20 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
 
     const float *q = vw_vector(ix, id);
     uint32_t cur = vw_greedy_descend(ix, q, ep, top, level, true);
+    /* All of the node's own lists are written before any back-link makes it
+     * reachable. Otherwise another insert could descend through it to a
+     * layer where its list is still empty, link to it alone from there, and
+     * leave a node whose only in-link is later pruned away. */
+    int bottom = level < top ? level : top;
     vw_status st = VW_OK;
-    for (int l = level < top ? level : top; l >= 0 && st == VW_OK; l--) {
+    for (int l = bottom; l >= 0 && st == VW_OK; l--) {
         vw_layer_query lq = {q, ix->ef_construction, (unsigned)l, true, NULL, NULL};
         st = vw_search_layer(ix, s, &lq, cur);
         if (st == VW_OK)
-            cur = connect_layer(ix, s, id, (unsigned)l);
+            cur = choose_links(ix, s, id, (unsigned)l);
     }
+    for (int l = bottom; l >= 0 && st == VW_OK; l--)
+        link_back(ix, s, id, (unsigned)l);
     if (raises_top) {
         ix->entry = id;
         ix->max_level = level;

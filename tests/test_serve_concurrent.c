@@ -12,10 +12,10 @@
 
 #include <pthread.h>
 
-#define DIM 32
-#define COUNT 3000
+#define DIM     32
+#define COUNT   3000
 #define CLIENTS 50
-#define ROUNDS 8
+#define ROUNDS  8
 
 static const vw_index *g_index;
 static float *g_queries; /* CLIENTS * ROUNDS queries */
@@ -110,8 +110,8 @@ static int run_batch(client *cl, sv_conn *c) {
             uint64_t l[8];
             float d[8];
             const char *end = NULL;
-            bad += sv_parse_result(p, l, d, 8, &end) != 5 ||
-                   !matches(p, query_of(cl->id, round), 5);
+            bad +=
+                sv_parse_result(p, l, d, 8, &end) != 5 || !matches(p, query_of(cl->id, round), 5);
             p = end;
         }
     }
@@ -128,9 +128,15 @@ static void *client_main(void *arg) {
         return NULL;
     }
     switch (cl->id % 3) {
-    case 0: cl->failures += run_sequential(cl, &c); break;
-    case 1: cl->failures += run_pipelined(cl, &c); break;
-    default: cl->failures += run_batch(cl, &c); break;
+    case 0:
+        cl->failures += run_sequential(cl, &c);
+        break;
+    case 1:
+        cl->failures += run_pipelined(cl, &c);
+        break;
+    default:
+        cl->failures += run_batch(cl, &c);
+        break;
     }
     /* A health check on the same connection: still in sync. */
     sv_response r;

@@ -10,7 +10,7 @@
 
 #include <poll.h>
 
-#define DIM 16
+#define DIM   16
 #define COUNT 2000
 
 static const vw_index *g_index;
@@ -91,11 +91,22 @@ static void test_health_and_stats(unsigned port) {
 
     CHECK(roundtrip(port, "GET", "/stats", NULL, &r) == 0);
     CHECK(r.status == 200);
-    static const char *const fields[] = {
-        "\"count\":2000", "\"dim\":16", "\"metric\":\"cosine\"", "\"M\":8",
-        "\"ef_construction\":64", "\"ef_search\":64", "\"max_level\":", "\"memory_bytes\":",
-        "\"file_bytes\":", "\"simd\":\"", "\"uptime_s\":", "\"requests\":", "\"errors\":",
-        "\"threads\":2", "\"queries\":", "\"in_flight\":"};
+    static const char *const fields[] = {"\"count\":2000",
+                                         "\"dim\":16",
+                                         "\"metric\":\"cosine\"",
+                                         "\"M\":8",
+                                         "\"ef_construction\":64",
+                                         "\"ef_search\":64",
+                                         "\"max_level\":",
+                                         "\"memory_bytes\":",
+                                         "\"file_bytes\":",
+                                         "\"simd\":\"",
+                                         "\"uptime_s\":",
+                                         "\"requests\":",
+                                         "\"errors\":",
+                                         "\"threads\":2",
+                                         "\"queries\":",
+                                         "\"in_flight\":"};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (r.body == NULL || strstr(r.body, fields[i]) == NULL) {
             fprintf(stderr, "/stats lacks %s: %s\n", fields[i], r.body ? r.body : "");
@@ -130,8 +141,8 @@ static void test_search(unsigned port) {
     CHECK(sv_exchange(&c, "POST", "/search", body, &r) == 0 && r.status == 200);
     CHECK(r.body && sv_matches_local(g_index, r.body, g_queries, 10, 64));
     sv_response_free(&r);
-    snprintf(body, sizeof body, "%.*s,\"k\":7,\"ef_search\":300}",
-             (int)(strstr(qb, ",\"k\"") - qb), qb);
+    snprintf(body, sizeof body, "%.*s,\"k\":7,\"ef_search\":300}", (int)(strstr(qb, ",\"k\"") - qb),
+             qb);
     CHECK(sv_exchange(&c, "POST", "/search", body, &r) == 0 && r.status == 200);
     CHECK(r.body && sv_matches_local(g_index, r.body, g_queries, 7, 300));
     sv_response_free(&r);
@@ -189,10 +200,10 @@ static void test_error_statuses(unsigned port) {
                          "{\"query_vector\":[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],\"k\":0}", 422);
     expect_search_status(port, "/search",
                          "{\"query_vector\":[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0],\"k\":4097}", 422);
-    expect_search_status(port, "/search",
-                         "{\"query_vector\":[1e39,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}", 422);
-    expect_search_status(port, "/search",
-                         "{\"query_vector\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}", 422);
+    expect_search_status(port, "/search", "{\"query_vector\":[1e39,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}",
+                         422);
+    expect_search_status(port, "/search", "{\"query_vector\":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]}",
+                         422);
     expect_search_status(port, "/search/batch", "{\"query_vectors\":[[1,2]]}", 422);
 
     sv_response r;
@@ -451,8 +462,7 @@ static void test_overload(unsigned port) {
         char *req_heavy = sv_format_request("POST", "/search/batch", heavy, NULL);
         char *req_light = sv_format_request("POST", "/search", light, NULL);
         sv_conn a, b, c;
-        CHECK(sv_connect(&a, port) == 0 && sv_connect(&b, port) == 0 &&
-              sv_connect(&c, port) == 0);
+        CHECK(sv_connect(&a, port) == 0 && sv_connect(&b, port) == 0 && sv_connect(&c, port) == 0);
         CHECK(sv_send(&a, req_heavy, strlen(req_heavy)) == 0);
         CHECK(wait_in_flight(port, 1) == 0);
         CHECK(sv_send(&b, req_light, strlen(req_light)) == 0);
@@ -526,8 +536,8 @@ int main(int argc, char **argv) {
     g_index = index;
 
     sv_server s;
-    const char *const args1[] = {"--threads", "2", "--timeout-ms", "1000", "--max-body", "65536",
-                                 NULL};
+    const char *const args1[] = {"--threads", "2", "--timeout-ms", "1000", "--max-body",
+                                 "65536",     NULL};
     if (sv_start(&s, argv[1], index_path, log1, args1) != 0)
         return 1;
     test_health_and_stats(s.port);
@@ -543,8 +553,7 @@ int main(int argc, char **argv) {
     sv_response_free(&r);
     CHECK(sv_stop(&s) == 0);
 
-    const char *const args2[] = {"--threads", "1", "--queue", "1", "--max-connections", "5",
-                                 NULL};
+    const char *const args2[] = {"--threads", "1", "--queue", "1", "--max-connections", "5", NULL};
     if (sv_start(&s, argv[1], index_path, log2, args2) != 0)
         return 1;
     test_connection_limit(s.port);

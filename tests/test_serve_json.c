@@ -15,7 +15,7 @@ static int failures;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
             failures++;                                                                            \
         }                                                                                          \
     } while (0)
@@ -57,19 +57,56 @@ static void test_grammar(void) {
     expect_valid("\t\r\n{\"a\" : 1 }\n");
 
     static const char *const bad[] = {
-        "", " ", "{", "}", "[1,]", "[,1]", "{\"a\":1,}", "{,}", "[01]", "[+1]", "[.5]", "[1.]",
-        "[1e]", "[1e+]", "[-]", "[NaN]", "[Infinity]", "[-Infinity]", "{'a':1}", "{a:1}",
-        "{\"a\" 1}", "{\"a\":}", "[1 2]", "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "\"\\ud800\"",
-        "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"a\tb\"", "\"a\nb\"", "\"abc", "[1] x", "tru",
-        "nul", "True", "/* c */{}", "[1]]", "{\"a\":1}}", "[\"a\":1]", "0x10", "1 2",
+        "",
+        " ",
+        "{",
+        "}",
+        "[1,]",
+        "[,1]",
+        "{\"a\":1,}",
+        "{,}",
+        "[01]",
+        "[+1]",
+        "[.5]",
+        "[1.]",
+        "[1e]",
+        "[1e+]",
+        "[-]",
+        "[NaN]",
+        "[Infinity]",
+        "[-Infinity]",
+        "{'a':1}",
+        "{a:1}",
+        "{\"a\" 1}",
+        "{\"a\":}",
+        "[1 2]",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"\\u12g4\"",
+        "\"\\ud800\"",
+        "\"\\udc00\"",
+        "\"\\ud800\\u0041\"",
+        "\"a\tb\"",
+        "\"a\nb\"",
+        "\"abc",
+        "[1] x",
+        "tru",
+        "nul",
+        "True",
+        "/* c */{}",
+        "[1]]",
+        "{\"a\":1}}",
+        "[\"a\":1]",
+        "0x10",
+        "1 2",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         expect_invalid(bad[i]);
 
     /* Invalid UTF-8: overlong, surrogate, above U+10FFFF, truncated, stray continuation. */
-    static const char *const bad_utf8[] = {"\"\xc0\x80\"", "\"\xed\xa0\x80\"", "\"\xf5\x80\x80\x80\"",
-                                           "\"\xf4\x90\x80\x80\"", "\"\xe2\x82\"", "\"\x80\"",
-                                           "\"\xe0\x80\xaf\""};
+    static const char *const bad_utf8[] = {
+        "\"\xc0\x80\"", "\"\xed\xa0\x80\"", "\"\xf5\x80\x80\x80\"", "\"\xf4\x90\x80\x80\"",
+        "\"\xe2\x82\"", "\"\x80\"",         "\"\xe0\x80\xaf\""};
     for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++)
         expect_invalid(bad_utf8[i]);
     /* A NUL byte inside a string is a control character. */
@@ -135,8 +172,8 @@ static void test_writer(void) {
     json_buf_puts(&b, " ");
     json_buf_string(&b, "q\"b\\s\n\x01");
     CHECK(!b.failed);
-    CHECK(strcmp(b.data, "18446744073709551615 0 0.100000001 null -2 \"q\\\"b\\\\s\\u000a\\u0001\"") ==
-          0);
+    CHECK(strcmp(b.data,
+                 "18446744073709551615 0 0.100000001 null -2 \"q\\\"b\\\\s\\u000a\\u0001\"") == 0);
     json_buf_free(&b);
 
     const uint64_t labels[2] = {5, 7};
@@ -161,8 +198,10 @@ static void test_routes(void) {
     CHECK(api_route_request(HTTP_POST, "/search", 7, &r, &allow) == 0 && r == API_SEARCH);
     CHECK(api_route_request(HTTP_POST, "/search/batch", 13, &r, &allow) == 0 &&
           r == API_SEARCH_BATCH);
-    CHECK(api_route_request(HTTP_POST, "/", 1, &r, &allow) == 405 && strcmp(allow, "GET, HEAD") == 0);
-    CHECK(api_route_request(HTTP_GET, "/search", 7, &r, &allow) == 405 && strcmp(allow, "POST") == 0);
+    CHECK(api_route_request(HTTP_POST, "/", 1, &r, &allow) == 405 &&
+          strcmp(allow, "GET, HEAD") == 0);
+    CHECK(api_route_request(HTTP_GET, "/search", 7, &r, &allow) == 405 &&
+          strcmp(allow, "POST") == 0);
     CHECK(api_route_request(HTTP_OTHER, "/search/batch", 13, &r, &allow) == 405);
     CHECK(api_route_request(HTTP_GET, "/search/", 8, &r, &allow) == 404);
     CHECK(api_route_request(HTTP_GET, "/nope", 5, &r, &allow) == 404);
@@ -197,8 +236,8 @@ static void test_search_bodies(void) {
     CHECK(s.queries[0] == 1.0f && s.queries[1] == 2.5f && s.queries[2] == -0.3f);
     api_search_free(&s);
 
-    CHECK(parse_body(" {\"x\":{\"y\":[{}]},\"k\":3,\"ef_search\":1e2,\"query_vector\":[0,0,1]} ",
-                     0, &s) == 200);
+    CHECK(parse_body(" {\"x\":{\"y\":[{}]},\"k\":3,\"ef_search\":1e2,\"query_vector\":[0,0,1]} ", 0,
+                     &s) == 200);
     CHECK(s.nq == 1 && s.k == 3 && s.ef == 100 && s.queries[2] == 1.0f);
     api_search_free(&s);
 

@@ -11,10 +11,10 @@
  */
 #include "test_serve_util.h"
 
-#define DIM 16
-#define COUNT 1500
+#define DIM     16
+#define COUNT   1500
 #define QUERIES 40
-#define SKIP 77
+#define SKIP    77
 
 static const char *find_nginx(void) {
     static char found[512];

@@ -34,7 +34,7 @@ static int sv_failures;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
             sv_failures++;                                                                         \
         }                                                                                          \
     } while (0)
@@ -109,8 +109,8 @@ typedef struct sv_server {
 
 /* Starts `binary -x index --port 0 [extra...]` with stderr to log_path and
  * waits for its startup line. extra is NULL-terminated (may be NULL). */
-static int sv_start(sv_server *s, const char *binary, const char *index_path,
-                    const char *log_path, const char *const *extra) {
+static int sv_start(sv_server *s, const char *binary, const char *index_path, const char *log_path,
+                    const char *const *extra) {
     const char *argv[32];
     int argc = 0;
     argv[argc++] = binary;
@@ -359,8 +359,9 @@ static char *sv_format_request(const char *method, const char *path, const char 
     int n = snprintf(req, cap, "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s", method, path,
                      extra_headers ? extra_headers : "");
     if (body != NULL)
-        n += snprintf(req + n, cap - (size_t)n, "Content-Type: application/json\r\n"
-                                                "Content-Length: %zu\r\n",
+        n += snprintf(req + n, cap - (size_t)n,
+                      "Content-Type: application/json\r\n"
+                      "Content-Length: %zu\r\n",
                       body_len);
     n += snprintf(req + n, cap - (size_t)n, "\r\n%s", body ? body : "");
     return req;

@@ -29,8 +29,8 @@ int api_route_request(http_method method, const char *path, size_t path_len, api
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strlen(table[i].path) != path_len || memcmp(table[i].path, path, path_len) != 0)
             continue;
-        int ok = table[i].is_post ? method == HTTP_POST
-                                  : (method == HTTP_GET || method == HTTP_HEAD);
+        int ok =
+            table[i].is_post ? method == HTTP_POST : (method == HTTP_GET || method == HTTP_HEAD);
         if (!ok) {
             *allow = table[i].is_post ? "POST" : "GET, HEAD";
             return 405;
@@ -186,8 +186,8 @@ enum { SEEN_VECTOR = 1, SEEN_K = 2, SEEN_EF = 4 };
 
 static int read_member(body_parser *bp, const char *key, unsigned *seen, api_search *out) {
     const char *vector_key = bp->batch ? "query_vectors" : "query_vector";
-    unsigned bit = strcmp(key, vector_key) == 0 ? SEEN_VECTOR
-                   : strcmp(key, "k") == 0      ? SEEN_K
+    unsigned bit = strcmp(key, vector_key) == 0    ? SEEN_VECTOR
+                   : strcmp(key, "k") == 0         ? SEEN_K
                    : strcmp(key, "ef_search") == 0 ? SEEN_EF
                                                    : 0;
     if (bit == 0)
@@ -233,8 +233,8 @@ static int read_object(body_parser *bp, unsigned *seen, api_search *out) {
 static int pick_error(const body_parser *bp, unsigned seen, api_error *err) {
     if (bp->cur.error != NULL) {
         err->status = 400;
-        snprintf(err->message, sizeof err->message, "malformed JSON: %s at byte %zu",
-                 bp->cur.error, (size_t)(bp->cur.p - bp->cur.start));
+        snprintf(err->message, sizeof err->message, "malformed JSON: %s at byte %zu", bp->cur.error,
+                 (size_t)(bp->cur.p - bp->cur.start));
     } else if (bp->out_of_memory) {
         err->status = 500;
         snprintf(err->message, sizeof err->message, "out of memory");
@@ -290,8 +290,7 @@ void api_write_error(json_buf *b, const char *message) {
     json_buf_puts(b, "}");
 }
 
-void api_write_result(json_buf *b, const uint64_t *labels, const float *distances,
-                      uint32_t found) {
+void api_write_result(json_buf *b, const uint64_t *labels, const float *distances, uint32_t found) {
     json_buf_reserve(b, 48 + (size_t)found * 40);
     json_buf_puts(b, "{\"indices\":[");
     for (uint32_t i = 0; i < found; i++) {

@@ -27,7 +27,7 @@
 
 #define API_DEFAULT_K 10u
 /* A batch may hold at most this many queries and k * queries results. */
-#define API_MAX_BATCH 10000u
+#define API_MAX_BATCH         10000u
 #define API_MAX_BATCH_RESULTS (1u << 20)
 
 typedef enum api_route { API_HEALTH, API_STATS, API_SEARCH, API_SEARCH_BATCH } api_route;

@@ -101,8 +101,8 @@ static http_parse_result parse_target(const char *s, size_t n, http_request *req
         unsigned char c = (unsigned char)s[i];
         if (!is_target_char(c))
             return fail(err, 400, "invalid character in request target");
-        if (c == '%' && (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
-                         !is_hex((unsigned char)s[i + 2])))
+        if (c == '%' &&
+            (i + 2 >= n || !is_hex((unsigned char)s[i + 1]) || !is_hex((unsigned char)s[i + 2])))
             return fail(err, 400, "bad percent-encoding in request target");
         if (c == '?' && path_len == n)
             path_len = i;
@@ -278,21 +278,36 @@ http_parse_result http_parse_request(const char *buf, size_t len, uint64_t max_b
 
 const char *http_reason_phrase(int status) {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 417: return "Expectation Failed";
-    case 422: return "Unprocessable Content";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -309,8 +324,8 @@ void http_date_now(char out[32]) {
     memcpy(out, cached, sizeof cached);
 }
 
-size_t http_format_head(char *out, size_t cap, int status, size_t content_length,
-                        int keep_alive, const char *extra_headers) {
+size_t http_format_head(char *out, size_t cap, int status, size_t content_length, int keep_alive,
+                        const char *extra_headers) {
     char date[32];
     http_date_now(date);
     int n = snprintf(out, cap,

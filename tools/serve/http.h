@@ -30,13 +30,13 @@ typedef enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER } http_met
 
 typedef struct http_request {
     http_method method;
-    const char *path;      /* points into the caller's buffer; query string removed */
+    const char *path; /* points into the caller's buffer; query string removed */
     size_t path_len;
-    int minor_version;     /* 0 or 1 (HTTP/1.x) */
-    int keep_alive;        /* the connection may stay open after the response */
-    int expect_continue;   /* client sent "Expect: 100-continue" */
+    int minor_version;   /* 0 or 1 (HTTP/1.x) */
+    int keep_alive;      /* the connection may stay open after the response */
+    int expect_continue; /* client sent "Expect: 100-continue" */
     uint64_t content_length;
-    size_t head_len;       /* bytes of the head, final blank line included */
+    size_t head_len; /* bytes of the head, final blank line included */
 } http_request;
 
 typedef enum http_parse_result {
@@ -61,7 +61,7 @@ void http_date_now(char out[32]);
 
 /* Formats a response head into out (cap bytes) and returns its length, or 0
  * if it does not fit. extra_headers is NULL or complete "Name: value\r\n" lines. */
-size_t http_format_head(char *out, size_t cap, int status, size_t content_length,
-                        int keep_alive, const char *extra_headers);
+size_t http_format_head(char *out, size_t cap, int status, size_t content_length, int keep_alive,
+                        const char *extra_headers);
 
 #endif /* VW_SERVE_HTTP_H */

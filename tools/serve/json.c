@@ -294,14 +294,22 @@ static int skip_value_at(json_cursor *cur, int depth) {
     const char *tok;
     size_t len;
     switch (json_peek(cur)) {
-    case '{': return skip_container(cur, '}', depth);
-    case '[': return skip_container(cur, ']', depth);
-    case '"': return json_read_string(cur, NULL, 0, NULL);
-    case 't': return read_literal(cur, "true");
-    case 'f': return read_literal(cur, "false");
-    case 'n': return read_literal(cur, "null");
-    case -1: return syntax_error(cur, "unexpected end of input");
-    default: return json_read_number(cur, &tok, &len);
+    case '{':
+        return skip_container(cur, '}', depth);
+    case '[':
+        return skip_container(cur, ']', depth);
+    case '"':
+        return json_read_string(cur, NULL, 0, NULL);
+    case 't':
+        return read_literal(cur, "true");
+    case 'f':
+        return read_literal(cur, "false");
+    case 'n':
+        return read_literal(cur, "null");
+    case -1:
+        return syntax_error(cur, "unexpected end of input");
+    default:
+        return json_read_number(cur, &tok, &len);
     }
 }
 

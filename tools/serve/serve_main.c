@@ -27,30 +27,31 @@
 #define FD_RESERVE 64u /* descriptors kept for the listener, epoll, logs, the index */
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "Usage: vw-serve -x INDEX [options]\n"
-            "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
-            "\n"
-            "  -x, --index PATH         index file written by vw-build (required)\n"
-            "      --host ADDR          address to listen on (default 127.0.0.1)\n"
-            "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
-            "      --ef N               default ef_search, 1..%u (default 64)\n"
-            "  -t, --threads N          search worker threads, 1..1024 (default: online CPUs)\n"
-            "      --mmap               map the index file instead of reading it into memory\n"
-            "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
-            "      --timeout-ms MS      a request must arrive within MS (else 408), idle\n"
-            "                           keep-alive connections close after MS (default 10000)\n"
-            "      --max-connections N  open connections; more are answered 503 and closed\n"
-            "                           (default 1024)\n"
-            "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
-            "      --normalize          normalize every query to unit length before searching an\n"
-            "                           l2 or ip index (what the seed did); cosine indexes always do\n"
-            "  -h, --help               show this help\n"
-            "  -V, --version            show the version\n"
-            "\n"
-            "Endpoints: GET /, GET /stats, POST /search, POST /search/batch.\n"
-            "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.\n",
-            VW_MAX_EF);
+    fprintf(
+        out,
+        "Usage: vw-serve -x INDEX [options]\n"
+        "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
+        "\n"
+        "  -x, --index PATH         index file written by vw-build (required)\n"
+        "      --host ADDR          address to listen on (default 127.0.0.1)\n"
+        "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
+        "      --ef N               default ef_search, 1..%u (default 64)\n"
+        "  -t, --threads N          search worker threads, 1..1024 (default: online CPUs)\n"
+        "      --mmap               map the index file instead of reading it into memory\n"
+        "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
+        "      --timeout-ms MS      a request must arrive within MS (else 408), idle\n"
+        "                           keep-alive connections close after MS (default 10000)\n"
+        "      --max-connections N  open connections; more are answered 503 and closed\n"
+        "                           (default 1024)\n"
+        "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
+        "      --normalize          normalize every query to unit length before searching an\n"
+        "                           l2 or ip index (what the seed did); cosine indexes always do\n"
+        "  -h, --help               show this help\n"
+        "  -V, --version            show the version\n"
+        "\n"
+        "Endpoints: GET /, GET /stats, POST /search, POST /search/batch.\n"
+        "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.\n",
+        VW_MAX_EF);
 }
 
 /* Parses a whole decimal string within [lo, hi]. */
@@ -118,12 +119,27 @@ static int parse_options(int argc, char **argv, options *o) {
     while ((ch = getopt_long(argc, argv, "x:p:t:hV", longs, NULL)) != -1) {
         int bad = 0;
         switch (ch) {
-        case 'x': c->index_path = optarg; break;
-        case OPT_HOST: c->host = optarg; break;
-        case 'p': bad = parse_uint("--port", optarg, 0, 65535, &v); c->port = (unsigned)v; break;
-        case OPT_EF: bad = parse_uint("--ef", optarg, 1, VW_MAX_EF, &v); c->ef = (uint32_t)v; break;
-        case 't': bad = parse_uint("--threads", optarg, 1, 1024, &v); c->threads = (unsigned)v; break;
-        case OPT_MMAP: o->mmap = 1; break;
+        case 'x':
+            c->index_path = optarg;
+            break;
+        case OPT_HOST:
+            c->host = optarg;
+            break;
+        case 'p':
+            bad = parse_uint("--port", optarg, 0, 65535, &v);
+            c->port = (unsigned)v;
+            break;
+        case OPT_EF:
+            bad = parse_uint("--ef", optarg, 1, VW_MAX_EF, &v);
+            c->ef = (uint32_t)v;
+            break;
+        case 't':
+            bad = parse_uint("--threads", optarg, 1, 1024, &v);
+            c->threads = (unsigned)v;
+            break;
+        case OPT_MMAP:
+            o->mmap = 1;
+            break;
         case OPT_MAX_BODY:
             bad = parse_uint("--max-body", optarg, 1, 1ull << 30, &v);
             c->max_body = v;
@@ -141,10 +157,18 @@ static int parse_options(int argc, char **argv, options *o) {
             bad = parse_uint("--queue", optarg, 1, 1000000, &v);
             c->queue_depth = (unsigned)v;
             break;
-        case OPT_NORMALIZE: c->normalize = 1; break;
-        case 'h': usage(stdout); return -1;
-        case 'V': printf("vw-serve (libvwhnsw) %s\n", vw_version()); return -1;
-        default: fprintf(stderr, "Try 'vw-serve --help'.\n"); return 1;
+        case OPT_NORMALIZE:
+            c->normalize = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return -1;
+        case 'V':
+            printf("vw-serve (libvwhnsw) %s\n", vw_version());
+            return -1;
+        default:
+            fprintf(stderr, "Try 'vw-serve --help'.\n");
+            return 1;
         }
         if (bad)
             return 1;
@@ -180,8 +204,8 @@ static int fit_descriptor_limit(options *o) {
         fprintf(stderr,
                 "vw-serve: --max-connections %u needs %llu file descriptors; the limit is %llu "
                 "(raise it with ulimit -n, or ask for at most %u)\n",
-                o->cfg.max_connections, (unsigned long long)want,
-                (unsigned long long)rl.rlim_cur, fit);
+                o->cfg.max_connections, (unsigned long long)want, (unsigned long long)rl.rlim_cur,
+                fit);
         return -1;
     }
     o->cfg.max_connections = fit;
@@ -196,8 +220,8 @@ static vw_index *load_index(const options *o, uint64_t *file_bytes) {
     }
     *file_bytes = (uint64_t)sb.st_size;
     vw_index *index = NULL;
-    vw_status st = vw_index_load(o->cfg.index_path, o->mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT,
-                                 &index);
+    vw_status st =
+        vw_index_load(o->cfg.index_path, o->mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, &index);
     if (st != VW_OK) {
         const char *detail = vw_last_error_detail();
         fprintf(stderr, "vw-serve: %s: %s%s%s\n", o->cfg.index_path, vw_strerror(st),

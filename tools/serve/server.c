@@ -50,10 +50,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_HIGH_WATER (256u * 1024u) /* stop parsing while this much output waits */
-#define IN_FIRST_ALLOC 16384u
+#define OUT_HIGH_WATER  (256u * 1024u) /* stop parsing while this much output waits */
+#define IN_FIRST_ALLOC  16384u
 #define KEEP_BUFFER_MAX (64u * 1024u) /* larger idle buffers are released */
-#define MAX_EVENTS 256
+#define MAX_EVENTS      256
 
 typedef enum timer_kind { TIMER_NONE, TIMER_IDLE, TIMER_REQUEST, TIMER_WRITE } timer_kind;
 
@@ -61,24 +61,24 @@ typedef struct conn conn;
 struct conn {
     int fd;
     int closed;
-    int readable;          /* edge-triggered: set by EPOLLIN, cleared on EAGAIN */
+    int readable; /* edge-triggered: set by EPOLLIN, cleared on EAGAIN */
     int peer_eof;
-    int in_flight;         /* a search of this connection is with the workers */
+    int in_flight; /* a search of this connection is with the workers */
     int close_after_write;
-    int sent_continue;     /* "100 Continue" sent for the current request */
-    int keep_alive;        /* of the request being answered */
-    int head_only;         /* the request being answered is HEAD */
+    int sent_continue; /* "100 Continue" sent for the current request */
+    int keep_alive;    /* of the request being answered */
+    int head_only;     /* the request being answered is HEAD */
     char *in;
     size_t in_len, in_cap;
     char *out;
     size_t out_off, out_len, out_cap;
     timer_kind timer;
     int64_t deadline_ms;
-    conn *tprev, *tnext;   /* timer FIFO */
-    conn *prev, *next;     /* all open connections */
-    conn *grave_next;      /* closed, to be freed */
+    conn *tprev, *tnext; /* timer FIFO */
+    conn *prev, *next;   /* all open connections */
+    conn *grave_next;    /* closed, to be freed */
     char peer[64];
-    char what[96];         /* request line of the request being answered, for logs */
+    char what[96]; /* request line of the request being answered, for logs */
 };
 
 typedef struct job job;
@@ -344,10 +344,10 @@ static void timer_start(server *s, conn *c, timer_kind kind) {
 static void timer_update(server *s, conn *c) {
     if (c->closed)
         return;
-    timer_kind kind = c->in_flight                 ? TIMER_NONE
-                      : c->out_off < c->out_len    ? TIMER_WRITE
-                      : c->in_len > 0              ? TIMER_REQUEST
-                                                   : TIMER_IDLE;
+    timer_kind kind = c->in_flight              ? TIMER_NONE
+                      : c->out_off < c->out_len ? TIMER_WRITE
+                      : c->in_len > 0           ? TIMER_REQUEST
+                                                : TIMER_IDLE;
     if (kind != c->timer)
         timer_start(s, c, kind);
 }
@@ -590,8 +590,10 @@ static void dispatch(server *s, conn *c, const http_request *req, const char *bo
     const char *allow = NULL;
     int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
     if (st == 404) {
-        respond_error(s, c, 404, "not found; the API is GET /, GET /stats, POST /search, "
-                                 "POST /search/batch", NULL);
+        respond_error(s, c, 404,
+                      "not found; the API is GET /, GET /stats, POST /search, "
+                      "POST /search/batch",
+                      NULL);
         return;
     }
     if (st == 405) {
@@ -601,10 +603,18 @@ static void dispatch(server *s, conn *c, const http_request *req, const char *bo
         return;
     }
     switch (route) {
-    case API_HEALTH: answer_health(s, c); break;
-    case API_STATS: answer_stats(s, c); break;
-    case API_SEARCH: submit_search(s, c, 0, body, req->content_length); break;
-    case API_SEARCH_BATCH: submit_search(s, c, 1, body, req->content_length); break;
+    case API_HEALTH:
+        answer_health(s, c);
+        break;
+    case API_STATS:
+        answer_stats(s, c);
+        break;
+    case API_SEARCH:
+        submit_search(s, c, 0, body, req->content_length);
+        break;
+    case API_SEARCH_BATCH:
+        submit_search(s, c, 1, body, req->content_length);
+        break;
     }
 }
 
@@ -621,8 +631,8 @@ static void consume_input(conn *c, size_t n) {
 
 /* Answers complete requests from the input buffer, one at a time, in order. */
 static void process_input(server *s, conn *c) {
-    while (!c->closed && !c->in_flight && !c->close_after_write && !s->stopping &&
-           c->in_len > 0 && c->out_len - c->out_off < OUT_HIGH_WATER) {
+    while (!c->closed && !c->in_flight && !c->close_after_write && !s->stopping && c->in_len > 0 &&
+           c->out_len - c->out_off < OUT_HIGH_WATER) {
         http_request req;
         int status = 0;
         const char *reason = NULL;
@@ -742,8 +752,7 @@ static void reject_connection(server *s, int fd, const struct sockaddr_storage *
     format_peer(peer, sizeof peer, ss);
     count(&s->rejected, 1);
     count(&s->errors, 1);
-    log_line("%s 503: too many connections (--max-connections %u)", peer,
-             s->cfg->max_connections);
+    log_line("%s 503: too many connections (--max-connections %u)", peer, s->cfg->max_connections);
 }
 
 static void accept_all(server *s) {

@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 typedef struct serve_config {
-    const char *index_path;   /* for logs and /stats only; the index is loaded by the caller */
+    const char *index_path; /* for logs and /stats only; the index is loaded by the caller */
     uint64_t index_file_bytes;
     const char *host;
     unsigned port;            /* 0 = any free port (printed on the startup line) */
