@@ -143,6 +143,14 @@ static bool grow_array(void **p, size_t elem, uint64_t cap) {
     return true;
 }
 
+static size_t vector_bytes(const vw_index *ix) {
+    return (size_t)ix->dim * sizeof(float);
+}
+
+static size_t links0_bytes(const vw_index *ix) {
+    return (size_t)(1 + ix->M0) * sizeof(uint32_t);
+}
+
 vw_status vw_index_reserve(vw_index *ix, uint64_t need) {
     if (need <= ix->capacity)
         return VW_OK;
@@ -156,9 +164,8 @@ vw_status vw_index_reserve(vw_index *ix, uint64_t need) {
         cap = need;
     if (cap > VW_MAX_ELEMENTS)
         cap = VW_MAX_ELEMENTS;
-    size_t link0 = (size_t)(1 + ix->M0) * sizeof(uint32_t);
-    bool ok = grow_array((void **)&ix->vectors, (size_t)ix->dim * sizeof(float), cap) &&
-              grow_array((void **)&ix->links0, link0, cap) &&
+    bool ok = vw_big_realloc((void **)&ix->vectors, &ix->vectors_len, cap * vector_bytes(ix)) &&
+              vw_big_realloc((void **)&ix->links0, &ix->links0_len, cap * links0_bytes(ix)) &&
               grow_array((void **)&ix->levels, sizeof *ix->levels, cap) &&
               grow_array((void **)&ix->labels, sizeof *ix->labels, cap) &&
               grow_array((void **)&ix->upper, sizeof *ix->upper, cap);
@@ -195,8 +202,8 @@ static void free_storage(vw_index *ix) {
         for (uint64_t i = 0; i < ix->count; i++)
             free(ix->upper[i]);
     free(ix->upper);
-    free(ix->vectors);
-    free(ix->links0);
+    vw_big_free(ix->vectors, ix->vectors_len);
+    vw_big_free(ix->links0, ix->links0_len);
     free(ix->levels);
     free(ix->labels);
 }
@@ -219,12 +226,11 @@ void vw_index_free(vw_index *ix) {
 }
 
 static uint64_t memory_bytes(const vw_index *ix) {
-    uint64_t per_node = sizeof(uint32_t *);
+    uint64_t per_node = sizeof(uint32_t *); /* upper pointer table, also when mapped */
     if (!ix->map_base)
-        per_node += (uint64_t)ix->dim * sizeof(float) + (1 + ix->M0) * sizeof(uint32_t) +
-                    sizeof(uint8_t) + sizeof(uint64_t);
-    uint64_t bytes = sizeof *ix + ix->capacity * per_node + ix->upper_bytes;
-    bytes += vw_labelmap_bytes(&ix->map);
+        per_node += sizeof(uint8_t) + sizeof(uint64_t); /* levels, labels */
+    uint64_t bytes = sizeof *ix + ix->vectors_len + ix->links0_len + ix->capacity * per_node +
+                     ix->upper_bytes + vw_labelmap_bytes(&ix->map);
     if (ix->node_locks)
         bytes += VW_NODE_LOCKS * sizeof(pthread_mutex_t);
     return bytes;

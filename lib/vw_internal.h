@@ -142,6 +142,7 @@ struct vw_index {
     uint64_t capacity;
     float *vectors;
     uint32_t *links0;
+    size_t vectors_len, links0_len; /* mapping lengths (memory.c); 0 when mmap-loaded */
     uint8_t *levels;
     uint64_t *labels;
     uint32_t **upper;
@@ -201,6 +202,11 @@ vw_status vw_index_alloc(const vw_params *p, vw_index **out);
 /* Makes room for `need` elements in all per-node arrays (caller holds rw for writing). */
 vw_status vw_index_reserve(vw_index *ix, uint64_t need);
 vw_status vw_index_ensure_locks(vw_index *ix);
+
+/* memory.c: huge-page backed arrays. *len is the mapping's length, kept by
+ * the caller; grows *p to at least `bytes` (false and unchanged on failure). */
+bool vw_big_realloc(void **p, size_t *len, size_t bytes);
+void vw_big_free(void *p, size_t len);
 
 /* scratch.c */
 vw_scratch *vw_scratch_acquire(const vw_index *ix);

@@ -142,6 +142,20 @@ static void test_errors(void) {
     expect_error("GET / HTTP/1.1\r\nHost: h\r\nX: a\x01z\r\n\r\n", 400);
     expect_error("GET / HTTP/1.1\r\nHost: h\r\nX: a\rz\r\n\r\n", 400);
     expect_error("GET / HTTP/1.1\r\nHost: h\r\nX: a\x7fz\r\n\r\n", 400);
+    /* Junk is refused before a line ends: a TLS handshake, binary, bad targets. */
+    expect_error("\x16\x03\x01\x02", 400);
+    expect_error("GET /\x01", 400);
+    expect_error("GET x", 400);
+    expect_error("GET / HTTP/1.1x", 400);
+    expect_error("GET / HTTP/1\r", 400);
+    expect_error("GET / XTTP", 400);
+    expect_error("GET\t/", 400);
+    expect_error("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\nHost: h\r\n\r\n", 400);
+    expect_error("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 400);
+    CHECK(parse("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA / HTTP/1.1\r\nHost: h\r\n\r\n").result ==
+          HTTP_PARSE_DONE);
+    CHECK(parse("GET / HTTP/1.1\r").result == HTTP_PARSE_INCOMPLETE);
+    CHECK(parse("\r\n\r").result == HTTP_PARSE_INCOMPLETE);
     expect_error("POST /search HTTP/1.1\r\nHost: h\r\n\r\n", 411);
     expect_error("POST /search HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 411);
     expect_error("POST /search HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"

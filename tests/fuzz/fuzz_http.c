@@ -31,13 +31,20 @@ static void check_head(const char *buf, size_t size) {
     int status = 0;
     const char *reason = NULL;
     http_parse_result r = http_parse_request(buf, size, MAX_BODY, &req, &status, &reason);
+    size_t cut = size / 2;
+    http_request part;
+    int part_status = 0;
+    http_parse_result rp = http_parse_request(buf, cut, MAX_BODY, &part, &part_status, &reason);
     if (r == HTTP_PARSE_ERROR) {
         if (status < 400 || status > 505 || reason == NULL || reason[0] == '\0')
+            abort();
+        /* Early rejection never disagrees with the complete input. */
+        if (rp == HTTP_PARSE_DONE || (rp == HTTP_PARSE_ERROR && part_status != status))
             abort();
         return;
     }
     if (r == HTTP_PARSE_INCOMPLETE) {
-        if (size >= HTTP_MAX_HEAD)
+        if (size >= HTTP_MAX_HEAD || rp != HTTP_PARSE_INCOMPLETE)
             abort();
         return;
     }
@@ -47,9 +54,6 @@ static void check_head(const char *buf, size_t size) {
         req.path[0] != '/')
         abort();
     /* The same bytes arriving in two parts give the same answer. */
-    size_t cut = size / 2;
-    http_request part;
-    http_parse_result rp = http_parse_request(buf, cut, MAX_BODY, &part, &status, &reason);
     if (cut >= req.head_len ? (rp != HTTP_PARSE_DONE || part.head_len != req.head_len)
                             : rp != HTTP_PARSE_INCOMPLETE)
         abort();

@@ -129,7 +129,7 @@ static http_parse_result parse_request_line(const char *s, size_t n, http_reques
     size_t m = 0;
     while (m < n && is_tchar((unsigned char)s[m]))
         m++;
-    if (m == 0 || m == n || s[m] != ' ')
+    if (m == 0 || m == n || s[m] != ' ' || m > HTTP_MAX_METHOD)
         return fail(err, 400, "malformed request line");
     req->method = method_of(s, m);
     size_t t = m + 1;
@@ -141,6 +141,36 @@ static http_parse_result parse_request_line(const char *s, size_t n, http_reques
     if (r != HTTP_PARSE_DONE)
         return r;
     return parse_version(s + t_end + 1, n - t_end - 1, req, err);
+}
+
+/* Rejects an unfinished request line that no continuation can make valid,
+ * so junk (a TLS handshake, a binary protocol) is answered at once rather
+ * than after the timeout. Gives the status the complete line would get. */
+static http_parse_result check_partial_request_line(const char *s, size_t n, parse_error *err) {
+    size_t i = 0;
+    while (i < n && is_tchar((unsigned char)s[i]))
+        i++;
+    if (i == n && i <= HTTP_MAX_METHOD)
+        return HTTP_PARSE_INCOMPLETE;
+    if (i == n - 1 && s[i] == '\r' && i <= HTTP_MAX_METHOD)
+        return HTTP_PARSE_INCOMPLETE; /* maybe an empty line or a CRLF to come */
+    if (i == 0 || i > HTTP_MAX_METHOD || s[i] != ' ')
+        return fail(err, 400, "malformed request line");
+    size_t t = ++i;
+    for (; i < n && s[i] != ' '; i++) {
+        if (i == t && s[i] != '/')
+            return fail(err, 400, "request target must start with '/'");
+        if (!is_target_char((unsigned char)s[i]))
+            return fail(err, 400, "invalid character in request target");
+    }
+    if (i == n)
+        return HTTP_PARSE_INCOMPLETE;
+    for (size_t v = 0, at = i + 1; at < n; at++, v++) {
+        int last_cr = at == n - 1 && s[at] == '\r' && v == 8;
+        if (!last_cr && (v >= 8 || strchr("HTTP/0123456789.", s[at]) == NULL || s[at] == '\0'))
+            return fail(err, 400, "malformed HTTP version");
+    }
+    return HTTP_PARSE_INCOMPLETE;
 }
 
 /* Content-Length: digits only; values too large for uint64 count as huge. */
@@ -267,6 +297,8 @@ http_parse_result http_parse_request(const char *buf, size_t len, uint64_t max_b
             break;
         pos = eol + 2;
     }
+    if (r == HTTP_PARSE_INCOMPLETE && !have_request_line)
+        r = check_partial_request_line(buf + pos, limit - pos, &err);
     if (r == HTTP_PARSE_INCOMPLETE && len >= HTTP_MAX_HEAD)
         r = fail(&err, 431, "request head larger than 8 KiB");
     if (r == HTTP_PARSE_ERROR) {

@@ -25,6 +25,8 @@
 
 /* Largest accepted request head, request line included. */
 #define HTTP_MAX_HEAD 8192u
+/* Longest accepted method name. */
+#define HTTP_MAX_METHOD 32u
 
 typedef enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER } http_method;
 
