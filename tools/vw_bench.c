@@ -53,6 +53,9 @@ static void usage(void) {
            "                          With neither, the base vectors are read back from\n"
            "                          the index, whose labels must be 0..count-1 (as\n"
            "                          vw-build makes them).\n"
+           "      --gt-out FILE       write the brute-force ground truth computed here\n"
+           "                          (.ivecs or .ibin, k ids per query, nearest first),\n"
+           "                          e.g. for other engines' benchmarks on the same data\n"
            "Measurement:\n"
            "  -k, --k K               neighbours per query, 1..%u (default %u)\n"
            "      --ef EF             one efSearch value (default %u)\n"
@@ -97,7 +100,7 @@ typedef struct ef_result {
 
 typedef struct bench {
     /* options */
-    const char *index_path, *queries_path, *base_path, *gt_path;
+    const char *index_path, *queries_path, *base_path, *gt_path, *gt_out;
     const char *out_path, *plot_path, *build_report;
     uint32_t k;
     uint32_t efs[MAX_EFS];
@@ -379,6 +382,26 @@ static void normalize_rows(float *data, uint64_t n, uint32_t dim, const char *wh
     }
 }
 
+/* Writes nq rows of the first `len` ids (nearest first) as int32 through the
+ * vector-file API, which checks that every id fits. */
+static void write_truth(const char *path, const uint64_t *truth, uint64_t nq, uint32_t k,
+                        uint32_t len) {
+    float *rows = malloc((size_t)nq * len * sizeof *rows);
+    if (!rows) {
+        tool_die("out of memory writing %s", path);
+    }
+    for (uint64_t q = 0; q < nq; q++) {
+        for (uint32_t j = 0; j < len; j++) {
+            rows[q * len + j] = (float)truth[q * k + j];
+        }
+    }
+    vw_status st = vw_dataset_write(path, VW_FORMAT_AUTO, rows, nq, len);
+    free(rows);
+    if (st != VW_OK) {
+        tool_die_status(st, path);
+    }
+}
+
 static void compute_truth(bench *b) {
     double t0 = tool_now();
     base_set base = load_base(b);
@@ -405,6 +428,13 @@ static void compute_truth(bench *b) {
     }
     brute_force(base.data, n, queries, b->nq, b->stats.dim, b->k, metric != VW_METRIC_L2, b->truth);
     b->truth_len = (uint32_t)(n < b->k ? n : b->k);
+    if (b->gt_out) {
+        /* ids pass through float32 in the vector-file API: exact below 2^24 */
+        if (n > (1u << 24)) {
+            tool_die("%s: --gt-out supports base sets up to 16,777,216 vectors", b->gt_out);
+        }
+        write_truth(b->gt_out, b->truth, b->nq, b->k, b->truth_len);
+    }
     b->truth_source = b->base_path ? "brute force over --base" : "brute force over the index";
     b->truth_seconds = tool_now() - t0;
     free(normalized);
@@ -1244,6 +1274,7 @@ enum {
     OPT_SPREAD,
     OPT_SEED,
     OPT_GT,
+    OPT_GT_OUT,
     OPT_BASE,
     OPT_EF,
     OPT_SWEEP,
@@ -1265,6 +1296,7 @@ static void parse_args(bench *b, int argc, char **argv) {
         {"spread", required_argument, NULL, OPT_SPREAD},
         {"seed", required_argument, NULL, OPT_SEED},
         {"gt", required_argument, NULL, OPT_GT},
+        {"gt-out", required_argument, NULL, OPT_GT_OUT},
         {"base", required_argument, NULL, OPT_BASE},
         {"k", required_argument, NULL, 'k'},
         {"ef", required_argument, NULL, OPT_EF},
@@ -1318,6 +1350,9 @@ static void parse_args(bench *b, int argc, char **argv) {
             break;
         case OPT_GT:
             b->gt_path = optarg;
+            break;
+        case OPT_GT_OUT:
+            b->gt_out = optarg;
             break;
         case OPT_BASE:
             b->base_path = optarg;
@@ -1386,6 +1421,13 @@ static void parse_args(bench *b, int argc, char **argv) {
     }
     if (b->gt_path && b->base_path) {
         tool_usage_error("give either --gt or --base, not both");
+    }
+    if (b->gt_path && b->gt_out) {
+        tool_usage_error("--gt-out writes computed ground truth; it cannot go with --gt");
+    }
+    if (b->gt_out && vw_dataset_format_from_path(b->gt_out) != VW_FORMAT_IVECS &&
+        vw_dataset_format_from_path(b->gt_out) != VW_FORMAT_IBIN) {
+        tool_usage_error("--gt-out: %s must end in .ivecs or .ibin", b->gt_out);
     }
     if (b->plot_path && vw_dataset_format_from_path(b->plot_path) != VW_FORMAT_AUTO) {
         tool_usage_error("--plot: %s is a vector file name; give FILE.svg", b->plot_path);

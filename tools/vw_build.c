@@ -238,12 +238,13 @@ int main(int argc, char **argv) {
     st = vw_index_add_batch(index, ds->data, labels, ds->n, b.threads, on_progress, &progress);
     b.build_seconds = tool_now() - t1;
     tool_progress_finish(&progress, st == VW_OK ? ds->n : 0);
-    if (st != VW_OK) {
-        /* A bad vector (NaN, or zero for cosine) is a fault of the input. */
-        tool_die_status(st, b.input);
-    }
     free(labels);
     vw_dataset_free(ds);
+    if (st != VW_OK) {
+        /* A bad vector (NaN, or zero for cosine) is a fault of the input. */
+        vw_index_free(index);
+        tool_die_status(st, b.input);
+    }
 
     double t2 = tool_now();
     st = vw_index_save(index, b.output);

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Turns the logs of bench/compare.sh into markdown tables and an SVG plot.
+
+    python3 bench/report.py OUT_DIR    -> OUT_DIR/report.md, OUT_DIR/recall_qps.svg
+
+Per engine: build seconds and peak RSS (from /usr/bin/time -v), index bytes,
+load seconds, and per efSearch the recall@10, QPS and latency percentiles of
+the single-thread passes, plus the 2-thread batch QPS (median of 3). QPS at
+a recall target is interpolated on each engine's own curve (log QPS linear in
+recall between the two efSearch values that bracket the target), so engines
+are compared at equal recall rather than equal ef."""
+import math
+import os
+import re
+import statistics
+import sys
+
+NAMES = {"vw": "libvwhnsw", "hnswlib": "hnswlib", "faiss": "Faiss+SIMD"}
+COLORS = {"vw": "#d62728", "hnswlib": "#1f77b4", "faiss": "#2ca02c"}
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def field(text, key):
+    m = re.search(r"\b%s=([-\d.]+)" % re.escape(key), text)
+    return float(m.group(1)) if m else None
+
+
+def parse(out, e):
+    build, search, tm = (read(os.path.join(out, "%s-%s" % (e, s))) for s in
+                         ("build.log", "search.log", "build.time"))
+    if not search:
+        return None
+    rows = []
+    for line in search.splitlines():
+        p = line.split()
+        if len(p) == 7 and p[0].isdigit():
+            rows.append(dict(ef=int(p[0]), recall=float(p[1]), qps=float(p[2]), mean=float(p[3]),
+                             p50=float(p[4]), p95=float(p[5]), p99=float(p[6])))
+    batch = [float(x) for x in re.findall(r"batch ef=64 threads=\d+ run=\d+ QPS=([\d.]+)", search)]
+    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tm)
+    r = dict(rows=rows, batch=statistics.median(batch) if batch else None,
+             build_s=field(build, "build_s"), index_bytes=field(build, "index_bytes"),
+             build_rss_mb=int(m.group(1)) / 1024 if m else field(build, "peak_rss_mb"),
+             load_s=field(search, "load_s"), search_rss_mb=field(search, "peak_rss_mb"))
+    mm = read(os.path.join(out, "%s-mmap.log" % e))
+    if mm:
+        r["mmap_load_s"] = field(mm, "load_s")
+        r["mmap_rss_mb"] = field(mm, "peak_rss_mb")
+    return r
+
+
+def qps_at(rows, target):
+    """QPS where the engine's recall curve crosses `target`, or None."""
+    pts = sorted((r["recall"], r["qps"]) for r in rows)
+    for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
+        if r0 <= target <= r1 and r1 > r0:
+            t = (target - r0) / (r1 - r0)
+            return math.exp(math.log(q0) + t * (math.log(q1) - math.log(q0)))
+    return None
+
+
+def fmt(x, spec="%.0f"):
+    return "n/a" if x is None else spec % x
+
+
+def tables(meta, res, targets):
+    out = ["Measured by `bench/compare.sh` (%s)." % meta.get("set", "?"), "",
+           "%s, %s cores, commit %s, %s." % (meta.get("cpu", "?"), meta.get("cores", "?"),
+                                             meta.get("commit", "?"), meta.get("date", "?")), ""]
+    out += ["| engine | build s (%s thr) | build peak RSS MB | index bytes | load s | search RSS MB |"
+            % meta.get("threads", "?"), "|---|---|---|---|---|---|"]
+    for e, r in res.items():
+        out.append("| %s | %s | %s | %s | %s | %s |" % (
+            NAMES[e], fmt(r["build_s"], "%.1f"), fmt(r["build_rss_mb"]),
+            fmt(r["index_bytes"], "{:,.0f}".format(r["index_bytes"]) if r["index_bytes"] else "%s"),
+            fmt(r["load_s"], "%.3f"), fmt(r["search_rss_mb"], "%.1f")))
+    out.append("")
+    mm = res.get("vw", {})
+    if mm.get("mmap_load_s") is not None:
+        out += ["libvwhnsw with `VW_LOAD_MMAP`: load %.3f s, search RSS %.1f MB." % (
+            mm["mmap_load_s"], mm["mmap_rss_mb"]), ""]
+    out += ["Single-thread search, one query per call (median-free: all %s passes pooled):" %
+            meta.get("reps", "?"), "",
+            "| engine | ef | recall@10 | QPS | mean µs | p50 µs | p95 µs | p99 µs |",
+            "|---|---|---|---|---|---|---|---|"]
+    for e, r in res.items():
+        for row in r["rows"]:
+            out.append("| %s | %d | %.4f | %.0f | %.1f | %.1f | %.1f | %.1f |" % (
+                NAMES[e], row["ef"], row["recall"], row["qps"], row["mean"], row["p50"],
+                row["p95"], row["p99"]))
+    out += ["", "2-thread batch QPS at ef=64 (median of 3): " + ", ".join(
+        "%s %s" % (NAMES[e], fmt(r["batch"])) for e, r in res.items()), ""]
+    if "vw" in res:
+        v64 = next((x for x in res["vw"]["rows"] if x["ef"] == 64), None)
+        if v64 and res["vw"]["batch"]:
+            out += ["libvwhnsw batch / single-thread QPS at ef=64: %.2f" % (
+                res["vw"]["batch"] / v64["qps"]), ""]
+    out += ["QPS at equal recall (interpolated on each engine's curve) and our ratio:", "",
+            "| recall@10 | " + " | ".join(NAMES[e] for e in res) + " | vw/hnswlib | vw/Faiss |",
+            "|---|" + "---|" * (len(res) + 2)]
+    for t in targets:
+        q = {e: qps_at(r["rows"], t) for e, r in res.items()}
+        ratio = lambda o: ("%.2f" % (q["vw"] / q[o])) if q.get("vw") and q.get(o) else "n/a"
+        out.append("| %.2f | %s | %s | %s |" % (t, " | ".join(fmt(q[e]) for e in res),
+                                                ratio("hnswlib"), ratio("faiss")))
+    if "vw" in res and "hnswlib" in res:
+        a = next((x for x in res["vw"]["rows"] if x["ef"] == 64), None)
+        b = next((x for x in res["hnswlib"]["rows"] if x["ef"] == 64), None)
+        if a and b:
+            out += ["", "At the seed's efSearch=64: libvwhnsw %.0f QPS at recall %.4f, hnswlib %.0f "
+                    "QPS at recall %.4f: ratio %.2f." % (a["qps"], a["recall"], b["qps"],
+                                                         b["recall"], a["qps"] / b["qps"])]
+    if "vw" in res and "hnswlib" in res and res["vw"]["build_s"] and res["hnswlib"]["build_s"]:
+        out += ["", "Build time ratio libvwhnsw/hnswlib: %.2f." % (
+            res["vw"]["build_s"] / res["hnswlib"]["build_s"])]
+    return "\n".join(out) + "\n"
+
+
+def svg(res, title, path):
+    W, H, L, R, T, B = 720, 480, 80, 170, 40, 60
+    pts = [(x["recall"], x["qps"]) for r in res.values() for x in r["rows"]]
+    x0, x1 = 0.0, 1.0
+    lq = [math.log10(q) for _, q in pts]
+    y0, y1 = math.floor(min(lq)), math.ceil(max(lq))
+    sx = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)
+    sy = lambda q: T + (y1 - math.log10(q)) / (y1 - y0) * (H - T - B)
+    s = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
+         'font-size="12">' % (W, H), '<rect width="100%" height="100%" fill="white"/>',
+         '<text x="%d" y="24" font-size="15" text-anchor="middle">%s</text>' % ((W - R + L) / 2, title)]
+    for i in range(11):
+        x = x0 + i * (x1 - x0) / 10
+        s.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>' % (sx(x), T, sx(x), H - B))
+        s.append('<text x="%.1f" y="%d" text-anchor="middle">%.1f</text>' % (sx(x), H - B + 16, x))
+    for p in range(y0, y1 + 1):
+        for m in (1, 2, 5):
+            q = m * 10 ** p
+            if q < 10 ** y0 or q > 10 ** y1:
+                continue
+            s.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#%s"/>' % (
+                L, sy(q), W - R, sy(q), "ccc" if m == 1 else "eee"))
+            s.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (L - 6, sy(q) + 4, "{:,}".format(q)))
+    s.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="black"/>' % (
+        L, T, W - L - R, H - T - B))
+    s.append('<text x="%.1f" y="%d" text-anchor="middle">recall@10</text>' % ((W - R + L) / 2, H - 18))
+    s.append('<text x="18" y="%.1f" text-anchor="middle" transform="rotate(-90 18 %.1f)">'
+             'queries per second, 1 thread (log scale)</text>' % ((H - B + T) / 2, (H - B + T) / 2))
+    for i, (e, r) in enumerate(res.items()):
+        c = COLORS[e]
+        xy = [(sx(x["recall"]), sy(x["qps"])) for x in r["rows"]]
+        s.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (
+            c, " ".join("%.1f,%.1f" % p for p in xy)))
+        for (px, py), x in zip(xy, r["rows"]):
+            s.append('<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>' % (px, py, c))
+            s.append('<text x="%.1f" y="%.1f" font-size="10" fill="%s">%d</text>' % (px + 5, py - 5, c, x["ef"]))
+        ly = T + 20 + 22 * i
+        s.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/>' % (
+            W - R + 15, ly, W - R + 40, ly, c))
+        s.append('<text x="%d" y="%d">%s</text>' % (W - R + 46, ly + 4, NAMES[e]))
+    s.append('<text x="%d" y="%d" font-size="10">labels: efSearch</text>' % (W - R + 15, T + 20 + 22 * len(res)))
+    s.append("</svg>")
+    with open(path, "w") as f:
+        f.write("\n".join(s) + "\n")
+
+
+def main():
+    out = sys.argv[1]
+    meta = {}
+    for tok in read(os.path.join(out, "meta.txt")).split("\n"):
+        for kv in ([tok] if tok.startswith(("cpu=", "date=", "commit=")) else tok.split()):
+            if "=" in kv:
+                k, v = kv.split("=", 1)
+                meta[k] = v
+    res = {e: r for e in ("vw", "hnswlib", "faiss") for r in [parse(out, e)] if r}
+    targets = {"seed100k": [0.90, 0.95], "seed": [0.90], "clustered1m": [0.95, 0.99]}.get(
+        meta.get("set"), [0.90, 0.95])
+    md = tables(meta, res, targets)
+    with open(os.path.join(out, "report.md"), "w") as f:
+        f.write(md)
+    svg(res, "recall vs QPS, %s (M=32, efC=200, k=10)" % meta.get("set", ""),
+        os.path.join(out, "recall_qps.svg"))
+    print(md)
+
+
+if __name__ == "__main__":
+    main()
