@@ -119,7 +119,10 @@ run_engine() {
           --gt-out "$D/gt.ivecs" -o "$OUT/gt-run.json" > "$OUT/gt-run.log"
       fi
       "$VWB" search "$idx" "$D/query.fvecs" "$D/gt.ivecs" "$EFS" "$THREADS" "$REPS" > "$OUT/vw-search.log"
-      "$VWB" search "$idx" "$D/query.fvecs" "$D/gt.ivecs" 64 "$THREADS" 1 mmap > "$OUT/vw-mmap.log" ;;
+      "$VWB" search "$idx" "$D/query.fvecs" "$D/gt.ivecs" 64 "$THREADS" 1 mmap > "$OUT/vw-mmap.log"
+      for mode in read read-noverify mmap mmap-noverify; do
+        "$VWB" load "$idx" $mode 5
+      done > "$OUT/vw-load.log" ;;
     hnswlib)
       idx=$OUT/hnswlib.idx
       /usr/bin/time -v $PB build hnswlib "$D/base.fvecs" "$idx" 32 200 "$THREADS" > "$OUT/hnswlib-build.log" 2> "$OUT/hnswlib-build.time"

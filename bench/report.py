@@ -49,6 +49,7 @@ def parse(out, e):
              build_s=field(build, "build_s"), index_bytes=field(build, "index_bytes"),
              build_rss_mb=int(m.group(1)) / 1024 if m else field(build, "peak_rss_mb"),
              load_s=field(search, "load_s"), search_rss_mb=field(search, "peak_rss_mb"))
+    r["load_log"] = read(os.path.join(out, "%s-load.log" % e))
     mm = read(os.path.join(out, "%s-mmap.log" % e))
     if mm:
         r["mmap_load_s"] = field(mm, "load_s")
@@ -79,14 +80,18 @@ def tables(meta, res, targets):
     for e, r in res.items():
         out.append("| %s | %s | %s | %s | %s | %s |" % (
             NAMES[e], fmt(r["build_s"], "%.1f"), fmt(r["build_rss_mb"]),
-            fmt(r["index_bytes"], "{:,.0f}".format(r["index_bytes"]) if r["index_bytes"] else "%s"),
+            "n/a" if r["index_bytes"] is None else "{:,.0f}".format(r["index_bytes"]),
             fmt(r["load_s"], "%.3f"), fmt(r["search_rss_mb"], "%.1f")))
     out.append("")
     mm = res.get("vw", {})
+    loads = re.findall(r"load=(\S+) median_load_s=([\d.]+)", mm.get("load_log", ""))
+    if loads:
+        out += ["libvwhnsw load time, median of 5: " + ", ".join(
+            "%s %.1f ms" % (m, float(s) * 1000) for m, s in loads) + ".", ""]
     if mm.get("mmap_load_s") is not None:
         out += ["libvwhnsw with `VW_LOAD_MMAP`: load %.3f s, search RSS %.1f MB." % (
             mm["mmap_load_s"], mm["mmap_rss_mb"]), ""]
-    out += ["Single-thread search, one query per call (median-free: all %s passes pooled):" %
+    out += ["Single-thread search, one query per call (%s passes of the 1000 queries pooled):" %
             meta.get("reps", "?"), "",
             "| engine | ef | recall@10 | QPS | mean µs | p50 µs | p95 µs | p99 µs |",
             "|---|---|---|---|---|---|---|---|"]

@@ -2,7 +2,11 @@
  * measures hnswlib and Faiss, so the figures can stand side by side.
  *
  *   vw_peer_bench build  <base.fvecs> <index_out> <M> <efC> <threads>
- *   vw_peer_bench search <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <threads> [reps] [mmap]
+ *   vw_peer_bench search <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <threads> [reps] [LOAD]
+ *   vw_peer_bench load   <index> [LOAD] [times]
+ *
+ * LOAD is read (default), mmap, read-noverify or mmap-noverify: the
+ * vw_index_load flags (VW_LOAD_MMAP, VW_LOAD_NO_VERIFY).
  *
  * build : reads the base vectors, builds with <threads> threads (labels = row
  *         numbers), saves. Prints build seconds (graph construction only),
@@ -12,7 +16,9 @@
  *         (k=10), latency = CLOCK_MONOTONIC around the single search call;
  *         recall@10 against gt[:10]. Then a batch pass at ef=64 over
  *         <threads> threads (vw_index_search_batch), 3 times. Peak RSS last.
- *         The output lines have the same fields as peer_bench's. */
+ *         The output lines have the same fields as peer_bench's.
+ * load  : loads the index `times` times (default 5) and prints each load's
+ *         seconds and their median: the cost of the checks and checksums. */
 #include "vwhnsw.h"
 
 #include <math.h>
@@ -99,6 +105,25 @@ static int cmd_build(int argc, char **argv) {
     return 0;
 }
 
+static unsigned parse_load(const char *s) {
+    if (!s || strcmp(s, "read") == 0)
+        return VW_LOAD_DEFAULT;
+    if (strcmp(s, "mmap") == 0)
+        return VW_LOAD_MMAP;
+    if (strcmp(s, "read-noverify") == 0)
+        return VW_LOAD_NO_VERIFY;
+    if (strcmp(s, "mmap-noverify") == 0)
+        return VW_LOAD_MMAP | VW_LOAD_NO_VERIFY;
+    fprintf(stderr, "vw_peer_bench: load mode %s: expected read, mmap, read-noverify or "
+                    "mmap-noverify\n", s);
+    exit(2);
+}
+
+static const char *load_name(unsigned flags) {
+    static const char *const names[] = {"read", "mmap", "read-noverify", "mmap-noverify"};
+    return names[(flags & VW_LOAD_MMAP ? 1 : 0) + (flags & VW_LOAD_NO_VERIFY ? 2 : 0)];
+}
+
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -150,7 +175,7 @@ static int cmd_search(int argc, char **argv) {
     const char *index_path = argv[2];
     unsigned threads = (unsigned)atoi(argv[6]);
     int reps = argc > 7 ? atoi(argv[7]) : 1;
-    unsigned flags = argc > 8 && strcmp(argv[8], "mmap") == 0 ? VW_LOAD_MMAP : VW_LOAD_DEFAULT;
+    unsigned flags = parse_load(argc > 8 ? argv[8] : NULL);
     vw_dataset *q = read_or_die(argv[3]);
     vw_dataset *gt = read_or_die(argv[4]);
     if (gt->n != q->n || gt->dim < 10) {
@@ -163,7 +188,7 @@ static int cmd_search(int argc, char **argv) {
     double load_s = now() - t0;
     printf("engine=vwhnsw index=%s index_bytes=%lld nq=%llu d=%u k=%d reps=%d simd=%s load=%s\n",
            index_path, file_bytes(index_path), (unsigned long long)q->n, q->dim, K, reps,
-           vw_simd_name(vw_simd_active()), flags ? "mmap" : "read");
+           vw_simd_name(vw_simd_active()), load_name(flags));
     printf("load_s=%.3f rss_after_load_mb=%.1f\n", load_s, peak_rss_mb());
     fflush(stdout);
 
@@ -209,6 +234,31 @@ static int cmd_search(int argc, char **argv) {
     return 0;
 }
 
+static int cmd_load(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "load <index> [read|mmap|read-noverify|mmap-noverify] [times]\n");
+        return 2;
+    }
+    unsigned flags = parse_load(argc > 3 ? argv[3] : NULL);
+    int times = argc > 4 ? atoi(argv[4]) : 5;
+    if (times < 1 || times > 1000)
+        times = 5;
+    double *s = malloc((size_t)times * sizeof *s);
+    for (int i = 0; i < times; i++) {
+        vw_index *ix = NULL;
+        double t0 = now();
+        die_on(vw_index_load(argv[2], flags, &ix), argv[2]);
+        s[i] = now() - t0;
+        vw_index_free(ix);
+        printf("load=%s run=%d load_s=%.4f\n", load_name(flags), i, s[i]);
+    }
+    qsort(s, (size_t)times, sizeof *s, cmp_double);
+    printf("load=%s median_load_s=%.4f index_bytes=%lld\n", load_name(flags), s[times / 2],
+           file_bytes(argv[2]));
+    free(s);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (vw_simd_env_status() != VW_OK) {
         fprintf(stderr, "vw_peer_bench: %s\n", vw_last_error_detail());
@@ -218,6 +268,8 @@ int main(int argc, char **argv) {
         return cmd_build(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "search") == 0)
         return cmd_search(argc, argv);
-    fprintf(stderr, "usage: vw_peer_bench build|search ...\n");
+    if (argc >= 2 && strcmp(argv[1], "load") == 0)
+        return cmd_load(argc, argv);
+    fprintf(stderr, "usage: vw_peer_bench build|search|load ...\n");
     return 2;
 }
