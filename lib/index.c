@@ -103,6 +103,7 @@ vw_status vw_index_alloc(const vw_params *p, vw_index **out) {
     ix->level_mult = 1.0 / log((double)p->M);
     ix->max_level = -1;
     ix->entry = VW_NO_NODE;
+    vw_labelmap_init(&ix->map);
     ix->kernels = vw_kernels_active();
     ix->dist = metric_distance(p->metric, ix->kernels);
     ix->dist_batch = p->metric == VW_METRIC_L2 ? ix->kernels->l2sq_batch : ix->kernels->ipdist_batch;

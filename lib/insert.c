@@ -81,11 +81,17 @@ static vw_status place(vw_index *ix, const float *v, uint64_t label, uint32_t *o
     memcpy(dst, v, (size_t)ix->dim * sizeof *dst);
     if (ix->metric == VW_METRIC_COSINE)
         vw_normalize(dst, ix->dim); /* checked non-zero and finite already */
+    ix->labels[id] = label;
+    vw_status st = vw_labelmap_insert(&ix->map, ix->labels, id, ix->capacity);
+    if (st != VW_OK) {
+        free(upper); /* nothing else is visible before count grows */
+        if (upper)
+            ix->upper_bytes -= (size_t)level * (1 + ix->M) * sizeof *upper;
+        return st;
+    }
     ix->upper[id] = upper;
     ix->levels[id] = (uint8_t)level;
-    ix->labels[id] = label;
     vw_links0(ix, id)[0] = 0;
-    vw_labelmap_insert(&ix->map, ix->labels, id);
     ix->count++;
     *out_id = id;
     return VW_OK;

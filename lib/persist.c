@@ -505,17 +505,7 @@ static vw_status check_upper(const loader *ld, const uint32_t *upper, const uint
 }
 
 static vw_status build_label_map(vw_index *ix, uint64_t count) {
-    vw_status st = vw_labelmap_reserve(&ix->map, ix->labels, 0, count);
-    if (st != VW_OK)
-        return st;
-    for (uint64_t id = 0; id < count; id++) {
-        uint32_t other = vw_labelmap_find(&ix->map, ix->labels, ix->labels[id]);
-        if (other != VW_NO_NODE)
-            return vw_fail(VW_ERR_CORRUPT, "labels: label %llu appears at ids %u and %llu",
-                           (unsigned long long)ix->labels[id], other, (unsigned long long)id);
-        vw_labelmap_insert(&ix->map, ix->labels, (uint32_t)id);
-    }
-    return VW_OK;
+    return vw_labelmap_build(&ix->map, ix->labels, count);
 }
 
 /* vw_index_alloc checks the parameters; its complaint becomes a corruption

@@ -17,8 +17,15 @@ vw_scratch *vw_scratch_acquire(const vw_index *ix) {
     if (s)
         mix->pool = s->next;
     pthread_mutex_unlock(&mix->pool_lock);
-    if (!s)
-        s = calloc(1, sizeof *s);
+    if (!s) {
+        /* A whole number of cache lines of its own: the heap sizes change on
+         * every step of a search, and two threads' scratch sharing a line
+         * would make each core invalidate the other's on every push. */
+        size_t bytes = (sizeof *s + 63) & ~(size_t)63;
+        s = aligned_alloc(64, bytes);
+        if (s)
+            memset(s, 0, bytes);
+    }
     return s;
 }
 

@@ -89,27 +89,31 @@ vw_status vw_check_finite(const float *v, uint32_t dim);
 
 /* ------------------------------------------------------------------ label map */
 
-/* Open-addressing hash from label to internal id. Slots hold id + 1 (0 is
- * empty) and the label is read back from the labels array, so a slot costs 4
- * bytes. Not thread-safe: callers hold the index write lock (or own the
- * index exclusively, as the loader does). */
+/* Label -> internal id (labelmap.c). Dense while labels[id] == id for every
+ * id, a hash table after the first label that is not. Not thread-safe:
+ * callers hold the index write lock (or own the index, as the loader does). */
 typedef struct vw_labelmap {
-    uint32_t *slots;
-    uint64_t mask; /* slot count - 1; slot count is a power of two */
-    uint64_t used;
+    bool dense;
+    uint32_t *slots; /* hash mode: id + 1 per slot, 0 = empty */
+    uint64_t mask;   /* slot count - 1 (a power of two) */
+    uint64_t used;   /* labels in the map */
 } vw_labelmap;
 
-/* Makes room for n labels at load factor <= 1/2, rehashing ids 0..count-1
- * (whose labels are in `labels`) when the slot array grows. */
+void vw_labelmap_init(vw_labelmap *m);
+/* Makes room for n labels at load factor <= 1/2 (hash mode), rehashing ids
+ * 0..count-1 whose labels are in `labels`. */
 vw_status vw_labelmap_reserve(vw_labelmap *m, const uint64_t *labels, uint64_t count, uint64_t n);
 /* VW_NO_NODE if absent. */
 uint32_t vw_labelmap_find(const vw_labelmap *m, const uint64_t *labels, uint64_t label);
-/* Inserts id (labels[id] must already be set); the caller ensured absence and room. */
-void vw_labelmap_insert(vw_labelmap *m, const uint64_t *labels, uint32_t id);
+/* Adds id (labels[id] set, absent from the map, id == number of labels in
+ * the map). May switch to hash mode, sized for `capacity`; VW_ERR_NOMEM
+ * then, with the map unchanged. */
+vw_status vw_labelmap_insert(vw_labelmap *m, const uint64_t *labels, uint32_t id,
+                             uint64_t capacity);
+/* Rebuilds the map from labels[0..n), VW_ERR_CORRUPT on a repeated label. */
+vw_status vw_labelmap_build(vw_labelmap *m, const uint64_t *labels, uint64_t n);
 void vw_labelmap_free(vw_labelmap *m);
 uint64_t vw_labelmap_bytes(const vw_labelmap *m);
-
-/* ------------------------------------------------------------------ search scratch */
 
 /* Per-search buffers. visited[id] == epoch marks a node seen in the current
  * search; bumping the epoch clears the set in O(1). */

@@ -307,8 +307,8 @@ static void test_split_writes_and_continue(unsigned port) {
     sv_conn c;
     CHECK(sv_connect(&c, port) == 0);
     size_t len = strlen(req);
-    for (size_t off = 0; off < len; off += 3) {
-        CHECK(sv_send(&c, req + off, len - off < 3 ? len - off : 3) == 0);
+    for (size_t off = 0; off < len; off += 9) {
+        CHECK(sv_send(&c, req + off, len - off < 9 ? len - off : 9) == 0);
         sv_sleep_ms(1);
     }
     sv_response r;
@@ -351,7 +351,7 @@ static void test_split_writes_and_continue(unsigned port) {
     free(q);
 }
 
-/* The server runs with --timeout-ms 1000. */
+/* The server runs with --timeout-ms 2000. */
 static void test_timeouts(unsigned port) {
     /* A slow client trickles a request; another is served meanwhile; the slow
      * one gets 408 although it keeps sending (the deadline runs from its first byte). */
@@ -518,6 +518,64 @@ static void test_graceful_stop(sv_server *s) {
     free(req);
 }
 
+/* Runs the binary with args, stderr to log; its exit code. */
+static int run_cli(const char *binary, const char *const *args, const char *log) {
+    const char *argv[16] = {binary};
+    int n = 1;
+    for (; args[n - 1] && n < 15; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int out = open("/dev/null", O_WRONLY);
+        if (fd >= 0 && out >= 0) {
+            dup2(fd, STDERR_FILENO);
+            dup2(out, STDOUT_FILENO);
+        }
+        execv(binary, (char *const *)argv);
+        _exit(127);
+    }
+    return pid < 0 ? -1 : sv_wait_exit(pid, 30000);
+}
+
+/* One line on stderr, naming the problem. */
+static void expect_cli(const char *binary, const char *const *args, int code, const char *text,
+                       const char *log) {
+    int rc = run_cli(binary, args, log);
+    char msg[1024] = "";
+    FILE *f = fopen(log, "r");
+    size_t n = f ? fread(msg, 1, sizeof msg - 1, f) : 0;
+    if (f)
+        fclose(f);
+    msg[n] = '\0';
+    if (rc != code || strstr(msg, text) == NULL ||
+        (code != 0 && strchr(msg, '\n') != msg + n - 1)) {
+        fprintf(stderr, "vw-serve %s...: exit %d (want %d), stderr: %s\n", args[0] ? args[0] : "",
+                rc, code, msg);
+        sv_failures++;
+    }
+}
+
+static void test_command_line(const char *binary, const char *index_path, const char *log) {
+    const char *const help[] = {"--help", NULL};
+    const char *const version[] = {"--version", NULL};
+    const char *const none[] = {NULL};
+    const char *const port[] = {"-x", index_path, "--port", "70000", NULL};
+    const char *const threads[] = {"-x", index_path, "--threads", "x", NULL};
+    const char *const unknown[] = {"-x", index_path, "--bogus", NULL};
+    const char *const missing[] = {"-x", "/nonexistent/index.vwi", NULL};
+    const char *const not_index[] = {"-x", log, NULL};
+    expect_cli(binary, help, 0, "", log);
+    expect_cli(binary, version, 0, "", log);
+    expect_cli(binary, none, 2, "-x INDEX", log);
+    expect_cli(binary, port, 2, "--port", log);
+    expect_cli(binary, threads, 2, "--threads", log);
+    expect_cli(binary, unknown, 2, "--bogus", log);
+    expect_cli(binary, missing, 1, "/nonexistent/index.vwi", log);
+    expect_cli(binary, not_index, 1, log, log);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s VW_SERVE_BINARY SCRATCH_DIR\n", argv[0]);
@@ -535,8 +593,12 @@ int main(int argc, char **argv) {
         return 1;
     g_index = index;
 
+    char cli_log[512];
+    snprintf(cli_log, sizeof cli_log, "%s/e2e_cli.log", argv[2]);
+    test_command_line(argv[1], index_path, cli_log);
+
     sv_server s;
-    const char *const args1[] = {"--threads", "2", "--timeout-ms", "1000", "--max-body",
+    const char *const args1[] = {"--threads", "2", "--timeout-ms", "2000", "--max-body",
                                  "65536",     NULL};
     if (sv_start(&s, argv[1], index_path, log1, args1) != 0)
         return 1;

@@ -5,7 +5,9 @@ add_executable(vw-serve
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/server.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/http.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/serve/json.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/json.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/common.c)
 vw_target_defaults(vw-serve)
 target_compile_definitions(vw-serve PRIVATE _GNU_SOURCE)
+target_include_directories(vw-serve PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_link_libraries(vw-serve PRIVATE vwhnsw Threads::Threads m)

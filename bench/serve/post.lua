@@ -31,10 +31,11 @@ function init(args)
   next_body = first_body or 0
 end
 
+local headers = {["Content-Type"] = "application/json"}
+
 function request()
   next_body = next_body + 1
-  return wrk.format("POST", "/search", {["Content-Type"] = "application/json"},
-                    bodies[(next_body % #bodies) + 1])
+  return wrk.format("POST", "/search", headers, bodies[(next_body % #bodies) + 1])
 end
 
 function done(summary, latency, requests)

@@ -14,6 +14,7 @@
 #   CONNS="1 8 64"     connection counts
 #   THREADS=0          vw-serve --threads (0 = all CPUs)
 #   EF=64  K=10  PORT=8077
+#   REPEAT=20          vw-bench passes over the queries for the in-process figures
 #
 # The index is l2 over the L2-normalized vectors vw-gen writes, and the
 # server runs with --normalize: exactly the seed's setup (normalize the
@@ -34,6 +35,7 @@ THREADS=${THREADS:-0}
 EF=${EF:-64}
 K=${K:-10}
 PORT=${PORT:-8077}
+REPEAT=${REPEAT:-20}
 TOOLS=$BUILD/tools
 
 die() { echo "run.sh: $*" >&2; exit 1; }
@@ -65,14 +67,33 @@ od -An -v -t f4 -w$((4 + 4 * DIM)) "$QUERIES" |
   awk -v k="$K" '{ printf "{\"query_vector\":["; for (i = 2; i <= NF; i++) printf "%s%s", (i > 2 ? "," : ""), $i; printf "],\"k\":%d}\n", k }' \
   >"$BODIES"
 
+# ---------------------------------------------------------------- in-process
+# The library on the same index and queries, no HTTP: one thread (latency)
+# and all CPUs (vw_index_search_batch). Run before and after the wrk runs,
+# since other load on the machine moves the figures.
+inprocess() {
+  local json=$WORK/inproc_$1.json
+  "$TOOLS/vw-bench" -x "$INDEX" --queries "$QUERIES" -k "$K" --ef "$EF" --threads 0 \
+    --repeat "$REPEAT" -o "$json" >/dev/null
+  local single multi recall
+  single=$(grep -m1 '"qps"' "$json" | tr -dc '0-9.')
+  multi=$(grep -A2 '"batch"' "$json" | grep '"qps"' | tr -dc '0-9.')
+  recall=$(grep -m1 '"recall_at_k"' "$json" | tr -dc '0-9.')
+  echo "in-process ($1, vw-bench --repeat $REPEAT): ${single} QPS on 1 thread, ${multi} QPS on all CPUs, recall@$K ${recall}"
+}
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') x $(nproc)"
+echo "index: $INDEX  queries: $QUERIES ($(wc -l <"$BODIES") bodies)  ef=$EF k=$K"
+inprocess "before"
+
 # ---------------------------------------------------------------- server
 LOG=$WORK/vw-serve.log
 SERVE_ARGS=(-x "$INDEX" --port "$PORT" --ef "$EF" --normalize)
 [ "$THREADS" != 0 ] && SERVE_ARGS+=(--threads "$THREADS")
-"$TOOLS/vw-serve" "${SERVE_ARGS[@]}" 2>"$LOG" &
+: >"$LOG" # empty it first: the server's own redirection may come after the first check
+"$TOOLS/vw-serve" "${SERVE_ARGS[@]}" 2>>"$LOG" &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 600); do
+for _try in $(seq 600); do
   grep -q ' port=' "$LOG" && break
   kill -0 $SERVER 2>/dev/null || die "vw-serve did not start: $(cat "$LOG")"
   sleep 0.2
@@ -85,9 +106,7 @@ export VW_BODIES=$BODIES
 wrk -t 1 -c 8 -d 2s -s "$HERE/post.lua" "$URL" >/dev/null # warm-up
 
 echo
-echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') x $(nproc)"
-echo "index: $INDEX  queries: $QUERIES ($(wc -l <"$BODIES") bodies)  ef=$EF k=$K  ${DURATION}s per run, wrk -t 1"
-echo
+echo "vw-serve over HTTP: wrk -t 1 -c C -d ${DURATION}s, POST /search, keep-alive"
 printf '| connections | QPS | mean ms | p50 ms | p90 ms | p95 ms | p99 ms | max ms | errors |\n'
 printf '|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n'
 for c in $CONNS; do
@@ -103,11 +122,5 @@ wait $SERVER || die "vw-serve did not exit cleanly"
 trap - EXIT
 tail -n 1 "$LOG"
 
-# ---------------------------------------------------------------- in-process
-INPROC=$WORK/inproc.json
-"$TOOLS/vw-bench" -x "$INDEX" --queries "$QUERIES" -k "$K" --ef "$EF" --threads 0 \
-  -o "$INPROC" >/dev/null
-single=$(grep -m1 '"qps"' "$INPROC" | tr -dc '0-9.')
-multi=$(grep -A2 '"batch"' "$INPROC" | grep '"qps"' | tr -dc '0-9.')
 echo
-echo "in-process (vw-bench, same index and queries): ${single} QPS on 1 thread, ${multi} QPS on all CPUs"
+inprocess "after"

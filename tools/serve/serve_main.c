@@ -12,17 +12,15 @@
  */
 #include "server.h"
 
+#include "common.h"
 #include "vwhnsw.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define FD_RESERVE 64u /* descriptors kept for the listener, epoll, logs, the index */
 
@@ -36,7 +34,7 @@ static void usage(FILE *out) {
         "      --host ADDR          address to listen on (default 127.0.0.1)\n"
         "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
         "      --ef N               default ef_search, 1..%u (default 64)\n"
-        "  -t, --threads N          search worker threads, 1..1024 (default: online CPUs)\n"
+        "  -t, --threads N          search worker threads, 0 = all CPUs (default 0)\n"
         "      --mmap               map the index file instead of reading it into memory\n"
         "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
         "      --timeout-ms MS      a request must arrive within MS (else 408), idle\n"
@@ -52,22 +50,6 @@ static void usage(FILE *out) {
         "Endpoints: GET /, GET /stats, POST /search, POST /search/batch.\n"
         "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.\n",
         VW_MAX_EF);
-}
-
-/* Parses a whole decimal string within [lo, hi]. */
-static int parse_uint(const char *opt, const char *text, unsigned long long lo,
-                      unsigned long long hi, unsigned long long *out) {
-    char *end = NULL;
-    errno = 0;
-    unsigned long long v = strtoull(text, &end, 10);
-    if (text[0] == '\0' || text[0] == '-' || text[0] == '+' || *end != '\0' || errno != 0 ||
-        v < lo || v > hi) {
-        fprintf(stderr, "vw-serve: %s must be an integer in %llu..%llu, got '%s'\n", opt, lo, hi,
-                text);
-        return -1;
-    }
-    *out = v;
-    return 0;
 }
 
 typedef struct options {
@@ -87,8 +69,8 @@ enum {
     OPT_NORMALIZE
 };
 
-/* Returns 0 to run, 1 on a usage error, -1 after --help/--version (exit 0). */
-static int parse_options(int argc, char **argv, options *o) {
+/* Exits on --help, --version and usage errors (status 2). */
+static void parse_options(int argc, char **argv, options *o) {
     static const struct option longs[] = {
         {"index", required_argument, NULL, 'x'},
         {"host", required_argument, NULL, OPT_HOST},
@@ -105,19 +87,17 @@ static int parse_options(int argc, char **argv, options *o) {
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
     serve_config *c = &o->cfg;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     c->host = "127.0.0.1";
     c->port = 8000;
     c->ef = 64;
-    c->threads = cpus > 0 ? (unsigned)(cpus > 1024 ? 1024 : cpus) : 1;
     c->max_body = 1u << 20;
     c->timeout_ms = 10000;
     c->max_connections = 1024;
     c->queue_depth = 1024;
-    unsigned long long v = 0;
+    unsigned threads = 0;
+    opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "x:p:t:hV", longs, NULL)) != -1) {
-        int bad = 0;
+    while ((ch = getopt_long(argc, argv, ":x:p:t:hV", longs, NULL)) != -1) {
         switch (ch) {
         case 'x':
             c->index_path = optarg;
@@ -126,71 +106,57 @@ static int parse_options(int argc, char **argv, options *o) {
             c->host = optarg;
             break;
         case 'p':
-            bad = parse_uint("--port", optarg, 0, 65535, &v);
-            c->port = (unsigned)v;
+            c->port = tool_parse_u32("--port", optarg, 0, 65535);
             break;
         case OPT_EF:
-            bad = parse_uint("--ef", optarg, 1, VW_MAX_EF, &v);
-            c->ef = (uint32_t)v;
+            c->ef = tool_parse_u32("--ef", optarg, 1, VW_MAX_EF);
             break;
         case 't':
-            bad = parse_uint("--threads", optarg, 1, 1024, &v);
-            c->threads = (unsigned)v;
+            threads = tool_parse_u32("--threads", optarg, 0, 1024);
             break;
         case OPT_MMAP:
             o->mmap = 1;
             break;
         case OPT_MAX_BODY:
-            bad = parse_uint("--max-body", optarg, 1, 1ull << 30, &v);
-            c->max_body = v;
+            c->max_body = tool_parse_u64("--max-body", optarg, 1, 1u << 30);
             break;
         case OPT_TIMEOUT:
-            bad = parse_uint("--timeout-ms", optarg, 1, 3600000, &v);
-            c->timeout_ms = (unsigned)v;
+            c->timeout_ms = tool_parse_u32("--timeout-ms", optarg, 1, 3600000);
             break;
         case OPT_MAX_CONN:
-            bad = parse_uint("--max-connections", optarg, 1, 1000000, &v);
-            c->max_connections = (unsigned)v;
+            c->max_connections = tool_parse_u32("--max-connections", optarg, 1, 1000000);
             o->max_connections_given = 1;
             break;
         case OPT_QUEUE:
-            bad = parse_uint("--queue", optarg, 1, 1000000, &v);
-            c->queue_depth = (unsigned)v;
+            c->queue_depth = tool_parse_u32("--queue", optarg, 1, 1000000);
             break;
         case OPT_NORMALIZE:
             c->normalize = 1;
             break;
         case 'h':
             usage(stdout);
-            return -1;
+            exit(TOOL_EXIT_OK);
         case 'V':
-            printf("vw-serve (libvwhnsw) %s\n", vw_version());
-            return -1;
+            tool_print_version();
+            exit(TOOL_EXIT_OK);
         default:
-            fprintf(stderr, "Try 'vw-serve --help'.\n");
-            return 1;
+            tool_bad_option(ch, argv);
         }
-        if (bad)
-            return 1;
     }
-    if (optind < argc) {
-        fprintf(stderr, "vw-serve: unexpected argument '%s'\nTry 'vw-serve --help'.\n",
-                argv[optind]);
-        return 1;
-    }
-    if (c->index_path == NULL) {
-        fprintf(stderr, "vw-serve: an index is required (-x INDEX)\nTry 'vw-serve --help'.\n");
-        return 1;
-    }
-    return 0;
+    if (optind < argc)
+        tool_usage_error("unexpected argument '%s'", argv[optind]);
+    if (c->index_path == NULL)
+        tool_usage_error("an index is required (-x INDEX)");
+    unsigned cpus = tool_cpu_count();
+    c->threads = threads ? threads : (cpus > 1024 ? 1024 : cpus);
 }
 
 /* Each connection needs a descriptor: raise the soft limit as far as allowed
  * and make --max-connections fit in it. */
-static int fit_descriptor_limit(options *o) {
+static void fit_descriptor_limit(options *o) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 0;
+        return;
     rlim_t want = (rlim_t)o->cfg.max_connections + FD_RESERVE;
     if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = want < rl.rlim_max ? want : rl.rlim_max;
@@ -198,52 +164,22 @@ static int fit_descriptor_limit(options *o) {
         getrlimit(RLIMIT_NOFILE, &rl);
     }
     if (rl.rlim_cur >= want)
-        return 0;
-    unsigned fit = rl.rlim_cur > FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 1;
-    if (o->max_connections_given) {
-        fprintf(stderr,
-                "vw-serve: --max-connections %u needs %llu file descriptors; the limit is %llu "
-                "(raise it with ulimit -n, or ask for at most %u)\n",
-                o->cfg.max_connections, (unsigned long long)want, (unsigned long long)rl.rlim_cur,
-                fit);
-        return -1;
-    }
+        return;
+    unsigned fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE;
+    if (o->max_connections_given)
+        tool_die("--max-connections %u needs %llu file descriptors but the limit is %llu; "
+                 "raise it (ulimit -n) or ask for at most %u",
+                 o->cfg.max_connections, (unsigned long long)want, (unsigned long long)rl.rlim_cur,
+                 fit);
     o->cfg.max_connections = fit;
-    return 0;
-}
-
-static vw_index *load_index(const options *o, uint64_t *file_bytes) {
-    struct stat sb;
-    if (stat(o->cfg.index_path, &sb) != 0) {
-        fprintf(stderr, "vw-serve: %s: %s\n", o->cfg.index_path, strerror(errno));
-        return NULL;
-    }
-    *file_bytes = (uint64_t)sb.st_size;
-    vw_index *index = NULL;
-    vw_status st =
-        vw_index_load(o->cfg.index_path, o->mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, &index);
-    if (st != VW_OK) {
-        const char *detail = vw_last_error_detail();
-        fprintf(stderr, "vw-serve: %s: %s%s%s\n", o->cfg.index_path, vw_strerror(st),
-                detail[0] ? ": " : "", detail);
-        return NULL;
-    }
-    return index;
 }
 
 int main(int argc, char **argv) {
+    tool_init("vw-serve");
     options o;
     memset(&o, 0, sizeof o);
-    int pr = parse_options(argc, argv, &o);
-    if (pr != 0)
-        return pr < 0 ? 0 : 2;
-    if (vw_simd_env_status() != VW_OK) {
-        fprintf(stderr, "vw-serve: VW_SIMD=%s: %s\n", getenv("VW_SIMD") ? getenv("VW_SIMD") : "",
-                vw_strerror(vw_simd_env_status()));
-        return 1;
-    }
-    if (fit_descriptor_limit(&o) != 0)
-        return 1;
+    parse_options(argc, argv, &o);
+    fit_descriptor_limit(&o);
 
     /* Blocked in every thread (workers inherit the mask); they arrive
      * through the event loop's signalfd instead. */
@@ -254,9 +190,12 @@ int main(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    vw_index *index = load_index(&o, &o.cfg.index_file_bytes);
-    if (index == NULL)
-        return 1;
+    int64_t file_bytes = tool_file_size(o.cfg.index_path);
+    vw_index *index = NULL;
+    vw_status st = vw_index_load(o.cfg.index_path, o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, &index);
+    if (st != VW_OK)
+        tool_die_status(st, o.cfg.index_path);
+    o.cfg.index_file_bytes = file_bytes > 0 ? (uint64_t)file_bytes : 0;
     vw_stats info;
     if (vw_index_stats(index, &info) == VW_OK && info.metric == VW_METRIC_COSINE)
         o.cfg.normalize = 0; /* the index normalizes cosine queries itself */

@@ -25,6 +25,14 @@
  *
  * A closed connection is freed at the end of the loop iteration (so events
  * already fetched for it stay harmless), or when its in-flight job returns.
+ *
+ * Limits: a connection buffers at most one largest request (8 KiB head +
+ * --max-body) of input and stops parsing while 256 KiB of answers wait to be
+ * read. Beyond --max-connections a new connection is answered 503 and closed
+ * at once, without taking a slot. SIGTERM/SIGINT close the listener and the
+ * idle connections, let requests with the workers finish and be answered
+ * (with "Connection: close"), then return; after max(--timeout-ms, 1 s) the
+ * rest are closed.
  */
 #include "server.h"
 
@@ -745,6 +753,11 @@ static void reject_connection(server *s, int fd, const struct sockaddr_storage *
     char msg[sizeof head + sizeof body];
     memcpy(msg, head, n);
     memcpy(msg + n, body, sizeof body - 1);
+    /* Read what the client already sent: closing a socket with unread data
+     * sends a reset, which can destroy the answer before it is read. */
+    char sink[4096];
+    for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++) {
+    }
     ssize_t w = send(fd, msg, n + sizeof body - 1, MSG_NOSIGNAL);
     (void)w; /* best effort: the socket buffer of a new connection is empty */
     close(fd);
