@@ -114,8 +114,10 @@ static unsigned parse_load(const char *s) {
         return VW_LOAD_NO_VERIFY;
     if (strcmp(s, "mmap-noverify") == 0)
         return VW_LOAD_MMAP | VW_LOAD_NO_VERIFY;
-    fprintf(stderr, "vw_peer_bench: load mode %s: expected read, mmap, read-noverify or "
-                    "mmap-noverify\n", s);
+    fprintf(stderr,
+            "vw_peer_bench: load mode %s: expected read, mmap, read-noverify or "
+            "mmap-noverify\n",
+            s);
     exit(2);
 }
 
@@ -169,7 +171,8 @@ static void search_all(vw_index *ix, const vw_dataset *q, uint32_t ef, uint64_t 
 
 static int cmd_search(int argc, char **argv) {
     if (argc < 7) {
-        fprintf(stderr, "search <index> <query.fvecs> <gt.ivecs> <ef,ef,..> <threads> [reps] [mmap]\n");
+        fprintf(stderr,
+                "search <index> <query.fvecs> <gt.ivecs> <ef,ef,..> <threads> [reps] [mmap]\n");
         return 2;
     }
     const char *index_path = argv[2];
@@ -217,9 +220,9 @@ static int cmd_search(int argc, char **argv) {
     }
     for (int r = 0; r < 3; r++) {
         double a = now();
-        die_on(vw_index_search_batch(ix, q->data, q->n, K, 64, NULL, NULL, threads, res, NULL,
-                                     NULL),
-               "batch search");
+        die_on(
+            vw_index_search_batch(ix, q->data, q->n, K, 64, NULL, NULL, threads, res, NULL, NULL),
+            "batch search");
         double w = now() - a;
         printf("batch ef=64 threads=%u run=%d QPS=%.1f recall@10=%.4f\n", threads, r,
                (double)q->n / w, recall_at_10(res, gt, q->n));

@@ -55,9 +55,9 @@ extern "C" {
 
 /* ------------------------------------------------------------------ version */
 
-#define VW_VERSION_MAJOR 0
-#define VW_VERSION_MINOR 1
-#define VW_VERSION_PATCH 0
+#define VW_VERSION_MAJOR  0
+#define VW_VERSION_MINOR  1
+#define VW_VERSION_PATCH  0
 #define VW_VERSION_NUMBER (VW_VERSION_MAJOR * 10000 + VW_VERSION_MINOR * 100 + VW_VERSION_PATCH)
 
 /* The library's version as "MAJOR.MINOR.PATCH"; matches the macros above for
@@ -70,28 +70,28 @@ VW_API unsigned vw_version_number(void);
 
 typedef enum vw_status {
     VW_OK = 0,
-    VW_ERR_NULL_ARG,           /* a required pointer argument was NULL */
-    VW_ERR_INVALID_ARG,        /* a parameter is out of range (M, capacity, threads, ...) */
-    VW_ERR_DIMENSION,          /* vector dimension does not match the index / out of range */
-    VW_ERR_NONFINITE,          /* a vector holds NaN or +-Inf */
-    VW_ERR_ZERO_VECTOR,        /* a zero vector cannot be normalized for the cosine metric */
-    VW_ERR_K,                  /* k is 0 or larger than VW_MAX_K */
-    VW_ERR_EF,                 /* ef is 0 or larger than VW_MAX_EF */
-    VW_ERR_DUPLICATE_LABEL,    /* the label is already in the index (or twice in a batch) */
-    VW_ERR_EMPTY_INDEX,        /* the operation needs at least one element */
-    VW_ERR_NOMEM,              /* memory allocation failed */
-    VW_ERR_CAPACITY,           /* the index cannot grow beyond VW_MAX_ELEMENTS */
-    VW_ERR_READONLY,           /* the index is memory-mapped and cannot be modified */
-    VW_ERR_THREAD,             /* a thread could not be created */
-    VW_ERR_IO,                 /* a read, write, fsync or rename failed (see errno detail) */
-    VW_ERR_NOT_FOUND,          /* a file does not exist / a label is not in the index */
-    VW_ERR_FORMAT,             /* a file is not in a format we know (bad magic, wrong extension) */
-    VW_ERR_TRUNCATED,          /* a file ends before its header says it should */
-    VW_ERR_CORRUPT,            /* a file fails a structural check or checksum */
-    VW_ERR_VERSION,            /* a file was written by a newer format version */
-    VW_ERR_UNSUPPORTED,        /* valid input we do not support (e.g. an npy dtype, a CPU feature) */
-    VW_ERR_CANCELLED,          /* a progress callback asked to stop */
-    VW_STATUS_COUNT_           /* number of status codes; not a status */
+    VW_ERR_NULL_ARG,        /* a required pointer argument was NULL */
+    VW_ERR_INVALID_ARG,     /* a parameter is out of range (M, capacity, threads, ...) */
+    VW_ERR_DIMENSION,       /* vector dimension does not match the index / out of range */
+    VW_ERR_NONFINITE,       /* a vector holds NaN or +-Inf, or is so large distances overflow */
+    VW_ERR_ZERO_VECTOR,     /* a zero vector cannot be normalized for the cosine metric */
+    VW_ERR_K,               /* k is 0 or larger than VW_MAX_K */
+    VW_ERR_EF,              /* ef is 0 or larger than VW_MAX_EF */
+    VW_ERR_DUPLICATE_LABEL, /* the label is already in the index (or twice in a batch) */
+    VW_ERR_EMPTY_INDEX,     /* the operation needs at least one element */
+    VW_ERR_NOMEM,           /* memory allocation failed */
+    VW_ERR_CAPACITY,        /* the index cannot grow beyond VW_MAX_ELEMENTS */
+    VW_ERR_READONLY,        /* the index is memory-mapped and cannot be modified */
+    VW_ERR_THREAD,          /* a thread could not be created */
+    VW_ERR_IO,              /* a read, write, fsync or rename failed (see errno detail) */
+    VW_ERR_NOT_FOUND,       /* a file does not exist / a label is not in the index */
+    VW_ERR_FORMAT,          /* a file is not in a format we know (bad magic, wrong extension) */
+    VW_ERR_TRUNCATED,       /* a file ends before its header says it should */
+    VW_ERR_CORRUPT,         /* a file fails a structural check or checksum */
+    VW_ERR_VERSION,         /* a file was written by a newer format version */
+    VW_ERR_UNSUPPORTED,     /* valid input we do not support (e.g. an npy dtype, a CPU feature) */
+    VW_ERR_CANCELLED,       /* a progress callback asked to stop */
+    VW_STATUS_COUNT_        /* number of status codes; not a status */
 } vw_status;
 
 /* A short, static, human-readable description of a status. Never NULL. */
@@ -104,18 +104,18 @@ VW_API const char *vw_last_error_detail(void);
 
 /* ------------------------------------------------------------------ limits */
 
-#define VW_MAX_DIM 4096u
-#define VW_MAX_M 256u
-#define VW_MAX_K 4096u
-#define VW_MAX_EF 65536u
+#define VW_MAX_DIM      4096u
+#define VW_MAX_M        256u
+#define VW_MAX_K        4096u
+#define VW_MAX_EF       65536u
 #define VW_MAX_ELEMENTS 0x7fffffffu
 
 /* ------------------------------------------------------------------ index */
 
 typedef enum vw_metric {
-    VW_METRIC_L2 = 0,     /* squared Euclidean distance */
-    VW_METRIC_IP = 1,     /* inner product, reported as 1 - <a,b> */
-    VW_METRIC_COSINE = 2  /* vectors and queries normalized, then 1 - <a,b> */
+    VW_METRIC_L2 = 0,    /* squared Euclidean distance */
+    VW_METRIC_IP = 1,    /* inner product, reported as 1 - <a,b> */
+    VW_METRIC_COSINE = 2 /* vectors and queries normalized, then 1 - <a,b> */
 } vw_metric;
 
 /* "l2", "ip", "cosine"; NULL for an unknown value. */
@@ -149,10 +149,12 @@ VW_API void vw_index_free(vw_index *index);
  * copied. Fails with VW_ERR_DUPLICATE_LABEL if the label is present. */
 VW_API vw_status vw_index_add(vw_index *index, const float *vector, uint64_t label);
 
-/* Called from the batch's threads, serialized, every few hundred inserts and
- * once at the end, with the number of vectors inserted so far. Returning
- * non-zero cancels the rest of the batch (vw_index_add_batch then returns
- * VW_ERR_CANCELLED; the vectors already inserted stay in the index). */
+/* Called on the thread that called vw_index_add_batch, every few hundred
+ * inserts (at least every 0.1% of the batch) and once at the end, with the
+ * number of vectors inserted so far. Returning non-zero cancels the rest of
+ * the batch (vw_index_add_batch then returns VW_ERR_CANCELLED; the vectors
+ * already inserted stay in the index). It runs while the batch holds the
+ * index, so it must not call any function on the same index. */
 typedef int (*vw_progress_fn)(uint64_t done, uint64_t total, void *ctx);
 
 /* Inserts n vectors (n * dim floats, row-major) with the given labels using
@@ -166,7 +168,8 @@ VW_API vw_status vw_index_add_batch(vw_index *index, const float *vectors, const
 
 /* Keep-or-skip decision for filtered search: non-zero keeps the label.
  * Called from the searching thread; must be thread-safe if searches run
- * concurrently. */
+ * concurrently, and must not call any function on the same index (the
+ * search holds it). */
 typedef int (*vw_filter_fn)(uint64_t label, void *ctx);
 
 /* Finds the k nearest neighbours of `query` (index dim floats).
@@ -195,17 +198,17 @@ VW_API vw_status vw_index_search_batch(const vw_index *index, const float *queri
 VW_API vw_status vw_index_get_vector(const vw_index *index, uint64_t label, float *out);
 
 typedef struct vw_stats {
-    uint64_t count;           /* elements in the index */
-    uint64_t capacity;        /* elements that fit before the next growth */
+    uint64_t count;    /* elements in the index */
+    uint64_t capacity; /* elements that fit before the next growth */
     uint32_t dim;
     vw_metric metric;
     uint32_t M;
     uint32_t ef_construction;
     uint64_t seed;
-    int32_t max_level;        /* top layer of the graph; -1 when empty */
-    uint64_t memory_bytes;    /* heap bytes owned by the index (excluding a mapped file) */
-    uint64_t mapped_bytes;    /* bytes of an mmap-loaded file, 0 otherwise */
-    int mmapped;              /* non-zero if loaded with VW_LOAD_MMAP */
+    int32_t max_level;     /* top layer of the graph; -1 when empty */
+    uint64_t memory_bytes; /* heap bytes owned by the index (excluding a mapped file) */
+    uint64_t mapped_bytes; /* bytes of an mmap-loaded file, 0 otherwise */
+    int mmapped;           /* non-zero if loaded with VW_LOAD_MMAP */
 } vw_stats;
 
 VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
@@ -214,7 +217,9 @@ VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
 
 /* Writes the index to `path` atomically: a temporary file in the same
  * directory is written, fsync'ed and renamed over `path`, then the directory
- * is fsync'ed. On any failure an existing file at `path` is left untouched.
+ * is fsync'ed. On any failure an existing file at `path` is left untouched:
+ * VW_ERR_NOT_FOUND if the directory does not exist, VW_ERR_INVALID_ARG if
+ * `path` names something other than a regular file, VW_ERR_IO otherwise.
  * The format is documented in lib/FORMAT.md. */
 VW_API vw_status vw_index_save(const vw_index *index, const char *path);
 
@@ -275,8 +280,8 @@ VW_API void vw_dataset_free(vw_dataset *dataset);
 
 typedef enum vw_simd_level {
     VW_SIMD_SCALAR = 0,
-    VW_SIMD_AVX2 = 1,   /* AVX2 + FMA */
-    VW_SIMD_AVX512 = 2  /* AVX-512F */
+    VW_SIMD_AVX2 = 1,  /* AVX2 + FMA */
+    VW_SIMD_AVX512 = 2 /* AVX-512F */
 } vw_simd_level;
 
 /* The kernel set in use: the best the CPU supports, unless the environment

@@ -16,6 +16,7 @@
  * directory fsync'ed, so a crash leaves either the old file or the new one.
  */
 #include "dataset_internal.h"
+#include "fileio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,20 +110,6 @@ static vw_status resolve_format(const char *path, vw_dataset_format format,
 }
 
 /* ------------------------------------------------------------------ helpers */
-
-static const char *errno_text(int err, char *buf, size_t cap) {
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-    return strerror_r(err, buf, cap);
-#else
-    return strerror_r(err, buf, cap) == 0 ? buf : "unknown error";
-#endif
-}
-
-static vw_status fail_errno(vw_status st, const char *what) {
-    char buf[128];
-    int err = errno;
-    return vw_fail(st, "%s: %s", what, errno_text(err, buf, sizeof buf));
-}
 
 static uint32_t load_le32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -250,7 +237,7 @@ static vw_status source_read(const source *s, uint64_t off, void *dst, size_t le
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
-            return fail_errno(VW_ERR_IO, "read");
+            return vw_fail_errno(VW_ERR_IO, "read", NULL);
         if (got == 0)
             return vw_fail(VW_ERR_TRUNCATED,
                            "file ended at byte %" PRIu64 " while reading (did it shrink?)", off);
@@ -490,13 +477,13 @@ vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset
         return st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open");
+        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", NULL);
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
-        st = fail_errno(VW_ERR_IO, "stat");
+        st = vw_fail_errno(VW_ERR_IO, "stat", NULL);
     } else if (S_ISDIR(sb.st_mode)) {
         errno = EISDIR;
-        st = fail_errno(VW_ERR_IO, "open");
+        st = vw_fail_errno(VW_ERR_IO, "open", NULL);
     } else if (!S_ISREG(sb.st_mode)) {
         /* The size must be known up front to validate the header. */
         st = vw_fail(VW_ERR_UNSUPPORTED, "not a regular file (pipes and devices are not read)");
@@ -518,81 +505,6 @@ void vw_dataset_free(vw_dataset *dataset) {
 
 /* ------------------------------------------------------------------ atomic files */
 
-/* A temporary file beside `path` that becomes `path` on commit. */
-typedef struct atomic_file {
-    int fd;
-    const char *path;
-    char *tmp;
-} atomic_file;
-
-static atomic_uint tmp_counter;
-
-static vw_status atomic_open(const char *path, atomic_file *af) {
-    struct stat sb;
-    /* rename() would replace a device node or a FIFO with a regular file. */
-    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-        return vw_fail(VW_ERR_INVALID_ARG, "the destination exists and is not a regular file");
-    size_t cap = strlen(path) + 64;
-    af->path = path;
-    af->tmp = malloc(cap);
-    if (af->tmp == NULL)
-        return vw_fail(VW_ERR_NOMEM, "temporary file name");
-    for (int attempt = 0; attempt < 100; attempt++) {
-        snprintf(af->tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(),
-                 atomic_fetch_add(&tmp_counter, 1));
-        /* 0666: the process umask decides, as for any file the user creates. */
-        af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (af->fd >= 0)
-            return VW_OK;
-        if (errno != EEXIST)
-            break;
-    }
-    vw_status st =
-        fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "create temporary file");
-    free(af->tmp);
-    return st;
-}
-
-static void atomic_abort(atomic_file *af) {
-    close(af->fd);
-    unlink(af->tmp);
-    free(af->tmp);
-}
-
-static vw_status fsync_parent_dir(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir =
-        slash == NULL ? strdup(".") : strndup(path, slash == path ? 1 : (size_t)(slash - path));
-    if (dir == NULL)
-        return vw_fail(VW_ERR_NOMEM, "directory name");
-    vw_status st = VW_OK;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        st = fail_errno(VW_ERR_IO, "open directory for fsync");
-    } else {
-        /* Some file systems cannot sync a directory; the rename stands. */
-        if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP)
-            st = fail_errno(VW_ERR_IO, "fsync directory");
-        close(fd);
-    }
-    free(dir);
-    return st;
-}
-
-static vw_status atomic_commit(atomic_file *af) {
-    vw_status st = VW_OK;
-    if (fsync(af->fd) != 0)
-        st = fail_errno(VW_ERR_IO, "fsync");
-    if (close(af->fd) != 0 && st == VW_OK)
-        st = fail_errno(VW_ERR_IO, "close");
-    if (st == VW_OK && rename(af->tmp, af->path) != 0)
-        st = fail_errno(VW_ERR_IO, "rename");
-    if (st != VW_OK)
-        unlink(af->tmp);
-    free(af->tmp);
-    return st == VW_OK ? fsync_parent_dir(af->path) : st;
-}
-
 /* ------------------------------------------------------------------ writing */
 
 static vw_status write_all(int fd, const void *data, size_t len) {
@@ -602,7 +514,7 @@ static vw_status write_all(int fd, const void *data, size_t len) {
         if (put < 0 && errno == EINTR)
             continue;
         if (put < 0)
-            return fail_errno(VW_ERR_IO, "write");
+            return vw_fail_errno(VW_ERR_IO, "write", NULL);
         p += put;
         len -= (size_t)put;
     }
@@ -698,16 +610,16 @@ vw_status vw_dataset_write(const char *path, vw_dataset_format format, const flo
     if (!array_bytes(n, dim, sizeof(float), &bytes))
         return vw_fail(VW_ERR_INVALID_ARG, "%" PRIu64 " x %" PRIu32 " floats overflow", n, dim);
 
-    atomic_file af = {-1, path, NULL};
-    st = atomic_open(path, &af);
+    vw_atomic_file af = {-1, path, NULL};
+    st = vw_atomic_open(path, &af);
     if (st != VW_OK)
         return st;
     st = write_header(af.fd, format, n, dim);
     if (st == VW_OK)
         st = write_rows(af.fd, format, data, n, dim);
     if (st != VW_OK) {
-        atomic_abort(&af);
+        vw_atomic_abort(&af);
         return st;
     }
-    return atomic_commit(&af);
+    return vw_atomic_commit(&af, NULL);
 }

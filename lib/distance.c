@@ -7,6 +7,7 @@
  * fails or crashes on it. */
 #include "vw_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,11 +118,25 @@ float vw_distance_dot(const float *a, const float *b, uint32_t dim) {
     return vw_kernels_active()->dot(a, b, dim);
 }
 
-vw_status vw_check_finite(const float *v, uint32_t dim) {
-    for (uint32_t i = 0; i < dim; i++)
+/* Largest squared norm we accept. By Cauchy-Schwarz every partial sum of a
+ * dot product of two such vectors stays below FLT_MAX / 4, and an L2 sum
+ * below FLT_MAX, so no kernel can overflow to infinity (or, adding
+ * +inf to -inf, to NaN) whatever the summation order. */
+#define VW_MAX_NORM2 ((double)FLT_MAX / 4)
+
+vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2) {
+    double s = 0;
+    for (uint32_t i = 0; i < dim; i++) {
         if (!isfinite(v[i]))
             return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
                            isnan(v[i]) ? "NaN" : "infinite");
+        s += (double)v[i] * v[i];
+    }
+    if (s > VW_MAX_NORM2)
+        return vw_fail(VW_ERR_NONFINITE, "squared norm %.3g is too large: distances would overflow",
+                       s);
+    if (norm2)
+        *norm2 = s;
     return VW_OK;
 }
 
@@ -131,18 +146,17 @@ vw_status vw_normalize(float *v, uint32_t dim) {
         return vw_fail(VW_ERR_NULL_ARG, "vector is NULL");
     if (dim == 0 || dim > VW_MAX_DIM)
         return vw_fail(VW_ERR_DIMENSION, "dimension %u outside 1..%u", dim, VW_MAX_DIM);
-    vw_status st = vw_check_finite(v, dim);
-    if (st != VW_OK)
-        return st;
-    /* double accumulation: a float sum of 4096 squares can lose the last bits
-     * that make a unit vector exactly unit */
+    /* the norm is summed in double: a float sum of 4096 squares can lose the
+     * last bits that make a unit vector exactly unit */
     double s = 0;
-    for (uint32_t i = 0; i < dim; i++)
+    for (uint32_t i = 0; i < dim; i++) {
+        if (!isfinite(v[i]))
+            return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
+                           isnan(v[i]) ? "NaN" : "infinite");
         s += (double)v[i] * v[i];
+    }
     if (s == 0)
         return vw_fail(VW_ERR_ZERO_VECTOR, "all %u components are zero", dim);
-    if (!isfinite(s))
-        return vw_fail(VW_ERR_NONFINITE, "squared norm overflows");
     double inv = 1.0 / sqrt(s);
     for (uint32_t i = 0; i < dim; i++)
         v[i] = (float)(v[i] * inv);

@@ -1,6 +1,7 @@
 /* Index lifetime, parameters, storage growth, statistics and lookups. */
 #include "vw_internal.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,8 @@ static vw_status check_params(const vw_params *p) {
         return vw_fail(VW_ERR_INVALID_ARG, "ef_construction %u outside 1..%u", p->ef_construction,
                        VW_MAX_EF);
     if (p->capacity > VW_MAX_ELEMENTS)
-        return vw_fail(VW_ERR_CAPACITY, "capacity %llu above %u",
-                       (unsigned long long)p->capacity, VW_MAX_ELEMENTS);
+        return vw_fail(VW_ERR_CAPACITY, "capacity %llu above %u", (unsigned long long)p->capacity,
+                       VW_MAX_ELEMENTS);
     return VW_OK;
 }
 
@@ -79,6 +80,25 @@ static vw_status init_locks(vw_index *ix) {
         return vw_fail(VW_ERR_NOMEM, "pool mutex");
     }
     return VW_OK;
+}
+
+static vw_status lock_failed(int rc) {
+    return vw_fail(VW_ERR_INVALID_ARG, "index lock: %s (a callback calling back into the index?)",
+                   rc == EDEADLK ? "already held by this thread" : "cannot be taken");
+}
+
+vw_status vw_lock_read(const vw_index *ix) {
+    int rc = pthread_rwlock_rdlock(&((vw_index *)ix)->rw);
+    return rc == 0 ? VW_OK : lock_failed(rc);
+}
+
+vw_status vw_lock_write(vw_index *ix) {
+    int rc = pthread_rwlock_wrlock(&ix->rw);
+    return rc == 0 ? VW_OK : lock_failed(rc);
+}
+
+void vw_unlock(const vw_index *ix) {
+    pthread_rwlock_unlock(&((vw_index *)ix)->rw);
 }
 
 static vw_dist_fn metric_distance(vw_metric m, const vw_kernels *k) {
@@ -106,7 +126,8 @@ vw_status vw_index_alloc(const vw_params *p, vw_index **out) {
     vw_labelmap_init(&ix->map);
     ix->kernels = vw_kernels_active();
     ix->dist = metric_distance(p->metric, ix->kernels);
-    ix->dist_batch = p->metric == VW_METRIC_L2 ? ix->kernels->l2sq_batch : ix->kernels->ipdist_batch;
+    ix->dist_batch =
+        p->metric == VW_METRIC_L2 ? ix->kernels->l2sq_batch : ix->kernels->ipdist_batch;
     st = init_locks(ix);
     if (st != VW_OK) {
         free(ix);
@@ -241,8 +262,9 @@ vw_status vw_index_stats(const vw_index *ix, vw_stats *out) {
     vw_clear_detail();
     if (!ix || !out)
         return vw_fail(VW_ERR_NULL_ARG, "index or out is NULL");
-    vw_index *mix = (vw_index *)ix;
-    pthread_rwlock_rdlock(&mix->rw);
+    vw_status st = vw_lock_read(ix);
+    if (st != VW_OK)
+        return st;
     *out = (vw_stats){.count = ix->count,
                       .capacity = ix->capacity,
                       .dim = ix->dim,
@@ -254,7 +276,7 @@ vw_status vw_index_stats(const vw_index *ix, vw_stats *out) {
                       .memory_bytes = memory_bytes(ix),
                       .mapped_bytes = ix->map_base ? ix->map_len : 0,
                       .mmapped = ix->map_base != NULL};
-    pthread_rwlock_unlock(&mix->rw);
+    vw_unlock(ix);
     return VW_OK;
 }
 
@@ -262,12 +284,13 @@ vw_status vw_index_get_vector(const vw_index *ix, uint64_t label, float *out) {
     vw_clear_detail();
     if (!ix || !out)
         return vw_fail(VW_ERR_NULL_ARG, "index or out is NULL");
-    vw_index *mix = (vw_index *)ix;
-    pthread_rwlock_rdlock(&mix->rw);
+    vw_status st = vw_lock_read(ix);
+    if (st != VW_OK)
+        return st;
     uint32_t id = vw_labelmap_find(&ix->map, ix->labels, label);
     if (id != VW_NO_NODE)
         memcpy(out, vw_vector(ix, id), (size_t)ix->dim * sizeof *out);
-    pthread_rwlock_unlock(&mix->rw);
+    vw_unlock(ix);
     if (id == VW_NO_NODE)
         return vw_fail(VW_ERR_NOT_FOUND, "label %llu", (unsigned long long)label);
     return VW_OK;

@@ -19,31 +19,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t mix64(uint64_t x) {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
 static unsigned draw_level(const vw_index *ix, uint64_t id) {
-    uint64_t h = mix64(ix->seed ^ mix64(id));
+    const uint64_t golden = 0x9e3779b97f4a7c15ULL; /* splitmix64's increment */
+    uint64_t h = vw_mix64((ix->seed ^ vw_mix64(id + golden)) + golden);
     double u = (double)((h >> 11) + 1) * 0x1.0p-53; /* uniform in (0, 1] */
     double level = floor(-log(u) * ix->level_mult);
     return level >= VW_MAX_LEVEL - 1 ? VW_MAX_LEVEL - 1 : (unsigned)level;
 }
 
-static pthread_mutex_t *node_lock(const vw_index *ix, uint32_t id) {
-    return &ix->node_locks[id % VW_NODE_LOCKS];
-}
-
 /* ------------------------------------------------------------------ validation */
 
 static vw_status check_vector(const vw_index *ix, const float *v) {
-    vw_status st = vw_check_finite(v, ix->dim);
+    double norm2;
+    vw_status st = vw_check_vector(v, ix->dim, &norm2);
     if (st != VW_OK)
         return st;
-    if (ix->metric == VW_METRIC_COSINE && ix->kernels->dot(v, v, ix->dim) == 0)
+    if (ix->metric == VW_METRIC_COSINE && norm2 == 0)
         return vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
     return VW_OK;
 }
@@ -54,7 +45,7 @@ static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *la
         vw_status st = check_vector(ix, vecs + i * ix->dim);
         if (st != VW_OK)
             return vw_fail(st, "vector %llu: %s", (unsigned long long)i,
-                           st == VW_ERR_NONFINITE ? "NaN or infinite component" : "zero vector");
+                           st == VW_ERR_NONFINITE ? "non-finite or overflowing" : "zero vector");
         if (vw_labelmap_find(&ix->map, ix->labels, labels[i]) != VW_NO_NODE)
             return vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu (vector %llu) already present",
                            (unsigned long long)labels[i], (unsigned long long)i);
@@ -132,7 +123,7 @@ static uint32_t select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, ui
  * the list is full. */
 static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level) {
     uint32_t max = level == 0 ? ix->M0 : ix->M;
-    pthread_mutex_lock(node_lock(ix, nb));
+    pthread_mutex_lock(vw_node_lock(ix, nb));
     uint32_t *list = vw_links(ix, nb, level);
     uint32_t len = list[0];
     bool present = false;
@@ -155,7 +146,7 @@ static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, 
             list[1 + i] = c[i].id;
         list[0] = kept;
     }
-    pthread_mutex_unlock(node_lock(ix, nb));
+    pthread_mutex_unlock(vw_node_lock(ix, nb));
 }
 
 /* Writes the list of `id` in one layer from the results of the layer search
@@ -179,12 +170,12 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
     uint32_t next = n > 0 ? sorted[0].id : id;
     uint32_t kept = select_neighbours(ix, sorted, n, ix->M);
 
-    pthread_mutex_lock(node_lock(ix, id));
+    pthread_mutex_lock(vw_node_lock(ix, id));
     uint32_t *list = vw_links(ix, id, level);
     for (uint32_t i = 0; i < kept; i++)
         list[1 + i] = sorted[i].id;
     list[0] = kept;
-    pthread_mutex_unlock(node_lock(ix, id));
+    pthread_mutex_unlock(vw_node_lock(ix, id));
     return next;
 }
 
@@ -193,10 +184,10 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
  * add themselves to it (they already link to `id`, which add_backlink sees). */
 static void link_back(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
     uint32_t copy[1 + 2 * VW_MAX_M];
-    pthread_mutex_lock(node_lock(ix, id));
+    pthread_mutex_lock(vw_node_lock(ix, id));
     const uint32_t *list = vw_links(ix, id, level);
     memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
-    pthread_mutex_unlock(node_lock(ix, id));
+    pthread_mutex_unlock(vw_node_lock(ix, id));
     for (uint32_t i = 1; i <= copy[0]; i++)
         add_backlink(ix, s, copy[i], id, level);
 }
@@ -236,8 +227,10 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     for (int l = bottom; l >= 0 && st == VW_OK; l--)
         link_back(ix, s, id, (unsigned)l);
     if (raises_top) {
-        ix->entry = id;
-        ix->max_level = level;
+        if (st == VW_OK) {
+            ix->entry = id;
+            ix->max_level = level;
+        }
         pthread_mutex_unlock(&ix->global);
     }
     return st;
@@ -271,8 +264,10 @@ vw_status vw_index_add(vw_index *ix, const float *vector, uint64_t label) {
     vw_clear_detail();
     if (!ix || !vector)
         return vw_fail(VW_ERR_NULL_ARG, "index or vector is NULL");
-    pthread_rwlock_wrlock(&ix->rw);
-    vw_status st = check_vector(ix, vector);
+    vw_status st = vw_lock_write(ix);
+    if (st != VW_OK)
+        return st;
+    st = check_vector(ix, vector);
     if (st == VW_OK && vw_labelmap_find(&ix->map, ix->labels, label) != VW_NO_NODE)
         st = vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu already present",
                      (unsigned long long)label);
@@ -285,7 +280,7 @@ vw_status vw_index_add(vw_index *ix, const float *vector, uint64_t label) {
     if (st == VW_OK)
         st = link_node(ix, s, id);
     vw_scratch_release(ix, s);
-    pthread_rwlock_unlock(&ix->rw);
+    vw_unlock(ix);
     return st;
 }
 
@@ -318,14 +313,13 @@ typedef struct batch_insert {
     const float *vecs;
     const uint64_t *labels;
     uint64_t n;
-    uint64_t next;           /* next batch row to place; guarded by place_lock */
+    uint64_t next; /* next batch row to place; guarded by place_lock */
     pthread_mutex_t place_lock;
     atomic_uint_fast64_t done;
     atomic_int status;
     vw_progress_fn progress;
     void *progress_ctx;
-    uint64_t step, reported; /* reported is guarded by progress_lock */
-    pthread_mutex_t progress_lock;
+    uint64_t step, reported; /* used by worker 0 only */
 } batch_insert;
 
 static void fail_batch(batch_insert *b, vw_status st) {
@@ -333,17 +327,16 @@ static void fail_batch(batch_insert *b, vw_status st) {
     atomic_compare_exchange_strong(&b->status, &expected, (int)st);
 }
 
-static void report_progress(batch_insert *b, uint64_t done) {
-    if (!b->progress || (done % b->step != 0 && done != b->n))
+/* Runs on the calling thread only (worker 0), so a callback never races with
+ * itself and may use thread-local state of the caller's. */
+static void report_progress(batch_insert *b) {
+    uint64_t done = atomic_load(&b->done);
+    if (!b->progress || done < b->reported + b->step)
         return;
-    pthread_mutex_lock(&b->progress_lock);
-    if (done > b->reported) {
-        b->reported = done;
-        if (b->progress(done, b->n, b->progress_ctx) != 0)
-            fail_batch(b, vw_fail(VW_ERR_CANCELLED, "cancelled after %llu of %llu",
-                                  (unsigned long long)done, (unsigned long long)b->n));
-    }
-    pthread_mutex_unlock(&b->progress_lock);
+    b->reported = done;
+    if (b->progress(done, b->n, b->progress_ctx) != 0)
+        fail_batch(b, vw_fail(VW_ERR_CANCELLED, "cancelled after %llu of %llu",
+                              (unsigned long long)done, (unsigned long long)b->n));
 }
 
 /* Rows are placed one at a time under place_lock (ids, label map and count
@@ -352,7 +345,6 @@ static void report_progress(batch_insert *b, uint64_t done) {
 static void insert_worker(void *p, unsigned worker) {
     batch_insert *b = p;
     vw_index *ix = b->ix;
-    (void)worker;
     vw_scratch *s = vw_scratch_acquire(ix);
     vw_status st = s ? vw_scratch_fit(s, ix->capacity, ix->ef_construction, ix->dim)
                      : vw_fail(VW_ERR_NOMEM, "insert scratch");
@@ -368,8 +360,11 @@ static void insert_worker(void *p, unsigned worker) {
         if (row >= b->n || st != VW_OK)
             break;
         st = link_node(ix, s, id);
-        if (st == VW_OK)
-            report_progress(b, atomic_fetch_add(&b->done, 1) + 1);
+        if (st == VW_OK) {
+            atomic_fetch_add(&b->done, 1);
+            if (worker == 0)
+                report_progress(b);
+        }
     }
     if (st != VW_OK)
         fail_batch(b, st);
@@ -388,16 +383,18 @@ static vw_status run_batch(vw_index *ix, const float *vecs, const uint64_t *labe
     atomic_init(&b.done, 0);
     atomic_init(&b.status, VW_OK);
     pthread_mutex_init(&b.place_lock, NULL);
-    pthread_mutex_init(&b.progress_lock, NULL);
     vw_status st = vw_parallel(threads, insert_worker, &b);
     pthread_mutex_destroy(&b.place_lock);
-    pthread_mutex_destroy(&b.progress_lock);
-    return st != VW_OK ? st : (vw_status)atomic_load(&b.status);
+    if (st == VW_OK)
+        st = (vw_status)atomic_load(&b.status);
+    /* the final report, after every thread has finished */
+    if (st == VW_OK && progress && b.reported < n && progress(n, n, ctx) != 0)
+        st = vw_fail(VW_ERR_CANCELLED, "cancelled at the end of the batch");
+    return st;
 }
 
-vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t *labels,
-                             uint64_t n, unsigned threads, vw_progress_fn progress,
-                             void *progress_ctx) {
+vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t *labels, uint64_t n,
+                             unsigned threads, vw_progress_fn progress, void *progress_ctx) {
     vw_clear_detail();
     if (!ix || (n > 0 && (!vectors || !labels)))
         return vw_fail(VW_ERR_NULL_ARG, "index, vectors or labels is NULL");
@@ -407,9 +404,11 @@ vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t 
         threads = vw_default_threads();
     if (threads > n)
         threads = (unsigned)n;
-    pthread_rwlock_wrlock(&ix->rw);
-    vw_status st = ix->readonly ? vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP")
-                                : check_batch(ix, vectors, labels, n);
+    vw_status st = vw_lock_write(ix);
+    if (st != VW_OK)
+        return st;
+    st = ix->readonly ? vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP")
+                      : check_batch(ix, vectors, labels, n);
     if (st == VW_OK)
         st = check_batch_unique(labels, n);
     vw_scratch *s = NULL;
@@ -418,6 +417,6 @@ vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t 
     vw_scratch_release(ix, s); /* prepare's scratch goes back to the pool for a worker */
     if (st == VW_OK)
         st = run_batch(ix, vectors, labels, n, threads, progress, progress_ctx);
-    pthread_rwlock_unlock(&ix->rw);
+    vw_unlock(ix);
     return st;
 }

@@ -12,18 +12,8 @@
 
 #include <stdlib.h>
 
-static uint64_t mix64(uint64_t x) {
-    /* splitmix64 finalizer: spreads sequential labels over all slots */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
 static void place(uint32_t *slots, uint64_t mask, const uint64_t *labels, uint32_t id) {
-    uint64_t i = mix64(labels[id]) & mask;
+    uint64_t i = vw_mix64(labels[id]) & mask;
     while (slots[i] != 0)
         i = (i + 1) & mask;
     slots[i] = id + 1;
@@ -63,7 +53,7 @@ vw_status vw_labelmap_reserve(vw_labelmap *m, const uint64_t *labels, uint64_t c
 uint32_t vw_labelmap_find(const vw_labelmap *m, const uint64_t *labels, uint64_t label) {
     if (m->dense)
         return label < m->used ? (uint32_t)label : VW_NO_NODE;
-    uint64_t i = mix64(label) & m->mask;
+    uint64_t i = vw_mix64(label) & m->mask;
     for (;;) {
         uint32_t s = m->slots[i];
         if (s == 0)

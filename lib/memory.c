@@ -11,7 +11,7 @@
 
 #include <sys/mman.h>
 
-#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_PAGE  ((size_t)2 << 20)
 #define SMALL_PAGE ((size_t)4096)
 
 /* Small arrays stay on small pages: a huge page for a 1000-vector index

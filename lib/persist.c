@@ -22,6 +22,7 @@
  * timestamps), so saving a loaded index reproduces the file byte for byte.
  */
 #include "crc32c.h"
+#include "fileio.h"
 #include "vw_internal.h"
 
 #include <errno.h>
@@ -126,20 +127,6 @@ static uint32_t header_crc(const unsigned char *h, uint32_t size) {
     return vw_crc32c(crc, h + H_HEADER_CRC + 4, size - H_HEADER_CRC - 4);
 }
 
-static const char *errno_text(int err, char *buf, size_t len) {
-#if defined(__GLIBC__) && defined(_GNU_SOURCE)
-    return strerror_r(err, buf, len);
-#else
-    return strerror_r(err, buf, len) == 0 ? buf : "unknown error";
-#endif
-}
-
-static vw_status fail_errno(vw_status st, const char *what, const char *path) {
-    char buf[128];
-    const char *text = errno_text(errno, buf, sizeof buf);
-    return vw_fail(st, "%s %s: %s", what, path, text);
-}
-
 static bool all_zero(const unsigned char *p, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (p[i])
@@ -198,7 +185,7 @@ static vw_status read_at(const loader *ld, void *buf, size_t len, uint64_t off) 
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
-            return fail_errno(VW_ERR_IO, "read", ld->path);
+            return vw_fail_errno(VW_ERR_IO, "read", ld->path);
         if (got == 0)
             return vw_fail(VW_ERR_TRUNCATED, "file ended at byte %llu while reading",
                            (unsigned long long)off);
@@ -491,6 +478,20 @@ static vw_status check_links0(const loader *ld, const uint32_t *links0, const ui
     return VW_OK;
 }
 
+/* Vectors must be what an insert would have accepted, so that no distance
+ * can be NaN or overflow. Read mode only: a mapped index is used in place,
+ * and scanning its vectors would touch every page of the file at load. */
+static vw_status check_vectors(const loader *ld, const float *v) {
+    uint32_t dim = ld->params.dim;
+    for (uint64_t i = 0; i < ld->count; i++)
+        if (vw_check_vector(v + i * dim, dim, NULL) != VW_OK) {
+            char why[160];
+            snprintf(why, sizeof why, "%s", vw_last_error_detail());
+            return vw_fail(VW_ERR_CORRUPT, "vectors: row %llu: %s", (unsigned long long)i, why);
+        }
+    return VW_OK;
+}
+
 /* The upper-links section: for each node in id order, levels[id] lists of
  * 1 + M words (layer 1 first). */
 static vw_status check_upper(const loader *ld, const uint32_t *upper, const uint8_t *levels) {
@@ -553,6 +554,7 @@ static vw_status load_into_memory(const loader *ld, vw_index *ix) {
     ix->count = ld->count; /* from here vw_index_free releases what split_upper made */
     const section *s = ld->sec;
     if ((st = read_section_data(ld, &s[SEC_VECTORS], ix->vectors, "vectors")) != VW_OK ||
+        (st = check_vectors(ld, ix->vectors)) != VW_OK ||
         (st = read_section_data(ld, &s[SEC_LEVELS], ix->levels, "levels")) != VW_OK ||
         (st = check_levels(ld, ix->levels)) != VW_OK ||
         (st = read_section_data(ld, &s[SEC_LINKS0], ix->links0, "links0")) != VW_OK ||
@@ -596,7 +598,7 @@ static vw_status load_mapped(const loader *ld, vw_index *ix) {
 #endif
     void *map = mmap(NULL, (size_t)ld->size, PROT_READ, MAP_SHARED | populate, ld->fd, 0);
     if (map == MAP_FAILED)
-        return fail_errno(errno == ENOMEM ? VW_ERR_NOMEM : VW_ERR_IO, "mmap", ld->path);
+        return vw_fail_errno(errno == ENOMEM ? VW_ERR_NOMEM : VW_ERR_IO, "mmap", ld->path);
     ix->map_base = map;
     ix->map_len = (size_t)ld->size;
     ix->readonly = true;
@@ -641,10 +643,10 @@ static vw_status load_mapped(const loader *ld, vw_index *ix) {
 static vw_status open_index_file(loader *ld) {
     ld->fd = open(ld->path, O_RDONLY | O_CLOEXEC);
     if (ld->fd < 0)
-        return fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", ld->path);
+        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", ld->path);
     struct stat sb;
     if (fstat(ld->fd, &sb) != 0)
-        return fail_errno(VW_ERR_IO, "stat", ld->path);
+        return vw_fail_errno(VW_ERR_IO, "stat", ld->path);
     if (!S_ISREG(sb.st_mode))
         return vw_fail(VW_ERR_IO, "%s is not a regular file", ld->path);
     ld->size = (uint64_t)sb.st_size;
@@ -711,10 +713,10 @@ static vw_status write_all(const writer *w, const void *data, size_t len, uint64
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return fail_errno(VW_ERR_IO, "write", w->path);
+            return vw_fail_errno(VW_ERR_IO, "write", w->path);
         if (n == 0) {
             errno = ENOSPC;
-            return fail_errno(VW_ERR_IO, "write", w->path);
+            return vw_fail_errno(VW_ERR_IO, "write", w->path);
         }
         p += n;
         off += (uint64_t)n;
@@ -867,88 +869,32 @@ static vw_status write_index(writer *w, const vw_index *ix) {
     return write_all(w, header, hs, 0);
 }
 
-/* ------------------------------------------------------------------ atomic replace */
-
-/* Creates "<path>.tmp.<pid>.<n>" exclusively; the name is unique among
- * concurrent savers and never reuses a stale file from a crashed one. */
-static vw_status create_temp(const char *path, char **tmp_out, int *fd_out) {
-    static _Atomic unsigned counter;
-    size_t len = strlen(path) + 64;
-    char *tmp = malloc(len);
-    if (!tmp)
-        return vw_fail(VW_ERR_NOMEM, "temporary file name");
-    for (int attempt = 0; attempt < 1000; attempt++) {
-        snprintf(tmp, len, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) {
-            *tmp_out = tmp;
-            *fd_out = fd;
-            return VW_OK;
-        }
-        if (errno != EEXIST) {
-            vw_status st = fail_errno(VW_ERR_IO, "create", tmp);
-            free(tmp);
-            return st;
-        }
-    }
-    free(tmp);
-    return vw_fail(VW_ERR_IO, "create %s.tmp.*: too many stale temporary files", path);
-}
-
-/* After the rename the new name lives in the directory's data, which needs
- * its own fsync to survive a power cut. */
-static vw_status sync_directory(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
-    if (!dir)
-        return vw_fail(VW_ERR_NOMEM, "directory name");
-    vw_status st = VW_OK;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        st = fail_errno(VW_ERR_IO, "open directory", dir);
-    else if (fsync(fd) != 0 && errno != EINVAL) /* EINVAL: not supported here */
-        st = fail_errno(VW_ERR_IO, "fsync directory", dir);
-    if (fd >= 0)
-        close(fd);
-    free(dir);
-    return st;
-}
-
 vw_status vw_index_save(const vw_index *ix, const char *path) {
     vw_clear_detail();
     if (!ix || !path)
         return vw_fail(VW_ERR_NULL_ARG, "index or path is NULL");
     if (!*path)
         return vw_fail(VW_ERR_INVALID_ARG, "empty path");
-    char *tmp = NULL;
-    writer w = {.fd = -1};
-    vw_status st = create_temp(path, &tmp, &w.fd);
+    vw_atomic_file af;
+    vw_status st = vw_atomic_open(path, &af);
     if (st != VW_OK)
         return st;
-    w.path = tmp;
+    writer w = {.fd = af.fd, .path = af.tmp};
     w.buf = malloc(WRITE_BUFFER);
     if (!w.buf)
         st = vw_fail(VW_ERR_NOMEM, "write buffer");
     if (st == VW_OK) {
         /* Readers may search meanwhile; inserts wait until the data is written. */
-        vw_index *mix = (vw_index *)ix;
-        pthread_rwlock_rdlock(&mix->rw);
-        st = write_index(&w, ix);
-        pthread_rwlock_unlock(&mix->rw);
+        st = vw_lock_read(ix);
+        if (st == VW_OK) {
+            st = write_index(&w, ix);
+            vw_unlock(ix);
+        }
     }
     free(w.buf);
-    if (st == VW_OK && fsync(w.fd) != 0)
-        st = fail_errno(VW_ERR_IO, "fsync", tmp);
-    if (close(w.fd) != 0 && st == VW_OK)
-        st = fail_errno(VW_ERR_IO, "close", tmp);
-    if (st == VW_OK && vw_persist_before_rename_hook)
-        st = vw_persist_before_rename_hook(tmp);
-    if (st == VW_OK && rename(tmp, path) != 0)
-        st = fail_errno(VW_ERR_IO, "rename to", path);
-    if (st != VW_OK)
-        unlink(tmp);
-    free(tmp);
-    if (st == VW_OK)
-        st = sync_directory(path);
-    return st;
+    if (st != VW_OK) {
+        vw_atomic_abort(&af);
+        return st;
+    }
+    return vw_atomic_commit(&af, vw_persist_before_rename_hook);
 }

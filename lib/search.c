@@ -11,19 +11,15 @@
 #include <stdio.h>
 #include <string.h>
 
-static pthread_mutex_t *node_lock(const vw_index *ix, uint32_t id) {
-    return &ix->node_locks[id % VW_NODE_LOCKS];
-}
-
 /* Returns the list to scan: in place, or a copy taken under the node lock. */
 static const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigned level, bool locked,
                                  uint32_t *copy) {
     const uint32_t *list = vw_links(ix, id, level);
     if (!locked)
         return list;
-    pthread_mutex_lock(node_lock(ix, id));
+    pthread_mutex_lock(vw_node_lock(ix, id));
     memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
-    pthread_mutex_unlock(node_lock(ix, id));
+    pthread_mutex_unlock(vw_node_lock(ix, id));
     return copy;
 }
 
@@ -107,8 +103,11 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
         }
         if (s->cand.size + n > s->cand.cap) {
             vw_status st = vw_heap_reserve(&s->cand, 2 * (s->cand.size + n));
+            /* An insert cannot back out once its node is placed: without
+             * room to queue more candidates it links to the best found so
+             * far, which is what a smaller ef would have given. */
             if (st != VW_OK)
-                return st;
+                return lq->locked ? VW_OK : st;
         }
         ix->dist_batch(lq->q, ix->vectors, ix->dim, fresh, n, dists);
         for (uint32_t i = 0; i < n; i++)
@@ -125,14 +124,12 @@ static vw_status check_query(const vw_index *ix, const float *q, uint32_t k, uin
         return vw_fail(VW_ERR_K, "k=%u outside 1..%u", k, VW_MAX_K);
     if (ef == 0 || ef > VW_MAX_EF)
         return vw_fail(VW_ERR_EF, "ef=%u outside 1..%u", ef, VW_MAX_EF);
-    vw_status st = vw_check_finite(q, ix->dim);
+    double norm2;
+    vw_status st = vw_check_vector(q, ix->dim, &norm2);
     if (st != VW_OK)
         return st;
-    if (ix->metric == VW_METRIC_COSINE) {
-        float norm2 = ix->kernels->dot(q, q, ix->dim);
-        if (norm2 == 0)
-            return vw_fail(VW_ERR_ZERO_VECTOR, "cosine query is the zero vector");
-    }
+    if (ix->metric == VW_METRIC_COSINE && norm2 == 0)
+        return vw_fail(VW_ERR_ZERO_VECTOR, "cosine query is the zero vector");
     return VW_OK;
 }
 
@@ -181,10 +178,11 @@ vw_status vw_index_search(const vw_index *ix, const float *query, uint32_t k, ui
     vw_status st = check_query(ix, query, k, ef);
     if (st != VW_OK)
         return st;
-    vw_index *mix = (vw_index *)ix;
-    pthread_rwlock_rdlock(&mix->rw);
+    st = vw_lock_read(ix);
+    if (st != VW_OK)
+        return st;
     if (ix->count == 0) {
-        pthread_rwlock_unlock(&mix->rw);
+        vw_unlock(ix);
         return vw_fail(VW_ERR_EMPTY_INDEX, "search on an empty index");
     }
     vw_scratch *s = vw_scratch_acquire(ix);
@@ -194,7 +192,7 @@ vw_status vw_index_search(const vw_index *ix, const float *query, uint32_t k, ui
         st = search_locked(ix, s, query, k, ef, filter, filter_ctx, out_labels, out_distances,
                            found);
     vw_scratch_release(ix, s);
-    pthread_rwlock_unlock(&mix->rw);
+    vw_unlock(ix);
     return st;
 }
 
@@ -212,6 +210,7 @@ typedef struct batch_search {
     uint32_t *found;
     atomic_uint_fast64_t next;
     atomic_int status;
+    char detail[200]; /* of the first failure, which may be on another thread */
 } batch_search;
 
 static void batch_worker(void *p, unsigned worker) {
@@ -228,7 +227,9 @@ static void batch_worker(void *p, unsigned worker) {
                                        b->filter_ctx, labels, dists, &found);
         if (st != VW_OK) {
             int expected = VW_OK;
-            atomic_compare_exchange_strong(&b->status, &expected, (int)st);
+            if (atomic_compare_exchange_strong(&b->status, &expected, (int)st))
+                snprintf(b->detail, sizeof b->detail, "query %llu: %s", (unsigned long long)i,
+                         vw_last_error_detail());
             return;
         }
         for (uint32_t j = found; j < b->k; j++) {
@@ -277,5 +278,6 @@ vw_status vw_index_search_batch(const vw_index *ix, const float *queries, uint64
     vw_status st = vw_parallel(threads, batch_worker, &b);
     if (st != VW_OK)
         return st;
-    return (vw_status)atomic_load(&b.status);
+    st = (vw_status)atomic_load(&b.status);
+    return st == VW_OK ? VW_OK : vw_fail(st, "%s", b.detail);
 }

@@ -18,8 +18,8 @@
 #ifndef VW_INTERNAL_H
 #define VW_INTERNAL_H
 
-#include "vwhnsw.h"
 #include "heap.h"
+#include "vwhnsw.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -28,7 +28,7 @@
 #include <stdint.h>
 
 #define VW_MAX_LEVEL 64u
-#define VW_NO_NODE UINT32_MAX
+#define VW_NO_NODE   UINT32_MAX
 
 /* ------------------------------------------------------------------ status */
 
@@ -44,8 +44,8 @@ typedef float (*vw_dist_fn)(const float *a, const float *b, size_t dim);
 /* Distances from q to the rows ids[0..n) of base, into out; one indirect call
  * per expanded node instead of one per neighbour, and bit-identical to the
  * single kernel of the same level. */
-typedef void (*vw_dist_batch_fn)(const float *q, const float *base, size_t dim,
-                                 const uint32_t *ids, uint32_t n, float *out);
+typedef void (*vw_dist_batch_fn)(const float *q, const float *base, size_t dim, const uint32_t *ids,
+                                 uint32_t n, float *out);
 
 typedef struct vw_kernels {
     vw_dist_fn l2sq;
@@ -64,28 +64,31 @@ float vw_l2sq_scalar(const float *a, const float *b, size_t dim);
 float vw_dot_scalar(const float *a, const float *b, size_t dim);
 float vw_ipdist_scalar(const float *a, const float *b, size_t dim);
 void vw_l2sq_batch_scalar(const float *q, const float *base, size_t dim, const uint32_t *ids,
-                   uint32_t n, float *out);
+                          uint32_t n, float *out);
 void vw_ipdist_batch_scalar(const float *q, const float *base, size_t dim, const uint32_t *ids,
-                   uint32_t n, float *out);
+                            uint32_t n, float *out);
 #ifdef VW_HAVE_SIMD
 float vw_l2sq_avx2(const float *a, const float *b, size_t dim);
 float vw_dot_avx2(const float *a, const float *b, size_t dim);
 float vw_ipdist_avx2(const float *a, const float *b, size_t dim);
 void vw_l2sq_batch_avx2(const float *q, const float *base, size_t dim, const uint32_t *ids,
-                   uint32_t n, float *out);
+                        uint32_t n, float *out);
 void vw_ipdist_batch_avx2(const float *q, const float *base, size_t dim, const uint32_t *ids,
-                   uint32_t n, float *out);
+                          uint32_t n, float *out);
 float vw_l2sq_avx512(const float *a, const float *b, size_t dim);
 float vw_dot_avx512(const float *a, const float *b, size_t dim);
 float vw_ipdist_avx512(const float *a, const float *b, size_t dim);
 void vw_l2sq_batch_avx512(const float *q, const float *base, size_t dim, const uint32_t *ids,
-                   uint32_t n, float *out);
+                          uint32_t n, float *out);
 void vw_ipdist_batch_avx512(const float *q, const float *base, size_t dim, const uint32_t *ids,
-                   uint32_t n, float *out);
+                            uint32_t n, float *out);
 #endif
 
-/* Checks a vector for NaN/Inf: VW_OK or VW_ERR_NONFINITE (with detail). */
-vw_status vw_check_finite(const float *v, uint32_t dim);
+/* Checks a stored vector or query: every component finite and the squared
+ * norm small enough that no distance can overflow; else VW_ERR_NONFINITE
+ * with a detail. On success *norm2 (if not NULL) is the squared norm,
+ * summed in double. */
+vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2);
 
 /* ------------------------------------------------------------------ label map */
 
@@ -121,11 +124,11 @@ typedef struct vw_scratch {
     uint16_t *visited;
     uint64_t visited_cap;
     uint16_t epoch;
-    vw_heap cand;    /* min-heap: nearest candidate first */
-    vw_heap result;  /* max-heap: farthest kept result first */
-    vw_cand *sel;    /* neighbour-selection buffer (inserts) */
+    vw_heap cand;   /* min-heap: nearest candidate first */
+    vw_heap result; /* max-heap: farthest kept result first */
+    vw_cand *sel;   /* neighbour-selection buffer (inserts) */
     uint32_t sel_cap;
-    float *qbuf;     /* normalized copy of a cosine query */
+    float *qbuf; /* normalized copy of a cosine query */
     struct vw_scratch *next;
 } vw_scratch;
 
@@ -178,6 +181,19 @@ struct vw_index {
 
 #define VW_NODE_LOCKS 4096u
 
+/* The stripe guarding the link lists of node id. Never hold two at once. */
+static inline pthread_mutex_t *vw_node_lock(const vw_index *ix, uint32_t id) {
+    return &ix->node_locks[id % VW_NODE_LOCKS];
+}
+
+/* The splitmix64 finalizer: a bijection that spreads nearby inputs (labels,
+ * node ids) over all 64 bits. */
+static inline uint64_t vw_mix64(uint64_t x) {
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 static inline uint32_t *vw_links0(const vw_index *ix, uint32_t id) {
     return ix->links0 + (size_t)id * (1 + ix->M0);
 }
@@ -199,6 +215,13 @@ static inline const float *vw_vector(const vw_index *ix, uint32_t id) {
 static inline float vw_dist_to(const vw_index *ix, const float *q, uint32_t id) {
     return ix->dist(q, vw_vector(ix, id), ix->dim);
 }
+
+/* The index lock. Taking it from a thread that already holds it (a progress
+ * or filter callback calling back into the index) fails with EDEADLK
+ * instead of corrupting the lock; that becomes a status. */
+vw_status vw_lock_read(const vw_index *ix);
+vw_status vw_lock_write(vw_index *ix);
+void vw_unlock(const vw_index *ix);
 
 /* index.c */
 /* Allocates an index with parameters checked and no storage; used by create and load. */
@@ -224,8 +247,8 @@ typedef struct vw_layer_query {
     const float *q;
     uint32_t ef;
     unsigned level;
-    bool locked;          /* take node locks when reading lists (during inserts) */
-    vw_filter_fn filter;  /* layer 0 of a public search only */
+    bool locked;         /* take node locks when reading lists (during inserts) */
+    vw_filter_fn filter; /* layer 0 of a public search only */
     void *filter_ctx;
 } vw_layer_query;
 
@@ -233,8 +256,7 @@ typedef struct vw_layer_query {
 uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int top, int stop,
                            bool locked);
 /* Beam search in one layer from `ep`; leaves up to ef results in s->result (max-heap). */
-vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq,
-                          uint32_t ep);
+vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq, uint32_t ep);
 
 /* persist.c */
 /* Test hook: when set, called after the temporary file is complete and

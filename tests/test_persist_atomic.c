@@ -220,10 +220,10 @@ static void crash_before_rename(void) {
 static void bad_destinations(void) {
     char path[256];
     snprintf(path, sizeof path, "%s/missing-dir/index.vwi", dir);
-    CHECK_ST(vw_index_save(small_ix, path), VW_ERR_IO);
+    CHECK_ST(vw_index_save(small_ix, path), VW_ERR_NOT_FOUND);
     snprintf(path, sizeof path, "%s/a-directory", dir);
     CHECK(mkdir(path, 0700) == 0);
-    CHECK_ST(vw_index_save(small_ix, path), VW_ERR_IO);
+    CHECK_ST(vw_index_save(small_ix, path), VW_ERR_INVALID_ARG);
     struct stat sb;
     CHECK(stat(path, &sb) == 0 && S_ISDIR(sb.st_mode));
     check_no_temp_left("destination is a directory");

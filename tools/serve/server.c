@@ -709,22 +709,31 @@ static void read_input(server *s, conn *c) {
     }
 }
 
-/* Everything a connection can do now: read, answer, write. */
+/* Everything a connection can do now: read, answer, write. Goes round
+ * while a round makes progress (bytes read, requests answered, output
+ * sent): with edge-triggered epoll, requests already in our buffer would
+ * otherwise wait for an event that never comes. Each round reads, consumes
+ * or sends something, so the loop ends. */
 static void conn_service(server *s, conn *c) {
-    size_t limit = HTTP_MAX_HEAD + (size_t)s->cfg->max_body;
-    for (int round = 0; round < 8 && !c->closed; round++) {
+    for (;;) {
+        size_t in_before = c->in_len, out_before = c->out_len - c->out_off;
         read_input(s, c);
+        size_t in_read = c->in_len;
         process_input(s, c);
         conn_flush(s, c);
-        /* Go round again only if reading stopped at a full buffer that
-         * answering has since made room in. */
-        if (c->closed || !c->readable || c->in_len >= limit || c->in_flight)
+        if (c->closed || c->in_flight)
+            break;
+        int progressed =
+            in_read != in_before || c->in_len != in_read || c->out_len - c->out_off != out_before;
+        if (!progressed)
             break;
     }
     if (c->closed)
         return;
+    /* After a round without progress and with the output sent, what is
+     * left in the buffer is at most a partial request. */
     if (c->peer_eof && !c->in_flight && c->out_off == c->out_len) {
-        conn_close(s, c); /* nothing left to answer: the rest, if any, is a partial request */
+        conn_close(s, c);
         return;
     }
     timer_update(s, c);
@@ -909,7 +918,10 @@ static void handle_conn_event(server *s, conn *c, uint32_t events) {
 
 static int wait_timeout(const server *s) {
     int64_t deadline = s->thead ? s->thead->deadline_ms : -1;
-    if (s->stopping && (deadline < 0 || s->stop_deadline_ms < deadline))
+    /* Past the stop deadline with every connection closed, only searches in
+     * flight remain; their completion wakes the loop through the eventfd, so
+     * sleep instead of polling at a zero timeout. */
+    if (s->stopping && s->nconns > 0 && (deadline < 0 || s->stop_deadline_ms < deadline))
         deadline = s->stop_deadline_ms;
     if (deadline < 0)
         return -1;

@@ -1,0 +1,104 @@
+/* Atomic file replacement and errno messages, shared by the index file and
+ * the vector-file writers so that both keep the same guarantees. */
+#include "fileio.h"
+#include "vw_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+vw_status vw_fail_errno(vw_status st, const char *what, const char *path) {
+    char buf[128];
+    int err = errno;
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    const char *text = strerror_r(err, buf, sizeof buf);
+#else
+    const char *text = strerror_r(err, buf, sizeof buf) == 0 ? buf : "unknown error";
+#endif
+    return vw_fail(st, "%s%s%s: %s", what, path ? " " : "", path ? path : "", text);
+}
+
+static atomic_uint tmp_counter;
+
+vw_status vw_atomic_open(const char *path, vw_atomic_file *af) {
+    struct stat sb;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        return vw_fail(VW_ERR_INVALID_ARG, "%s exists and is not a regular file", path);
+    size_t cap = strlen(path) + 64;
+    af->path = path;
+    af->fd = -1;
+    af->tmp = malloc(cap);
+    if (!af->tmp)
+        return vw_fail(VW_ERR_NOMEM, "temporary file name");
+    /* The pid and a counter make the name unique among concurrent writers;
+     * O_EXCL never reuses a stale file a crashed writer left behind. */
+    for (int attempt = 0; attempt < 1000; attempt++) {
+        snprintf(af->tmp, cap, "%s.tmp.%ld.%u", path, (long)getpid(),
+                 atomic_fetch_add(&tmp_counter, 1));
+        /* 0666: the process umask decides, as for any file the user creates */
+        af->fd = open(af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (af->fd >= 0)
+            return VW_OK;
+        if (errno != EEXIST)
+            break;
+    }
+    vw_status st = vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO,
+                                 "create temporary file", af->tmp);
+    free(af->tmp);
+    af->tmp = NULL;
+    return st;
+}
+
+void vw_atomic_abort(vw_atomic_file *af) {
+    if (af->fd >= 0)
+        close(af->fd);
+    if (af->tmp)
+        unlink(af->tmp);
+    free(af->tmp);
+    af->fd = -1;
+    af->tmp = NULL;
+}
+
+/* After the rename the new name lives in the directory's data, which needs
+ * its own fsync to survive a power cut. */
+static vw_status sync_directory(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir)
+        return vw_fail(VW_ERR_NOMEM, "directory name");
+    vw_status st = VW_OK;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        st = vw_fail_errno(VW_ERR_IO, "open directory", dir);
+    } else {
+        /* some file systems cannot sync a directory; the rename stands */
+        if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP)
+            st = vw_fail_errno(VW_ERR_IO, "fsync directory", dir);
+        close(fd);
+    }
+    free(dir);
+    return st;
+}
+
+vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const char *tmp)) {
+    vw_status st = VW_OK;
+    if (fsync(af->fd) != 0)
+        st = vw_fail_errno(VW_ERR_IO, "fsync", af->tmp);
+    if (close(af->fd) != 0 && st == VW_OK)
+        st = vw_fail_errno(VW_ERR_IO, "close", af->tmp);
+    af->fd = -1;
+    if (st == VW_OK && before_rename)
+        st = before_rename(af->tmp);
+    if (st == VW_OK && rename(af->tmp, af->path) != 0)
+        st = vw_fail_errno(VW_ERR_IO, "rename to", af->path);
+    if (st != VW_OK)
+        unlink(af->tmp);
+    free(af->tmp);
+    af->tmp = NULL;
+    return st == VW_OK ? sync_directory(af->path) : st;
+}

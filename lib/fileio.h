@@ -1,0 +1,32 @@
+/* fileio.h - file helpers shared by the index file (persist.c) and the
+ * vector files (dataset*.c): errno messages and atomic replacement. */
+#ifndef VW_FILEIO_H
+#define VW_FILEIO_H
+
+#include "vwhnsw.h"
+
+/* vw_fail with the message "<what>: <strerror(errno)>". */
+vw_status vw_fail_errno(vw_status st, const char *what, const char *path);
+
+/* A temporary file beside `path` ("<path>.tmp.<pid>.<n>", created with
+ * O_EXCL) that becomes `path` on commit. */
+typedef struct vw_atomic_file {
+    int fd;
+    const char *path;
+    char *tmp;
+} vw_atomic_file;
+
+/* Creates the temporary file. VW_ERR_INVALID_ARG if `path` exists and is
+ * not a regular file (rename would replace a directory entry of another
+ * kind), VW_ERR_NOT_FOUND if its directory does not exist, VW_ERR_IO else. */
+vw_status vw_atomic_open(const char *path, vw_atomic_file *af);
+
+/* fsync, close, the optional hook, rename over `path`, fsync the directory.
+ * On failure the temporary file is removed and `path` is untouched (but for
+ * a failed directory fsync, which comes after the rename). */
+vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const char *tmp));
+
+/* Closes and removes the temporary file. */
+void vw_atomic_abort(vw_atomic_file *af);
+
+#endif /* VW_FILEIO_H */
