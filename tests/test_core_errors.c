@@ -3,7 +3,7 @@
 #include "testutil.h"
 
 #define DIM 16
-#define N 500
+#define N   500
 
 static vw_index *ix;
 static float *base;
@@ -21,6 +21,18 @@ static void expect_unchanged(uint64_t count) {
     CHECK(found == 10);
     CHECK(memcmp(labels, ref_labels, sizeof labels) == 0);
     CHECK(memcmp(dists, ref_dists, sizeof dists) == 0);
+}
+
+/* A progress callback that calls back into the index it is building: the
+ * library refuses that with a status instead of deadlocking or corrupting
+ * its lock (the callback runs on the caller's thread, which holds it). */
+static vw_status reentrant_status = VW_OK;
+static int reenter(uint64_t done, uint64_t total, void *ctx) {
+    (void)done;
+    (void)total;
+    vw_stats st;
+    reentrant_status = vw_index_stats((const vw_index *)ctx, &st);
+    return 0;
 }
 
 static int count_calls(uint64_t done, uint64_t total, void *ctx) {
@@ -156,6 +168,23 @@ int main(void) {
         vw_status st = vw_index_get_vector(ix, more_labels[i], got);
         CHECK(st == ((uint64_t)i < s.count - N ? VW_OK : VW_ERR_NOT_FOUND));
     }
+
+    /* huge but finite components: distances would overflow, so refused */
+    float huge[DIM];
+    for (int i = 0; i < DIM; i++)
+        huge[i] = (i & 1) ? -2e19f : 2e19f;
+    CHECK_ST(vw_index_add(ix, huge, 77777), VW_ERR_NONFINITE);
+    CHECK_ST(vw_index_search(ix, huge, 10, 10, NULL, NULL, out, NULL, &found), VW_ERR_NONFINITE);
+
+    float *few = tu_gaussian(300, DIM, 9);
+    uint64_t *few_labels = malloc(300 * sizeof *few_labels);
+    for (int i = 0; i < 300; i++)
+        few_labels[i] = 50000 + i;
+    CHECK_OK(vw_index_add_batch(ix, few, few_labels, 300, 2, reenter, ix));
+    CHECK(reentrant_status == VW_ERR_INVALID_ARG);
+    CHECK(vw_index_get_vector(ix, 50299, got) == VW_OK);
+    free(few);
+    free(few_labels);
 
     for (int st = 0; st < VW_STATUS_COUNT_; st++)
         CHECK(vw_strerror((vw_status)st) && strlen(vw_strerror((vw_status)st)) > 0);
