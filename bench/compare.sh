@@ -41,7 +41,7 @@ OUT=${OUT:-out/compare-$SET}
 mkdir -p "$OUT"
 case "$SET" in
   seed100k) EFS=16,32,64,128,256,512,1024 ;;
-  seed) EFS=16,64,256,512,1024,2048 ;;
+  seed) EFS=16,64,256,512,1024,2048,3072 ;;
   clustered1m) EFS=8,16,32,64,128,256 ;;
   *) echo "compare.sh: unknown set $SET" >&2; exit 2 ;;
 esac

@@ -34,6 +34,8 @@ static void usage(void) {
            "      --json         one JSON object per query and line:\n"
            "                     {\"indices\":[...],\"distances\":[...]}\n"
            "      --mmap         map the index file instead of reading it (fast start)\n"
+           "      --no-verify    skip the index file's checksums (structure is still\n"
+           "                     checked); with --mmap the load then takes milliseconds\n"
            "  -h, --help         show this help and exit\n"
            "  -V, --version      show the library version and exit\n"
            "\n"
@@ -189,7 +191,7 @@ static int starts_negative_number(const char *s) {
            (isdigit((unsigned char)s[1]) || (s[1] == '.' && isdigit((unsigned char)s[2])));
 }
 
-enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP };
+enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP, OPT_NO_VERIFY };
 
 int main(int argc, char **argv) {
     tool_init("vw-query");
@@ -199,6 +201,7 @@ int main(int argc, char **argv) {
                                              {"queries", required_argument, NULL, OPT_QUERIES},
                                              {"json", no_argument, NULL, OPT_JSON},
                                              {"mmap", no_argument, NULL, OPT_MMAP},
+                                             {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
@@ -229,6 +232,9 @@ int main(int argc, char **argv) {
             break;
         case OPT_JSON:
             q.json = 1;
+            break;
+        case OPT_NO_VERIFY:
+            flags |= VW_LOAD_NO_VERIFY;
             break;
         case OPT_MMAP:
             flags |= VW_LOAD_MMAP;
