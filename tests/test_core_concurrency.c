@@ -6,10 +6,10 @@
 
 #include <pthread.h>
 
-#define N 3000
+#define N   3000
 #define DIM 32
-#define NQ 200
-#define K 10
+#define NQ  200
+#define K   10
 
 static vw_index *ix;
 static float *queries;
@@ -70,7 +70,8 @@ int main(void) {
 
     for (int i = 0; i < NQ; i++) {
         uint32_t found = 0;
-        CHECK_OK(vw_index_search(ix, queries + i * DIM, K, 32, NULL, NULL, serial[i], NULL, &found));
+        CHECK_OK(
+            vw_index_search(ix, queries + i * DIM, K, 32, NULL, NULL, serial[i], NULL, &found));
     }
     /* A 4-thread build must give a graph as good as a serial one. (Exact
      * answers cannot be required even at ef = n: HNSW pruning can leave a

@@ -3,9 +3,9 @@
  * different seed draws different levels (so the check above is not vacuous). */
 #include "testutil.h"
 
-#define N 4000
+#define N   4000
 #define DIM 32
-#define NQ 100
+#define NQ  100
 
 static vw_index *build(const float *base, const uint64_t *labels, uint64_t seed) {
     vw_params p;

@@ -3,9 +3,9 @@
  * every metric, including distances. */
 #include "testutil.h"
 
-#define N 3000
+#define N   3000
 #define DIM 24
-#define K 10
+#define K   10
 
 int main(void) {
     float *base = tu_gaussian(N, DIM, 1);
@@ -32,8 +32,8 @@ int main(void) {
                 /* labels may swap only between equal distances */
                 if (got[j] != want[j] && fabs(wd[j] - gd[j]) > 1e-5) {
                     fprintf(stderr, "metric %s query %d rank %d: got %llu (%g) want %llu (%g)\n",
-                            vw_metric_name((vw_metric)m), i, j, (unsigned long long)got[j],
-                            gd[j], (unsigned long long)want[j], wd[j]);
+                            vw_metric_name((vw_metric)m), i, j, (unsigned long long)got[j], gd[j],
+                            (unsigned long long)want[j], wd[j]);
                     tu_failures++;
                 }
                 CHECK(fabs(wd[j] - gd[j]) <= 1e-5 * (1 + fabs(wd[j])));

@@ -30,7 +30,8 @@ static void check_level(vw_simd_level level) {
             float l2 = k->l2sq(a, b, n), l2ref = ref->l2sq(a, b, n);
             float dot = k->dot(a, b, n), dotref = ref->dot(a, b, n);
             float ip = k->ipdist(a, b, n), ipref = ref->ipdist(a, b, n);
-            if (!(fabs(l2 - l2ref) <= 1e-5 * scale_l2) || !(fabs(dot - dotref) <= 1e-5 * scale_dot) ||
+            if (!(fabs(l2 - l2ref) <= 1e-5 * scale_l2) ||
+                !(fabs(dot - dotref) <= 1e-5 * scale_dot) ||
                 !(fabs(ip - ipref) <= 1e-5 * (scale_dot + 1))) {
                 fprintf(stderr, "%s n=%zu: l2 %g vs %g, dot %g vs %g, ip %g vs %g\n",
                         vw_simd_name(level), n, l2, l2ref, dot, dotref, ip, ipref);

@@ -5,8 +5,8 @@
  * builds many of them. Run under ThreadSanitizer in CI too. */
 #include "testutil.h"
 
-#define N 400
-#define DIM 16
+#define N      400
+#define DIM    16
 #define BUILDS 25
 
 static int unreachable_after_build(const float *base, const uint64_t *labels, unsigned threads,

@@ -13,10 +13,10 @@
  * Usage: test_core_recall clustered|gaussian */
 #include "testutil.h"
 
-#define N 20000
-#define NQ 200
+#define N   20000
+#define NQ  200
 #define DIM 128
-#define K 10
+#define K   10
 
 static int keep_even(uint64_t label, void *ctx) {
     (void)ctx;
