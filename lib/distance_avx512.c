@@ -74,42 +74,5 @@ static inline __mmask16 tail_mask(size_t rest) {
 DEFINE_KERNELS(l2, L2_STEP)
 DEFINE_KERNELS(dot, DOT_STEP)
 
-float vw_l2sq_avx512(const float *a, const float *b, size_t dim) {
-    return l2_one(b, a, dim);
-}
-
-float vw_dot_avx512(const float *a, const float *b, size_t dim) {
-    return dot_one(b, a, dim);
-}
-
-float vw_ipdist_avx512(const float *a, const float *b, size_t dim) {
-    return 1.0f - dot_one(b, a, dim);
-}
-
-void vw_l2sq_batch_avx512(const float *q, const float *base, size_t dim, const uint32_t *ids,
-                          uint32_t n, float *out) {
-    uint32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const float *v[4];
-        for (int k = 0; k < 4; k++)
-            v[k] = base + (size_t)ids[i + k] * dim;
-        l2_four(q, v, dim, out + i);
-    }
-    for (; i < n; i++)
-        out[i] = l2_one(q, base + (size_t)ids[i] * dim, dim);
-}
-
-void vw_ipdist_batch_avx512(const float *q, const float *base, size_t dim, const uint32_t *ids,
-                            uint32_t n, float *out) {
-    uint32_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const float *v[4];
-        for (int k = 0; k < 4; k++)
-            v[k] = base + (size_t)ids[i + k] * dim;
-        dot_four(q, v, dim, out + i);
-        for (int k = 0; k < 4; k++)
-            out[i + k] = 1.0f - out[i + k];
-    }
-    for (; i < n; i++)
-        out[i] = 1.0f - dot_one(q, base + (size_t)ids[i] * dim, dim);
-}
+#define VW_LEVEL avx512
+#include "distance_public.h"
