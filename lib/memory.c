@@ -9,8 +9,40 @@
  * kernel does not do transparent huge pages the advice is ignored. */
 #include "vw_internal.h"
 
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
+/* AddressSanitizer cannot see past the end of an array inside a page-rounded
+ * mapping, so under it the arrays are plain heap blocks of the exact size. */
+#if defined(__SANITIZE_ADDRESS__)
+#define VW_EXACT_ARRAYS 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VW_EXACT_ARRAYS 1
+#endif
+#endif
+
+#ifdef VW_EXACT_ARRAYS
+bool vw_big_realloc(void **p, size_t *len, size_t bytes) {
+    size_t want = bytes ? bytes : 1;
+    if (*p && want <= *len)
+        return true;
+    void *q = realloc(*p, want);
+    if (!q)
+        return false;
+    /* zero-filled like a fresh anonymous mapping */
+    memset((char *)q + (*p ? *len : 0), 0, want - (*p ? *len : 0));
+    *p = q;
+    *len = want;
+    return true;
+}
+
+void vw_big_free(void *p, size_t len) {
+    (void)len;
+    free(p);
+}
+#else
 #define HUGE_PAGE  ((size_t)2 << 20)
 #define SMALL_PAGE ((size_t)4096)
 
@@ -40,3 +72,4 @@ void vw_big_free(void *p, size_t len) {
     if (p)
         munmap(p, len);
 }
+#endif

@@ -92,19 +92,23 @@ vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2);
 
 /* ------------------------------------------------------------------ label map */
 
-/* Label -> internal id (labelmap.c). Dense while labels[id] == id for every
- * id, a hash table after the first label that is not. Not thread-safe:
- * callers hold the index write lock (or own the index, as the loader does). */
+/* Label -> internal id (labelmap.c): the identity while labels[id] == id,
+ * an inverse array while the labels are 0..n-1 in another order, a hash
+ * table otherwise. Not thread-safe: callers hold the index write lock (or
+ * own the index, as the loader does). */
+typedef enum vw_map_mode { VW_MAP_IDENTITY, VW_MAP_INVERSE, VW_MAP_HASH } vw_map_mode;
+
 typedef struct vw_labelmap {
-    bool dense;
-    uint32_t *slots; /* hash mode: id + 1 per slot, 0 = empty */
-    uint64_t mask;   /* slot count - 1 (a power of two) */
-    uint64_t used;   /* labels in the map */
+    vw_map_mode mode;
+    uint32_t *slots;  /* inverse: id of each label; hash: id + 1 per slot, 0 = empty */
+    uint64_t inv_cap; /* inverse: entries allocated */
+    uint64_t mask;    /* hash: slot count - 1 (a power of two) */
+    uint64_t used;    /* labels in the map */
 } vw_labelmap;
 
 void vw_labelmap_init(vw_labelmap *m);
-/* Makes room for n labels at load factor <= 1/2 (hash mode), rehashing ids
- * 0..count-1 whose labels are in `labels`. */
+/* Makes room for n labels (hash: at load factor <= 1/2, rehashing ids
+ * 0..count-1 whose labels are in `labels`). */
 vw_status vw_labelmap_reserve(vw_labelmap *m, const uint64_t *labels, uint64_t count, uint64_t n);
 /* VW_NO_NODE if absent. */
 uint32_t vw_labelmap_find(const vw_labelmap *m, const uint64_t *labels, uint64_t label);
@@ -115,6 +119,10 @@ vw_status vw_labelmap_insert(vw_labelmap *m, const uint64_t *labels, uint32_t id
                              uint64_t capacity);
 /* Rebuilds the map from labels[0..n), VW_ERR_CORRUPT on a repeated label. */
 vw_status vw_labelmap_build(vw_labelmap *m, const uint64_t *labels, uint64_t n);
+/* Builds the map of an index about to be renumbered: labels[i] (unique)
+ * will sit at id rank[i]; room for `capacity` labels. */
+vw_status vw_labelmap_build_permuted(vw_labelmap *m, const uint64_t *labels, const uint32_t *rank,
+                                     uint64_t n, uint64_t capacity);
 void vw_labelmap_free(vw_labelmap *m);
 uint64_t vw_labelmap_bytes(const vw_labelmap *m);
 
