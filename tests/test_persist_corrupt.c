@@ -389,6 +389,49 @@ static void extra_section(void) {
     free(f);
 }
 
+/* Above 8 chunks of 16384 nodes the layer-0 lists are checked on several
+ * threads; the error must still name the first bad node, whichever thread
+ * finds which. Nodes of dim 2 and M = 2 keep the file small. */
+static void large_file(void) {
+    enum { BIG = 140000 };
+    vw_params p;
+    vw_params_default(&p, 2);
+    p.M = 2;
+    p.ef_construction = 8;
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    float *x = tu_gaussian(BIG, 2, 5);
+    uint64_t *labels = tu_iota(BIG);
+    CHECK_OK(vw_index_add_batch(ix, x, labels, BIG, 2, NULL, NULL));
+    CHECK_OK(vw_index_save(ix, out_path));
+    vw_index_free(ix);
+    free(x);
+    free(labels);
+    FILE *fp = fopen(out_path, "rb");
+    unsigned char *f = malloc((size_t)8 << 20);
+    size_t len = fp ? fread(f, 1, (size_t)8 << 20, fp) : 0;
+    if (fp)
+        fclose(fp);
+    CHECK(len > 0 && len < ((size_t)8 << 20) && rd64(f + 56) == BIG);
+    if (len == 0 || rd64(f + 56) != BIG) {
+        free(f);
+        return;
+    }
+    expect_unverified(f, len, VW_OK, NULL, "large intact file");
+    const uint64_t row = (1 + 2 * 2) * 4, links0 = sec_offset(f, LINKS0);
+    /* damage late first, then earlier: the earlier node must be reported */
+    const uint32_t nodes[] = {BIG - 1, 131000, 70000, 16384, 3};
+    for (size_t i = 0; i < sizeof nodes / sizeof nodes[0]; i++) {
+        wr32(f + links0 + nodes[i] * row + 4, BIG + 7); /* first neighbour out of range */
+        char want[64], what[64];
+        snprintf(want, sizeof want, "node %u layer 0 neighbour id %u", nodes[i], BIG + 7);
+        snprintf(what, sizeof what, "large file, bad list at node %u", nodes[i]);
+        expect_unverified(f, len, VW_ERR_CORRUPT, want, what);
+    }
+    free(f);
+    unlink(out_path);
+}
+
 static void bad_calls(void) {
     vw_index *ix = (vw_index *)&ix; /* must be reset to NULL on failure */
     char missing[300];
@@ -447,6 +490,7 @@ int main(void) {
         crafted();
         extra_section();
         random_damage();
+        large_file();
         bad_calls();
     }
     free(good);
