@@ -1,7 +1,7 @@
 /* Refusals of the *vecs and *bin readers and of bad paths: truncation,
  * ragged rows, out-of-range dimensions, headers that disagree with the file
  * size, content that does not match the extension, missing files. */
-#include "vwhnsw.h"
+#include "testutil.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -9,17 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (detail: %s)\n", __FILE__, __LINE__, #cond,   \
-                    vw_last_error_detail());                                                       \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static char dir[64];
 static unsigned char buf[65536];
@@ -65,7 +54,7 @@ static void expect(const char *name, vw_status status, const char *words, int li
         (st == VW_OK) != (ds != NULL)) {
         fprintf(stderr, "line %d, %s of %zu bytes: got %s / '%s', want %s / '%s'\n", line, name,
                 len, vw_strerror(st), vw_last_error_detail(), vw_strerror(status), words);
-        failures++;
+        tu_failures++;
     }
     vw_dataset_free(ds);
     unlink(tmp_path(name));
@@ -221,18 +210,12 @@ static void test_paths(void) {
 }
 
 int main(void) {
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/vwdse.XXXXXX", base && strlen(base) < 40 ? base : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (tu_tempdir(dir, "vwdse") != 0)
         return 1;
-    }
     test_vecs();
     test_bin();
     test_garbage();
     test_paths();
     rmdir(dir);
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures != 0;
+    return tu_result("test_dataset_errors");
 }

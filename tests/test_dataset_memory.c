@@ -1,7 +1,7 @@
 /* Reading and writing a large file costs the float array plus a bounded
  * buffer, never a second copy of the file: the peak resident set grows by
  * about the array's size on read and barely at all on write. */
-#include "vwhnsw.h"
+#include "testutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,13 +35,9 @@ static int write_fvecs(const char *path) {
 }
 
 int main(void) {
-    const char *base = getenv("TMPDIR");
     char dir[64], in[96], out[96];
-    snprintf(dir, sizeof dir, "%s/vwdsm.XXXXXX", base && strlen(base) < 40 ? base : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (tu_tempdir(dir, "vwdsm") != 0)
         return 1;
-    }
     snprintf(in, sizeof in, "%s/big.fvecs", dir);
     snprintf(out, sizeof out, "%s/big.bvecs", dir);
     int failed = write_fvecs(in) != 0;

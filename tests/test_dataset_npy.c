@@ -3,6 +3,7 @@
  * read both from a file (vw_dataset_read) and from memory
  * (vw_dataset_parse), which must agree. */
 #include "dataset_internal.h"
+#include "testutil.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -10,17 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (detail: %s)\n", __FILE__, __LINE__, #cond,   \
-                    vw_last_error_detail());                                                       \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static char path[96];
 static unsigned char file[1 << 20];
@@ -79,7 +69,7 @@ static void refuse(const char *dict, size_t data_len, vw_status status, const ch
     if (st != status || strstr(vw_last_error_detail(), words) == NULL) {
         fprintf(stderr, "npy %s: got %s / '%s', want %s / '%s'\n", dict, vw_strerror(st),
                 vw_last_error_detail(), vw_strerror(status), words);
-        failures++;
+        tu_failures++;
     }
     vw_dataset_free(ds);
 }
@@ -167,7 +157,7 @@ static void test_f2(void) {
         if (!same_float(ds->data[i], half_reference((uint16_t)i))) {
             fprintf(stderr, "half 0x%04x: got %g want %g\n", i, (double)ds->data[i],
                     (double)half_reference((uint16_t)i));
-            failures++;
+            tu_failures++;
             break;
         }
     vw_dataset_free(ds);
@@ -255,7 +245,7 @@ static void expect_bytes(const void *bytes, size_t len, vw_status status) {
     if (st != status) {
         fprintf(stderr, "preamble case of %zu bytes: got %s (%s), want %s\n", len, vw_strerror(st),
                 vw_last_error_detail(), vw_strerror(status));
-        failures++;
+        tu_failures++;
     }
     vw_dataset_free(ds);
 }
@@ -275,13 +265,9 @@ static void test_preamble(void) {
 }
 
 int main(void) {
-    const char *base = getenv("TMPDIR");
     char dir[64];
-    snprintf(dir, sizeof dir, "%s/vwnpy.XXXXXX", base && strlen(base) < 40 ? base : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (tu_tempdir(dir, "vwnpy") != 0)
         return 1;
-    }
     snprintf(path, sizeof path, "%s/t.npy", dir);
     test_f4_versions();
     test_header_variants();
@@ -292,7 +278,5 @@ int main(void) {
     test_preamble();
     unlink(path);
     rmdir(dir);
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures != 0;
+    return tu_result("test_dataset_npy");
 }

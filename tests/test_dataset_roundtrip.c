@@ -1,6 +1,6 @@
 /* Every format written by vw_dataset_write reads back equal, across chunk
  * boundaries; writes are atomic and refuse values the format cannot hold. */
-#include "vwhnsw.h"
+#include "testutil.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -9,17 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (detail: %s)\n", __FILE__, __LINE__, #cond,   \
-                    vw_last_error_detail());                                                       \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
 
 static char dir[64];
 
@@ -213,12 +202,8 @@ static void test_failed_write_keeps_old_file(void) {
 }
 
 int main(void) {
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/vwds.XXXXXX", base && strlen(base) < 40 ? base : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
+    if (tu_tempdir(dir, "vwds") != 0)
         return 1;
-    }
     test_roundtrips();
     test_format_from_path();
     test_npy_layout();
@@ -226,7 +211,5 @@ int main(void) {
     test_write_errors();
     test_failed_write_keeps_old_file();
     remove_dir();
-    if (failures)
-        fprintf(stderr, "%d check(s) failed\n", failures);
-    return failures != 0;
+    return tu_result("test_dataset_roundtrip");
 }

@@ -28,26 +28,9 @@ static unsigned char *old_bytes;
 static size_t old_len;
 static vw_index *small_ix, *big_ix;
 
-static unsigned char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(n > 0 ? (size_t)n : 1);
-    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void check_old_file_intact(const char *what) {
     size_t len;
-    unsigned char *now = slurp(target, &len);
+    unsigned char *now = tu_slurp(target, &len);
     if (!now || len != old_len || memcmp(now, old_bytes, len) != 0) {
         fprintf(stderr, "%s: the existing file changed\n", what);
         tu_failures++;
@@ -254,7 +237,7 @@ int main(void) {
     small_ix = build(50, 1);
     big_ix = build(500, 2); /* about 100 KB: beyond the 4 KiB file limit */
     CHECK_OK(vw_index_save(small_ix, target));
-    old_bytes = slurp(target, &old_len);
+    old_bytes = tu_slurp(target, &old_len);
     CHECK(old_bytes != NULL);
 
     read_only_directory();

@@ -407,13 +407,10 @@ static void large_file(void) {
     vw_index_free(ix);
     free(x);
     free(labels);
-    FILE *fp = fopen(out_path, "rb");
-    unsigned char *f = malloc((size_t)8 << 20);
-    size_t len = fp ? fread(f, 1, (size_t)8 << 20, fp) : 0;
-    if (fp)
-        fclose(fp);
-    CHECK(len > 0 && len < ((size_t)8 << 20) && rd64(f + 56) == BIG);
-    if (len == 0 || rd64(f + 56) != BIG) {
+    size_t len = 0;
+    unsigned char *f = tu_slurp(out_path, &len);
+    CHECK(f && len > 256 && rd64(f + 56) == BIG);
+    if (!f || len <= 256 || rd64(f + 56) != BIG) {
         free(f);
         return;
     }
@@ -463,13 +460,8 @@ static void make_good_file(void) {
     CHECK_OK(vw_index_save(ix, good_path));
     vw_index_free(ix);
     free(x);
-    FILE *fp = fopen(good_path, "rb");
-    fseek(fp, 0, SEEK_END);
-    good_len = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    good = malloc(good_len);
-    CHECK(fread(good, 1, good_len, fp) == good_len);
-    fclose(fp);
+    good = tu_slurp(good_path, &good_len);
+    CHECK(good != NULL && good_len > 256);
 }
 
 int main(void) {

@@ -17,7 +17,8 @@ static int tu_failures;
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (detail: %s)\n", __FILE__, __LINE__, #cond,   \
+                    vw_last_error_detail());                                                       \
             tu_failures++;                                                                         \
         }                                                                                          \
     } while (0)
@@ -188,6 +189,38 @@ static uint64_t *tu_iota(uint64_t n) {
     for (uint64_t i = 0; i < n; i++)
         l[i] = i;
     return l;
+}
+
+/* The whole of a file in a malloc'ed buffer (NULL if unreadable); *len is
+ * its size. */
+static unsigned char *tu_slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    *len = 0;
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = n >= 0 ? malloc(n > 0 ? (size_t)n : 1) : NULL;
+    if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    *len = buf ? (size_t)n : 0;
+    return buf;
+}
+
+/* Creates a private directory "<$TMPDIR or /tmp>/<prefix>.XXXXXX" into dir
+ * (64 bytes); 0 on success. */
+static int tu_tempdir(char dir[64], const char *prefix) {
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, 64, "%s/%s.XXXXXX", base && strlen(base) < 40 ? base : "/tmp", prefix);
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return -1;
+    }
+    return 0;
 }
 
 #endif
