@@ -69,6 +69,13 @@ static void check_queries(void) {
     tt_expect_fail("short stdin line", &r, 1, "stdin line 2");
     CHECK(tt_count_lines(r.out) == 11); /* line 1 was answered: header + 10 */
     tt_free_result(&r);
+    /* a build report that is not JSON (a trailing comma, a bare word) */
+    tt_write_bytes(tt_file("comma.json"), "{\"a\":[1,]}", 10);
+    tt_write_bytes(tt_file("word.json"), "{\"a\":nope}", 10);
+    FAIL_CASE(1, "not valid JSON", NULL, tt.bench, "-x", ix, "--build-report",
+              tt_file("comma.json"));
+    FAIL_CASE(1, "not valid JSON", NULL, tt.bench, "-x", ix, "--build-report",
+              tt_file("word.json"));
     /* malformed numbers */
     FAIL_CASE(1, "nan", NULL, tt.query, "-x", ix, "1,nan,3");
     FAIL_CASE(1, "2x", NULL, tt.query, "-x", ix, "1,2x,3");

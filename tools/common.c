@@ -2,6 +2,7 @@
  * common.c - see common.h. Shared by the tools; uses only the public API.
  */
 #include "common.h"
+#include "serve/json.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -551,168 +552,11 @@ void tool_json_raw(tool_json *j, const char *text) {
     fputs(text, j->f);
 }
 
-/* A recursive-descent JSON syntax check with a depth limit. */
-typedef struct json_cursor {
-    const char *p;
-    const char *end;
-    int depth;
-} json_cursor;
-
-static void jc_space(json_cursor *c) {
-    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r')) {
-        c->p++;
-    }
-}
-
-static int jc_literal(json_cursor *c, const char *word) {
-    size_t len = strlen(word);
-    if ((size_t)(c->end - c->p) < len || memcmp(c->p, word, len) != 0) {
-        return 0;
-    }
-    c->p += len;
-    return 1;
-}
-
-static int jc_string(json_cursor *c) {
-    if (c->p >= c->end || *c->p != '"') {
-        return 0;
-    }
-    c->p++;
-    while (c->p < c->end) {
-        unsigned char ch = (unsigned char)*c->p++;
-        if (ch == '"') {
-            return 1;
-        }
-        if (ch < 0x20) {
-            return 0;
-        }
-        if (ch == '\\') {
-            if (c->p >= c->end) {
-                return 0;
-            }
-            char e = *c->p++;
-            if (e == 'u') {
-                for (int i = 0; i < 4; i++) {
-                    if (c->p >= c->end || !isxdigit((unsigned char)*c->p)) {
-                        return 0;
-                    }
-                    c->p++;
-                }
-            } else if (!strchr("\"\\/bfnrt", e)) {
-                return 0;
-            }
-        }
-    }
-    return 0;
-}
-
-static int jc_digits(json_cursor *c) {
-    const char *start = c->p;
-    while (c->p < c->end && isdigit((unsigned char)*c->p)) {
-        c->p++;
-    }
-    return c->p > start;
-}
-
-static int jc_number(json_cursor *c) {
-    if (c->p < c->end && *c->p == '-') {
-        c->p++;
-    }
-    if (c->p < c->end && *c->p == '0') {
-        c->p++;
-    } else if (!jc_digits(c)) {
-        return 0;
-    }
-    if (c->p < c->end && *c->p == '.') {
-        c->p++;
-        if (!jc_digits(c)) {
-            return 0;
-        }
-    }
-    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
-        c->p++;
-        if (c->p < c->end && (*c->p == '+' || *c->p == '-')) {
-            c->p++;
-        }
-        if (!jc_digits(c)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int jc_value(json_cursor *c);
-
-static int jc_container(json_cursor *c, char close, int is_object) {
-    if (++c->depth > 64) {
-        return 0;
-    }
-    c->p++; /* the opening bracket */
-    jc_space(c);
-    if (c->p < c->end && *c->p == close) {
-        c->p++;
-        c->depth--;
-        return 1;
-    }
-    for (;;) {
-        if (is_object) {
-            if (!jc_string(c)) {
-                return 0;
-            }
-            jc_space(c);
-            if (c->p >= c->end || *c->p != ':') {
-                return 0;
-            }
-            c->p++;
-        }
-        if (!jc_value(c)) {
-            return 0;
-        }
-        jc_space(c);
-        if (c->p < c->end && *c->p == ',') {
-            c->p++;
-            jc_space(c);
-            continue;
-        }
-        if (c->p < c->end && *c->p == close) {
-            c->p++;
-            c->depth--;
-            return 1;
-        }
-        return 0;
-    }
-}
-
-static int jc_value(json_cursor *c) {
-    jc_space(c);
-    if (c->p >= c->end) {
-        return 0;
-    }
-    switch (*c->p) {
-    case '{':
-        return jc_container(c, '}', 1);
-    case '[':
-        return jc_container(c, ']', 0);
-    case '"':
-        return jc_string(c);
-    case 't':
-        return jc_literal(c, "true");
-    case 'f':
-        return jc_literal(c, "false");
-    case 'n':
-        return jc_literal(c, "null");
-    default:
-        return jc_number(c);
-    }
-}
-
+/* The strict reader of vw-serve (RFC 8259, depth-limited) does the check. */
 int tool_json_valid(const char *text, size_t len) {
-    json_cursor c = {text, text + len, 0};
-    if (!jc_value(&c)) {
-        return 0;
-    }
-    jc_space(&c);
-    return c.p == c.end;
+    json_cursor c;
+    json_init(&c, text, len);
+    return json_skip_value(&c) == 0 && json_expect_end(&c) == 0;
 }
 
 /* ------------------------------------------------------------ synthetic data */

@@ -1,5 +1,6 @@
 /*
- * json.h - a small strict JSON reader (RFC 8259) and a JSON writer for vw-serve.
+ * json.h - a small strict JSON reader (RFC 8259) and a JSON writer for vw-serve
+ * (the reader also checks JSON files for the other tools: tool_json_valid).
  *
  * The reader is a cursor over a byte buffer, driven by the caller that knows
  * the shape it expects (see api.c), so nothing is allocated and no tree is
