@@ -4,6 +4,7 @@
  *   vw_peer_bench build  <base.fvecs> <index_out> <M> <efC> <threads> [noreorder]
  *   vw_peer_bench search <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <threads> [reps] [LOAD]
  *   vw_peer_bench load   <index> [LOAD] [times]
+ *   vw_peer_bench reorder <index_in> <index_out>
  *
  * LOAD is read (default), mmap, read-noverify or mmap-noverify: the
  * vw_index_load flags (VW_LOAD_MMAP, VW_LOAD_NO_VERIFY).
@@ -269,6 +270,23 @@ static int cmd_load(int argc, char **argv) {
     return 0;
 }
 
+/* A reordered copy of an index built with noreorder: the same graph in both
+ * numberings, for bench/reorder_ab.sh. */
+static int cmd_reorder(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "reorder <index_in> <index_out>\n");
+        return 2;
+    }
+    vw_index *ix = NULL;
+    die_on(vw_index_load(argv[2], VW_LOAD_DEFAULT, &ix), argv[2]);
+    double t0 = now();
+    die_on(vw_index_reorder(ix), "reorder");
+    printf("reorder_s=%.3f\n", now() - t0);
+    die_on(vw_index_save(ix, argv[3]), argv[3]);
+    vw_index_free(ix);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (vw_simd_env_status() != VW_OK) {
         fprintf(stderr, "vw_peer_bench: %s\n", vw_last_error_detail());
@@ -280,6 +298,8 @@ int main(int argc, char **argv) {
         return cmd_search(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "load") == 0)
         return cmd_load(argc, argv);
-    fprintf(stderr, "usage: vw_peer_bench build|search|load ...\n");
+    if (argc >= 2 && strcmp(argv[1], "reorder") == 0)
+        return cmd_reorder(argc, argv);
+    fprintf(stderr, "usage: vw_peer_bench build|search|load|reorder ...\n");
     return 2;
 }

@@ -40,15 +40,22 @@ void vw_scratch_release(const vw_index *ix, vw_scratch *s) {
 }
 
 vw_status vw_scratch_fit(vw_scratch *s, uint64_t nodes, uint32_t ef, uint32_t dim) {
-    if (s->visited_cap < nodes) {
-        uint64_t cap = nodes + nodes / 4 + 64;
-        uint16_t *v = calloc(cap, sizeof *v);
-        if (!v)
-            return vw_fail(VW_ERR_NOMEM, "visited set of %llu nodes", (unsigned long long)cap);
+    uint64_t words = (nodes + 63) / 64;
+    if (s->visited_words < words) {
+        uint64_t cap = words + words / 4 + 1;
+        uint64_t *v = calloc(cap, sizeof *v);
+        uint32_t *t = malloc(cap * sizeof *t);
+        if (!v || !t) {
+            free(v);
+            free(t);
+            return vw_fail(VW_ERR_NOMEM, "visited set of %llu nodes", (unsigned long long)nodes);
+        }
         free(s->visited);
+        free(s->touched);
         s->visited = v;
-        s->visited_cap = cap;
-        s->epoch = 0;
+        s->touched = t;
+        s->visited_words = cap;
+        s->ntouched = 0;
     }
     vw_status st = vw_heap_reserve(&s->result, ef + 1);
     if (st == VW_OK)
@@ -72,18 +79,16 @@ vw_status vw_scratch_fit(vw_scratch *s, uint64_t nodes, uint32_t ef, uint32_t di
 }
 
 void vw_visited_reset(vw_scratch *s) {
-    /* Epoch 0 never marks a node, so after a wrap the array is cleared once
-     * every 65535 searches instead of once per search. */
-    if (++s->epoch == 0) {
-        memset(s->visited, 0, s->visited_cap * sizeof *s->visited);
-        s->epoch = 1;
-    }
+    for (uint64_t i = 0; i < s->ntouched; i++)
+        s->visited[s->touched[i]] = 0;
+    s->ntouched = 0;
 }
 
 void vw_scratch_free(vw_scratch *s) {
     while (s) {
         vw_scratch *next = s->next;
         free(s->visited);
+        free(s->touched);
         free(s->cand.items);
         free(s->result.items);
         free(s->sel);

@@ -76,13 +76,11 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
     uint32_t copy[1 + 2 * VW_MAX_M];
     uint32_t fresh[2 * VW_MAX_M];
     float dists[2 * VW_MAX_M];
-    uint16_t *visited = s->visited;
     vw_visited_reset(s);
-    const uint16_t epoch = s->epoch;
     s->cand.size = 0;
     s->result.size = 0;
 
-    visited[ep] = epoch;
+    vw_visit(s, ep);
     float bound = admit(ix, s, lq, (vw_cand){vw_dist_to(ix, lq->q, ep), ep}, INFINITY);
     while (s->cand.size > 0) {
         vw_cand c = s->cand.items[0];
@@ -95,9 +93,8 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
         uint32_t n = 0, len = list[0];
         for (uint32_t i = 1; i <= len; i++) {
             uint32_t nb = list[i];
-            if (visited[nb] == epoch)
+            if (!vw_visit(s, nb))
                 continue;
-            visited[nb] = epoch;
             fresh[n++] = nb;
             prefetch_vector(ix, nb);
         }

@@ -126,12 +126,15 @@ vw_status vw_labelmap_build_permuted(vw_labelmap *m, const uint64_t *labels, con
 void vw_labelmap_free(vw_labelmap *m);
 uint64_t vw_labelmap_bytes(const vw_labelmap *m);
 
-/* Per-search buffers. visited[id] == epoch marks a node seen in the current
- * search; bumping the epoch clears the set in O(1). */
+/* Per-search buffers. The visited set is a bitset (1M nodes: 128 KB, which
+ * stays in L2 beside the vectors a search streams through, where an array
+ * of 16-bit epochs took 2 MB); `touched` lists its non-zero words so that
+ * clearing it costs the words a search touched, not the index size. */
 typedef struct vw_scratch {
-    uint16_t *visited;
-    uint64_t visited_cap;
-    uint16_t epoch;
+    uint64_t *visited;
+    uint32_t *touched;
+    uint64_t visited_words; /* capacity of both, in words */
+    uint64_t ntouched;
     vw_heap cand;   /* min-heap: nearest candidate first */
     vw_heap result; /* max-heap: farthest kept result first */
     vw_cand *sel;   /* neighbour-selection buffer (inserts) */
@@ -248,7 +251,20 @@ vw_scratch *vw_scratch_acquire(const vw_index *ix);
 void vw_scratch_release(const vw_index *ix, vw_scratch *s);
 vw_status vw_scratch_fit(vw_scratch *s, uint64_t nodes, uint32_t ef, uint32_t dim);
 void vw_scratch_free(vw_scratch *s);
+/* Empties the visited set. */
 void vw_visited_reset(vw_scratch *s);
+
+/* Marks id visited; true if it was not yet. */
+static inline bool vw_visit(vw_scratch *s, uint32_t id) {
+    uint64_t *word = &s->visited[id >> 6];
+    uint64_t bit = (uint64_t)1 << (id & 63);
+    if (*word & bit)
+        return false;
+    if (*word == 0)
+        s->touched[s->ntouched++] = id >> 6;
+    *word |= bit;
+    return true;
+}
 
 /* search.c */
 typedef struct vw_layer_query {
