@@ -657,6 +657,13 @@ static vw_status load_mapped(const loader *ld, vw_index *ix) {
         (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK)
         return st;
     ix->vectors = mapped_at(base, s[SEC_VECTORS].offset);
+    if (!populate) {
+        /* Searches read scattered rows: fault in only the page asked for,
+         * not its neighbours, which are rarely wanted next. */
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t lo = (uintptr_t)ix->vectors & ~(page - 1);
+        (void)madvise((void *)lo, (uintptr_t)ix->vectors + s[SEC_VECTORS].length - lo, MADV_RANDOM);
+    }
     ix->levels = levels;
     ix->links0 = links0;
     ix->labels = mapped_at(base, s[SEC_LABELS].offset);
