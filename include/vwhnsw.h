@@ -26,14 +26,33 @@
  *
  * Threads
  *
- *   Searching is safe from any number of threads at once on one index, with
- *   no scratch memory to manage: the index keeps a pool of per-search
- *   buffers. Insert calls may come from any thread too, but they are taken
- *   one at a time, and a search waits while an insert is in progress (a
- *   writer-preferring readers/writer lock), so every search sees a
- *   consistent graph. To build in parallel, give many vectors to one
- *   vw_index_add_batch call: it spreads them over threads that link
- *   concurrently under fine-grained per-node locks.
+ *   Any number of threads may search one index while one thread at a time
+ *   changes it (add, upsert, remove, purge), with no caller-side locking and
+ *   no scratch memory to manage (the index pools per-search buffers).
+ *
+ *   - Readers: vw_index_search, vw_index_search_batch and vw_index_stats
+ *     never wait for a write to finish. The one exception: when an insert
+ *     needs more room than the arrays have, searches pause while the
+ *     arrays are moved (a realloc; the arrays grow by half each time, so
+ *     this is rare and short), and vw_index_reorder holds them off for its
+ *     whole run.
+ *   - Writers: mutating calls are taken one at a time (a later one waits);
+ *     so are vw_index_get_vector and vw_index_save, which read the index
+ *     as of between two writes. To insert in parallel, give many vectors
+ *     to one vw_index_add_batch or vw_index_upsert_batch call: its threads
+ *     link concurrently under fine-grained per-node locks.
+ *   - What a search sees: a search that starts after vw_index_remove (or an
+ *     upsert) returned never returns the removed label (or the replaced
+ *     vector). A search running while a write happens may see the index
+ *     before or after it; while an upsert replaces a label, a concurrent
+ *     search may miss that label, but never returns it twice.
+ *   - Memory: a removed element's slot is reused only after every search
+ *     that could still be reading it has ended (epoch-based reclamation), so
+ *     a search never reads memory that is being rewritten.
+ *   - Callbacks (filter, progress) run while the index is held: they must
+ *     not call functions on the same index; doing so returns an error
+ *     status where it can be detected.
+ *   - vw_index_free must not race with any other call on the index.
  */
 #ifndef VWHNSW_H
 #define VWHNSW_H
@@ -193,15 +212,44 @@ VW_API vw_status vw_index_search_batch(const vw_index *index, const float *queri
                                        void *filter_ctx, unsigned threads, uint64_t *out_labels,
                                        float *out_distances, uint32_t *found);
 
+/* Replaces the vector of `label`, or inserts it if the label is absent.
+ * The old vector is removed as by vw_index_remove (see there). */
+VW_API vw_status vw_index_upsert(vw_index *index, const float *vector, uint64_t label);
+
+/* vw_index_add_batch, except that labels already in the index get their
+ * vector replaced (as vw_index_upsert does) instead of failing. A label may
+ * still appear only once in the batch (VW_ERR_DUPLICATE_LABEL). */
+VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
+                                       const uint64_t *labels, uint64_t n, unsigned threads,
+                                       vw_progress_fn progress, void *progress_ctx);
+
+/* Removes `label` (VW_ERR_NOT_FOUND if absent). From the moment this
+ * returns, no search returns the label. The node stays in the graph as a
+ * bridge for searches until enough removals have piled up (a few percent
+ * of the index, or vw_index_purge); then it is unlinked in one pass: every
+ * node that linked to it re-selects its links from its own and the removed
+ * node's neighbours with the insert heuristic, a new entry point is chosen
+ * if needed, and the slot is reused by a later insert once no search that
+ * began before the pass is still running. That pass runs in the call that
+ * triggers it and takes about as long as reading every link list once
+ * (milliseconds per 100,000 elements). VW_ERR_READONLY for an
+ * mmap-loaded index. */
+VW_API vw_status vw_index_remove(vw_index *index, uint64_t label);
+
+/* Unlinks every removed element now (the pass vw_index_remove describes)
+ * and makes their slots reusable; a no-op when nothing is removed. */
+VW_API vw_status vw_index_purge(vw_index *index);
+
 /* Renumbers the index's nodes in breadth-first order of its graph, so that
  * nodes a search visits together sit together in memory and searches miss
  * the caches less (bench/RESULTS.md has the measured gain). Results, labels
- * and the file format are unchanged, and inserts may follow. Call it once
- * after a bulk build, before vw_index_save; it holds the index like an
- * insert (searches wait) and takes about 0.75 s per million 128-d
- * elements, with 9 bytes per element of temporary memory (more when the
- * labels are not 0..n-1: their hash table is rebuilt). VW_ERR_READONLY for
- * an mmap-loaded index. */
+ * and the file format are unchanged, and inserts may follow. Removed
+ * elements are purged first and free slots dropped, so the index becomes
+ * as compact as a fresh build. Call it after a bulk build or a large churn,
+ * before vw_index_save; searches wait while it runs. It takes about 0.75 s
+ * per million 128-d elements, with 9 bytes per element of temporary memory
+ * (more when the labels are not 0..n-1: their hash table is rebuilt).
+ * VW_ERR_READONLY for an mmap-loaded index. */
 VW_API vw_status vw_index_reorder(vw_index *index);
 
 /* Copies the stored vector of `label` into out (dim floats; normalized for
@@ -209,8 +257,8 @@ VW_API vw_status vw_index_reorder(vw_index *index);
 VW_API vw_status vw_index_get_vector(const vw_index *index, uint64_t label, float *out);
 
 typedef struct vw_stats {
-    uint64_t count;    /* elements in the index */
-    uint64_t capacity; /* elements that fit before the next growth */
+    uint64_t count;    /* elements (labels) in the index */
+    uint64_t capacity; /* slots that fit before the next growth */
     uint32_t dim;
     vw_metric metric;
     uint32_t M;
@@ -220,8 +268,13 @@ typedef struct vw_stats {
     uint64_t memory_bytes; /* heap bytes owned by the index (excluding a mapped file) */
     uint64_t mapped_bytes; /* bytes of an mmap-loaded file, 0 otherwise */
     int mmapped;           /* non-zero if loaded with VW_LOAD_MMAP */
+    uint64_t removed;      /* removed elements still linked, waiting for a purge */
+    uint64_t free_slots;   /* empty slots later inserts reuse */
+    uint64_t slots;        /* count + removed + free_slots: rows in the arrays */
 } vw_stats;
 
+/* Never waits for a writer; while writes run, each value is one that was
+ * true at some moment during the call. */
 VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
 
 /* ------------------------------------------------------------------ files */

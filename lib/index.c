@@ -59,23 +59,42 @@ static vw_status check_params(const vw_params *p) {
     return VW_OK;
 }
 
+static vw_status init_writer(vw_index *ix) {
+    pthread_mutexattr_t attr;
+    if (pthread_mutexattr_init(&attr) != 0)
+        return vw_fail(VW_ERR_NOMEM, "mutex attributes");
+    /* Error-checking: a callback that calls back into the index gets
+     * EDEADLK (a status) instead of hanging. */
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    int rc = pthread_mutex_init(&ix->writer, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return rc == 0 ? VW_OK : vw_fail(VW_ERR_NOMEM, "writer mutex");
+}
+
 static vw_status init_locks(vw_index *ix) {
     pthread_rwlockattr_t attr;
     if (pthread_rwlockattr_init(&attr) != 0)
         return vw_fail(VW_ERR_NOMEM, "rwlock attributes");
-    /* Writer preference: a steady stream of searches must not starve an
-     * insert forever (glibc's default prefers readers). */
+    /* Writer preference: a steady stream of searches must not starve a
+     * growth forever (glibc's default prefers readers). */
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     int rc = pthread_rwlock_init(&ix->rw, &attr);
     pthread_rwlockattr_destroy(&attr);
     if (rc != 0)
         return vw_fail(VW_ERR_NOMEM, "index rwlock");
+    vw_status st = init_writer(ix);
+    if (st != VW_OK) {
+        pthread_rwlock_destroy(&ix->rw);
+        return st;
+    }
     if (pthread_mutex_init(&ix->global, NULL) != 0) {
+        pthread_mutex_destroy(&ix->writer);
         pthread_rwlock_destroy(&ix->rw);
         return vw_fail(VW_ERR_NOMEM, "index mutex");
     }
     if (pthread_mutex_init(&ix->pool_lock, NULL) != 0) {
         pthread_mutex_destroy(&ix->global);
+        pthread_mutex_destroy(&ix->writer);
         pthread_rwlock_destroy(&ix->rw);
         return vw_fail(VW_ERR_NOMEM, "pool mutex");
     }
@@ -85,6 +104,15 @@ static vw_status init_locks(vw_index *ix) {
 static vw_status lock_failed(int rc) {
     return vw_fail(VW_ERR_INVALID_ARG, "index lock: %s (a callback calling back into the index?)",
                    rc == EDEADLK ? "already held by this thread" : "cannot be taken");
+}
+
+vw_status vw_writer_lock(const vw_index *ix) {
+    int rc = pthread_mutex_lock(&((vw_index *)ix)->writer);
+    return rc == 0 ? VW_OK : lock_failed(rc);
+}
+
+void vw_writer_unlock(const vw_index *ix) {
+    pthread_mutex_unlock(&((vw_index *)ix)->writer);
 }
 
 vw_status vw_lock_read(const vw_index *ix) {
@@ -121,8 +149,8 @@ vw_status vw_index_alloc(const vw_params *p, vw_index **out) {
     ix->ef_construction = p->ef_construction;
     ix->seed = p->seed;
     ix->level_mult = 1.0 / log((double)p->M);
-    ix->max_level = -1;
-    ix->entry = VW_NO_NODE;
+    vw_top_set(ix, VW_NO_NODE, -1);
+    atomic_init(&ix->epoch, 1);
     vw_labelmap_init(&ix->map);
     ix->kernels = vw_kernels_active();
     ix->dist = metric_distance(p->metric, ix->kernels);
@@ -151,6 +179,7 @@ vw_status vw_index_create(const vw_params *params, vw_index **out) {
         vw_index_free(ix);
         return st;
     }
+    vw_index_publish(ix);
     *out = ix;
     return VW_OK;
 }
@@ -173,6 +202,32 @@ static size_t links0_bytes(const vw_index *ix) {
     return (size_t)(1 + ix->M0) * sizeof(uint32_t);
 }
 
+/* grow_array for arrays whose new part must read as zero. */
+static bool grow_zeroed(void **p, size_t elem, uint64_t old, uint64_t cap) {
+    if (!grow_array(p, elem, cap))
+        return false;
+    memset((char *)*p + old * elem, 0, (size_t)(cap - old) * elem);
+    return true;
+}
+
+static vw_status grow_storage(vw_index *ix, uint64_t cap) {
+    uint64_t words = (ix->capacity + 63) / 64, new_words = (cap + 63) / 64;
+    bool ok = vw_big_realloc((void **)&ix->vectors, &ix->vectors_len, cap * vector_bytes(ix)) &&
+              vw_big_realloc((void **)&ix->links0, &ix->links0_len, cap * links0_bytes(ix)) &&
+              grow_array((void **)&ix->levels, sizeof *ix->levels, cap) &&
+              grow_array((void **)&ix->labels, sizeof *ix->labels, cap) &&
+              grow_array((void **)&ix->upper, sizeof *ix->upper, cap) &&
+              grow_zeroed((void **)&ix->dead, sizeof *ix->dead, words, new_words) &&
+              grow_zeroed((void **)&ix->state, sizeof *ix->state, ix->capacity, cap);
+    if (!ok)
+        return vw_fail(VW_ERR_NOMEM, "storage for %llu elements", (unsigned long long)cap);
+    vw_status st = vw_labelmap_reserve(&ix->map, ix->labels, cap);
+    if (st != VW_OK)
+        return st;
+    ix->capacity = cap;
+    return VW_OK;
+}
+
 vw_status vw_index_reserve(vw_index *ix, uint64_t need) {
     if (need <= ix->capacity)
         return VW_OK;
@@ -186,18 +241,13 @@ vw_status vw_index_reserve(vw_index *ix, uint64_t need) {
         cap = need;
     if (cap > VW_MAX_ELEMENTS)
         cap = VW_MAX_ELEMENTS;
-    bool ok = vw_big_realloc((void **)&ix->vectors, &ix->vectors_len, cap * vector_bytes(ix)) &&
-              vw_big_realloc((void **)&ix->links0, &ix->links0_len, cap * links0_bytes(ix)) &&
-              grow_array((void **)&ix->levels, sizeof *ix->levels, cap) &&
-              grow_array((void **)&ix->labels, sizeof *ix->labels, cap) &&
-              grow_array((void **)&ix->upper, sizeof *ix->upper, cap);
-    if (!ok)
-        return vw_fail(VW_ERR_NOMEM, "storage for %llu elements", (unsigned long long)cap);
-    vw_status st = vw_labelmap_reserve(&ix->map, ix->labels, ix->count, cap);
+    /* The arrays may move: the one moment searches must wait for a writer. */
+    vw_status st = vw_lock_write(ix);
     if (st != VW_OK)
         return st;
-    ix->capacity = cap;
-    return VW_OK;
+    st = grow_storage(ix, cap);
+    vw_unlock(ix);
+    return st;
 }
 
 vw_status vw_index_ensure_locks(vw_index *ix) {
@@ -213,6 +263,9 @@ vw_status vw_index_ensure_locks(vw_index *ix) {
 }
 
 static void free_storage(vw_index *ix) {
+    free((void *)ix->dead);
+    free(ix->state);
+    vw_removal_free(ix);
     if (ix->map_base) {
         /* vectors, lists and labels live in the mapping; only the per-node
          * pointer table was allocated */
@@ -243,54 +296,71 @@ void vw_index_free(vw_index *ix) {
     }
     pthread_mutex_destroy(&ix->pool_lock);
     pthread_mutex_destroy(&ix->global);
+    pthread_mutex_destroy(&ix->writer);
     pthread_rwlock_destroy(&ix->rw);
     free(ix);
 }
 
 static uint64_t memory_bytes(const vw_index *ix) {
-    uint64_t per_node = sizeof(uint32_t *); /* upper pointer table, also when mapped */
+    /* upper pointer table and the removal bookkeeping, also when mapped */
+    uint64_t per_node = sizeof(uint32_t *) + sizeof *ix->state;
     if (!ix->map_base)
         per_node += sizeof(uint8_t) + sizeof(uint64_t); /* levels, labels */
     uint64_t bytes = sizeof *ix + ix->vectors_len + ix->links0_len + ix->capacity * per_node +
-                     ix->upper_bytes + vw_labelmap_bytes(&ix->map);
+                     (ix->capacity + 63) / 64 * 8 + ix->upper_bytes + vw_labelmap_bytes(&ix->map) +
+                     (ix->pending.cap + ix->limbo.ids.cap + ix->free_ids.cap) * sizeof(uint32_t);
     if (ix->node_locks)
         bytes += VW_NODE_LOCKS * sizeof(pthread_mutex_t);
     return bytes;
 }
 
+void vw_index_publish(vw_index *ix) {
+    vw_counters *c = &ix->counters;
+    uint64_t free_slots = ix->free_ids.n + ix->limbo.ids.n;
+    atomic_store_explicit(&c->slots, ix->count, memory_order_relaxed);
+    atomic_store_explicit(&c->live, ix->live, memory_order_relaxed);
+    atomic_store_explicit(&c->removed, ix->pending.n, memory_order_relaxed);
+    atomic_store_explicit(&c->free, free_slots, memory_order_relaxed);
+    atomic_store_explicit(&c->capacity, ix->capacity, memory_order_relaxed);
+    atomic_store_explicit(&c->memory, memory_bytes(ix), memory_order_relaxed);
+}
+
+/* Stats never wait for a writer (a server answers them between writes):
+ * each value is one a writer published, read without a lock. */
 vw_status vw_index_stats(const vw_index *ix, vw_stats *out) {
     vw_clear_detail();
     if (!ix || !out)
         return vw_fail(VW_ERR_NULL_ARG, "index or out is NULL");
-    vw_status st = vw_lock_read(ix);
-    if (st != VW_OK)
-        return st;
-    *out = (vw_stats){.count = ix->count,
-                      .capacity = ix->capacity,
+    vw_counters *c = &((vw_index *)ix)->counters;
+    *out = (vw_stats){.count = atomic_load_explicit(&c->live, memory_order_relaxed),
+                      .capacity = atomic_load_explicit(&c->capacity, memory_order_relaxed),
                       .dim = ix->dim,
                       .metric = ix->metric,
                       .M = ix->M,
                       .ef_construction = ix->ef_construction,
                       .seed = ix->seed,
-                      .max_level = ix->max_level,
-                      .memory_bytes = memory_bytes(ix),
+                      .max_level = vw_top_get(ix).level,
+                      .memory_bytes = atomic_load_explicit(&c->memory, memory_order_relaxed),
                       .mapped_bytes = ix->map_base ? ix->map_len : 0,
-                      .mmapped = ix->map_base != NULL};
-    vw_unlock(ix);
+                      .mmapped = ix->map_base != NULL,
+                      .removed = atomic_load_explicit(&c->removed, memory_order_relaxed),
+                      .free_slots = atomic_load_explicit(&c->free, memory_order_relaxed),
+                      .slots = atomic_load_explicit(&c->slots, memory_order_relaxed)};
     return VW_OK;
 }
 
+/* Under the writer lock: the label map belongs to writers. */
 vw_status vw_index_get_vector(const vw_index *ix, uint64_t label, float *out) {
     vw_clear_detail();
     if (!ix || !out)
         return vw_fail(VW_ERR_NULL_ARG, "index or out is NULL");
-    vw_status st = vw_lock_read(ix);
+    vw_status st = vw_writer_lock(ix);
     if (st != VW_OK)
         return st;
     uint32_t id = vw_labelmap_find(&ix->map, ix->labels, label);
     if (id != VW_NO_NODE)
         memcpy(out, vw_vector(ix, id), (size_t)ix->dim * sizeof *out);
-    vw_unlock(ix);
+    vw_writer_unlock(ix);
     if (id == VW_NO_NODE)
         return vw_fail(VW_ERR_NOT_FOUND, "label %llu", (unsigned long long)label);
     return VW_OK;

@@ -1,27 +1,38 @@
 /* Insertion (Malkov & Yashunin 2018, Algorithms 1 and 4, as hnswlib does it).
  *
- * An insert happens in two steps. `place` runs under the index write lock on
- * one thread: it checks nothing can fail later, claims the next internal id,
- * copies the vector, draws the level and allocates the upper lists. `link`
- * then connects the node: greedy descent to its level, a beam search of
- * width ef_construction in each layer below, the neighbour heuristic to
- * choose M links, and back-links whose overflow is pruned by the same
- * heuristic. Batch threads run `link` concurrently; they never hold two node
- * locks at once (so they cannot deadlock), and the global mutex guards the
- * entry point and top level.
+ * An insert happens in two steps. `place` runs on one thread at a time: it
+ * checks nothing can fail later, claims a slot (a free one left by removals,
+ * else the next id), copies the vector, draws the level and allocates the
+ * upper lists. `link` then connects the node: greedy descent to its level, a
+ * beam search of width ef_construction in each layer below, the neighbour
+ * heuristic to choose M links, and back-links whose overflow is pruned by
+ * the same heuristic. Batch threads run `link` concurrently; they never hold
+ * two node locks at once (so they cannot deadlock), and the global mutex
+ * guards the entry point and top level.
  *
- * The level of a node is drawn from a hash of (seed, id) rather than a
- * shared generator, so the graph a single thread builds depends only on the
- * seed and the input order. */
+ * Searches run meanwhile without locks (search.c): every list word is
+ * written with a release store, the count after the ids, and a node's own
+ * data (vector, level, upper block, empty lists) is complete before the
+ * first list names it.
+ *
+ * An upsert of a present label inserts a new node for the new vector and
+ * removes the old one (remove.c). The new node stays hidden (dead: searched
+ * through, never returned) while it is linked; then the old node is marked
+ * removed and the new one made visible, in that order, so a concurrent
+ * search never returns the label twice.
+ *
+ * The level of a node is drawn from a hash of (seed, n) for the n-th level
+ * drawn by the index rather than from a shared generator, so the graph a
+ * single thread builds depends only on the seed and the input order. */
 #include "vw_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static unsigned draw_level(const vw_index *ix, uint64_t id) {
+static unsigned draw_level(const vw_index *ix, uint64_t draw) {
     const uint64_t golden = 0x9e3779b97f4a7c15ULL; /* splitmix64's increment */
-    uint64_t h = vw_mix64((ix->seed ^ vw_mix64(id + golden)) + golden);
+    uint64_t h = vw_mix64((ix->seed ^ vw_mix64(draw + golden)) + golden);
     double u = (double)((h >> 11) + 1) * 0x1.0p-53; /* uniform in (0, 1] */
     double level = floor(-log(u) * ix->level_mult);
     return level >= VW_MAX_LEVEL - 1 ? VW_MAX_LEVEL - 1 : (unsigned)level;
@@ -40,13 +51,14 @@ static vw_status check_vector(const vw_index *ix, const float *v) {
 }
 
 /* Checks every vector and label of a batch before anything changes. */
-static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n) {
+static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n,
+                             bool upsert) {
     for (uint64_t i = 0; i < n; i++) {
         vw_status st = check_vector(ix, vecs + i * ix->dim);
         if (st != VW_OK)
             return vw_fail(st, "vector %llu: %s", (unsigned long long)i,
                            st == VW_ERR_NONFINITE ? "non-finite or overflowing" : "zero vector");
-        if (vw_labelmap_find(&ix->map, ix->labels, labels[i]) != VW_NO_NODE)
+        if (!upsert && vw_labelmap_find(&ix->map, ix->labels, labels[i]) != VW_NO_NODE)
             return vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu (vector %llu) already present",
                            (unsigned long long)labels[i], (unsigned long long)i);
     }
@@ -55,42 +67,65 @@ static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *la
 
 /* ------------------------------------------------------------------ place */
 
-/* Allocations that can fail come first; the node becomes part of the index
- * only when all of them succeeded. */
-static vw_status place(vw_index *ix, const float *v, uint64_t label, uint32_t *out_id) {
-    uint32_t id = (uint32_t)ix->count;
-    unsigned level = draw_level(ix, id);
-    uint32_t *upper = NULL;
-    if (level > 0) {
-        size_t words = (size_t)level * (1 + ix->M);
-        upper = calloc(words, sizeof *upper);
-        if (!upper)
-            return vw_fail(VW_ERR_NOMEM, "upper links of node %u", id);
-        ix->upper_bytes += words * sizeof *upper;
-    }
+/* A placed node: its id, and for an upsert of a present label the node it
+ * replaces (VW_NO_NODE otherwise). */
+typedef struct placed {
+    uint32_t id;
+    uint32_t replaces;
+} placed;
+
+static void write_node(vw_index *ix, uint32_t id, const float *v, unsigned level, uint32_t *upper) {
     float *dst = ix->vectors + (size_t)id * ix->dim;
     memcpy(dst, v, (size_t)ix->dim * sizeof *dst);
     if (ix->metric == VW_METRIC_COSINE)
         vw_normalize(dst, ix->dim); /* checked non-zero and finite already */
-    ix->labels[id] = label;
-    vw_status st = vw_labelmap_insert(&ix->map, ix->labels, id, ix->capacity);
-    if (st != VW_OK) {
-        free(upper); /* nothing else is visible before count grows */
-        if (upper)
-            ix->upper_bytes -= (size_t)level * (1 + ix->M) * sizeof *upper;
-        return st;
-    }
     ix->upper[id] = upper;
     ix->levels[id] = (uint8_t)level;
-    vw_links0(ix, id)[0] = 0;
-    ix->count++;
-    *out_id = id;
+    vw_list_set_len(vw_links0(ix, id), 0);
+}
+
+/* Allocations that can fail come first; the node becomes part of the index
+ * only when all of them succeeded. Single-threaded (batches serialize it). */
+static vw_status place(vw_index *ix, const float *v, uint64_t label, bool upsert, placed *out) {
+    uint32_t old = upsert ? vw_labelmap_find(&ix->map, ix->labels, label) : VW_NO_NODE;
+    uint32_t id = vw_slot_peek(ix);
+    unsigned level = draw_level(ix, ix->draws);
+    uint32_t *upper = NULL;
+    size_t words = (size_t)level * (1 + ix->M);
+    if (level > 0 && !(upper = calloc(words, sizeof *upper)))
+        return vw_fail(VW_ERR_NOMEM, "upper links of node %u", id);
+    uint64_t keep_label = ix->labels[id]; /* the slot is unused: nobody reads it */
+    ix->labels[id] = label;
+    vw_status st = old != VW_NO_NODE
+                       ? vw_labelmap_set(&ix->map, ix->labels, label, id, ix->capacity)
+                       : vw_labelmap_insert(&ix->map, ix->labels, id, ix->capacity);
+    if (st != VW_OK) {
+        ix->labels[id] = keep_label;
+        free(upper);
+        return st;
+    }
+    vw_slot_take(ix, id);
+    ix->upper_bytes += words * sizeof *upper;
+    ix->draws++;
+    write_node(ix, id, v, level, upper);
+    /* Visible at once, or hidden until linked when it replaces a node. */
+    vw_state_set(ix, id, old != VW_NO_NODE ? VW_NODE_HIDDEN : VW_NODE_LIVE);
+    ix->live++; /* a replaced node's removal takes one off */
+    *out = (placed){id, old};
     return VW_OK;
+}
+
+/* After linking: the replaced node goes (removed), then the new one shows. */
+static void unhide(vw_index *ix, placed p) {
+    if (p.replaces == VW_NO_NODE)
+        return;
+    vw_node_retire(ix, p.replaces);
+    vw_state_set(ix, p.id, VW_NODE_LIVE);
 }
 
 /* ------------------------------------------------------------------ heuristic */
 
-static int by_distance(const void *a, const void *b) {
+int vw_cand_cmp(const void *a, const void *b) {
     const vw_cand *x = a, *y = b;
     if (x->dist != y->dist)
         return x->dist < y->dist ? -1 : 1;
@@ -102,7 +137,7 @@ static int by_distance(const void *a, const void *b) {
  * neighbour kept so far, so links spread in direction instead of bunching
  * in one cluster. `c` is sorted ascending; the kept ones are compacted to
  * its front and their number returned. */
-static uint32_t select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max) {
+uint32_t vw_select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max) {
     if (n <= max)
         return n;
     uint32_t kept = 0;
@@ -120,46 +155,46 @@ static uint32_t select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, ui
 /* ------------------------------------------------------------------ link */
 
 /* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
- * the list is full. */
-static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level) {
+ * the list is full. Takes nb's node lock; uses s->sel. */
+void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level) {
     uint32_t max = level == 0 ? ix->M0 : ix->M;
     pthread_mutex_lock(vw_node_lock(ix, nb));
     uint32_t *list = vw_links(ix, nb, level);
-    uint32_t len = list[0];
+    uint32_t len = vw_list_len(list);
     bool present = false;
-    for (uint32_t i = 1; i <= len && !present; i++)
-        present = list[i] == id;
+    for (uint32_t i = 0; i < len && !present; i++)
+        present = vw_list_at(list, i) == id;
     if (present) {
         /* nb chose id itself while id was being linked */
     } else if (len < max) {
-        list[1 + len] = id;
-        list[0] = len + 1;
+        vw_list_put(list, len, id);
+        vw_list_set_len(list, len + 1);
     } else {
         const float *base = vw_vector(ix, nb);
         vw_cand *c = s->sel; /* the caller's selection lives in s->cand's storage */
-        for (uint32_t i = 0; i < len; i++)
-            c[i] = (vw_cand){ix->dist(base, vw_vector(ix, list[1 + i]), ix->dim), list[1 + i]};
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t x = vw_list_at(list, i);
+            c[i] = (vw_cand){ix->dist(base, vw_vector(ix, x), ix->dim), x};
+        }
         c[len] = (vw_cand){ix->dist(base, vw_vector(ix, id), ix->dim), id};
-        qsort(c, len + 1, sizeof *c, by_distance);
-        uint32_t kept = select_neighbours(ix, c, len + 1, max);
+        qsort(c, len + 1, sizeof *c, vw_cand_cmp);
+        uint32_t kept = vw_select_neighbours(ix, c, len + 1, max);
         for (uint32_t i = 0; i < kept; i++)
-            list[1 + i] = c[i].id;
-        list[0] = kept;
+            vw_list_put(list, i, c[i].id);
+        vw_list_set_len(list, kept);
     }
     pthread_mutex_unlock(vw_node_lock(ix, nb));
 }
 
-/* Writes the list of `id` in one layer from the results of the layer search
- * and returns the nearest result, the entry point for the next layer down.
- * The list is private until back-links make `id` reachable (see link_node). */
-static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
-    /* Move the results (a max-heap) out nearest first, into the candidate
-     * heap's storage, which the layer search is done with. */
+/* Moves the layer search's results (a max-heap), but `self`, out nearest
+ * first into the candidate heap's storage, which the search is done with;
+ * returns how many. */
+static uint32_t sorted_results(vw_scratch *s, uint32_t self) {
     uint32_t n = 0;
     vw_cand *sorted = s->cand.items;
     while (s->result.size > 0) {
         vw_cand c = vw_heap_pop_max(&s->result);
-        if (c.id != id)
+        if (c.id != self)
             sorted[n++] = c;
     }
     for (uint32_t i = 0; i < n / 2; i++) {
@@ -167,14 +202,25 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
         sorted[i] = sorted[n - 1 - i];
         sorted[n - 1 - i] = t;
     }
-    uint32_t next = n > 0 ? sorted[0].id : id;
-    uint32_t kept = select_neighbours(ix, sorted, n, ix->M);
+    return n;
+}
+
+/* Writes the list of `id` in one layer from the results of the layer search
+ * and returns the nearest result, the entry point for the next layer down
+ * (`from`, where this layer's search began, if it found nothing usable).
+ * The list is private until back-links make `id` reachable (see link_node). */
+static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level,
+                             uint32_t from) {
+    vw_cand *sorted = s->cand.items;
+    uint32_t n = sorted_results(s, id);
+    uint32_t next = n > 0 ? sorted[0].id : from;
+    uint32_t kept = vw_select_neighbours(ix, sorted, n, ix->M);
 
     pthread_mutex_lock(vw_node_lock(ix, id));
     uint32_t *list = vw_links(ix, id, level);
     for (uint32_t i = 0; i < kept; i++)
-        list[1 + i] = sorted[i].id;
-    list[0] = kept;
+        vw_list_put(list, i, sorted[i].id);
+    vw_list_set_len(list, kept);
     pthread_mutex_unlock(vw_node_lock(ix, id));
     return next;
 }
@@ -183,70 +229,95 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
  * list is copied under the lock: once `id` is reachable, other inserts may
  * add themselves to it (they already link to `id`, which add_backlink sees). */
 static void link_back(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
-    uint32_t copy[1 + 2 * VW_MAX_M];
+    uint32_t copy[2 * VW_MAX_M];
     pthread_mutex_lock(vw_node_lock(ix, id));
-    const uint32_t *list = vw_links(ix, id, level);
-    memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
+    uint32_t n = vw_list_copy(vw_links(ix, id, level), level == 0 ? ix->M0 : ix->M, copy);
     pthread_mutex_unlock(vw_node_lock(ix, id));
-    for (uint32_t i = 1; i <= copy[0]; i++)
-        add_backlink(ix, s, copy[i], id, level);
+    for (uint32_t i = 0; i < n; i++)
+        vw_add_backlink(ix, s, copy[i], id, level);
 }
 
 static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     int level = ix->levels[id];
     pthread_mutex_lock(&ix->global);
-    uint32_t ep = ix->entry;
-    int top = ix->max_level;
-    if (ep == VW_NO_NODE) {
-        ix->entry = id;
-        ix->max_level = level;
+    vw_top t = vw_top_get(ix);
+    if (t.entry == VW_NO_NODE) {
+        vw_top_set(ix, id, level);
         pthread_mutex_unlock(&ix->global);
         return VW_OK;
     }
     /* A node that raises the top level keeps the global lock until linked,
      * so no other insert starts from an entry point that is not connected
      * yet (rare: about one node in M^top). */
-    bool raises_top = level > top;
+    bool raises_top = level > t.level;
     if (!raises_top)
         pthread_mutex_unlock(&ix->global);
 
     const float *q = vw_vector(ix, id);
-    uint32_t cur = vw_greedy_descend(ix, q, ep, top, level, true);
+    uint32_t cur = vw_greedy_descend(ix, q, t.entry, t.level, level, true);
     /* All of the node's own lists are written before any back-link makes it
      * reachable. Otherwise another insert could descend through it to a
      * layer where its list is still empty, link to it alone from there, and
-     * leave a node whose only in-link is later pruned away. */
-    int bottom = level < top ? level : top;
+     * leave a node whose only in-link is later pruned away. Removed nodes
+     * are searched through but never chosen as links. */
+    int bottom = level < t.level ? level : t.level;
+    bool skip_dead = atomic_load_explicit(&ix->ndead, memory_order_relaxed) != 0;
     vw_status st = VW_OK;
     for (int l = bottom; l >= 0 && st == VW_OK; l--) {
-        vw_layer_query lq = {q, ix->ef_construction, (unsigned)l, true, NULL, NULL};
+        vw_layer_query lq = {q, ix->ef_construction, (unsigned)l, true, skip_dead, NULL, NULL};
         st = vw_search_layer(ix, s, &lq, cur);
         if (st == VW_OK)
-            cur = choose_links(ix, s, id, (unsigned)l);
+            cur = choose_links(ix, s, id, (unsigned)l, cur);
     }
     for (int l = bottom; l >= 0 && st == VW_OK; l--)
         link_back(ix, s, id, (unsigned)l);
     if (raises_top) {
-        if (st == VW_OK) {
-            ix->entry = id;
-            ix->max_level = level;
-        }
+        if (st == VW_OK)
+            vw_top_set(ix, id, level);
         pthread_mutex_unlock(&ix->global);
     }
     return st;
 }
 
+/* Gives a node already in the graph in-links on layer 0 again: the nodes
+ * an insert of its vector would choose link back to it, as hnswlib's
+ * repairConnectionsForUpdate does for an updated node. Purges call it for
+ * nodes that no live node links to any more. Single writer, no batch. */
+void vw_relink(vw_index *ix, vw_scratch *s, uint32_t id) {
+    vw_top t = vw_top_get(ix);
+    if (t.entry == VW_NO_NODE || t.entry == id)
+        return;
+    const float *q = vw_vector(ix, id);
+    uint32_t cur = vw_greedy_descend(ix, q, t.entry, t.level, 0, false);
+    vw_layer_query lq = {q, ix->ef_construction, 0, false, true, NULL, NULL};
+    if (vw_search_layer(ix, s, &lq, cur) != VW_OK)
+        return;
+    vw_cand *sorted = s->cand.items;
+    uint32_t kept = vw_select_neighbours(ix, sorted, sorted_results(s, id), ix->M);
+    uint32_t chosen[VW_MAX_M];
+    for (uint32_t i = 0; i < kept; i++)
+        chosen[i] = sorted[i].id; /* add_backlink reuses the buffers */
+    for (uint32_t i = 0; i < kept; i++)
+        vw_add_backlink(ix, s, chosen[i], id, 0);
+}
+
 /* ------------------------------------------------------------------ public */
 
-static vw_status prepare(vw_index *ix, uint64_t extra, vw_scratch **s) {
+/* Room for n more nodes (free slots first, then growth), room to queue the
+ * nodes an upsert replaces, and an insert scratch. */
+static vw_status prepare(vw_index *ix, uint64_t n, bool upsert, vw_scratch **s) {
     if (ix->readonly)
         return vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
-    if (ix->count + extra > VW_MAX_ELEMENTS)
+    uint64_t reusable = vw_slots_reclaim(ix);
+    uint64_t fresh = n > reusable ? n - reusable : 0;
+    if (ix->count + fresh > VW_MAX_ELEMENTS)
         return vw_fail(VW_ERR_CAPACITY, "%llu + %llu elements above %u",
-                       (unsigned long long)ix->count, (unsigned long long)extra, VW_MAX_ELEMENTS);
+                       (unsigned long long)ix->count, (unsigned long long)fresh, VW_MAX_ELEMENTS);
     vw_status st = vw_index_ensure_locks(ix);
     if (st == VW_OK)
-        st = vw_index_reserve(ix, ix->count + extra);
+        st = vw_index_reserve(ix, ix->count + fresh);
+    if (st == VW_OK && upsert)
+        st = vw_ids_reserve(&ix->pending, ix->pending.n + n);
     if (st != VW_OK)
         return st;
     *s = vw_scratch_acquire(ix);
@@ -260,28 +331,47 @@ static vw_status prepare(vw_index *ix, uint64_t extra, vw_scratch **s) {
     return VW_OK;
 }
 
-vw_status vw_index_add(vw_index *ix, const float *vector, uint64_t label) {
+/* The end of every successful write: unlink removed nodes if enough have
+ * piled up, and publish the numbers stats reads. */
+static void finish_write(vw_index *ix) {
+    vw_purge_if_due(ix);
+    vw_index_publish(ix);
+}
+
+static vw_status insert_one(vw_index *ix, const float *vector, uint64_t label, bool upsert) {
     vw_clear_detail();
     if (!ix || !vector)
         return vw_fail(VW_ERR_NULL_ARG, "index or vector is NULL");
-    vw_status st = vw_lock_write(ix);
+    vw_status st = vw_writer_lock(ix);
     if (st != VW_OK)
         return st;
     st = check_vector(ix, vector);
-    if (st == VW_OK && vw_labelmap_find(&ix->map, ix->labels, label) != VW_NO_NODE)
+    if (st == VW_OK && !upsert && vw_labelmap_find(&ix->map, ix->labels, label) != VW_NO_NODE)
         st = vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu already present",
                      (unsigned long long)label);
     vw_scratch *s = NULL;
     if (st == VW_OK)
-        st = prepare(ix, 1, &s);
-    uint32_t id;
+        st = prepare(ix, 1, upsert, &s);
+    placed p;
     if (st == VW_OK)
-        st = place(ix, vector, label, &id);
+        st = place(ix, vector, label, upsert, &p);
     if (st == VW_OK)
-        st = link_node(ix, s, id);
+        st = link_node(ix, s, p.id);
+    if (st == VW_OK)
+        unhide(ix, p);
     vw_scratch_release(ix, s);
-    vw_unlock(ix);
+    if (st == VW_OK)
+        finish_write(ix);
+    vw_writer_unlock(ix);
     return st;
+}
+
+vw_status vw_index_add(vw_index *ix, const float *vector, uint64_t label) {
+    return insert_one(ix, vector, label, false);
+}
+
+vw_status vw_index_upsert(vw_index *ix, const float *vector, uint64_t label) {
+    return insert_one(ix, vector, label, true);
 }
 
 /* ------------------------------------------------------------------ batch */
@@ -313,6 +403,7 @@ typedef struct batch_insert {
     const float *vecs;
     const uint64_t *labels;
     uint64_t n;
+    bool upsert;
     uint64_t next; /* next batch row to place; guarded by place_lock */
     pthread_mutex_t place_lock;
     atomic_uint_fast64_t done;
@@ -351,15 +442,20 @@ static void insert_worker(void *p, unsigned worker) {
     while (st == VW_OK && atomic_load(&b->status) == VW_OK) {
         pthread_mutex_lock(&b->place_lock);
         uint64_t row = b->next;
-        uint32_t id = VW_NO_NODE;
+        placed pl;
         if (row < b->n) {
             b->next++;
-            st = place(ix, b->vecs + row * ix->dim, b->labels[row], &id);
+            st = place(ix, b->vecs + row * ix->dim, b->labels[row], b->upsert, &pl);
         }
         pthread_mutex_unlock(&b->place_lock);
         if (row >= b->n || st != VW_OK)
             break;
-        st = link_node(ix, s, id);
+        st = link_node(ix, s, pl.id);
+        if (st == VW_OK && pl.replaces != VW_NO_NODE) {
+            pthread_mutex_lock(&b->place_lock); /* the removal queue is shared */
+            unhide(ix, pl);
+            pthread_mutex_unlock(&b->place_lock);
+        }
         if (st == VW_OK) {
             atomic_fetch_add(&b->done, 1);
             if (worker == 0)
@@ -372,11 +468,12 @@ static void insert_worker(void *p, unsigned worker) {
 }
 
 static vw_status run_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n,
-                           unsigned threads, vw_progress_fn progress, void *ctx) {
+                           bool upsert, unsigned threads, vw_progress_fn progress, void *ctx) {
     batch_insert b = {.ix = ix,
                       .vecs = vecs,
                       .labels = labels,
                       .n = n,
+                      .upsert = upsert,
                       .progress = progress,
                       .progress_ctx = ctx,
                       .step = n / 1000 > 256 ? n / 1000 : 256};
@@ -393,8 +490,9 @@ static vw_status run_batch(vw_index *ix, const float *vecs, const uint64_t *labe
     return st;
 }
 
-vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t *labels, uint64_t n,
-                             unsigned threads, vw_progress_fn progress, void *progress_ctx) {
+static vw_status insert_batch(vw_index *ix, const float *vectors, const uint64_t *labels,
+                              uint64_t n, bool upsert, unsigned threads, vw_progress_fn progress,
+                              void *progress_ctx) {
     vw_clear_detail();
     if (!ix || (n > 0 && (!vectors || !labels)))
         return vw_fail(VW_ERR_NULL_ARG, "index, vectors or labels is NULL");
@@ -404,19 +502,33 @@ vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t 
         threads = vw_default_threads();
     if (threads > n)
         threads = (unsigned)n;
-    vw_status st = vw_lock_write(ix);
+    vw_status st = vw_writer_lock(ix);
     if (st != VW_OK)
         return st;
     st = ix->readonly ? vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP")
-                      : check_batch(ix, vectors, labels, n);
+                      : check_batch(ix, vectors, labels, n, upsert);
     if (st == VW_OK)
         st = check_batch_unique(labels, n);
     vw_scratch *s = NULL;
     if (st == VW_OK)
-        st = prepare(ix, n, &s);
+        st = prepare(ix, n, upsert, &s);
     vw_scratch_release(ix, s); /* prepare's scratch goes back to the pool for a worker */
-    if (st == VW_OK)
-        st = run_batch(ix, vectors, labels, n, threads, progress, progress_ctx);
-    vw_unlock(ix);
+    if (st == VW_OK) {
+        st = run_batch(ix, vectors, labels, n, upsert, threads, progress, progress_ctx);
+        /* A cancelled or failed batch keeps what it inserted: publish that too. */
+        finish_write(ix);
+    }
+    vw_writer_unlock(ix);
     return st;
+}
+
+vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t *labels, uint64_t n,
+                             unsigned threads, vw_progress_fn progress, void *progress_ctx) {
+    return insert_batch(ix, vectors, labels, n, false, threads, progress, progress_ctx);
+}
+
+vw_status vw_index_upsert_batch(vw_index *ix, const float *vectors, const uint64_t *labels,
+                                uint64_t n, unsigned threads, vw_progress_fn progress,
+                                void *progress_ctx) {
+    return insert_batch(ix, vectors, labels, n, true, threads, progress, progress_ctx);
 }

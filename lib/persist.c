@@ -40,7 +40,7 @@
 
 static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', '\n'};
 
-#define FORMAT_VERSION   1u
+#define FORMAT_VERSION   2u /* the newest this library reads and writes */
 #define BYTE_ORDER_MARK  0x0A0B0C0Du
 #define SECTION_ALIGN    64u
 #define FIXED_HEADER     80u    /* bytes before the section table */
@@ -75,11 +75,19 @@ enum {
     S_RESERVED = 28
 };
 
-/* The sections of version 1, in file order; the id in the file is index + 1. */
-enum { SEC_VECTORS, SEC_LEVELS, SEC_LINKS0, SEC_UPPER, SEC_LABELS, SEC_KNOWN };
+/* The sections, in file order; the id in the file is index + 1. Version 1
+ * has the first five; version 2 adds the node states. */
+enum { SEC_VECTORS, SEC_LEVELS, SEC_LINKS0, SEC_UPPER, SEC_LABELS, SEC_STATES, SEC_KNOWN };
 
-static const char *const section_name[SEC_KNOWN] = {"vectors", "levels", "links0", "upper links",
-                                                    "labels"};
+static const char *const section_name[SEC_KNOWN] = {"vectors",     "levels", "links0",
+                                                    "upper links", "labels", "node states"};
+
+/* Node states (section 6); the same values as VW_NODE_LIVE/REMOVED/FREE. */
+enum { STATE_LIVE = 0, STATE_REMOVED = 1, STATE_FREE = 2 };
+
+static uint32_t sections_of(uint32_t version) {
+    return version >= 2 ? 6u : 5u;
+}
 
 typedef struct section {
     uint32_t id;
@@ -143,6 +151,7 @@ static bool known_length(const vw_params *p, uint64_t count, int sec, uint64_t *
         per = (uint64_t)p->dim * sizeof(float);
         break;
     case SEC_LEVELS:
+    case SEC_STATES:
         per = 1;
         break;
     case SEC_LINKS0:
@@ -151,7 +160,7 @@ static bool known_length(const vw_params *p, uint64_t count, int sec, uint64_t *
     case SEC_UPPER:
         per = (uint64_t)VW_MAX_LEVEL * (1 + p->M) * sizeof(uint32_t); /* an upper bound */
         break;
-    default:
+    default: /* labels */
         per = sizeof(uint64_t);
         break;
     }
@@ -168,12 +177,17 @@ typedef struct loader {
     unsigned char *header; /* header_size bytes */
     uint32_t header_size;
     uint32_t nsections;
+    uint32_t version;
+    uint32_t nknown; /* sections this version must have */
     vw_params params;
     uint64_t count;
     int32_t max_level;
     uint32_t entry;
     section sec[SEC_KNOWN];
-    uint64_t upper_words; /* uint32 words in the upper-links section */
+    uint64_t upper_words;  /* uint32 words in the upper-links section */
+    const uint8_t *states; /* node states, NULL for version 1 (all live) */
+    uint8_t *states_buf;   /* read mode: the buffer states points to */
+    uint64_t nfree;        /* free slots */
 } loader;
 
 /* pread the whole range or fail: a short read means the file shrank under us. */
@@ -256,21 +270,24 @@ static vw_status check_header_fields(loader *ld) {
     ld->max_level = (int32_t)get32(h + H_MAX_LEVEL);
     ld->entry = get32(h + H_ENTRY);
     ld->nsections = get32(h + H_SECTION_COUNT);
+    ld->version = version;
+    ld->nknown = sections_of(version);
     if (ld->count > VW_MAX_ELEMENTS)
         return vw_fail(VW_ERR_CORRUPT, "header: count %llu above %u", (unsigned long long)ld->count,
                        VW_MAX_ELEMENTS);
     bool empty_ok = ld->max_level == -1 && ld->entry == VW_NO_NODE;
     bool full_ok =
         ld->max_level >= 0 && ld->max_level <= (int32_t)VW_MAX_LEVEL && ld->entry < ld->count;
-    if (ld->count == 0 ? !empty_ok : !full_ok)
+    /* Since version 2 a graph may hold only free slots: then it is empty. */
+    if (ld->count == 0 ? !empty_ok : !(full_ok || (version >= 2 && empty_ok)))
         return vw_fail(VW_ERR_CORRUPT,
                        "header: max level %d / entry point %u invalid for %llu elements",
                        ld->max_level, ld->entry, (unsigned long long)ld->count);
     if (get32(h + H_RESERVED) != 0)
         return vw_fail(VW_ERR_CORRUPT, "header: reserved field not zero");
-    if (ld->nsections < SEC_KNOWN)
-        return vw_fail(VW_ERR_CORRUPT, "header: %u sections, version 1 has %u", ld->nsections,
-                       SEC_KNOWN);
+    if (ld->nsections < ld->nknown)
+        return vw_fail(VW_ERR_CORRUPT, "header: %u sections, version %u has %u", ld->nsections,
+                       version, ld->nknown);
     uint32_t table_end = FIXED_HEADER + ld->nsections * SECTION_ENTRY;
     if (!all_zero(h + table_end, ld->header_size - table_end))
         return vw_fail(VW_ERR_CORRUPT, "header: padding not zero");
@@ -287,12 +304,12 @@ static vw_status read_section_entry(const loader *ld, uint32_t i, uint64_t prev_
                    .offset = get64(e + S_OFFSET),
                    .length = get64(e + S_LENGTH),
                    .crc = get32(e + S_CRC)};
-    if (i < SEC_KNOWN && (s->id != i + 1 || s->flags != 0))
+    if (i < ld->nknown && (s->id != i + 1 || s->flags != 0))
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u is not the %s section", i,
                        section_name[i]);
-    if (i >= SEC_KNOWN && s->id <= SEC_KNOWN)
+    if (i >= ld->nknown && s->id <= ld->nknown)
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u repeats id %u", i, s->id);
-    if (i >= SEC_KNOWN && !(s->flags & SECTION_OPTIONAL))
+    if (i >= ld->nknown && !(s->flags & SECTION_OPTIONAL))
         return vw_fail(VW_ERR_VERSION, "file needs section type %u, unknown to this library",
                        s->id);
     if (get32(e + S_RESERVED) != 0)
@@ -357,11 +374,11 @@ static vw_status check_section_table(loader *ld) {
             return st;
         if (i > 0) {
             st = check_padding(ld, prev_end, s.offset,
-                               i - 1 < SEC_KNOWN ? section_name[i - 1] : "optional");
+                               i - 1 < ld->nknown ? section_name[i - 1] : "optional");
             if (st != VW_OK)
                 return st;
         }
-        if (i < SEC_KNOWN) {
+        if (i < ld->nknown) {
             uint64_t want;
             if (!known_length(&ld->params, ld->count, (int)i, &want))
                 return vw_fail(VW_ERR_CORRUPT, "header: %s size overflows", section_name[i]);
@@ -401,23 +418,90 @@ static vw_status read_header(loader *ld) {
 
 /* ------------------------------------------------------------------ graph checks (both modes) */
 
-/* The highest level must be the header's max level, the entry point must be
- * on it, and the levels must account for the upper-links section exactly. */
+static bool is_free(const loader *ld, uint64_t id) {
+    return ld->states && ld->states[id] == STATE_FREE;
+}
+
+/* Node states: 0 live, 1 removed, 2 free; counts the free slots. */
+static vw_status check_states(loader *ld) {
+    ld->nfree = 0;
+    if (!ld->states)
+        return VW_OK;
+    for (uint64_t i = 0; i < ld->count; i++) {
+        if (ld->states[i] > STATE_FREE)
+            return vw_fail(VW_ERR_CORRUPT, "node states: node %llu has state %u",
+                           (unsigned long long)i, ld->states[i]);
+        ld->nfree += ld->states[i] == STATE_FREE;
+    }
+    return VW_OK;
+}
+
+/* The entry point of a graph whose nodes (slots not free) reach `top`. */
+static vw_status check_entry(const loader *ld, const uint8_t *levels, uint64_t used, uint8_t top) {
+    if (used == 0)
+        return ld->entry == VW_NO_NODE
+                   ? VW_OK
+                   : vw_fail(VW_ERR_CORRUPT, "header: entry point %u but every slot is free",
+                             ld->entry);
+    if (ld->entry == VW_NO_NODE)
+        return vw_fail(VW_ERR_CORRUPT, "header: no entry point for %llu nodes",
+                       (unsigned long long)used);
+    if (top != ld->max_level)
+        return vw_fail(VW_ERR_CORRUPT, "levels: highest level %u, header says %d", top,
+                       ld->max_level);
+    if (is_free(ld, ld->entry))
+        return vw_fail(VW_ERR_CORRUPT, "node states: entry point %u is a free slot", ld->entry);
+    if (levels[ld->entry] != ld->max_level)
+        return vw_fail(VW_ERR_CORRUPT, "levels: entry point %u is on level %u, not %d", ld->entry,
+                       levels[ld->entry], ld->max_level);
+    return VW_OK;
+}
+
+/* The highest level of a node (a slot not free) must be the header's max
+ * level and the entry point must be on it; free slots are on level 0; the
+ * levels must account for the upper-links section exactly. */
 static vw_status check_levels(const loader *ld, const uint8_t *levels) {
-    uint64_t sum = 0;
+    uint64_t sum = 0, used = 0;
     uint8_t top = 0;
     for (uint64_t i = 0; i < ld->count; i++) {
         sum += levels[i];
+        if (is_free(ld, i)) {
+            if (levels[i] != 0)
+                return vw_fail(VW_ERR_CORRUPT, "levels: free slot %llu is on level %u",
+                               (unsigned long long)i, levels[i]);
+            continue;
+        }
+        used++;
         top = levels[i] > top ? levels[i] : top;
     }
-    if (ld->count > 0 && top != ld->max_level)
-        return vw_fail(VW_ERR_CORRUPT, "levels: highest level %u, header says %d", top,
-                       ld->max_level);
-    if (ld->count > 0 && levels[ld->entry] != ld->max_level)
-        return vw_fail(VW_ERR_CORRUPT, "levels: entry point %u is on level %u, not %d", ld->entry,
-                       levels[ld->entry], ld->max_level);
+    vw_status st = check_entry(ld, levels, used, top);
+    if (st != VW_OK)
+        return st;
     if (sum * (1 + ld->params.M) != ld->upper_words)
         return vw_fail(VW_ERR_CORRUPT, "upper links: section size does not match the levels");
+    return VW_OK;
+}
+
+/* Since version 2: a free slot has an empty list and no list names one. */
+static vw_status check_free_refs(const loader *ld, const char *sec, uint64_t node, unsigned layer,
+                                 const uint32_t *list) {
+    if (is_free(ld, node) && list[0] != 0)
+        return vw_fail(VW_ERR_CORRUPT, "%s: free slot %llu has %u neighbours", sec,
+                       (unsigned long long)node, list[0]);
+    for (uint32_t j = 0; j < list[0]; j++)
+        if (is_free(ld, list[1 + j]))
+            return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u neighbour %u is a free slot",
+                           sec, (unsigned long long)node, layer, list[1 + j]);
+    return VW_OK;
+}
+
+static vw_status check_free_links0(const loader *ld, const uint32_t *links0) {
+    uint32_t row = 1 + 2 * ld->params.M;
+    for (uint64_t i = 0; i < ld->count && ld->nfree > 0; i++) {
+        vw_status st = check_free_refs(ld, "links0", i, 0, links0 + i * row);
+        if (st != VW_OK)
+            return st;
+    }
     return VW_OK;
 }
 
@@ -521,12 +605,19 @@ static vw_status check_links0(const loader *ld, const uint32_t *links0, const ui
  * and scanning its vectors would touch every page of the file at load. */
 static vw_status check_vectors(const loader *ld, const float *v) {
     uint32_t dim = ld->params.dim;
-    for (uint64_t i = 0; i < ld->count; i++)
+    for (uint64_t i = 0; i < ld->count; i++) {
+        if (is_free(ld, i)) {
+            if (!all_zero((const unsigned char *)(v + i * dim), (size_t)dim * sizeof *v))
+                return vw_fail(VW_ERR_CORRUPT, "vectors: free slot %llu is not zero",
+                               (unsigned long long)i);
+            continue;
+        }
         if (vw_check_vector(v + i * dim, dim, NULL) != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
             return vw_fail(VW_ERR_CORRUPT, "vectors: row %llu: %s", (unsigned long long)i, why);
         }
+    }
     return VW_OK;
 }
 
@@ -538,13 +629,22 @@ static vw_status check_upper(const loader *ld, const uint32_t *upper, const uint
         for (unsigned layer = 1; layer <= levels[i]; layer++) {
             if (!upper_ok(upper, cap, (uint32_t)ld->count, levels, layer))
                 return list_error("upper links", i, layer, upper, cap, ld->count, levels);
+            vw_status st = ld->nfree ? check_free_refs(ld, "upper links", i, layer, upper) : VW_OK;
+            if (st != VW_OK)
+                return st;
             upper += 1 + cap;
         }
     return VW_OK;
 }
 
-static vw_status build_label_map(vw_index *ix, uint64_t count) {
-    return vw_labelmap_build(&ix->map, ix->labels, count);
+/* Labels of free slots are zero; those of live nodes are distinct (removed
+ * nodes keep theirs, which a live node may hold again). */
+static vw_status build_label_map(vw_index *ix, const loader *ld) {
+    for (uint64_t i = 0; i < ld->count && ld->nfree > 0; i++)
+        if (is_free(ld, i) && ix->labels[i] != 0)
+            return vw_fail(VW_ERR_CORRUPT, "labels: free slot %llu has label %llu",
+                           (unsigned long long)i, (unsigned long long)ix->labels[i]);
+    return vw_labelmap_build(&ix->map, ix->labels, ld->states, ld->count);
 }
 
 /* vw_index_alloc checks the parameters; its complaint becomes a corruption
@@ -558,9 +658,36 @@ static vw_status alloc_index(const loader *ld, vw_index **out) {
     return vw_fail(VW_ERR_CORRUPT, "header: parameters: %s", why);
 }
 
-static void finish_index(vw_index *ix, const loader *ld) {
-    ix->max_level = ld->max_level;
-    ix->entry = ld->entry;
+/* The removal state (states as VW_NODE_* values), entry point, counters. */
+static vw_status finish_index(vw_index *ix, const loader *ld) {
+    vw_status st = vw_removal_load(ix, ld->states);
+    if (st != VW_OK)
+        return st;
+    vw_top_set(ix, ld->entry, ld->max_level);
+    ix->draws = ld->count;
+    vw_index_publish(ix);
+    return VW_OK;
+}
+
+/* Node states come first: the other checks depend on which slots are free.
+ * Read mode reads them into a buffer; mmap mode uses the mapping. */
+static vw_status read_states(loader *ld, const unsigned char *map_base) {
+    if (ld->version < 2)
+        return VW_OK;
+    const section *s = &ld->sec[SEC_STATES];
+    if (map_base) {
+        if (ld->verify && vw_crc32c(0, map_base + s->offset, s->length) != s->crc)
+            return crc_mismatch(section_name[SEC_STATES]);
+        ld->states = map_base + s->offset;
+    } else {
+        if (ld->count > 0 && !(ld->states_buf = malloc(ld->count)))
+            return vw_fail(VW_ERR_NOMEM, "node states");
+        vw_status st = read_section_data(ld, s, ld->states_buf, section_name[SEC_STATES]);
+        if (st != VW_OK)
+            return st;
+        ld->states = ld->states_buf;
+    }
+    return check_states(ld);
 }
 
 /* ------------------------------------------------------------------ read mode */
@@ -583,8 +710,10 @@ static vw_status split_upper(vw_index *ix, const uint32_t *upper) {
     return VW_OK;
 }
 
-static vw_status load_into_memory(const loader *ld, vw_index *ix) {
+static vw_status load_into_memory(loader *ld, vw_index *ix) {
     vw_status st = vw_index_reserve(ix, ld->count);
+    if (st == VW_OK)
+        st = read_states(ld, NULL);
     if (st != VW_OK)
         return st;
     if (ld->count > 0)
@@ -596,7 +725,8 @@ static vw_status load_into_memory(const loader *ld, vw_index *ix) {
         (st = read_section_data(ld, &s[SEC_LEVELS], ix->levels, "levels")) != VW_OK ||
         (st = check_levels(ld, ix->levels)) != VW_OK ||
         (st = read_section_data(ld, &s[SEC_LINKS0], ix->links0, "links0")) != VW_OK ||
-        (st = check_links0(ld, ix->links0, ix->levels)) != VW_OK)
+        (st = check_links0(ld, ix->links0, ix->levels)) != VW_OK ||
+        (st = check_free_links0(ld, ix->links0)) != VW_OK)
         return st;
     uint32_t *upper = NULL;
     if (s[SEC_UPPER].length > 0 && !(upper = malloc(s[SEC_UPPER].length)))
@@ -609,7 +739,7 @@ static vw_status load_into_memory(const loader *ld, vw_index *ix) {
         return st;
     if ((st = read_section_data(ld, &s[SEC_LABELS], ix->labels, "labels")) != VW_OK)
         return st;
-    return build_label_map(ix, ld->count);
+    return build_label_map(ix, ld);
 }
 
 /* ------------------------------------------------------------------ mmap mode */
@@ -626,7 +756,16 @@ static void *mapped_at(const unsigned char *base, uint64_t offset) {
     return (void *)(uintptr_t)(base + offset);
 }
 
-static vw_status load_mapped(const loader *ld, vw_index *ix) {
+/* The per-slot removal arrays (dead bits, states), which the mapping lacks. */
+static vw_status alloc_removal_arrays(vw_index *ix, uint64_t count) {
+    ix->dead = calloc((count + 63) / 64 + 1, sizeof *ix->dead);
+    ix->state = calloc(count + 1, 1);
+    if (!ix->dead || !ix->state)
+        return vw_fail(VW_ERR_NOMEM, "node states of %llu nodes", (unsigned long long)count);
+    return VW_OK;
+}
+
+static vw_status load_mapped(loader *ld, vw_index *ix) {
     /* With checksums on every page is read anyway: populating the mapping
      * up front is much cheaper than faulting it in page by page. */
 #ifdef MAP_POPULATE
@@ -647,11 +786,13 @@ static vw_status load_mapped(const loader *ld, vw_index *ix) {
     uint8_t *levels = mapped_at(base, s[SEC_LEVELS].offset);
     uint32_t *links0 = mapped_at(base, s[SEC_LINKS0].offset);
     uint32_t *upper = mapped_at(base, s[SEC_UPPER].offset);
-    if ((st = verify_mapped(ld, base, SEC_VECTORS)) != VW_OK ||
+    if ((st = read_states(ld, base)) != VW_OK ||
+        (st = verify_mapped(ld, base, SEC_VECTORS)) != VW_OK ||
         (st = verify_mapped(ld, base, SEC_LEVELS)) != VW_OK ||
         (st = check_levels(ld, levels)) != VW_OK ||
         (st = verify_mapped(ld, base, SEC_LINKS0)) != VW_OK ||
         (st = check_links0(ld, links0, levels)) != VW_OK ||
+        (st = check_free_links0(ld, links0)) != VW_OK ||
         (st = verify_mapped(ld, base, SEC_UPPER)) != VW_OK ||
         (st = check_upper(ld, upper, levels)) != VW_OK ||
         (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK)
@@ -680,7 +821,8 @@ static vw_status load_mapped(const loader *ld, vw_index *ix) {
     }
     ix->count = ld->count;
     ix->capacity = ld->count;
-    return build_label_map(ix, ld->count);
+    st = alloc_removal_arrays(ix, ld->count);
+    return st == VW_OK ? build_label_map(ix, ld) : st;
 }
 
 /* ------------------------------------------------------------------ vw_index_load */
@@ -719,10 +861,11 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
     if (st == VW_OK)
         st = (flags & VW_LOAD_MMAP) ? load_mapped(&ld, ix) : load_into_memory(&ld, ix);
     if (st == VW_OK)
-        finish_index(ix, &ld);
+        st = finish_index(ix, &ld);
     if (ld.fd >= 0)
         close(ld.fd); /* a mapping outlives its descriptor */
     free(ld.header);
+    free(ld.states_buf);
     if (st != VW_OK) {
         vw_index_free(ix);
         return st;
@@ -833,39 +976,75 @@ static vw_status put_list(writer *w, const uint32_t *list, uint32_t cap, uint32_
     return w_put(w, row, (1 + (size_t)cap) * sizeof *row);
 }
 
+static bool slot_free(const vw_index *ix, uint64_t id) {
+    return vw_node_state(ix, (uint32_t)id) == STATE_FREE;
+}
+
+/* Free slots are written empty: memory may still hold what a removed node
+ * left (searches that began before the purge may read it). */
 static vw_status put_links(writer *w, const vw_index *ix, section *sec) {
-    uint32_t *row = malloc((1 + (size_t)ix->M0) * sizeof *row);
+    uint32_t *row = calloc(1 + (size_t)ix->M0, sizeof *row);
     if (!row)
         return vw_fail(VW_ERR_NOMEM, "row buffer");
+    const uint32_t empty = 0;
     vw_status st = begin_section(w, &sec[SEC_LINKS0], SEC_LINKS0 + 1);
     for (uint64_t i = 0; i < ix->count && st == VW_OK; i++)
-        st = put_list(w, vw_links0(ix, (uint32_t)i), ix->M0, row, i);
+        st = put_list(w, slot_free(ix, i) ? &empty : vw_links0(ix, (uint32_t)i), ix->M0, row, i);
     end_section(w, &sec[SEC_LINKS0]);
     if (st == VW_OK)
         st = begin_section(w, &sec[SEC_UPPER], SEC_UPPER + 1);
     for (uint64_t i = 0; i < ix->count && st == VW_OK; i++)
-        for (unsigned l = 1; l <= ix->levels[i] && st == VW_OK; l++)
+        for (unsigned l = 1; !slot_free(ix, i) && l <= ix->levels[i] && st == VW_OK; l++)
             st = put_list(w, vw_links_upper(ix, (uint32_t)i, l), ix->M, row, i);
     end_section(w, &sec[SEC_UPPER]);
     free(row);
     return st;
 }
 
-static vw_status put_array_section(writer *w, section *s, int sec, const void *data, uint64_t len) {
-    vw_status st = begin_section(w, s, (uint32_t)sec + 1);
+/* A per-node array: runs of rows in use go out straight from the index,
+ * free slots as zero rows. */
+static vw_status put_rows_section(writer *w, const vw_index *ix, section *s, int sec,
+                                  const void *data, size_t row) {
+    const unsigned char *p = data;
+    unsigned char *zero = calloc(1, row);
+    vw_status st = zero ? begin_section(w, s, (uint32_t)sec + 1) : vw_fail(VW_ERR_NOMEM, "row");
+    uint64_t run = 0;
+    for (uint64_t i = 0; i < ix->count && st == VW_OK; i++) {
+        if (!slot_free(ix, i))
+            continue;
+        st = w_put_array(w, p + run * row, (i - run) * row);
+        if (st == VW_OK)
+            st = w_put(w, zero, row);
+        run = i + 1;
+    }
     if (st == VW_OK)
-        st = w_put_array(w, data, len);
+        st = w_put_array(w, p + run * row, (ix->count - run) * row);
+    end_section(w, s);
+    free(zero);
+    return st;
+}
+
+static vw_status put_states(writer *w, const vw_index *ix, section *s) {
+    unsigned char chunk[4096];
+    vw_status st = begin_section(w, s, SEC_STATES + 1);
+    for (uint64_t i = 0; i < ix->count && st == VW_OK;) {
+        size_t n = 0;
+        for (; n < sizeof chunk && i < ix->count; n++, i++)
+            chunk[n] = vw_node_state(ix, (uint32_t)i);
+        st = w_put(w, chunk, n);
+    }
     end_section(w, s);
     return st;
 }
 
-static void build_header(const vw_index *ix, const section *sec, uint64_t file_size,
+static void build_header(const vw_index *ix, const section *sec, uint32_t nsec, uint64_t file_size,
                          unsigned char *h) {
-    uint32_t hs = header_size_for(SEC_KNOWN);
+    uint32_t hs = header_size_for(nsec);
+    vw_top top = vw_top_get(ix);
     memset(h, 0, hs);
     memcpy(h + H_MAGIC, file_magic, sizeof file_magic);
     put32(h + H_BYTE_ORDER, BYTE_ORDER_MARK);
-    put32(h + H_VERSION, FORMAT_VERSION);
+    put32(h + H_VERSION, nsec == sections_of(1) ? 1 : FORMAT_VERSION);
     put32(h + H_HEADER_SIZE, hs);
     put64(h + H_FILE_SIZE, file_size);
     put32(h + H_DIM, ix->dim);
@@ -874,10 +1053,10 @@ static void build_header(const vw_index *ix, const section *sec, uint64_t file_s
     put32(h + H_EF_CONSTRUCTION, ix->ef_construction);
     put64(h + H_SEED, ix->seed);
     put64(h + H_COUNT, ix->count);
-    put32(h + H_MAX_LEVEL, (uint32_t)ix->max_level);
-    put32(h + H_ENTRY, ix->count ? ix->entry : VW_NO_NODE);
-    put32(h + H_SECTION_COUNT, SEC_KNOWN);
-    for (int i = 0; i < SEC_KNOWN; i++) {
+    put32(h + H_MAX_LEVEL, (uint32_t)top.level);
+    put32(h + H_ENTRY, top.entry);
+    put32(h + H_SECTION_COUNT, nsec);
+    for (uint32_t i = 0; i < nsec; i++) {
         unsigned char *e = h + FIXED_HEADER + (size_t)i * SECTION_ENTRY;
         put32(e + S_ID, sec[i].id);
         put64(e + S_OFFSET, sec[i].offset);
@@ -888,29 +1067,34 @@ static void build_header(const vw_index *ix, const section *sec, uint64_t file_s
 }
 
 /* Everything but the header goes out through the buffer; the header, which
- * needs the section CRCs, is written last over the zeros reserved for it. */
+ * needs the section CRCs, is written last over the zeros reserved for it.
+ * An index without removed nodes or free slots is written as version 1,
+ * which older readers load too. */
 static vw_status write_index(writer *w, const vw_index *ix) {
-    unsigned char header[256];
+    unsigned char header[320];
     _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
     section sec[SEC_KNOWN];
-    uint32_t hs = header_size_for(SEC_KNOWN);
+    bool states = ix->pending.n + ix->limbo.ids.n + ix->free_ids.n > 0;
+    uint32_t nsec = sections_of(states ? FORMAT_VERSION : 1);
+    uint32_t hs = header_size_for(nsec);
     memset(header, 0, sizeof header);
     vw_status st = w_put(w, header, hs);
-    uint64_t n = ix->count;
     if (st == VW_OK)
-        st = put_array_section(w, &sec[SEC_VECTORS], SEC_VECTORS, ix->vectors,
-                               n * ix->dim * sizeof(float));
+        st = put_rows_section(w, ix, &sec[SEC_VECTORS], SEC_VECTORS, ix->vectors,
+                              ix->dim * sizeof(float));
     if (st == VW_OK)
-        st = put_array_section(w, &sec[SEC_LEVELS], SEC_LEVELS, ix->levels, n);
+        st = put_rows_section(w, ix, &sec[SEC_LEVELS], SEC_LEVELS, ix->levels, 1);
     if (st == VW_OK)
         st = put_links(w, ix, sec);
     if (st == VW_OK)
-        st = put_array_section(w, &sec[SEC_LABELS], SEC_LABELS, ix->labels, n * sizeof(uint64_t));
+        st = put_rows_section(w, ix, &sec[SEC_LABELS], SEC_LABELS, ix->labels, sizeof(uint64_t));
+    if (st == VW_OK && states)
+        st = put_states(w, ix, &sec[SEC_STATES]);
     if (st == VW_OK)
         st = w_flush(w);
     if (st != VW_OK)
         return st;
-    build_header(ix, sec, w->offset, header);
+    build_header(ix, sec, nsec, w->offset, header);
     return write_all(w, header, hs, 0);
 }
 
@@ -929,11 +1113,11 @@ vw_status vw_index_save(const vw_index *ix, const char *path) {
     if (!w.buf)
         st = vw_fail(VW_ERR_NOMEM, "write buffer");
     if (st == VW_OK) {
-        /* Readers may search meanwhile; inserts wait until the data is written. */
-        st = vw_lock_read(ix);
+        /* Searches run meanwhile; writes wait until the data is written. */
+        st = vw_writer_lock(ix);
         if (st == VW_OK) {
             st = write_index(&w, ix);
-            vw_unlock(ix);
+            vw_writer_unlock(ix);
         }
     }
     free(w.buf);

@@ -13,7 +13,12 @@
  * The permutation is applied in place: rows are moved along the cycles of
  * the permutation, so the index never needs a second copy of its vectors.
  * Labels travel with their rows; only internal ids change, and they are not
- * visible outside the library. */
+ * visible outside the library.
+ *
+ * Removed nodes are purged first, so every slot is live or free; free slots
+ * are numbered last and then dropped, which compacts the index after churn.
+ * Searches wait (the storage lock is held for writing): ids change under
+ * them, so neither epochs nor atomic list reads would make it safe. */
 #include "vw_internal.h"
 
 #include <stdlib.h>
@@ -21,14 +26,15 @@
 
 /* Breadth-first order of layer 0 from the entry point; nodes it cannot reach
  * (none in a healthy graph) follow in their old order, each starting a new
- * sweep. On return order[new] = old and rank[old] = new. */
+ * sweep; free slots come last. On return order[new] = old and rank[old] =
+ * new. */
 static void bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank) {
     uint32_t n = (uint32_t)ix->count;
     for (uint32_t i = 0; i < n; i++)
         rank[i] = VW_NO_NODE;
     uint32_t tail = 0, head = 0, next_root = 0;
-    uint32_t root = ix->entry;
-    for (;;) {
+    uint32_t root = vw_top_get(ix).entry;
+    while (root != VW_NO_NODE) {
         rank[root] = tail;
         order[tail++] = root;
         while (head < tail) {
@@ -41,12 +47,15 @@ static void bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank) {
                 order[tail++] = nb;
             }
         }
-        while (next_root < n && rank[next_root] != VW_NO_NODE)
+        while (next_root < n && (rank[next_root] != VW_NO_NODE || vw_is_dead(ix, next_root)))
             next_root++;
-        if (next_root == n)
-            return;
-        root = next_root;
+        root = next_root < n ? next_root : VW_NO_NODE;
     }
+    for (uint32_t i = 0; i < n; i++)
+        if (rank[i] == VW_NO_NODE) {
+            rank[i] = tail;
+            order[tail++] = i;
+        }
 }
 
 /* Rewrites every id stored in a list through rank. */
@@ -111,16 +120,40 @@ static vw_status apply(vw_index *ix, const uint32_t *rank) {
     permute_rows(ix->levels, sizeof *ix->levels, rank, n, moved, carry, spare);
     permute_rows(ix->labels, sizeof *ix->labels, rank, n, moved, carry, spare);
     permute_rows(ix->upper, sizeof *ix->upper, rank, n, moved, carry, spare);
-    ix->entry = rank[ix->entry];
+    vw_top t = vw_top_get(ix);
+    vw_top_set(ix, rank[t.entry], t.level);
     free(moved);
     free(carry);
     free(spare);
     return VW_OK;
 }
 
+/* Drops the free slots, numbered last by bfs_order: the index ends at its
+ * live nodes, every slot live. */
+static void drop_free_slots(vw_index *ix) {
+    if (ix->free_ids.n > 0)
+        for (uint64_t i = 0; i < ix->count; i++)
+            vw_state_set(ix, (uint32_t)i, VW_NODE_LIVE);
+    ix->count = ix->live;
+    ix->free_ids.n = 0;
+}
+
+/* Only live and free slots remain after these, and no search is running. */
+static vw_status settle_removals(vw_index *ix) {
+    vw_status st = vw_purge_locked(ix);
+    if (st == VW_OK)
+        vw_limbo_drain(ix);
+    return st;
+}
+
 static vw_status reorder_locked(vw_index *ix) {
     if (ix->readonly)
         return vw_fail(VW_ERR_READONLY, "index is memory-mapped");
+    vw_status st = settle_removals(ix);
+    if (st != VW_OK)
+        return st;
+    if (ix->live == 0)
+        drop_free_slots(ix);
     if (ix->count < 2)
         return VW_OK;
     uint32_t *order = malloc(ix->count * sizeof *order);
@@ -137,10 +170,11 @@ static vw_status reorder_locked(vw_index *ix) {
      * moves, into a fresh map, so a failure leaves the index as it was. */
     vw_labelmap map;
     vw_labelmap_init(&map);
-    vw_status st = vw_labelmap_build_permuted(&map, ix->labels, rank, ix->count, ix->capacity);
+    st = vw_labelmap_build_permuted(&map, ix->labels, rank, ix->count, ix->live, ix->capacity);
     if (st == VW_OK)
         st = apply(ix, rank);
     if (st == VW_OK) {
+        drop_free_slots(ix);
         vw_labelmap_free(&ix->map);
         ix->map = map;
     } else {
@@ -154,10 +188,15 @@ vw_status vw_index_reorder(vw_index *ix) {
     vw_clear_detail();
     if (!ix)
         return vw_fail(VW_ERR_NULL_ARG, "index is NULL");
-    vw_status st = vw_lock_write(ix);
+    vw_status st = vw_writer_lock(ix);
     if (st != VW_OK)
         return st;
-    st = reorder_locked(ix);
-    vw_unlock(ix);
+    st = vw_lock_write(ix);
+    if (st == VW_OK) {
+        st = reorder_locked(ix);
+        vw_unlock(ix);
+    }
+    vw_index_publish(ix);
+    vw_writer_unlock(ix);
     return st;
 }

@@ -4,7 +4,8 @@
  * them per query would dominate small searches, and asking callers to pass
  * scratch makes the API awkward, so the index keeps a free list: a search
  * pops a buffer (or makes one), uses it, and pushes it back. The pool grows
- * to the number of threads that ever searched at once. */
+ * to the number of threads that ever searched at once, and its buffers
+ * live as long as the index (epoch.c reads their announcements). */
 #include "vw_internal.h"
 
 #include <stdlib.h>
@@ -23,8 +24,16 @@ vw_scratch *vw_scratch_acquire(const vw_index *ix) {
          * would make each core invalidate the other's on every push. */
         size_t bytes = (sizeof *s + 63) & ~(size_t)63;
         s = aligned_alloc(64, bytes);
-        if (s)
-            memset(s, 0, bytes);
+        if (!s)
+            return NULL;
+        memset(s, 0, bytes);
+        atomic_init(&s->epoch, 0);
+        /* Published for epoch.c, which walks every buffer without a lock. */
+        vw_scratch *head = atomic_load_explicit(&mix->all_scratch, memory_order_relaxed);
+        do
+            s->all_next = head;
+        while (!atomic_compare_exchange_weak_explicit(&mix->all_scratch, &head, s,
+                                                      memory_order_release, memory_order_relaxed));
     }
     return s;
 }

@@ -1,24 +1,35 @@
 /* Search: greedy descent through the upper layers, then a beam search of
  * width ef in layer 0 (Malkov & Yashunin 2018, Algorithms 2 and 5).
  *
- * The same layer search serves inserts (which take a node's lock while
- * copying its list, because other batch threads may be rewriting it) and
- * public searches (which hold the index read lock, so no list changes under
- * them and lists are read in place). */
+ * Searches take no lock on lists: writers may rewrite a list while a search
+ * reads it, so every list word is read with an atomic load (vw_list_*; on
+ * x86 an ordinary load that the compiler keeps in order). A list read that
+ * way may mix old and new ids, which is harmless: each id was a valid link
+ * at some moment during the search, and epoch.c keeps its slot from being
+ * reused until the search ends. Nodes marked dead (removed, or an upsert's
+ * node not yet visible) are traversed, since they still bridge parts of the
+ * graph, but never kept as results.
+ *
+ * The threads of a batch insert use the same layer search with `locked`
+ * set: they copy each list under its node lock, so that a list another
+ * thread is pruning is seen whole. */
 #include "vw_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Returns the list to scan: in place, or a copy taken under the node lock. */
+/* Returns the list to scan: in place, or a copy taken under the node lock
+ * (copy[0] is the count either way: in place it is read once, here). */
 static const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigned level, bool locked,
-                                 uint32_t *copy) {
+                                 uint32_t *copy, uint32_t *len) {
     const uint32_t *list = vw_links(ix, id, level);
-    if (!locked)
+    if (!locked) {
+        *len = vw_list_len(list);
         return list;
+    }
     pthread_mutex_lock(vw_node_lock(ix, id));
-    memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
+    *len = vw_list_copy(list, level == 0 ? ix->M0 : ix->M, copy + 1);
     pthread_mutex_unlock(vw_node_lock(ix, id));
     return copy;
 }
@@ -32,12 +43,14 @@ uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int 
         bool moved = true;
         while (moved) {
             moved = false;
-            const uint32_t *list = read_list(ix, cur, (unsigned)level, locked, copy);
-            for (uint32_t i = 1; i <= list[0]; i++) {
-                float d = vw_dist_to(ix, q, list[i]);
+            uint32_t len;
+            const uint32_t *list = read_list(ix, cur, (unsigned)level, locked, copy, &len);
+            for (uint32_t i = 0; i < len; i++) {
+                uint32_t nb = vw_list_at(list, i);
+                float d = vw_dist_to(ix, q, nb);
                 if (d < cur_d) {
                     cur_d = d;
-                    cur = list[i];
+                    cur = nb;
                     moved = true;
                 }
             }
@@ -55,6 +68,8 @@ static inline void prefetch_vector(const vw_index *ix, uint32_t id) {
 }
 
 static inline bool keep(const vw_index *ix, const vw_layer_query *lq, uint32_t id) {
+    if (lq->skip_dead && vw_is_dead(ix, id))
+        return false;
     return !lq->filter || lq->filter(ix->labels[id], lq->filter_ctx);
 }
 
@@ -87,12 +102,13 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
         if (c.dist > bound)
             break; /* every remaining candidate is farther than the ef-th result */
         vw_heap_pop_min(&s->cand);
-        const uint32_t *list = read_list(ix, c.id, lq->level, lq->locked, copy);
+        uint32_t len;
+        const uint32_t *list = read_list(ix, c.id, lq->level, lq->locked, copy, &len);
         /* First pass: pick the unvisited neighbours and start their loads;
          * second pass: compute distances once the lines are on their way. */
-        uint32_t n = 0, len = list[0];
-        for (uint32_t i = 1; i <= len; i++) {
-            uint32_t nb = list[i];
+        uint32_t n = 0;
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t nb = vw_list_at(list, i);
             if (!vw_visit(s, nb))
                 continue;
             fresh[n++] = nb;
@@ -130,12 +146,14 @@ static vw_status check_query(const vw_index *ix, const float *q, uint32_t k, uin
     return VW_OK;
 }
 
-/* Search with the read lock held and the arguments checked. */
-static vw_status search_locked(const vw_index *ix, vw_scratch *s, const float *query, uint32_t k,
-                               uint32_t ef, vw_filter_fn filter, void *filter_ctx,
+/* Search with the storage lock held, the epoch entered and the arguments
+ * checked. The visited set covers the capacity: inserts may add ids past
+ * any count read now, but not past the capacity while the lock is held. */
+static vw_status search_locked(const vw_index *ix, vw_scratch *s, vw_top top, const float *query,
+                               uint32_t k, uint32_t ef, vw_filter_fn filter, void *filter_ctx,
                                uint64_t *out_labels, float *out_distances, uint32_t *found) {
     uint32_t beam = ef > k ? ef : k;
-    vw_status st = vw_scratch_fit(s, ix->count, beam, ix->dim);
+    vw_status st = vw_scratch_fit(s, ix->capacity, beam, ix->dim);
     if (st != VW_OK)
         return st;
     const float *q = query;
@@ -146,8 +164,9 @@ static vw_status search_locked(const vw_index *ix, vw_scratch *s, const float *q
             return st;
         q = s->qbuf;
     }
-    uint32_t ep = vw_greedy_descend(ix, q, ix->entry, ix->max_level, 0, false);
-    vw_layer_query lq = {q, beam, 0, false, filter, filter_ctx};
+    uint32_t ep = vw_greedy_descend(ix, q, top.entry, top.level, 0, false);
+    bool skip_dead = atomic_load_explicit(&((vw_index *)ix)->ndead, memory_order_acquire) != 0;
+    vw_layer_query lq = {q, beam, 0, false, skip_dead, filter, filter_ctx};
     st = vw_search_layer(ix, s, &lq, ep);
     if (st != VW_OK)
         return st;
@@ -165,6 +184,13 @@ static vw_status search_locked(const vw_index *ix, vw_scratch *s, const float *q
     return VW_OK;
 }
 
+/* An index with no element: never filled, or every element removed. */
+static bool is_empty(const vw_index *ix, vw_top top) {
+    vw_index *mix = (vw_index *)ix;
+    return top.entry == VW_NO_NODE ||
+           atomic_load_explicit(&mix->counters.live, memory_order_relaxed) == 0;
+}
+
 vw_status vw_index_search(const vw_index *ix, const float *query, uint32_t k, uint32_t ef,
                           vw_filter_fn filter, void *filter_ctx, uint64_t *out_labels,
                           float *out_distances, uint32_t *found) {
@@ -178,16 +204,21 @@ vw_status vw_index_search(const vw_index *ix, const float *query, uint32_t k, ui
     st = vw_lock_read(ix);
     if (st != VW_OK)
         return st;
-    if (ix->count == 0) {
-        vw_unlock(ix);
-        return vw_fail(VW_ERR_EMPTY_INDEX, "search on an empty index");
-    }
     vw_scratch *s = vw_scratch_acquire(ix);
-    if (!s)
-        st = vw_fail(VW_ERR_NOMEM, "search scratch");
+    if (!s) {
+        vw_unlock(ix);
+        return vw_fail(VW_ERR_NOMEM, "search scratch");
+    }
+    /* Everything the search reads (entry point, lists, dead marks) comes
+     * after the epoch fence. */
+    vw_epoch_enter(ix, s);
+    vw_top top = vw_top_get(ix);
+    if (is_empty(ix, top))
+        st = vw_fail(VW_ERR_EMPTY_INDEX, "search on an empty index");
     else
-        st = search_locked(ix, s, query, k, ef, filter, filter_ctx, out_labels, out_distances,
+        st = search_locked(ix, s, top, query, k, ef, filter, filter_ctx, out_labels, out_distances,
                            found);
+    vw_epoch_exit(s);
     vw_scratch_release(ix, s);
     vw_unlock(ix);
     return st;

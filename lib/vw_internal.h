@@ -11,9 +11,18 @@
  *   upper[id]                  NULL for level-0 nodes, otherwise levels[id]
  *                              blocks of (1 + M) uint32: count + ids for
  *                              layer 1, then layer 2, ...
+ *   dead[id / 64]              bit set: removed, free or not yet visible
  *
- * Internal ids are dense 0..count-1 in insertion order. Every list is a
- * count followed by ids, so a reader needs no other bookkeeping.
+ * Internal ids are dense 0..count-1 ("slots"). A slot holds a live node, a
+ * removed node that is still linked (waiting for the next purge), or nothing
+ * (free, reused by a later insert); remove.c explains the life cycle. Every
+ * list is a count followed by ids, so a reader needs no other bookkeeping.
+ *
+ * Lists change while searches read them, so every access to a list word from
+ * code that can run beside a writer goes through vw_list_* below (atomic
+ * word loads and stores; the count is stored last). Vectors, levels, labels
+ * and upper blocks are written only before a node becomes reachable, or
+ * after every search that could still reach its slot has ended (epoch.c).
  */
 #ifndef VW_INTERNAL_H
 #define VW_INTERNAL_H
@@ -92,39 +101,51 @@ vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2);
 
 /* ------------------------------------------------------------------ label map */
 
-/* Label -> internal id (labelmap.c): the identity while labels[id] == id,
- * an inverse array while the labels are 0..n-1 in another order, a hash
- * table otherwise. Not thread-safe: callers hold the index write lock (or
- * own the index, as the loader does). */
+/* Label -> internal id of the live node holding it (labelmap.c): the
+ * identity while labels[id] == id, an inverse array while the labels are
+ * small integers (0..n-1 in any order, with holes once some are removed), a
+ * hash table otherwise. Only writers use it (under the writer lock), or the
+ * loader, which owns the index. */
 typedef enum vw_map_mode { VW_MAP_IDENTITY, VW_MAP_INVERSE, VW_MAP_HASH } vw_map_mode;
 
 typedef struct vw_labelmap {
     vw_map_mode mode;
-    uint32_t *slots;  /* inverse: id of each label; hash: id + 1 per slot, 0 = empty */
+    uint32_t *slots;  /* inverse: id of each label, VW_NO_NODE if absent; hash: id + 1, 0 = empty */
     uint64_t inv_cap; /* inverse: entries allocated */
     uint64_t mask;    /* hash: slot count - 1 (a power of two) */
-    uint64_t used;    /* labels in the map */
+    uint64_t used;    /* identity: labels 0..used-1; inverse: labels < used may be
+                       * present; hash: labels in the map */
 } vw_labelmap;
 
 void vw_labelmap_init(vw_labelmap *m);
-/* Makes room for n labels (hash: at load factor <= 1/2, rehashing ids
- * 0..count-1 whose labels are in `labels`). */
-vw_status vw_labelmap_reserve(vw_labelmap *m, const uint64_t *labels, uint64_t count, uint64_t n);
+/* Makes room for n labels (hash: at load factor <= 1/2). */
+vw_status vw_labelmap_reserve(vw_labelmap *m, const uint64_t *labels, uint64_t n);
 /* VW_NO_NODE if absent. */
 uint32_t vw_labelmap_find(const vw_labelmap *m, const uint64_t *labels, uint64_t label);
-/* Adds id (labels[id] set, absent from the map, id == number of labels in
- * the map). May switch to hash mode, sized for `capacity`; VW_ERR_NOMEM
- * then, with the map unchanged. */
+/* Adds id, whose label labels[id] is absent from the map. May change mode,
+ * sized for `capacity` labels; VW_ERR_NOMEM then, with the map unchanged. */
 vw_status vw_labelmap_insert(vw_labelmap *m, const uint64_t *labels, uint32_t id,
                              uint64_t capacity);
-/* Rebuilds the map from labels[0..n), VW_ERR_CORRUPT on a repeated label. */
-vw_status vw_labelmap_build(vw_labelmap *m, const uint64_t *labels, uint64_t n);
+/* Points a present label at another id (labels[id] == label). */
+vw_status vw_labelmap_set(vw_labelmap *m, const uint64_t *labels, uint64_t label, uint32_t id,
+                          uint64_t capacity);
+/* Removes a present label. VW_ERR_NOMEM (map unchanged) if the identity
+ * mode must become an inverse array first. */
+vw_status vw_labelmap_remove(vw_labelmap *m, const uint64_t *labels, uint64_t label,
+                             uint64_t capacity);
+/* Rebuilds the map from labels[0..n) of the ids whose byte in `skip` is 0
+ * (skip may be NULL: every id); VW_ERR_CORRUPT on a repeated label. */
+vw_status vw_labelmap_build(vw_labelmap *m, const uint64_t *labels, const uint8_t *skip,
+                            uint64_t n);
 /* Builds the map of an index about to be renumbered: labels[i] (unique)
- * will sit at id rank[i]; room for `capacity` labels. */
+ * will sit at id rank[i] for the n ids i with rank[i] < live; room for
+ * `capacity` labels. */
 vw_status vw_labelmap_build_permuted(vw_labelmap *m, const uint64_t *labels, const uint32_t *rank,
-                                     uint64_t n, uint64_t capacity);
+                                     uint64_t n, uint64_t live, uint64_t capacity);
 void vw_labelmap_free(vw_labelmap *m);
 uint64_t vw_labelmap_bytes(const vw_labelmap *m);
+
+/* ------------------------------------------------------------------ scratch */
 
 /* Per-search buffers. The visited set is a bitset (1M nodes: 128 KB, which
  * stays in L2 beside the vectors a search streams through, where an array
@@ -141,9 +162,43 @@ typedef struct vw_scratch {
     uint32_t sel_cap;
     float *qbuf; /* normalized copy of a cosine query */
     struct vw_scratch *next;
+    /* epoch.c: the global epoch when the search using this buffer began, 0
+     * while no search uses it; on a line of its own, since writers read it */
+    _Alignas(64) _Atomic uint64_t epoch;
+    struct vw_scratch *all_next; /* every buffer ever made (immutable once published) */
 } vw_scratch;
 
+/* ------------------------------------------------------------------ slot lists */
+
+/* A growable array of node ids (remove.c: removed nodes, free slots). */
+typedef struct vw_ids {
+    uint32_t *ids;
+    uint64_t n, cap;
+} vw_ids;
+
+vw_status vw_ids_push(vw_ids *v, uint32_t id);
+void vw_ids_free(vw_ids *v);
+
+/* Slots unlinked by one purge, reusable once every search that began before
+ * the purge finished has ended (epoch `epoch` or later). */
+typedef struct vw_limbo {
+    vw_ids ids;
+    uint64_t *epochs; /* per batch: the epoch that frees it */
+    uint64_t *ends;   /* per batch: end of its ids in `ids` */
+    uint64_t batches, cap;
+} vw_limbo;
+
 /* ------------------------------------------------------------------ index */
+
+/* Values stats reads without the writer lock, published by writers. */
+typedef struct vw_counters {
+    _Atomic uint64_t slots;   /* ids in use (count) */
+    _Atomic uint64_t live;    /* labels present */
+    _Atomic uint64_t removed; /* removed nodes still in the graph */
+    _Atomic uint64_t free;    /* empty slots (reusable or waiting for searches) */
+    _Atomic uint64_t capacity;
+    _Atomic uint64_t memory;
+} vw_counters;
 
 struct vw_index {
     /* parameters, fixed at creation */
@@ -156,7 +211,7 @@ struct vw_index {
     double level_mult; /* 1 / ln(M) */
 
     /* storage: see the top of this file */
-    uint64_t count;
+    uint64_t count; /* slots in use; written by writers only */
     uint64_t capacity;
     float *vectors;
     uint32_t *links0;
@@ -165,24 +220,44 @@ struct vw_index {
     uint64_t *labels;
     uint32_t **upper;
     uint64_t upper_bytes; /* heap bytes held by upper lists (stats) */
+    uint64_t draws;       /* levels drawn so far: the next insert draws number `draws` */
 
-    int32_t max_level; /* -1 when empty */
-    uint32_t entry;    /* VW_NO_NODE when empty */
+    /* Entry point (low 32 bits) and top level + 1 (high 32 bits) in one
+     * word, so that a search reads a consistent pair; see vw_top_*. */
+    _Atomic uint64_t top;
+
+    /* removal (remove.c) */
+    _Atomic uint64_t *dead; /* capacity bits: removed, free or hidden nodes */
+    _Atomic uint64_t ndead; /* removed + hidden nodes a search can reach; 0 = no check */
+    uint8_t *state;         /* capacity bytes, VW_NODE_*; writers only (atomic bytes, as
+                             * the threads of a batch read each other's) */
+    vw_ids pending;         /* removed, still linked; unlinked by the next purge */
+    vw_limbo limbo;         /* unlinked, waiting for older searches */
+    vw_ids free_ids;        /* reusable slots */
+    uint64_t live;          /* labels present (writer's copy; stats reads counters) */
 
     vw_labelmap map;
     vw_dist_fn dist; /* l2sq for L2, 1 - dot for IP/cosine (see distance.c) */
     vw_dist_batch_fn dist_batch;
     const vw_kernels *kernels;
 
-    /* concurrency: searches hold rw for reading, inserts for writing; the
-     * threads of one batch insert coordinate through `global` (entry point,
-     * max level) and the striped node locks (link lists). */
+    /* concurrency (see the Threads section of vwhnsw.h):
+     *   writer  one mutating call at a time (error-checking: re-entry fails);
+     *   rw      searches hold it for reading; taken for writing only to
+     *           grow or renumber the arrays;
+     *   global  the threads of one batch insert: entry point and top level;
+     *   node_locks  the threads of one batch insert: link lists. */
+    pthread_mutex_t writer;
     pthread_rwlock_t rw;
     pthread_mutex_t global;
     pthread_mutex_t *node_locks; /* VW_NODE_LOCKS stripes, allocated on first insert */
 
     pthread_mutex_t pool_lock;
     vw_scratch *pool;
+    _Atomic(vw_scratch *) all_scratch; /* epoch.c walks it */
+    _Atomic uint64_t epoch;            /* global epoch, from 1 */
+
+    vw_counters counters;
 
     /* mmap-loaded: storage points into the mapping and the index is read-only */
     void *map_base;
@@ -218,6 +293,44 @@ static inline uint32_t *vw_links(const vw_index *ix, uint32_t id, unsigned level
     return level == 0 ? vw_links0(ix, id) : vw_links_upper(ix, id, level);
 }
 
+/* List words. A reader that loads the count and then ids i < count sees ids
+ * that were in the list at some moment after it began (writers store the
+ * ids, then the count, all with release; readers load with acquire, which
+ * also makes the named node's vector visible). Stale words past the count
+ * are never read by a reader that saw that count. */
+static inline uint32_t vw_list_len(const uint32_t *list) {
+    return __atomic_load_n(&list[0], __ATOMIC_ACQUIRE);
+}
+
+static inline uint32_t vw_list_at(const uint32_t *list, uint32_t i) {
+    return __atomic_load_n(&list[1 + i], __ATOMIC_ACQUIRE);
+}
+
+static inline void vw_list_put(uint32_t *list, uint32_t i, uint32_t id) {
+    __atomic_store_n(&list[1 + i], id, __ATOMIC_RELEASE);
+}
+
+static inline void vw_list_set_len(uint32_t *list, uint32_t n) {
+    __atomic_store_n(&list[0], n, __ATOMIC_RELEASE);
+}
+
+/* Copies a list that may be changing; returns its length (<= cap). */
+static inline uint32_t vw_list_copy(const uint32_t *list, uint32_t cap, uint32_t *out) {
+    uint32_t n = vw_list_len(list);
+    if (n > cap)
+        n = cap;
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = vw_list_at(list, i);
+    return n;
+}
+
+/* Replaces a list: ids first, the count last. */
+static inline void vw_list_store(uint32_t *list, const uint32_t *ids, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        vw_list_put(list, i, ids[i]);
+    vw_list_set_len(list, n);
+}
+
 static inline const float *vw_vector(const vw_index *ix, uint32_t id) {
     return ix->vectors + (size_t)id * ix->dim;
 }
@@ -227,9 +340,48 @@ static inline float vw_dist_to(const vw_index *ix, const float *q, uint32_t id) 
     return ix->dist(q, vw_vector(ix, id), ix->dim);
 }
 
-/* The index lock. Taking it from a thread that already holds it (a progress
- * or filter callback calling back into the index) fails with EDEADLK
- * instead of corrupting the lock; that becomes a status. */
+/* Entry point and top level (-1 and VW_NO_NODE when the graph is empty). */
+typedef struct vw_top {
+    uint32_t entry;
+    int32_t level;
+} vw_top;
+
+static inline vw_top vw_top_get(const vw_index *ix) {
+    uint64_t w = atomic_load_explicit(&((vw_index *)ix)->top, memory_order_acquire);
+    return (vw_top){(uint32_t)w, (int32_t)(w >> 32) - 1};
+}
+
+static inline void vw_top_set(vw_index *ix, uint32_t entry, int32_t level) {
+    uint64_t w = (uint64_t)(uint32_t)(level + 1) << 32 | entry;
+    atomic_store_explicit(&ix->top, w, memory_order_release);
+}
+
+/* Slot states (ix->state). Dead = anything but live. */
+enum {
+    VW_NODE_LIVE = 0,    /* a label's current node */
+    VW_NODE_REMOVED = 1, /* removed, still linked: unlinked by the next purge */
+    VW_NODE_FREE = 2,    /* unlinked: reusable, or waiting for older searches (limbo) */
+    VW_NODE_HIDDEN = 3   /* an upsert's new node while it is being linked */
+};
+
+static inline uint8_t vw_state(const vw_index *ix, uint32_t id) {
+    return __atomic_load_n(&ix->state[id], __ATOMIC_RELAXED);
+}
+
+/* Whether node id is dead: removed (still linked), free, or an upsert's new
+ * node not yet visible. Searches traverse dead nodes but never return them. */
+static inline bool vw_is_dead(const vw_index *ix, uint32_t id) {
+    uint64_t w = atomic_load_explicit(&ix->dead[id >> 6], memory_order_relaxed);
+    return (w >> (id & 63)) & 1;
+}
+
+/* The writer lock (one mutating call at a time). Taking it from a thread
+ * that already holds it (a progress callback calling back into the index)
+ * fails with a status instead of deadlocking. */
+vw_status vw_writer_lock(const vw_index *ix);
+void vw_writer_unlock(const vw_index *ix);
+/* The storage lock: searches hold it for reading (vw_lock_read), growth
+ * and renumbering for writing. Re-entry from a callback is a status. */
 vw_status vw_lock_read(const vw_index *ix);
 vw_status vw_lock_write(vw_index *ix);
 void vw_unlock(const vw_index *ix);
@@ -237,9 +389,12 @@ void vw_unlock(const vw_index *ix);
 /* index.c */
 /* Allocates an index with parameters checked and no storage; used by create and load. */
 vw_status vw_index_alloc(const vw_params *p, vw_index **out);
-/* Makes room for `need` elements in all per-node arrays (caller holds rw for writing). */
+/* Makes room for `need` slots in all per-node arrays. A growth takes the
+ * storage lock for writing while the arrays move (searches wait). */
 vw_status vw_index_reserve(vw_index *ix, uint64_t need);
 vw_status vw_index_ensure_locks(vw_index *ix);
+/* Stores the values vw_index_stats reports (writers call it when done). */
+void vw_index_publish(vw_index *ix);
 
 /* memory.c: huge-page backed arrays. *len is the mapping's length, kept by
  * the caller; grows *p to at least `bytes` (false and unchanged on failure). */
@@ -266,12 +421,21 @@ static inline bool vw_visit(vw_scratch *s, uint32_t id) {
     return true;
 }
 
+/* epoch.c: reclamation. A search brackets its reads with enter/exit on its
+ * scratch; a writer that has unlinked nodes calls vw_epoch_advance and may
+ * reuse their slots once vw_epoch_passed says no search from before is left. */
+void vw_epoch_enter(const vw_index *ix, vw_scratch *s);
+void vw_epoch_exit(vw_scratch *s);
+uint64_t vw_epoch_advance(vw_index *ix);
+bool vw_epoch_passed(const vw_index *ix, uint64_t epoch);
+
 /* search.c */
 typedef struct vw_layer_query {
     const float *q;
     uint32_t ef;
     unsigned level;
-    bool locked;         /* take node locks when reading lists (during inserts) */
+    bool locked;         /* take node locks when reading lists (during batch inserts) */
+    bool skip_dead;      /* dead nodes are traversed but not kept as results */
     vw_filter_fn filter; /* layer 0 of a public search only */
     void *filter_ctx;
 } vw_layer_query;
@@ -281,6 +445,48 @@ uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int 
                            bool locked);
 /* Beam search in one layer from `ep`; leaves up to ef results in s->result (max-heap). */
 vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq, uint32_t ep);
+
+/* insert.c */
+/* Algorithm 4 of the paper (the neighbour heuristic) over candidates sorted
+ * by distance to `base`'s vector: keeps at most `max`, compacted to the
+ * front; returns how many. */
+uint32_t vw_select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max);
+int vw_cand_cmp(const void *a, const void *b);
+/* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
+ * the list is full (node lock of nb taken; uses s->sel). */
+void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level);
+/* Links the layer-0 neighbours an insert of node id's vector would choose
+ * back to id (which must be in the graph); the node locks must exist. */
+void vw_relink(vw_index *ix, vw_scratch *s, uint32_t id);
+
+/* remove.c */
+/* Sets the state of slot id and its dead bit (writers only). */
+void vw_state_set(vw_index *ix, uint32_t id, uint8_t state);
+/* The slot the next new node takes: a reusable one if any, else the next
+ * unused id (the caller reserved room). Nothing changes until
+ * vw_slot_take(id) commits the choice. */
+uint32_t vw_slot_peek(const vw_index *ix);
+void vw_slot_take(vw_index *ix, uint32_t id);
+/* Marks a live node removed: dead at once, unlinked by the next purge. The
+ * caller reserved room in ix->pending. */
+void vw_node_retire(vw_index *ix, uint32_t id);
+/* Moves limbo slots whose searches are over to the free list, and returns
+ * how many slots are free now. */
+uint64_t vw_slots_reclaim(vw_index *ix);
+vw_status vw_ids_reserve(vw_ids *v, uint64_t n);
+/* Unlinks every removed node (writer lock held, no batch running). */
+vw_status vw_purge_locked(vw_index *ix);
+/* Purges when enough removed nodes have piled up (after a write). */
+void vw_purge_if_due(vw_index *ix);
+/* Moves every limbo slot to the free list now (no search can run). */
+void vw_limbo_drain(vw_index *ix);
+void vw_removal_free(vw_index *ix);
+/* Sets up the removal state of a loaded index from its node states
+ * (0 live, 1 removed, 2 free); `states` may be NULL (all live). */
+vw_status vw_removal_load(vw_index *ix, const uint8_t *states);
+/* Node state of id for saving: 0 live, 1 removed (still linked, waiting for
+ * a purge), 2 free (limbo slots too: their data may be stale). */
+uint8_t vw_node_state(const vw_index *ix, uint32_t id);
 
 /* persist.c */
 /* Test hook: when set, called after the temporary file is complete and

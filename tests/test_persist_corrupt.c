@@ -267,9 +267,9 @@ static void crafted(void) {
     expect((const unsigned char *)"hello, world\n", 13, VW_ERR_FORMAT, "magic", "text file");
 
     memcpy(f, good, good_len);
-    wr32(f + 12, 2);
+    wr32(f + 12, 3);
     fix_crcs(f);
-    expect(f, good_len, VW_ERR_VERSION, "version 2", "newer version");
+    expect(f, good_len, VW_ERR_VERSION, "version 3", "newer version");
 
     memcpy(f, good, good_len);
     wr32(f + 8, 0x0D0C0B0Au);

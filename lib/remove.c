@@ -1,0 +1,457 @@
+/* Removal: deleting from a graph that is being searched.
+ *
+ * HNSW links are directed and a node does not know who links to it, so a
+ * node cannot be cut out of the graph the moment it is removed without
+ * either keeping reverse links (Redis vector sets keep every link
+ * bidirectional and relink a removed node's neighbours among themselves at
+ * once, under a lock that stops searches) or reading every list. hnswlib
+ * only marks nodes deleted and leaves them in the graph for good (its
+ * replace_deleted reuses the slot and repairs the neighbourhood with
+ * updatePoint / repairConnectionsForUpdate); usearch marks them and cleans
+ * up in a separate compaction. We do what FreshDiskANN calls delete
+ * consolidation, with searches running throughout:
+ *
+ *   1. vw_index_remove marks the node dead at once (a bit searches test
+ *      before keeping a result) and takes its label out of the map. The
+ *      node stays linked: searches still walk through it, so the graph
+ *      keeps its connectivity and recall does not dip. Upserts retire the
+ *      node they replace the same way.
+ *
+ *   2. When removed nodes reach a few percent of the index (or on
+ *      vw_index_purge), one pass unlinks all of them: every live node p
+ *      with a removed neighbour x in layer l re-selects its layer-l list
+ *      from its live neighbours plus the live neighbours of each such x,
+ *      with the same heuristic as an insert (vw_select_neighbours), nearest
+ *      to p first. Lists of live nodes are the only place a removed id can
+ *      be, so after the pass no list names one. If the entry point was
+ *      removed, the live node on the highest level becomes the entry (so
+ *      the top level can drop). The pass costs one read of every list plus
+ *      the repairs, amortised over the removals it clears.
+ *
+ *   3. The unlinked slots go to limbo, tagged with a new epoch: searches
+ *      that began before the pass may still hold their ids and read their
+ *      vectors and lists, which stay untouched. Once no such search runs
+ *      (epoch.c), the slots are freed (their upper lists released) and
+ *      later inserts reuse them; until then inserts append.
+ *
+ * Slot states (ix->state, with a dead bit per slot for searches):
+ *
+ *   LIVE --remove/upsert--> REMOVED --purge--> FREE (limbo) --epoch--> FREE
+ *     ^                                                                 |
+ *     +------------- insert (HIDDEN while an upsert links it) <---------+
+ *
+ * ndead counts REMOVED and HIDDEN nodes, the dead nodes a new search can
+ * reach; a search skips the dead-bit test when it is 0. Removing a node
+ * sets its dead bit and ndead with sequentially consistent read-modify-
+ * writes before the call returns, and a search reads both after its epoch
+ * fence, so a search that starts after vw_index_remove returned never
+ * returns the label. A purge stores ndead after its last list write and
+ * searches load it with acquire: a search that sees fewer dead nodes also
+ * sees the lists that no longer lead to them.
+ *
+ * Everything here runs under the writer lock with no batch insert running,
+ * so lists change only through this file while it works; searches read
+ * them meanwhile (see vw_list_* in vw_internal.h for why that is safe). */
+#include "vw_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A purge once removed nodes reach 1/32 of the live ones (at least this many). */
+#define PURGE_MIN     64u
+#define PURGE_DIVISOR 32u
+
+/* ------------------------------------------------------------------ id arrays */
+
+vw_status vw_ids_reserve(vw_ids *v, uint64_t n) {
+    if (n <= v->cap)
+        return VW_OK;
+    uint64_t cap = v->cap + v->cap / 2 > n ? v->cap + v->cap / 2 : n;
+    uint32_t *ids = realloc(v->ids, cap * sizeof *ids);
+    if (!ids)
+        return vw_fail(VW_ERR_NOMEM, "list of %llu slots", (unsigned long long)cap);
+    v->ids = ids;
+    v->cap = cap;
+    return VW_OK;
+}
+
+vw_status vw_ids_push(vw_ids *v, uint32_t id) {
+    vw_status st = vw_ids_reserve(v, v->n + 1);
+    if (st == VW_OK)
+        v->ids[v->n++] = id;
+    return st;
+}
+
+void vw_ids_free(vw_ids *v) {
+    free(v->ids);
+    *v = (vw_ids){0};
+}
+
+/* ------------------------------------------------------------------ states */
+
+static bool counts_as_dead(uint8_t state) {
+    return state == VW_NODE_REMOVED || state == VW_NODE_HIDDEN;
+}
+
+void vw_state_set(vw_index *ix, uint32_t id, uint8_t state) {
+    uint8_t old = vw_state(ix, id);
+    uint64_t bit = (uint64_t)1 << (id & 63);
+    if (state != VW_NODE_LIVE)
+        atomic_fetch_or(&ix->dead[id >> 6], bit);
+    __atomic_store_n(&ix->state[id], state, __ATOMIC_RELAXED);
+    if (counts_as_dead(state) && !counts_as_dead(old))
+        atomic_fetch_add(&ix->ndead, 1);
+    if (!counts_as_dead(state) && counts_as_dead(old))
+        atomic_fetch_sub(&ix->ndead, 1);
+    if (state == VW_NODE_LIVE)
+        atomic_fetch_and(&ix->dead[id >> 6], ~bit);
+}
+
+uint8_t vw_node_state(const vw_index *ix, uint32_t id) {
+    uint8_t s = vw_state(ix, id);
+    return s == VW_NODE_FREE ? 2 : s == VW_NODE_REMOVED ? 1 : 0;
+}
+
+void vw_node_retire(vw_index *ix, uint32_t id) {
+    vw_state_set(ix, id, VW_NODE_REMOVED);
+    ix->pending.ids[ix->pending.n++] = id; /* room reserved by the caller */
+    ix->live--;
+}
+
+/* ------------------------------------------------------------------ slots */
+
+uint32_t vw_slot_peek(const vw_index *ix) {
+    if (ix->free_ids.n > 0)
+        return ix->free_ids.ids[ix->free_ids.n - 1];
+    return (uint32_t)ix->count;
+}
+
+void vw_slot_take(vw_index *ix, uint32_t id) {
+    if (ix->free_ids.n > 0 && ix->free_ids.ids[ix->free_ids.n - 1] == id)
+        ix->free_ids.n--;
+    else
+        ix->count++;
+}
+
+/* A slot whose last reader has gone: its upper lists can be released. */
+static void free_slot(vw_index *ix, uint32_t id) {
+    if (ix->upper[id]) {
+        ix->upper_bytes -= (uint64_t)ix->levels[id] * (1 + ix->M) * sizeof(uint32_t);
+        free(ix->upper[id]);
+        ix->upper[id] = NULL;
+    }
+    ix->levels[id] = 0;
+    vw_list_set_len(vw_links0(ix, id), 0);
+    ix->free_ids.ids[ix->free_ids.n++] = id; /* room reserved by the purge */
+}
+
+/* Frees the first `batches` batches of limbo. */
+static void limbo_release(vw_index *ix, uint64_t batches) {
+    vw_limbo *lb = &ix->limbo;
+    if (batches == 0)
+        return;
+    uint64_t end = lb->ends[batches - 1];
+    for (uint64_t i = 0; i < end; i++)
+        free_slot(ix, lb->ids.ids[i]);
+    memmove(lb->ids.ids, lb->ids.ids + end, (lb->ids.n - end) * sizeof *lb->ids.ids);
+    lb->ids.n -= end;
+    for (uint64_t b = batches; b < lb->batches; b++) {
+        lb->epochs[b - batches] = lb->epochs[b];
+        lb->ends[b - batches] = lb->ends[b] - end;
+    }
+    lb->batches -= batches;
+}
+
+uint64_t vw_slots_reclaim(vw_index *ix) {
+    uint64_t done = 0;
+    while (done < ix->limbo.batches && vw_epoch_passed(ix, ix->limbo.epochs[done]))
+        done++;
+    limbo_release(ix, done);
+    return ix->free_ids.n;
+}
+
+void vw_limbo_drain(vw_index *ix) {
+    limbo_release(ix, ix->limbo.batches);
+}
+
+void vw_removal_free(vw_index *ix) {
+    vw_ids_free(&ix->pending);
+    vw_ids_free(&ix->free_ids);
+    vw_ids_free(&ix->limbo.ids);
+    free(ix->limbo.epochs);
+    free(ix->limbo.ends);
+    ix->limbo = (vw_limbo){0};
+}
+
+/* ------------------------------------------------------------------ purge */
+
+typedef struct repair {
+    vw_scratch *s;  /* visited set, to take each candidate once */
+    uint8_t *indeg; /* layer-0 links from live nodes, saturating */
+    uint32_t *cid;  /* candidate ids */
+    float *cdist;   /* their distances */
+    vw_cand *cand;
+    uint32_t cand_cap;
+    uint32_t ids[2 * VW_MAX_M];
+    uint32_t before[2 * VW_MAX_M];
+} repair;
+
+/* Adds the live ids of a list to the candidates (each once). */
+static void gather(const vw_index *ix, repair *r, const uint32_t *list, uint32_t max, uint32_t *n) {
+    uint32_t len = vw_list_len(list);
+    for (uint32_t j = 0; j < len && j < max && *n < r->cand_cap; j++) {
+        uint32_t y = vw_list_at(list, j);
+        if (!vw_is_dead(ix, y) && vw_visit(r->s, y))
+            r->cid[(*n)++] = y;
+    }
+}
+
+/* The nearest `keep` candidates to p, sorted, in r->cand; returns how many. */
+static uint32_t rank_candidates(const vw_index *ix, repair *r, uint32_t p, uint32_t n,
+                                uint32_t keep) {
+    ix->dist_batch(vw_vector(ix, p), ix->vectors, ix->dim, r->cid, n, r->cdist);
+    for (uint32_t i = 0; i < n; i++)
+        r->cand[i] = (vw_cand){r->cdist[i], r->cid[i]};
+    qsort(r->cand, n, sizeof *r->cand, vw_cand_cmp);
+    return n < keep ? n : keep;
+}
+
+/* Node p's new neighbours link back to it, as an insert's do: the repaired
+ * list is the heuristic's pick, shorter than a list grown by inserts, and
+ * its new neighbours may have lost in-links with the removed nodes. */
+static void link_back_new(vw_index *ix, repair *r, uint32_t p, unsigned l, uint32_t kept,
+                          uint32_t len) {
+    for (uint32_t i = 0; i < kept; i++) {
+        bool known = false;
+        for (uint32_t j = 0; j < len && !known; j++)
+            known = r->before[j] == r->ids[i];
+        if (!known)
+            vw_add_backlink(ix, r->s, r->ids[i], p, l);
+    }
+}
+
+/* Re-selects the layer-l list of live node p if it names a removed node.
+ * Candidates: p's live neighbours, and the live neighbours of each of its
+ * neighbours, removed or not (two hops, as hnswlib's updatePoint takes);
+ * the ef_construction nearest go through the insert heuristic. */
+static void repair_list(vw_index *ix, repair *r, uint32_t p, unsigned l) {
+    uint32_t max = l == 0 ? ix->M0 : ix->M;
+    uint32_t *list = vw_links(ix, p, l);
+    uint32_t len = vw_list_copy(list, max, r->before), n = 0;
+    bool touched = false;
+    for (uint32_t i = 0; i < len && !touched; i++)
+        touched = vw_is_dead(ix, r->before[i]);
+    if (!touched)
+        return;
+    vw_visited_reset(r->s);
+    vw_visit(r->s, p);
+    gather(ix, r, list, max, &n);
+    for (uint32_t i = 0; i < len; i++)
+        gather(ix, r, vw_links(ix, r->before[i], l), max, &n);
+    n = rank_candidates(ix, r, p, n, n);
+    uint32_t kept = vw_select_neighbours(ix, r->cand, n, max);
+    for (uint32_t i = 0; i < kept; i++)
+        r->ids[i] = r->cand[i].id;
+    vw_list_store(list, r->ids, kept);
+    link_back_new(ix, r, p, l, kept, len);
+}
+
+/* The live node on the highest level, or VW_NO_NODE. */
+static uint32_t highest_live(const vw_index *ix) {
+    uint32_t best = VW_NO_NODE;
+    for (uint64_t i = 0; i < ix->count; i++)
+        if (!vw_is_dead(ix, (uint32_t)i) &&
+            (best == VW_NO_NODE || ix->levels[i] > ix->levels[best]))
+            best = (uint32_t)i;
+    return best;
+}
+
+static void replace_entry(vw_index *ix) {
+    vw_top t = vw_top_get(ix);
+    if (t.entry == VW_NO_NODE || !vw_is_dead(ix, t.entry))
+        return;
+    uint32_t e = highest_live(ix);
+    vw_top_set(ix, e, e == VW_NO_NODE ? -1 : ix->levels[e]);
+}
+
+/* Every allocation of a purge, made before it changes anything. */
+static vw_status purge_reserve(vw_index *ix, repair *r) {
+    vw_limbo *lb = &ix->limbo;
+    uint64_t pending = ix->pending.n;
+    vw_status st = vw_ids_reserve(&lb->ids, lb->ids.n + pending);
+    if (st == VW_OK)
+        st = vw_ids_reserve(&ix->free_ids, ix->free_ids.n + lb->ids.n + pending);
+    if (st == VW_OK && lb->batches == lb->cap) {
+        uint64_t cap = lb->cap ? 2 * lb->cap : 8;
+        uint64_t *e = realloc(lb->epochs, cap * sizeof *e);
+        if (e)
+            lb->epochs = e;
+        uint64_t *f = e ? realloc(lb->ends, cap * sizeof *f) : NULL;
+        if (f) {
+            lb->ends = f;
+            lb->cap = cap;
+        } else {
+            st = vw_fail(VW_ERR_NOMEM, "limbo of %llu batches", (unsigned long long)cap);
+        }
+    }
+    /* a list of M0 ids, each with M0 neighbours */
+    r->cand_cap = ix->M0 * (ix->M0 + 1);
+    r->cand = st == VW_OK ? malloc((size_t)r->cand_cap * sizeof *r->cand) : NULL;
+    r->cid = r->cand ? malloc((size_t)r->cand_cap * sizeof *r->cid) : NULL;
+    r->cdist = r->cid ? malloc((size_t)r->cand_cap * sizeof *r->cdist) : NULL;
+    if (st == VW_OK && !r->cdist)
+        st = vw_fail(VW_ERR_NOMEM, "purge candidates");
+    r->s = st == VW_OK ? vw_scratch_acquire(ix) : NULL;
+    if (st == VW_OK && !r->s)
+        st = vw_fail(VW_ERR_NOMEM, "purge scratch");
+    if (st == VW_OK)
+        st = vw_scratch_fit(r->s, ix->capacity, ix->ef_construction, ix->dim);
+    if (st == VW_OK)
+        st = vw_index_ensure_locks(ix); /* vw_relink takes node locks */
+    if (st == VW_OK && !(r->indeg = calloc(ix->count, 1)))
+        st = vw_fail(VW_ERR_NOMEM, "in-degrees of %llu nodes", (unsigned long long)ix->count);
+    return st;
+}
+
+/* Counts the layer-0 links of p, whose list is final. */
+static void count_links(const vw_index *ix, repair *r, uint32_t p) {
+    const uint32_t *list = vw_links0(ix, p);
+    uint32_t len = vw_list_len(list);
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t y = vw_list_at(list, i);
+        r->indeg[y] += r->indeg[y] < UINT8_MAX;
+    }
+}
+
+/* Nodes no live node links to on layer 0 would never be found again: an
+ * insert-like search gives them in-links (the removed nodes that linked to
+ * them may have been their only ones). */
+static void relink_orphans(vw_index *ix, repair *r) {
+    uint32_t entry = vw_top_get(ix).entry;
+    for (uint64_t i = 0; i < ix->count; i++) {
+        uint32_t id = (uint32_t)i;
+        if (r->indeg[i] == 0 && id != entry && !vw_is_dead(ix, id))
+            vw_relink(ix, r->s, id);
+    }
+}
+
+/* Moves the removed nodes, now unlinked, to limbo under a new epoch. */
+static void retire_pending(vw_index *ix) {
+    vw_limbo *lb = &ix->limbo;
+    uint64_t epoch = vw_epoch_advance(ix);
+    for (uint64_t i = 0; i < ix->pending.n; i++) {
+        uint32_t id = ix->pending.ids[i];
+        vw_state_set(ix, id, VW_NODE_FREE);
+        lb->ids.ids[lb->ids.n++] = id;
+    }
+    lb->epochs[lb->batches] = epoch;
+    lb->ends[lb->batches] = lb->ids.n;
+    lb->batches++;
+    ix->pending.n = 0;
+}
+
+vw_status vw_purge_locked(vw_index *ix) {
+    if (ix->pending.n == 0) {
+        vw_slots_reclaim(ix);
+        return VW_OK;
+    }
+    repair r = {0};
+    vw_status st = purge_reserve(ix, &r);
+    if (st == VW_OK) {
+        replace_entry(ix);
+        for (uint64_t p = 0; p < ix->count; p++) {
+            if (vw_is_dead(ix, (uint32_t)p))
+                continue;
+            for (unsigned l = 0; l <= ix->levels[p]; l++)
+                repair_list(ix, &r, (uint32_t)p, l);
+        }
+        for (uint64_t p = 0; p < ix->count; p++)
+            if (!vw_is_dead(ix, (uint32_t)p))
+                count_links(ix, &r, (uint32_t)p);
+        relink_orphans(ix, &r);
+        retire_pending(ix);
+        vw_slots_reclaim(ix);
+    }
+    free(r.cand);
+    free(r.cid);
+    free(r.cdist);
+    free(r.indeg);
+    vw_scratch_release(ix, r.s);
+    return st;
+}
+
+void vw_purge_if_due(vw_index *ix) {
+    uint64_t due = ix->live / PURGE_DIVISOR > PURGE_MIN ? ix->live / PURGE_DIVISOR : PURGE_MIN;
+    if (ix->pending.n >= due)
+        (void)vw_purge_locked(ix); /* out of memory: the removed nodes wait for the next try */
+}
+
+/* ------------------------------------------------------------------ public */
+
+vw_status vw_index_remove(vw_index *ix, uint64_t label) {
+    vw_clear_detail();
+    if (!ix)
+        return vw_fail(VW_ERR_NULL_ARG, "index is NULL");
+    vw_status st = vw_writer_lock(ix);
+    if (st != VW_OK)
+        return st;
+    uint32_t id = vw_labelmap_find(&ix->map, ix->labels, label);
+    if (ix->readonly)
+        st = vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
+    else if (id == VW_NO_NODE)
+        st = vw_fail(VW_ERR_NOT_FOUND, "label %llu", (unsigned long long)label);
+    if (st == VW_OK)
+        st = vw_ids_reserve(&ix->pending, ix->pending.n + 1);
+    if (st == VW_OK)
+        st = vw_labelmap_remove(&ix->map, ix->labels, label, ix->capacity);
+    if (st == VW_OK) {
+        vw_node_retire(ix, id);
+        vw_purge_if_due(ix);
+        vw_index_publish(ix);
+    }
+    vw_writer_unlock(ix);
+    return st;
+}
+
+vw_status vw_index_purge(vw_index *ix) {
+    vw_clear_detail();
+    if (!ix)
+        return vw_fail(VW_ERR_NULL_ARG, "index is NULL");
+    vw_status st = vw_writer_lock(ix);
+    if (st != VW_OK)
+        return st;
+    st = ix->readonly ? vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP")
+                      : vw_purge_locked(ix);
+    vw_index_publish(ix);
+    vw_writer_unlock(ix);
+    return st;
+}
+
+/* ------------------------------------------------------------------ loading */
+
+vw_status vw_removal_load(vw_index *ix, const uint8_t *states) {
+    ix->live = ix->count;
+    if (!states)
+        return VW_OK;
+    for (uint64_t i = 0; i < ix->count; i++) {
+        uint32_t id = (uint32_t)i;
+        vw_status st = VW_OK;
+        if (states[i] == 1)
+            st = vw_ids_push(&ix->pending, id);
+        else if (states[i] == 2)
+            st = vw_ids_push(&ix->free_ids, id);
+        if (st != VW_OK)
+            return st;
+        if (states[i] != 0) {
+            vw_state_set(ix, id, states[i] == 1 ? VW_NODE_REMOVED : VW_NODE_FREE);
+            ix->live--;
+        }
+    }
+    /* free slots are taken from the end of the list: lowest ids first */
+    for (uint64_t i = 0, j = ix->free_ids.n; i < j / 2; i++) {
+        uint32_t t = ix->free_ids.ids[i];
+        ix->free_ids.ids[i] = ix->free_ids.ids[j - 1 - i];
+        ix->free_ids.ids[j - 1 - i] = t;
+    }
+    return VW_OK;
+}

@@ -1,0 +1,4 @@
+# The live index: removals, upserts and purges, alone and racing searches.
+vw_add_test(NAME test_live_churn SOURCES test_live_churn.c)
+vw_add_test(NAME test_live_concurrency SOURCES test_live_concurrency.c LABELS concurrency
+            TIMEOUT 600)
