@@ -19,19 +19,23 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Returns the list to scan: in place, or a copy taken under the node lock
- * (copy[0] is the count either way: in place it is read once, here). */
-static const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigned level, bool locked,
-                                 uint32_t *copy, uint32_t *len) {
-    const uint32_t *list = vw_links(ix, id, level);
-    if (!locked) {
-        *len = vw_list_len(list);
-        return list;
-    }
+/* A copy of a list taken under its node lock (batch inserts). */
+static const uint32_t *copy_locked(const vw_index *ix, uint32_t id, unsigned level, uint32_t *copy,
+                                   uint32_t *len) {
     pthread_mutex_lock(vw_node_lock(ix, id));
-    *len = vw_list_copy(list, level == 0 ? ix->M0 : ix->M, copy + 1);
+    *len = vw_list_copy(vw_links(ix, id, level), level == 0 ? ix->M0 : ix->M, copy + 1);
     pthread_mutex_unlock(vw_node_lock(ix, id));
     return copy;
+}
+
+/* Returns the list to scan, in place or copied, and its length (read once). */
+static inline const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigned level,
+                                        bool locked, uint32_t *copy, uint32_t *len) {
+    if (locked)
+        return copy_locked(ix, id, level, copy, len);
+    const uint32_t *list = vw_links(ix, id, level);
+    *len = vw_list_len(list);
+    return list;
 }
 
 uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int top, int stop,
@@ -67,18 +71,24 @@ static inline void prefetch_vector(const vw_index *ix, uint32_t id) {
         __builtin_prefetch(p + off, 0, 3);
 }
 
-static inline bool keep(const vw_index *ix, const vw_layer_query *lq, uint32_t id) {
+/* Whether a reached node may be a result: not dead, and kept by the filter.
+ * One test when neither applies, the common case. */
+static bool keep_checked(const vw_index *ix, const vw_layer_query *lq, uint32_t id) {
     if (lq->skip_dead && vw_is_dead(ix, id))
         return false;
     return !lq->filter || lq->filter(ix->labels[id], lq->filter_ctx);
 }
 
+static inline bool keep(const vw_index *ix, const vw_layer_query *lq, bool checks, uint32_t id) {
+    return !checks || keep_checked(ix, lq, id);
+}
+
 /* Adds a discovered node to the candidates and, if it passes the filter, to
  * the results (evicting the farthest beyond ef). Returns the new bound. */
-static inline float admit(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq, vw_cand c,
-                          float bound) {
+static inline float admit(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq, bool checks,
+                          vw_cand c, float bound) {
     vw_heap_push_min(&s->cand, c);
-    if (!keep(ix, lq, c.id))
+    if (!keep(ix, lq, checks, c.id))
         return bound;
     vw_heap_push_max(&s->result, c);
     if (s->result.size > lq->ef)
@@ -91,12 +101,13 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
     uint32_t copy[1 + 2 * VW_MAX_M];
     uint32_t fresh[2 * VW_MAX_M];
     float dists[2 * VW_MAX_M];
+    const bool checks = lq->skip_dead || lq->filter;
     vw_visited_reset(s);
     s->cand.size = 0;
     s->result.size = 0;
 
     vw_visit(s, ep);
-    float bound = admit(ix, s, lq, (vw_cand){vw_dist_to(ix, lq->q, ep), ep}, INFINITY);
+    float bound = admit(ix, s, lq, checks, (vw_cand){vw_dist_to(ix, lq->q, ep), ep}, INFINITY);
     while (s->cand.size > 0) {
         vw_cand c = s->cand.items[0];
         if (c.dist > bound)
@@ -108,12 +119,13 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
          * second pass: compute distances once the lines are on their way. */
         uint32_t n = 0;
         for (uint32_t i = 0; i < len; i++) {
-            uint32_t nb = vw_list_at(list, i);
+            uint32_t nb = vw_list_at_relaxed(list, i);
             if (!vw_visit(s, nb))
                 continue;
             fresh[n++] = nb;
             prefetch_vector(ix, nb);
         }
+        vw_list_acquire(); /* before the vectors of `fresh` are read */
         if (s->cand.size + n > s->cand.cap) {
             vw_status st = vw_heap_reserve(&s->cand, 2 * (s->cand.size + n));
             /* An insert cannot back out once its node is placed: without
@@ -125,7 +137,7 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
         ix->dist_batch(lq->q, ix->vectors, ix->dim, fresh, n, dists);
         for (uint32_t i = 0; i < n; i++)
             if (dists[i] < bound || s->result.size < lq->ef)
-                bound = admit(ix, s, lq, (vw_cand){dists[i], fresh[i]}, bound);
+                bound = admit(ix, s, lq, checks, (vw_cand){dists[i], fresh[i]}, bound);
     }
     return VW_OK;
 }
