@@ -47,7 +47,7 @@ static void wr64(unsigned char *p, uint64_t v) {
     memcpy(p, &v, 8);
 }
 
-enum { VECTORS, LEVELS, LINKS0, UPPER, LABELS };
+enum { VECTORS, LEVELS, LINKS0, UPPER, LABELS, STATES };
 
 static uint64_t sec_offset(const unsigned char *f, int s) {
     return rd64(f + 80 + 32 * s + 8);
@@ -161,20 +161,20 @@ static void every_truncation(void) {
     }
 }
 
-static void random_damage(void) {
+static void random_damage(int flips, int overwrites) {
     tu_rng r;
     tu_seed(&r, 20240404);
     unsigned char *buf = malloc(good_len);
     unsigned accepted_unverified = 0;
-    for (int i = 0; i < FLIPS + OVERWRITES; i++) {
+    for (int i = 0; i < flips + overwrites; i++) {
         memcpy(buf, good, good_len);
         size_t pos = tu_next(&r) % good_len;
-        if (i < FLIPS)
+        if (i < flips)
             buf[pos] ^= (unsigned char)(1u << (tu_next(&r) % 8));
         else
             buf[pos] = (unsigned char)(good[pos] + 1 + tu_next(&r) % 255); /* always differs */
         char what[64];
-        snprintf(what, sizeof what, "%s at byte %zu", i < FLIPS ? "bit flip" : "overwrite", pos);
+        snprintf(what, sizeof what, "%s at byte %zu", i < flips ? "bit flip" : "overwrite", pos);
         /* CRC32C sees every error within 32 consecutive bits, and bytes no
          * CRC covers (magic, padding) are checked directly: nothing passes. */
         vw_status st = load_all_modes(buf, good_len, true, i % 64 == 0, what);
@@ -190,7 +190,7 @@ static void random_damage(void) {
     }
     /* Without checksums most flips land in vectors/labels and load fine. */
     printf("random damage: %u of %d loaded with checksums off\n", accepted_unverified,
-           FLIPS + OVERWRITES);
+           flips + overwrites);
     free(buf);
 }
 
@@ -429,6 +429,120 @@ static void large_file(void) {
     unlink(out_path);
 }
 
+/* ------------------------------------------------------------------ version 2 */
+
+/* The first slot of the version-2 file in the given state. */
+static uint32_t slot_in_state(const unsigned char *f, unsigned state) {
+    const unsigned char *st = f + sec_offset(f, STATES);
+    for (uint32_t i = 0; i < rd64(f + 56); i++)
+        if (st[i] == state)
+            return i;
+    return UINT32_MAX;
+}
+
+/* A free slot's vector must be zero; only read mode scans vectors. */
+static void free_vector_not_zero(unsigned char *f, uint32_t freed) {
+    memcpy(f, good, good_len);
+    f[sec_offset(f, VECTORS) + 16 * freed] = 1;
+    fix_crcs(f);
+    write_file(bad_path, f, good_len);
+    vw_index *ix = NULL;
+    CHECK_ST(vw_index_load(bad_path, VW_LOAD_DEFAULT, &ix), VW_ERR_CORRUPT);
+    CHECK(strstr(vw_last_error_detail(), "free slot") != NULL);
+    CHECK_OK(vw_index_load(bad_path, VW_LOAD_MMAP, &ix));
+    vw_index_free(ix);
+}
+
+/* Each rule the node states add (FORMAT.md, version 2). */
+static void crafted_states(void) {
+    unsigned char *f = malloc(good_len);
+    const uint32_t M = rd32(good + 40), row = (1 + 2 * M) * 4;
+    const uint64_t count = rd64(good + 56);
+    CHECK(rd32(good + 12) == 2 && rd32(good + 16) == 320 && rd32(good + 72) == 6);
+    CHECK(rd32(good + 80 + 32 * STATES) == 6 && sec_length(good, STATES) == count);
+    uint32_t freed = slot_in_state(good, 2), removed = slot_in_state(good, 1), node = 0;
+    uint32_t live = slot_in_state(good, 0);
+    CHECK(freed != UINT32_MAX && removed != UINT32_MAX && live != UINT32_MAX);
+    if (freed == UINT32_MAX || removed == UINT32_MAX || live == UINT32_MAX) {
+        free(f);
+        return;
+    }
+    memcpy(f, good, good_len);
+    f[sec_offset(f, STATES) + live] = 3;
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "has state 3", "unknown node state");
+
+    memcpy(f, good, good_len);
+    f[sec_offset(f, LEVELS) + freed] = 1;
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "free slot", "free slot on level 1");
+
+    memcpy(f, good, good_len);
+    wr32(f + sec_offset(f, LINKS0) + freed * row, 1);
+    wr32(f + sec_offset(f, LINKS0) + freed * row + 4, live);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "free slot", "free slot with a neighbour");
+
+    size_t list = find_list(good, 0, M, &node);
+    while (list && good[sec_offset(good, STATES) + node] == 2)
+        list += row, node++; /* a list that is in use */
+    memcpy(f, good, good_len);
+    wr32(f + list + 4, freed);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "is a free slot", "list naming a free slot");
+
+    memcpy(f, good, good_len);
+    wr32(f + 68, freed);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "free slot", "entry point on a free slot");
+
+    memcpy(f, good, good_len);
+    wr64(f + sec_offset(f, LABELS) + 8 * freed, 5);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "free slot", "free slot with a label");
+
+    /* a removed node may hold the label of a live one (an upsert's old node) */
+    memcpy(f, good, good_len);
+    wr64(f + sec_offset(f, LABELS) + 8 * removed, rd64(good + sec_offset(good, LABELS) + 8 * live));
+    fix_crcs(f);
+    expect(f, good_len, VW_OK, NULL, "removed node sharing a live label");
+
+    memcpy(f, good, good_len);
+    wr32(f + 12, 1); /* the states section is then an unknown required one */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_VERSION, "section type 6", "version 1 with node states");
+
+    free_vector_not_zero(f, freed);
+    free(f);
+}
+
+/* An index with removed nodes and free slots: the same 4-d, M=4 shape. */
+static void make_good_v2_file(void) {
+    vw_params p;
+    vw_params_default(&p, 4);
+    p.M = 4;
+    p.ef_construction = 16;
+    p.seed = 9;
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    float *x = tu_gaussian(61, 4, 12);
+    uint64_t labels[61];
+    for (int i = 0; i < 61; i++)
+        labels[i] = 7 * (uint64_t)i + 1;
+    CHECK_OK(vw_index_add_batch(ix, x, labels, 61, 1, NULL, NULL));
+    for (int i = 0; i < 30; i++) {
+        CHECK_OK(vw_index_remove(ix, labels[2 * i]));
+        if (i == 19)
+            CHECK_OK(vw_index_purge(ix)); /* 20 free slots, then 10 removed nodes */
+    }
+    CHECK_OK(vw_index_save(ix, good_path));
+    vw_index_free(ix);
+    free(x);
+    free(good);
+    good = tu_slurp(good_path, &good_len);
+    CHECK(good != NULL && good_len > 320);
+}
+
 static void bad_calls(void) {
     vw_index *ix = (vw_index *)&ix; /* must be reset to NULL on failure */
     char missing[300];
@@ -481,9 +595,16 @@ int main(void) {
         every_truncation();
         crafted();
         extra_section();
-        random_damage();
+        random_damage(FLIPS, OVERWRITES);
         large_file();
         bad_calls();
+    }
+    make_good_v2_file();
+    if (tu_failures == 0) {
+        expect(good, good_len, VW_OK, NULL, "intact version-2 file");
+        every_truncation();
+        crafted_states();
+        random_damage(FLIPS / 2, OVERWRITES / 2);
     }
     free(good);
     unlink(good_path);

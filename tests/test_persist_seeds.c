@@ -3,7 +3,8 @@
  * that each loads in every mode. CI runs it before fuzzing:
  *     test_persist_seeds <dir> && fuzz_load <dir> ...
  * The files are tiny (M = 2 or 3, a few dozen nodes) so that the fuzzer's
- * mutations land on headers and lists rather than on float payloads. */
+ * mutations land on headers and lists rather than on float payloads; the
+ * same files are kept in tests/fuzz/seeds/fuzz_load/. */
 #include "testutil.h"
 
 #include <errno.h>
@@ -11,7 +12,10 @@
 
 static const char *out_dir;
 
-static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_t M, uint64_t n) {
+/* n nodes; `removed` of them removed, the first half of those purged into
+ * free slots (format version 2 when removed > 0). */
+static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_t M, uint64_t n,
+                       uint64_t removed) {
     vw_params p;
     vw_params_default(&p, dim);
     p.metric = metric;
@@ -28,6 +32,11 @@ static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_
         for (uint64_t i = 0; i < n; i++)
             labels[i] = i * i + 7;
         CHECK_OK(vw_index_add_batch(ix, x, labels, n, 1, NULL, NULL));
+        for (uint64_t i = 0; i < removed; i++) {
+            CHECK_OK(vw_index_remove(ix, labels[2 * i]));
+            if (i + 1 == removed / 2)
+                CHECK_OK(vw_index_purge(ix));
+        }
         free(x);
         free(labels);
     }
@@ -53,10 +62,14 @@ int main(int argc, char **argv) {
         perror(out_dir);
         return 1;
     }
-    write_seed("empty", VW_METRIC_L2, 2, 2, 0);
-    write_seed("one", VW_METRIC_IP, 3, 2, 1);
-    write_seed("l2_d2_n24", VW_METRIC_L2, 2, 2, 24);
-    write_seed("ip_d3_n16", VW_METRIC_IP, 3, 3, 16);
-    write_seed("cos_d4_n40", VW_METRIC_COSINE, 4, 2, 40);
+    write_seed("empty", VW_METRIC_L2, 2, 2, 0, 0);
+    write_seed("one", VW_METRIC_IP, 3, 2, 1, 0);
+    write_seed("l2_d2_n24", VW_METRIC_L2, 2, 2, 24, 0);
+    write_seed("ip_d3_n16", VW_METRIC_IP, 3, 3, 16, 0);
+    write_seed("cos_d4_n40", VW_METRIC_COSINE, 4, 2, 40, 0);
+    /* format version 2: removed nodes and free slots */
+    write_seed("l2_d2_n30_removed8", VW_METRIC_L2, 2, 2, 30, 8);
+    write_seed("cos_d3_n20_removed6", VW_METRIC_COSINE, 3, 3, 20, 6);
+    write_seed("ip_d2_n6_removed3", VW_METRIC_IP, 2, 2, 6, 3);
     return tu_result("test_persist_seeds");
 }

@@ -3,7 +3,8 @@
  * Each input is loaded as it is (checksums on), then again with its header
  * and section CRCs recomputed, in read and mmap mode, so that mutations get
  * past the checksums to the structural checks. An index that loads must
- * answer searches (and, in read mode, take an insert) without fault.
+ * answer searches (and, in read mode, take an insert, a removal, a purge
+ * and an upsert) without fault.
  *
  * Seeds: tests/fuzz/seeds/fuzz_load/, or fresh ones from
  * `test_persist_seeds <dir>`. Inputs go through a memfd: no disk traffic. */
@@ -89,6 +90,12 @@ static void exercise(vw_index *ix, int read_mode) {
     if (read_mode) {
         q[0] += 0.5f;
         vw_index_add(ix, q, UINT64_MAX - 1); /* may be refused (e.g. zero vector), never crash */
+        vw_index_search(ix, q, 4, 8, NULL, NULL, labels, dists, &found);
+        /* removals, a purge (which walks every list) and an upsert */
+        if (found > 0)
+            vw_index_remove(ix, labels[0]);
+        vw_index_purge(ix);
+        vw_index_upsert(ix, q, UINT64_MAX - 1);
         vw_index_search(ix, q, 4, 8, NULL, NULL, labels, dists, &found);
     }
     free(q);
