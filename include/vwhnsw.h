@@ -303,6 +303,68 @@ enum {
  * naming what failed. */
 VW_API vw_status vw_index_load(const char *path, unsigned flags, vw_index **out);
 
+/* ------------------------------------------------------------------ durable store */
+
+/* A store keeps an index durable in a directory: a snapshot (DIR/index.vwi,
+ * an ordinary index file) plus a write log (DIR/wal.log) of every write
+ * acknowledged since. Writes go through the store; searches use the index
+ * it hands out (vw_store_index), from any number of threads, while writes
+ * and snapshots run.
+ *
+ * The promise: when vw_store_upsert or vw_store_remove returns VW_OK, the
+ * write's log record has been fsync'ed and the write applied, so it
+ * survives a crash of the process or of the machine, and searches see it.
+ * Concurrent writers share log syncs (group commit): a write waits for at
+ * most the sync under way and its own. After a crash, vw_store_open loads
+ * the snapshot and replays the log in order; a record the crash left
+ * incomplete (never acknowledged) is dropped whole, never half-applied.
+ * The log format is in lib/FORMAT.md. One process at a time may open a
+ * directory (DIR/LOCK). */
+typedef struct vw_store vw_store;
+
+/* Opens the store in `dir` (created if missing) and recovers it. If the
+ * directory holds no snapshot yet, `initial` (an index file, or NULL) is
+ * loaded and written as the first one; with neither, VW_ERR_NOT_FOUND.
+ * VW_ERR_IO if another process has the directory open; VW_ERR_CORRUPT if
+ * the log is damaged somewhere other than a torn tail (acknowledged writes
+ * would be lost: move DIR/wal.log away to start from the snapshot). */
+VW_API vw_status vw_store_open(const char *dir, const char *initial, vw_store **out);
+
+/* The store's index, for searches, stats and vw_index_get_vector; valid
+ * until vw_store_close. Write to it only through the store. */
+VW_API const vw_index *vw_store_index(const vw_store *store);
+
+/* Durably inserts or replaces n vectors (n * dim floats) under their labels
+ * (as vw_index_upsert_batch; a label may appear once per call), as one
+ * record: after a crash all of them are there or none. */
+VW_API vw_status vw_store_upsert(vw_store *store, const float *vectors, const uint64_t *labels,
+                                 uint64_t n);
+
+/* Durably removes a label; VW_ERR_NOT_FOUND if it is absent. */
+VW_API vw_status vw_store_remove(vw_store *store, uint64_t label);
+
+/* Saves the index as the new snapshot (atomically, as vw_index_save) and
+ * empties the log. Searches run meanwhile; writes wait until it is done. */
+VW_API vw_status vw_store_snapshot(vw_store *store);
+
+typedef struct vw_store_stats {
+    uint64_t log_bytes;        /* size of the write log */
+    uint64_t log_records;      /* records in it */
+    uint64_t writes;           /* labels written since open */
+    uint64_t commits;          /* log syncs since open (each carries one or more records) */
+    uint64_t snapshots;        /* snapshots written since open */
+    uint64_t replayed_records; /* records replayed by vw_store_open */
+    uint64_t replayed_writes;  /* labels they carried */
+    uint64_t dropped_bytes;    /* torn tail cut off by vw_store_open */
+    int failed;                /* non-zero: a write failed past the log; writes are refused */
+} vw_store_stats;
+
+VW_API vw_status vw_store_get_stats(const vw_store *store, vw_store_stats *out);
+
+/* Closes the store (no snapshot is taken: the log keeps the writes). Must
+ * not race with any other call on the store or its index. NULL is ignored. */
+VW_API void vw_store_close(vw_store *store);
+
 /* ------------------------------------------------------------------ datasets */
 
 typedef enum vw_dataset_format {

@@ -66,7 +66,7 @@ void vw_atomic_abort(vw_atomic_file *af) {
 
 /* After the rename the new name lives in the directory's data, which needs
  * its own fsync to survive a power cut. */
-static vw_status sync_directory(const char *path) {
+vw_status vw_sync_parent_dir(const char *path) {
     const char *slash = strrchr(path, '/');
     char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
     if (!dir)
@@ -100,5 +100,5 @@ vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const 
         unlink(af->tmp);
     free(af->tmp);
     af->tmp = NULL;
-    return st == VW_OK ? sync_directory(af->path) : st;
+    return st == VW_OK ? vw_sync_parent_dir(af->path) : st;
 }

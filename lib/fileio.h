@@ -26,6 +26,10 @@ vw_status vw_atomic_open(const char *path, vw_atomic_file *af);
  * a failed directory fsync, which comes after the rename). */
 vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const char *tmp));
 
+/* fsyncs the directory holding `path`, so that a name just created or
+ * renamed there survives a power cut. */
+vw_status vw_sync_parent_dir(const char *path);
+
 /* Closes and removes the temporary file. */
 void vw_atomic_abort(vw_atomic_file *af);
 

@@ -381,7 +381,7 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-static vw_status check_batch_unique(const uint64_t *labels, uint64_t n) {
+vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n) {
     if (n < 2)
         return VW_OK;
     uint64_t *sorted = malloc(n * sizeof *sorted);
@@ -508,7 +508,7 @@ static vw_status insert_batch(vw_index *ix, const float *vectors, const uint64_t
     st = ix->readonly ? vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP")
                       : check_batch(ix, vectors, labels, n, upsert);
     if (st == VW_OK)
-        st = check_batch_unique(labels, n);
+        st = vw_check_unique_labels(labels, n);
     vw_scratch *s = NULL;
     if (st == VW_OK)
         st = prepare(ix, n, upsert, &s);

@@ -479,6 +479,8 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
  * front; returns how many. */
 uint32_t vw_select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max);
 int vw_cand_cmp(const void *a, const void *b);
+/* VW_ERR_DUPLICATE_LABEL if a label appears twice among n. */
+vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n);
 /* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
  * the list is full (node lock of nb taken; uses s->sel). */
 void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level);

@@ -1,0 +1,485 @@
+/* vw_live_bench: the live index measured (bench/churn.sh and bench/live.sh).
+ *
+ *   vw_live_bench churn <base.fvecs> <n> <query.fvecs> <extra.fvecs> <extra_from> <M> <efC>
+ *                       <threads> <out_dir> <scenario,...> [seed]
+ *   vw_live_bench writers <index> <query.fvecs> <extra.fvecs> <seconds> [ef]
+ *
+ * churn: the first n rows of base are built once (<threads> threads, then
+ *   vw_index_reorder, as vw-build does) and saved to out_dir/full.vwi (kept
+ *   for later runs). Each scenario starts from that file:
+ *     remove:F   removes a fraction F of the labels, chosen at random (seeded),
+ *                one vw_index_remove call at a time;
+ *     replace:F  replaces the vectors of a fraction F with rows extra_from..
+ *                of extra.fvecs (vw_index_upsert_batch, <threads> threads).
+ *   Then, against exact ground truth over the vectors now in the index: the
+ *   churned index as it stands, and a fresh build (plus reorder) of the same
+ *   vectors and labels, each searched one query at a time on one thread at
+ *   ef=64 and ef=256 (one warm-up pass, then 3 timed passes: QPS and
+ *   recall@10). The chosen labels (u64 each) and the ground truth (.ivecs)
+ *   go to out_dir/<scenario>.{labels,gt.ivecs} for bench/hnswlib_churn.py.
+ *
+ * writers: one thread writes as fast as it can (of each 4 writes: 2 upserts
+ *   of a random present label with a vector from extra.fvecs, 1 removal of a
+ *   random present label, 1 upsert of a random removed label) while one
+ *   thread searches (k=10, ef, default 64), for <seconds>. Prints search QPS
+ *   (and alone, for 10 s, before), writes per second, errors, and recall@10
+ *   of the final index against exact ground truth over what it holds. */
+#include "vwhnsw.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define K 10
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void die_on(vw_status st, const char *what) {
+    if (st != VW_OK) {
+        fprintf(stderr, "vw_live_bench: %s: %s (%s)\n", what, vw_strerror(st),
+                vw_last_error_detail());
+        exit(1);
+    }
+}
+
+static vw_dataset *read_data(const char *path) {
+    vw_dataset *ds = NULL;
+    die_on(vw_dataset_read(path, VW_FORMAT_AUTO, &ds), path);
+    return ds;
+}
+
+/* splitmix64: the label picks, reproducible from the seed */
+static uint64_t next_rand(uint64_t *s) {
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void shuffle(uint64_t *a, uint64_t n, uint64_t seed) {
+    for (uint64_t i = n - 1; i > 0; i--) {
+        uint64_t j = next_rand(&seed) % (i + 1), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+/* ------------------------------------------------------------------ ground truth */
+
+/* The vectors an index holds: row `label` of vec when alive[label]. */
+typedef struct corpus {
+    const float *vec;
+    const uint8_t *alive;
+    uint64_t n;
+    uint32_t dim;
+} corpus;
+
+typedef struct gt_job {
+    const corpus *c;
+    const vw_dataset *q;
+    uint64_t *out; /* nq x K labels */
+    atomic_uint_fast64_t next;
+} gt_job;
+
+static void gt_one(const corpus *c, const float *q, uint64_t *out) {
+    float best[K];
+    uint32_t have = 0;
+    for (uint64_t i = 0; i < c->n; i++) {
+        if (!c->alive[i])
+            continue;
+        float d = vw_distance_l2sq(q, c->vec + i * c->dim, c->dim);
+        if (have == K && !(d < best[K - 1]))
+            continue;
+        uint32_t j = have < K ? have++ : K - 1;
+        while (j > 0 && d < best[j - 1]) {
+            best[j] = best[j - 1];
+            out[j] = out[j - 1];
+            j--;
+        }
+        best[j] = d;
+        out[j] = i;
+    }
+}
+
+static void *gt_worker(void *p) {
+    gt_job *g = p;
+    for (uint64_t i; (i = atomic_fetch_add(&g->next, 1)) < g->q->n;)
+        gt_one(g->c, g->q->data + i * g->q->dim, g->out + i * K);
+    return NULL;
+}
+
+static uint64_t *ground_truth(const corpus *c, const vw_dataset *q, unsigned threads) {
+    gt_job g = {.c = c, .q = q, .out = malloc(q->n * K * sizeof(uint64_t))};
+    atomic_init(&g.next, 0);
+    pthread_t t[64];
+    threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
+    for (unsigned i = 1; i < threads; i++)
+        pthread_create(&t[i], NULL, gt_worker, &g);
+    gt_worker(&g);
+    for (unsigned i = 1; i < threads; i++)
+        pthread_join(t[i], NULL);
+    return g.out;
+}
+
+static double recall(const uint64_t *got, const uint64_t *gt, uint64_t nq) {
+    uint64_t hits = 0;
+    for (uint64_t i = 0; i < nq; i++)
+        for (int j = 0; j < K; j++)
+            for (int g = 0; g < K; g++)
+                if (got[i * K + j] == gt[i * K + g]) {
+                    hits++;
+                    break;
+                }
+    return (double)hits / ((double)nq * K);
+}
+
+/* ------------------------------------------------------------------ measuring */
+
+static double search_pass(vw_index *ix, const vw_dataset *q, uint32_t ef, uint64_t *res) {
+    double t0 = now();
+    for (uint64_t i = 0; i < q->n; i++) {
+        uint32_t found = 0;
+        die_on(vw_index_search(ix, q->data + i * q->dim, K, ef, NULL, NULL, res + i * K, NULL,
+                               &found),
+               "search");
+        for (uint32_t j = found; j < K; j++)
+            res[i * K + j] = UINT64_MAX;
+    }
+    return now() - t0;
+}
+
+/* One warm-up pass, then per ef 3 timed passes: QPS over them, recall. */
+static void measure(const char *engine, vw_index *ix, const vw_dataset *q, const uint64_t *gt) {
+    static const uint32_t efs[] = {64, 256};
+    uint64_t *res = malloc(q->n * K * sizeof *res);
+    search_pass(ix, q, 64, res);
+    for (size_t e = 0; e < sizeof efs / sizeof efs[0]; e++) {
+        double t = 0;
+        for (int r = 0; r < 3; r++)
+            t += search_pass(ix, q, efs[e], res);
+        printf("engine=%s ef=%u recall@10=%.4f QPS=%.1f\n", engine, efs[e],
+               recall(res, gt, q->n), 3.0 * (double)q->n / t);
+        fflush(stdout);
+    }
+    free(res);
+}
+
+static void write_outputs(const char *dir, const char *name, const uint64_t *picked, uint64_t n,
+                          const uint64_t *gt, uint64_t nq) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.labels", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(picked, sizeof *picked, n, f) != n || fclose(f) != 0) {
+        fprintf(stderr, "vw_live_bench: cannot write %s\n", path);
+        exit(1);
+    }
+    float *rows = malloc(nq * K * sizeof *rows);
+    for (uint64_t i = 0; i < nq * K; i++)
+        rows[i] = (float)gt[i]; /* labels < 2^24: exact as float32 */
+    snprintf(path, sizeof path, "%s/%s.gt.ivecs", dir, name);
+    die_on(vw_dataset_write(path, VW_FORMAT_IVECS, rows, nq, K), path);
+    free(rows);
+}
+
+/* ------------------------------------------------------------------ churn */
+
+typedef struct churn_args {
+    const vw_dataset *base, *q, *extra;
+    uint64_t n, extra_from, seed;
+    uint32_t M, efc;
+    unsigned threads;
+    const char *dir, *full;
+} churn_args;
+
+static vw_index *build(const churn_args *a, const float *vec, const uint64_t *labels, uint64_t n,
+                       double *seconds) {
+    vw_params p;
+    vw_params_default(&p, a->base->dim);
+    p.M = a->M;
+    p.ef_construction = a->efc;
+    p.capacity = n;
+    vw_index *ix = NULL;
+    double t0 = now();
+    die_on(vw_index_create(&p, &ix), "create");
+    die_on(vw_index_add_batch(ix, vec, labels, n, a->threads, NULL, NULL), "build");
+    die_on(vw_index_reorder(ix), "reorder");
+    *seconds = now() - t0;
+    return ix;
+}
+
+static vw_index *full_index(const churn_args *a) {
+    struct stat sb;
+    vw_index *ix = NULL;
+    if (stat(a->full, &sb) != 0) {
+        uint64_t *labels = malloc(a->n * sizeof *labels);
+        for (uint64_t i = 0; i < a->n; i++)
+            labels[i] = i;
+        double s;
+        ix = build(a, a->base->data, labels, a->n, &s);
+        printf("full build n=%llu build_s=%.1f\n", (unsigned long long)a->n, s);
+        die_on(vw_index_save(ix, a->full), a->full);
+        vw_index_free(ix);
+        free(labels);
+    }
+    die_on(vw_index_load(a->full, VW_LOAD_DEFAULT, &ix), a->full);
+    return ix;
+}
+
+/* Applies a scenario; vec/alive describe the vectors afterwards. */
+static void apply(const churn_args *a, vw_index *ix, bool replace, const uint64_t *picked,
+                  uint64_t n, float *vec, uint8_t *alive) {
+    double t0 = now();
+    if (replace) {
+        const float *rows = a->extra->data + a->extra_from * a->extra->dim;
+        die_on(vw_index_upsert_batch(ix, rows, picked, n, a->threads, NULL, NULL), "upsert");
+        for (uint64_t i = 0; i < n; i++)
+            memcpy(vec + picked[i] * a->base->dim, rows + i * a->base->dim,
+                   a->base->dim * sizeof(float));
+    } else {
+        for (uint64_t i = 0; i < n; i++) {
+            die_on(vw_index_remove(ix, picked[i]), "remove");
+            alive[picked[i]] = 0;
+        }
+    }
+    double t = now() - t0;
+    vw_stats s;
+    die_on(vw_index_stats(ix, &s), "stats");
+    printf("churn_s=%.2f per_second=%.0f count=%llu removed=%llu free_slots=%llu slots=%llu\n", t,
+           (double)n / t, (unsigned long long)s.count, (unsigned long long)s.removed,
+           (unsigned long long)s.free_slots, (unsigned long long)s.slots);
+}
+
+static void scenario(const churn_args *a, const char *name) {
+    bool replace = strncmp(name, "replace:", 8) == 0;
+    double frac = atof(strchr(name, ':') ? strchr(name, ':') + 1 : "0");
+    uint64_t n = (uint64_t)(frac * (double)a->n + 0.5), dim = a->base->dim;
+    if ((!replace && strncmp(name, "remove:", 7) != 0) || n == 0 || n > a->n ||
+        (replace && a->extra_from + n > a->extra->n)) {
+        fprintf(stderr, "vw_live_bench: bad scenario %s\n", name);
+        exit(2);
+    }
+    printf("scenario=%s picked=%llu\n", name, (unsigned long long)n);
+    uint64_t *order = malloc(a->n * sizeof *order);
+    for (uint64_t i = 0; i < a->n; i++)
+        order[i] = i;
+    shuffle(order, a->n, a->seed);
+    float *vec = malloc(a->n * dim * sizeof *vec);
+    uint8_t *alive = malloc(a->n);
+    memcpy(vec, a->base->data, a->n * dim * sizeof *vec);
+    memset(alive, 1, a->n);
+    vw_index *ix = full_index(a);
+    apply(a, ix, replace, order, n, vec, alive);
+    corpus c = {vec, alive, a->n, (uint32_t)dim};
+    uint64_t *gt = ground_truth(&c, a->q, a->threads);
+    measure("churned", ix, a->q, gt);
+    vw_index_free(ix);
+    /* the same vectors and labels, built from scratch */
+    uint64_t live = 0;
+    for (uint64_t i = 0; i < a->n; i++)
+        if (alive[i]) {
+            memmove(vec + live * dim, vec + i * dim, dim * sizeof *vec);
+            order[live++] = i;
+        }
+    double s;
+    ix = build(a, vec, order, live, &s);
+    printf("engine=fresh n=%llu build_s=%.1f\n", (unsigned long long)live, s);
+    measure("fresh", ix, a->q, gt);
+    vw_index_free(ix);
+    char file[64];
+    snprintf(file, sizeof file, "%s-%s", replace ? "replace" : "remove", strchr(name, ':') + 1);
+    for (uint64_t i = 0; i < a->n; i++)
+        order[i] = i;
+    shuffle(order, a->n, a->seed);
+    write_outputs(a->dir, file, order, n, gt, a->q->n);
+    free(order);
+    free(vec);
+    free(alive);
+    free(gt);
+}
+
+static int cmd_churn(int argc, char **argv) {
+    if (argc < 12) {
+        fprintf(stderr, "churn <base.fvecs> <n> <query.fvecs> <extra.fvecs> <extra_from> <M> "
+                        "<efC> <threads> <out_dir> <scenario,...> [seed]\n");
+        return 2;
+    }
+    churn_args a = {.base = read_data(argv[2]),
+                    .n = strtoull(argv[3], NULL, 10),
+                    .q = read_data(argv[4]),
+                    .extra = read_data(argv[5]),
+                    .extra_from = strtoull(argv[6], NULL, 10),
+                    .M = (uint32_t)atoi(argv[7]),
+                    .efc = (uint32_t)atoi(argv[8]),
+                    .threads = (unsigned)atoi(argv[9]),
+                    .dir = argv[10],
+                    .seed = argc > 12 ? strtoull(argv[12], NULL, 10) : 15};
+    if (a.n == 0 || a.n > a.base->n || a.extra->dim != a.base->dim || a.q->dim != a.base->dim) {
+        fprintf(stderr, "vw_live_bench: n or dimensions do not match the files\n");
+        return 2;
+    }
+    char full[1024];
+    snprintf(full, sizeof full, "%s/full.vwi", a.dir);
+    a.full = full;
+    printf("engine=vwhnsw base=%s n=%llu d=%u M=%u efC=%u threads=%u simd=%s seed=%llu\n", argv[2],
+           (unsigned long long)a.n, a.base->dim, a.M, a.efc, a.threads,
+           vw_simd_name(vw_simd_active()), (unsigned long long)a.seed);
+    for (char *tok = strtok(argv[11], ","); tok; tok = strtok(NULL, ","))
+        scenario(&a, tok);
+    vw_dataset_free((vw_dataset *)a.base);
+    vw_dataset_free((vw_dataset *)a.q);
+    vw_dataset_free((vw_dataset *)a.extra);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ writers */
+
+typedef struct live_run {
+    vw_index *ix;
+    const vw_dataset *q, *extra;
+    uint32_t ef;
+    atomic_int stop;
+    uint64_t searches, search_errors;
+    uint64_t upserts, removes, readds, write_errors;
+    /* writer's view: the vector of each label (base or extra row) */
+    float *vec;
+    uint8_t *alive;
+    uint64_t n;
+} live_run;
+
+static void *search_loop(void *p) {
+    live_run *r = p;
+    uint64_t labels[K];
+    uint32_t found;
+    for (uint64_t i = 0; !atomic_load_explicit(&r->stop, memory_order_relaxed); i++) {
+        const float *q = r->q->data + (i % r->q->n) * r->q->dim;
+        vw_status st = vw_index_search(r->ix, q, K, r->ef, NULL, NULL, labels, NULL, &found);
+        r->search_errors += st != VW_OK || found != K;
+        r->searches++;
+    }
+    return NULL;
+}
+
+static void write_one(live_run *r, uint64_t *seed, uint64_t op) {
+    uint32_t dim = r->q->dim;
+    uint64_t label = next_rand(seed) % r->n;
+    bool want_alive = op % 4 != 3; /* the fourth write re-adds a removed label */
+    while (r->alive[label] != want_alive)
+        label = next_rand(seed) % r->n;
+    const float *v = r->extra->data + (op % r->extra->n) * dim;
+    vw_status st;
+    if (op % 4 == 2) {
+        st = vw_index_remove(r->ix, label);
+        r->alive[label] = 0;
+        r->removes++;
+    } else {
+        st = vw_index_upsert(r->ix, v, label);
+        memcpy(r->vec + label * dim, v, dim * sizeof *v);
+        r->alive[label] = 1;
+        if (want_alive)
+            r->upserts++;
+        else
+            r->readds++;
+    }
+    r->write_errors += st != VW_OK;
+}
+
+static void *write_loop(void *p) {
+    live_run *r = p;
+    uint64_t seed = 29;
+    for (uint64_t op = 0; !atomic_load_explicit(&r->stop, memory_order_relaxed); op++)
+        write_one(r, &seed, op);
+    return NULL;
+}
+
+static double run_for(live_run *r, double seconds, bool writer) {
+    pthread_t s, w;
+    atomic_store(&r->stop, 0);
+    double t0 = now();
+    pthread_create(&s, NULL, search_loop, r);
+    if (writer)
+        pthread_create(&w, NULL, write_loop, r);
+    struct timespec ts = {(time_t)seconds, (long)((seconds - floor(seconds)) * 1e9)};
+    nanosleep(&ts, NULL);
+    atomic_store(&r->stop, 1);
+    pthread_join(s, NULL);
+    if (writer)
+        pthread_join(w, NULL);
+    return now() - t0;
+}
+
+/* The index's labels are 0..n-1 (vw-build); their vectors start as the index's own. */
+static void load_labels(live_run *r) {
+    vw_stats s;
+    die_on(vw_index_stats(r->ix, &s), "stats");
+    r->n = s.count;
+    r->vec = malloc(r->n * s.dim * sizeof *r->vec);
+    r->alive = malloc(r->n);
+    memset(r->alive, 1, r->n);
+    for (uint64_t l = 0; l < r->n; l++)
+        die_on(vw_index_get_vector(r->ix, l, r->vec + l * s.dim), "labels 0..n-1");
+}
+
+static int cmd_writers(int argc, char **argv) {
+    if (argc < 6) {
+        fprintf(stderr, "writers <index> <query.fvecs> <extra.fvecs> <seconds> [ef]\n");
+        return 2;
+    }
+    live_run r = {.q = read_data(argv[3]), .extra = read_data(argv[4])};
+    double seconds = atof(argv[5]);
+    r.ef = argc > 6 ? (uint32_t)atoi(argv[6]) : 64;
+    die_on(vw_index_load(argv[2], VW_LOAD_DEFAULT, &r.ix), argv[2]);
+    load_labels(&r);
+    printf("engine=vwhnsw index=%s n=%llu ef=%u seconds=%.0f simd=%s\n", argv[2],
+           (unsigned long long)r.n, r.ef, seconds, vw_simd_name(vw_simd_active()));
+    double t = run_for(&r, 10, false);
+    printf("search alone: QPS=%.1f errors=%llu\n", (double)r.searches / t,
+           (unsigned long long)r.search_errors);
+    r.searches = r.search_errors = 0;
+    t = run_for(&r, seconds, true);
+    uint64_t writes = r.upserts + r.removes + r.readds;
+    printf("with a writer: search QPS=%.1f search_errors=%llu writes/s=%.1f (upserts %llu, "
+           "removes %llu, re-adds %llu) write_errors=%llu\n",
+           (double)r.searches / t, (unsigned long long)r.search_errors, (double)writes / t,
+           (unsigned long long)r.upserts, (unsigned long long)r.removes,
+           (unsigned long long)r.readds, (unsigned long long)r.write_errors);
+    vw_stats s;
+    die_on(vw_index_stats(r.ix, &s), "stats");
+    printf("after: count=%llu removed=%llu free_slots=%llu slots=%llu\n",
+           (unsigned long long)s.count, (unsigned long long)s.removed,
+           (unsigned long long)s.free_slots, (unsigned long long)s.slots);
+    corpus c = {r.vec, r.alive, r.n, r.q->dim};
+    uint64_t *gt = ground_truth(&c, r.q, 2);
+    uint64_t *res = malloc(r.q->n * K * sizeof *res);
+    search_pass(r.ix, r.q, r.ef, res);
+    printf("recall@10 after (ef=%u, exact ground truth over the final vectors): %.4f\n", r.ef,
+           recall(res, gt, r.q->n));
+    free(res);
+    free(gt);
+    free(r.vec);
+    free(r.alive);
+    vw_index_free(r.ix);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    if (vw_simd_env_status() != VW_OK) {
+        fprintf(stderr, "vw_live_bench: %s\n", vw_last_error_detail());
+        return 2;
+    }
+    if (argc >= 2 && strcmp(argv[1], "churn") == 0)
+        return cmd_churn(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "writers") == 0)
+        return cmd_writers(argc, argv);
+    fprintf(stderr, "usage: vw_live_bench churn|writers ...\n");
+    return 2;
+}
