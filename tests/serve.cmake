@@ -5,7 +5,7 @@ set(VW_SERVE_SRC ${PROJECT_SOURCE_DIR}/tools/serve)
 vw_add_test(NAME test_serve_http SOURCES test_serve_http.c ${VW_SERVE_SRC}/http.c)
 target_include_directories(test_serve_http PRIVATE ${VW_SERVE_SRC})
 vw_add_test(NAME test_serve_json SOURCES test_serve_json.c ${VW_SERVE_SRC}/json.c
-            ${VW_SERVE_SRC}/api.c ${VW_SERVE_SRC}/http.c)
+            ${VW_SERVE_SRC}/api.c ${VW_SERVE_SRC}/api_vectors.c ${VW_SERVE_SRC}/http.c)
 target_include_directories(test_serve_json PRIVATE ${VW_SERVE_SRC})
 
 # End to end: the real binary on a free loopback port (--port 0), against an

@@ -106,7 +106,9 @@ static void test_keep_alive_rules(void) {
 static void test_misc_accepts(void) {
     outcome o = parse("\r\n\r\nHEAD /stats HTTP/1.1\r\nHost: h\r\n\r\n");
     CHECK(o.result == HTTP_PARSE_DONE && o.req.method == HTTP_HEAD);
-    o = parse("DELETE /search HTTP/1.1\r\nHost: h\r\n\r\n");
+    o = parse("DELETE /vectors/7 HTTP/1.1\r\nHost: h\r\n\r\n");
+    CHECK(o.result == HTTP_PARSE_DONE && o.req.method == HTTP_DELETE);
+    o = parse("PUT /vectors HTTP/1.1\r\nHost: h\r\n\r\n");
     CHECK(o.result == HTTP_PARSE_DONE && o.req.method == HTTP_OTHER);
     o = parse("get / HTTP/1.1\r\nHost: h\r\n\r\n");
     CHECK(o.result == HTTP_PARSE_DONE && o.req.method == HTTP_OTHER);

@@ -4,6 +4,8 @@ add_executable(vw-serve
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/serve_main.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/server.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/api_vectors.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/writes.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/http.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/json.c
   ${CMAKE_CURRENT_SOURCE_DIR}/common.c)

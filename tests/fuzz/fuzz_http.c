@@ -1,13 +1,16 @@
 /* Fuzzes vw-serve's request parsing: the HTTP head parser, the strict JSON
- * reader and the search-body decoder, and the JSON writer on what they
- * accept. The parsers are compiled in from tools/serve/ so the target does
- * not need the tools built. Invariants checked:
+ * reader, the search- and upsert-body decoders and the /vectors/{id} path
+ * parser, and the JSON writer on what they accept. The parsers are compiled in from tools/serve/ so
+ * the target does not need the tools built. Invariants checked:
  *   - a parsed head lies inside the input, within the limits, and parsing
  *     any prefix of the input agrees with it (incremental arrival);
  *   - an error always carries a status and a reason;
  *   - a decoded search holds finite floats and k/ef within range;
+ *   - a decoded upsert holds as many ids as vectors, finite floats, no id
+ *     twice;
  *   - everything the writer produces is valid JSON to our own reader. */
 #include "serve/api.c"
+#include "serve/api_vectors.c"
 #include "serve/http.c"
 #include "serve/json.c"
 
@@ -92,6 +95,35 @@ static void check_search(const char *body, size_t len, uint32_t dim, int batch) 
     api_search_free(&s);
 }
 
+static void check_upsert(const char *body, size_t len, uint32_t dim) {
+    api_upsert u;
+    api_error err;
+    json_buf b;
+    json_buf_init(&b);
+    if (api_parse_upsert(body, len, dim, &u, &err) != 0) {
+        if (err.status != 400 && err.status != 422 && err.status != 500)
+            abort();
+        api_write_error(&b, err.message);
+        check_valid_json(&b);
+        json_buf_free(&b);
+        return;
+    }
+    if (u.n == 0 || u.n > API_MAX_BATCH)
+        abort();
+    for (size_t i = 0; i < u.n; i++) {
+        for (size_t j = 0; j < i; j++)
+            if (u.ids[j] == u.ids[i])
+                abort();
+        for (uint32_t d = 0; d < dim; d++)
+            if (!isfinite(u.vectors[i * dim + d]))
+                abort();
+    }
+    api_write_vector(&b, u.ids[0], u.vectors, dim);
+    check_valid_json(&b);
+    json_buf_free(&b);
+    api_upsert_free(&u);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *buf = (const char *)data;
     check_head(buf, size);
@@ -100,6 +132,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint32_t dim = size > 0 ? (uint32_t)(data[0] % 8) + 1 : 3;
     int batch = size > 1 ? data[1] & 1 : 0;
     check_search(buf, size, dim, batch);
+    check_upsert(buf, size, dim);
+    uint64_t id;
+    if (api_parse_vector_id(buf, size, &id) == 0 && (size < 10 || size > 29))
+        abort();
     http_request req;
     int status;
     const char *reason;
@@ -107,6 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t avail = size - req.head_len;
         size_t len = req.content_length < avail ? (size_t)req.content_length : avail;
         check_search(buf + req.head_len, len, 3, batch);
+        check_upsert(buf + req.head_len, len, 3);
     }
 
     json_cursor cur;

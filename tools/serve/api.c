@@ -22,10 +22,11 @@ int api_route_request(http_method method, const char *path, size_t path_len, api
         const char *path;
         api_route route;
         int is_post;
-    } table[] = {{"/", API_HEALTH, 0},
-                 {"/stats", API_STATS, 0},
-                 {"/search", API_SEARCH, 1},
-                 {"/search/batch", API_SEARCH_BATCH, 1}};
+    } table[] = {{"/", API_HEALTH, 0},         {"/stats", API_STATS, 0},
+                 {"/search", API_SEARCH, 1},   {"/search/batch", API_SEARCH_BATCH, 1},
+                 {"/vectors", API_VECTORS, 1}, {"/snapshot", API_SNAPSHOT, 1}};
+    if (path_len > 9 && memcmp(path, "/vectors/", 9) == 0)
+        return api_route_vector(method, route, allow);
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
         if (strlen(table[i].path) != path_len || memcmp(table[i].path, path, path_len) != 0)
             continue;
@@ -53,10 +54,7 @@ typedef struct body_parser {
     size_t cap_rows;
 } body_parser;
 
-static void note(api_error *e, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void note(api_error *e, int status, const char *fmt, ...) {
+void api_note(api_error *e, int status, const char *fmt, ...) {
     if (e->status != 0)
         return;
     e->status = status;
@@ -70,12 +68,10 @@ static int starts_number(int c) {
     return c == '-' || (c >= '0' && c <= '9');
 }
 
-/* Reads one vector into dst (dim floats; NULL to only check it). `what`
- * names it in messages ("query_vector", "query_vectors[3]"). */
-static int read_vector(body_parser *bp, float *dst, const char *what) {
-    json_cursor *cur = &bp->cur;
+int api_read_vector(json_cursor *cur, uint32_t dim, api_error *shape, api_error *value, float *dst,
+                    const char *what) {
     if (json_peek(cur) != '[') {
-        note(&bp->shape, 400, "%s must be an array of numbers", what);
+        api_note(shape, 400, "%s must be an array of numbers", what);
         return json_skip_value(cur);
     }
     cur->p++;
@@ -87,7 +83,7 @@ static int read_vector(body_parser *bp, float *dst, const char *what) {
         if (!more)
             break;
         if (!starts_number(json_peek(cur))) {
-            note(&bp->shape, 400, "%s must be an array of numbers", what);
+            api_note(shape, 400, "%s must be an array of numbers", what);
             if (json_skip_value(cur) != 0)
                 return -1;
             continue;
@@ -98,15 +94,18 @@ static int read_vector(body_parser *bp, float *dst, const char *what) {
             return -1;
         float v = 0.0f;
         if (json_number_to_float(tok, len, &v) != 0)
-            note(&bp->value, 422, "%s[%zu] is not a finite float32 value", what, count);
-        if (dst != NULL && count < bp->dim)
+            api_note(value, 422, "%s[%zu] is not a finite float32 value", what, count);
+        if (dst != NULL && count < dim)
             dst[count] = v;
         count++;
     }
-    if (count != bp->dim)
-        note(&bp->value, 422, "%s has %zu components; the index dimension is %u", what, count,
-             bp->dim);
+    if (count != dim)
+        api_note(value, 422, "%s has %zu components; the index dimension is %u", what, count, dim);
     return 0;
+}
+
+static int read_vector(body_parser *bp, float *dst, const char *what) {
+    return api_read_vector(&bp->cur, bp->dim, &bp->shape, &bp->value, dst, what);
 }
 
 /* Room for one more row in bp->rows; NULL when out of memory or over the batch limit. */
@@ -137,7 +136,7 @@ static int read_single(body_parser *bp) {
 static int read_batch(body_parser *bp) {
     json_cursor *cur = &bp->cur;
     if (json_peek(cur) != '[') {
-        note(&bp->shape, 400, "query_vectors must be an array of arrays of numbers");
+        api_note(&bp->shape, 400, "query_vectors must be an array of arrays of numbers");
         return json_skip_value(cur);
     }
     cur->p++;
@@ -157,7 +156,7 @@ static int read_batch(body_parser *bp) {
             bp->nq++;
         seen++;
         if (seen > API_MAX_BATCH)
-            note(&bp->value, 422, "a batch holds at most %u queries", API_MAX_BATCH);
+            api_note(&bp->value, 422, "a batch holds at most %u queries", API_MAX_BATCH);
     }
 }
 
@@ -166,7 +165,7 @@ static int read_bounded_int(body_parser *bp, const char *name, uint32_t lo, uint
                             uint32_t *out) {
     json_cursor *cur = &bp->cur;
     if (!starts_number(json_peek(cur))) {
-        note(&bp->shape, 400, "%s must be an integer", name);
+        api_note(&bp->shape, 400, "%s must be an integer", name);
         return json_skip_value(cur);
     }
     const char *tok;
@@ -175,7 +174,7 @@ static int read_bounded_int(body_parser *bp, const char *name, uint32_t lo, uint
         return -1;
     double v;
     if (json_number_to_double(tok, len, &v) != 0 || v != floor(v) || v < lo || v > hi) {
-        note(&bp->value, 422, "%s must be an integer in %u..%u", name, lo, hi);
+        api_note(&bp->value, 422, "%s must be an integer in %u..%u", name, lo, hi);
         return 0;
     }
     *out = (uint32_t)v;
@@ -193,7 +192,7 @@ static int read_member(body_parser *bp, const char *key, unsigned *seen, api_sea
     if (bit == 0)
         return json_skip_value(&bp->cur);
     if (*seen & bit)
-        note(&bp->shape, 400, "duplicate member \"%s\"", key);
+        api_note(&bp->shape, 400, "duplicate member \"%s\"", key);
     *seen |= bit;
     if (bit == SEEN_K)
         return read_bounded_int(bp, "k", 1, VW_MAX_K, &out->k);
@@ -209,7 +208,7 @@ static int read_object(body_parser *bp, unsigned *seen, api_search *out) {
     if (json_peek(cur) != '{') {
         if (json_skip_value(cur) != 0)
             return -1;
-        note(&bp->shape, 400, "the body must be a JSON object");
+        api_note(&bp->shape, 400, "the body must be a JSON object");
         return json_expect_end(cur);
     }
     cur->p++;
@@ -265,8 +264,8 @@ int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint
     unsigned seen = 0;
     (void)read_object(&bp, &seen, out);
     if (bp.value.status == 0 && (uint64_t)bp.nq * out->k > API_MAX_BATCH_RESULTS)
-        note(&bp.value, 422, "a batch may ask for at most %u results (queries x k)",
-             API_MAX_BATCH_RESULTS);
+        api_note(&bp.value, 422, "a batch may ask for at most %u results (queries x k)",
+                 API_MAX_BATCH_RESULTS);
     memset(err, 0, sizeof *err);
     if (pick_error(&bp, seen, err) != 0) {
         free(bp.rows);

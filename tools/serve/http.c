@@ -88,6 +88,8 @@ static http_method method_of(const char *s, size_t n) {
         return HTTP_HEAD;
     if (n == 4 && memcmp(s, "POST", 4) == 0)
         return HTTP_POST;
+    if (n == 6 && memcmp(s, "DELETE", 6) == 0)
+        return HTTP_DELETE;
     return HTTP_OTHER;
 }
 

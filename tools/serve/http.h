@@ -28,7 +28,7 @@
 /* Longest accepted method name. */
 #define HTTP_MAX_METHOD 32u
 
-typedef enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_OTHER } http_method;
+typedef enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_DELETE, HTTP_OTHER } http_method;
 
 typedef struct http_request {
     http_method method;

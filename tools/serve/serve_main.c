@@ -7,8 +7,11 @@
  *                       -> {"indices":[...],"distances":[...]}
  *   POST /search/batch  {"query_vectors":[[...],...],"k":10}
  *                       -> {"results":[{"indices":..,"distances":..},...]}
+ *   with --data DIR, the write API (writes.c): POST /vectors,
+ *   GET/DELETE /vectors/{id}, POST /snapshot
  *
- * This file reads the options, loads the index and hands over to server.c.
+ * This file reads the options, loads the index (or opens the data
+ * directory's store) and hands over to server.c.
  */
 #include "server.h"
 
@@ -28,9 +31,19 @@ static void usage(FILE *out) {
     fprintf(
         out,
         "Usage: vw-serve -x INDEX [options]\n"
+        "       vw-serve --data DIR [-x INDEX] [options]\n"
         "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
         "\n"
-        "  -x, --index PATH         index file written by vw-build (required)\n"
+        "  -x, --index PATH         index file written by vw-build (required unless --data\n"
+        "                           names a directory that already holds an index)\n"
+        "      --data DIR           take writes, durably: DIR keeps a snapshot of the index\n"
+        "                           and a log of every acknowledged write; the first start\n"
+        "                           copies INDEX there (later starts ignore -x)\n"
+        "      --write-threads N    workers for writes, 1..1024 (default 8)\n"
+        "      --snapshot-interval S  seconds between snapshots while writes arrive, 0 = only\n"
+        "                           on SIGUSR1, POST /snapshot or the log limit (default 300)\n"
+        "      --snapshot-log-bytes B  snapshot when the log reaches B bytes, 0 = no limit\n"
+        "                           (default 1073741824)\n"
         "      --host ADDR          address to listen on (default 127.0.0.1)\n"
         "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
         "      --ef N               default ef_search, 1..%u (default 64)\n"
@@ -47,8 +60,10 @@ static void usage(FILE *out) {
         "  -h, --help               show this help\n"
         "  -V, --version            show the version\n"
         "\n"
-        "Endpoints: GET /, GET /stats, POST /search, POST /search/batch.\n"
-        "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.\n",
+        "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /vectors/{id};\n"
+        "with --data also POST /vectors, DELETE /vectors/{id}, POST /snapshot.\n"
+        "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.\n"
+        "SIGUSR1: write a snapshot (with --data).\n",
         VW_MAX_EF);
 }
 
@@ -66,7 +81,11 @@ enum {
     OPT_TIMEOUT,
     OPT_MAX_CONN,
     OPT_QUEUE,
-    OPT_NORMALIZE
+    OPT_NORMALIZE,
+    OPT_DATA,
+    OPT_WRITE_THREADS,
+    OPT_SNAPSHOT_INTERVAL,
+    OPT_SNAPSHOT_LOG_BYTES
 };
 
 /* Exits on --help, --version and usage errors (status 2). */
@@ -83,6 +102,10 @@ static void parse_options(int argc, char **argv, options *o) {
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"queue", required_argument, NULL, OPT_QUEUE},
         {"normalize", no_argument, NULL, OPT_NORMALIZE},
+        {"data", required_argument, NULL, OPT_DATA},
+        {"write-threads", required_argument, NULL, OPT_WRITE_THREADS},
+        {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
+        {"snapshot-log-bytes", required_argument, NULL, OPT_SNAPSHOT_LOG_BYTES},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -94,6 +117,9 @@ static void parse_options(int argc, char **argv, options *o) {
     c->timeout_ms = 10000;
     c->max_connections = 1024;
     c->queue_depth = 1024;
+    c->write_threads = 8;
+    c->snapshot_interval_s = 300;
+    c->snapshot_log_bytes = (uint64_t)1 << 30;
     unsigned threads = 0;
     opterr = 0;
     int ch;
@@ -133,6 +159,18 @@ static void parse_options(int argc, char **argv, options *o) {
         case OPT_NORMALIZE:
             c->normalize = 1;
             break;
+        case OPT_DATA:
+            c->data_dir = optarg;
+            break;
+        case OPT_WRITE_THREADS:
+            c->write_threads = tool_parse_u32("--write-threads", optarg, 1, 1024);
+            break;
+        case OPT_SNAPSHOT_INTERVAL:
+            c->snapshot_interval_s = tool_parse_u32("--snapshot-interval", optarg, 0, 31536000);
+            break;
+        case OPT_SNAPSHOT_LOG_BYTES:
+            c->snapshot_log_bytes = tool_parse_u64("--snapshot-log-bytes", optarg, 0, UINT64_MAX);
+            break;
         case 'h':
             usage(stdout);
             exit(TOOL_EXIT_OK);
@@ -145,8 +183,10 @@ static void parse_options(int argc, char **argv, options *o) {
     }
     if (optind < argc)
         tool_usage_error("unexpected argument '%s'", argv[optind]);
-    if (c->index_path == NULL)
-        tool_usage_error("an index is required (-x INDEX)");
+    if (c->index_path == NULL && c->data_dir == NULL)
+        tool_usage_error("an index is required (-x INDEX, or --data DIR)");
+    if (c->data_dir && o->mmap)
+        tool_usage_error("--mmap maps the index read-only; it cannot be used with --data");
     unsigned cpus = tool_cpu_count();
     c->threads = threads ? threads : (cpus > 1024 ? 1024 : cpus);
 }
@@ -174,6 +214,35 @@ static void fit_descriptor_limit(options *o) {
     o->cfg.max_connections = fit;
 }
 
+/* The index to serve: the data directory's store (opened and recovered),
+ * or the index file. Exits with a message when neither can be opened. */
+static const vw_index *open_index(options *o, vw_index **owned) {
+    serve_config *c = &o->cfg;
+    const char *file = c->index_path;
+    if (c->data_dir) {
+        vw_status st = vw_store_open(c->data_dir, c->index_path, &c->store);
+        if (st != VW_OK)
+            tool_die_status(st, c->data_dir);
+        vw_store_stats s;
+        vw_store_get_stats(c->store, &s);
+        fprintf(stderr, "vw-serve: data %s: replayed %llu log records (%llu writes)%s%llu bytes\n",
+                c->data_dir, (unsigned long long)s.replayed_records,
+                (unsigned long long)s.replayed_writes,
+                s.dropped_bytes ? ", dropped a torn tail of " : ", log ",
+                (unsigned long long)(s.dropped_bytes ? s.dropped_bytes : s.log_bytes));
+        static char snapshot[4096];
+        snprintf(snapshot, sizeof snapshot, "%s/index.vwi", c->data_dir);
+        file = c->index_path = snapshot; /* what logs and /stats name */
+    } else {
+        vw_status st = vw_index_load(file, o->mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, owned);
+        if (st != VW_OK)
+            tool_die_status(st, file);
+    }
+    int64_t file_bytes = tool_file_size(file);
+    c->index_file_bytes = file_bytes > 0 ? (uint64_t)file_bytes : 0;
+    return c->store ? vw_store_index(c->store) : *owned;
+}
+
 int main(int argc, char **argv) {
     tool_init("vw-serve");
     options o;
@@ -183,23 +252,21 @@ int main(int argc, char **argv) {
 
     /* Blocked in every thread (workers inherit the mask); they arrive
      * through the event loop's signalfd instead. */
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    int64_t file_bytes = tool_file_size(o.cfg.index_path);
-    vw_index *index = NULL;
-    vw_status st = vw_index_load(o.cfg.index_path, o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, &index);
-    if (st != VW_OK)
-        tool_die_status(st, o.cfg.index_path);
-    o.cfg.index_file_bytes = file_bytes > 0 ? (uint64_t)file_bytes : 0;
+    vw_index *owned = NULL;
+    const vw_index *index = open_index(&o, &owned);
     vw_stats info;
     if (vw_index_stats(index, &info) == VW_OK && info.metric == VW_METRIC_COSINE)
         o.cfg.normalize = 0; /* the index normalizes cosine queries itself */
-    int rc = serve_run(index, &o.cfg, &stop);
-    vw_index_free(index);
+    int rc = serve_run(index, &o.cfg, &signals);
+    vw_store_close(o.cfg.store);
+    vw_index_free(owned);
     return rc;
 }

@@ -39,6 +39,7 @@
 #include "api.h"
 #include "http.h"
 #include "json.h"
+#include "writes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -48,6 +49,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +95,9 @@ typedef struct job job;
 struct job {
     conn *c;
     int batch;
+    api_route route; /* searches, or a route of the write API (writes.c) */
+    http_method method;
+    uint64_t id; /* of /vectors/{id} */
     char *body;
     size_t body_len;
     int status;
@@ -113,9 +118,13 @@ typedef struct job_queue {
 typedef struct server {
     const vw_index *index;
     const serve_config *cfg;
-    vw_stats info; /* taken at start: the index is never modified while served */
+    vw_stats info; /* taken at start: dim, metric, M do not change */
     int epfd, listen_fd, event_fd, signal_fd;
     job_queue queue;
+    job_queue write_queue; /* write API requests when the index takes writes */
+    pthread_t *write_workers;
+    unsigned nwrite_workers;
+    serve_writes *writes; /* NULL on a read-only server */
     pthread_mutex_t done_mu;
     job *done;
     pthread_t *workers;
@@ -141,18 +150,29 @@ static int64_t now_ms(void) {
 }
 
 /* One line on stderr, written with a single write(2) so lines never interleave. */
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...) {
+static void log_va(const char *fmt, va_list ap) {
     char buf[768];
     size_t n = (size_t)snprintf(buf, sizeof buf, "vw-serve: ");
-    va_list ap;
-    va_start(ap, fmt);
     int m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
-    va_end(ap);
     n = m < 0 ? n : (n + (size_t)m < sizeof buf - 1 ? n + (size_t)m : sizeof buf - 2);
     buf[n++] = '\n';
     ssize_t w = write(STDERR_FILENO, buf, n);
     (void)w;
+}
+
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_va(fmt, ap);
+    va_end(ap);
+}
+
+void serve_log(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_va(fmt, ap);
+    va_end(ap);
 }
 
 static void count(atomic_uint_fast64_t *c, uint64_t v) {
@@ -228,6 +248,7 @@ static void job_free(job *j) {
 
 typedef struct worker_ctx {
     server *s;
+    job_queue *queue; /* searches or writes */
     uint64_t labels[VW_MAX_K];
     float distances[VW_MAX_K];
 } worker_ctx;
@@ -263,6 +284,13 @@ static void job_fail_search(job *j, vw_status st, size_t query, int batch) {
 static void run_job(worker_ctx *w, job *j) {
     server *s = w->s;
     uint32_t dim = s->info.dim;
+    if (j->route != API_SEARCH && j->route != API_SEARCH_BATCH) {
+        j->status = writes_handle(s->writes, s->index, j->route, j->method, j->id, j->body,
+                                  j->body_len, &j->resp, j->error, sizeof j->error);
+        if (j->resp.failed)
+            job_fail(j, 500, "out of memory");
+        return;
+    }
     api_search req;
     api_error err;
     if (api_parse_search(j->body, j->body_len, j->batch, dim, s->cfg->ef, &req, &err) != 0) {
@@ -302,7 +330,7 @@ static void *worker_main(void *arg) {
     worker_ctx *w = arg;
     server *s = w->s;
     job *j;
-    while ((j = queue_pop(&s->queue)) != NULL) {
+    while ((j = queue_pop(w->queue)) != NULL) {
         run_job(w, j);
         pthread_mutex_lock(&s->done_mu);
         j->next = s->done;
@@ -484,8 +512,10 @@ static void respond_error(server *s, conn *c, int status, const char *message,
 static void answer_health(server *s, conn *c) {
     json_buf b;
     json_buf_init(&b);
+    vw_stats now = s->info;
+    vw_index_stats(s->index, &now); /* the count changes with writes */
     json_buf_puts(&b, "{\"status\":\"ok\",\"count\":");
-    json_buf_u64(&b, s->info.count);
+    json_buf_u64(&b, now.count);
     json_buf_puts(&b, ",\"dim\":");
     json_buf_u64(&b, s->info.dim);
     json_buf_puts(&b, "}");
@@ -522,6 +552,8 @@ static void answer_stats(server *s, conn *c) {
         json_buf_puts(&b, ",\"max_level\":-1");
     else
         put_u64(&b, "max_level", (uint64_t)st.max_level);
+    put_u64(&b, "removed", st.removed);
+    put_u64(&b, "free_slots", st.free_slots);
     put_u64(&b, "memory_bytes", st.memory_bytes);
     put_u64(&b, "mapped_bytes", st.mapped_bytes);
     put_u64(&b, "file_bytes", s->cfg->index_file_bytes);
@@ -541,6 +573,8 @@ static void answer_stats(server *s, conn *c) {
     put_u64(&b, "in_flight", s->jobs_out);
     put_u64(&b, "connections", s->nconns);
     put_u64(&b, "connections_accepted", load(&s->accepted));
+    json_buf_puts(&b, s->writes ? ",\"read_only\":false" : ",\"read_only\":true");
+    writes_stats_json(s->writes, &b);
     json_buf_puts(&b, ",\"version\":");
     json_buf_string(&b, vw_version());
     json_buf_puts(&b, "}");
@@ -551,7 +585,10 @@ static void answer_stats(server *s, conn *c) {
     json_buf_free(&b);
 }
 
-static void submit_search(server *s, conn *c, int batch, const char *body, size_t len) {
+/* Hands a request to the workers: searches to the search workers, the write
+ * API to the write workers (if the server takes writes). */
+static void submit_job(server *s, conn *c, const http_request *req, api_route route, uint64_t id,
+                       const char *body, size_t len) {
     job *j = calloc(1, sizeof *j);
     char *copy = malloc(len + 1);
     if (j == NULL || copy == NULL) {
@@ -563,14 +600,18 @@ static void submit_search(server *s, conn *c, int batch, const char *body, size_
     memcpy(copy, body, len);
     copy[len] = '\0';
     j->c = c;
-    j->batch = batch;
+    j->batch = route == API_SEARCH_BATCH;
+    j->route = route;
+    j->method = req->method;
+    j->id = id;
     j->body = copy;
     j->body_len = len;
     json_buf_init(&j->resp);
-    if (queue_push(&s->queue, j) != 0) {
+    bool write_side = s->writes && route != API_SEARCH && route != API_SEARCH_BATCH;
+    if (queue_push(write_side ? &s->write_queue : &s->queue, j) != 0) {
         job_free(j);
         count(&s->rejected, 1);
-        respond_error(s, c, 503, "server overloaded: the search queue is full",
+        respond_error(s, c, 503, "server overloaded: the request queue is full",
                       "Retry-After: 1\r\n");
         return;
     }
@@ -590,6 +631,16 @@ static void note_request_line(conn *c, const http_request *req) {
     c->what[n] = '\0';
 }
 
+/* GET, HEAD or DELETE /vectors/{id}: the id must be an integer. */
+static void dispatch_vector(server *s, conn *c, const http_request *req, const char *body) {
+    uint64_t id;
+    if (api_parse_vector_id(req->path, req->path_len, &id) != 0) {
+        respond_error(s, c, 400, "the id in /vectors/{id} must be an integer in 0..2^64-1", NULL);
+        return;
+    }
+    submit_job(s, c, req, API_VECTOR, id, body, req->content_length);
+}
+
 static void dispatch(server *s, conn *c, const http_request *req, const char *body) {
     c->keep_alive = req->keep_alive;
     c->head_only = req->method == HTTP_HEAD;
@@ -600,7 +651,8 @@ static void dispatch(server *s, conn *c, const http_request *req, const char *bo
     if (st == 404) {
         respond_error(s, c, 404,
                       "not found; the API is GET /, GET /stats, POST /search, "
-                      "POST /search/batch",
+                      "POST /search/batch, POST /vectors, GET or DELETE /vectors/{id}, "
+                      "POST /snapshot",
                       NULL);
         return;
     }
@@ -618,10 +670,13 @@ static void dispatch(server *s, conn *c, const http_request *req, const char *bo
         answer_stats(s, c);
         break;
     case API_SEARCH:
-        submit_search(s, c, 0, body, req->content_length);
-        break;
     case API_SEARCH_BATCH:
-        submit_search(s, c, 1, body, req->content_length);
+    case API_VECTORS:
+    case API_SNAPSHOT:
+        submit_job(s, c, req, route, 0, body, req->content_length);
+        break;
+    case API_VECTOR:
+        dispatch_vector(s, c, req, body);
         break;
     }
 }
@@ -901,6 +956,13 @@ static void handle_signal(server *s) {
     ssize_t n = read(s->signal_fd, &si, sizeof si);
     if (n != (ssize_t)sizeof si)
         return;
+    if (si.ssi_signo == SIGUSR1) {
+        if (s->writes)
+            writes_request_snapshot(s->writes);
+        else
+            log_line("SIGUSR1: no snapshot to take (the server is read-only)");
+        return;
+    }
     begin_shutdown(s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
@@ -1017,30 +1079,39 @@ static int watch(server *s, int fd, int *tag) {
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Search workers, then write workers (when the server takes writes). */
 static int start_workers(server *s, worker_ctx **ctx_out) {
-    worker_ctx *ctx = calloc(s->cfg->threads, sizeof *ctx);
+    unsigned writers = s->writes ? s->cfg->write_threads : 0, all = s->cfg->threads + writers;
+    worker_ctx *ctx = calloc(all, sizeof *ctx);
     s->workers = calloc(s->cfg->threads, sizeof *s->workers);
+    s->write_workers = calloc(writers ? writers : 1, sizeof *s->write_workers);
     *ctx_out = ctx;
-    if (ctx == NULL || s->workers == NULL) {
-        log_line("out of memory starting %u workers", s->cfg->threads);
+    if (ctx == NULL || s->workers == NULL || s->write_workers == NULL) {
+        log_line("out of memory starting %u workers", all);
         return -1;
     }
-    for (unsigned i = 0; i < s->cfg->threads; i++) {
+    for (unsigned i = 0; i < all; i++) {
+        bool search = i < s->cfg->threads;
         ctx[i].s = s;
-        int rc = pthread_create(&s->workers[i], NULL, worker_main, &ctx[i]);
+        ctx[i].queue = search ? &s->queue : &s->write_queue;
+        pthread_t *t = search ? &s->workers[s->nworkers] : &s->write_workers[s->nwrite_workers];
+        int rc = pthread_create(t, NULL, worker_main, &ctx[i]);
         if (rc != 0) {
             log_line("cannot start worker thread: %s", strerror(rc));
             return -1;
         }
-        s->nworkers++;
+        *(search ? &s->nworkers : &s->nwrite_workers) += 1;
     }
     return 0;
 }
 
 static void stop_workers(server *s) {
     queue_stop(&s->queue);
+    queue_stop(&s->write_queue);
     for (unsigned i = 0; i < s->nworkers; i++)
         pthread_join(s->workers[i], NULL);
+    for (unsigned i = 0; i < s->nwrite_workers; i++)
+        pthread_join(s->write_workers[i], NULL);
 }
 
 static void log_startup(const server *s, unsigned port) {
@@ -1048,12 +1119,13 @@ static void log_startup(const server *s, unsigned port) {
     int v6 = strchr(cfg->host, ':') != NULL;
     log_line("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
              "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u max_connections=%u "
-             "queue=%u%s",
+             "queue=%u%s%s%s",
              v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, port, cfg->index_path,
              (unsigned long long)s->info.count, s->info.dim, vw_metric_name(s->info.metric),
              cfg->threads, cfg->ef, vw_simd_name(vw_simd_active()),
              (unsigned long long)cfg->max_body, cfg->timeout_ms, cfg->max_connections,
-             cfg->queue_depth, cfg->normalize ? " normalize=on" : "");
+             cfg->queue_depth, cfg->normalize ? " normalize=on" : "",
+             cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");
 }
 
 static void server_close_fds(server *s) {
@@ -1083,7 +1155,13 @@ int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *st
     int rc = 1;
     worker_ctx *ctx = NULL;
     pthread_mutex_init(&s->done_mu, NULL);
-    int queued = queue_init(&s->queue, cfg->queue_depth) == 0;
+    if (cfg->store && !(s->writes = writes_start(cfg->store, cfg->snapshot_interval_s,
+                                                 cfg->snapshot_log_bytes))) {
+        log_line("cannot start the snapshot thread");
+        return 1;
+    }
+    int queued = queue_init(&s->queue, cfg->queue_depth) == 0 &&
+                 queue_init(&s->write_queue, cfg->queue_depth) == 0;
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->signal_fd = signalfd(-1, stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -1101,9 +1179,12 @@ int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *st
     if (queued) {
         stop_workers(s);
         queue_destroy(&s->queue);
+        queue_destroy(&s->write_queue);
     }
+    writes_stop(s->writes); /* after the write workers: a last snapshot */
     free_graveyard(s);
     free(s->workers);
+    free(s->write_workers);
     free(ctx);
     server_close_fds(s);
     pthread_mutex_destroy(&s->done_mu);

@@ -21,11 +21,22 @@ typedef struct serve_config {
     unsigned max_connections; /* beyond it: 503 and close */
     unsigned queue_depth;     /* searches waiting for a worker; beyond it: 503 */
     int normalize;            /* normalize queries before searching an l2/ip index */
+    /* writes (NULL store: read-only) */
+    vw_store *store;              /* the index's durable store, opened by the caller */
+    const char *data_dir;         /* its directory, for logs */
+    unsigned write_threads;       /* workers for the write API (>= 1) */
+    unsigned snapshot_interval_s; /* 0: no timed snapshots */
+    uint64_t snapshot_log_bytes;  /* snapshot when the log reaches this; 0: no limit */
 } serve_config;
 
-/* Serves `index` until SIGTERM or SIGINT (which the caller must have blocked
- * in every thread, so they arrive through a signalfd). Returns 0 after a
- * clean shutdown, 1 if the server could not start (a message was logged). */
-int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *stop_signals);
+/* Serves `index` until SIGTERM or SIGINT; SIGUSR1 asks for a snapshot
+ * (these signals must be blocked in every thread, so they arrive through a
+ * signalfd). With cfg->store the index is the store's and the write API is
+ * open. Returns 0 after a clean shutdown, 1 if the server could not start
+ * (a message was logged). */
+int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *signals);
+
+/* One line on stderr ("vw-serve: ..."), written whole. */
+void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* VW_SERVE_SERVER_H */

@@ -1,0 +1,266 @@
+/*
+ * api_vectors.c - the write API's routes and bodies (see api.h): pure
+ * functions, like api.c, so unit tests and the fuzz target call them
+ * directly. The body is read in one pass; a syntax error stops it, shape
+ * errors (400) and value errors (422) are remembered and the pass goes on,
+ * so the most basic problem is the one reported.
+ */
+#include "api.h"
+
+#include "vwhnsw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int api_route_vector(http_method method, api_route *route, const char **allow) {
+    if (method != HTTP_GET && method != HTTP_HEAD && method != HTTP_DELETE) {
+        *allow = "GET, HEAD, DELETE";
+        return 405;
+    }
+    *route = API_VECTOR;
+    return 0;
+}
+
+/* A plain decimal integer that fits 64 bits. */
+static int parse_u64(const char *s, size_t len, uint64_t *out) {
+    if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
+        return -1;
+    uint64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int api_parse_vector_id(const char *path, size_t path_len, uint64_t *id) {
+    if (path_len <= 9 || memcmp(path, "/vectors/", 9) != 0)
+        return -1;
+    return parse_u64(path + 9, path_len - 9, id);
+}
+
+typedef struct upsert_parser {
+    json_cursor cur;
+    uint32_t dim;
+    api_error shape, value;
+    int out_of_memory;
+    uint64_t *ids;
+    size_t nids, cap_ids;
+    float *rows;
+    size_t nrows, cap_rows;
+} upsert_parser;
+
+/* Room for one more element of a growing array; NULL when out of memory. */
+static void *grow(void *p, size_t *cap, size_t have, size_t elem, int *oom) {
+    if (have < *cap)
+        return p;
+    size_t n = *cap ? *cap * 2 : 16;
+    void *q = realloc(p, n * elem);
+    if (!q) {
+        *oom = 1;
+        return NULL;
+    }
+    *cap = n;
+    return q;
+}
+
+static int read_id(upsert_parser *up, size_t index) {
+    json_cursor *cur = &up->cur;
+    int c = json_peek(cur);
+    if (c != '-' && (c < '0' || c > '9')) {
+        api_note(&up->shape, 400, "ids must be an array of integers");
+        return json_skip_value(cur);
+    }
+    const char *tok;
+    size_t len;
+    if (json_read_number(cur, &tok, &len) != 0)
+        return -1;
+    uint64_t id = 0;
+    if (parse_u64(tok, len, &id) != 0)
+        api_note(&up->value, 422, "ids[%zu] must be an integer in 0..18446744073709551615", index);
+    if (up->nids >= API_MAX_BATCH)
+        return 0;
+    uint64_t *ids = grow(up->ids, &up->cap_ids, up->nids, sizeof *ids, &up->out_of_memory);
+    if (ids) {
+        up->ids = ids;
+        ids[up->nids++] = id;
+    }
+    return 0;
+}
+
+/* Reads an array of elements with `one` (ids or vectors); counts them. */
+static int read_array(upsert_parser *up, const char *name, const char *shape_msg,
+                      int (*one)(upsert_parser *, size_t), size_t *seen) {
+    json_cursor *cur = &up->cur;
+    if (json_peek(cur) != '[') {
+        api_note(&up->shape, 400, "%s", shape_msg);
+        return json_skip_value(cur);
+    }
+    cur->p++;
+    int more = 1;
+    for (int first = 1;; first = 0) {
+        if (json_next_item(cur, ']', first, &more) != 0)
+            return -1;
+        if (!more)
+            return 0;
+        if (one(up, *seen) != 0)
+            return -1;
+        if (++*seen == API_MAX_BATCH + 1)
+            api_note(&up->value, 422, "%s holds more than %u entries", name, API_MAX_BATCH);
+    }
+}
+
+static int read_row(upsert_parser *up, size_t index) {
+    char what[40];
+    snprintf(what, sizeof what, "vectors[%zu]", index);
+    float *row = NULL;
+    if (up->nrows < API_MAX_BATCH) {
+        float *rows = grow(up->rows, &up->cap_rows, up->nrows, (size_t)up->dim * sizeof *rows,
+                           &up->out_of_memory);
+        if (rows) {
+            up->rows = rows;
+            row = rows + up->nrows * up->dim;
+        }
+    }
+    if (api_read_vector(&up->cur, up->dim, &up->shape, &up->value, row, what) != 0)
+        return -1;
+    up->nrows += row != NULL;
+    return 0;
+}
+
+enum { SEEN_IDS = 1, SEEN_VECTORS = 2 };
+
+static int read_members(upsert_parser *up, unsigned *seen, size_t *nids, size_t *nvecs) {
+    json_cursor *cur = &up->cur;
+    if (json_peek(cur) != '{') {
+        if (json_skip_value(cur) != 0)
+            return -1;
+        api_note(&up->shape, 400, "the body must be a JSON object");
+        return json_expect_end(cur);
+    }
+    cur->p++;
+    int more = 1;
+    for (int first = 1;; first = 0) {
+        if (json_next_item(cur, '}', first, &more) != 0)
+            return -1;
+        if (!more)
+            return json_expect_end(cur);
+        char key[16];
+        int truncated = 0, rc = 0;
+        if (json_read_string(cur, key, sizeof key, &truncated) != 0 || json_expect(cur, ':') != 0)
+            return -1;
+        unsigned bit = truncated                     ? 0
+                       : strcmp(key, "ids") == 0     ? SEEN_IDS
+                       : strcmp(key, "vectors") == 0 ? SEEN_VECTORS
+                                                     : 0;
+        if (bit & *seen) {
+            api_note(&up->shape, 400, "duplicate member \"%s\"", key);
+            rc = json_skip_value(cur);
+        } else if (bit == SEEN_IDS) {
+            rc = read_array(up, "ids", "ids must be an array of integers", read_id, nids);
+        } else if (bit == SEEN_VECTORS) {
+            rc = read_array(up, "vectors", "vectors must be an array of arrays of numbers",
+                            read_row, nvecs);
+        } else {
+            rc = json_skip_value(cur);
+        }
+        *seen |= bit;
+        if (rc != 0)
+            return -1;
+    }
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Counts that match, at least one vector, no id twice. */
+static void check_counts(upsert_parser *up, size_t nids, size_t nvecs) {
+    if (nids != nvecs)
+        api_note(&up->value, 422, "ids has %zu entries but vectors has %zu", nids, nvecs);
+    if (nids == 0)
+        api_note(&up->value, 422, "ids and vectors must not be empty");
+    if (up->value.status != 0 || up->nids < 2)
+        return;
+    uint64_t *sorted = malloc(up->nids * sizeof *sorted);
+    if (!sorted) {
+        up->out_of_memory = 1;
+        return;
+    }
+    memcpy(sorted, up->ids, up->nids * sizeof *sorted);
+    qsort(sorted, up->nids, sizeof *sorted, cmp_u64);
+    for (size_t i = 1; i < up->nids; i++)
+        if (sorted[i] == sorted[i - 1]) {
+            api_note(&up->value, 422, "id %llu appears twice", (unsigned long long)sorted[i]);
+            break;
+        }
+    free(sorted);
+}
+
+static int pick_error(const upsert_parser *up, unsigned seen, api_error *err) {
+    memset(err, 0, sizeof *err);
+    if (up->cur.error) {
+        err->status = 400;
+        snprintf(err->message, sizeof err->message, "malformed JSON: %s at byte %zu", up->cur.error,
+                 (size_t)(up->cur.p - up->cur.start));
+    } else if (up->out_of_memory) {
+        err->status = 500;
+        snprintf(err->message, sizeof err->message, "out of memory");
+    } else if (up->shape.status) {
+        *err = up->shape;
+    } else if (seen != (SEEN_IDS | SEEN_VECTORS)) {
+        err->status = 400;
+        snprintf(err->message, sizeof err->message, "missing member \"%s\"",
+                 seen & SEEN_IDS ? "vectors" : "ids");
+    } else if (up->value.status) {
+        *err = up->value;
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
+int api_parse_upsert(const char *body, size_t len, uint32_t dim, api_upsert *out, api_error *err) {
+    upsert_parser up;
+    memset(&up, 0, sizeof up);
+    json_init(&up.cur, body, len);
+    up.dim = dim;
+    unsigned seen = 0;
+    size_t nids = 0, nvecs = 0;
+    if (read_members(&up, &seen, &nids, &nvecs) == 0 && seen == (SEEN_IDS | SEEN_VECTORS))
+        check_counts(&up, nids, nvecs);
+    memset(out, 0, sizeof *out);
+    if (pick_error(&up, seen, err) != 0) {
+        free(up.ids);
+        free(up.rows);
+        return -1;
+    }
+    *out = (api_upsert){up.ids, up.rows, up.nids};
+    return 0;
+}
+
+void api_upsert_free(api_upsert *u) {
+    free(u->ids);
+    free(u->vectors);
+    memset(u, 0, sizeof *u);
+}
+
+void api_write_vector(json_buf *b, uint64_t id, const float *v, uint32_t dim) {
+    json_buf_reserve(b, 32 + (size_t)dim * 16);
+    json_buf_puts(b, "{\"id\":");
+    json_buf_u64(b, id);
+    json_buf_puts(b, ",\"vector\":[");
+    for (uint32_t i = 0; i < dim; i++) {
+        if (i)
+            json_buf_append(b, ",", 1);
+        json_buf_float(b, v[i]);
+    }
+    json_buf_puts(b, "]}");
+}
