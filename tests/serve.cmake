@@ -17,6 +17,10 @@ if(TARGET vw-serve)
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   vw_add_test(NAME test_serve_concurrent SOURCES test_serve_concurrent.c LABELS concurrency
               TIMEOUT 300 ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # SIGKILL during concurrent writes, 60 times: every acknowledged write
+  # survives, none is half-applied, the final snapshot passes every check.
+  vw_add_test(NAME test_serve_durability SOURCES test_serve_durability.c LABELS durability
+              TIMEOUT 600 ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   # Two replicas behind nginx; skipped (exit 77) when nginx is not installed.
   vw_add_test(NAME test_serve_nginx SOURCES test_serve_nginx.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})

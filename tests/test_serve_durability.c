@@ -1,0 +1,303 @@
+/* vw-serve --data survives SIGKILL: 60 times, eight clients write (upsert
+ * batches of one to three ids, deletes) and a ninth asks for snapshots,
+ * the server is killed with SIGKILL at a random moment, and restarted.
+ * After each restart, over HTTP:
+ *   - every acknowledged write is there: each id holds the vector of its
+ *     last acknowledged upsert, or is absent after an acknowledged delete;
+ *   - a write in flight at the kill is all there or not at all: the ids of
+ *     an unacknowledged batch hold either all their new vectors or all
+ *     their old ones;
+ * and at the end, after a snapshot and a clean stop, the snapshot file
+ * loads with every check and checksum (vw_index_load) and holds exactly the
+ * expected labels, each found by a search for its own vector.
+ * Each client owns its ids, so the order of its own requests is the order
+ * the server applied them in.
+ * Usage: test_serve_durability <vw-serve binary> <scratch directory> */
+#include "test_serve_util.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define DIM      8
+#define CLIENTS  8
+#define PER      24 /* ids per client */
+#define FIRST_ID 100000u
+#define CYCLES   60
+
+typedef struct id_state {
+    int64_t acked;   /* version of the last acknowledged write; -1 absent */
+    int64_t pending; /* version of the write in flight; -1 a delete; NONE */
+    int batch;       /* in-flight batch it belongs to (0: none) */
+} id_state;
+
+#define NONE INT64_MIN
+
+static id_state ids[CLIENTS * PER];
+static int64_t next_version = 1;
+static atomic_uint_fast64_t acked_writes;
+static uint64_t in_flight, in_flight_applied;
+static atomic_int storm_over;
+static unsigned port;
+static const char *binary;
+static char dir[256], data_dir[300], seed_path[300], log_path[300];
+
+static void vec_of(uint64_t id, int64_t version, float *v) {
+    uint64_t x = id * 0x9E3779B97F4A7C15ull + (uint64_t)version * 0xBF58476D1CE4E5B9ull;
+    for (int i = 0; i < DIM; i++) {
+        x ^= x >> 29;
+        x *= 0x94D049BB133111EBull;
+        v[i] = (float)((int)(x >> 40) % 2001 - 1000) / 64.0f; /* exact in JSON */
+    }
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static char *upsert_body(const uint64_t *id, const int64_t *version, int n) {
+    char *b = malloc(4096);
+    size_t len = (size_t)snprintf(b, 4096, "{\"ids\":[");
+    for (int i = 0; i < n; i++)
+        len += (size_t)snprintf(b + len, 4096 - len, "%s%llu", i ? "," : "",
+                                (unsigned long long)id[i]);
+    len += (size_t)snprintf(b + len, 4096 - len, "],\"vectors\":[");
+    for (int i = 0; i < n; i++) {
+        float v[DIM];
+        vec_of(id[i], version[i], v);
+        for (int d = 0; d < DIM; d++)
+            len +=
+                (size_t)snprintf(b + len, 4096 - len, "%s%.9g", d ? "," : (i ? ",[" : "["), v[d]);
+        len += (size_t)snprintf(b + len, 4096 - len, "]");
+    }
+    snprintf(b + len, 4096 - len, "]}");
+    return b;
+}
+
+/* One write of client c; false when the server is gone. */
+static int write_once(sv_conn *conn, int c, uint64_t *rng, int *batch_no) {
+    id_state *mine = ids + c * PER;
+    int n = 1 + (int)(*rng % 3), del = (*rng >> 8) % 10 < 3, start = (int)((*rng >> 16) % PER);
+    *rng = *rng * 6364136223846793005ull + 1442695040888963407ull;
+    uint64_t id[3];
+    int64_t version[3];
+    char path[64], *body = NULL;
+    n = del ? 1 : n;
+    ++*batch_no;
+    for (int i = 0; i < n; i++) {
+        int k = (start + i * 7) % PER;
+        id[i] = FIRST_ID + (uint64_t)(c * PER + k);
+        version[i] = del ? -1 : next_version + c + (int64_t)(*batch_no) * CLIENTS * 4 + i;
+        mine[k].pending = version[i];
+        mine[k].batch = *batch_no;
+    }
+    if (del)
+        snprintf(path, sizeof path, "/vectors/%llu", (unsigned long long)id[0]);
+    else
+        body = upsert_body(id, version, n);
+    sv_response r;
+    int rc = sv_exchange(conn, del ? "DELETE" : "POST", del ? path : "/vectors", body, &r);
+    free(body);
+    if (rc != 0)
+        return 0; /* killed: the writes stay pending */
+    int ok = r.status == 200 || (del && r.status == 404);
+    if (!ok)
+        fprintf(stderr, "write got %d: %s\n", r.status, r.body);
+    CHECK(ok);
+    atomic_fetch_add(&acked_writes, (uint64_t)n);
+    for (int i = 0; i < n; i++) {
+        id_state *s = &ids[id[i] - FIRST_ID];
+        CHECK(!del || (r.status == 404) == (s->acked < 0));
+        s->acked = version[i];
+        s->pending = NONE;
+        s->batch = 0;
+    }
+    sv_response_free(&r);
+    return 1;
+}
+
+static void *client(void *arg) {
+    int c = (int)(intptr_t)arg, batch_no = 0;
+    uint64_t rng = 0x1234567ull * (uint64_t)(c + 1) + (uint64_t)next_version;
+    sv_conn conn;
+    if (sv_connect(&conn, port) != 0)
+        return NULL;
+    while (!atomic_load(&storm_over) && write_once(&conn, c, &rng, &batch_no))
+        ;
+    sv_close(&conn);
+    return NULL;
+}
+
+static void *snapshotter(void *arg) {
+    (void)arg;
+    sv_conn conn;
+    if (sv_connect(&conn, port) != 0)
+        return NULL;
+    while (!atomic_load(&storm_over)) {
+        sv_response r;
+        if (sv_exchange(&conn, "POST", "/snapshot", "", &r) != 0)
+            break;
+        CHECK(r.status == 200);
+        sv_response_free(&r);
+        sv_sleep_ms(25);
+    }
+    sv_close(&conn);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ checks */
+
+/* The version an id holds now (-1 absent), or NONE if it matches no write
+ * the model allows. */
+static int64_t observe(sv_conn *conn, uint64_t id, const id_state *s) {
+    char path[64];
+    snprintf(path, sizeof path, "/vectors/%llu", (unsigned long long)id);
+    sv_response r;
+    if (sv_exchange(conn, "GET", path, NULL, &r) != 0)
+        return NONE;
+    int64_t seen = NONE;
+    if (r.status == 404) {
+        seen = -1;
+    } else if (r.status == 200) {
+        const char *p = strchr(r.body, '[');
+        float got[DIM];
+        for (int d = 0; d < DIM && p; d++) {
+            got[d] = strtof(p + 1, (char **)&p);
+        }
+        for (int k = 0; k < 2 && p; k++) {
+            int64_t v = k == 0 ? s->acked : s->pending;
+            float want[DIM];
+            if (v < 0)
+                continue;
+            vec_of(id, v, want);
+            if (memcmp(got, want, sizeof got) == 0)
+                seen = v;
+        }
+    }
+    sv_response_free(&r);
+    return seen;
+}
+
+/* After a restart: every id as acknowledged, or as its write in flight;
+ * a batch in flight entirely one way. Then the model takes what is seen. */
+static void verify(int cycle) {
+    sv_conn conn;
+    CHECK(sv_connect(&conn, port) == 0);
+    int64_t seen[CLIENTS * PER];
+    for (int i = 0; i < CLIENTS * PER; i++) {
+        seen[i] = observe(&conn, FIRST_ID + (uint64_t)i, &ids[i]);
+        int ok = seen[i] == ids[i].acked || (ids[i].pending != NONE && seen[i] == ids[i].pending);
+        if (!ok)
+            fprintf(stderr, "cycle %d: id %d holds %lld, acknowledged %lld, in flight %lld\n",
+                    cycle, i, (long long)seen[i], (long long)ids[i].acked,
+                    (long long)ids[i].pending);
+        CHECK(ok);
+    }
+    for (int i = 0; i < CLIENTS * PER; i++)
+        for (int j = 0; j < i; j++)
+            if (ids[i].batch && ids[i].batch == ids[j].batch && i / PER == j / PER)
+                CHECK((seen[i] == ids[i].pending) == (seen[j] == ids[j].pending));
+    for (int i = 0; i < CLIENTS * PER; i++) {
+        in_flight += ids[i].pending != NONE;
+        in_flight_applied += ids[i].pending != NONE && seen[i] == ids[i].pending;
+        ids[i] = (id_state){seen[i], NONE, 0};
+    }
+    sv_close(&conn);
+}
+
+static int start(sv_server *s) {
+    const char *extra[] = {"--data", data_dir, "--snapshot-interval", "0", "-t", "2", NULL};
+    if (sv_start(s, binary, seed_path, log_path, extra) != 0)
+        return -1;
+    port = s->port;
+    return 0;
+}
+
+/* The final snapshot: loads with every check, holds exactly the model. */
+static void check_snapshot(void) {
+    char path[700];
+    snprintf(path, sizeof path, "%s/index.vwi", data_dir);
+    vw_index *ix = NULL;
+    CHECK(vw_index_load(path, VW_LOAD_DEFAULT, &ix) == VW_OK);
+    if (!ix)
+        return;
+    vw_stats st;
+    vw_index_stats(ix, &st);
+    uint64_t live = 0;
+    for (int i = 0; i < CLIENTS * PER; i++) {
+        float v[DIM], want[DIM];
+        vw_status gs = vw_index_get_vector(ix, FIRST_ID + (uint64_t)i, v);
+        live += ids[i].acked >= 0;
+        if (ids[i].acked < 0) {
+            CHECK(gs == VW_ERR_NOT_FOUND);
+            continue;
+        }
+        vec_of(FIRST_ID + (uint64_t)i, ids[i].acked, want);
+        CHECK(gs == VW_OK && memcmp(v, want, sizeof v) == 0);
+        uint64_t got = 0;
+        uint32_t found = 0;
+        CHECK(vw_index_search(ix, want, 1, 200, NULL, NULL, &got, NULL, &found) == VW_OK &&
+              found == 1 && got == FIRST_ID + (uint64_t)i);
+    }
+    CHECK(st.count == 200 + live); /* the seed index's 200 plus the written ids */
+    vw_index_free(ix);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s <vw-serve> <scratch dir>\n", argv[0]);
+        return 2;
+    }
+    binary = argv[1];
+    mkdir(argv[2], 0755);
+    snprintf(dir, sizeof dir, "%s/durability.XXXXXX", argv[2]);
+    if (!mkdtemp(dir))
+        return 1;
+    snprintf(data_dir, sizeof data_dir, "%s/data", dir);
+    snprintf(seed_path, sizeof seed_path, "%s/seed.vwi", dir);
+    snprintf(log_path, sizeof log_path, "%s/serve.log", dir);
+    vw_index_free(sv_make_index(seed_path, 200, DIM, VW_METRIC_L2));
+    for (int i = 0; i < CLIENTS * PER; i++)
+        ids[i] = (id_state){-1, NONE, 0};
+    sv_server s;
+    uint64_t rng = 0xD1B54A32D192ED03ull;
+    for (int cycle = 0; cycle < CYCLES && sv_failures == 0; cycle++) {
+        if (start(&s) != 0) {
+            sv_failures++;
+            break;
+        }
+        verify(cycle);
+        atomic_store(&storm_over, 0);
+        pthread_t t[CLIENTS + 1];
+        for (int c = 0; c < CLIENTS; c++)
+            pthread_create(&t[c], NULL, client, (void *)(intptr_t)c);
+        pthread_create(&t[CLIENTS], NULL, snapshotter, NULL);
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        sv_sleep_ms(10 + (unsigned)((rng >> 33) % 190)); /* a random moment of the storm */
+        kill(s.pid, SIGKILL);
+        waitpid(s.pid, NULL, 0);
+        atomic_store(&storm_over, 1);
+        for (int c = 0; c <= CLIENTS; c++)
+            pthread_join(t[c], NULL);
+        next_version += 1000000;
+    }
+    if (sv_failures == 0 && start(&s) == 0) {
+        verify(CYCLES);
+        sv_conn conn;
+        sv_response r;
+        CHECK(sv_connect(&conn, port) == 0);
+        CHECK(sv_exchange(&conn, "POST", "/snapshot", "", &r) == 0 && r.status == 200);
+        sv_response_free(&r);
+        sv_close(&conn);
+        CHECK(sv_stop(&s) == 0);
+        check_snapshot();
+    }
+    printf("%d SIGKILLs during %llu acknowledged writes; %llu writes in flight at a kill, %llu of "
+           "them found applied; %s\n",
+           CYCLES, (unsigned long long)atomic_load(&acked_writes), (unsigned long long)in_flight,
+           (unsigned long long)in_flight_applied, sv_failures ? "FAILED" : "all checks passed");
+    if (sv_failures == 0) {
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", dir);
+    }
+    return sv_failures ? 1 : 0;
+}
