@@ -354,6 +354,8 @@ typedef struct live_run {
     float *vec;
     uint8_t *alive;
     uint64_t n;
+    uint64_t *gone; /* removed labels, to re-insert */
+    uint64_t ngone;
 } live_run;
 
 static void *search_loop(void *p) {
@@ -371,15 +373,23 @@ static void *search_loop(void *p) {
 
 static void write_one(live_run *r, uint64_t *seed, uint64_t op) {
     uint32_t dim = r->q->dim;
-    uint64_t label = next_rand(seed) % r->n;
-    bool want_alive = op % 4 != 3; /* the fourth write re-adds a removed label */
-    while (r->alive[label] != want_alive)
-        label = next_rand(seed) % r->n;
+    bool want_alive = op % 4 != 3 || r->ngone == 0; /* the fourth re-adds a removed label */
+    uint64_t label;
+    if (want_alive) {
+        do
+            label = next_rand(seed) % r->n;
+        while (!r->alive[label]);
+    } else {
+        uint64_t k = next_rand(seed) % r->ngone;
+        label = r->gone[k];
+        r->gone[k] = r->gone[--r->ngone];
+    }
     const float *v = r->extra->data + (op % r->extra->n) * dim;
     vw_status st;
     if (op % 4 == 2) {
         st = vw_index_remove(r->ix, label);
         r->alive[label] = 0;
+        r->gone[r->ngone++] = label;
         r->removes++;
     } else {
         st = vw_index_upsert(r->ix, v, label);
@@ -424,6 +434,7 @@ static void load_labels(live_run *r) {
     r->n = s.count;
     r->vec = malloc(r->n * s.dim * sizeof *r->vec);
     r->alive = malloc(r->n);
+    r->gone = malloc(r->n * sizeof *r->gone);
     memset(r->alive, 1, r->n);
     for (uint64_t l = 0; l < r->n; l++)
         die_on(vw_index_get_vector(r->ix, l, r->vec + l * s.dim), "labels 0..n-1");
@@ -467,6 +478,7 @@ static int cmd_writers(int argc, char **argv) {
     free(gt);
     free(r.vec);
     free(r.alive);
+    free(r.gone);
     vw_index_free(r.ix);
     return 0;
 }
