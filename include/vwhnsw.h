@@ -197,7 +197,8 @@ typedef int (*vw_filter_fn)(uint64_t label, void *ctx);
  * to *found (< k when the index, or the filtered subset reached, has fewer).
  * out_distances may be NULL. filter may be NULL; filtered-out nodes are still
  * traversed, so the graph stays connected, but never returned.
- * An empty index gives VW_ERR_EMPTY_INDEX. */
+ * An index without elements (never filled, or all removed) gives
+ * VW_ERR_EMPTY_INDEX. */
 VW_API vw_status vw_index_search(const vw_index *index, const float *query, uint32_t k, uint32_t ef,
                                  vw_filter_fn filter, void *filter_ctx, uint64_t *out_labels,
                                  float *out_distances, uint32_t *found);
@@ -284,13 +285,14 @@ VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
  * is fsync'ed. On any failure an existing file at `path` is left untouched:
  * VW_ERR_NOT_FOUND if the directory does not exist, VW_ERR_INVALID_ARG if
  * `path` names something other than a regular file, VW_ERR_IO otherwise.
- * The format is documented in lib/FORMAT.md. */
+ * Searches run meanwhile; writes wait until the data is written. The
+ * format is documented in lib/FORMAT.md. */
 VW_API vw_status vw_index_save(const vw_index *index, const char *path);
 
 enum {
     VW_LOAD_DEFAULT = 0,
     /* Map the file and use vectors and links in place: fast load, memory
-     * shared between processes. The index is read-only: inserts return
+     * shared between processes. The index is read-only: writes return
      * VW_ERR_READONLY. The file must not be modified while mapped. */
     VW_LOAD_MMAP = 1u << 0,
     /* Skip the section checksums (structural checks still run). */

@@ -204,7 +204,7 @@ static void check_counts(upsert_parser *up, size_t nids, size_t nvecs) {
     free(sorted);
 }
 
-static int pick_error(const upsert_parser *up, unsigned seen, api_error *err) {
+static int pick_upsert_error(const upsert_parser *up, unsigned seen, api_error *err) {
     memset(err, 0, sizeof *err);
     if (up->cur.error) {
         err->status = 400;
@@ -237,7 +237,7 @@ int api_parse_upsert(const char *body, size_t len, uint32_t dim, api_upsert *out
     if (read_members(&up, &seen, &nids, &nvecs) == 0 && seen == (SEEN_IDS | SEEN_VECTORS))
         check_counts(&up, nids, nvecs);
     memset(out, 0, sizeof *out);
-    if (pick_error(&up, seen, err) != 0) {
+    if (pick_upsert_error(&up, seen, err) != 0) {
         free(up.ids);
         free(up.rows);
         return -1;
