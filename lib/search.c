@@ -158,6 +158,30 @@ static vw_status check_query(const vw_index *ix, const float *q, uint32_t k, uin
     return VW_OK;
 }
 
+/* Moves the k nearest results out, nearest first, each label once: an
+ * upsert running beside the search replaces a label's node by a new one,
+ * and the search may have met both while each looked live. */
+static uint32_t take_results(const vw_index *ix, vw_scratch *s, uint32_t k, uint64_t *labels,
+                             float *dists) {
+    uint32_t n = s->result.size, kept = 0;
+    vw_cand *sorted = s->cand.items; /* the layer search is done with it; cap >= n */
+    for (uint32_t i = n; i-- > 0;)
+        sorted[i] = vw_heap_pop_max(&s->result);
+    for (uint32_t i = 0; i < n && kept < k; i++) {
+        uint64_t label = ix->labels[sorted[i].id];
+        bool twice = false;
+        for (uint32_t j = 0; j < kept && !twice; j++)
+            twice = labels[j] == label;
+        if (twice)
+            continue;
+        labels[kept] = label;
+        if (dists)
+            dists[kept] = sorted[i].dist;
+        kept++;
+    }
+    return kept;
+}
+
 /* Search with the storage lock held, the epoch entered and the arguments
  * checked. The visited set covers the capacity: inserts may add ids past
  * any count read now, but not past the capacity while the lock is held. */
@@ -182,17 +206,7 @@ static vw_status search_locked(const vw_index *ix, vw_scratch *s, vw_top top, co
     st = vw_search_layer(ix, s, &lq, ep);
     if (st != VW_OK)
         return st;
-    /* drop the farthest beyond k, then pop farthest-first into place */
-    while (s->result.size > k)
-        vw_heap_pop_max(&s->result);
-    uint32_t n = s->result.size;
-    for (uint32_t i = n; i-- > 0;) {
-        vw_cand c = vw_heap_pop_max(&s->result);
-        out_labels[i] = ix->labels[c.id];
-        if (out_distances)
-            out_distances[i] = c.dist;
-    }
-    *found = n;
+    *found = take_results(ix, s, k, out_labels, out_distances);
     return VW_OK;
 }
 
