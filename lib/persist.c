@@ -21,6 +21,7 @@
  * Saving writes only deterministic bytes (unused slots and padding zero, no
  * timestamps), so saving a loaded index reproduces the file byte for byte.
  */
+#include "bytes.h"
 #include "crc32c.h"
 #include "fileio.h"
 #include "vw_internal.h"
@@ -98,26 +99,6 @@ typedef struct section {
 } section;
 
 /* ------------------------------------------------------------------ small helpers */
-
-static uint32_t get32(const unsigned char *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint64_t get64(const unsigned char *p) {
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static void put32(unsigned char *p, uint32_t v) {
-    memcpy(p, &v, sizeof v);
-}
-
-static void put64(unsigned char *p, uint64_t v) {
-    memcpy(p, &v, sizeof v);
-}
 
 static uint64_t align_up(uint64_t x) {
     return (x + SECTION_ALIGN - 1) & ~(uint64_t)(SECTION_ALIGN - 1);

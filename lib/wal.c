@@ -14,6 +14,7 @@
  * acknowledged writes, so the log is refused instead (VW_ERR_CORRUPT). */
 #include "wal.h"
 
+#include "bytes.h"
 #include "crc32c.h"
 #include "fileio.h"
 #include "vw_internal.h"
@@ -47,26 +48,6 @@ enum {
     R_SEQ = 16,
     R_LENGTH = 24
 };
-
-static uint32_t get32(const unsigned char *p) {
-    uint32_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static uint64_t get64(const unsigned char *p) {
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
-static void put32(unsigned char *p, uint32_t v) {
-    memcpy(p, &v, sizeof v);
-}
-
-static void put64(unsigned char *p, uint64_t v) {
-    memcpy(p, &v, sizeof v);
-}
 
 static uint64_t pad8(uint64_t x) {
     return (x + 7) & ~(uint64_t)7;

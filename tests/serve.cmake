@@ -17,6 +17,9 @@ if(TARGET vw-serve)
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   vw_add_test(NAME test_serve_concurrent SOURCES test_serve_concurrent.c LABELS concurrency
               TIMEOUT 300 ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # The write API with --data, and a read-only server refusing it.
+  vw_add_test(NAME test_serve_writes SOURCES test_serve_writes.c LABELS concurrency TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   # SIGKILL during concurrent writes, 60 times: every acknowledged write
   # survives, none is half-applied, the final snapshot passes every check.
   vw_add_test(NAME test_serve_durability SOURCES test_serve_durability.c LABELS durability

@@ -206,6 +206,126 @@ static void test_routes(void) {
     CHECK(api_route_request(HTTP_GET, "/search/", 8, &r, &allow) == 404);
     CHECK(api_route_request(HTTP_GET, "/nope", 5, &r, &allow) == 404);
     CHECK(api_route_request(HTTP_GET, "", 0, &r, &allow) == 404);
+
+    /* the write API */
+    CHECK(api_route_request(HTTP_POST, "/vectors", 8, &r, &allow) == 0 && r == API_VECTORS);
+    CHECK(api_route_request(HTTP_GET, "/vectors", 8, &r, &allow) == 405 &&
+          strcmp(allow, "POST") == 0);
+    CHECK(api_route_request(HTTP_POST, "/snapshot", 9, &r, &allow) == 0 && r == API_SNAPSHOT);
+    CHECK(api_route_request(HTTP_GET, "/vectors/7", 10, &r, &allow) == 0 && r == API_VECTOR);
+    CHECK(api_route_request(HTTP_HEAD, "/vectors/7", 10, &r, &allow) == 0 && r == API_VECTOR);
+    CHECK(api_route_request(HTTP_DELETE, "/vectors/x", 10, &r, &allow) == 0 && r == API_VECTOR);
+    CHECK(api_route_request(HTTP_POST, "/vectors/7", 10, &r, &allow) == 405 &&
+          strcmp(allow, "GET, HEAD, DELETE") == 0);
+    CHECK(api_route_request(HTTP_GET, "/vectors/", 9, &r, &allow) == 404);
+    CHECK(api_route_request(HTTP_DELETE, "/search", 7, &r, &allow) == 405);
+}
+
+static int id_of(const char *path, uint64_t *id) {
+    return api_parse_vector_id(path, strlen(path), id);
+}
+
+static void test_vector_ids(void) {
+    uint64_t id = 0;
+    CHECK(id_of("/vectors/0", &id) == 0 && id == 0);
+    CHECK(id_of("/vectors/42", &id) == 0 && id == 42);
+    CHECK(id_of("/vectors/18446744073709551615", &id) == 0 && id == UINT64_MAX);
+    CHECK(id_of("/vectors/18446744073709551616", &id) != 0); /* 2^64 */
+    CHECK(id_of("/vectors/99999999999999999999", &id) != 0);
+    CHECK(id_of("/vectors/007", &id) != 0);
+    CHECK(id_of("/vectors/-1", &id) != 0);
+    CHECK(id_of("/vectors/1e3", &id) != 0);
+    CHECK(id_of("/vectors/12a", &id) != 0);
+    CHECK(id_of("/vectors/", &id) != 0);
+    CHECK(id_of("/vectors/7/x", &id) != 0);
+    CHECK(id_of("/search/7", &id) != 0);
+}
+
+/* Parses a POST /vectors body for a dim-3 index; returns the status. */
+static int upsert_status(const char *body, api_upsert *out) {
+    api_error err;
+    if (api_parse_upsert(body, strlen(body), 3, out, &err) == 0)
+        return 200;
+    CHECK(err.message[0] != '\0' && out->ids == NULL && out->vectors == NULL);
+    return err.status;
+}
+
+static void expect_upsert(const char *body, int status, const char *message_part) {
+    api_upsert u;
+    api_error err;
+    int got = upsert_status(body, &u);
+    if (got == 200)
+        api_upsert_free(&u);
+    if (got != status) {
+        fprintf(stderr, "upsert body %s: expected %d, got %d\n", body, status, got);
+        failures++;
+    }
+    if (got != 200 && message_part &&
+        (api_parse_upsert(body, strlen(body), 3, &u, &err) == 0 ||
+         !strstr(err.message, message_part))) {
+        fprintf(stderr, "upsert body %s: message '%s' lacks '%s'\n", body, err.message,
+                message_part);
+        failures++;
+    }
+}
+
+static void test_upsert_bodies(void) {
+    api_upsert u;
+    CHECK(upsert_status("{\"ids\":[7,18446744073709551615],\"vectors\":[[1,2,3],[4,5,6]]}", &u) ==
+          200);
+    CHECK(u.n == 2 && u.ids[0] == 7 && u.ids[1] == UINT64_MAX && u.vectors[5] == 6.0f);
+    api_upsert_free(&u);
+    CHECK(upsert_status("{\"vectors\":[[0.5,0,-1]],\"x\":[1],\"ids\":[0]}", &u) == 200);
+    CHECK(u.n == 1 && u.ids[0] == 0 && u.vectors[0] == 0.5f);
+    api_upsert_free(&u);
+
+    /* 400: not JSON, wrong shape, missing or duplicated members */
+    expect_upsert("", 400, "malformed JSON");
+    expect_upsert("[]", 400, "JSON object");
+    expect_upsert("{\"ids\":[1]}", 400, "missing member \"vectors\"");
+    expect_upsert("{\"vectors\":[[1,2,3]]}", 400, "missing member \"ids\"");
+    expect_upsert("{\"ids\":1,\"vectors\":[[1,2,3]]}", 400, "ids must be");
+    expect_upsert("{\"ids\":[\"1\"],\"vectors\":[[1,2,3]]}", 400, "ids must be");
+    expect_upsert("{\"ids\":[1],\"vectors\":[1,2,3]}", 400, "vectors[0]");
+    expect_upsert("{\"ids\":[1],\"vectors\":{}}", 400, "vectors must be");
+    expect_upsert("{\"ids\":[1],\"ids\":[2],\"vectors\":[[1,2,3]]}", 400, "duplicate");
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,3]]", 400, "malformed JSON");
+    /* 422: valid JSON, wrong values */
+    expect_upsert("{\"ids\":[1,2],\"vectors\":[[1,2,3]]}", 422, "ids has 2 entries");
+    expect_upsert("{\"ids\":[],\"vectors\":[]}", 422, "must not be empty");
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2]]}", 422, "index dimension is 3");
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,1e39]]}", 422, "finite float32");
+    expect_upsert("{\"ids\":[-1],\"vectors\":[[1,2,3]]}", 422, "ids[0] must be an integer");
+    expect_upsert("{\"ids\":[1.0],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
+    expect_upsert("{\"ids\":[1e2],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
+    expect_upsert("{\"ids\":[18446744073709551616],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
+    expect_upsert("{\"ids\":[5,6,5],\"vectors\":[[1,2,3],[1,2,3],[1,2,3]]}", 422,
+                  "id 5 appears twice");
+    /* a shape error wins over a value error */
+    expect_upsert("{\"ids\":[-1],\"vectors\":[[1,\"2\",3]]}", 400, NULL);
+
+    /* more than API_MAX_BATCH vectors */
+    json_buf b;
+    json_buf_init(&b);
+    json_buf_puts(&b, "{\"ids\":[");
+    for (unsigned i = 0; i <= API_MAX_BATCH; i++) {
+        json_buf_puts(&b, i ? "," : "");
+        json_buf_u64(&b, i);
+    }
+    json_buf_puts(&b, "],\"vectors\":[");
+    for (unsigned i = 0; i <= API_MAX_BATCH; i++)
+        json_buf_puts(&b, i ? ",[1,2,3]" : "[1,2,3]");
+    json_buf_puts(&b, "]}");
+    api_error err;
+    CHECK(!b.failed && api_parse_upsert(b.data, b.len, 3, &u, &err) != 0 && err.status == 422 &&
+          strstr(err.message, "more than") != NULL);
+    json_buf_free(&b);
+
+    json_buf_init(&b);
+    float v[3] = {0.5f, -2.0f, 1e-3f};
+    api_write_vector(&b, 9, v, 3);
+    CHECK(!b.failed && strcmp(b.data, "{\"id\":9,\"vector\":[0.5,-2,0.00100000005]}") == 0);
+    json_buf_free(&b);
 }
 
 /* Parses body for a dim-3 index with default ef 64; returns the status (200 = ok). */
@@ -311,6 +431,8 @@ int main(void) {
     test_writer();
     test_routes();
     test_search_bodies();
+    test_vector_ids();
+    test_upsert_bodies();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;

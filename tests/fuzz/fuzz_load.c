@@ -8,6 +8,7 @@
  *
  * Seeds: tests/fuzz/seeds/fuzz_load/, or fresh ones from
  * `test_persist_seeds <dir>`. Inputs go through a memfd: no disk traffic. */
+#include "bytes.h"
 #include "crc32c.h"
 #include "vwhnsw.h"
 
@@ -20,41 +21,25 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint32_t rd32(const uint8_t *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static void wr32(uint8_t *p, uint32_t v) {
-    memcpy(p, &v, 4);
-}
-
 /* Recomputes the CRCs wherever the (possibly mutated) header lets us find
  * them inside the buffer; offsets as in lib/FORMAT.md. */
 static void fix_crcs(uint8_t *f, size_t size) {
     if (size < 80)
         return;
-    uint32_t hs = rd32(f + 16);
+    uint32_t hs = get32(f + 16);
     if (hs < 24 || hs > size)
         return;
-    uint32_t n = rd32(f + 72);
+    uint32_t n = get32(f + 72);
     for (uint64_t s = 0; s < n && 80 + 32 * (s + 1) <= hs; s++) {
         uint8_t *e = f + 80 + 32 * s;
-        uint64_t off = rd64(e + 8), len = rd64(e + 16);
+        uint64_t off = get64(e + 8), len = get64(e + 16);
         if (off <= size && len <= size - off)
-            wr32(e + 24, vw_crc32c(0, f + off, len));
+            put32(e + 24, vw_crc32c(0, f + off, len));
     }
     uint8_t zero[4] = {0};
     uint32_t c = vw_crc32c(0, f, 20);
     c = vw_crc32c(c, zero, 4);
-    wr32(f + 20, vw_crc32c(c, f + 24, hs - 24));
+    put32(f + 20, vw_crc32c(c, f + 24, hs - 24));
 }
 
 static int file_fd = -1;

@@ -6,6 +6,7 @@
  * is opened. It must open or fail with a status, never crash; an opened
  * store must take a write and answer a search. Seeds: tests/fuzz/seeds/
  * fuzz_wal (small logs written by the store itself). */
+#include "bytes.h"
 #include "crc32c.h"
 #include "vwhnsw.h"
 
@@ -44,28 +45,18 @@ static void setup(void) {
     vw_index_free(ix);
 }
 
-static uint64_t rd64(const uint8_t *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static void wr32(uint8_t *p, uint32_t v) {
-    memcpy(p, &v, 4);
-}
-
 /* Header and record CRCs as lib/FORMAT.md ("The write log") computes them,
  * wherever the mutated lengths still fit. */
 static void fix_crcs(uint8_t *f, size_t size) {
     if (size < 64)
         return;
-    wr32(f + 24, 0);
-    wr32(f + 24, vw_crc32c(0, f, 64));
+    put32(f + 24, 0);
+    put32(f + 24, vw_crc32c(0, f, 64));
     for (size_t off = 64; off + 32 <= size;) {
-        uint64_t len = rd64(f + off + 24);
+        uint64_t len = get64(f + off + 24);
         if (len > size - off - 32)
             return;
-        wr32(f + off + 4, vw_crc32c(0, f + off + 8, 24 + (size_t)len));
+        put32(f + off + 4, vw_crc32c(0, f + off + 8, 24 + (size_t)len));
         off += 32 + ((len + 7) & ~(uint64_t)7);
     }
 }

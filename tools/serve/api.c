@@ -203,12 +203,11 @@ static int read_member(body_parser *bp, const char *key, unsigned *seen, api_sea
     return bp->batch ? read_batch(bp) : read_single(bp);
 }
 
-static int read_object(body_parser *bp, unsigned *seen, api_search *out) {
-    json_cursor *cur = &bp->cur;
+int api_read_object(json_cursor *cur, api_error *shape, api_member_fn member, void *ctx) {
     if (json_peek(cur) != '{') {
         if (json_skip_value(cur) != 0)
             return -1;
-        api_note(&bp->shape, 400, "the body must be a JSON object");
+        api_note(shape, 400, "the body must be a JSON object");
         return json_expect_end(cur);
     }
     cur->p++;
@@ -224,9 +223,25 @@ static int read_object(body_parser *bp, unsigned *seen, api_search *out) {
             return -1;
         if (truncated)
             key[0] = '\0'; /* longer than any name we know */
-        if (read_member(bp, key, seen, out) != 0)
+        if (member(ctx, key) != 0)
             return -1;
     }
+}
+
+typedef struct search_members {
+    body_parser *bp;
+    unsigned *seen;
+    api_search *out;
+} search_members;
+
+static int search_member(void *ctx, const char *key) {
+    search_members *m = ctx;
+    return read_member(m->bp, key, m->seen, m->out);
+}
+
+static int read_object(body_parser *bp, unsigned *seen, api_search *out) {
+    search_members m = {bp, seen, out};
+    return api_read_object(&bp->cur, &bp->shape, search_member, &m);
 }
 
 static int pick_error(const body_parser *bp, unsigned seen, api_error *err) {

@@ -76,6 +76,13 @@ void api_note(api_error *e, int status, const char *fmt, ...) __attribute__((for
 int api_read_vector(json_cursor *cur, uint32_t dim, api_error *shape, api_error *value, float *dst,
                     const char *what);
 
+/* Reads a JSON object to its end (nothing may follow it), calling member()
+ * with each key (truncated keys as "") while the cursor is at its value,
+ * which member() must consume. A body that is not an object is noted in
+ * *shape (400). Returns -1 on a syntax error or if member() fails. */
+typedef int (*api_member_fn)(void *ctx, const char *key);
+int api_read_object(json_cursor *cur, api_error *shape, api_member_fn member, void *ctx);
+
 /* {"error":"message"} */
 void api_write_error(json_buf *b, const char *message);
 /* {"indices":[...],"distances":[...]} for one query's `found` results. */

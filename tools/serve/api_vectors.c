@@ -136,44 +136,29 @@ static int read_row(upsert_parser *up, size_t index) {
 
 enum { SEEN_IDS = 1, SEEN_VECTORS = 2 };
 
-static int read_members(upsert_parser *up, unsigned *seen, size_t *nids, size_t *nvecs) {
-    json_cursor *cur = &up->cur;
-    if (json_peek(cur) != '{') {
-        if (json_skip_value(cur) != 0)
-            return -1;
-        api_note(&up->shape, 400, "the body must be a JSON object");
-        return json_expect_end(cur);
+typedef struct upsert_members {
+    upsert_parser *up;
+    unsigned seen;
+    size_t nids, nvecs;
+} upsert_members;
+
+static int upsert_member(void *ctx, const char *key) {
+    upsert_members *m = ctx;
+    upsert_parser *up = m->up;
+    unsigned bit = strcmp(key, "ids") == 0       ? SEEN_IDS
+                   : strcmp(key, "vectors") == 0 ? SEEN_VECTORS
+                                                 : 0;
+    if (bit == 0)
+        return json_skip_value(&up->cur);
+    if (bit & m->seen) {
+        api_note(&up->shape, 400, "duplicate member \"%s\"", key);
+        return json_skip_value(&up->cur);
     }
-    cur->p++;
-    int more = 1;
-    for (int first = 1;; first = 0) {
-        if (json_next_item(cur, '}', first, &more) != 0)
-            return -1;
-        if (!more)
-            return json_expect_end(cur);
-        char key[16];
-        int truncated = 0, rc = 0;
-        if (json_read_string(cur, key, sizeof key, &truncated) != 0 || json_expect(cur, ':') != 0)
-            return -1;
-        unsigned bit = truncated                     ? 0
-                       : strcmp(key, "ids") == 0     ? SEEN_IDS
-                       : strcmp(key, "vectors") == 0 ? SEEN_VECTORS
-                                                     : 0;
-        if (bit & *seen) {
-            api_note(&up->shape, 400, "duplicate member \"%s\"", key);
-            rc = json_skip_value(cur);
-        } else if (bit == SEEN_IDS) {
-            rc = read_array(up, "ids", "ids must be an array of integers", read_id, nids);
-        } else if (bit == SEEN_VECTORS) {
-            rc = read_array(up, "vectors", "vectors must be an array of arrays of numbers",
-                            read_row, nvecs);
-        } else {
-            rc = json_skip_value(cur);
-        }
-        *seen |= bit;
-        if (rc != 0)
-            return -1;
-    }
+    m->seen |= bit;
+    if (bit == SEEN_IDS)
+        return read_array(up, "ids", "ids must be an array of integers", read_id, &m->nids);
+    return read_array(up, "vectors", "vectors must be an array of arrays of numbers", read_row,
+                      &m->nvecs);
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -232,12 +217,12 @@ int api_parse_upsert(const char *body, size_t len, uint32_t dim, api_upsert *out
     memset(&up, 0, sizeof up);
     json_init(&up.cur, body, len);
     up.dim = dim;
-    unsigned seen = 0;
-    size_t nids = 0, nvecs = 0;
-    if (read_members(&up, &seen, &nids, &nvecs) == 0 && seen == (SEEN_IDS | SEEN_VECTORS))
-        check_counts(&up, nids, nvecs);
+    upsert_members m = {.up = &up};
+    if (api_read_object(&up.cur, &up.shape, upsert_member, &m) == 0 &&
+        m.seen == (SEEN_IDS | SEEN_VECTORS))
+        check_counts(&up, m.nids, m.nvecs);
     memset(out, 0, sizeof *out);
-    if (pick_upsert_error(&up, seen, err) != 0) {
+    if (pick_upsert_error(&up, m.seen, err) != 0) {
         free(up.ids);
         free(up.rows);
         return -1;
