@@ -125,11 +125,58 @@ static void unhide(vw_index *ix, placed p) {
 
 /* ------------------------------------------------------------------ heuristic */
 
-int vw_cand_cmp(const void *a, const void *b) {
-    const vw_cand *x = a, *y = b;
-    if (x->dist != y->dist)
-        return x->dist < y->dist ? -1 : 1;
-    return x->id < y->id ? -1 : x->id > y->id;
+/* Candidates in (distance, id) order: a total order, so every sort gives
+ * the same sequence. */
+static inline bool cand_less(vw_cand a, vw_cand b) {
+    return a.dist < b.dist || (a.dist == b.dist && a.id < b.id);
+}
+
+static void insertion_sort(vw_cand *c, uint32_t n) {
+    for (uint32_t i = 1; i < n; i++) {
+        vw_cand x = c[i];
+        uint32_t j = i;
+        for (; j > 0 && cand_less(x, c[j - 1]); j--)
+            c[j] = c[j - 1];
+        c[j] = x;
+    }
+}
+
+/* Quicksort (median of three, the smaller side first so the stack stays
+ * logarithmic) down to runs of 16, then insertion sort. Inline compares:
+ * qsort's callback took a third of a purge's instructions. */
+void vw_cand_sort(vw_cand *c, uint32_t n) {
+    while (n > 16) {
+        uint32_t mid = n / 2;
+        if (cand_less(c[mid], c[0]))
+            VW_SWAP(vw_cand, c[mid], c[0]);
+        if (cand_less(c[n - 1], c[mid]))
+            VW_SWAP(vw_cand, c[n - 1], c[mid]);
+        if (cand_less(c[mid], c[0]))
+            VW_SWAP(vw_cand, c[mid], c[0]);
+        vw_cand pivot = c[mid];
+        uint32_t i = 0, j = n - 1;
+        for (;;) {
+            while (cand_less(c[i], pivot))
+                i++;
+            while (cand_less(pivot, c[j]))
+                j--;
+            if (i >= j)
+                break;
+            VW_SWAP(vw_cand, c[i], c[j]);
+            i++;
+            j--;
+        }
+        /* [0, j] and [j + 1, n): recurse into the smaller, loop on the larger */
+        if (j + 1 < n - j - 1) {
+            vw_cand_sort(c, j + 1);
+            c += j + 1;
+            n -= j + 1;
+        } else {
+            vw_cand_sort(c + j + 1, n - j - 1);
+            n = j + 1;
+        }
+    }
+    insertion_sort(c, n);
 }
 
 /* Algorithm 4 without extension or kept pruned links: walking candidates
@@ -177,7 +224,7 @@ void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsi
             c[i] = (vw_cand){ix->dist(base, vw_vector(ix, x), ix->dim), x};
         }
         c[len] = (vw_cand){ix->dist(base, vw_vector(ix, id), ix->dim), id};
-        qsort(c, len + 1, sizeof *c, vw_cand_cmp);
+        vw_cand_sort(c, len + 1);
         uint32_t kept = vw_select_neighbours(ix, c, len + 1, max);
         for (uint32_t i = 0; i < kept; i++)
             vw_list_put(list, i, c[i].id);

@@ -211,7 +211,28 @@ static void rank_candidates(const vw_index *ix, repair *r, uint32_t p, uint32_t 
     ix->dist_batch(vw_vector(ix, p), ix->vectors, ix->dim, r->cid, n, r->cdist);
     for (uint32_t i = 0; i < n; i++)
         r->cand[i] = (vw_cand){r->cdist[i], r->cid[i]};
-    qsort(r->cand, n, sizeof *r->cand, vw_cand_cmp);
+    vw_cand_sort(r->cand, n);
+}
+
+static bool among(const uint32_t *sorted, uint32_t n, uint32_t id) {
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (sorted[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && sorted[lo] == id;
+}
+
+static void sort_ids(uint32_t *a, uint32_t n) {
+    for (uint32_t i = 1; i < n; i++) {
+        uint32_t x = a[i], j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
 }
 
 /* Node p's new neighbours link back to it, as an insert's do: the repaired
@@ -219,13 +240,10 @@ static void rank_candidates(const vw_index *ix, repair *r, uint32_t p, uint32_t 
  * its new neighbours may have lost in-links with the removed nodes. */
 static void link_back_new(vw_index *ix, repair *r, uint32_t p, unsigned l, uint32_t kept,
                           uint32_t len) {
-    for (uint32_t i = 0; i < kept; i++) {
-        bool known = false;
-        for (uint32_t j = 0; j < len && !known; j++)
-            known = r->before[j] == r->ids[i];
-        if (!known)
+    sort_ids(r->before, len);
+    for (uint32_t i = 0; i < kept; i++)
+        if (!among(r->before, len, r->ids[i]))
             vw_add_backlink(ix, r->s, r->ids[i], p, l);
-    }
 }
 
 /* Re-selects the layer-l list of live node p if it names a removed node:

@@ -37,7 +37,13 @@
 #include <stdint.h>
 
 #define VW_MAX_LEVEL 64u
-#define VW_NO_NODE   UINT32_MAX
+#define VW_SWAP(type, a, b)                                                                        \
+    do {                                                                                           \
+        type t_ = (a);                                                                             \
+        (a) = (b);                                                                                 \
+        (b) = t_;                                                                                  \
+    } while (0)
+#define VW_NO_NODE UINT32_MAX
 
 /* ------------------------------------------------------------------ status */
 
@@ -478,7 +484,8 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
  * by distance to `base`'s vector: keeps at most `max`, compacted to the
  * front; returns how many. */
 uint32_t vw_select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max);
-int vw_cand_cmp(const void *a, const void *b);
+/* Sorts candidates nearest first (ties: smaller id first). */
+void vw_cand_sort(vw_cand *c, uint32_t n);
 /* VW_ERR_DUPLICATE_LABEL if a label appears twice among n. */
 vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n);
 /* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
