@@ -228,13 +228,12 @@ VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
  * returns, no search returns the label. The node stays in the graph as a
  * bridge for searches until enough removals have piled up (a few percent
  * of the index, or vw_index_purge); then it is unlinked in one pass: every
- * node that linked to it re-selects its links from its own and the removed
- * node's neighbours with the insert heuristic, a new entry point is chosen
- * if needed, and the slot is reused by a later insert once no search that
- * began before the pass is still running. That pass runs in the call that
- * triggers it and takes about as long as reading every link list once
- * (milliseconds per 100,000 elements). VW_ERR_READONLY for an
- * mmap-loaded index. */
+ * node that linked to it replaces the link with one of the removed node's
+ * neighbours (nearest first, by the insert heuristic's test), which links
+ * back; a new entry point is chosen if needed; and the slot is reused by a
+ * later insert once no search that began before the pass is still running.
+ * That pass runs in the call that triggers it and costs about half an
+ * insert per removed element. VW_ERR_READONLY for an mmap-loaded index. */
 VW_API vw_status vw_index_remove(vw_index *index, uint64_t label);
 
 /* Unlinks every removed element now (the pass vw_index_remove describes)
