@@ -308,7 +308,8 @@ static uint64_t memory_bytes(const vw_index *ix) {
         per_node += sizeof(uint8_t) + sizeof(uint64_t); /* levels, labels */
     uint64_t bytes = sizeof *ix + ix->vectors_len + ix->links0_len + ix->capacity * per_node +
                      (ix->capacity + 63) / 64 * 8 + ix->upper_bytes + vw_labelmap_bytes(&ix->map) +
-                     (ix->pending.cap + ix->limbo.ids.cap + ix->free_ids.cap) * sizeof(uint32_t);
+                     (ix->pending.cap + ix->purge.set.cap + ix->limbo.ids.cap + ix->free_ids.cap) *
+                         sizeof(uint32_t);
     if (ix->node_locks)
         bytes += VW_NODE_LOCKS * sizeof(pthread_mutex_t);
     return bytes;
@@ -319,7 +320,7 @@ void vw_index_publish(vw_index *ix) {
     uint64_t free_slots = ix->free_ids.n + ix->limbo.ids.n;
     atomic_store_explicit(&c->slots, ix->count, memory_order_relaxed);
     atomic_store_explicit(&c->live, ix->live, memory_order_relaxed);
-    atomic_store_explicit(&c->removed, ix->pending.n, memory_order_relaxed);
+    atomic_store_explicit(&c->removed, vw_removed_count(ix), memory_order_relaxed);
     atomic_store_explicit(&c->free, free_slots, memory_order_relaxed);
     atomic_store_explicit(&c->capacity, ix->capacity, memory_order_relaxed);
     atomic_store_explicit(&c->memory, memory_bytes(ix), memory_order_relaxed);

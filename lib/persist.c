@@ -1055,7 +1055,7 @@ static vw_status write_index(writer *w, const vw_index *ix) {
     unsigned char header[320];
     _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
     section sec[SEC_KNOWN];
-    bool states = ix->pending.n + ix->limbo.ids.n + ix->free_ids.n > 0;
+    bool states = vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
     uint32_t nsec = sections_of(states ? FORMAT_VERSION : 1);
     uint32_t hs = header_size_for(nsec);
     memset(header, 0, sizeof header);

@@ -59,9 +59,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A purge once removed nodes reach 1/32 of the live ones (at least this many). */
+/* A purge pass starts once removed nodes reach 1/32 of the live ones (at
+ * least PURGE_MIN), and repairs the lists of PURGE_SLICE nodes per write
+ * call, so that no single write pays for a whole pass. */
 #define PURGE_MIN     64u
 #define PURGE_DIVISOR 32u
+#define PURGE_SLICE   2048u
 
 /* ------------------------------------------------------------------ id arrays */
 
@@ -176,18 +179,9 @@ void vw_limbo_drain(vw_index *ix) {
     limbo_release(ix, ix->limbo.batches);
 }
 
-void vw_removal_free(vw_index *ix) {
-    vw_ids_free(&ix->pending);
-    vw_ids_free(&ix->free_ids);
-    vw_ids_free(&ix->limbo.ids);
-    free(ix->limbo.epochs);
-    free(ix->limbo.ends);
-    ix->limbo = (vw_limbo){0};
-}
-
 /* ------------------------------------------------------------------ purge */
 
-typedef struct repair {
+typedef struct vw_repair {
     vw_scratch *s;  /* visited set, to take each candidate once */
     uint8_t *indeg; /* layer-0 links from live nodes, saturating */
     uint32_t *cid;  /* candidate ids */
@@ -290,13 +284,25 @@ static void replace_entry(vw_index *ix) {
     vw_top_set(ix, e, e == VW_NO_NODE ? -1 : ix->levels[e]);
 }
 
-/* Every allocation of a purge, made before it changes anything. */
-static vw_status purge_reserve(vw_index *ix, repair *r) {
+static void free_work(vw_index *ix, repair *r) {
+    if (!r)
+        return;
+    free(r->cand);
+    free(r->cid);
+    free(r->cdist);
+    free(r->indeg);
+    vw_scratch_release(ix, r->s);
+    free(r);
+}
+
+/* Every allocation a pass over `removed` nodes needs before it changes
+ * anything: room to retire them and free their slots, candidate buffers,
+ * a scratch, node locks (back-links take them). */
+static vw_status reserve_pass(vw_index *ix, repair *r, uint64_t removed) {
     vw_limbo *lb = &ix->limbo;
-    uint64_t pending = ix->pending.n;
-    vw_status st = vw_ids_reserve(&lb->ids, lb->ids.n + pending);
+    vw_status st = vw_ids_reserve(&lb->ids, lb->ids.n + removed);
     if (st == VW_OK)
-        st = vw_ids_reserve(&ix->free_ids, ix->free_ids.n + lb->ids.n + pending);
+        st = vw_ids_reserve(&ix->free_ids, ix->free_ids.n + lb->ids.n + removed);
     if (st == VW_OK && lb->batches == lb->cap) {
         uint64_t cap = lb->cap ? 2 * lb->cap : 8;
         uint64_t *e = realloc(lb->epochs, cap * sizeof *e);
@@ -320,29 +326,32 @@ static vw_status purge_reserve(vw_index *ix, repair *r) {
     r->s = st == VW_OK ? vw_scratch_acquire(ix) : NULL;
     if (st == VW_OK && !r->s)
         st = vw_fail(VW_ERR_NOMEM, "purge scratch");
-    if (st == VW_OK)
-        st = vw_scratch_fit(r->s, ix->capacity, ix->ef_construction, ix->dim);
-    if (st == VW_OK)
-        st = vw_index_ensure_locks(ix); /* vw_relink takes node locks */
-    if (st == VW_OK && !(r->indeg = calloc(ix->count, 1)))
-        st = vw_fail(VW_ERR_NOMEM, "in-degrees of %llu nodes", (unsigned long long)ix->count);
-    return st;
+    return st == VW_OK ? vw_index_ensure_locks(ix) : st;
 }
 
-/* Counts the layer-0 links of p, whose list is final. */
-static void count_links(const vw_index *ix, repair *r, uint32_t p) {
-    const uint32_t *list = vw_links0(ix, p);
-    uint32_t len = vw_list_len(list);
-    for (uint32_t i = 0; i < len; i++) {
-        uint32_t y = vw_list_at(list, i);
-        r->indeg[y] += r->indeg[y] < UINT8_MAX;
+/* Counts the layer-0 in-links of every node from live nodes. */
+static void count_links(const vw_index *ix, repair *r) {
+    for (uint64_t p = 0; p < ix->count; p++) {
+        if (vw_is_dead(ix, (uint32_t)p))
+            continue;
+        const uint32_t *list = vw_links0(ix, (uint32_t)p);
+        uint32_t len = vw_list_len(list);
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t y = vw_list_at(list, i);
+            r->indeg[y] += r->indeg[y] < UINT8_MAX;
+        }
     }
 }
 
 /* Nodes no live node links to on layer 0 would never be found again: an
  * insert-like search gives them in-links (the removed nodes that linked to
- * them may have been their only ones). */
+ * them may have been their only ones). Skipped when out of memory: the
+ * next pass looks again. */
 static void relink_orphans(vw_index *ix, repair *r) {
+    if (!(r->indeg = calloc(ix->count, 1)) ||
+        vw_scratch_fit(r->s, ix->capacity, ix->ef_construction, ix->dim) != VW_OK)
+        return;
+    count_links(ix, r);
     uint32_t entry = vw_top_get(ix).entry;
     for (uint64_t i = 0; i < ix->count; i++) {
         uint32_t id = (uint32_t)i;
@@ -351,55 +360,106 @@ static void relink_orphans(vw_index *ix, repair *r) {
     }
 }
 
-/* Moves the removed nodes, now unlinked, to limbo under a new epoch. */
-static void retire_pending(vw_index *ix) {
+/* Moves the pass's removed nodes, now unlinked, to limbo under a new epoch. */
+static void retire_set(vw_index *ix) {
     vw_limbo *lb = &ix->limbo;
+    vw_ids *set = &ix->purge.set;
     uint64_t epoch = vw_epoch_advance(ix);
-    for (uint64_t i = 0; i < ix->pending.n; i++) {
-        uint32_t id = ix->pending.ids[i];
-        vw_state_set(ix, id, VW_NODE_FREE);
-        lb->ids.ids[lb->ids.n++] = id;
+    for (uint64_t i = 0; i < set->n; i++) {
+        vw_state_set(ix, set->ids[i], VW_NODE_FREE);
+        lb->ids.ids[lb->ids.n++] = set->ids[i];
     }
     lb->epochs[lb->batches] = epoch;
     lb->ends[lb->batches] = lb->ids.n;
     lb->batches++;
-    ix->pending.n = 0;
+    set->n = 0;
+}
+
+/* Starts a pass over the pending removed nodes (they become its set; later
+ * removals wait for the next pass). */
+static vw_status pass_start(vw_index *ix) {
+    repair *r = calloc(1, sizeof *r);
+    vw_status st = r ? reserve_pass(ix, r, ix->pending.n) : vw_fail(VW_ERR_NOMEM, "purge");
+    if (st != VW_OK) {
+        free_work(ix, r);
+        return st;
+    }
+    vw_ids set = ix->purge.set;
+    ix->purge.set = ix->pending;
+    ix->pending = set; /* the pass's empty array, reused */
+    ix->purge = (vw_purge){.active = true, .set = ix->purge.set, .work = r};
+    return VW_OK;
+}
+
+/* The end of a pass: every list is repaired, so no live list names a node
+ * of the set (nodes removed since may still be named: the next pass). */
+static void pass_finish(vw_index *ix) {
+    repair *r = ix->purge.work;
+    replace_entry(ix);
+    relink_orphans(ix, r);
+    retire_set(ix);
+    free_work(ix, r);
+    ix->purge.work = NULL;
+    ix->purge.active = false;
+    vw_slots_reclaim(ix);
+}
+
+/* Repairs the lists of up to `nodes` nodes; finishes the pass at the end.
+ * Between slices, writes may have added nodes and links: new links never
+ * name a removed node (inserts and repairs skip dead ones), so lists
+ * already repaired stay clean. */
+static void pass_step(vw_index *ix, uint64_t nodes) {
+    repair *r = ix->purge.work;
+    if (vw_scratch_fit(r->s, ix->capacity, ix->ef_construction, ix->dim) != VW_OK)
+        return; /* the arrays grew and no memory for the visited set: next time */
+    uint64_t end = ix->purge.cursor + nodes < ix->count ? ix->purge.cursor + nodes : ix->count;
+    for (uint64_t p = ix->purge.cursor; p < end; p++) {
+        if (vw_is_dead(ix, (uint32_t)p))
+            continue;
+        for (unsigned l = 0; l <= ix->levels[p]; l++)
+            repair_list(ix, r, (uint32_t)p, l);
+    }
+    ix->purge.cursor = end;
+    if (end >= ix->count)
+        pass_finish(ix);
 }
 
 vw_status vw_purge_locked(vw_index *ix) {
-    if (ix->pending.n == 0) {
-        vw_slots_reclaim(ix);
-        return VW_OK;
-    }
-    repair r = {0};
-    vw_status st = purge_reserve(ix, &r);
-    if (st == VW_OK) {
-        replace_entry(ix);
-        for (uint64_t p = 0; p < ix->count; p++) {
-            if (vw_is_dead(ix, (uint32_t)p))
-                continue;
-            for (unsigned l = 0; l <= ix->levels[p]; l++)
-                repair_list(ix, &r, (uint32_t)p, l);
+    for (int round = 0; round < 2; round++) { /* the pass under way, then the pending */
+        if (!ix->purge.active && ix->pending.n > 0) {
+            vw_status st = pass_start(ix);
+            if (st != VW_OK)
+                return st;
         }
-        for (uint64_t p = 0; p < ix->count; p++)
-            if (!vw_is_dead(ix, (uint32_t)p))
-                count_links(ix, &r, (uint32_t)p);
-        relink_orphans(ix, &r);
-        retire_pending(ix);
-        vw_slots_reclaim(ix);
+        while (ix->purge.active)
+            pass_step(ix, ix->count);
     }
-    free(r.cand);
-    free(r.cid);
-    free(r.cdist);
-    free(r.indeg);
-    vw_scratch_release(ix, r.s);
-    return st;
+    vw_slots_reclaim(ix);
+    return VW_OK;
 }
 
 void vw_purge_if_due(vw_index *ix) {
     uint64_t due = ix->live / PURGE_DIVISOR > PURGE_MIN ? ix->live / PURGE_DIVISOR : PURGE_MIN;
-    if (ix->pending.n >= due)
-        (void)vw_purge_locked(ix); /* out of memory: the removed nodes wait for the next try */
+    if (!ix->purge.active && ix->pending.n >= due && pass_start(ix) != VW_OK)
+        return; /* out of memory: the removed nodes wait for the next try */
+    if (ix->purge.active)
+        pass_step(ix, PURGE_SLICE);
+}
+
+void vw_removal_free(vw_index *ix) {
+    free_work(ix, ix->purge.work);
+    vw_ids_free(&ix->purge.set);
+    ix->purge = (vw_purge){0};
+    vw_ids_free(&ix->pending);
+    vw_ids_free(&ix->free_ids);
+    vw_ids_free(&ix->limbo.ids);
+    free(ix->limbo.epochs);
+    free(ix->limbo.ends);
+    ix->limbo = (vw_limbo){0};
+}
+
+uint64_t vw_removed_count(const vw_index *ix) {
+    return ix->pending.n + ix->purge.set.n;
 }
 
 /* ------------------------------------------------------------------ public */

@@ -194,6 +194,15 @@ typedef struct vw_limbo {
     uint64_t batches, cap;
 } vw_limbo;
 
+/* A purge pass (remove.c), done a slice at a time by successive writes. */
+struct vw_repair;
+typedef struct vw_purge {
+    bool active;
+    uint64_t cursor;        /* next node whose lists the pass repairs */
+    vw_ids set;             /* the removed nodes the pass unlinks */
+    struct vw_repair *work; /* its buffers */
+} vw_purge;
+
 /* ------------------------------------------------------------------ index */
 
 /* Values stats reads without the writer lock, published by writers. */
@@ -237,7 +246,8 @@ struct vw_index {
     _Atomic uint64_t ndead; /* removed + hidden nodes a search can reach; 0 = no check */
     uint8_t *state;         /* capacity bytes, VW_NODE_*; writers only (atomic bytes, as
                              * the threads of a batch read each other's) */
-    vw_ids pending;         /* removed, still linked; unlinked by the next purge */
+    vw_ids pending;         /* removed, still linked; unlinked by the next purge pass */
+    vw_purge purge;         /* the pass under way, if any */
     vw_limbo limbo;         /* unlinked, waiting for older searches */
     vw_ids free_ids;        /* reusable slots */
     uint64_t live;          /* labels present (writer's copy; stats reads counters) */
@@ -510,10 +520,13 @@ void vw_node_retire(vw_index *ix, uint32_t id);
  * how many slots are free now. */
 uint64_t vw_slots_reclaim(vw_index *ix);
 vw_status vw_ids_reserve(vw_ids *v, uint64_t n);
-/* Unlinks every removed node (writer lock held, no batch running). */
+/* Unlinks every removed node now (writer lock held, no batch running). */
 vw_status vw_purge_locked(vw_index *ix);
-/* Purges when enough removed nodes have piled up (after a write). */
+/* After a write: goes on with the pass under way, or starts one when
+ * enough removed nodes have piled up. */
 void vw_purge_if_due(vw_index *ix);
+/* Removed nodes not yet unlinked (pending and in the pass under way). */
+uint64_t vw_removed_count(const vw_index *ix);
 /* Moves every limbo slot to the free list now (no search can run). */
 void vw_limbo_drain(vw_index *ix);
 void vw_removal_free(vw_index *ix);
