@@ -22,8 +22,11 @@
  *      with removed neighbours in layer l replaces them with live
  *      neighbours of theirs, nearest to p first, preferring those the insert
  *      heuristic accepts (repair_list), and the new neighbours link back to
- *      p. Lists of live nodes are the only place a removed id can be, so
- *      after the pass no list names one. Nodes no live node links to any
+ *      p. The pass works a slice of nodes per write call; nodes removed
+ *      while it runs wait for the next pass, and their lists lose the links
+ *      to the pass's nodes before those are retired (scrub_pending). Lists
+ *      of live and pending nodes are the only place a removed id can be, so
+ *      after the pass no reachable list names one. Nodes no live node links to any
  *      more get in-links from an insert-like search (vw_relink). If the
  *      entry point was removed, the live node on the highest level becomes
  *      the entry (so the top level can drop). The pass costs one read of
@@ -64,7 +67,7 @@
  * call, so that no single write pays for a whole pass. */
 #define PURGE_MIN     64u
 #define PURGE_DIVISOR 32u
-#define PURGE_SLICE   2048u
+#define PURGE_SLICE   1024u
 
 /* ------------------------------------------------------------------ id arrays */
 
@@ -360,15 +363,35 @@ static void relink_orphans(vw_index *ix, repair *r) {
     }
 }
 
+/* Nodes removed while the pass ran are still linked, and searches still
+ * walk through them; their own lists may name nodes of the set, which are
+ * now free. Those links go: a free slot must be unreachable before its
+ * epoch is taken, or a search could reach it after it is reused. */
+static void scrub_pending(vw_index *ix) {
+    for (uint64_t i = 0; i < ix->pending.n; i++) {
+        uint32_t x = ix->pending.ids[i];
+        for (unsigned l = 0; l <= ix->levels[x]; l++) {
+            uint32_t *list = vw_links(ix, x, l), ids[2 * VW_MAX_M], n = 0;
+            uint32_t len = vw_list_copy(list, l == 0 ? ix->M0 : ix->M, ids);
+            for (uint32_t j = 0; j < len; j++)
+                if (vw_state(ix, ids[j]) != VW_NODE_FREE)
+                    ids[n++] = ids[j];
+            if (n < len)
+                vw_list_store(list, ids, n);
+        }
+    }
+}
+
 /* Moves the pass's removed nodes, now unlinked, to limbo under a new epoch. */
 static void retire_set(vw_index *ix) {
     vw_limbo *lb = &ix->limbo;
     vw_ids *set = &ix->purge.set;
-    uint64_t epoch = vw_epoch_advance(ix);
-    for (uint64_t i = 0; i < set->n; i++) {
+    for (uint64_t i = 0; i < set->n; i++)
         vw_state_set(ix, set->ids[i], VW_NODE_FREE);
+    scrub_pending(ix);
+    uint64_t epoch = vw_epoch_advance(ix);
+    for (uint64_t i = 0; i < set->n; i++)
         lb->ids.ids[lb->ids.n++] = set->ids[i];
-    }
     lb->epochs[lb->batches] = epoch;
     lb->ends[lb->batches] = lb->ids.n;
     lb->batches++;

@@ -184,6 +184,45 @@ static void all_removed(void) {
     free(labels);
 }
 
+/* Single removals on an index larger than one purge slice: passes run a
+ * slice per call, and nodes removed while a pass runs must not keep links
+ * to slots the pass frees. Every state saved between removals loads (the
+ * loader rejects a link to a free slot) and answers without the labels. */
+static void removals_during_passes(void) {
+    enum { BIG = 6000, D = 16, GONE = 3000 };
+    float *base = tu_gaussian(BIG, D, 3);
+    uint64_t *labels = tu_iota(BIG);
+    vw_params p;
+    vw_params_default(&p, D);
+    p.M = 8;
+    p.ef_construction = 40;
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    CHECK_OK(vw_index_add_batch(ix, base, labels, BIG, 1, NULL, NULL));
+    char a[256];
+    path_of(a, "passes.vwi");
+    for (uint64_t i = 0; i < GONE && ix; i++) {
+        CHECK_OK(vw_index_remove(ix, i * 7919 % BIG));
+        if (i % 100 != 99)
+            continue;
+        vw_index *back = NULL;
+        CHECK_OK(vw_index_save(ix, a));
+        CHECK_OK(vw_index_load(a, VW_LOAD_DEFAULT, &back));
+        if (!back)
+            break;
+        uint64_t got[K];
+        uint32_t found = 0;
+        uint64_t gone = (i - 50) * 7919 % BIG;
+        CHECK_OK(vw_index_search(back, base + gone * D, K, 64, NULL, NULL, got, NULL, &found));
+        for (uint32_t j = 0; j < found; j++)
+            CHECK(got[j] != gone);
+        vw_index_free(back);
+    }
+    vw_index_free(ix);
+    free(base);
+    free(labels);
+}
+
 /* A version-1 file from before removals: loads, answers, re-saves to the
  * same bytes, and takes a removal (then it is written as version 2). */
 static void format1_file(const char *fixture) {
@@ -234,6 +273,7 @@ int main(int argc, char **argv) {
         return 1;
     churned_round_trip();
     all_removed();
+    removals_during_passes();
     format1_file(argv[1]);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
