@@ -178,22 +178,7 @@ typedef struct loader {
 
 /* pread the whole range or fail: a short read means the file shrank under us. */
 static vw_status read_at(const loader *ld, void *buf, size_t len, uint64_t off) {
-    unsigned char *p = buf;
-    while (len > 0) {
-        size_t chunk = len < (1u << 30) ? len : (1u << 30);
-        ssize_t got = pread(ld->fd, p, chunk, (off_t)off);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return vw_fail_errno(VW_ERR_IO, "read", ld->path);
-        if (got == 0)
-            return vw_fail(VW_ERR_TRUNCATED, "file ended at byte %llu while reading",
-                           (unsigned long long)off);
-        p += got;
-        off += (uint64_t)got;
-        len -= (size_t)got;
-    }
-    return VW_OK;
+    return vw_pread_full(ld->fd, buf, len, off, ld->path);
 }
 
 static vw_status check_fixed_header(loader *ld) {
