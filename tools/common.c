@@ -125,6 +125,46 @@ void tool_bad_option(int c, char **argv) {
     tool_usage_error("unknown or ambiguous option '%s'", arg);
 }
 
+/* ------------------------------------------------------------ index files */
+
+/* A vwhnsw file through vw_index_load (which may map it); Faiss and hnswlib
+ * files, and anything unknown (so the message says what is wrong with it),
+ * through vw_index_import. */
+vw_index *tool_open_index(const char *path, unsigned flags, const char *metric) {
+    vw_import_options o;
+    vw_import_options_default(&o);
+    if (metric && vw_metric_parse(metric, &o.metric) != VW_OK) {
+        tool_usage_error("--metric: unknown metric '%s' (l2, ip, cosine)", metric);
+    }
+    o.has_metric = metric != NULL;
+    vw_index_format format = VW_INDEX_FORMAT_UNKNOWN;
+    vw_status st = vw_index_detect(path, &format);
+    if (st == VW_OK && format == VW_INDEX_FORMAT_HNSWLIB && !metric) {
+        tool_usage_error("%s is an hnswlib index, which does not record its metric: give "
+                         "--metric l2, ip or cosine (the space it was built with)",
+                         path);
+    }
+    if (st == VW_OK && format != VW_INDEX_FORMAT_VWHNSW && (flags & VW_LOAD_MMAP)) {
+        tool_warn("%s: a %s file is read into memory; --mmap applies to vwhnsw files", path,
+                  vw_index_format_name(format) ? vw_index_format_name(format) : "foreign");
+    }
+    vw_index *index = NULL;
+    if (st == VW_OK) {
+        st = format == VW_INDEX_FORMAT_VWHNSW ? vw_index_load(path, flags, &index)
+                                              : vw_index_import(path, &o, &index);
+    }
+    vw_stats stats;
+    if (st == VW_OK && metric && (st = vw_index_stats(index, &stats)) == VW_OK &&
+        stats.metric != o.metric) {
+        tool_die("%s: the index's metric is %s, not %s", path, vw_metric_name(stats.metric),
+                 metric);
+    }
+    if (st != VW_OK) {
+        tool_die_status(st, path);
+    }
+    return index;
+}
+
 /* ------------------------------------------------------------ numbers */
 
 uint64_t tool_parse_u64(const char *option, const char *arg, uint64_t min, uint64_t max) {

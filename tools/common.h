@@ -57,6 +57,15 @@ void tool_print_version(void);
  * then exit(2). */
 TOOL_NORETURN void tool_bad_option(int c, char **argv);
 
+/* ------------------------------------------------------------ index files */
+
+/* Opens an index file of any kind the library reads: a vwhnsw file with
+ * vw_index_load(flags), a Faiss or hnswlib file with vw_index_import (read
+ * into memory: VW_LOAD_MMAP draws a warning). `metric`, the --metric
+ * argument or NULL, is required for an hnswlib file, which does not record
+ * it, and checked against the others. Exits with one line on failure. */
+vw_index *tool_open_index(const char *path, unsigned flags, const char *metric);
+
 /* ------------------------------------------------------------ numbers */
 
 /* Parse a whole option argument as an integer / real in [min, max]; on any

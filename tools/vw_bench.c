@@ -35,7 +35,9 @@ static void usage(void) {
            "Measure recall@k, latency and QPS of an index, per efSearch value.\n"
            "\n"
            "Index and queries:\n"
-           "  -x, --index FILE        index written by vw-build (required)\n"
+           "  -x, --index FILE        index written by vw-build (required), or a Faiss\n"
+           "                          (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME       the metric of an hnswlib file: l2, ip or cosine\n"
            "      --mmap              map the index instead of reading it\n"
            "      --queries FILE      query vectors (.npy, .fvecs, .bvecs, .fbin, .u8bin)\n"
            "      --n-queries Q       without --queries: generate Q queries (default %u)\n"
@@ -102,6 +104,7 @@ typedef struct bench {
     /* options */
     const char *index_path, *queries_path, *base_path, *gt_path, *gt_out;
     const char *out_path, *plot_path, *build_report;
+    const char *metric; /* --metric, for an hnswlib file */
     uint32_t k;
     uint32_t efs[MAX_EFS];
     size_t n_efs;
@@ -1282,7 +1285,8 @@ enum {
     OPT_THREADS,
     OPT_REPEAT,
     OPT_PLOT,
-    OPT_BUILD_REPORT
+    OPT_BUILD_REPORT,
+    OPT_METRIC
 };
 
 static void parse_args(bench *b, int argc, char **argv) {
@@ -1307,6 +1311,7 @@ static void parse_args(bench *b, int argc, char **argv) {
         {"output", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, OPT_PLOT},
         {"build-report", required_argument, NULL, OPT_BUILD_REPORT},
+        {"metric", required_argument, NULL, OPT_METRIC},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -1392,6 +1397,9 @@ static void parse_args(bench *b, int argc, char **argv) {
         case OPT_BUILD_REPORT:
             b->build_report = optarg;
             break;
+        case OPT_METRIC:
+            b->metric = optarg;
+            break;
         case 'h':
             usage();
             exit(TOOL_EXIT_OK);
@@ -1460,12 +1468,9 @@ int main(int argc, char **argv) {
     }
 
     double t0 = tool_now();
-    vw_status st = vw_index_load(b.index_path, b.load_flags, &b.index);
-    if (st != VW_OK) {
-        tool_die_status(st, b.index_path);
-    }
+    b.index = tool_open_index(b.index_path, b.load_flags, b.metric);
     b.load_seconds = tool_now() - t0;
-    st = vw_index_stats(b.index, &b.stats);
+    vw_status st = vw_index_stats(b.index, &b.stats);
     if (st != VW_OK) {
         tool_die_status(st, b.index_path);
     }

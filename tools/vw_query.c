@@ -26,7 +26,10 @@ static void usage(void) {
            "Every number must be a finite float and each query must have the index's\n"
            "dimension. Queries are normalized by the library when the metric is cosine.\n"
            "\n"
-           "  -x, --index FILE   index written by vw-build (required)\n"
+           "  -x, --index FILE   index written by vw-build (required), or a Faiss\n"
+           "                     (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME  the metric of an hnswlib file: l2, ip or cosine (the\n"
+           "                     others record theirs)\n"
            "  -k, --k K          neighbours per query, 1..%u (default %u)\n"
            "      --ef EF        search beam width, 1..%u (default %u; the search uses\n"
            "                     max(ef, k)); `vw-bench --target-recall` finds one\n"
@@ -191,7 +194,7 @@ static int starts_negative_number(const char *s) {
            (isdigit((unsigned char)s[1]) || (s[1] == '.' && isdigit((unsigned char)s[2])));
 }
 
-enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP, OPT_NO_VERIFY };
+enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP, OPT_NO_VERIFY, OPT_METRIC };
 
 int main(int argc, char **argv) {
     tool_init("vw-query");
@@ -202,13 +205,14 @@ int main(int argc, char **argv) {
                                              {"json", no_argument, NULL, OPT_JSON},
                                              {"mmap", no_argument, NULL, OPT_MMAP},
                                              {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+                                             {"metric", required_argument, NULL, OPT_METRIC},
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     query_ctx q = {0};
     q.k = DEFAULT_K;
     q.ef = DEFAULT_EF;
-    const char *queries = NULL;
+    const char *queries = NULL, *metric = NULL;
     unsigned flags = VW_LOAD_DEFAULT;
 
     opterr = 0;
@@ -239,6 +243,9 @@ int main(int argc, char **argv) {
         case OPT_MMAP:
             flags |= VW_LOAD_MMAP;
             break;
+        case OPT_METRIC:
+            metric = optarg;
+            break;
         case 'h':
             usage();
             return TOOL_EXIT_OK;
@@ -256,13 +263,9 @@ int main(int argc, char **argv) {
         tool_usage_error("give queries either with --queries or as arguments, not both");
     }
 
-    vw_index *index = NULL;
-    vw_status st = vw_index_load(q.index_path, flags, &index);
-    if (st != VW_OK) {
-        tool_die_status(st, q.index_path);
-    }
+    vw_index *index = tool_open_index(q.index_path, flags, metric);
     vw_stats stats;
-    st = vw_index_stats(index, &stats);
+    vw_status st = vw_index_stats(index, &stats);
     if (st != VW_OK) {
         tool_die_status(st, q.index_path);
     }

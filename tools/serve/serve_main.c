@@ -30,7 +30,9 @@ static void usage(FILE *out) {
         "Usage: vw-serve -x INDEX [options]\n"
         "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
         "\n"
-        "  -x, --index PATH         index file written by vw-build (required)\n"
+        "  -x, --index PATH         index file written by vw-build (required), or a Faiss\n"
+        "                           (faiss.write_index) or hnswlib (save_index) file\n"
+        "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
         "      --host ADDR          address to listen on (default 127.0.0.1)\n"
         "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
         "      --ef N               default ef_search, 1..%u (default 64)\n"
@@ -54,6 +56,7 @@ static void usage(FILE *out) {
 
 typedef struct options {
     serve_config cfg;
+    const char *metric; /* --metric, for an hnswlib file */
     int mmap;
     int max_connections_given;
 } options;
@@ -66,7 +69,8 @@ enum {
     OPT_TIMEOUT,
     OPT_MAX_CONN,
     OPT_QUEUE,
-    OPT_NORMALIZE
+    OPT_NORMALIZE,
+    OPT_METRIC
 };
 
 /* Exits on --help, --version and usage errors (status 2). */
@@ -83,6 +87,7 @@ static void parse_options(int argc, char **argv, options *o) {
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"queue", required_argument, NULL, OPT_QUEUE},
         {"normalize", no_argument, NULL, OPT_NORMALIZE},
+        {"metric", required_argument, NULL, OPT_METRIC},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -132,6 +137,9 @@ static void parse_options(int argc, char **argv, options *o) {
             break;
         case OPT_NORMALIZE:
             c->normalize = 1;
+            break;
+        case OPT_METRIC:
+            o->metric = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -191,10 +199,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     int64_t file_bytes = tool_file_size(o.cfg.index_path);
-    vw_index *index = NULL;
-    vw_status st = vw_index_load(o.cfg.index_path, o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, &index);
-    if (st != VW_OK)
-        tool_die_status(st, o.cfg.index_path);
+    vw_index *index =
+        tool_open_index(o.cfg.index_path, o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, o.metric);
     o.cfg.index_file_bytes = file_bytes > 0 ? (uint64_t)file_bytes : 0;
     vw_stats info;
     if (vw_index_stats(index, &info) == VW_OK && info.metric == VW_METRIC_COSINE)
