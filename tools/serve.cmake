@@ -10,4 +10,5 @@ add_executable(vw-serve
 vw_target_defaults(vw-serve)
 target_compile_definitions(vw-serve PRIVATE _GNU_SOURCE)
 target_include_directories(vw-serve PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(vw-serve PRIVATE vwhnsw Threads::Threads m)
+target_link_libraries(vw-serve PRIVATE ${VW_TOOL_LIB} Threads::Threads m)
+target_link_options(vw-serve PRIVATE ${VW_TOOL_LINK_OPTIONS})
