@@ -269,16 +269,12 @@ static unsigned faiss_level(const unsigned char *f, const faiss_layout *L, uint6
     return tu_get32(f + L->levels + 4 * i) - 1;
 }
 
-static void faiss_rules(void) {
-    size_t len;
-    const seed *sd = &seeds[0];
-    unsigned char *good = slurp_seed(sd, &len);
-    if (!good)
-        return;
-    unsigned char *f = malloc(len + 8);
-    faiss_layout L = faiss_walk(good);
-    CHECK(L.n == 40 && L.d == 4 && L.idmap == len + 8);
 #define FRESH() memcpy(f, good, len)
+
+/* The object tree and the headers. */
+static void faiss_header_rules(const unsigned char *good, size_t len, const seed *sd,
+                               unsigned char *f, const faiss_layout *l) {
+    faiss_layout L = *l;
     FRESH(), memcpy(f, "IwFl", 4), expect(f, len, sd, VW_ERR_UNSUPPORTED, "index type", "IVF");
     FRESH(), memcpy(f, "IHNs", 4), expect(f, len, sd, VW_ERR_UNSUPPORTED, "compressed", "HNSWSQ");
     FRESH(), tu_put32(f + L.hdr + 29, 2), expect(f, len, sd, VW_ERR_UNSUPPORTED, "metric", "L1");
@@ -290,6 +286,23 @@ static void faiss_rules(void) {
         expect(f, len, sd, VW_ERR_CORRUPT, "hnsw.levels", "levels count");
     FRESH(), tu_put64(f + L.levels - 8, 1ull << 40),
         expect(f, len, sd, VW_ERR_CORRUPT, "hnsw.levels", "huge levels count");
+    FRESH(), tu_put32(f + L.entry + 8, 0),
+        expect(f, len, sd, VW_ERR_CORRUPT, "efConstruction", "efC");
+    FRESH(), memcpy(f + L.storage, "null", 4),
+        expect(f, len, sd, VW_ERR_UNSUPPORTED, "without its vectors", "no storage");
+    FRESH(), memcpy(f + L.storage, "IxFI", 4),
+        expect(f, len, sd, VW_ERR_UNSUPPORTED, "storage", "IP storage in an L2 index");
+    FRESH(), tu_put64(f + L.storage + 8, L.n - 1),
+        expect(f, len, sd, VW_ERR_CORRUPT, "storage header", "storage ntotal");
+    FRESH(), f[len] = 0, expect(f, len + 1, sd, VW_ERR_CORRUPT, "follow", "trailing byte");
+    FRESH(), expect(f, len, &(seed){sd->file, VW_INDEX_FORMAT_FAISS, VW_METRIC_IP},
+                    VW_ERR_INVALID_ARG, "metric is l2", "metric option differs");
+}
+
+/* The graph: levels, offsets, lists, entry point; and the vectors. */
+static void faiss_graph_rules(const unsigned char *good, size_t len, const seed *sd,
+                              unsigned char *f, const faiss_layout *l) {
+    faiss_layout L = *l;
     FRESH(), tu_put64(f + L.hdr + 4, 1ull << 40),
         expect(f, len, sd, VW_ERR_UNSUPPORTED, "vectors", "huge ntotal");
     FRESH(), tu_put32(f + L.levels + 12, 0),
@@ -322,19 +335,21 @@ static void faiss_rules(void) {
         expect(f, len, sd, VW_ERR_CORRUPT, "entry", "entry");
     FRESH(), tu_put32(f + L.entry + 4, tu_get32(good + L.entry + 4) + 1),
         expect(f, len, sd, VW_ERR_CORRUPT, "entry point", "max level");
-    FRESH(), tu_put32(f + L.entry + 8, 0),
-        expect(f, len, sd, VW_ERR_CORRUPT, "efConstruction", "efC");
-    FRESH(), memcpy(f + L.storage, "null", 4),
-        expect(f, len, sd, VW_ERR_UNSUPPORTED, "without its vectors", "no storage");
-    FRESH(), memcpy(f + L.storage, "IxFI", 4),
-        expect(f, len, sd, VW_ERR_UNSUPPORTED, "storage", "IP storage in an L2 index");
-    FRESH(), tu_put64(f + L.storage + 8, L.n - 1),
-        expect(f, len, sd, VW_ERR_CORRUPT, "storage header", "storage ntotal");
-    FRESH(), f[len] = 0, expect(f, len + 1, sd, VW_ERR_CORRUPT, "follow", "trailing byte");
     FRESH(), tu_put32(f + L.codes + 20, 0x7fc00000u),
         expect(f, len, sd, VW_ERR_UNSUPPORTED, "vector of element 1", "NaN");
-    FRESH(), expect(f, len, &(seed){sd->file, VW_INDEX_FORMAT_FAISS, VW_METRIC_IP},
-                    VW_ERR_INVALID_ARG, "metric is l2", "metric option differs");
+}
+
+static void faiss_rules(void) {
+    size_t len;
+    const seed *sd = &seeds[0];
+    unsigned char *good = slurp_seed(sd, &len);
+    if (!good)
+        return;
+    unsigned char *f = malloc(len + 8);
+    faiss_layout L = faiss_walk(good);
+    CHECK(L.n == 40 && L.d == 4 && L.idmap == len + 8);
+    faiss_header_rules(good, len, sd, f, &L);
+    faiss_graph_rules(good, len, sd, f, &L);
     free(f);
     free(good);
 }
