@@ -23,6 +23,7 @@
  */
 #include "crc32c.h"
 #include "fileio.h"
+#include "foreign.h"
 #include "vw_internal.h"
 
 #include <errno.h>
@@ -187,8 +188,15 @@ static vw_status check_fixed_header(loader *ld) {
     vw_status st = read_at(ld, fixed, have, 0);
     if (st != VW_OK)
         return st;
-    if (memcmp(fixed, file_magic, have < sizeof file_magic ? have : sizeof file_magic) != 0)
+    if (memcmp(fixed, file_magic, have < sizeof file_magic ? have : sizeof file_magic) != 0) {
+        const char *other = vw_index_format_name(vw_foreign_sniff(fixed, have));
+        if (other)
+            return vw_fail(VW_ERR_FORMAT,
+                           "a %s index file, not a vwhnsw one: open it with "
+                           "vw_index_import",
+                           other);
         return vw_fail(VW_ERR_FORMAT, "not a vwhnsw index file (bad magic)");
+    }
     if (have < FIXED_HEADER)
         return vw_fail(VW_ERR_TRUNCATED, "file is %llu bytes, shorter than a header",
                        (unsigned long long)ld->size);

@@ -554,6 +554,15 @@ static void bad_calls(void) {
     CHECK(vw_index_format_name(VW_INDEX_FORMAT_HNSWLIB) &&
           strcmp(vw_index_format_name(VW_INDEX_FORMAT_HNSWLIB), "hnswlib") == 0);
     CHECK(vw_index_format_name(VW_INDEX_FORMAT_UNKNOWN) == NULL);
+    /* vw_index_load says what a foreign file is and which call opens it */
+    for (size_t i = 0; i < NSEEDS; i += 5) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", seeds_dir, seeds[i].file);
+        CHECK_ST(vw_index_load(path, VW_LOAD_DEFAULT, &ix), VW_ERR_FORMAT);
+        CHECK(strstr(vw_last_error_detail(), "vw_index_import") != NULL);
+        CHECK_OK(vw_index_detect(path, &fmt));
+        CHECK(fmt == seeds[i].format);
+    }
 }
 
 int main(int argc, char **argv) {
