@@ -15,8 +15,9 @@
 #     waits for the health check, checks GET /, GET /stats and POST /search
 #     over the published port, and brings it down.
 #
-# Skipped (77) only where podman cannot run containers at all. First run on a
-# machine: about 3 minutes (debootstrap ~2 min); afterwards about 1 minute.
+# Skipped (77) only where podman cannot run containers at all. Measured here:
+# 136 s on a machine without the base image (debootstrap 106 s of it), 30 s
+# afterwards.
 set -euo pipefail
 
 src=$(cd "$1" && pwd)
