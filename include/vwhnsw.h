@@ -238,16 +238,23 @@ enum {
     VW_LOAD_DEFAULT = 0,
     /* Map the file and use vectors and links in place: fast load, memory
      * shared between processes. The index is read-only: inserts return
-     * VW_ERR_READONLY. The file must not be modified while mapped. */
+     * VW_ERR_READONLY. The file must not be modified in place while mapped
+     * (replace it by renaming a new file over it, as vw_index_save does).
+     * If it is, searches still stay inside the mapping but give unspecified
+     * answers, and a page past a truncated file's end raises SIGBUS, which
+     * the library does not catch (lib/FORMAT.md, "Load modes"). */
     VW_LOAD_MMAP = 1u << 0,
     /* Skip the section checksums (structural checks still run). */
     VW_LOAD_NO_VERIFY = 1u << 1
 };
 
 /* Loads an index saved by vw_index_save. Every count, offset and neighbour
- * id is validated before use; a file that fails yields VW_ERR_FORMAT,
- * VW_ERR_TRUNCATED, VW_ERR_CORRUPT or VW_ERR_VERSION with a detail message
- * naming what failed. */
+ * id is validated before use, and the vectors (no NaN, Inf or overflowing
+ * norm) unless mapped with VW_LOAD_NO_VERIFY; a file that fails yields
+ * VW_ERR_FORMAT, VW_ERR_TRUNCATED, VW_ERR_CORRUPT or VW_ERR_VERSION with a
+ * detail message naming what failed. A path that is not a regular file
+ * (directory, FIFO, device) gives VW_ERR_INVALID_ARG at once, without
+ * waiting on it; a missing one VW_ERR_NOT_FOUND. */
 VW_API vw_status vw_index_load(const char *path, unsigned flags, vw_index **out);
 
 /* ------------------------------------------------------------------ datasets */
@@ -276,7 +283,9 @@ typedef struct vw_dataset {
 VW_API vw_dataset_format vw_dataset_format_from_path(const char *path);
 
 /* Reads a vector file. `format` VW_FORMAT_AUTO picks by extension; the
- * content is checked against it. On success *out owns a new dataset. */
+ * content is checked against it. On success *out owns a new dataset. A path
+ * that is not a regular file (directory, FIFO, device) gives
+ * VW_ERR_INVALID_ARG at once, without waiting on it. */
 VW_API vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset **out);
 
 /* Writes n x dim floats. For .bvecs/.u8bin values are rounded and must lie

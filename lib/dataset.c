@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK_BYTES (1u << 20)
@@ -475,23 +474,14 @@ vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset
     vw_status st = resolve_format(path, format, &format);
     if (st != VW_OK)
         return st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", NULL);
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        st = vw_fail_errno(VW_ERR_IO, "stat", NULL);
-    } else if (S_ISDIR(sb.st_mode)) {
-        errno = EISDIR;
-        st = vw_fail_errno(VW_ERR_IO, "open", NULL);
-    } else if (!S_ISREG(sb.st_mode)) {
-        /* The size must be known up front to validate the header. */
-        st = vw_fail(VW_ERR_UNSUPPORTED, "not a regular file (pipes and devices are not read)");
-    } else {
-        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        source s = {NULL, fd, (uint64_t)sb.st_size};
-        st = parse_source(&s, format, out);
-    }
+    int fd;
+    uint64_t size;
+    st = vw_open_regular(path, NULL, &fd, &size);
+    if (st != VW_OK)
+        return st;
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    source s = {NULL, fd, size};
+    st = parse_source(&s, format, out);
     close(fd);
     return st;
 }

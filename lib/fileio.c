@@ -1,5 +1,5 @@
-/* Atomic file replacement and errno messages, shared by the index file and
- * the vector-file writers so that both keep the same guarantees. */
+/* Opening inputs, atomic file replacement and errno messages, shared by the
+ * index file and the vector files so that both keep the same guarantees. */
 #include "fileio.h"
 #include "vw_internal.h"
 
@@ -23,12 +23,58 @@ vw_status vw_fail_errno(vw_status st, const char *what, const char *path) {
     return vw_fail(st, "%s%s%s: %s", what, path ? " " : "", path ? path : "", text);
 }
 
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "a special file";
+}
+
+static vw_status not_regular(const char *path, const char *kind) {
+    return vw_fail(VW_ERR_INVALID_ARG, "%s%s%s, not a regular file", path ? path : "",
+                   path ? " is " : "is ", kind);
+}
+
+vw_status vw_open_regular(const char *path, const char *path_in_detail, int *fd_out,
+                          uint64_t *size_out) {
+    *fd_out = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENXIO || errno == ENODEV) /* a socket, or a device without a driver */
+            return not_regular(path_in_detail, "a socket or device");
+        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open",
+                             path_in_detail);
+    }
+    struct stat sb;
+    vw_status st = VW_OK;
+    if (fstat(fd, &sb) != 0)
+        st = vw_fail_errno(VW_ERR_IO, "stat", path_in_detail);
+    else if (!S_ISREG(sb.st_mode))
+        st = not_regular(path_in_detail, file_kind(sb.st_mode));
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        st = vw_fail_errno(VW_ERR_IO, "fcntl", path_in_detail);
+    if (st != VW_OK) {
+        close(fd);
+        return st;
+    }
+    *fd_out = fd;
+    *size_out = (uint64_t)sb.st_size;
+    return VW_OK;
+}
+
 static atomic_uint tmp_counter;
 
 vw_status vw_atomic_open(const char *path, vw_atomic_file *af) {
     struct stat sb;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-        return vw_fail(VW_ERR_INVALID_ARG, "%s exists and is not a regular file", path);
+        return not_regular(path, file_kind(sb.st_mode));
     size_t cap = strlen(path) + 64;
     af->path = path;
     af->fd = -1;

@@ -1,5 +1,6 @@
 /* fileio.h - file helpers shared by the index file (persist.c) and the
- * vector files (dataset*.c): errno messages and atomic replacement. */
+ * vector files (dataset*.c): errno messages, opening inputs, atomic
+ * replacement. */
 #ifndef VW_FILEIO_H
 #define VW_FILEIO_H
 
@@ -7,6 +8,15 @@
 
 /* vw_fail with the message "<what>: <strerror(errno)>". */
 vw_status vw_fail_errno(vw_status st, const char *what, const char *path);
+
+/* Opens `path` for reading only if it is a regular file, and gives its
+ * size. The open never blocks (O_NONBLOCK until the type is known: a FIFO
+ * would otherwise wait for a writer forever) and a directory, FIFO, device
+ * or socket is refused with VW_ERR_INVALID_ARG naming what it is. Missing:
+ * VW_ERR_NOT_FOUND; other failures VW_ERR_IO. `path_in_detail` (may be NULL)
+ * is named in the detail message. */
+vw_status vw_open_regular(const char *path, const char *path_in_detail, int *fd_out,
+                          uint64_t *size_out);
 
 /* A temporary file beside `path` ("<path>.tmp.<pid>.<n>", created with
  * O_EXCL) that becomes `path` on commit. */

@@ -218,6 +218,7 @@ static void free_storage(vw_index *ix) {
          * pointer table was allocated */
         munmap(ix->map_base, ix->map_len);
         free(ix->upper);
+        free(ix->levels); /* a copy: see persist.c, copy_levels */
         return;
     }
     if (ix->upper)
@@ -248,9 +249,10 @@ void vw_index_free(vw_index *ix) {
 }
 
 static uint64_t memory_bytes(const vw_index *ix) {
-    uint64_t per_node = sizeof(uint32_t *); /* upper pointer table, also when mapped */
+    /* upper pointer table and levels, also when mapped */
+    uint64_t per_node = sizeof(uint32_t *) + sizeof(uint8_t);
     if (!ix->map_base)
-        per_node += sizeof(uint8_t) + sizeof(uint64_t); /* levels, labels */
+        per_node += sizeof(uint64_t); /* labels */
     uint64_t bytes = sizeof *ix + ix->vectors_len + ix->links0_len + ix->capacity * per_node +
                      ix->upper_bytes + vw_labelmap_bytes(&ix->map);
     if (ix->node_locks)

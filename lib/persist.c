@@ -26,13 +26,11 @@
 #include "vw_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -516,12 +514,11 @@ static vw_status check_links0(const loader *ld, const uint32_t *links0, const ui
     return list_error("links0", bad, 0, links0 + bad * (1 + sc.cap), sc.cap, ld->count, levels);
 }
 
-/* Vectors must be what an insert would have accepted, so that no distance
- * can be NaN or overflow. Read mode only: a mapped index is used in place,
- * and scanning its vectors would touch every page of the file at load. */
-static vw_status check_vectors(const loader *ld, const float *v) {
+/* Rows first..first+n-1 must be what an insert would have accepted, so
+ * that no distance can be NaN or overflow. */
+static vw_status check_vectors(const loader *ld, const float *v, uint64_t first, uint64_t n) {
     uint32_t dim = ld->params.dim;
-    for (uint64_t i = 0; i < ld->count; i++)
+    for (uint64_t i = first; i < first + n; i++)
         if (vw_check_vector(v + i * dim, dim, NULL) != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
@@ -592,7 +589,7 @@ static vw_status load_into_memory(const loader *ld, vw_index *ix) {
     ix->count = ld->count; /* from here vw_index_free releases what split_upper made */
     const section *s = ld->sec;
     if ((st = read_section_data(ld, &s[SEC_VECTORS], ix->vectors, "vectors")) != VW_OK ||
-        (st = check_vectors(ld, ix->vectors)) != VW_OK ||
+        (st = check_vectors(ld, ix->vectors, 0, ld->count)) != VW_OK ||
         (st = read_section_data(ld, &s[SEC_LEVELS], ix->levels, "levels")) != VW_OK ||
         (st = check_levels(ld, ix->levels)) != VW_OK ||
         (st = read_section_data(ld, &s[SEC_LINKS0], ix->links0, "links0")) != VW_OK ||
@@ -621,6 +618,43 @@ static vw_status verify_mapped(const loader *ld, const unsigned char *base, int 
     return VW_OK;
 }
 
+/* With checksums on, every vector byte is read anyway: check the rows as
+ * read mode does (no NaN, no overflow), chunk by chunk while each chunk is
+ * in cache from its CRC; a checksum mismatch is reported first, as read
+ * mode does. Without checksums the vectors stay untouched, so a mapped load
+ * stays a few page faults. */
+static vw_status verify_mapped_vectors(const loader *ld, const float *v) {
+    if (!ld->verify)
+        return VW_OK;
+    size_t row = (size_t)ld->params.dim * sizeof(float);
+    uint64_t rows_per_chunk = READ_CHUNK / row > 0 ? READ_CHUNK / row : 1;
+    uint64_t bad = ld->count; /* first chunk with a bad row */
+    uint32_t crc = 0;
+    for (uint64_t first = 0; first < ld->count; first += rows_per_chunk) {
+        uint64_t n = ld->count - first < rows_per_chunk ? ld->count - first : rows_per_chunk;
+        crc = vw_crc32c(crc, v + first * ld->params.dim, (size_t)n * row);
+        if (bad == ld->count && check_vectors(ld, v, first, n) != VW_OK)
+            bad = first;
+    }
+    if (crc != ld->sec[SEC_VECTORS].crc)
+        return crc_mismatch(section_name[SEC_VECTORS]);
+    return bad == ld->count ? VW_OK : check_vectors(ld, v, bad, ld->count - bad);
+}
+
+/* Searches trust the levels to find a node's upper lists, so the index
+ * keeps its own copy (a byte per node): what is checked here is what
+ * searches use, even if the mapped file is changed afterwards. */
+static vw_status copy_levels(const loader *ld, const unsigned char *base, vw_index *ix) {
+    const section *s = &ld->sec[SEC_LEVELS];
+    ix->levels = malloc(ld->count > 0 ? (size_t)ld->count : 1);
+    if (!ix->levels)
+        return vw_fail(VW_ERR_NOMEM, "levels of %llu nodes", (unsigned long long)ld->count);
+    memcpy(ix->levels, base + s->offset, (size_t)ld->count);
+    if (ld->verify && vw_crc32c(0, ix->levels, s->length) != s->crc)
+        return crc_mismatch(section_name[SEC_LEVELS]);
+    return check_levels(ld, ix->levels);
+}
+
 /* A section of the read-only mapping, typed for the index's (non-const) fields. */
 static void *mapped_at(const unsigned char *base, uint64_t offset) {
     return (void *)(uintptr_t)(base + offset);
@@ -644,19 +678,20 @@ static vw_status load_mapped(const loader *ld, vw_index *ix) {
     const section *s = ld->sec;
     vw_status st;
     /* The index never writes through these pointers: inserts are refused. */
-    uint8_t *levels = mapped_at(base, s[SEC_LEVELS].offset);
+    float *vectors = mapped_at(base, s[SEC_VECTORS].offset);
     uint32_t *links0 = mapped_at(base, s[SEC_LINKS0].offset);
     uint32_t *upper = mapped_at(base, s[SEC_UPPER].offset);
-    if ((st = verify_mapped(ld, base, SEC_VECTORS)) != VW_OK ||
-        (st = verify_mapped(ld, base, SEC_LEVELS)) != VW_OK ||
-        (st = check_levels(ld, levels)) != VW_OK ||
-        (st = verify_mapped(ld, base, SEC_LINKS0)) != VW_OK ||
+    if ((st = verify_mapped_vectors(ld, vectors)) != VW_OK ||
+        (st = copy_levels(ld, base, ix)) != VW_OK)
+        return st;
+    const uint8_t *levels = ix->levels;
+    if ((st = verify_mapped(ld, base, SEC_LINKS0)) != VW_OK ||
         (st = check_links0(ld, links0, levels)) != VW_OK ||
         (st = verify_mapped(ld, base, SEC_UPPER)) != VW_OK ||
         (st = check_upper(ld, upper, levels)) != VW_OK ||
         (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK)
         return st;
-    ix->vectors = mapped_at(base, s[SEC_VECTORS].offset);
+    ix->vectors = vectors;
     if (!populate) {
         /* Searches read scattered rows: fault in only the page asked for,
          * not its neighbours, which are rarely wanted next. */
@@ -664,7 +699,6 @@ static vw_status load_mapped(const loader *ld, vw_index *ix) {
         uintptr_t lo = (uintptr_t)ix->vectors & ~(page - 1);
         (void)madvise((void *)lo, (uintptr_t)ix->vectors + s[SEC_VECTORS].length - lo, MADV_RANDOM);
     }
-    ix->levels = levels;
     ix->links0 = links0;
     ix->labels = mapped_at(base, s[SEC_LABELS].offset);
     if (ld->count > 0) {
@@ -686,15 +720,9 @@ static vw_status load_mapped(const loader *ld, vw_index *ix) {
 /* ------------------------------------------------------------------ vw_index_load */
 
 static vw_status open_index_file(loader *ld) {
-    ld->fd = open(ld->path, O_RDONLY | O_CLOEXEC);
-    if (ld->fd < 0)
-        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", ld->path);
-    struct stat sb;
-    if (fstat(ld->fd, &sb) != 0)
-        return vw_fail_errno(VW_ERR_IO, "stat", ld->path);
-    if (!S_ISREG(sb.st_mode))
-        return vw_fail(VW_ERR_IO, "%s is not a regular file", ld->path);
-    ld->size = (uint64_t)sb.st_size;
+    vw_status st = vw_open_regular(ld->path, ld->path, &ld->fd, &ld->size);
+    if (st != VW_OK)
+        return st;
     if (ld->size > SIZE_MAX)
         return vw_fail(VW_ERR_UNSUPPORTED, "file too large for this machine's address space");
     return VW_OK;

@@ -4,40 +4,64 @@
  * The same layer search serves inserts (which take a node's lock while
  * copying its list, because other batch threads may be rewriting it) and
  * public searches (which hold the index read lock, so no list changes under
- * them and lists are read in place). */
+ * them and lists are read in place).
+ *
+ * Public searches do not trust the lists they read: an mmap-loaded index
+ * reads them from a file that someone may overwrite while it is mapped, and
+ * the load-time checks cannot see that. A count above the list's capacity
+ * is cut to it, a neighbour id >= count is skipped, and on the upper layers
+ * a neighbour must reach the layer by the levels the index holds in memory.
+ * So every read stays inside the arrays, whatever the file holds; it costs
+ * one well-predicted compare per neighbour. */
 #include "vw_internal.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Returns the list to scan: in place, or a copy taken under the node lock. */
+/* Returns the list to scan, in place or a copy taken under the node lock,
+ * and its length in *len (cut to the list's capacity: see the top). */
 static const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigned level, bool locked,
-                                 uint32_t *copy) {
+                                 uint32_t *copy, uint32_t *len) {
     const uint32_t *list = vw_links(ix, id, level);
-    if (!locked)
+    if (!locked) {
+        uint32_t cap = level == 0 ? ix->M0 : ix->M;
+        *len = list[0] <= cap ? list[0] : cap;
         return list;
+    }
     pthread_mutex_lock(vw_node_lock(ix, id));
     memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
     pthread_mutex_unlock(vw_node_lock(ix, id));
+    *len = copy[0];
     return copy;
+}
+
+/* Ids a public search may visit: below count (inserts, which place nodes
+ * while others link, read only lists they wrote themselves). */
+static uint32_t id_limit(const vw_index *ix, bool locked) {
+    return locked ? VW_NO_NODE : (uint32_t)ix->count;
 }
 
 uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int top, int stop,
                            bool locked) {
     uint32_t copy[1 + 2 * VW_MAX_M];
+    uint32_t limit = id_limit(ix, locked);
     uint32_t cur = ep;
     float cur_d = vw_dist_to(ix, q, cur);
     for (int level = top; level > stop; level--) {
         bool moved = true;
         while (moved) {
             moved = false;
-            const uint32_t *list = read_list(ix, cur, (unsigned)level, locked, copy);
-            for (uint32_t i = 1; i <= list[0]; i++) {
-                float d = vw_dist_to(ix, q, list[i]);
+            uint32_t len;
+            const uint32_t *list = read_list(ix, cur, (unsigned)level, locked, copy, &len);
+            for (uint32_t i = 1; i <= len; i++) {
+                uint32_t nb = list[i];
+                if (nb >= limit || ix->levels[nb] < level)
+                    continue;
+                float d = vw_dist_to(ix, q, nb);
                 if (d < cur_d) {
                     cur_d = d;
-                    cur = list[i];
+                    cur = nb;
                     moved = true;
                 }
             }
@@ -76,6 +100,7 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
     uint32_t copy[1 + 2 * VW_MAX_M];
     uint32_t fresh[2 * VW_MAX_M];
     float dists[2 * VW_MAX_M];
+    uint32_t limit = id_limit(ix, lq->locked);
     vw_visited_reset(s);
     s->cand.size = 0;
     s->result.size = 0;
@@ -87,13 +112,15 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
         if (c.dist > bound)
             break; /* every remaining candidate is farther than the ef-th result */
         vw_heap_pop_min(&s->cand);
-        const uint32_t *list = read_list(ix, c.id, lq->level, lq->locked, copy);
+        uint32_t len;
+        const uint32_t *list = read_list(ix, c.id, lq->level, lq->locked, copy, &len);
         /* First pass: pick the unvisited neighbours and start their loads;
          * second pass: compute distances once the lines are on their way. */
-        uint32_t n = 0, len = list[0];
+        uint32_t n = 0;
         for (uint32_t i = 1; i <= len; i++) {
             uint32_t nb = list[i];
-            if (!vw_visit(s, nb))
+            bool reaches = lq->level == 0 || ix->levels[nb] >= lq->level;
+            if (nb >= limit || !reaches || !vw_visit(s, nb))
                 continue;
             fresh[n++] = nb;
             prefetch_vector(ix, nb);

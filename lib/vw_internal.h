@@ -184,7 +184,8 @@ struct vw_index {
     pthread_mutex_t pool_lock;
     vw_scratch *pool;
 
-    /* mmap-loaded: storage points into the mapping and the index is read-only */
+    /* mmap-loaded: storage points into the mapping (but for levels, a heap
+     * copy) and the index is read-only */
     void *map_base;
     size_t map_len;
     bool readonly;
