@@ -296,6 +296,14 @@ VW_API vw_status vw_dataset_write(const char *path, vw_dataset_format format, co
 
 VW_API void vw_dataset_free(vw_dataset *dataset);
 
+/* Writes len bytes to `path` with the guarantees of vw_index_save: a
+ * temporary file beside it, fsync, rename over `path`, directory fsync; on
+ * any failure (a full disk, a file size limit) the temporary file is
+ * removed and an existing file at `path` is left untouched. The same
+ * statuses as vw_index_save. For a program's own small outputs (reports,
+ * results) that must never be left half-written; the tools use it. */
+VW_API vw_status vw_file_write_atomic(const char *path, const void *data, size_t len);
+
 /* ------------------------------------------------------------------ kernels */
 
 typedef enum vw_simd_level {

@@ -493,23 +493,7 @@ void vw_dataset_free(vw_dataset *dataset) {
     free(dataset);
 }
 
-/* ------------------------------------------------------------------ atomic files */
-
 /* ------------------------------------------------------------------ writing */
-
-static vw_status write_all(int fd, const void *data, size_t len) {
-    const unsigned char *p = data;
-    while (len > 0) {
-        ssize_t put = write(fd, p, len < IO_MAX ? len : IO_MAX);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0)
-            return vw_fail_errno(VW_ERR_IO, "write", NULL);
-        p += put;
-        len -= (size_t)put;
-    }
-    return VW_OK;
-}
 
 /* Encodes one row; refuses values the element type cannot hold. */
 static vw_status encode_row(const float *v, uint32_t dim, vw_elem elem, unsigned char *p,
@@ -549,7 +533,7 @@ static vw_status write_header(int fd, vw_dataset_format format, uint64_t n, uint
         store_le32(head + 4, dim);
         len = 8;
     }
-    return st == VW_OK ? write_all(fd, head, len) : st;
+    return st == VW_OK ? vw_write_all(fd, head, len) : st;
 }
 
 static vw_status write_rows(int fd, vw_dataset_format format, const float *data, uint64_t n,
@@ -558,7 +542,7 @@ static vw_status write_rows(int fd, vw_dataset_format format, const float *data,
     size_t prefix = formats[format].kind == KIND_VECS ? 4 : 0;
     size_t row_bytes = prefix + dim * elem_size(elem);
     if (HOST_LE && elem == VW_ELEM_F32 && prefix == 0)
-        return write_all(fd, data, (size_t)n * dim * sizeof(float));
+        return vw_write_all(fd, data, (size_t)n * dim * sizeof(float));
 
     size_t chunk_rows = CHUNK_BYTES / row_bytes;
     unsigned char *buf = malloc(chunk_rows * row_bytes);
@@ -574,7 +558,7 @@ static vw_status write_rows(int fd, vw_dataset_format format, const float *data,
             st = encode_row(data + (r + i) * dim, dim, elem, p + prefix, r + i);
         }
         if (st == VW_OK)
-            st = write_all(fd, buf, rows * row_bytes);
+            st = vw_write_all(fd, buf, rows * row_bytes);
     }
     free(buf);
     return st;

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Linux moves at most this much per read/write call. */
+#define IO_MAX ((size_t)1 << 30)
+
 vw_status vw_fail_errno(vw_status st, const char *what, const char *path) {
     char buf[128];
     int err = errno;
@@ -147,4 +150,39 @@ vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const 
     free(af->tmp);
     af->tmp = NULL;
     return st == VW_OK ? sync_directory(af->path) : st;
+}
+
+vw_status vw_write_all(int fd, const void *data, size_t len) {
+    const unsigned char *p = data;
+    while (len > 0) {
+        ssize_t put = write(fd, p, len < IO_MAX ? len : IO_MAX);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put <= 0) {
+            if (put == 0)
+                errno = ENOSPC;
+            return vw_fail_errno(VW_ERR_IO, "write", NULL);
+        }
+        p += put;
+        len -= (size_t)put;
+    }
+    return VW_OK;
+}
+
+vw_status vw_file_write_atomic(const char *path, const void *data, size_t len) {
+    vw_clear_detail();
+    if (!path || (!data && len > 0))
+        return vw_fail(VW_ERR_NULL_ARG, "path or data is NULL");
+    if (!*path)
+        return vw_fail(VW_ERR_INVALID_ARG, "empty path");
+    vw_atomic_file af;
+    vw_status st = vw_atomic_open(path, &af);
+    if (st != VW_OK)
+        return st;
+    st = vw_write_all(af.fd, data, len);
+    if (st != VW_OK) {
+        vw_atomic_abort(&af);
+        return st;
+    }
+    return vw_atomic_commit(&af, NULL);
 }

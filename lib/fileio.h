@@ -6,6 +6,8 @@
 
 #include "vwhnsw.h"
 
+#include <stddef.h>
+
 /* vw_fail with the message "<what>: <strerror(errno)>". */
 vw_status vw_fail_errno(vw_status st, const char *what, const char *path);
 
@@ -38,5 +40,9 @@ vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const 
 
 /* Closes and removes the temporary file. */
 void vw_atomic_abort(vw_atomic_file *af);
+
+/* write(2) until len bytes are written (EINTR retried); VW_ERR_IO naming
+ * errno otherwise (a full disk is ENOSPC, a file size limit EFBIG). */
+vw_status vw_write_all(int fd, const void *data, size_t len);
 
 #endif /* VW_FILEIO_H */
