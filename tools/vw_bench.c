@@ -450,10 +450,7 @@ static void read_truth_file(bench *b) {
     if (fmt != VW_FORMAT_IVECS && fmt != VW_FORMAT_IBIN) {
         tool_die("%s: ground truth must be an .ivecs or .ibin file", path);
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tool_die("%s: %s", path, strerror(errno));
-    }
+    FILE *f = tool_open_input(path);
     if (fseek(f, 0, SEEK_END) != 0) {
         tool_die("%s: cannot seek: %s", path, strerror(errno));
     }
@@ -798,10 +795,7 @@ static void json_result_fields(tool_json *j, const bench *b, const ef_result *r)
 }
 
 static char *read_small_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tool_die("%s: %s", path, strerror(errno));
-    }
+    FILE *f = tool_open_input(path);
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -832,12 +826,8 @@ static char *read_small_file(const char *path, size_t *len) {
 }
 
 static void write_json(const bench *b, const char *build_json) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", b->out_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        tool_die("%s: cannot create: %s", tmp, strerror(errno));
-    }
+    tool_output out;
+    FILE *f = tool_output_open(&out, b->out_path);
     tool_json j;
     tool_json_init(&j, f, 1);
     tool_json_begin_object(&j);
@@ -951,15 +941,10 @@ static void write_json(const bench *b, const char *build_json) {
     tool_json_key(&j, "peak_rss_bytes");
     tool_json_u64(&j, tool_peak_rss_bytes());
     tool_json_end_object(&j);
-    if (ferror(f) | fclose(f)) {
-        remove(tmp);
-        tool_die("%s: write failed", tmp);
+    if (!tool_json_ok(&j)) {
+        tool_die("%s: a measured figure is not a finite number", b->out_path);
     }
-    if (rename(tmp, b->out_path) != 0) {
-        int e = errno;
-        remove(tmp);
-        tool_die("%s: cannot write: %s", b->out_path, strerror(e));
-    }
+    tool_output_commit(&out);
 }
 
 static void print_row(const bench *b, const char *tag, const ef_result *r) {
@@ -1186,12 +1171,8 @@ static void write_plot(bench *b) {
         a.lqmax = a.lqmin + 1;
     }
 
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->plot_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        tool_die("%s: cannot create: %s", tmp, strerror(errno));
-    }
+    tool_output out;
+    FILE *f = tool_output_open(&out, s->plot_path);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"520\" "
                "viewBox=\"0 0 760 520\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -1232,15 +1213,7 @@ static void write_plot(bench *b) {
     }
     fputs("</svg>\n", f);
     free(s);
-    if (ferror(f) | fclose(f)) {
-        remove(tmp);
-        tool_die("%s: write failed", tmp);
-    }
-    if (rename(tmp, b->plot_path) != 0) {
-        int e = errno;
-        remove(tmp);
-        tool_die("%s: cannot write: %s", b->plot_path, strerror(e));
-    }
+    tool_output_commit(&out);
 }
 
 /* ------------------------------------------------------------ main */
@@ -1432,6 +1405,15 @@ static void parse_args(bench *b, int argc, char **argv) {
     if (b->plot_path && vw_dataset_format_from_path(b->plot_path) != VW_FORMAT_AUTO) {
         tool_usage_error("--plot: %s is a vector file name; give FILE.svg", b->plot_path);
     }
+    const tool_file_arg files[] = {{"-x", b->index_path, 0},
+                                   {"--queries", b->queries_path, 0},
+                                   {"--base", b->base_path, 0},
+                                   {"--gt", b->gt_path, 0},
+                                   {"--build-report", b->build_report, 0},
+                                   {"-o", b->out_path, 1},
+                                   {"--plot", b->plot_path, 1},
+                                   {"--gt-out", b->gt_out, 1}};
+    tool_check_files(files, sizeof files / sizeof files[0]);
 }
 
 int main(int argc, char **argv) {

@@ -4,7 +4,6 @@
  */
 #include "common.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,10 +69,8 @@ typedef struct build_figures {
 } build_figures;
 
 static void write_report(const char *path, const build_figures *b) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        tool_die("%s: cannot create: %s", path, strerror(errno));
-    }
+    tool_output out;
+    FILE *f = tool_output_open(&out, path);
     tool_json j;
     tool_json_init(&j, f, 1);
     tool_json_begin_object(&j);
@@ -116,9 +113,10 @@ static void write_report(const char *path, const build_figures *b) {
     tool_json_key(&j, "peak_rss_bytes");
     tool_json_u64(&j, b->peak_rss_bytes);
     tool_json_end_object(&j);
-    if (ferror(f) | fclose(f)) {
-        tool_die("%s: write failed", path);
+    if (!tool_json_ok(&j)) {
+        tool_die("%s: a build figure is not a finite number", path);
     }
+    tool_output_commit(&out);
 }
 
 enum { OPT_EFC = 256, OPT_METRIC, OPT_THREADS, OPT_SEED, OPT_REPORT, OPT_NO_REORDER };
@@ -203,6 +201,9 @@ int main(int argc, char **argv) {
     if (!b.output) {
         tool_usage_error("missing -o INDEX");
     }
+    const tool_file_arg files[] = {
+        {"-i", b.input, 0}, {"-o", b.output, 1}, {"--report", report, 1}};
+    tool_check_files(files, sizeof files / sizeof files[0]);
     if (b.threads == 0) {
         b.threads = tool_cpu_count();
     }

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,17 +61,42 @@ typedef struct query_ctx {
     float *distances;
 } query_ctx;
 
+static void print_json(const query_ctx *q, uint32_t found) {
+    tool_json j;
+    tool_json_init(&j, stdout, 0);
+    tool_json_begin_object(&j);
+    tool_json_key(&j, "indices");
+    tool_json_begin_array(&j);
+    for (uint32_t i = 0; i < found; i++) {
+        tool_json_u64(&j, q->labels[i]);
+    }
+    tool_json_end_array(&j);
+    tool_json_key(&j, "distances");
+    tool_json_begin_array(&j);
+    for (uint32_t i = 0; i < found; i++) {
+        tool_json_float(&j, q->distances[i]);
+    }
+    tool_json_end_array(&j);
+    tool_json_end_object(&j);
+    fputc('\n', stdout);
+}
+
+/* A distance that is not a number can only come from an index file that
+ * holds a non-finite vector, which a checksummed load refuses: the answer
+ * would be meaningless (and NaN is not JSON), so it is an error. */
+static void check_distances(const query_ctx *q, uint32_t found, const char *what) {
+    for (uint32_t i = 0; i < found; i++) {
+        if (!isfinite(q->distances[i])) {
+            tool_die("%s: distance to label %llu is not a finite number: the index %s holds a "
+                     "non-finite vector (it loads without checks only with --no-verify)",
+                     what, (unsigned long long)q->labels[i], q->index_path);
+        }
+    }
+}
+
 static void print_result(query_ctx *q, uint32_t found) {
     if (q->json) {
-        fputs("{\"indices\":[", stdout);
-        for (uint32_t i = 0; i < found; i++) {
-            printf(i ? ",%llu" : "%llu", (unsigned long long)q->labels[i]);
-        }
-        fputs("],\"distances\":[", stdout);
-        for (uint32_t i = 0; i < found; i++) {
-            printf(i ? ",%.9g" : "%.9g", (double)q->distances[i]);
-        }
-        fputs("]}\n", stdout);
+        print_json(q, found);
     } else {
         printf("# query %llu\n", (unsigned long long)q->printed);
         for (uint32_t i = 0; i < found; i++) {
@@ -88,6 +114,7 @@ static void run_query(query_ctx *q, const float *vector, const char *what) {
     if (st != VW_OK) {
         tool_die_status(st, what);
     }
+    check_distances(q, found, what);
     print_result(q, found);
 }
 
