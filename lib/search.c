@@ -119,8 +119,9 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
         uint32_t n = 0;
         for (uint32_t i = 1; i <= len; i++) {
             uint32_t nb = list[i];
-            bool reaches = lq->level == 0 || ix->levels[nb] >= lq->level;
-            if (nb >= limit || !reaches || !vw_visit(s, nb))
+            /* (Public searches run this on layer 0 only, which every node
+             * has: the id bound is the whole check.) */
+            if (nb >= limit || !vw_visit(s, nb))
                 continue;
             fresh[n++] = nb;
             prefetch_vector(ix, nb);
