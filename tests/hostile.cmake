@@ -10,6 +10,8 @@ if(TARGET vw-serve AND TARGET vw-gen AND TARGET vw-build AND TARGET vw-query AND
   set(_vw_hostile_http http json)
   set(_vw_hostile_files special_paths same_file full_disk mmap_nan)
   set(_vw_hostile_serve mmap_overwrite log_pipe work_budget slow_reader fd_limit)
+  # The server's reload, log and worker threads at work: under ThreadSanitizer too.
+  set(_vw_hostile_threaded mmap_overwrite log_pipe work_budget fd_limit)
   foreach(_prog http files serve)
     add_executable(test_hostile_${_prog} test_hostile_${_prog}.c)
     vw_target_defaults(test_hostile_${_prog})
@@ -24,7 +26,11 @@ if(TARGET vw-serve AND TARGET vw-gen AND TARGET vw-build AND TARGET vw-query AND
     foreach(_case ${_vw_hostile_${_prog}})
       add_test(NAME hostile_${_case}
                COMMAND test_hostile_${_prog} ${_case} ${_vw_hostile_bins} ${_vw_hostile_scratch})
-      set_tests_properties(hostile_${_case} PROPERTIES LABELS hostile TIMEOUT 600)
+      set(_labels hostile)
+      if(_case IN_LIST _vw_hostile_threaded)
+        list(APPEND _labels concurrency)
+      endif()
+      set_tests_properties(hostile_${_case} PROPERTIES LABELS "${_labels}" TIMEOUT 600)
     endforeach()
   endforeach()
 endif()

@@ -408,25 +408,13 @@ static int hx_serve(sv_server *s, const char *index, const char *log, const char
     return -1;
 }
 
-/* One request on a fresh connection. */
-static int hx_roundtrip(unsigned port, const char *method, const char *path, const char *body,
-                        sv_response *r) {
-    sv_conn c;
-    memset(r, 0, sizeof *r);
-    if (sv_connect(&c, port) != 0)
-        return -1;
-    int rc = sv_exchange(&c, method, path, body, r);
-    sv_close(&c);
-    return rc;
-}
-
 /* The integer after "key": in a /stats answer, or -1. */
 static long long hx_stat(unsigned port, const char *key) {
     sv_response r;
     long long v = -1;
     char pattern[64];
     snprintf(pattern, sizeof pattern, "\"%s\":", key);
-    if (hx_roundtrip(port, "GET", "/stats", NULL, &r) == 0 && r.status == 200 && r.body) {
+    if (sv_roundtrip(port, "GET", "/stats", NULL, &r) == 0 && r.status == 200 && r.body) {
         const char *p = strstr(r.body, pattern);
         if (p != NULL)
             v = strtoll(p + strlen(pattern), NULL, 10);

@@ -198,7 +198,7 @@ static void hx_case_http(void) {
         run_raw_case(s.port, &raw_cases[i]);
     run_slow_and_large(s.port);
     sv_response r;
-    CHECK(hx_roundtrip(s.port, "GET", "/", NULL, &r) == 0 && r.status == 200);
+    CHECK(sv_roundtrip(s.port, "GET", "/", NULL, &r) == 0 && r.status == 200);
     sv_response_free(&r);
     CHECK(sv_stop(&s) == 0);
 }
@@ -329,7 +329,7 @@ static void check_answer(const char *body) {
 static void run_json_case(unsigned port, const json_case *jc, const char *label) {
     sv_response r;
     const char *path = jc->batch ? "/search/batch" : "/search";
-    if (hx_roundtrip(port, "POST", path, jc->body, &r) != 0) {
+    if (sv_roundtrip(port, "POST", path, jc->body, &r) != 0) {
         fprintf(stderr, "%s: no answer to %.80s\n", label, jc->body);
         sv_failures++;
         return;
@@ -400,7 +400,7 @@ static void run_mutations(unsigned port) {
             body[pos] = alphabet[(rng >> 20) % (sizeof alphabet - 1)];
         }
         sv_response r;
-        int ok = hx_roundtrip(port, "POST", i % 2 ? "/search/batch" : "/search", body, &r) == 0;
+        int ok = sv_roundtrip(port, "POST", i % 2 ? "/search/batch" : "/search", body, &r) == 0;
         if (!ok || (r.status != 200 && r.status != 400 && r.status != 422)) {
             fprintf(stderr, "mutation %d: %s: status %d\n", i, body, ok ? r.status : -1);
             sv_failures++;

@@ -40,7 +40,7 @@ static int search_status(unsigned port, const vw_index *index, const float *q, u
                          int *matches) {
     char *body = sv_query_body(q, dim, k);
     sv_response r;
-    int status = hx_roundtrip(port, "POST", "/search", body, &r) == 0 ? r.status : -1;
+    int status = sv_roundtrip(port, "POST", "/search", body, &r) == 0 ? r.status : -1;
     if (matches != NULL)
         *matches = status == 200 && r.body && sv_matches_local(index, r.body, q, (uint32_t)k, 64);
     if (status == 503) {
@@ -283,7 +283,7 @@ static void hx_case_work_budget(void) {
     /* The request of the report: 516 KB, 2,000 queries at ef_search 65536. */
     char *huge = hx_batch_body(2000, DIM, 10, 65536);
     sv_response r;
-    CHECK(hx_roundtrip(s.port, "POST", "/search/batch", huge, &r) == 0 && r.status == 422);
+    CHECK(sv_roundtrip(s.port, "POST", "/search/batch", huge, &r) == 0 && r.status == 422);
     CHECK(r.body && strstr(r.body, "search work") != NULL);
     sv_response_free(&r);
     free(huge);
