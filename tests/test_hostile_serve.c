@@ -112,75 +112,97 @@ static void guard_in_process(const char *path) {
     sigaction(SIGBUS, &dfl, NULL);
 }
 
+/* The indexes of the case: A served first, B copied over it in place, C
+ * renamed over it; b-nan.vwi is B with a NaN behind valid checksums. */
+typedef struct overwrite_ctx {
+    unsigned port;
+    vw_index *A, *B, *C;
+    char live[768], b[768], poisoned[768];
+    float *q; /* 8 queries */
+} overwrite_ctx;
+
+/* cp b.vwi live.vwi: the truncation alone makes every mapped page vanish;
+ * then the file is loaded again and B is served. */
+static void copy_over(overwrite_ctx *t) {
+    int fd = open(t->live, O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0);
+    CHECK(search_status(t->port, t->A, t->q, DIM, 5, NULL) == 503);
+    if (fd >= 0)
+        close(fd);
+    overwrite_in_place(t->b, t->live, 0);
+    CHECK(wait_for_status(t->port, t->B, t->q, 200));
+    settle(t->port, t->B, t->q);
+    int same = 0;
+    for (int i = 0; i < 8; i++)
+        CHECK(search_status(t->port, t->B, t->q + i * DIM, DIM, 5, &same) == 200 && same);
+    CHECK(hx_stat(t->port, "index_reloads") >= 1);
+    CHECK(hx_stat(t->port, "count") == 700);
+}
+
+/* A file that no longer loads, written in place at the same size: 503
+ * while it is retried (never a NaN), until a good file is back. */
+static void copy_broken_over(overwrite_ctx *t) {
+    overwrite_in_place(t->poisoned, t->live, 0);
+    CHECK(wait_for_status(t->port, t->B, t->q, 503));
+    for (int i = 0; i < 20; i++) {
+        CHECK(search_status(t->port, t->B, t->q + (i % 8) * DIM, DIM, 700, NULL) == 503);
+        sv_sleep_ms(50);
+    }
+    overwrite_in_place(t->b, t->live, 0);
+    CHECK(wait_for_status(t->port, t->B, t->q, 200));
+    settle(t->port, t->B, t->q);
+}
+
+/* The safe way: rename over it. The server keeps the file it mapped. */
+static void rename_over(overwrite_ctx *t, const char *c) {
+    long long reloads = hx_stat(t->port, "index_reloads");
+    hx_copy(c, hx_file("c.tmp"));
+    CHECK(rename(hx_file("c.tmp"), t->live) == 0);
+    int same = 0;
+    for (int i = 0; i < 20; i++) {
+        CHECK(search_status(t->port, t->B, t->q + (i % 8) * DIM, DIM, 5, &same) == 200 && same);
+        sv_sleep_ms(50);
+    }
+    CHECK(hx_stat(t->port, "index_reloads") == reloads);
+}
+
 static void hx_case_mmap_overwrite(void) {
+    overwrite_ctx t;
     HX_PATH(a, "a.vwi");
-    HX_PATH(b, "b.vwi");
     HX_PATH(c, "c.vwi");
-    HX_PATH(live, "live.vwi");
-    HX_PATH(poisoned, "b-nan.vwi");
-    vw_index *A = hx_make_index(a, 2000, DIM, 11), *B = hx_make_index(b, 700, DIM, 12),
-             *C = hx_make_index(c, 900, DIM, 13);
-    CHECK(A && B && C);
-    hx_write_poisoned(b, poisoned, 3, NAN);
+    snprintf(t.live, sizeof t.live, "%s", hx_file("live.vwi"));
+    snprintf(t.b, sizeof t.b, "%s", hx_file("b.vwi"));
+    snprintf(t.poisoned, sizeof t.poisoned, "%s", hx_file("b-nan.vwi"));
+    t.A = hx_make_index(a, 2000, DIM, 11);
+    t.B = hx_make_index(t.b, 700, DIM, 12);
+    t.C = hx_make_index(c, 900, DIM, 13);
+    CHECK(t.A && t.B && t.C);
+    hx_write_poisoned(t.b, t.poisoned, 3, NAN);
     hx_copy(a, hx_file("guard.vwi"));
     guard_in_process(hx_file("guard.vwi"));
 
-    hx_copy(a, live);
+    hx_copy(a, t.live);
     sv_server s;
     const char *const args[] = {"--mmap", "--threads", "2", NULL};
-    if (hx_serve(&s, live, hx_file("overwrite.log"), args, NULL) != 0) {
+    if (hx_serve(&s, t.live, hx_file("overwrite.log"), args, NULL) != 0) {
         sv_failures++;
         return;
     }
-    float *q = queries(8, DIM);
+    t.port = s.port;
+    t.q = queries(8, DIM);
     int same = 0;
-    CHECK(search_status(s.port, A, q, DIM, 5, &same) == 200 && same);
-
-    /* cp new.vwi live.vwi: the truncation alone makes every page vanish. */
-    int fd = open(live, O_WRONLY | O_TRUNC);
-    CHECK(fd >= 0);
-    CHECK(search_status(s.port, A, q, DIM, 5, NULL) == 503);
-    if (fd >= 0)
-        close(fd);
-    overwrite_in_place(b, live, 0);
-    CHECK(wait_for_status(s.port, B, q, 200)); /* loaded again */
-    settle(s.port, B, q);
-    for (int i = 0; i < 8; i++) {
-        CHECK(search_status(s.port, B, q + i * DIM, DIM, 5, &same) == 200 && same);
-    }
-    CHECK(hx_stat(s.port, "index_reloads") >= 1);
-    CHECK(hx_stat(s.port, "count") == 700);
-
-    /* A file that no longer loads (NaN behind valid checksums), written in
-     * place at the same size: 503 while it is retried, never a NaN. */
-    overwrite_in_place(poisoned, live, 0);
-    CHECK(wait_for_status(s.port, B, q, 503));
-    for (int i = 0; i < 20; i++) {
-        int st = search_status(s.port, B, q + (i % 8) * DIM, DIM, 700, NULL);
-        CHECK(st == 503);
-        sv_sleep_ms(50);
-    }
-    overwrite_in_place(b, live, 0);
-    CHECK(wait_for_status(s.port, B, q, 200));
-    settle(s.port, B, q);
-
-    /* The safe way: rename over it. The server keeps the file it mapped. */
-    long long reloads = hx_stat(s.port, "index_reloads");
-    hx_copy(c, hx_file("c.tmp"));
-    CHECK(rename(hx_file("c.tmp"), live) == 0);
-    for (int i = 0; i < 20; i++) {
-        CHECK(search_status(s.port, B, q + (i % 8) * DIM, DIM, 5, &same) == 200 && same);
-        sv_sleep_ms(50);
-    }
-    CHECK(hx_stat(s.port, "index_reloads") == reloads);
+    CHECK(search_status(s.port, t.A, t.q, DIM, 5, &same) == 200 && same);
+    copy_over(&t);
+    copy_broken_over(&t);
+    rename_over(&t, c);
     CHECK(sv_stop(&s) == 0);
     char *log = hx_slurp(hx_file("overwrite.log"), NULL);
     CHECK(log != NULL && strstr(log, "loaded") != NULL && strstr(log, "cannot load") != NULL);
     free(log);
-    free(q);
-    vw_index_free(A);
-    vw_index_free(B);
-    vw_index_free(C);
+    free(t.q);
+    vw_index_free(t.A);
+    vw_index_free(t.B);
+    vw_index_free(t.C);
 }
 
 /* ------------------------------------------------------------------ log_pipe */
