@@ -34,8 +34,8 @@
  * queries x max(k, ef_search) (the beam each search keeps, which is what its
  * time grows with). 2^20: 16 queries at ef_search 65536, or 10,000 at 104
  * (a full batch at the default ef, 64, fits). One worker answers such a
- * request in 0.8 to 5 s on 100,000 random 128-d vectors
- * (bench/serve/max_work.sh); a request 125 times larger took 25 s. */
+ * request in 1 to 6.5 s on 100,000 random 128-d vectors
+ * (bench/serve/max_work.sh). */
 #define API_DEFAULT_MAX_WORK (1u << 20)
 
 typedef enum api_route { API_HEALTH, API_STATS, API_SEARCH, API_SEARCH_BATCH } api_route;
