@@ -90,6 +90,8 @@ def make_sift(out):
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         write_bvecs(os.path.join(d, "base.bvecs"), base[:rows])
+        # the same values as float32, for the peers' harnesses (fvecs only)
+        write_fvecs(os.path.join(d, "base.fvecs"), base[:rows].astype(np.float32))
         write_fvecs(os.path.join(d, "query.fvecs"), queries)
         write_ivecs(os.path.join(d, "gt.ivecs"), ground_truth(base[:rows], queries))
         print(name, "done", flush=True)
