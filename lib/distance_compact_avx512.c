@@ -3,6 +3,7 @@
  * method as the AVX2 file, sixteen floats or thirty-two 16-bit lanes at a
  * time; tails go through a zero-padded buffer. The VNNI variant of the
  * integer kernel is in distance_compact_vnni.c. */
+#include "distance_u8_avx512.h"
 #include "vw_internal.h"
 
 #include <immintrin.h>
@@ -44,31 +45,8 @@ static inline __m512 halves(const uint16_t *v) {
 DEFINE_F16(vw_l2_f16_avx512, F16_L2_STEP)
 DEFINE_F16(vw_dot_f16_avx512, F16_DOT_STEP)
 
-static inline __m512i wide32(const uint8_t *p) {
-    return _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(const void *)p));
-}
-
-uint32_t vw_l2_u8_avx512(const uint8_t *a, const uint8_t *b, size_t dim) {
-    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
-    size_t i = 0;
-    for (; i + 64 <= dim; i += 64) {
-        __m512i d0 = _mm512_sub_epi16(wide32(a + i), wide32(b + i));
-        __m512i d1 = _mm512_sub_epi16(wide32(a + i + 32), wide32(b + i + 32));
-        a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(d0, d0));
-        a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(d1, d1));
-    }
-    if (i + 32 <= dim) {
-        __m512i d0 = _mm512_sub_epi16(wide32(a + i), wide32(b + i));
-        a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(d0, d0));
-        i += 32;
-    }
-    uint32_t s = (uint32_t)_mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
-    for (; i < dim; i++) {
-        int32_t d = (int32_t)a[i] - (int32_t)b[i];
-        s += (uint32_t)(d * d);
-    }
-    return s;
-}
+#define MADD_ACC(acc, d) _mm512_add_epi32(acc, _mm512_madd_epi16(d, d))
+VW_DEFINE_L2_U8_AVX512(vw_l2_u8_avx512, MADD_ACC)
 
 static inline __m512 codes16(const uint8_t *p) {
     return _mm512_cvtepi32_ps(
