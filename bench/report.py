@@ -48,7 +48,8 @@ def parse(out, e):
         p = line.split()
         if len(p) == 7 and p[0].isdigit():
             rows.append(dict(ef=int(p[0]), recall=float(p[1]), qps=float(p[2]), mean=float(p[3]),
-                             p50=float(p[4]), p95=float(p[5]), p99=float(p[6])))
+                             p50=float(p[4]), p95=float(p[5]), p99=float(p[6]),
+                             qps50=1e6 / float(p[4])))
     batch = [float(x) for x in re.findall(r"batch ef=64 threads=\d+ run=\d+ QPS=([\d.]+)", search)]
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tm)
     r = dict(rows=rows, batch=statistics.median(batch) if batch else None,
@@ -64,9 +65,9 @@ def parse(out, e):
     return r
 
 
-def qps_at(rows, target):
+def qps_at(rows, target, key="qps"):
     """QPS where the engine's recall curve crosses `target`, or None."""
-    pts = sorted((r["recall"], r["qps"]) for r in rows)
+    pts = sorted((r["recall"], r[key]) for r in rows)
     for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
         if r0 <= target <= r1 and r1 > r0:
             t = (target - r0) / (r1 - r0)
@@ -121,11 +122,12 @@ def tables(meta, res, targets):
             "", "| recall@10 | " + " | ".join(NAMES[e] for e in res) + " | " +
             " | ".join("%s / hnswlib" % NAMES[e] for e in ours) + " |",
             "|---|" + "---|" * (len(res) + len(ours))]
-    for t in targets:
-        q = {e: qps_at(r["rows"], t) for e, r in res.items()}
-        ratio = lambda a, o: ("%.2f" % (q[a] / q[o])) if q.get(a) and q.get(o) else "n/a"
-        out.append("| %.2f | %s | %s |" % (t, " | ".join(fmt(q[e]) for e in res),
-                                           " | ".join(ratio(e, "hnswlib") for e in ours)))
+    for key, label in (("qps", ""), ("qps50", " (1e6 / median latency)")):
+        for t in targets:
+            q = {e: qps_at(r["rows"], t, key) for e, r in res.items()}
+            ratio = lambda a, o: ("%.2f" % (q[a] / q[o])) if q.get(a) and q.get(o) else "n/a"
+            out.append("| %.2f%s | %s | %s |" % (t, label, " | ".join(fmt(q[e]) for e in res),
+                                                 " | ".join(ratio(e, "hnswlib") for e in ours)))
     efs = sorted({x["ef"] for r in res.values() for x in r["rows"]})
     out += ["", "recall@10 by efSearch:", "", "| ef | " + " | ".join(NAMES[e] for e in res) + " |",
             "|---|" + "---|" * len(res)]

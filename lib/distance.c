@@ -7,6 +7,10 @@
  * fails or crashes on it. */
 #include "vw_internal.h"
 
+#ifdef VW_HAVE_SIMD
+#include <cpuid.h>
+#endif
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
@@ -27,8 +31,17 @@ static const vw_kernels avx2_kernels = KERNELS(avx2, vw_l2_u8_avx2, vw_l2_u8_bat
 static const vw_kernels avx512_kernels = KERNELS(avx512, vw_l2_u8_avx512, vw_l2_u8_batch_avx512);
 static const vw_kernels avx512_vnni_kernels = KERNELS(avx512, vw_l2_u8_vnni, vw_l2_u8_batch_vnni);
 
+/* Bit `bit` of ECX of CPUID leaf/subleaf, for features that clang's
+ * __builtin_cpu_supports cannot name (F16C, AVX512_VNNI). Only asked beside
+ * a feature __builtin_cpu_supports checked, which covers the OS saving the
+ * registers. */
+static int cpuid_ecx(unsigned leaf, unsigned bit) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(leaf, 0, &a, &b, &c, &d) && (c >> bit) & 1u;
+}
+
 int vw_cpu_has_vnni(void) {
-    return __builtin_cpu_supports("avx512vnni");
+    return cpuid_ecx(7, 11);
 }
 #endif
 
@@ -43,7 +56,7 @@ int vw_simd_supported(vw_simd_level level) {
 #ifdef VW_HAVE_SIMD
     case VW_SIMD_AVX2:
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+               cpuid_ecx(1, 29); /* F16C */
     case VW_SIMD_AVX512:
         return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                __builtin_cpu_supports("fma");
