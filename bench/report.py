@@ -38,18 +38,51 @@ def field(text, key):
     return float(m.group(1)) if m else None
 
 
-def parse(out, e):
-    build, search, tm = (read(os.path.join(out, "%s-%s" % (e, s))) for s in
-                         ("build.log", "search.log", "build.time"))
-    if not search:
-        return None
+def search_rows(text):
     rows = []
-    for line in search.splitlines():
+    for line in text.splitlines():
         p = line.split()
         if len(p) == 7 and p[0].isdigit():
             rows.append(dict(ef=int(p[0]), recall=float(p[1]), qps=float(p[2]), mean=float(p[3]),
                              p50=float(p[4]), p95=float(p[5]), p99=float(p[6]),
                              qps50=1e6 / float(p[4])))
+    return rows
+
+
+def rounds_table(out, res, targets):
+    """Alternating rounds (bench/rounds.sh): per-round QPS at each recall
+    target and our ratios to hnswlib, with their median."""
+    logs = {}
+    for e in res:
+        n = 1
+        while os.path.exists(os.path.join(out, "%s-round%d.log" % (e, n))):
+            logs.setdefault(e, []).append(search_rows(read(os.path.join(out, "%s-round%d.log" % (e, n)))))
+            n += 1
+    if "hnswlib" not in logs or len(logs) < 2:
+        return []
+    lines = ["", "Alternating rounds (`bench/rounds.sh`: every engine searched in turn, one pass per "
+             "efSearch, so all meet the same background load). QPS at each recall per round; "
+             "ratio to hnswlib per round and the median:", "",
+             "| engine | recall@10 | QPS per round | ratio to hnswlib per round | median ratio |",
+             "|---|---|---|---|---|"]
+    for e in logs:
+        for t in targets:
+            mine = [qps_at(r, t) for r in logs[e]]
+            ref = [qps_at(r, t) for r in logs["hnswlib"]]
+            ratios = [a / b for a, b in zip(mine, ref) if a and b]
+            lines.append("| %s | %.2f | %s | %s | %s |" % (
+                NAMES[e], t, ", ".join(fmt(x) for x in mine),
+                ", ".join("%.2f" % x for x in ratios) if e != "hnswlib" else "",
+                "**%.2f**" % statistics.median(ratios) if ratios and e != "hnswlib" else ""))
+    return lines
+
+
+def parse(out, e):
+    build, search, tm = (read(os.path.join(out, "%s-%s" % (e, s))) for s in
+                         ("build.log", "search.log", "build.time"))
+    if not search:
+        return None
+    rows = search_rows(search)
     batch = [float(x) for x in re.findall(r"batch ef=64 threads=\d+ run=\d+ QPS=([\d.]+)", search)]
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", tm)
     r = dict(rows=rows, batch=statistics.median(batch) if batch else None,
@@ -128,6 +161,7 @@ def tables(meta, res, targets):
             ratio = lambda a, o: ("%.2f" % (q[a] / q[o])) if q.get(a) and q.get(o) else "n/a"
             out.append("| %.2f%s | %s | %s |" % (t, label, " | ".join(fmt(q[e]) for e in res),
                                                  " | ".join(ratio(e, "hnswlib") for e in ours)))
+    out += rounds_table(meta["out"], res, targets)
     efs = sorted({x["ef"] for r in res.values() for x in r["rows"]})
     out += ["", "recall@10 by efSearch:", "", "| ef | " + " | ".join(NAMES[e] for e in res) + " |",
             "|---|" + "---|" * len(res)]
@@ -219,6 +253,7 @@ def main():
                 k, v = kv.split("=", 1)
                 meta[k] = v
     res = {e: r for e in NAMES for r in [parse(out, e)] if r}
+    meta["out"] = out
     targets = {"seed100k": [0.90, 0.95], "seed": [0.90, 0.95],
                "clustered1m": [0.90, 0.95, 0.99]}.get(meta.get("set"), [0.90, 0.95, 0.99])
     md = tables(meta, res, targets)
