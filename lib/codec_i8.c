@@ -24,6 +24,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 vw_status vw_i8_check(const float *offset, float step, uint32_t dim) {
     if (!isfinite(step) || !(step > 0))
@@ -46,25 +47,32 @@ static bool is_integer(float x) {
     return x == floorf(x);
 }
 
-vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *const *rows, uint64_t n) {
+vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize) {
     if (n == 0)
         return vw_fail(VW_ERR_INVALID_ARG, "i8 training needs at least one vector");
     float *lo = malloc((size_t)dim * sizeof *lo), *hi = malloc((size_t)dim * sizeof *hi);
-    if (!lo || !hi) {
+    float *row = normalize ? malloc((size_t)dim * sizeof *row) : NULL;
+    if (!lo || !hi || (normalize && !row)) {
         free(lo);
         free(hi);
+        free(row);
         return vw_fail(VW_ERR_NOMEM, "i8 training buffers");
     }
     bool integers = true;
-    for (uint32_t i = 0; i < dim; i++)
-        lo[i] = hi[i] = rows[0][i];
-    for (uint64_t r = 0; r < n; r++)
-        for (uint32_t i = 0; i < dim; i++) {
-            float x = rows[r][i];
-            lo[i] = x < lo[i] ? x : lo[i];
-            hi[i] = x > hi[i] ? x : hi[i];
-            integers = integers && is_integer(x);
+    for (uint64_t r = 0; r < n; r++) {
+        const float *x = v + r * dim;
+        if (normalize) { /* one row at a time: no copy of the sample */
+            memcpy(row, x, (size_t)dim * sizeof *row);
+            vw_normalize(row, dim); /* checked non-zero and finite by the caller */
+            x = row;
         }
+        for (uint32_t i = 0; i < dim; i++) {
+            lo[i] = r == 0 || x[i] < lo[i] ? x[i] : lo[i];
+            hi[i] = r == 0 || x[i] > hi[i] ? x[i] : hi[i];
+            integers = integers && is_integer(x[i]);
+        }
+    }
+    free(row);
     double range = 0;
     for (uint32_t i = 0; i < dim; i++)
         range = (double)hi[i] - lo[i] > range ? (double)hi[i] - lo[i] : range;

@@ -47,26 +47,7 @@ vw_status vw_check_storable(const vw_index *ix, const float *v) {
 }
 
 vw_status vw_storage_train(vw_index *ix, const float *v, uint64_t n) {
-    const float **rows = malloc(n * sizeof *rows);
-    float *norm = NULL;
-    if (rows && ix->metric == VW_METRIC_COSINE)
-        norm = malloc(n * ix->dim * sizeof *norm);
-    if (!rows || (ix->metric == VW_METRIC_COSINE && !norm)) {
-        free(rows);
-        return vw_fail(VW_ERR_NOMEM, "i8 training of %llu vectors", (unsigned long long)n);
-    }
-    for (uint64_t r = 0; r < n; r++) {
-        rows[r] = v + r * ix->dim;
-        if (norm) {
-            memcpy(norm + r * ix->dim, rows[r], ix->dim * sizeof *norm);
-            vw_normalize(norm + r * ix->dim, ix->dim); /* checked non-zero by the caller */
-            rows[r] = norm + r * ix->dim;
-        }
-    }
-    vw_status st = vw_i8_train(&ix->i8, ix->dim, rows, n);
-    free(rows);
-    free(norm);
-    return st;
+    return vw_i8_train(&ix->i8, ix->dim, v, n, ix->metric == VW_METRIC_COSINE);
 }
 
 void vw_store(vw_index *ix, uint32_t id, const float *v) {

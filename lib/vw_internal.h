@@ -208,10 +208,11 @@ typedef struct vw_codec_i8 {
     bool owned; /* offset is a heap block (not in a mapped file) */
 } vw_codec_i8;
 
-/* Per-dimension min/max of n rows (dim floats each, read through `row`),
- * then the codec: one step for all dimensions, the largest range / 255, or 1
- * when every value is an integer and every range fits in 256 values. */
-vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *const *rows, uint64_t n);
+/* Per-dimension min/max of n rows of dim floats (each normalized first if
+ * asked), then the codec: one step for all dimensions, the largest range /
+ * 255, or 1 when every value is an integer and every range fits in 256
+ * values. */
+vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize);
 /* Checks trained parameters (from a file or training) so that decoded rows
  * are finite and no distance between them can overflow. */
 vw_status vw_i8_check(const float *offset, float step, uint32_t dim);
@@ -328,7 +329,7 @@ size_t vw_code_size(vw_storage storage, uint32_t dim);
 /* Checks that v (already normalized for cosine) can be stored: f16 rows
  * cannot hold components beyond +-65504. */
 vw_status vw_check_storable(const vw_index *ix, const float *v);
-/* Trains the i8 codec from n rows (normalizing copies for cosine). */
+/* Trains the i8 codec from n rows (normalized one by one for cosine). */
 vw_status vw_storage_train(vw_index *ix, const float *v, uint64_t n);
 /* Writes node id's row(s) from v (normalized for cosine already). */
 void vw_store(vw_index *ix, uint32_t id, const float *v);
