@@ -77,6 +77,21 @@ def rounds_table(out, res, targets):
     return lines
 
 
+def rounds_median(out, engines):
+    """Per engine, the rounds' rows with the median QPS of each efSearch."""
+    res = {}
+    for e in engines:
+        logs, n = [], 1
+        while os.path.exists(os.path.join(out, "%s-round%d.log" % (e, n))):
+            logs.append(search_rows(read(os.path.join(out, "%s-round%d.log" % (e, n)))))
+            n += 1
+        if logs:
+            rows = [dict(r, qps=statistics.median(l[i]["qps"] for l in logs))
+                    for i, r in enumerate(logs[0])]
+            res[e] = dict(rows=rows)
+    return res
+
+
 def parse(out, e):
     build, search, tm = (read(os.path.join(out, "%s-%s" % (e, s))) for s in
                          ("build.log", "search.log", "build.time"))
@@ -261,6 +276,10 @@ def main():
         f.write(md)
     svg(res, "recall vs QPS, %s (M=32, efC=200, k=10)" % meta.get("set", ""),
         os.path.join(out, "recall_qps.svg"))
+    med = rounds_median(out, NAMES)
+    if len(med) > 1:
+        svg(med, "recall vs QPS, %s, median of alternating rounds" % meta.get("set", ""),
+            os.path.join(out, "recall_qps_rounds.svg"))
     print(md)
 
 
