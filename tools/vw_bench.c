@@ -68,6 +68,8 @@ static void usage(void) {
            "      --threads T         add a T-thread throughput run (vw_index_search_batch)\n"
            "                          per efSearch; 0 = all CPUs\n"
            "      --repeat N          timed passes per efSearch (default 1)\n"
+           "      --rerank R          compact storage with float32: candidates re-scored\n"
+           "                          exactly per query (default: the library's, 4k)\n"
            "Output:\n"
            "  -o, --output FILE       JSON results (default benchmark_results.json)\n"
            "      --plot FILE.svg     recall-vs-QPS plot, one point per efSearch\n"
@@ -113,6 +115,7 @@ typedef struct bench {
     unsigned threads;
     unsigned repeat;
     unsigned load_flags;
+    uint32_t rerank;
     /* the index */
     vw_index *index;
     vw_stats stats;
@@ -342,6 +345,11 @@ static base_set load_base(bench *b) {
         out.data = out.ds->data;
         out.n = out.ds->n;
         return out;
+    }
+    if (!b->stats.float32_kept) {
+        tool_die("%s: the index keeps no float32 vectors (%s storage), so exact ground truth "
+                 "cannot be read back from it; give --base or --gt",
+                 b->index_path, vw_storage_name(b->stats.storage));
     }
     out.n = b->stats.count;
     out.data = malloc((size_t)out.n * dim * sizeof(float));
@@ -599,10 +607,19 @@ static double percentile(const double *sorted, size_t n, double p) {
     return sorted[rank > n ? n - 1 : rank - 1];
 }
 
+static vw_search_options options(const bench *b, uint32_t ef) {
+    vw_search_options o;
+    vw_search_options_default(&o);
+    o.ef = ef;
+    o.rerank = b->rerank;
+    return o;
+}
+
 static void search_or_die(const bench *b, uint64_t q, uint32_t ef, uint64_t *labels,
                           uint32_t *found) {
-    vw_status st = vw_index_search(b->index, b->queries + (size_t)q * b->stats.dim, b->k, ef, NULL,
-                                   NULL, labels, NULL, found);
+    vw_search_options o = options(b, ef);
+    vw_status st = vw_index_search_ex(b->index, b->queries + (size_t)q * b->stats.dim, b->k, &o,
+                                      labels, NULL, found);
     if (st != VW_OK) {
         char what[64];
         snprintf(what, sizeof what, "query %llu", (unsigned long long)q);
@@ -623,8 +640,9 @@ static double measure_recall(bench *b, uint32_t ef) {
     if (!found) {
         tool_die("out of memory");
     }
-    vw_status st = vw_index_search_batch(b->index, b->queries, b->nq, b->k, ef, NULL, NULL, 0,
-                                         b->labels, NULL, found);
+    vw_search_options o = options(b, ef);
+    vw_status st =
+        vw_index_search_batch_ex(b->index, b->queries, b->nq, b->k, &o, 0, b->labels, NULL, found);
     if (st != VW_OK) {
         tool_die_status(st, b->index_path);
     }
@@ -641,8 +659,9 @@ static void measure_batch(bench *b, uint32_t ef, ef_result *r) {
     double wall = 0.0;
     for (unsigned pass = 0; pass < b->repeat; pass++) {
         double t0 = tool_now();
-        vw_status st = vw_index_search_batch(b->index, b->queries, b->nq, b->k, ef, NULL, NULL,
-                                             threads, b->labels, NULL, NULL);
+        vw_search_options o = options(b, ef);
+        vw_status st = vw_index_search_batch_ex(b->index, b->queries, b->nq, b->k, &o, threads,
+                                                b->labels, NULL, NULL);
         wall += tool_now() - t0;
         if (st != VW_OK) {
             tool_die_status(st, b->index_path);
@@ -856,6 +875,21 @@ static void write_json(const bench *b, const char *build_json) {
     tool_json_u64(&j, b->stats.memory_bytes);
     tool_json_key(&j, "mmap");
     tool_json_bool(&j, b->stats.mmapped);
+    tool_json_key(&j, "storage");
+    tool_json_string(&j, vw_storage_name(b->stats.storage));
+    tool_json_key(&j, "bytes_per_vector");
+    tool_json_u64(&j, b->stats.bytes_per_vector);
+    tool_json_key(&j, "code_bytes");
+    tool_json_u64(&j, b->stats.code_bytes);
+    tool_json_key(&j, "float32_kept");
+    tool_json_bool(&j, b->stats.float32_kept);
+    tool_json_key(&j, "exact_distances");
+    tool_json_bool(&j, b->stats.exact_distances);
+    tool_json_key(&j, "rerank");
+    if (b->rerank)
+        tool_json_u64(&j, b->rerank);
+    else
+        tool_json_string(&j, "default");
     tool_json_key(&j, "load_seconds");
     tool_json_double(&j, rounded(b->load_seconds, 6));
     tool_json_end_object(&j);
@@ -964,6 +998,11 @@ static void print_table(const bench *b) {
            b->index_path, (unsigned long long)b->stats.count, b->stats.dim,
            vw_metric_name(b->stats.metric), b->stats.M, b->stats.ef_construction, size,
            b->load_seconds, b->stats.mmapped ? " (mmap)" : "");
+    printf("storage: %s, %u bytes per vector%s\n", vw_storage_name(b->stats.storage),
+           b->stats.bytes_per_vector,
+           b->stats.storage == VW_STORAGE_F32 ? ""
+           : b->stats.exact_distances         ? " (float32 kept: re-ranked, exact distances)"
+                                              : " (no float32: APPROXIMATE distances)");
     if (b->queries_path) {
         printf("queries: %llu from %s", (unsigned long long)b->nq, b->queries_path);
     } else {
@@ -1255,7 +1294,8 @@ enum {
     OPT_THREADS,
     OPT_REPEAT,
     OPT_PLOT,
-    OPT_BUILD_REPORT
+    OPT_BUILD_REPORT,
+    OPT_RERANK
 };
 
 static void parse_args(bench *b, int argc, char **argv) {
@@ -1277,6 +1317,7 @@ static void parse_args(bench *b, int argc, char **argv) {
         {"target-recall", required_argument, NULL, OPT_TARGET},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"rerank", required_argument, NULL, OPT_RERANK},
         {"output", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, OPT_PLOT},
         {"build-report", required_argument, NULL, OPT_BUILD_REPORT},
@@ -1355,6 +1396,9 @@ static void parse_args(bench *b, int argc, char **argv) {
             break;
         case OPT_REPEAT:
             b->repeat = tool_parse_u32("--repeat", optarg, 1, 1000);
+            break;
+        case OPT_RERANK:
+            b->rerank = tool_parse_u32("--rerank", optarg, 1, VW_MAX_EF);
             break;
         case 'o':
             b->out_path = optarg;
@@ -1483,8 +1527,10 @@ int main(int argc, char **argv) {
     if (b.plot_path) {
         write_plot(&b);
     }
-    printf("results written to %s%s%s\n", b.out_path, b.plot_path ? ", plot to " : "",
-           b.plot_path ? b.plot_path : "");
+    char rss[32];
+    tool_format_bytes(rss, sizeof rss, tool_peak_rss_bytes());
+    printf("peak RSS %s; results written to %s%s%s\n", rss, b.out_path,
+           b.plot_path ? ", plot to " : "", b.plot_path ? b.plot_path : "");
 
     free(build_json);
     free(b.labels);

@@ -37,6 +37,10 @@ static void usage(void) {
            "      --mmap         map the index file instead of reading it (fast start)\n"
            "      --no-verify    skip the index file's checksums (structure is still\n"
            "                     checked); with --mmap the load then takes milliseconds\n"
+           "      --rerank R     compact storage with float32: candidates re-scored\n"
+           "                     exactly (default: the library's, 4k)\n"
+           "      --stats        print the index's statistics (count, dim, storage kind,\n"
+           "                     bytes per vector, ...) as JSON and exit\n"
            "  -h, --help         show this help and exit\n"
            "  -V, --version      show the library version and exit\n"
            "\n"
@@ -56,6 +60,7 @@ typedef struct query_ctx {
     uint32_t k;
     uint32_t ef;
     int json;
+    uint32_t rerank;
     uint64_t printed; /* queries answered so far */
     uint64_t *labels;
     float *distances;
@@ -109,8 +114,11 @@ static void print_result(query_ctx *q, uint32_t found) {
 /* `what` names the query in an error message ("stdin line 3"). */
 static void run_query(query_ctx *q, const float *vector, const char *what) {
     uint32_t found = 0;
-    vw_status st =
-        vw_index_search(q->index, vector, q->k, q->ef, NULL, NULL, q->labels, q->distances, &found);
+    vw_search_options o;
+    vw_search_options_default(&o);
+    o.ef = q->ef;
+    o.rerank = q->rerank;
+    vw_status st = vw_index_search_ex(q->index, vector, q->k, &o, q->labels, q->distances, &found);
     if (st != VW_OK) {
         tool_die_status(st, what);
     }
@@ -218,7 +226,48 @@ static int starts_negative_number(const char *s) {
            (isdigit((unsigned char)s[1]) || (s[1] == '.' && isdigit((unsigned char)s[2])));
 }
 
-enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP, OPT_NO_VERIFY };
+enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP, OPT_NO_VERIFY, OPT_RERANK, OPT_STATS };
+
+/* --stats: what the index holds, one JSON object. */
+static void print_stats(const char *path, const vw_stats *s) {
+    tool_json j;
+    tool_json_init(&j, stdout, 1);
+    tool_json_begin_object(&j);
+    tool_json_key(&j, "index");
+    tool_json_string(&j, path);
+    tool_json_key(&j, "count");
+    tool_json_u64(&j, s->count);
+    tool_json_key(&j, "dim");
+    tool_json_u64(&j, s->dim);
+    tool_json_key(&j, "metric");
+    tool_json_string(&j, vw_metric_name(s->metric));
+    tool_json_key(&j, "M");
+    tool_json_u64(&j, s->M);
+    tool_json_key(&j, "ef_construction");
+    tool_json_u64(&j, s->ef_construction);
+    tool_json_key(&j, "max_level");
+    tool_json_i64(&j, s->max_level);
+    tool_json_key(&j, "storage");
+    tool_json_string(&j, vw_storage_name(s->storage));
+    tool_json_key(&j, "bytes_per_vector");
+    tool_json_u64(&j, s->bytes_per_vector);
+    tool_json_key(&j, "code_bytes");
+    tool_json_u64(&j, s->code_bytes);
+    tool_json_key(&j, "float32_kept");
+    tool_json_bool(&j, s->float32_kept);
+    tool_json_key(&j, "exact_distances");
+    tool_json_bool(&j, s->exact_distances);
+    tool_json_key(&j, "memory_bytes");
+    tool_json_u64(&j, s->memory_bytes);
+    tool_json_key(&j, "mapped_bytes");
+    tool_json_u64(&j, s->mapped_bytes);
+    tool_json_key(&j, "file_bytes");
+    tool_json_i64(&j, tool_file_size(path));
+    tool_json_key(&j, "mmap");
+    tool_json_bool(&j, s->mmapped);
+    tool_json_end_object(&j);
+    fputc('\n', stdout);
+}
 
 int main(int argc, char **argv) {
     tool_init("vw-query");
@@ -229,6 +278,8 @@ int main(int argc, char **argv) {
                                              {"json", no_argument, NULL, OPT_JSON},
                                              {"mmap", no_argument, NULL, OPT_MMAP},
                                              {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+                                             {"rerank", required_argument, NULL, OPT_RERANK},
+                                             {"stats", no_argument, NULL, OPT_STATS},
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
@@ -237,6 +288,7 @@ int main(int argc, char **argv) {
     q.ef = DEFAULT_EF;
     const char *queries = NULL;
     unsigned flags = VW_LOAD_DEFAULT;
+    int stats_only = 0;
 
     opterr = 0;
     int c;
@@ -266,6 +318,12 @@ int main(int argc, char **argv) {
         case OPT_MMAP:
             flags |= VW_LOAD_MMAP;
             break;
+        case OPT_RERANK:
+            q.rerank = tool_parse_u32("--rerank", optarg, 1, VW_MAX_EF);
+            break;
+        case OPT_STATS:
+            stats_only = 1;
+            break;
         case 'h':
             usage();
             return TOOL_EXIT_OK;
@@ -292,6 +350,11 @@ int main(int argc, char **argv) {
     st = vw_index_stats(index, &stats);
     if (st != VW_OK) {
         tool_die_status(st, q.index_path);
+    }
+    if (stats_only) {
+        print_stats(q.index_path, &stats);
+        vw_index_free(index);
+        return TOOL_EXIT_OK;
     }
     q.index = index;
     q.dim = stats.dim;

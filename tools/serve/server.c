@@ -605,6 +605,13 @@ static void answer_stats(server *s, conn *c) {
         json_buf_puts(&b, ",\"max_level\":-1");
     else
         put_u64(&b, "max_level", (uint64_t)st.max_level);
+    json_buf_puts(&b, ",\"storage\":");
+    json_buf_string(&b, vw_storage_name(st.storage) ? vw_storage_name(st.storage) : "?");
+    put_u64(&b, "bytes_per_vector", st.bytes_per_vector);
+    json_buf_puts(&b, st.float32_kept ? ",\"float32_kept\":true" : ",\"float32_kept\":false");
+    /* without float32 rows the distances in every answer are approximate */
+    json_buf_puts(&b,
+                  st.exact_distances ? ",\"exact_distances\":true" : ",\"exact_distances\":false");
     put_u64(&b, "memory_bytes", st.memory_bytes);
     put_u64(&b, "mapped_bytes", st.mapped_bytes);
     put_u64(&b, "file_bytes", file_bytes);
