@@ -23,6 +23,18 @@
  *     vector on insert and every query on search, then reports 1 - <a,b>
  *     (= half the squared Euclidean distance between the unit vectors).
  *     Smaller is always nearer.
+ *   - Storage kinds: an index stores its vectors as float32 (the default,
+ *     exact), float16 or 8-bit codes (see vw_storage). Searches on compact
+ *     kinds walk the graph on the codes and re-score the best candidates with
+ *     the float32 vectors, so they return exact distances, unless the index
+ *     was created with VW_PARAMS_NO_FLOAT32: then no float32 copy exists and
+ *     the distances returned are APPROXIMATE (computed from the exact query
+ *     and the decoded stored vector). vw_stats.exact_distances says which.
+ *   - ABI: during 0.x the shared library's SONAME (libvwhnsw.so.N) changes
+ *     whenever a public struct or enum changes layout; the version macros
+ *     below say which release a program was built against. Always fill
+ *     vw_params and vw_search_options through their *_default functions, so
+ *     that fields added later get their defaults when you rebuild.
  *
  * Threads
  *
@@ -56,7 +68,7 @@ extern "C" {
 /* ------------------------------------------------------------------ version */
 
 #define VW_VERSION_MAJOR  0
-#define VW_VERSION_MINOR  1
+#define VW_VERSION_MINOR  2
 #define VW_VERSION_PATCH  0
 #define VW_VERSION_NUMBER (VW_VERSION_MAJOR * 10000 + VW_VERSION_MINOR * 100 + VW_VERSION_PATCH)
 
@@ -123,6 +135,42 @@ VW_API const char *vw_metric_name(vw_metric metric);
 /* Parses "l2", "ip" or "cosine" (case-insensitive). */
 VW_API vw_status vw_metric_parse(const char *name, vw_metric *out);
 
+/* How an index stores its vectors (bytes per vector for dim d):
+ *
+ *   VW_STORAGE_F32  4d   float32, exact. The default.
+ *   VW_STORAGE_F16  2d   IEEE binary16 (11-bit significand, relative error
+ *                        <= 2^-11 per component; components beyond +-65504
+ *                        are refused with VW_ERR_NONFINITE). Recall is within
+ *                        a few thousandths of f32 without re-ranking.
+ *   VW_STORAGE_I8   d    8-bit scalar quantization: component i is stored as
+ *                        code c in 0..255 and decodes to offset[i] + step * c,
+ *                        with a per-dimension offset and one step for all
+ *                        dimensions, trained from data (vw_index_train or the
+ *                        first vw_index_add_batch: per-dimension min/max).
+ *                        Data made of at most 256 consecutive integers per
+ *                        dimension (uint8 descriptors such as SIFT) gets step
+ *                        1 and is stored losslessly. A later vector outside
+ *                        the trained range is CLAMPED to it (its codes
+ *                        saturate at 0 or 255); with float32 kept, the
+ *                        re-ranking still returns its exact distance.
+ *
+ * Compact kinds also keep the float32 vectors (+4d bytes, a separate array
+ * and file section that an mmap-loaded index only reads to re-rank) unless
+ * VW_PARAMS_NO_FLOAT32 is set. Which kind when: see the README. */
+typedef enum vw_storage { VW_STORAGE_F32 = 0, VW_STORAGE_F16 = 1, VW_STORAGE_I8 = 2 } vw_storage;
+
+/* "f32", "f16", "i8"; NULL for an unknown value. */
+VW_API const char *vw_storage_name(vw_storage storage);
+/* Parses "f32", "f16" or "i8" (case-insensitive). */
+VW_API vw_status vw_storage_parse(const char *name, vw_storage *out);
+
+enum {
+    /* Compact storage only: keep no float32 copy of the vectors. Saves 4d
+     * bytes per vector; searches cannot re-rank and return approximate
+     * distances (and vw_index_get_vector the decoded vector). */
+    VW_PARAMS_NO_FLOAT32 = 1u << 0
+};
+
 typedef struct vw_params {
     uint32_t dim;             /* 1..VW_MAX_DIM, required */
     vw_metric metric;         /* default VW_METRIC_L2 */
@@ -130,10 +178,12 @@ typedef struct vw_params {
     uint32_t ef_construction; /* beam width while building; >= 1 */
     uint64_t capacity;        /* initial room; the index grows beyond it when needed */
     uint64_t seed;            /* seeds the level draws; same seed + 1 thread -> same graph */
+    vw_storage storage;       /* default VW_STORAGE_F32 */
+    uint32_t flags;           /* VW_PARAMS_* bits; default 0 */
 } vw_params;
 
 /* Fills *params with the defaults for a dimension: L2, M=16,
- * ef_construction=200, capacity 1024, seed 100. */
+ * ef_construction=200, capacity 1024, seed 100, f32 storage, flags 0. */
 VW_API void vw_params_default(vw_params *params, uint32_t dim);
 
 typedef struct vw_index vw_index;
@@ -144,6 +194,14 @@ VW_API vw_status vw_index_create(const vw_params *params, vw_index **out);
 /* Releases an index (from create or load). NULL is ignored. Must not race
  * with any other call on the same index. */
 VW_API void vw_index_free(vw_index *index);
+
+/* Sets the i8 codec of an empty VW_STORAGE_I8 index from n sample vectors
+ * (n * dim floats; normalized first for the cosine metric): per-dimension
+ * minimum and maximum. Without it, the first vw_index_add_batch trains on
+ * its own vectors; vw_index_add on an untrained i8 index fails with
+ * VW_ERR_INVALID_ARG. VW_ERR_INVALID_ARG once the index holds vectors or was
+ * trained; VW_OK without effect for f32 and f16 indexes. */
+VW_API vw_status vw_index_train(vw_index *index, const float *vectors, uint64_t n);
 
 /* Inserts one vector of index dim floats under a new label. The vector is
  * copied. Fails with VW_ERR_DUPLICATE_LABEL if the label is present. */
@@ -183,6 +241,26 @@ VW_API vw_status vw_index_search(const vw_index *index, const float *query, uint
                                  vw_filter_fn filter, void *filter_ctx, uint64_t *out_labels,
                                  float *out_distances, uint32_t *found);
 
+/* Options of vw_index_search_ex; fill with vw_search_options_default. */
+typedef struct vw_search_options {
+    uint32_t ef;         /* beam width, 1..VW_MAX_EF (default 64); the search uses max(ef, k) */
+    uint32_t rerank;     /* compact storage with float32 kept: how many of the best candidates
+                          * by code distance are re-scored with float32 before the k best are
+                          * returned; 0 = the default, max(VW_RERANK_FACTOR * k, 32); always
+                          * at least k and at most max(ef, k) */
+    vw_filter_fn filter; /* may be NULL */
+    void *filter_ctx;
+} vw_search_options;
+
+#define VW_RERANK_FACTOR 4u
+
+VW_API void vw_search_options_default(vw_search_options *options);
+
+/* vw_index_search with options (re-rank depth). options NULL = defaults. */
+VW_API vw_status vw_index_search_ex(const vw_index *index, const float *query, uint32_t k,
+                                    const vw_search_options *options, uint64_t *out_labels,
+                                    float *out_distances, uint32_t *found);
+
 /* Searches nq queries (nq * dim floats) with `threads` threads (0 = all
  * online CPUs). Results of query i go to out_labels[i*k .. i*k+k-1] and
  * out_distances likewise (may be NULL); found[i] holds its count (may be
@@ -192,6 +270,12 @@ VW_API vw_status vw_index_search_batch(const vw_index *index, const float *queri
                                        uint32_t k, uint32_t ef, vw_filter_fn filter,
                                        void *filter_ctx, unsigned threads, uint64_t *out_labels,
                                        float *out_distances, uint32_t *found);
+
+/* vw_index_search_batch with options (options NULL = defaults). */
+VW_API vw_status vw_index_search_batch_ex(const vw_index *index, const float *queries, uint64_t nq,
+                                          uint32_t k, const vw_search_options *options,
+                                          unsigned threads, uint64_t *out_labels,
+                                          float *out_distances, uint32_t *found);
 
 /* Renumbers the index's nodes in breadth-first order of its graph, so that
  * nodes a search visits together sit together in memory and searches miss
@@ -205,7 +289,8 @@ VW_API vw_status vw_index_search_batch(const vw_index *index, const float *queri
 VW_API vw_status vw_index_reorder(vw_index *index);
 
 /* Copies the stored vector of `label` into out (dim floats; normalized for
- * the cosine metric). VW_ERR_NOT_FOUND if the label is absent. */
+ * the cosine metric; for a compact index without float32, the decoded
+ * approximation). VW_ERR_NOT_FOUND if the label is absent. */
 VW_API vw_status vw_index_get_vector(const vw_index *index, uint64_t label, float *out);
 
 typedef struct vw_stats {
@@ -220,6 +305,11 @@ typedef struct vw_stats {
     uint64_t memory_bytes; /* heap bytes owned by the index (excluding a mapped file) */
     uint64_t mapped_bytes; /* bytes of an mmap-loaded file, 0 otherwise */
     int mmapped;           /* non-zero if loaded with VW_LOAD_MMAP */
+    vw_storage storage;
+    int float32_kept;          /* non-zero if float32 vectors are held (always for f32) */
+    int exact_distances;       /* non-zero if searches return exact distances */
+    uint32_t bytes_per_vector; /* vector bytes per element: codes plus any float32 copy */
+    uint32_t code_bytes;       /* bytes per element that searches walk (4d, 2d or d) */
 } vw_stats;
 
 VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
@@ -238,16 +328,23 @@ enum {
     VW_LOAD_DEFAULT = 0,
     /* Map the file and use vectors and links in place: fast load, memory
      * shared between processes. The index is read-only: inserts return
-     * VW_ERR_READONLY. The file must not be modified while mapped. */
+     * VW_ERR_READONLY. The file must not be modified in place while mapped
+     * (replace it by renaming a new file over it, as vw_index_save does).
+     * If it is, searches still stay inside the mapping but give unspecified
+     * answers, and a page past a truncated file's end raises SIGBUS, which
+     * the library does not catch (lib/FORMAT.md, "Load modes"). */
     VW_LOAD_MMAP = 1u << 0,
     /* Skip the section checksums (structural checks still run). */
     VW_LOAD_NO_VERIFY = 1u << 1
 };
 
 /* Loads an index saved by vw_index_save. Every count, offset and neighbour
- * id is validated before use; a file that fails yields VW_ERR_FORMAT,
- * VW_ERR_TRUNCATED, VW_ERR_CORRUPT or VW_ERR_VERSION with a detail message
- * naming what failed. */
+ * id is validated before use, and the vectors (no NaN, Inf or overflowing
+ * norm) unless mapped with VW_LOAD_NO_VERIFY; a file that fails yields
+ * VW_ERR_FORMAT, VW_ERR_TRUNCATED, VW_ERR_CORRUPT or VW_ERR_VERSION with a
+ * detail message naming what failed. A path that is not a regular file
+ * (directory, FIFO, device) gives VW_ERR_INVALID_ARG at once, without
+ * waiting on it; a missing one VW_ERR_NOT_FOUND. */
 VW_API vw_status vw_index_load(const char *path, unsigned flags, vw_index **out);
 
 /* ------------------------------------------------------------------ other engines' files */
@@ -338,7 +435,9 @@ typedef struct vw_dataset {
 VW_API vw_dataset_format vw_dataset_format_from_path(const char *path);
 
 /* Reads a vector file. `format` VW_FORMAT_AUTO picks by extension; the
- * content is checked against it. On success *out owns a new dataset. */
+ * content is checked against it. On success *out owns a new dataset. A path
+ * that is not a regular file (directory, FIFO, device) gives
+ * VW_ERR_INVALID_ARG at once, without waiting on it. */
 VW_API vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset **out);
 
 /* Writes n x dim floats. For .bvecs/.u8bin values are rounded and must lie
@@ -349,12 +448,20 @@ VW_API vw_status vw_dataset_write(const char *path, vw_dataset_format format, co
 
 VW_API void vw_dataset_free(vw_dataset *dataset);
 
+/* Writes len bytes to `path` with the guarantees of vw_index_save: a
+ * temporary file beside it, fsync, rename over `path`, directory fsync; on
+ * any failure (a full disk, a file size limit) the temporary file is
+ * removed and an existing file at `path` is left untouched. The same
+ * statuses as vw_index_save. For a program's own small outputs (reports,
+ * results) that must never be left half-written; the tools use it. */
+VW_API vw_status vw_file_write_atomic(const char *path, const void *data, size_t len);
+
 /* ------------------------------------------------------------------ kernels */
 
 typedef enum vw_simd_level {
     VW_SIMD_SCALAR = 0,
-    VW_SIMD_AVX2 = 1,  /* AVX2 + FMA */
-    VW_SIMD_AVX512 = 2 /* AVX-512F */
+    VW_SIMD_AVX2 = 1,  /* AVX2 + FMA + F16C */
+    VW_SIMD_AVX512 = 2 /* AVX-512F + BW; int8 kernels use VNNI where present */
 } vw_simd_level;
 
 /* The kernel set in use: the best the CPU supports, unless the environment

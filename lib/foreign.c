@@ -32,16 +32,10 @@
 
 vw_status vw_src_open(vw_src *s, const char *path) {
     *s = (vw_src){.path = path, .fd = -1};
-    s->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (s->fd < 0)
-        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", path);
+    vw_status st = vw_open_regular(path, path, &s->fd, &s->size); /* never blocks on a FIFO */
+    if (st != VW_OK)
+        return st;
     s->owns_fd = true;
-    struct stat sb;
-    if (fstat(s->fd, &sb) != 0)
-        return vw_fail_errno(VW_ERR_IO, "stat", path);
-    if (!S_ISREG(sb.st_mode))
-        return vw_fail(VW_ERR_IO, "%s is not a regular file", path);
-    s->size = (uint64_t)sb.st_size;
     s->buf_cap = (size_t)1 << 20;
     s->buf = malloc(s->buf_cap);
     if (!s->buf)
@@ -306,7 +300,7 @@ typedef struct importer {
     const vw_foreign *f;
     vw_index *ix;
     uint32_t *new_id; /* NULL when no node is dead; else VW_NO_NODE for dead ones */
-    float *row;
+    float *row, *tmp; /* a vector, and scratch for its normalized copy */
     uint32_t ids[2 * VW_MAX_M], dead_ids[2 * VW_MAX_M];
 } importer;
 
@@ -365,7 +359,7 @@ static vw_status place_node(importer *im, uint64_t node) {
         return vw_fail(f->dup_label, "label %llu is used by two elements (the second is %llu)",
                        (unsigned long long)label, (unsigned long long)node);
     uint32_t id;
-    return vw_node_place(im->ix, im->row, label, f->levels[node], &id);
+    return vw_node_place(im->ix, im->row, label, f->levels[node], im->tmp, &id);
 }
 
 static bool listed(const uint32_t *list, uint32_t id) {
@@ -477,8 +471,9 @@ static vw_status build(importer *im) {
         live = renumber(im, &entry, &max_level);
     }
     im->row = malloc((size_t)f->params.dim * sizeof *im->row);
-    if (!im->row)
-        return vw_fail(VW_ERR_NOMEM, "vector buffer");
+    im->tmp = malloc((size_t)f->params.dim * sizeof *im->tmp);
+    if (!im->row || !im->tmp)
+        return vw_fail(VW_ERR_NOMEM, "vector buffers");
     st = vw_index_alloc(&f->params, &im->ix);
     if (st == VW_OK)
         st = vw_index_reserve(im->ix, live);
@@ -496,6 +491,7 @@ vw_status vw_foreign_build(const vw_foreign *f, vw_index **out) {
     vw_status st = build(&im);
     free(im.new_id);
     free(im.row);
+    free(im.tmp);
     if (st != VW_OK) {
         vw_index_free(im.ix);
         return st;

@@ -16,6 +16,7 @@
 #include "vw_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,16 +37,19 @@ static vw_status check_vector(const vw_index *ix, const float *v) {
         return st;
     if (ix->metric == VW_METRIC_COSINE && norm2 == 0)
         return vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
-    return VW_OK;
+    /* a cosine row is stored normalized, always within any kind's range */
+    return ix->metric == VW_METRIC_COSINE ? VW_OK : vw_check_storable(ix, v);
 }
 
 /* Checks every vector and label of a batch before anything changes. */
 static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
         vw_status st = check_vector(ix, vecs + i * ix->dim);
-        if (st != VW_OK)
-            return vw_fail(st, "vector %llu: %s", (unsigned long long)i,
-                           st == VW_ERR_NONFINITE ? "non-finite or overflowing" : "zero vector");
+        if (st != VW_OK) {
+            char why[160];
+            snprintf(why, sizeof why, "%s", vw_last_error_detail());
+            return vw_fail(st, "vector %llu: %s", (unsigned long long)i, why);
+        }
         if (vw_labelmap_find(&ix->map, ix->labels, labels[i]) != VW_NO_NODE)
             return vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu (vector %llu) already present",
                            (unsigned long long)labels[i], (unsigned long long)i);
@@ -57,7 +61,7 @@ static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *la
 
 /* Allocations that can fail come first; the node becomes part of the index
  * only when all of them succeeded. */
-vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned level,
+vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned level, float *tmp,
                         uint32_t *out_id) {
     uint32_t id = (uint32_t)ix->count;
     uint32_t *upper = NULL;
@@ -68,10 +72,12 @@ vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned l
             return vw_fail(VW_ERR_NOMEM, "upper links of node %u", id);
         ix->upper_bytes += words * sizeof *upper;
     }
-    float *dst = ix->vectors + (size_t)id * ix->dim;
-    memcpy(dst, v, (size_t)ix->dim * sizeof *dst);
-    if (ix->metric == VW_METRIC_COSINE)
-        vw_normalize(dst, ix->dim); /* checked non-zero and finite already */
+    if (ix->metric == VW_METRIC_COSINE) {
+        memcpy(tmp, v, (size_t)ix->dim * sizeof *tmp);
+        vw_normalize(tmp, ix->dim); /* checked non-zero and finite already */
+        v = tmp;
+    }
+    vw_store(ix, id, v);
     ix->labels[id] = label;
     vw_status st = vw_labelmap_insert(&ix->map, ix->labels, id, ix->capacity);
     if (st != VW_OK) {
@@ -102,15 +108,16 @@ static int by_distance(const void *a, const void *b) {
  * neighbour kept so far, so links spread in direction instead of bunching
  * in one cluster. `c` is sorted ascending; the kept ones are compacted to
  * its front and their number returned. */
-static uint32_t select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max) {
+static uint32_t select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c, uint32_t n,
+                                  uint32_t max) {
     if (n <= max)
         return n;
     uint32_t kept = 0;
     for (uint32_t i = 0; i < n && kept < max; i++) {
-        const float *v = vw_vector(ix, c[i].id);
+        vw_query v = vw_prepare_node(ix, c[i].id, s->nbuf);
         bool good = true;
         for (uint32_t j = 0; j < kept && good; j++)
-            good = ix->dist(v, vw_vector(ix, c[j].id), ix->dim) >= c[i].dist;
+            good = vw_qdist(ix, &v, c[j].id) >= c[i].dist;
         if (good)
             c[kept++] = c[i];
     }
@@ -135,13 +142,13 @@ static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, 
         list[1 + len] = id;
         list[0] = len + 1;
     } else {
-        const float *base = vw_vector(ix, nb);
+        vw_query base = vw_prepare_node(ix, nb, s->nbuf);
         vw_cand *c = s->sel; /* the caller's selection lives in s->cand's storage */
         for (uint32_t i = 0; i < len; i++)
-            c[i] = (vw_cand){ix->dist(base, vw_vector(ix, list[1 + i]), ix->dim), list[1 + i]};
-        c[len] = (vw_cand){ix->dist(base, vw_vector(ix, id), ix->dim), id};
+            c[i] = (vw_cand){vw_qdist(ix, &base, list[1 + i]), list[1 + i]};
+        c[len] = (vw_cand){vw_qdist(ix, &base, id), id};
         qsort(c, len + 1, sizeof *c, by_distance);
-        uint32_t kept = select_neighbours(ix, c, len + 1, max);
+        uint32_t kept = select_neighbours(ix, s, c, len + 1, max);
         for (uint32_t i = 0; i < kept; i++)
             list[1 + i] = c[i].id;
         list[0] = kept;
@@ -168,7 +175,7 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
         sorted[n - 1 - i] = t;
     }
     uint32_t next = n > 0 ? sorted[0].id : id;
-    uint32_t kept = select_neighbours(ix, sorted, n, ix->M);
+    uint32_t kept = select_neighbours(ix, s, sorted, n, ix->M);
 
     pthread_mutex_lock(vw_node_lock(ix, id));
     uint32_t *list = vw_links(ix, id, level);
@@ -210,8 +217,9 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     if (!raises_top)
         pthread_mutex_unlock(&ix->global);
 
-    const float *q = vw_vector(ix, id);
-    uint32_t cur = vw_greedy_descend(ix, q, ep, top, level, true);
+    /* pbuf, not nbuf: the neighbour selection below decodes into nbuf */
+    vw_query q = vw_prepare_node(ix, id, s->pbuf);
+    uint32_t cur = vw_greedy_descend(ix, &q, ep, top, level, true);
     /* All of the node's own lists are written before any back-link makes it
      * reachable. Otherwise another insert could descend through it to a
      * layer where its list is still empty, link to it alone from there, and
@@ -219,7 +227,7 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     int bottom = level < top ? level : top;
     vw_status st = VW_OK;
     for (int l = bottom; l >= 0 && st == VW_OK; l--) {
-        vw_layer_query lq = {q, ix->ef_construction, (unsigned)l, true, NULL, NULL};
+        vw_layer_query lq = {&q, ix->ef_construction, (unsigned)l, true, NULL, NULL};
         st = vw_search_layer(ix, s, &lq, cur);
         if (st == VW_OK)
             cur = choose_links(ix, s, id, (unsigned)l);
@@ -274,12 +282,40 @@ vw_status vw_index_add(vw_index *ix, const float *vector, uint64_t label) {
     vw_scratch *s = NULL;
     if (st == VW_OK)
         st = prepare(ix, 1, &s);
+    if (st == VW_OK && ix->storage == VW_STORAGE_I8 && !ix->i8.trained)
+        st = vw_fail(VW_ERR_INVALID_ARG, "an i8 index is trained by vw_index_train or by its first "
+                                         "vw_index_add_batch before single inserts");
     uint32_t id;
     if (st == VW_OK)
-        st = vw_node_place(ix, vector, label, draw_level(ix, ix->count), &id);
+        st = vw_node_place(ix, vector, label, draw_level(ix, ix->count), s->qbuf, &id);
     if (st == VW_OK)
         st = link_node(ix, s, id);
     vw_scratch_release(ix, s);
+    vw_unlock(ix);
+    return st;
+}
+
+vw_status vw_index_train(vw_index *ix, const float *vectors, uint64_t n) {
+    vw_clear_detail();
+    if (!ix || (n > 0 && !vectors))
+        return vw_fail(VW_ERR_NULL_ARG, "index or vectors is NULL");
+    vw_status st = vw_lock_write(ix);
+    if (st != VW_OK)
+        return st;
+    if (ix->storage != VW_STORAGE_I8)
+        st = VW_OK;
+    else if (ix->readonly)
+        st = vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
+    else if (ix->count > 0 || ix->i8.trained)
+        st = vw_fail(VW_ERR_INVALID_ARG, "the i8 codec is trained once, before any insert");
+    else if (n == 0)
+        st = vw_fail(VW_ERR_INVALID_ARG, "training needs at least one vector");
+    else {
+        for (uint64_t i = 0; i < n && st == VW_OK; i++)
+            st = check_vector(ix, vectors + i * ix->dim);
+        if (st == VW_OK)
+            st = vw_storage_train(ix, vectors, n);
+    }
     vw_unlock(ix);
     return st;
 }
@@ -355,7 +391,7 @@ static void insert_worker(void *p, unsigned worker) {
         if (row < b->n) {
             b->next++;
             st = vw_node_place(ix, b->vecs + row * ix->dim, b->labels[row],
-                               draw_level(ix, ix->count), &id);
+                               draw_level(ix, ix->count), s->qbuf, &id);
         }
         pthread_mutex_unlock(&b->place_lock);
         if (row >= b->n || st != VW_OK)
@@ -412,12 +448,17 @@ vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t 
                       : check_batch(ix, vectors, labels, n);
     if (st == VW_OK)
         st = check_batch_unique(labels, n);
+    bool trains = st == VW_OK && ix->storage == VW_STORAGE_I8 && !ix->i8.trained;
+    if (trains)
+        st = vw_storage_train(ix, vectors, n);
     vw_scratch *s = NULL;
     if (st == VW_OK)
         st = prepare(ix, n, &s);
     vw_scratch_release(ix, s); /* prepare's scratch goes back to the pool for a worker */
     if (st == VW_OK)
         st = run_batch(ix, vectors, labels, n, threads, progress, progress_ctx);
+    if (st != VW_OK && trains && ix->count == 0)
+        vw_storage_free(ix); /* a batch that left nothing behind leaves no codec either */
     vw_unlock(ix);
     return st;
 }

@@ -3,6 +3,9 @@
 add_executable(vw-serve
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/serve_main.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/server.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/slot.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/fault.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/log.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/http.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/json.c

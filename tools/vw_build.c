@@ -5,7 +5,6 @@
  */
 #include "common.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +32,12 @@ static void usage(void) {
            "      --ef-construction E   beam width while building, 1..%u (default %u)\n"
            "      --metric NAME         l2 (default), ip or cosine; with --from, the space of\n"
            "                            an hnswlib file\n"
+           "      --storage KIND        how vectors are stored: f32 (default, exact),\n"
+           "                            f16 (half the bytes) or i8 (a quarter: 8-bit\n"
+           "                            codes trained on the input); compact kinds keep\n"
+           "                            float32 vectors too, to re-rank for exact results\n"
+           "      --no-float32          with f16 or i8: keep no float32 vectors (smallest\n"
+           "                            index; searches return approximate distances)\n"
            "      --threads T           build threads, 0 = all CPUs (default 0)\n"
            "      --seed S              seed of the level draws (default %u)\n"
            "      --no-reorder          keep insertion order instead of renumbering the\n"
@@ -65,6 +70,9 @@ typedef struct build_figures {
     uint64_t count;
     uint32_t dim;
     vw_metric metric;
+    vw_storage storage;
+    uint32_t flags;
+    uint32_t bytes_per_vector;
     uint32_t M;
     uint32_t ef_construction;
     uint64_t seed;
@@ -80,10 +88,8 @@ typedef struct build_figures {
 } build_figures;
 
 static void write_report(const char *path, const build_figures *b) {
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        tool_die("%s: cannot create: %s", path, strerror(errno));
-    }
+    tool_output out;
+    FILE *f = tool_output_open(&out, path);
     tool_json j;
     tool_json_init(&j, f, 1);
     tool_json_begin_object(&j);
@@ -105,6 +111,12 @@ static void write_report(const char *path, const build_figures *b) {
     tool_json_u64(&j, b->dim);
     tool_json_key(&j, "metric");
     tool_json_string(&j, vw_metric_name(b->metric));
+    tool_json_key(&j, "storage");
+    tool_json_string(&j, vw_storage_name(b->storage));
+    tool_json_key(&j, "float32_kept");
+    tool_json_bool(&j, !(b->flags & VW_PARAMS_NO_FLOAT32));
+    tool_json_key(&j, "bytes_per_vector");
+    tool_json_u64(&j, b->bytes_per_vector);
     tool_json_key(&j, "M");
     tool_json_u64(&j, b->M);
     tool_json_key(&j, "ef_construction");
@@ -130,12 +142,23 @@ static void write_report(const char *path, const build_figures *b) {
     tool_json_key(&j, "peak_rss_bytes");
     tool_json_u64(&j, b->peak_rss_bytes);
     tool_json_end_object(&j);
-    if (ferror(f) | fclose(f)) {
-        tool_die("%s: write failed", path);
+    if (!tool_json_ok(&j)) {
+        tool_die("%s: a build figure is not a finite number", path);
     }
+    tool_output_commit(&out);
 }
 
-enum { OPT_EFC = 256, OPT_METRIC, OPT_THREADS, OPT_SEED, OPT_REPORT, OPT_NO_REORDER, OPT_FROM };
+enum {
+    OPT_EFC = 256,
+    OPT_METRIC,
+    OPT_THREADS,
+    OPT_SEED,
+    OPT_REPORT,
+    OPT_NO_REORDER,
+    OPT_STORAGE,
+    OPT_NO_FLOAT32,
+    OPT_FROM
+};
 
 /* Reads the vectors and builds the index over them. */
 static vw_index *build_index(build_figures *b, int quiet) {
@@ -163,6 +186,8 @@ static vw_index *build_index(build_figures *b, int quiet) {
     params.ef_construction = b->ef_construction;
     params.capacity = ds->n;
     params.seed = b->seed;
+    params.storage = b->storage;
+    params.flags = b->flags;
     vw_index *index = NULL;
     st = vw_index_create(&params, &index);
     if (st != VW_OK) {
@@ -215,6 +240,7 @@ static vw_index *convert_index(build_figures *b, const char *metric) {
     b->count = s.count;
     b->dim = s.dim;
     b->metric = s.metric;
+    b->storage = s.storage;
     b->M = s.M;
     b->ef_construction = s.ef_construction;
     b->seed = s.seed;
@@ -229,6 +255,8 @@ int main(int argc, char **argv) {
                                              {"M", required_argument, NULL, 'M'},
                                              {"ef-construction", required_argument, NULL, OPT_EFC},
                                              {"metric", required_argument, NULL, OPT_METRIC},
+                                             {"storage", required_argument, NULL, OPT_STORAGE},
+                                             {"no-float32", no_argument, NULL, OPT_NO_FLOAT32},
                                              {"threads", required_argument, NULL, OPT_THREADS},
                                              {"seed", required_argument, NULL, OPT_SEED},
                                              {"report", required_argument, NULL, OPT_REPORT},
@@ -272,6 +300,16 @@ int main(int argc, char **argv) {
                 tool_usage_error("--metric: unknown metric '%s' (l2, ip, cosine)", optarg);
             }
             metric_arg = optarg;
+            break;
+        case OPT_STORAGE:
+            if (vw_storage_parse(optarg, &b.storage) != VW_OK) {
+                tool_usage_error("--storage: unknown kind '%s' (f32, f16, i8)", optarg);
+            }
+            build_only = "--storage";
+            break;
+        case OPT_NO_FLOAT32:
+            b.flags |= VW_PARAMS_NO_FLOAT32;
+            build_only = "--no-float32";
             break;
         case OPT_THREADS:
             b.threads = tool_parse_u32("--threads", optarg, 0, 1024);
@@ -318,8 +356,15 @@ int main(int argc, char **argv) {
     if (!b.output) {
         tool_usage_error("missing -o INDEX");
     }
+    const tool_file_arg files[] = {{from ? "--from" : "-i", from ? from : b.input, 0},
+                                   {"-o", b.output, 1},
+                                   {"--report", report, 1}};
+    tool_check_files(files, sizeof files / sizeof files[0]);
     if (b.threads == 0) {
         b.threads = tool_cpu_count();
+    }
+    if ((b.flags & VW_PARAMS_NO_FLOAT32) && b.storage == VW_STORAGE_F32) {
+        tool_usage_error("--no-float32 needs --storage f16 or i8");
     }
 
     vw_index *index;
@@ -350,6 +395,7 @@ int main(int argc, char **argv) {
     vw_stats stats;
     if (vw_index_stats(index, &stats) == VW_OK) {
         b.memory_bytes = stats.memory_bytes;
+        b.bytes_per_vector = stats.bytes_per_vector;
     }
     vw_index_free(index);
     b.peak_rss_bytes = tool_peak_rss_bytes();
@@ -367,10 +413,15 @@ int main(int argc, char **argv) {
                (long long)b.file_bytes, size);
         return TOOL_EXIT_OK;
     }
-    printf("%s: %llu elements, dim %u, %s, M %u, ef_construction %u, %u threads: "
+    printf("%s: %llu elements, dim %u, %s, %s storage%s (%u bytes per vector), M %u, "
+           "ef_construction %u, %u threads: "
            "built in %.2f s (%.0f vectors/s), reordered in %.2f s, index %lld bytes (%s)\n",
-           b.output, (unsigned long long)b.count, b.dim, vw_metric_name(b.metric), b.M,
-           b.ef_construction, b.threads, b.build_seconds,
+           b.output, (unsigned long long)b.count, b.dim, vw_metric_name(b.metric),
+           vw_storage_name(b.storage),
+           b.storage == VW_STORAGE_F32        ? ""
+           : (b.flags & VW_PARAMS_NO_FLOAT32) ? " without float32"
+                                              : " + float32",
+           b.bytes_per_vector, b.M, b.ef_construction, b.threads, b.build_seconds,
            b.build_seconds > 0 ? (double)b.count / b.build_seconds : 0.0, b.reorder_seconds,
            (long long)b.file_bytes, size);
     return TOOL_EXIT_OK;

@@ -5,8 +5,9 @@
  * past the checksums to the structural checks. An index that loads must
  * answer searches (and, in read mode, take an insert) without fault.
  *
- * Seeds: tests/fuzz/seeds/fuzz_load/, or fresh ones from
- * `test_persist_seeds <dir>`. Inputs go through a memfd: no disk traffic. */
+ * Seeds: tests/fuzz/seeds/fuzz_load/ (written by `test_persist_seeds
+ * <dir>`: every storage kind, with and without float32 rows). Inputs go
+ * through a memfd: no disk traffic. */
 #include "crc32c.h"
 #include "fuzz_util.h"
 #include "vwhnsw.h"
@@ -67,7 +68,11 @@ static void exercise(vw_index *ix, int read_mode) {
     uint64_t labels[4];
     float dists[4];
     uint32_t found;
-    vw_status st = vw_index_search(ix, q, 4, 8, NULL, NULL, labels, dists, &found);
+    vw_search_options o;
+    vw_search_options_default(&o);
+    o.ef = 8;
+    o.rerank = 3; /* compact kinds re-rank: below k, clamped to it */
+    vw_status st = vw_index_search_ex(ix, q, 4, &o, labels, dists, &found);
     if (st != VW_OK && !(st == VW_ERR_EMPTY_INDEX && s.count == 0))
         abort(); /* a validated index must be searchable */
     if (read_mode) {

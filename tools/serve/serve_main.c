@@ -12,7 +12,9 @@
  */
 #include "server.h"
 
+#include "api.h"
 #include "common.h"
+#include "fault.h"
 #include "vwhnsw.h"
 
 #include <getopt.h>
@@ -22,7 +24,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#define FD_RESERVE 64u /* descriptors kept for the listener, epoll, logs, the index */
+/* Descriptors besides the connections: stdio, listener, epoll, eventfd,
+ * signalfd, inotify, the spare for refusing connections, an index file
+ * being loaded, and a margin. */
+#define FD_RESERVE 16u
 
 static void usage(FILE *out) {
     fprintf(
@@ -39,19 +44,26 @@ static void usage(FILE *out) {
         "  -t, --threads N          search worker threads, 0 = all CPUs (default 0)\n"
         "      --mmap               map the index file instead of reading it into memory\n"
         "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
-        "      --timeout-ms MS      a request must arrive within MS (else 408), idle\n"
-        "                           keep-alive connections close after MS (default 10000)\n"
+        "      --timeout-ms MS      a request must arrive within MS (else 408), its searches\n"
+        "                           stop after MS (503), a client that takes no bytes of its\n"
+        "                           answer for MS and idle keep-alive connections are\n"
+        "                           closed (default 10000)\n"
         "      --max-connections N  open connections; more are answered 503 and closed\n"
-        "                           (default 1024)\n"
+        "                           (default 1024, lowered to fit the descriptor limit)\n"
         "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
+        "      --max-work N         search work one request may ask for, counted as\n"
+        "                           queries x max(k, ef_search); more is 422 (default %u)\n"
         "      --normalize          normalize every query to unit length before searching an\n"
         "                           l2 or ip index (what the seed did); cosine indexes always do\n"
         "  -h, --help               show this help\n"
         "  -V, --version            show the version\n"
         "\n"
         "Endpoints: GET /, GET /stats, POST /search, POST /search/batch.\n"
-        "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.\n",
-        VW_MAX_EF);
+        "SIGTERM or SIGINT: stop accepting, answer the requests in flight (a batch is\n"
+        "cut short with 503), exit 0; while the index loads they end the process.\n"
+        "With --mmap, replace the index file by renaming a new file over it: the server\n"
+        "keeps serving the old one. A file changed in place is loaded again (503 meanwhile).\n",
+        VW_MAX_EF, API_DEFAULT_MAX_WORK);
 }
 
 typedef struct options {
@@ -69,6 +81,7 @@ enum {
     OPT_TIMEOUT,
     OPT_MAX_CONN,
     OPT_QUEUE,
+    OPT_MAX_WORK,
     OPT_NORMALIZE,
     OPT_METRIC
 };
@@ -86,6 +99,7 @@ static void parse_options(int argc, char **argv, options *o) {
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"queue", required_argument, NULL, OPT_QUEUE},
+        {"max-work", required_argument, NULL, OPT_MAX_WORK},
         {"normalize", no_argument, NULL, OPT_NORMALIZE},
         {"metric", required_argument, NULL, OPT_METRIC},
         {"help", no_argument, NULL, 'h'},
@@ -99,6 +113,7 @@ static void parse_options(int argc, char **argv, options *o) {
     c->timeout_ms = 10000;
     c->max_connections = 1024;
     c->queue_depth = 1024;
+    c->max_work = API_DEFAULT_MAX_WORK;
     unsigned threads = 0;
     opterr = 0;
     int ch;
@@ -135,6 +150,9 @@ static void parse_options(int argc, char **argv, options *o) {
         case OPT_QUEUE:
             c->queue_depth = tool_parse_u32("--queue", optarg, 1, 1000000);
             break;
+        case OPT_MAX_WORK:
+            c->max_work = tool_parse_u64("--max-work", optarg, 1, UINT64_MAX / 2);
+            break;
         case OPT_NORMALIZE:
             c->normalize = 1;
             break;
@@ -160,7 +178,8 @@ static void parse_options(int argc, char **argv, options *o) {
 }
 
 /* Each connection needs a descriptor: raise the soft limit as far as allowed
- * and make --max-connections fit in it. */
+ * and make --max-connections fit in it, so that the limit, not accept(2)
+ * failing, decides who gets a 503. */
 static void fit_descriptor_limit(options *o) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -173,7 +192,11 @@ static void fit_descriptor_limit(options *o) {
     }
     if (rl.rlim_cur >= want)
         return;
-    unsigned fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE;
+    if (rl.rlim_cur <= FD_RESERVE)
+        tool_die("the file descriptor limit (%llu) leaves no room for connections; raise it "
+                 "(ulimit -n) above %u",
+                 (unsigned long long)rl.rlim_cur, FD_RESERVE);
+    unsigned fit = (unsigned)(rl.rlim_cur - FD_RESERVE);
     if (o->max_connections_given)
         tool_die("--max-connections %u needs %llu file descriptors but the limit is %llu; "
                  "raise it (ulimit -n) or ask for at most %u",
@@ -188,24 +211,26 @@ int main(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     parse_options(argc, argv, &o);
     fit_descriptor_limit(&o);
+    signal(SIGPIPE, SIG_IGN);
+    if (fault_guard_install() != 0)
+        tool_die("cannot install the SIGBUS handler");
 
-    /* Blocked in every thread (workers inherit the mask); they arrive
-     * through the event loop's signalfd instead. */
+    /* SIGTERM and SIGINT keep their default action while the index loads,
+     * however long that takes: they end the process. */
+    o.cfg.load_flags = o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT;
+    served_index *index = NULL;
+    char err[1024];
+    tool_check_metric(o.cfg.index_path, o.metric);
+    if (served_index_load(o.cfg.index_path, o.cfg.load_flags, o.metric, &index, err, sizeof err) !=
+        0)
+        tool_die("%s", err);
+
+    /* From here on they are blocked in every thread (the server's threads
+     * inherit the mask) and arrive through the event loop's signalfd. */
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    int64_t file_bytes = tool_file_size(o.cfg.index_path);
-    vw_index *index =
-        tool_open_index(o.cfg.index_path, o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, o.metric);
-    o.cfg.index_file_bytes = file_bytes > 0 ? (uint64_t)file_bytes : 0;
-    vw_stats info;
-    if (vw_index_stats(index, &info) == VW_OK && info.metric == VW_METRIC_COSINE)
-        o.cfg.normalize = 0; /* the index normalizes cosine queries itself */
-    int rc = serve_run(index, &o.cfg, &stop);
-    vw_index_free(index);
-    return rc;
+    return serve_run(index, &o.cfg, &stop);
 }

@@ -4,14 +4,15 @@
 #ifndef VW_SERVE_SERVER_H
 #define VW_SERVE_SERVER_H
 
+#include "slot.h"
 #include "vwhnsw.h"
 
 #include <signal.h>
 #include <stdint.h>
 
 typedef struct serve_config {
-    const char *index_path; /* for logs and /stats only; the index is loaded by the caller */
-    uint64_t index_file_bytes;
+    const char *index_path; /* loaded again from here if the mapped file changes */
+    unsigned load_flags;    /* VW_LOAD_* of the initial load */
     const char *host;
     unsigned port;            /* 0 = any free port (printed on the startup line) */
     uint32_t ef;              /* default ef_search */
@@ -20,12 +21,14 @@ typedef struct serve_config {
     unsigned timeout_ms;      /* request/idle/write timeout */
     unsigned max_connections; /* beyond it: 503 and close */
     unsigned queue_depth;     /* searches waiting for a worker; beyond it: 503 */
+    uint64_t max_work;        /* queries x max(k, ef_search) per request; beyond it: 422 */
     int normalize;            /* normalize queries before searching an l2/ip index */
 } serve_config;
 
-/* Serves `index` until SIGTERM or SIGINT (which the caller must have blocked
- * in every thread, so they arrive through a signalfd). Returns 0 after a
+/* Serves `index` (owned from here on) until SIGTERM or SIGINT, which the
+ * caller must have blocked in every thread, so they arrive through a
+ * signalfd; the threads started here inherit the mask. Returns 0 after a
  * clean shutdown, 1 if the server could not start (a message was logged). */
-int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *stop_signals);
+int serve_run(served_index *index, const serve_config *cfg, const sigset_t *stop_signals);
 
 #endif /* VW_SERVE_SERVER_H */
