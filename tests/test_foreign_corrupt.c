@@ -541,6 +541,14 @@ static void bad_calls(void) {
     CHECK_ST(vw_index_import(missing, NULL, &ix), VW_ERR_NOT_FOUND);
     CHECK(ix == NULL);
     CHECK_ST(vw_index_import(dir, NULL, &ix), VW_ERR_INVALID_ARG); /* not a regular file */
+    /* a FIFO with no writer is refused at once, not waited on */
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    vw_index_format kind;
+    CHECK_ST(vw_index_import(fifo, NULL, &ix), VW_ERR_INVALID_ARG);
+    CHECK_ST(vw_index_detect(fifo, &kind), VW_ERR_INVALID_ARG);
+    unlink(fifo);
     vw_import_options o;
     vw_import_options_default(&o);
     o.format = (vw_index_format)7;
