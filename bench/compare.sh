@@ -7,7 +7,16 @@
 #   bench/compare.sh                      seed100k (100,000 random directions)
 #   bench/compare.sh --set seed           the 1,000,000-vector seed set
 #   bench/compare.sh --set clustered1m    1M vw-gen clustered vectors as .fvecs
+#   bench/compare.sh --set sift1m         SIFT-like uint8 descriptors (bench/make_sets.py)
 #   options: --engines "vw hnswlib faiss" --reps 3 --threads 2 --data DIR --out DIR
+#            --efs 16,64,256 (the set's list otherwise)
+#
+# Engines: vw (float32), vw-f16 / vw-i8 (compact storage, float32 kept for
+# re-ranking), vw-f16n / vw-i8n (compact, no float32: approximate distances),
+# hnswlib, faiss, usearch, usearch-f16, usearch-i8 (USearch 2.26.2 through
+# ../shared/peers/usearch_bench.cpp; the binary from USEARCH_BENCH, see
+# ../shared/peers/usearch_README.md). Sets clustered100k, sift100k, sift1m
+# and clustered1m are made by bench/make_sets.py in DIR.
 #
 # Peers come from Debian (libhnswlib-dev, libfaiss-dev); missing packages are
 # installed when running as root, otherwise those engines are skipped. The
@@ -25,6 +34,7 @@ REPS=3
 THREADS=2
 DATA=${VW_PEER_DATA:-/tmp/peers}
 OUT=
+EFS_GIVEN=
 while [ $# -gt 0 ]; do
   case "$1" in
     --set) SET=$2; shift 2 ;;
@@ -33,7 +43,8 @@ while [ $# -gt 0 ]; do
     --threads) THREADS=$2; shift 2 ;;
     --data) DATA=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --efs) EFS_GIVEN=$2; shift 2 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -42,9 +53,11 @@ mkdir -p "$OUT"
 case "$SET" in
   seed100k) EFS=16,32,64,128,256,512,1024 ;;
   seed) EFS=16,64,256,512,1024,2048,3072 ;;
-  clustered1m) EFS=8,16,32,64,128,256 ;;
+  clustered1m|clustered100k) EFS=8,16,32,64,128,256 ;;
+  sift100k|sift1m) EFS=8,16,32,64,128,256 ;;
   *) echo "compare.sh: unknown set $SET" >&2; exit 2 ;;
 esac
+EFS=${EFS_GIVEN:-$EFS}
 
 need_pkg() { dpkg -s "$1" >/dev/null 2>&1; }
 install_pkgs() {
@@ -60,17 +73,20 @@ install_pkgs() {
 }
 
 echo "== build libvwhnsw"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
-VWB=$ROOT/build/bench/vw_peer_bench
+BUILD=${VW_BUILD_DIR:-build}
+cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$BUILD" -j"$(nproc)" >/dev/null
+VWB=$ROOT/$BUILD/bench/vw_peer_bench
 
 echo "== data: $SET"
 install_pkgs time
-if [ "$SET" = clustered1m ]; then
+if [ -f "$DATA/$SET/gt.ivecs" ]; then
+  D=$DATA/$SET
+elif [ "$SET" = clustered1m ]; then
   D=$DATA/clustered1m
   if [ ! -f "$D/base.fvecs" ]; then
     mkdir -p "$D"
-    build/tools/vw-gen -n 1000000 -d 128 --dist clustered --queries 1000 \
+    "$BUILD"/tools/vw-gen -n 1000000 -d 128 --dist clustered --queries 1000 \
       --queries-out "$D/query.fvecs" -o "$D/base.fvecs"
   fi
   case " $ENGINES " in *" vw "*) ;; *) [ -f "$D/gt.ivecs" ] || {
@@ -107,15 +123,39 @@ done
   echo "set=$SET efs=$EFS reps=$REPS threads=$THREADS"
 } > "$OUT/meta.txt"
 
+# vw-<kind>[n]: storage kind, n = without float32
+vw_build_args() {
+  case $1 in
+    vw) echo f32 ;;
+    vw-f16) echo f16 ;;
+    vw-i8) echo i8 ;;
+    vw-f16n) echo f16 nofloat32 ;;
+    vw-i8n) echo i8 nofloat32 ;;
+  esac
+}
+
 run_engine() {
   local e=$1 idx
+  local base=$D/base.fvecs
+  [ -f "$base" ] || base=$D/base.bvecs
   case $e in
+    vw-*)
+      idx=$OUT/$e.vwi
+      # shellcheck disable=SC2046
+      /usr/bin/time -v "$VWB" build "$base" "$idx" 32 200 "$THREADS" $(vw_build_args "$e") > "$OUT/$e-build.log" 2> "$OUT/$e-build.time"
+      "$VWB" search "$idx" "$D/query.fvecs" "$D/gt.ivecs" "$EFS" "$THREADS" "$REPS" > "$OUT/$e-search.log"
+      "$VWB" search "$idx" "$D/query.fvecs" "$D/gt.ivecs" 64 "$THREADS" 1 mmap > "$OUT/$e-mmap.log" ;;
+    usearch|usearch-f16|usearch-i8)
+      idx=$OUT/$e.usearch
+      local q=${e#usearch}; q=${q#-}
+      USEARCH_QUANT=${q:-f32} /usr/bin/time -v "$USEARCH_BENCH" build "$base" "$idx" 32 200 "$THREADS" > "$OUT/$e-build.log" 2> "$OUT/$e-build.time"
+      "$USEARCH_BENCH" search "$idx" "$D/query.fvecs" "$D/gt.ivecs" "$EFS" "$THREADS" "$REPS" > "$OUT/$e-search.log" ;;
     vw)
       idx=$OUT/vw.vwi
       /usr/bin/time -v "$VWB" build "$D/base.fvecs" "$idx" 32 200 "$THREADS" > "$OUT/vw-build.log" 2> "$OUT/vw-build.time"
       if [ ! -f "$D/gt.ivecs" ]; then
         # exact top-10 by brute force (vw-bench), written for every engine to read
-        build/tools/vw-bench -x "$idx" --base "$D/base.fvecs" --queries "$D/query.fvecs" \
+        "$BUILD"/tools/vw-bench -x "$idx" --base "$D/base.fvecs" --queries "$D/query.fvecs" \
           --gt-out "$D/gt.ivecs" -o "$OUT/gt-run.json" > "$OUT/gt-run.log"
       fi
       "$VWB" search "$idx" "$D/query.fvecs" "$D/gt.ivecs" "$EFS" "$THREADS" "$REPS" > "$OUT/vw-search.log"
@@ -125,7 +165,7 @@ run_engine() {
       done > "$OUT/vw-load.log" ;;
     hnswlib)
       idx=$OUT/hnswlib.idx
-      /usr/bin/time -v $PB build hnswlib "$D/base.fvecs" "$idx" 32 200 "$THREADS" > "$OUT/hnswlib-build.log" 2> "$OUT/hnswlib-build.time"
+      /usr/bin/time -v $PB build hnswlib "$base" "$idx" 32 200 "$THREADS" > "$OUT/hnswlib-build.log" 2> "$OUT/hnswlib-build.time"
       $PB search hnswlib "$idx" "$D/query.fvecs" "$D/gt.ivecs" "$EFS" "$THREADS" "$REPS" > "$OUT/hnswlib-search.log" ;;
     faiss)
       idx=$OUT/faiss.idx

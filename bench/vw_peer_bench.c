@@ -1,24 +1,32 @@
 /* vw_peer_bench: libvwhnsw measured exactly the way ../shared/peers/peer_bench.cpp
  * measures hnswlib and Faiss, so the figures can stand side by side.
  *
- *   vw_peer_bench build  <base.fvecs> <index_out> <M> <efC> <threads> [noreorder]
+ *   vw_peer_bench build  <base.fvecs> <index_out> <M> <efC> <threads> [noreorder] [f32|f16|i8]
+ *                        [nofloat32]
  *   vw_peer_bench search <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <threads> [reps] [LOAD]
  *   vw_peer_bench load   <index> [LOAD] [times]
  *   vw_peer_bench reorder <index_in> <index_out>
  *
  * LOAD is read (default), mmap, read-noverify or mmap-noverify: the
- * vw_index_load flags (VW_LOAD_MMAP, VW_LOAD_NO_VERIFY).
+ * vw_index_load flags (VW_LOAD_MMAP, VW_LOAD_NO_VERIFY); or import (a Faiss
+ * file, or any file vw_index_import reads) or import-l2, import-ip,
+ * import-cosine (an hnswlib file, whose metric is not in it).
  *
  * build : reads the base vectors, builds with <threads> threads (labels = row
- *         numbers), reorders it (vw_index_reorder, as vw-build does; not with
- *         noreorder), saves. Prints build seconds (graph construction and
- *         reorder), save seconds, index bytes, peak RSS.
+ *         numbers) in the given storage kind (default f32; nofloat32: a
+ *         compact index without float32 rows), reorders it (vw_index_reorder,
+ *         as vw-build does; not with noreorder), saves. Prints build seconds
+ *         (graph construction and reorder), save seconds, index bytes, peak
+ *         RSS.
  * search: loads the index (timed); one untimed warm-up pass at ef=64; then for
  *         each ef, <reps> passes of all queries one at a time on one thread
  *         (k=10), latency = CLOCK_MONOTONIC around the single search call;
  *         recall@10 against gt[:10]. Then a batch pass at ef=64 over
- *         <threads> threads (vw_index_search_batch), 3 times. Peak RSS last.
- *         The output lines have the same fields as peer_bench's.
+ *         <threads> threads (vw_index_search_batch), 3 times. Peak RSS last,
+ *         and the RSS now (after all passes: file-backed pages of a mapped
+ *         index count). The output lines have the same fields as
+ *         peer_bench's. VW_RERANK=N sets the re-rank depth (default: the
+ *         library's).
  * load  : loads the index `times` times (default 5) and prints each load's
  *         seconds and their median: the cost of the checks and checksums. */
 #include "vwhnsw.h"
@@ -44,6 +52,19 @@ static double peak_rss_mb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_maxrss / 1024.0;
+}
+
+/* Resident set now (VmRSS): anonymous and file-backed pages. */
+static double rss_now_mb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double mb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            mb = atof(line + 6) / 1024.0;
+    if (f)
+        fclose(f);
+    return mb;
 }
 
 static long long file_bytes(const char *p) {
@@ -84,9 +105,20 @@ static int cmd_build(int argc, char **argv) {
     p.ef_construction = (uint32_t)atoi(argv[5]);
     p.capacity = base->n;
     unsigned threads = (unsigned)atoi(argv[6]);
-    printf("engine=vwhnsw base=%s n=%llu d=%u M=%u efC=%u threads=%u simd=%s\n", argv[2],
-           (unsigned long long)base->n, base->dim, p.M, p.ef_construction, threads,
-           vw_simd_name(vw_simd_active()));
+    bool reorder = true;
+    for (int i = 7; i < argc; i++) {
+        if (strcmp(argv[i], "noreorder") == 0)
+            reorder = false;
+        else if (strcmp(argv[i], "nofloat32") == 0)
+            p.flags |= VW_PARAMS_NO_FLOAT32;
+        else
+            die_on(vw_storage_parse(argv[i], &p.storage), argv[i]);
+    }
+    printf("engine=vwhnsw base=%s n=%llu d=%u M=%u efC=%u threads=%u simd=%s storage=%s "
+           "float32=%s\n",
+           argv[2], (unsigned long long)base->n, base->dim, p.M, p.ef_construction, threads,
+           vw_simd_name(vw_simd_active()), vw_storage_name(p.storage),
+           p.flags & VW_PARAMS_NO_FLOAT32 ? "no" : "yes");
     printf("data_load_s=%.3f\n", t1 - t0);
     fflush(stdout);
     uint64_t *labels = malloc(base->n * sizeof *labels);
@@ -97,7 +129,6 @@ static int cmd_build(int argc, char **argv) {
     die_on(vw_index_create(&p, &ix), "create");
     die_on(vw_index_add_batch(ix, base->data, labels, base->n, threads, NULL, NULL), "build");
     double tr = now();
-    bool reorder = !(argc > 7 && strcmp(argv[7], "noreorder") == 0);
     if (reorder)
         die_on(vw_index_reorder(ix), "reorder");
     double te = now();
@@ -113,9 +144,19 @@ static int cmd_build(int argc, char **argv) {
     return 0;
 }
 
+/* Load modes beyond the vw_index_load flags: vw_index_import, with a metric
+ * (hnswlib files) or without. */
+#define LOAD_IMPORT        (1u << 16)
+#define LOAD_METRIC(flags) ((int)((flags) >> 17 & 3u)) /* 0 none, else vw_metric + 1 */
+
 static unsigned parse_load(const char *s) {
     if (!s || strcmp(s, "read") == 0)
         return VW_LOAD_DEFAULT;
+    if (strcmp(s, "import") == 0)
+        return LOAD_IMPORT;
+    vw_metric m;
+    if (strncmp(s, "import-", 7) == 0 && vw_metric_parse(s + 7, &m) == VW_OK)
+        return LOAD_IMPORT | (unsigned)(m + 1) << 17;
     if (strcmp(s, "mmap") == 0)
         return VW_LOAD_MMAP;
     if (strcmp(s, "read-noverify") == 0)
@@ -123,15 +164,31 @@ static unsigned parse_load(const char *s) {
     if (strcmp(s, "mmap-noverify") == 0)
         return VW_LOAD_MMAP | VW_LOAD_NO_VERIFY;
     fprintf(stderr,
-            "vw_peer_bench: load mode %s: expected read, mmap, read-noverify or "
-            "mmap-noverify\n",
+            "vw_peer_bench: load mode %s: expected read, mmap, read-noverify, "
+            "mmap-noverify, import or import-l2|ip|cosine\n",
             s);
     exit(2);
 }
 
 static const char *load_name(unsigned flags) {
     static const char *const names[] = {"read", "mmap", "read-noverify", "mmap-noverify"};
+    static const char *const imports[] = {"import", "import-l2", "import-ip", "import-cosine"};
+    if (flags & LOAD_IMPORT)
+        return imports[LOAD_METRIC(flags)];
     return names[(flags & VW_LOAD_MMAP ? 1 : 0) + (flags & VW_LOAD_NO_VERIFY ? 2 : 0)];
+}
+
+/* vw_index_load, or vw_index_import for another engine's file. */
+static void open_index(const char *path, unsigned flags, vw_index **ix) {
+    if (!(flags & LOAD_IMPORT)) {
+        die_on(vw_index_load(path, flags, ix), path);
+        return;
+    }
+    vw_import_options o;
+    vw_import_options_default(&o);
+    o.has_metric = LOAD_METRIC(flags) != 0;
+    o.metric = o.has_metric ? (vw_metric)(LOAD_METRIC(flags) - 1) : VW_METRIC_L2;
+    die_on(vw_index_import(path, &o, ix), path);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -161,13 +218,22 @@ static double recall_at_10(const uint64_t *res, const vw_dataset *gt, size_t nq)
     return (double)hit / ((double)nq * 10.0);
 }
 
+static uint32_t rerank_option(void) {
+    const char *e = getenv("VW_RERANK");
+    return e ? (uint32_t)atoi(e) : 0;
+}
+
 static void search_all(vw_index *ix, const vw_dataset *q, uint32_t ef, uint64_t *res, double *lat) {
+    vw_search_options o;
+    vw_search_options_default(&o);
+    o.ef = ef;
+    o.rerank = rerank_option();
     for (uint64_t i = 0; i < q->n; i++) {
         uint32_t found = 0;
         float dist[K];
         double a = now();
         vw_status st =
-            vw_index_search(ix, q->data + i * q->dim, K, ef, NULL, NULL, res + i * K, dist, &found);
+            vw_index_search_ex(ix, q->data + i * q->dim, K, &o, res + i * K, dist, &found);
         double b = now();
         die_on(st, "search");
         for (uint32_t j = found; j < K; j++)
@@ -195,11 +261,16 @@ static int cmd_search(int argc, char **argv) {
     }
     double t0 = now();
     vw_index *ix = NULL;
-    die_on(vw_index_load(index_path, flags, &ix), index_path);
+    open_index(index_path, flags, &ix);
     double load_s = now() - t0;
+    vw_stats vs;
+    die_on(vw_index_stats(ix, &vs), "stats");
     printf("engine=vwhnsw index=%s index_bytes=%lld nq=%llu d=%u k=%d reps=%d simd=%s load=%s\n",
            index_path, file_bytes(index_path), (unsigned long long)q->n, q->dim, K, reps,
            vw_simd_name(vw_simd_active()), load_name(flags));
+    printf("storage=%s float32=%s exact_distances=%s bytes_per_vector=%u rerank=%u\n",
+           vw_storage_name(vs.storage), vs.float32_kept ? "yes" : "no",
+           vs.exact_distances ? "yes" : "no", vs.bytes_per_vector, rerank_option());
     printf("load_s=%.3f rss_after_load_mb=%.1f\n", load_s, peak_rss_mb());
     fflush(stdout);
 
@@ -228,15 +299,17 @@ static int cmd_search(int argc, char **argv) {
     }
     for (int r = 0; r < 3; r++) {
         double a = now();
-        die_on(
-            vw_index_search_batch(ix, q->data, q->n, K, 64, NULL, NULL, threads, res, NULL, NULL),
-            "batch search");
+        vw_search_options o;
+        vw_search_options_default(&o);
+        o.rerank = rerank_option();
+        die_on(vw_index_search_batch_ex(ix, q->data, q->n, K, &o, threads, res, NULL, NULL),
+               "batch search");
         double w = now() - a;
         printf("batch ef=64 threads=%u run=%d QPS=%.1f recall@10=%.4f\n", threads, r,
                (double)q->n / w, recall_at_10(res, gt, q->n));
         fflush(stdout);
     }
-    printf("peak_rss_mb=%.1f\n", peak_rss_mb());
+    printf("peak_rss_mb=%.1f\nrss_now_mb=%.1f\n", peak_rss_mb(), rss_now_mb());
     free(res);
     free(lat);
     vw_index_free(ix);
@@ -247,7 +320,8 @@ static int cmd_search(int argc, char **argv) {
 
 static int cmd_load(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "load <index> [read|mmap|read-noverify|mmap-noverify] [times]\n");
+        fprintf(stderr, "load <index> [read|mmap|read-noverify|mmap-noverify|import[-METRIC]] "
+                        "[times]\n");
         return 2;
     }
     unsigned flags = parse_load(argc > 3 ? argv[3] : NULL);
@@ -258,7 +332,7 @@ static int cmd_load(int argc, char **argv) {
     for (int i = 0; i < times; i++) {
         vw_index *ix = NULL;
         double t0 = now();
-        die_on(vw_index_load(argv[2], flags, &ix), argv[2]);
+        open_index(argv[2], flags, &ix);
         s[i] = now() - t0;
         vw_index_free(ix);
         printf("load=%s run=%d load_s=%.4f\n", load_name(flags), i, s[i]);

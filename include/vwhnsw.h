@@ -23,6 +23,18 @@
  *     vector on insert and every query on search, then reports 1 - <a,b>
  *     (= half the squared Euclidean distance between the unit vectors).
  *     Smaller is always nearer.
+ *   - Storage kinds: an index stores its vectors as float32 (the default,
+ *     exact), float16 or 8-bit codes (see vw_storage). Searches on compact
+ *     kinds walk the graph on the codes and re-score the best candidates with
+ *     the float32 vectors, so they return exact distances, unless the index
+ *     was created with VW_PARAMS_NO_FLOAT32: then no float32 copy exists and
+ *     the distances returned are APPROXIMATE (computed from the exact query
+ *     and the decoded stored vector). vw_stats.exact_distances says which.
+ *   - ABI: during 0.x the shared library's SONAME (libvwhnsw.so.N) changes
+ *     whenever a public struct or enum changes layout; the version macros
+ *     below say which release a program was built against. Always fill
+ *     vw_params and vw_search_options through their *_default functions, so
+ *     that fields added later get their defaults when you rebuild.
  *
  * Threads
  *
@@ -75,7 +87,7 @@ extern "C" {
 /* ------------------------------------------------------------------ version */
 
 #define VW_VERSION_MAJOR  0
-#define VW_VERSION_MINOR  1
+#define VW_VERSION_MINOR  2
 #define VW_VERSION_PATCH  0
 #define VW_VERSION_NUMBER (VW_VERSION_MAJOR * 10000 + VW_VERSION_MINOR * 100 + VW_VERSION_PATCH)
 
@@ -142,6 +154,42 @@ VW_API const char *vw_metric_name(vw_metric metric);
 /* Parses "l2", "ip" or "cosine" (case-insensitive). */
 VW_API vw_status vw_metric_parse(const char *name, vw_metric *out);
 
+/* How an index stores its vectors (bytes per vector for dim d):
+ *
+ *   VW_STORAGE_F32  4d   float32, exact. The default.
+ *   VW_STORAGE_F16  2d   IEEE binary16 (11-bit significand, relative error
+ *                        <= 2^-11 per component; components beyond +-65504
+ *                        are refused with VW_ERR_NONFINITE). Recall is within
+ *                        a few thousandths of f32 without re-ranking.
+ *   VW_STORAGE_I8   d    8-bit scalar quantization: component i is stored as
+ *                        code c in 0..255 and decodes to offset[i] + step * c,
+ *                        with a per-dimension offset and one step for all
+ *                        dimensions, trained from data (vw_index_train or the
+ *                        first vw_index_add_batch: per-dimension min/max).
+ *                        Data made of at most 256 consecutive integers per
+ *                        dimension (uint8 descriptors such as SIFT) gets step
+ *                        1 and is stored losslessly. A later vector outside
+ *                        the trained range is CLAMPED to it (its codes
+ *                        saturate at 0 or 255); with float32 kept, the
+ *                        re-ranking still returns its exact distance.
+ *
+ * Compact kinds also keep the float32 vectors (+4d bytes, a separate array
+ * and file section that an mmap-loaded index only reads to re-rank) unless
+ * VW_PARAMS_NO_FLOAT32 is set. Which kind when: see the README. */
+typedef enum vw_storage { VW_STORAGE_F32 = 0, VW_STORAGE_F16 = 1, VW_STORAGE_I8 = 2 } vw_storage;
+
+/* "f32", "f16", "i8"; NULL for an unknown value. */
+VW_API const char *vw_storage_name(vw_storage storage);
+/* Parses "f32", "f16" or "i8" (case-insensitive). */
+VW_API vw_status vw_storage_parse(const char *name, vw_storage *out);
+
+enum {
+    /* Compact storage only: keep no float32 copy of the vectors. Saves 4d
+     * bytes per vector; searches cannot re-rank and return approximate
+     * distances (and vw_index_get_vector the decoded vector). */
+    VW_PARAMS_NO_FLOAT32 = 1u << 0
+};
+
 typedef struct vw_params {
     uint32_t dim;             /* 1..VW_MAX_DIM, required */
     vw_metric metric;         /* default VW_METRIC_L2 */
@@ -149,10 +197,12 @@ typedef struct vw_params {
     uint32_t ef_construction; /* beam width while building; >= 1 */
     uint64_t capacity;        /* initial room; the index grows beyond it when needed */
     uint64_t seed;            /* seeds the level draws; same seed + 1 thread -> same graph */
+    vw_storage storage;       /* default VW_STORAGE_F32 */
+    uint32_t flags;           /* VW_PARAMS_* bits; default 0 */
 } vw_params;
 
 /* Fills *params with the defaults for a dimension: L2, M=16,
- * ef_construction=200, capacity 1024, seed 100. */
+ * ef_construction=200, capacity 1024, seed 100, f32 storage, flags 0. */
 VW_API void vw_params_default(vw_params *params, uint32_t dim);
 
 typedef struct vw_index vw_index;
@@ -163,6 +213,14 @@ VW_API vw_status vw_index_create(const vw_params *params, vw_index **out);
 /* Releases an index (from create or load). NULL is ignored. Must not race
  * with any other call on the same index. */
 VW_API void vw_index_free(vw_index *index);
+
+/* Sets the i8 codec of an empty VW_STORAGE_I8 index from n sample vectors
+ * (n * dim floats; normalized first for the cosine metric): per-dimension
+ * minimum and maximum. Without it, the first vw_index_add_batch trains on
+ * its own vectors; vw_index_add on an untrained i8 index fails with
+ * VW_ERR_INVALID_ARG. VW_ERR_INVALID_ARG once the index holds vectors or was
+ * trained; VW_OK without effect for f32 and f16 indexes. */
+VW_API vw_status vw_index_train(vw_index *index, const float *vectors, uint64_t n);
 
 /* Inserts one vector of index dim floats under a new label. The vector is
  * copied. Fails with VW_ERR_DUPLICATE_LABEL if the label is present. */
@@ -203,6 +261,26 @@ VW_API vw_status vw_index_search(const vw_index *index, const float *query, uint
                                  vw_filter_fn filter, void *filter_ctx, uint64_t *out_labels,
                                  float *out_distances, uint32_t *found);
 
+/* Options of vw_index_search_ex; fill with vw_search_options_default. */
+typedef struct vw_search_options {
+    uint32_t ef;         /* beam width, 1..VW_MAX_EF (default 64); the search uses max(ef, k) */
+    uint32_t rerank;     /* compact storage with float32 kept: how many of the best candidates
+                          * by code distance are re-scored with float32 before the k best are
+                          * returned; 0 = the default, max(VW_RERANK_FACTOR * k, 32); always
+                          * at least k and at most max(ef, k) */
+    vw_filter_fn filter; /* may be NULL */
+    void *filter_ctx;
+} vw_search_options;
+
+#define VW_RERANK_FACTOR 4u
+
+VW_API void vw_search_options_default(vw_search_options *options);
+
+/* vw_index_search with options (re-rank depth). options NULL = defaults. */
+VW_API vw_status vw_index_search_ex(const vw_index *index, const float *query, uint32_t k,
+                                    const vw_search_options *options, uint64_t *out_labels,
+                                    float *out_distances, uint32_t *found);
+
 /* Searches nq queries (nq * dim floats) with `threads` threads (0 = all
  * online CPUs). Results of query i go to out_labels[i*k .. i*k+k-1] and
  * out_distances likewise (may be NULL); found[i] holds its count (may be
@@ -213,6 +291,11 @@ VW_API vw_status vw_index_search_batch(const vw_index *index, const float *queri
                                        void *filter_ctx, unsigned threads, uint64_t *out_labels,
                                        float *out_distances, uint32_t *found);
 
+/* vw_index_search_batch with options (options NULL = defaults). */
+VW_API vw_status vw_index_search_batch_ex(const vw_index *index, const float *queries, uint64_t nq,
+                                          uint32_t k, const vw_search_options *options,
+                                          unsigned threads, uint64_t *out_labels,
+                                          float *out_distances, uint32_t *found);
 /* Replaces the vector of `label`, or inserts it if the label is absent.
  * The old vector is removed as by vw_index_remove (see there). */
 VW_API vw_status vw_index_upsert(vw_index *index, const float *vector, uint64_t label);
@@ -253,7 +336,8 @@ VW_API vw_status vw_index_purge(vw_index *index);
 VW_API vw_status vw_index_reorder(vw_index *index);
 
 /* Copies the stored vector of `label` into out (dim floats; normalized for
- * the cosine metric). VW_ERR_NOT_FOUND if the label is absent. */
+ * the cosine metric; for a compact index without float32, the decoded
+ * approximation). VW_ERR_NOT_FOUND if the label is absent. */
 VW_API vw_status vw_index_get_vector(const vw_index *index, uint64_t label, float *out);
 
 typedef struct vw_stats {
@@ -271,6 +355,11 @@ typedef struct vw_stats {
     uint64_t removed;      /* removed elements still linked, waiting for a purge */
     uint64_t free_slots;   /* empty slots later inserts reuse */
     uint64_t slots;        /* count + removed + free_slots: rows in the arrays */
+    vw_storage storage;
+    int float32_kept;          /* non-zero if float32 vectors are held (always for f32) */
+    int exact_distances;       /* non-zero if searches return exact distances */
+    uint32_t bytes_per_vector; /* vector bytes per element: codes plus any float32 copy */
+    uint32_t code_bytes;       /* bytes per element that searches walk (4d, 2d or d) */
 } vw_stats;
 
 /* Never waits for a writer; while writes run, each value is one that was
@@ -292,18 +381,86 @@ enum {
     VW_LOAD_DEFAULT = 0,
     /* Map the file and use vectors and links in place: fast load, memory
      * shared between processes. The index is read-only: writes return
-     * VW_ERR_READONLY. The file must not be modified while mapped. */
+     * VW_ERR_READONLY. The file must not be modified in place while mapped
+     * (replace it by renaming a new file over it, as vw_index_save does).
+     * If it is, searches still stay inside the mapping but give unspecified
+     * answers, and a page past a truncated file's end raises SIGBUS, which
+     * the library does not catch (lib/FORMAT.md, "Load modes"). */
     VW_LOAD_MMAP = 1u << 0,
     /* Skip the section checksums (structural checks still run). */
     VW_LOAD_NO_VERIFY = 1u << 1
 };
 
 /* Loads an index saved by vw_index_save. Every count, offset and neighbour
- * id is validated before use; a file that fails yields VW_ERR_FORMAT,
- * VW_ERR_TRUNCATED, VW_ERR_CORRUPT or VW_ERR_VERSION with a detail message
- * naming what failed. */
+ * id is validated before use, and the vectors (no NaN, Inf or overflowing
+ * norm) unless mapped with VW_LOAD_NO_VERIFY; a file that fails yields
+ * VW_ERR_FORMAT, VW_ERR_TRUNCATED, VW_ERR_CORRUPT or VW_ERR_VERSION with a
+ * detail message naming what failed. A path that is not a regular file
+ * (directory, FIFO, device) gives VW_ERR_INVALID_ARG at once, without
+ * waiting on it; a missing one VW_ERR_NOT_FOUND. */
 VW_API vw_status vw_index_load(const char *path, unsigned flags, vw_index **out);
 
+/* ------------------------------------------------------------------ other engines' files */
+
+/* Index files written by other HNSW engines can be opened as they are: their
+ * graph is kept link for link (no rebuild), and the result is an ordinary
+ * index, searchable, savable with vw_index_save, reorderable and open to
+ * inserts. lib/FOREIGN.md says what is read, how each engine's conventions
+ * map onto this library's and what is checked.
+ *
+ *   Faiss     faiss.write_index of an IndexHNSWFlat, bare or inside an
+ *             IndexIDMap / IndexIDMap2 (whose ids become the labels; a bare
+ *             index labels its vectors 0..n-1), metric L2 or inner product.
+ *             An inner-product file becomes a VW_METRIC_IP index, whose
+ *             distances are 1 - <a,b> where Faiss reports <a,b>.
+ *   hnswlib   hnswlib's saveIndex / Python save_index, for the spaces l2, ip
+ *             and cosine. The file does not say which space it was built
+ *             with: the caller must (options.metric). Elements hnswlib marked
+ *             deleted are left out; lists that pointed to one are given its
+ *             live neighbours instead, so the graph stays connected.
+ *
+ * A foreign file is validated as strictly as our own: sizes are checked
+ * against the file's length before anything is allocated, every count,
+ * offset, level and neighbour id before it is used, so a damaged or hostile
+ * file yields VW_ERR_FORMAT, VW_ERR_TRUNCATED, VW_ERR_CORRUPT or
+ * VW_ERR_UNSUPPORTED with a detail naming the field and its file offset,
+ * never a crash or a hang. These formats carry no checksums: a damaged
+ * vector value that is still a finite float cannot be detected. */
+
+typedef enum vw_index_format {
+    VW_INDEX_FORMAT_UNKNOWN = 0, /* none of the below (as an option: detect) */
+    VW_INDEX_FORMAT_VWHNSW,      /* vw_index_save's own format (lib/FORMAT.md) */
+    VW_INDEX_FORMAT_FAISS,       /* faiss.write_index */
+    VW_INDEX_FORMAT_HNSWLIB      /* hnswlib saveIndex */
+} vw_index_format;
+
+/* "vwhnsw", "faiss", "hnswlib"; NULL for VW_INDEX_FORMAT_UNKNOWN. */
+VW_API const char *vw_index_format_name(vw_index_format format);
+
+/* Tells which kind of index file `path` is from its first bytes (it does not
+ * validate the rest). *out is VW_INDEX_FORMAT_UNKNOWN, with VW_OK, for any
+ * other file; VW_ERR_NOT_FOUND / VW_ERR_IO if it cannot be read. */
+VW_API vw_status vw_index_detect(const char *path, vw_index_format *out);
+
+typedef struct vw_import_options {
+    vw_index_format format; /* VW_INDEX_FORMAT_UNKNOWN (default): detect */
+    int has_metric;         /* non-zero: `metric` below is set */
+    vw_metric metric;       /* required for hnswlib files; checked against the
+                               metric a Faiss or vwhnsw file records */
+    uint64_t seed;          /* seeds the level draws of later inserts (default 100) */
+} vw_import_options;
+
+/* Fills *options with the defaults: detect the format, no metric, seed 100. */
+VW_API void vw_import_options_default(vw_import_options *options);
+
+/* Opens an index file of any supported kind into memory: a Faiss or hnswlib
+ * file as described above, or a vwhnsw file (as vw_index_load with flags 0).
+ * `options` may be NULL for the defaults (then an hnswlib file fails with
+ * VW_ERR_INVALID_ARG asking for its metric). The index's M is the one whose
+ * lists (M per upper layer, 2M on layer 0) hold the file's widest ones, and
+ * its ef_construction the file's. Takes about as long as reading the file. */
+VW_API vw_status vw_index_import(const char *path, const vw_import_options *options,
+                                 vw_index **out);
 /* ------------------------------------------------------------------ durable store */
 
 /* A store keeps an index durable in a directory: a snapshot (DIR/index.vwi,
@@ -392,7 +549,9 @@ typedef struct vw_dataset {
 VW_API vw_dataset_format vw_dataset_format_from_path(const char *path);
 
 /* Reads a vector file. `format` VW_FORMAT_AUTO picks by extension; the
- * content is checked against it. On success *out owns a new dataset. */
+ * content is checked against it. On success *out owns a new dataset. A path
+ * that is not a regular file (directory, FIFO, device) gives
+ * VW_ERR_INVALID_ARG at once, without waiting on it. */
 VW_API vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset **out);
 
 /* Writes n x dim floats. For .bvecs/.u8bin values are rounded and must lie
@@ -403,12 +562,20 @@ VW_API vw_status vw_dataset_write(const char *path, vw_dataset_format format, co
 
 VW_API void vw_dataset_free(vw_dataset *dataset);
 
+/* Writes len bytes to `path` with the guarantees of vw_index_save: a
+ * temporary file beside it, fsync, rename over `path`, directory fsync; on
+ * any failure (a full disk, a file size limit) the temporary file is
+ * removed and an existing file at `path` is left untouched. The same
+ * statuses as vw_index_save. For a program's own small outputs (reports,
+ * results) that must never be left half-written; the tools use it. */
+VW_API vw_status vw_file_write_atomic(const char *path, const void *data, size_t len);
+
 /* ------------------------------------------------------------------ kernels */
 
 typedef enum vw_simd_level {
     VW_SIMD_SCALAR = 0,
-    VW_SIMD_AVX2 = 1,  /* AVX2 + FMA */
-    VW_SIMD_AVX512 = 2 /* AVX-512F */
+    VW_SIMD_AVX2 = 1,  /* AVX2 + FMA + F16C */
+    VW_SIMD_AVX512 = 2 /* AVX-512F + BW; int8 kernels use VNNI where present */
 } vw_simd_level;
 
 /* The kernel set in use: the best the CPU supports, unless the environment

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #define CHUNK_BYTES (1u << 20)
@@ -231,21 +230,7 @@ static vw_status source_read(const source *s, uint64_t off, void *dst, size_t le
         memcpy(dst, s->mem + off, len);
         return VW_OK;
     }
-    unsigned char *p = dst;
-    while (len > 0) {
-        ssize_t got = pread(s->fd, p, len < IO_MAX ? len : IO_MAX, (off_t)off);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return vw_fail_errno(VW_ERR_IO, "read", NULL);
-        if (got == 0)
-            return vw_fail(VW_ERR_TRUNCATED,
-                           "file ended at byte %" PRIu64 " while reading (did it shrink?)", off);
-        p += got;
-        off += (uint64_t)got;
-        len -= (size_t)got;
-    }
-    return VW_OK;
+    return vw_pread_full(s->fd, dst, len, off, NULL);
 }
 
 /* ------------------------------------------------------------------ headers */
@@ -475,23 +460,14 @@ vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset
     vw_status st = resolve_format(path, format, &format);
     if (st != VW_OK)
         return st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", NULL);
-    struct stat sb;
-    if (fstat(fd, &sb) != 0) {
-        st = vw_fail_errno(VW_ERR_IO, "stat", NULL);
-    } else if (S_ISDIR(sb.st_mode)) {
-        errno = EISDIR;
-        st = vw_fail_errno(VW_ERR_IO, "open", NULL);
-    } else if (!S_ISREG(sb.st_mode)) {
-        /* The size must be known up front to validate the header. */
-        st = vw_fail(VW_ERR_UNSUPPORTED, "not a regular file (pipes and devices are not read)");
-    } else {
-        (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-        source s = {NULL, fd, (uint64_t)sb.st_size};
-        st = parse_source(&s, format, out);
-    }
+    int fd;
+    uint64_t size;
+    st = vw_open_regular(path, NULL, &fd, &size);
+    if (st != VW_OK)
+        return st;
+    (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+    source s = {NULL, fd, size};
+    st = parse_source(&s, format, out);
     close(fd);
     return st;
 }
@@ -503,23 +479,7 @@ void vw_dataset_free(vw_dataset *dataset) {
     free(dataset);
 }
 
-/* ------------------------------------------------------------------ atomic files */
-
 /* ------------------------------------------------------------------ writing */
-
-static vw_status write_all(int fd, const void *data, size_t len) {
-    const unsigned char *p = data;
-    while (len > 0) {
-        ssize_t put = write(fd, p, len < IO_MAX ? len : IO_MAX);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put < 0)
-            return vw_fail_errno(VW_ERR_IO, "write", NULL);
-        p += put;
-        len -= (size_t)put;
-    }
-    return VW_OK;
-}
 
 /* Encodes one row; refuses values the element type cannot hold. */
 static vw_status encode_row(const float *v, uint32_t dim, vw_elem elem, unsigned char *p,
@@ -559,7 +519,7 @@ static vw_status write_header(int fd, vw_dataset_format format, uint64_t n, uint
         store_le32(head + 4, dim);
         len = 8;
     }
-    return st == VW_OK ? write_all(fd, head, len) : st;
+    return st == VW_OK ? vw_write_all(fd, head, len) : st;
 }
 
 static vw_status write_rows(int fd, vw_dataset_format format, const float *data, uint64_t n,
@@ -568,7 +528,7 @@ static vw_status write_rows(int fd, vw_dataset_format format, const float *data,
     size_t prefix = formats[format].kind == KIND_VECS ? 4 : 0;
     size_t row_bytes = prefix + dim * elem_size(elem);
     if (HOST_LE && elem == VW_ELEM_F32 && prefix == 0)
-        return write_all(fd, data, (size_t)n * dim * sizeof(float));
+        return vw_write_all(fd, data, (size_t)n * dim * sizeof(float));
 
     size_t chunk_rows = CHUNK_BYTES / row_bytes;
     unsigned char *buf = malloc(chunk_rows * row_bytes);
@@ -584,7 +544,7 @@ static vw_status write_rows(int fd, vw_dataset_format format, const float *data,
             st = encode_row(data + (r + i) * dim, dim, elem, p + prefix, r + i);
         }
         if (st == VW_OK)
-            st = write_all(fd, buf, rows * row_bytes);
+            st = vw_write_all(fd, buf, rows * row_bytes);
     }
     free(buf);
     return st;

@@ -7,19 +7,42 @@
  * fails or crashes on it. */
 #include "vw_internal.h"
 
+#ifdef VW_HAVE_SIMD
+#include <cpuid.h>
+#endif
+
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-static const vw_kernels scalar_kernels = {vw_l2sq_scalar, vw_dot_scalar, vw_ipdist_scalar,
-                                          vw_l2sq_batch_scalar, vw_ipdist_batch_scalar};
+/* One level's table: the float32 kernels, then the compact ones. */
+#define KERNELS(L, U8, U8B)                                                                        \
+    {                                                                                              \
+        vw_l2sq_##L, vw_dot_##L, vw_ipdist_##L, vw_l2sq_batch_##L, vw_ipdist_batch_##L,            \
+            vw_l2_f16_##L, vw_dot_f16_##L, vw_l2_f16_batch_##L, vw_dot_f16_batch_##L, U8, U8B,     \
+            vw_dot_u8_##L, vw_dot_u8_batch_##L                                                     \
+    }
+
+static const vw_kernels scalar_kernels = KERNELS(scalar, vw_l2_u8_scalar, vw_l2_u8_batch_scalar);
 #ifdef VW_HAVE_SIMD
-static const vw_kernels avx2_kernels = {vw_l2sq_avx2, vw_dot_avx2, vw_ipdist_avx2,
-                                        vw_l2sq_batch_avx2, vw_ipdist_batch_avx2};
-static const vw_kernels avx512_kernels = {vw_l2sq_avx512, vw_dot_avx512, vw_ipdist_avx512,
-                                          vw_l2sq_batch_avx512, vw_ipdist_batch_avx512};
+static const vw_kernels avx2_kernels = KERNELS(avx2, vw_l2_u8_avx2, vw_l2_u8_batch_avx2);
+static const vw_kernels avx512_kernels = KERNELS(avx512, vw_l2_u8_avx512, vw_l2_u8_batch_avx512);
+static const vw_kernels avx512_vnni_kernels = KERNELS(avx512, vw_l2_u8_vnni, vw_l2_u8_batch_vnni);
+
+/* Bit `bit` of ECX of CPUID leaf/subleaf, for features that clang's
+ * __builtin_cpu_supports cannot name (F16C, AVX512_VNNI). Only asked beside
+ * a feature __builtin_cpu_supports checked, which covers the OS saving the
+ * registers. */
+static int cpuid_ecx(unsigned leaf, unsigned bit) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(leaf, 0, &a, &b, &c, &d) && (c >> bit) & 1u;
+}
+
+int vw_cpu_has_vnni(void) {
+    return cpuid_ecx(7, 11);
+}
 #endif
 
 static pthread_once_t pick_once = PTHREAD_ONCE_INIT;
@@ -32,9 +55,11 @@ int vw_simd_supported(vw_simd_level level) {
         return 1;
 #ifdef VW_HAVE_SIMD
     case VW_SIMD_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               cpuid_ecx(1, 29); /* F16C */
     case VW_SIMD_AVX512:
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("fma");
 #endif
     default:
         return 0;
@@ -98,7 +123,7 @@ vw_status vw_simd_env_status(void) {
 const vw_kernels *vw_kernels_for(vw_simd_level level) {
 #ifdef VW_HAVE_SIMD
     if (level == VW_SIMD_AVX512)
-        return &avx512_kernels;
+        return vw_cpu_has_vnni() ? &avx512_vnni_kernels : &avx512_kernels;
     if (level == VW_SIMD_AVX2)
         return &avx2_kernels;
 #endif
@@ -118,12 +143,10 @@ float vw_distance_dot(const float *a, const float *b, uint32_t dim) {
     return vw_kernels_active()->dot(a, b, dim);
 }
 
-/* Largest squared norm we accept. By Cauchy-Schwarz every partial sum of a
- * dot product of two such vectors stays below FLT_MAX / 4, and an L2 sum
- * below FLT_MAX, so no kernel can overflow to infinity (or, adding
- * +inf to -inf, to NaN) whatever the summation order. */
-#define VW_MAX_NORM2 ((double)FLT_MAX / 4)
-
+/* VW_MAX_NORM2, the largest squared norm we accept: by Cauchy-Schwarz
+ * every partial sum of a dot product of two such vectors stays below
+ * FLT_MAX / 4, and an L2 sum below FLT_MAX, so no kernel can overflow to
+ * infinity (or, adding +inf to -inf, to NaN) whatever the summation order. */
 vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2) {
     double s = 0;
     for (uint32_t i = 0; i < dim; i++) {

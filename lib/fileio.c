@@ -1,5 +1,6 @@
-/* Atomic file replacement and errno messages, shared by the index file and
- * the vector-file writers so that both keep the same guarantees. */
+/* Opening inputs, full reads, atomic file replacement and errno messages,
+ * shared by the index file, the vector files and other engines' files so
+ * that all keep the same guarantees. */
 #include "fileio.h"
 #include "vw_internal.h"
 
@@ -12,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Linux moves at most this much per read/write call. */
+#define IO_MAX ((size_t)1 << 30)
+
 vw_status vw_fail_errno(vw_status st, const char *what, const char *path) {
     char buf[128];
     int err = errno;
@@ -23,12 +27,78 @@ vw_status vw_fail_errno(vw_status st, const char *what, const char *path) {
     return vw_fail(st, "%s%s%s: %s", what, path ? " " : "", path ? path : "", text);
 }
 
+vw_status vw_pread_full(int fd, void *buf, size_t len, uint64_t off, const char *path) {
+    unsigned char *p = buf;
+    while (len > 0) {
+        size_t chunk = len < (1u << 30) ? len : (1u << 30);
+        ssize_t got = pread(fd, p, chunk, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return vw_fail_errno(VW_ERR_IO, "read", path);
+        if (got == 0)
+            return vw_fail(VW_ERR_TRUNCATED,
+                           "file ended at byte %llu while reading (did it shrink?)",
+                           (unsigned long long)off);
+        p += got;
+        off += (uint64_t)got;
+        len -= (size_t)got;
+    }
+    return VW_OK;
+}
+
+static const char *file_kind(mode_t mode) {
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO (named pipe)";
+    if (S_ISCHR(mode))
+        return "a character device";
+    if (S_ISBLK(mode))
+        return "a block device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "a special file";
+}
+
+static vw_status not_regular(const char *path, const char *kind) {
+    return vw_fail(VW_ERR_INVALID_ARG, "%s%s%s, not a regular file", path ? path : "",
+                   path ? " is " : "is ", kind);
+}
+
+vw_status vw_open_regular(const char *path, const char *path_in_detail, int *fd_out,
+                          uint64_t *size_out) {
+    *fd_out = -1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0) {
+        if (errno == ENXIO || errno == ENODEV) /* a socket, or a device without a driver */
+            return not_regular(path_in_detail, "a socket or device");
+        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open",
+                             path_in_detail);
+    }
+    struct stat sb;
+    vw_status st = VW_OK;
+    if (fstat(fd, &sb) != 0)
+        st = vw_fail_errno(VW_ERR_IO, "stat", path_in_detail);
+    else if (!S_ISREG(sb.st_mode))
+        st = not_regular(path_in_detail, file_kind(sb.st_mode));
+    else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+        st = vw_fail_errno(VW_ERR_IO, "fcntl", path_in_detail);
+    if (st != VW_OK) {
+        close(fd);
+        return st;
+    }
+    *fd_out = fd;
+    *size_out = (uint64_t)sb.st_size;
+    return VW_OK;
+}
+
 static atomic_uint tmp_counter;
 
 vw_status vw_atomic_open(const char *path, vw_atomic_file *af) {
     struct stat sb;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-        return vw_fail(VW_ERR_INVALID_ARG, "%s exists and is not a regular file", path);
+        return not_regular(path, file_kind(sb.st_mode));
     size_t cap = strlen(path) + 64;
     af->path = path;
     af->fd = -1;
@@ -101,4 +171,39 @@ vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const 
     free(af->tmp);
     af->tmp = NULL;
     return st == VW_OK ? vw_sync_parent_dir(af->path) : st;
+}
+
+vw_status vw_write_all(int fd, const void *data, size_t len) {
+    const unsigned char *p = data;
+    while (len > 0) {
+        ssize_t put = write(fd, p, len < IO_MAX ? len : IO_MAX);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put <= 0) {
+            if (put == 0)
+                errno = ENOSPC;
+            return vw_fail_errno(VW_ERR_IO, "write", NULL);
+        }
+        p += put;
+        len -= (size_t)put;
+    }
+    return VW_OK;
+}
+
+vw_status vw_file_write_atomic(const char *path, const void *data, size_t len) {
+    vw_clear_detail();
+    if (!path || (!data && len > 0))
+        return vw_fail(VW_ERR_NULL_ARG, "path or data is NULL");
+    if (!*path)
+        return vw_fail(VW_ERR_INVALID_ARG, "empty path");
+    vw_atomic_file af;
+    vw_status st = vw_atomic_open(path, &af);
+    if (st != VW_OK)
+        return st;
+    st = vw_write_all(af.fd, data, len);
+    if (st != VW_OK) {
+        vw_atomic_abort(&af);
+        return st;
+    }
+    return vw_atomic_commit(&af, NULL);
 }

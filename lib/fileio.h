@@ -1,12 +1,29 @@
 /* fileio.h - file helpers shared by the index file (persist.c) and the
- * vector files (dataset*.c): errno messages and atomic replacement. */
+ * vector files (dataset*.c) and other engines' files (foreign*.c): errno
+ * messages, opening inputs, full reads, atomic replacement. */
 #ifndef VW_FILEIO_H
 #define VW_FILEIO_H
 
 #include "vwhnsw.h"
 
+#include <stddef.h>
+
 /* vw_fail with the message "<what>: <strerror(errno)>". */
 vw_status vw_fail_errno(vw_status st, const char *what, const char *path);
+
+/* Opens `path` for reading only if it is a regular file, and gives its
+ * size. The open never blocks (O_NONBLOCK until the type is known: a FIFO
+ * would otherwise wait for a writer forever) and a directory, FIFO, device
+ * or socket is refused with VW_ERR_INVALID_ARG naming what it is. Missing:
+ * VW_ERR_NOT_FOUND; other failures VW_ERR_IO. `path_in_detail` (may be NULL)
+ * is named in the detail message. */
+vw_status vw_open_regular(const char *path, const char *path_in_detail, int *fd_out,
+                          uint64_t *size_out);
+
+/* pread of exactly `len` bytes at `off` (retrying short reads and EINTR):
+ * VW_ERR_IO on an error, VW_ERR_TRUNCATED if the file ends first (it shrank
+ * after its size was checked). `path` (may be NULL) names it in messages. */
+vw_status vw_pread_full(int fd, void *buf, size_t len, uint64_t off, const char *path);
 
 /* A temporary file beside `path` ("<path>.tmp.<pid>.<n>", created with
  * O_EXCL) that becomes `path` on commit. */
@@ -32,5 +49,9 @@ vw_status vw_sync_parent_dir(const char *path);
 
 /* Closes and removes the temporary file. */
 void vw_atomic_abort(vw_atomic_file *af);
+
+/* write(2) until len bytes are written (EINTR retried); VW_ERR_IO naming
+ * errno otherwise (a full disk is ENOSPC, a file size limit EFBIG). */
+vw_status vw_write_all(int fd, const void *data, size_t len);
 
 #endif /* VW_FILEIO_H */

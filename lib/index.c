@@ -32,6 +32,30 @@ vw_status vw_metric_parse(const char *name, vw_metric *out) {
     return vw_fail(VW_ERR_INVALID_ARG, "unknown metric '%s' (expected l2, ip or cosine)", name);
 }
 
+const char *vw_storage_name(vw_storage storage) {
+    switch (storage) {
+    case VW_STORAGE_F32:
+        return "f32";
+    case VW_STORAGE_F16:
+        return "f16";
+    case VW_STORAGE_I8:
+        return "i8";
+    }
+    return NULL;
+}
+
+vw_status vw_storage_parse(const char *name, vw_storage *out) {
+    vw_clear_detail();
+    if (!name || !out)
+        return vw_fail(VW_ERR_NULL_ARG, "name or out is NULL");
+    for (int s = VW_STORAGE_F32; s <= VW_STORAGE_I8; s++)
+        if (strcasecmp(name, vw_storage_name((vw_storage)s)) == 0) {
+            *out = (vw_storage)s;
+            return VW_OK;
+        }
+    return vw_fail(VW_ERR_INVALID_ARG, "unknown storage kind '%s' (expected f32, f16 or i8)", name);
+}
+
 void vw_params_default(vw_params *params, uint32_t dim) {
     if (!params)
         return;
@@ -40,7 +64,9 @@ void vw_params_default(vw_params *params, uint32_t dim) {
                           .M = 16,
                           .ef_construction = 200,
                           .capacity = 1024,
-                          .seed = 100};
+                          .seed = 100,
+                          .storage = VW_STORAGE_F32,
+                          .flags = 0};
 }
 
 static vw_status check_params(const vw_params *p) {
@@ -56,6 +82,12 @@ static vw_status check_params(const vw_params *p) {
     if (p->capacity > VW_MAX_ELEMENTS)
         return vw_fail(VW_ERR_CAPACITY, "capacity %llu above %u", (unsigned long long)p->capacity,
                        VW_MAX_ELEMENTS);
+    if (!vw_storage_name(p->storage))
+        return vw_fail(VW_ERR_INVALID_ARG, "unknown storage kind %d", (int)p->storage);
+    if (p->flags & ~(uint32_t)VW_PARAMS_NO_FLOAT32)
+        return vw_fail(VW_ERR_INVALID_ARG, "unknown flags 0x%x", p->flags);
+    if ((p->flags & VW_PARAMS_NO_FLOAT32) && p->storage == VW_STORAGE_F32)
+        return vw_fail(VW_ERR_INVALID_ARG, "VW_PARAMS_NO_FLOAT32 needs a compact storage kind");
     return VW_OK;
 }
 
@@ -148,6 +180,9 @@ vw_status vw_index_alloc(const vw_params *p, vw_index **out) {
     ix->M0 = 2 * p->M;
     ix->ef_construction = p->ef_construction;
     ix->seed = p->seed;
+    ix->storage = p->storage;
+    ix->flags = p->flags;
+    ix->code_size = vw_code_size(p->storage, p->dim);
     ix->level_mult = 1.0 / log((double)p->M);
     vw_top_set(ix, VW_NO_NODE, -1);
     atomic_init(&ix->epoch, 1);
@@ -194,8 +229,9 @@ static bool grow_array(void **p, size_t elem, uint64_t cap) {
     return true;
 }
 
-static size_t vector_bytes(const vw_index *ix) {
-    return (size_t)ix->dim * sizeof(float);
+/* Compact kinds keep float32 rows unless told not to. */
+static bool keeps_float32(const vw_index *ix) {
+    return ix->storage != VW_STORAGE_F32 && !(ix->flags & VW_PARAMS_NO_FLOAT32);
 }
 
 static size_t links0_bytes(const vw_index *ix) {
@@ -212,7 +248,9 @@ static bool grow_zeroed(void **p, size_t elem, uint64_t old, uint64_t cap) {
 
 static vw_status grow_storage(vw_index *ix, uint64_t cap) {
     uint64_t words = (ix->capacity + 63) / 64, new_words = (cap + 63) / 64;
-    bool ok = vw_big_realloc((void **)&ix->vectors, &ix->vectors_len, cap * vector_bytes(ix)) &&
+    bool ok = vw_big_realloc((void **)&ix->codes, &ix->codes_len, cap * ix->code_size) &&
+              (!keeps_float32(ix) || vw_big_realloc((void **)&ix->exact, &ix->exact_len,
+                                                    cap * ix->dim * sizeof(float))) &&
               vw_big_realloc((void **)&ix->links0, &ix->links0_len, cap * links0_bytes(ix)) &&
               grow_array((void **)&ix->levels, sizeof *ix->levels, cap) &&
               grow_array((void **)&ix->labels, sizeof *ix->labels, cap) &&
@@ -271,13 +309,17 @@ static void free_storage(vw_index *ix) {
          * pointer table was allocated */
         munmap(ix->map_base, ix->map_len);
         free(ix->upper);
+        free(ix->levels); /* a copy: see persist.c, copy_levels */
+        vw_storage_free(ix);
         return;
     }
+    vw_storage_free(ix);
     if (ix->upper)
         for (uint64_t i = 0; i < ix->count; i++)
             free(ix->upper[i]);
     free(ix->upper);
-    vw_big_free(ix->vectors, ix->vectors_len);
+    vw_big_free(ix->codes, ix->codes_len);
+    vw_big_free(ix->exact, ix->exact_len);
     vw_big_free(ix->links0, ix->links0_len);
     free(ix->levels);
     free(ix->labels);
@@ -303,11 +345,12 @@ void vw_index_free(vw_index *ix) {
 
 static uint64_t memory_bytes(const vw_index *ix) {
     /* upper pointer table and the removal bookkeeping, also when mapped */
-    uint64_t per_node = sizeof(uint32_t *) + sizeof *ix->state;
+    uint64_t per_node = sizeof(uint32_t *) + sizeof *ix->state + sizeof(uint8_t); /* levels */
     if (!ix->map_base)
-        per_node += sizeof(uint8_t) + sizeof(uint64_t); /* levels, labels */
-    uint64_t bytes = sizeof *ix + ix->vectors_len + ix->links0_len + ix->capacity * per_node +
-                     (ix->capacity + 63) / 64 * 8 + ix->upper_bytes + vw_labelmap_bytes(&ix->map) +
+        per_node += sizeof(uint64_t); /* labels */
+    uint64_t bytes = sizeof *ix + ix->codes_len + ix->exact_len + ix->links0_len +
+                     ix->capacity * per_node + (ix->capacity + 63) / 64 * 8 + ix->upper_bytes +
+                     vw_labelmap_bytes(&ix->map) + vw_storage_codec_bytes(ix) +
                      (ix->pending.cap + ix->purge.set.cap + ix->limbo.ids.cap + ix->free_ids.cap) *
                          sizeof(uint32_t);
     if (ix->node_locks)
@@ -333,20 +376,27 @@ vw_status vw_index_stats(const vw_index *ix, vw_stats *out) {
     if (!ix || !out)
         return vw_fail(VW_ERR_NULL_ARG, "index or out is NULL");
     vw_counters *c = &((vw_index *)ix)->counters;
-    *out = (vw_stats){.count = atomic_load_explicit(&c->live, memory_order_relaxed),
-                      .capacity = atomic_load_explicit(&c->capacity, memory_order_relaxed),
-                      .dim = ix->dim,
-                      .metric = ix->metric,
-                      .M = ix->M,
-                      .ef_construction = ix->ef_construction,
-                      .seed = ix->seed,
-                      .max_level = vw_top_get(ix).level,
-                      .memory_bytes = atomic_load_explicit(&c->memory, memory_order_relaxed),
-                      .mapped_bytes = ix->map_base ? ix->map_len : 0,
-                      .mmapped = ix->map_base != NULL,
-                      .removed = atomic_load_explicit(&c->removed, memory_order_relaxed),
-                      .free_slots = atomic_load_explicit(&c->free, memory_order_relaxed),
-                      .slots = atomic_load_explicit(&c->slots, memory_order_relaxed)};
+    *out = (vw_stats){
+        .count = atomic_load_explicit(&c->live, memory_order_relaxed),
+        .capacity = atomic_load_explicit(&c->capacity, memory_order_relaxed),
+        .dim = ix->dim,
+        .metric = ix->metric,
+        .M = ix->M,
+        .ef_construction = ix->ef_construction,
+        .seed = ix->seed,
+        .max_level = vw_top_get(ix).level,
+        .memory_bytes = atomic_load_explicit(&c->memory, memory_order_relaxed),
+        .mapped_bytes = ix->map_base ? ix->map_len : 0,
+        .mmapped = ix->map_base != NULL,
+        .storage = ix->storage,
+        .float32_kept = !(ix->flags & VW_PARAMS_NO_FLOAT32),
+        .exact_distances = !(ix->flags & VW_PARAMS_NO_FLOAT32),
+        .bytes_per_vector =
+            (uint32_t)(ix->code_size + (keeps_float32(ix) ? ix->dim * sizeof(float) : 0)),
+        .code_bytes = (uint32_t)ix->code_size,
+        .removed = atomic_load_explicit(&c->removed, memory_order_relaxed),
+        .free_slots = atomic_load_explicit(&c->free, memory_order_relaxed),
+        .slots = atomic_load_explicit(&c->slots, memory_order_relaxed)};
     return VW_OK;
 }
 
@@ -360,7 +410,7 @@ vw_status vw_index_get_vector(const vw_index *ix, uint64_t label, float *out) {
         return st;
     uint32_t id = vw_labelmap_find(&ix->map, ix->labels, label);
     if (id != VW_NO_NODE)
-        memcpy(out, vw_vector(ix, id), (size_t)ix->dim * sizeof *out);
+        vw_fetch(ix, id, out);
     vw_writer_unlock(ix);
     if (id == VW_NO_NODE)
         return vw_fail(VW_ERR_NOT_FOUND, "label %llu", (unsigned long long)label);

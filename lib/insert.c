@@ -2,13 +2,12 @@
  *
  * An insert happens in two steps. `place` runs on one thread at a time: it
  * checks nothing can fail later, claims a slot (a free one left by removals,
- * else the next id), copies the vector, draws the level and allocates the
- * upper lists. `link` then connects the node: greedy descent to its level, a
- * beam search of width ef_construction in each layer below, the neighbour
- * heuristic to choose M links, and back-links whose overflow is pruned by
- * the same heuristic. Batch threads run `link` concurrently; they never hold
- * two node locks at once (so they cannot deadlock), and the global mutex
- * guards the entry point and top level.
+ * else the next id), stores the vector in the index's storage kind, draws
+ * the level and allocates the upper lists. `link` then connects the node: greedy descent to its
+ * level, a beam search of width ef_construction in each layer below, the neighbour heuristic to
+ * choose M links, and back-links whose overflow is pruned by the same heuristic. Batch threads run
+ * `link` concurrently; they never hold two node locks at once (so they cannot deadlock), and the
+ * global mutex guards the entry point and top level.
  *
  * Searches run meanwhile without locks (search.c): every list word is
  * written with a release store, the count after the ids, and a node's own
@@ -27,6 +26,7 @@
 #include "vw_internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +47,8 @@ static vw_status check_vector(const vw_index *ix, const float *v) {
         return st;
     if (ix->metric == VW_METRIC_COSINE && norm2 == 0)
         return vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
-    return VW_OK;
+    /* a cosine row is stored normalized, always within any kind's range */
+    return ix->metric == VW_METRIC_COSINE ? VW_OK : vw_check_storable(ix, v);
 }
 
 /* Checks every vector and label of a batch before anything changes. */
@@ -55,9 +56,11 @@ static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *la
                              bool upsert) {
     for (uint64_t i = 0; i < n; i++) {
         vw_status st = check_vector(ix, vecs + i * ix->dim);
-        if (st != VW_OK)
-            return vw_fail(st, "vector %llu: %s", (unsigned long long)i,
-                           st == VW_ERR_NONFINITE ? "non-finite or overflowing" : "zero vector");
+        if (st != VW_OK) {
+            char why[160];
+            snprintf(why, sizeof why, "%s", vw_last_error_detail());
+            return vw_fail(st, "vector %llu: %s", (unsigned long long)i, why);
+        }
         if (!upsert && vw_labelmap_find(&ix->map, ix->labels, labels[i]) != VW_NO_NODE)
             return vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu (vector %llu) already present",
                            (unsigned long long)labels[i], (unsigned long long)i);
@@ -74,11 +77,15 @@ typedef struct placed {
     uint32_t replaces;
 } placed;
 
-static void write_node(vw_index *ix, uint32_t id, const float *v, unsigned level, uint32_t *upper) {
-    float *dst = ix->vectors + (size_t)id * ix->dim;
-    memcpy(dst, v, (size_t)ix->dim * sizeof *dst);
-    if (ix->metric == VW_METRIC_COSINE)
-        vw_normalize(dst, ix->dim); /* checked non-zero and finite already */
+/* `tmp`: dim floats for the normalized copy of a cosine row. */
+static void write_node(vw_index *ix, uint32_t id, const float *v, float *tmp, unsigned level,
+                       uint32_t *upper) {
+    if (ix->metric == VW_METRIC_COSINE) {
+        memcpy(tmp, v, (size_t)ix->dim * sizeof *tmp);
+        vw_normalize(tmp, ix->dim); /* checked non-zero and finite already */
+        v = tmp;
+    }
+    vw_store_row(ix, id, v);
     ix->upper[id] = upper;
     ix->levels[id] = (uint8_t)level;
     vw_list_set_len(vw_links0(ix, id), 0);
@@ -86,10 +93,10 @@ static void write_node(vw_index *ix, uint32_t id, const float *v, unsigned level
 
 /* Allocations that can fail come first; the node becomes part of the index
  * only when all of them succeeded. Single-threaded (batches serialize it). */
-static vw_status place(vw_index *ix, const float *v, uint64_t label, bool upsert, placed *out) {
+static vw_status place_at(vw_index *ix, const float *v, uint64_t label, unsigned level, bool upsert,
+                          float *tmp, placed *out) {
     uint32_t old = upsert ? vw_labelmap_find(&ix->map, ix->labels, label) : VW_NO_NODE;
     uint32_t id = vw_slot_peek(ix);
-    unsigned level = draw_level(ix, ix->draws);
     uint32_t *upper = NULL;
     size_t words = (size_t)level * (1 + ix->M);
     if (level > 0 && !(upper = calloc(words, sizeof *upper)))
@@ -106,13 +113,30 @@ static vw_status place(vw_index *ix, const float *v, uint64_t label, bool upsert
     }
     vw_slot_take(ix, id);
     ix->upper_bytes += words * sizeof *upper;
-    ix->draws++;
-    write_node(ix, id, v, level, upper);
+    write_node(ix, id, v, tmp, level, upper);
     /* Visible at once, or hidden until linked when it replaces a node. */
     vw_state_set(ix, id, old != VW_NO_NODE ? VW_NODE_HIDDEN : VW_NODE_LIVE);
     ix->live++; /* a replaced node's removal takes one off */
     *out = (placed){id, old};
     return VW_OK;
+}
+
+static vw_status place(vw_index *ix, const float *v, uint64_t label, bool upsert, float *tmp,
+                       placed *out) {
+    vw_status st = place_at(ix, v, label, draw_level(ix, ix->draws), upsert, tmp, out);
+    ix->draws += st == VW_OK;
+    return st;
+}
+
+vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned level, float *tmp,
+                        uint32_t *out_id) {
+    placed p = {VW_NO_NODE, VW_NO_NODE};
+    vw_status st = place_at(ix, v, label, level, false, tmp, &p);
+    if (st == VW_OK) {
+        ix->draws++;
+        *out_id = p.id;
+    }
+    return st;
 }
 
 /* After linking: the replaced node goes (removed), then the new one shows. */
@@ -184,15 +208,16 @@ void vw_cand_sort(vw_cand *c, uint32_t n) {
  * neighbour kept so far, so links spread in direction instead of bunching
  * in one cluster. `c` is sorted ascending; the kept ones are compacted to
  * its front and their number returned. */
-uint32_t vw_select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max) {
+uint32_t vw_select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c, uint32_t n,
+                              uint32_t max) {
     if (n <= max)
         return n;
     uint32_t kept = 0;
     for (uint32_t i = 0; i < n && kept < max; i++) {
-        const float *v = vw_vector(ix, c[i].id);
+        vw_query v = vw_prepare_node(ix, c[i].id, s->nbuf);
         bool good = true;
         for (uint32_t j = 0; j < kept && good; j++)
-            good = ix->dist(v, vw_vector(ix, c[j].id), ix->dim) >= c[i].dist;
+            good = vw_qdist(ix, &v, c[j].id) >= c[i].dist;
         if (good)
             c[kept++] = c[i];
     }
@@ -217,15 +242,15 @@ void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsi
         vw_list_put(list, len, id);
         vw_list_set_len(list, len + 1);
     } else {
-        const float *base = vw_vector(ix, nb);
+        vw_query base = vw_prepare_node(ix, nb, s->nbuf);
         vw_cand *c = s->sel; /* the caller's selection lives in s->cand's storage */
         for (uint32_t i = 0; i < len; i++) {
             uint32_t x = vw_list_at(list, i);
-            c[i] = (vw_cand){ix->dist(base, vw_vector(ix, x), ix->dim), x};
+            c[i] = (vw_cand){vw_qdist(ix, &base, x), x};
         }
-        c[len] = (vw_cand){ix->dist(base, vw_vector(ix, id), ix->dim), id};
+        c[len] = (vw_cand){vw_qdist(ix, &base, id), id};
         vw_cand_sort(c, len + 1);
-        uint32_t kept = vw_select_neighbours(ix, c, len + 1, max);
+        uint32_t kept = vw_select_neighbours(ix, s, c, len + 1, max);
         for (uint32_t i = 0; i < kept; i++)
             vw_list_put(list, i, c[i].id);
         vw_list_set_len(list, kept);
@@ -261,7 +286,7 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
     vw_cand *sorted = s->cand.items;
     uint32_t n = sorted_results(s, id);
     uint32_t next = n > 0 ? sorted[0].id : from;
-    uint32_t kept = vw_select_neighbours(ix, sorted, n, ix->M);
+    uint32_t kept = vw_select_neighbours(ix, s, sorted, n, ix->M);
 
     pthread_mutex_lock(vw_node_lock(ix, id));
     uint32_t *list = vw_links(ix, id, level);
@@ -300,8 +325,9 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     if (!raises_top)
         pthread_mutex_unlock(&ix->global);
 
-    const float *q = vw_vector(ix, id);
-    uint32_t cur = vw_greedy_descend(ix, q, t.entry, t.level, level, true);
+    /* pbuf, not nbuf: the neighbour selection below decodes into nbuf */
+    vw_query q = vw_prepare_node(ix, id, s->pbuf);
+    uint32_t cur = vw_greedy_descend(ix, &q, t.entry, t.level, level, true);
     /* All of the node's own lists are written before any back-link makes it
      * reachable. Otherwise another insert could descend through it to a
      * layer where its list is still empty, link to it alone from there, and
@@ -311,7 +337,7 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     bool skip_dead = atomic_load_explicit(&ix->ndead, memory_order_relaxed) != 0;
     vw_status st = VW_OK;
     for (int l = bottom; l >= 0 && st == VW_OK; l--) {
-        vw_layer_query lq = {q, ix->ef_construction, (unsigned)l, true, skip_dead, NULL, NULL};
+        vw_layer_query lq = {&q, ix->ef_construction, (unsigned)l, true, skip_dead, NULL, NULL};
         st = vw_search_layer(ix, s, &lq, cur);
         if (st == VW_OK)
             cur = choose_links(ix, s, id, (unsigned)l, cur);
@@ -334,13 +360,13 @@ void vw_relink(vw_index *ix, vw_scratch *s, uint32_t id) {
     vw_top t = vw_top_get(ix);
     if (t.entry == VW_NO_NODE || t.entry == id)
         return;
-    const float *q = vw_vector(ix, id);
-    uint32_t cur = vw_greedy_descend(ix, q, t.entry, t.level, 0, false);
-    vw_layer_query lq = {q, ix->ef_construction, 0, false, true, NULL, NULL};
+    vw_query q = vw_prepare_node(ix, id, s->pbuf);
+    uint32_t cur = vw_greedy_descend(ix, &q, t.entry, t.level, 0, false);
+    vw_layer_query lq = {&q, ix->ef_construction, 0, false, true, NULL, NULL};
     if (vw_search_layer(ix, s, &lq, cur) != VW_OK)
         return;
     vw_cand *sorted = s->cand.items;
-    uint32_t kept = vw_select_neighbours(ix, sorted, sorted_results(s, id), ix->M);
+    uint32_t kept = vw_select_neighbours(ix, s, sorted, sorted_results(s, id), ix->M);
     uint32_t chosen[VW_MAX_M];
     for (uint32_t i = 0; i < kept; i++)
         chosen[i] = sorted[i].id; /* add_backlink reuses the buffers */
@@ -399,9 +425,12 @@ static vw_status insert_one(vw_index *ix, const float *vector, uint64_t label, b
     vw_scratch *s = NULL;
     if (st == VW_OK)
         st = prepare(ix, 1, upsert, &s);
+    if (st == VW_OK && ix->storage == VW_STORAGE_I8 && !ix->i8.trained)
+        st = vw_fail(VW_ERR_INVALID_ARG, "an i8 index is trained by vw_index_train or by its first "
+                                         "batch insert before single inserts");
     placed p;
     if (st == VW_OK)
-        st = place(ix, vector, label, upsert, &p);
+        st = place(ix, vector, label, upsert, s->qbuf, &p);
     if (st == VW_OK)
         st = link_node(ix, s, p.id);
     if (st == VW_OK)
@@ -419,6 +448,31 @@ vw_status vw_index_add(vw_index *ix, const float *vector, uint64_t label) {
 
 vw_status vw_index_upsert(vw_index *ix, const float *vector, uint64_t label) {
     return insert_one(ix, vector, label, true);
+}
+
+vw_status vw_index_train(vw_index *ix, const float *vectors, uint64_t n) {
+    vw_clear_detail();
+    if (!ix || (n > 0 && !vectors))
+        return vw_fail(VW_ERR_NULL_ARG, "index or vectors is NULL");
+    vw_status st = vw_writer_lock(ix);
+    if (st != VW_OK)
+        return st;
+    if (ix->storage != VW_STORAGE_I8)
+        st = VW_OK;
+    else if (ix->readonly)
+        st = vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
+    else if (ix->count > 0 || ix->i8.trained)
+        st = vw_fail(VW_ERR_INVALID_ARG, "the i8 codec is trained once, before any insert");
+    else if (n == 0)
+        st = vw_fail(VW_ERR_INVALID_ARG, "training needs at least one vector");
+    else {
+        for (uint64_t i = 0; i < n && st == VW_OK; i++)
+            st = check_vector(ix, vectors + i * ix->dim);
+        if (st == VW_OK)
+            st = vw_storage_train(ix, vectors, n);
+    }
+    vw_writer_unlock(ix);
+    return st;
 }
 
 /* ------------------------------------------------------------------ batch */
@@ -492,7 +546,7 @@ static void insert_worker(void *p, unsigned worker) {
         placed pl;
         if (row < b->n) {
             b->next++;
-            st = place(ix, b->vecs + row * ix->dim, b->labels[row], b->upsert, &pl);
+            st = place(ix, b->vecs + row * ix->dim, b->labels[row], b->upsert, s->qbuf, &pl);
         }
         pthread_mutex_unlock(&b->place_lock);
         if (row >= b->n || st != VW_OK)
@@ -556,6 +610,9 @@ static vw_status insert_batch(vw_index *ix, const float *vectors, const uint64_t
                       : check_batch(ix, vectors, labels, n, upsert);
     if (st == VW_OK)
         st = vw_check_unique_labels(labels, n);
+    bool trains = st == VW_OK && ix->storage == VW_STORAGE_I8 && !ix->i8.trained;
+    if (trains)
+        st = vw_storage_train(ix, vectors, n);
     vw_scratch *s = NULL;
     if (st == VW_OK)
         st = prepare(ix, n, upsert, &s);
@@ -565,6 +622,8 @@ static vw_status insert_batch(vw_index *ix, const float *vectors, const uint64_t
         /* A cancelled or failed batch keeps what it inserted: publish that too. */
         finish_write(ix);
     }
+    if (st != VW_OK && trains && ix->count == 0)
+        vw_storage_free(ix); /* a batch that left nothing behind leaves no codec either */
     vw_writer_unlock(ix);
     return st;
 }

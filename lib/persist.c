@@ -4,19 +4,26 @@
  * FORMAT.md specifies the file byte by byte. In short: a header (magic,
  * byte-order marker, version, parameters, counts, a table giving offset,
  * length and CRC32C of every section, and a CRC32C of the header itself),
- * then five sections, each on a 64-byte boundary with zero padding between:
- * vectors, levels, layer-0 lists, upper-layer lists, labels. The sections
- * hold the in-memory arrays unchanged (layer-0 lists keep their fixed slot
- * of 1 + 2M words), so an mmap-loaded index uses them in place and only the
- * per-node pointers to upper-layer lists and the label map are built.
+ * then the sections, each on a 64-byte boundary with zero padding between:
+ * vectors (the rows searches walk, in the index's storage kind), levels,
+ * layer-0 lists, upper-layer lists, labels, the storage description (kind,
+ * flags, i8 codec) and, for a compact index that keeps them, the float32
+ * rows, and for an index with removed elements or free slots, the node
+ * states (version 3). Version 1 files (float32 only, no storage section)
+ * and version 2 files (no node states) still load, and an index without
+ * removals is still written as version 2. The
+ * sections hold the in-memory arrays unchanged (layer-0 lists keep their
+ * fixed slot of 1 + 2M words), so an mmap-loaded index uses them in place
+ * and only the per-node pointers to upper-layer lists and the label map are
+ * built.
  *
  * Loading trusts nothing. Every header field is checked against the file
  * size and the format's limits before use, and the graph is validated in
  * both load modes: neighbour ids < count, a neighbour on layer l has a
  * level >= l, unused list slots are zero, the entry point sits on the top
- * layer, labels are unique. After that, search cannot read outside the
- * arrays whatever the file held. The CRCs catch the rest (a flipped bit in a
- * vector) unless the caller asks for VW_LOAD_NO_VERIFY.
+ * layer, labels of live nodes are unique, free slots are unlinked. After that, search cannot read
+ * outside the arrays whatever the file held. The CRCs catch the rest (a flipped bit in a vector)
+ * unless the caller asks for VW_LOAD_NO_VERIFY.
  *
  * Saving writes only deterministic bytes (unused slots and padding zero, no
  * timestamps), so saving a loaded index reproduces the file byte for byte.
@@ -24,16 +31,15 @@
 #include "bytes.h"
 #include "crc32c.h"
 #include "fileio.h"
+#include "foreign.h"
 #include "vw_internal.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,7 +47,9 @@
 
 static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', '\n'};
 
-#define FORMAT_VERSION   2u /* the newest this library reads and writes */
+#define FORMAT_VERSION   3u /* the newest this library reads and writes */
+#define VERSION_STORAGE  2u /* the first with the storage section */
+#define VERSION_STATES   3u /* the first with node states */
 #define BYTE_ORDER_MARK  0x0A0B0C0Du
 #define SECTION_ALIGN    64u
 #define FIXED_HEADER     80u    /* bytes before the section table */
@@ -76,19 +84,40 @@ enum {
     S_RESERVED = 28
 };
 
-/* The sections, in file order; the id in the file is index + 1. Version 1
- * has the first five; version 2 adds the node states. */
-enum { SEC_VECTORS, SEC_LEVELS, SEC_LINKS0, SEC_UPPER, SEC_LABELS, SEC_STATES, SEC_KNOWN };
+/* The sections we know, in file order; the id in the file is index + 1.
+ * Version 1 has the first five; version 2 adds the storage section and, for
+ * a compact index keeping float32 rows, the float32 section; version 3 adds
+ * the node states. */
+enum {
+    SEC_VECTORS,
+    SEC_LEVELS,
+    SEC_LINKS0,
+    SEC_UPPER,
+    SEC_LABELS,
+    SEC_STORAGE,
+    SEC_FLOAT32,
+    SEC_STATES,
+    SEC_KNOWN,
+    SEC_V1 = SEC_STORAGE /* sections of a version-1 file */
+};
 
-static const char *const section_name[SEC_KNOWN] = {"vectors",     "levels", "links0",
-                                                    "upper links", "labels", "node states"};
+static const char *const section_name[SEC_KNOWN] = {"vectors", "levels",  "links0",  "upper links",
+                                                    "labels",  "storage", "float32", "node states"};
 
-/* Node states (section 6); the same values as VW_NODE_LIVE/REMOVED/FREE. */
+/* Node states (section 8); the values vw_node_state gives. */
 enum { STATE_LIVE = 0, STATE_REMOVED = 1, STATE_FREE = 2 };
 
-static uint32_t sections_of(uint32_t version) {
-    return version >= 2 ? 6u : 5u;
-}
+/* The storage section: fixed fields, then dim f32 offsets for i8. */
+#define STORAGE_FIXED 32u
+enum {
+    ST_KIND = 0,
+    ST_FLAGS = 4,
+    ST_TRAINED = 8,
+    ST_RESERVED1 = 12,
+    ST_STEP = 16,
+    ST_RESERVED2 = 20,
+    ST_RESERVED3 = 24
+};
 
 typedef struct section {
     uint32_t id;
@@ -129,8 +158,14 @@ static bool known_length(const vw_params *p, uint64_t count, int sec, uint64_t *
     uint64_t per;
     switch (sec) {
     case SEC_VECTORS:
+        per = vw_code_size(p->storage, p->dim);
+        break;
+    case SEC_FLOAT32:
         per = (uint64_t)p->dim * sizeof(float);
         break;
+    case SEC_STORAGE:
+        *out = STORAGE_FIXED + (p->storage == VW_STORAGE_I8 ? (uint64_t)p->dim * sizeof(float) : 0);
+        return true;
     case SEC_LEVELS:
     case SEC_STATES:
         per = 1;
@@ -159,36 +194,23 @@ typedef struct loader {
     uint32_t header_size;
     uint32_t nsections;
     uint32_t version;
-    uint32_t nknown; /* sections this version must have */
+    uint32_t nknown;          /* known sections in this file: 5 (version 1) to 8 */
+    uint8_t order[SEC_KNOWN]; /* their SEC_* values in table order */
+    bool float32, states;     /* whether the file has those sections */
     vw_params params;
     uint64_t count;
     int32_t max_level;
     uint32_t entry;
-    section sec[SEC_KNOWN];
-    uint64_t upper_words;  /* uint32 words in the upper-links section */
-    const uint8_t *states; /* node states, NULL for version 1 (all live) */
-    uint8_t *states_buf;   /* read mode: the buffer states points to */
-    uint64_t nfree;        /* free slots */
+    section sec[SEC_KNOWN]; /* by SEC_* value */
+    uint64_t upper_words;   /* uint32 words in the upper-links section */
+    vw_codec_i8 i8;         /* the codec read from the storage section (heap offsets) */
+    uint8_t *node_states;   /* version 3: a copy of the node states, else NULL (all live) */
+    uint64_t nfree;         /* free slots */
 } loader;
 
 /* pread the whole range or fail: a short read means the file shrank under us. */
 static vw_status read_at(const loader *ld, void *buf, size_t len, uint64_t off) {
-    unsigned char *p = buf;
-    while (len > 0) {
-        size_t chunk = len < (1u << 30) ? len : (1u << 30);
-        ssize_t got = pread(ld->fd, p, chunk, (off_t)off);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return vw_fail_errno(VW_ERR_IO, "read", ld->path);
-        if (got == 0)
-            return vw_fail(VW_ERR_TRUNCATED, "file ended at byte %llu while reading",
-                           (unsigned long long)off);
-        p += got;
-        off += (uint64_t)got;
-        len -= (size_t)got;
-    }
-    return VW_OK;
+    return vw_pread_full(ld->fd, buf, len, off, ld->path);
 }
 
 static vw_status check_fixed_header(loader *ld) {
@@ -197,8 +219,15 @@ static vw_status check_fixed_header(loader *ld) {
     vw_status st = read_at(ld, fixed, have, 0);
     if (st != VW_OK)
         return st;
-    if (memcmp(fixed, file_magic, have < sizeof file_magic ? have : sizeof file_magic) != 0)
+    if (memcmp(fixed, file_magic, have < sizeof file_magic ? have : sizeof file_magic) != 0) {
+        const char *other = vw_index_format_name(vw_foreign_sniff(fixed, have));
+        if (other)
+            return vw_fail(VW_ERR_FORMAT,
+                           "a %s index file, not a vwhnsw one: open it with "
+                           "vw_index_import",
+                           other);
         return vw_fail(VW_ERR_FORMAT, "not a vwhnsw index file (bad magic)");
+    }
     if (have < FIXED_HEADER)
         return vw_fail(VW_ERR_TRUNCATED, "file is %llu bytes, shorter than a header",
                        (unsigned long long)ld->size);
@@ -231,6 +260,7 @@ static vw_status check_header_fields(loader *ld) {
     if (version > FORMAT_VERSION)
         return vw_fail(VW_ERR_VERSION, "file format version %u, this library reads up to %u",
                        version, FORMAT_VERSION);
+    ld->version = version;
     uint64_t file_size = get64(h + H_FILE_SIZE);
     if (ld->size < file_size)
         return vw_fail(VW_ERR_TRUNCATED, "file is %llu bytes, its header says %llu",
@@ -246,29 +276,33 @@ static vw_status check_header_fields(loader *ld) {
                              .M = get32(h + H_M),
                              .ef_construction = get32(h + H_EF_CONSTRUCTION),
                              .capacity = 0,
-                             .seed = get64(h + H_SEED)};
+                             .seed = get64(h + H_SEED),
+                             .storage = VW_STORAGE_F32,
+                             .flags = 0};
     ld->count = get64(h + H_COUNT);
     ld->max_level = (int32_t)get32(h + H_MAX_LEVEL);
     ld->entry = get32(h + H_ENTRY);
     ld->nsections = get32(h + H_SECTION_COUNT);
-    ld->version = version;
-    ld->nknown = sections_of(version);
+    if (ld->params.dim == 0 || ld->params.dim > VW_MAX_DIM)
+        return vw_fail(VW_ERR_CORRUPT, "header: parameters: dim %u outside 1..%u", ld->params.dim,
+                       VW_MAX_DIM);
     if (ld->count > VW_MAX_ELEMENTS)
         return vw_fail(VW_ERR_CORRUPT, "header: count %llu above %u", (unsigned long long)ld->count,
                        VW_MAX_ELEMENTS);
     bool empty_ok = ld->max_level == -1 && ld->entry == VW_NO_NODE;
     bool full_ok =
         ld->max_level >= 0 && ld->max_level <= (int32_t)VW_MAX_LEVEL && ld->entry < ld->count;
-    /* Since version 2 a graph may hold only free slots: then it is empty. */
-    if (ld->count == 0 ? !empty_ok : !(full_ok || (version >= 2 && empty_ok)))
+    /* Since version 3 a graph may hold only free slots: then it is empty. */
+    if (ld->count == 0 ? !empty_ok : !(full_ok || (version >= VERSION_STATES && empty_ok)))
         return vw_fail(VW_ERR_CORRUPT,
                        "header: max level %d / entry point %u invalid for %llu elements",
                        ld->max_level, ld->entry, (unsigned long long)ld->count);
     if (get32(h + H_RESERVED) != 0)
         return vw_fail(VW_ERR_CORRUPT, "header: reserved field not zero");
-    if (ld->nsections < ld->nknown)
-        return vw_fail(VW_ERR_CORRUPT, "header: %u sections, version %u has %u", ld->nsections,
-                       version, ld->nknown);
+    uint32_t need = version == 1 ? SEC_V1 : SEC_STORAGE + 1 + (version >= VERSION_STATES);
+    if (ld->nsections < need)
+        return vw_fail(VW_ERR_CORRUPT, "header: %u sections, version %u has at least %u",
+                       ld->nsections, version, need);
     uint32_t table_end = FIXED_HEADER + ld->nsections * SECTION_ENTRY;
     if (!all_zero(h + table_end, ld->header_size - table_end))
         return vw_fail(VW_ERR_CORRUPT, "header: padding not zero");
@@ -285,10 +319,11 @@ static vw_status read_section_entry(const loader *ld, uint32_t i, uint64_t prev_
                    .offset = get64(e + S_OFFSET),
                    .length = get64(e + S_LENGTH),
                    .crc = get32(e + S_CRC)};
-    if (i < ld->nknown && (s->id != i + 1 || s->flags != 0))
+    if (i < ld->nknown && (s->id != ld->order[i] + 1u || s->flags != 0))
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u is not the %s section", i,
-                       section_name[i]);
-    if (i >= ld->nknown && s->id <= ld->nknown)
+                       section_name[ld->order[i]]);
+    uint32_t last_id = ld->version == 1 ? SEC_V1 : ld->version == 2 ? SEC_FLOAT32 + 1 : SEC_KNOWN;
+    if (i >= ld->nknown && s->id <= last_id)
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u repeats id %u", i, s->id);
     if (i >= ld->nknown && !(s->flags & SECTION_OPTIONAL))
         return vw_fail(VW_ERR_VERSION, "file needs section type %u, unknown to this library",
@@ -346,7 +381,29 @@ static vw_status read_section_data(const loader *ld, const section *s, void *dst
     return st;
 }
 
+/* The known sections this file lists, in table order: 1..5 (version 1),
+ * then the storage section, the float32 section if the table lists it
+ * right after, and (version 3) the node states. */
+static void known_sections(loader *ld) {
+    uint32_t n = 0;
+    for (int i = 0; i < (ld->version == 1 ? SEC_V1 : SEC_STORAGE + 1); i++)
+        ld->order[n++] = (uint8_t)i;
+    if (ld->version > 1 && ld->nsections > SEC_FLOAT32) {
+        const unsigned char *e = ld->header + FIXED_HEADER + (size_t)SEC_FLOAT32 * SECTION_ENTRY;
+        ld->float32 = get32(e + S_ID) == SEC_FLOAT32 + 1;
+        if (ld->float32)
+            ld->order[n++] = SEC_FLOAT32;
+    }
+    ld->states = ld->version >= VERSION_STATES;
+    if (ld->states)
+        ld->order[n++] = SEC_STATES;
+    ld->nknown = n;
+}
+
+/* Where each section lies: in table order, on 64-byte boundaries, zero
+ * padding between, the last ending at the end of the file. */
 static vw_status check_section_table(loader *ld) {
+    known_sections(ld);
     uint64_t prev_end = 0;
     for (uint32_t i = 0; i < ld->nsections; i++) {
         section s;
@@ -355,20 +412,12 @@ static vw_status check_section_table(loader *ld) {
             return st;
         if (i > 0) {
             st = check_padding(ld, prev_end, s.offset,
-                               i - 1 < ld->nknown ? section_name[i - 1] : "optional");
+                               i - 1 < ld->nknown ? section_name[ld->order[i - 1]] : "optional");
             if (st != VW_OK)
                 return st;
         }
         if (i < ld->nknown) {
-            uint64_t want;
-            if (!known_length(&ld->params, ld->count, (int)i, &want))
-                return vw_fail(VW_ERR_CORRUPT, "header: %s size overflows", section_name[i]);
-            bool ok = i == SEC_UPPER ? s.length <= want && s.length % (4 * (1 + ld->params.M)) == 0
-                                     : s.length == want;
-            if (!ok)
-                return vw_fail(VW_ERR_CORRUPT, "section %s: length %llu does not match the header",
-                               section_name[i], (unsigned long long)s.length);
-            ld->sec[i] = s;
+            ld->sec[ld->order[i]] = s;
         } else if (ld->verify) {
             /* Sections from a newer minor revision: ignored, but still checked. */
             st = read_section_data(ld, &s, NULL, "optional");
@@ -380,8 +429,98 @@ static vw_status check_section_table(loader *ld) {
     if (prev_end != ld->size)
         return vw_fail(VW_ERR_CORRUPT, "section table: last section ends at %llu, file at %llu",
                        (unsigned long long)prev_end, (unsigned long long)ld->size);
+    return VW_OK;
+}
+
+/* Every known section's length against the parameters and counts. */
+static vw_status check_section_lengths(loader *ld) {
+    for (uint32_t k = 0; k < ld->nknown; k++) {
+        int i = ld->order[k];
+        const section *s = &ld->sec[i];
+        uint64_t want;
+        if (!known_length(&ld->params, ld->count, i, &want))
+            return vw_fail(VW_ERR_CORRUPT, "header: %s size overflows", section_name[i]);
+        bool ok = i == SEC_UPPER ? s->length <= want && s->length % (4 * (1 + ld->params.M)) == 0
+                                 : s->length == want;
+        if (!ok)
+            return vw_fail(VW_ERR_CORRUPT, "section %s: length %llu does not match the header",
+                           section_name[i], (unsigned long long)s->length);
+    }
     ld->upper_words = ld->sec[SEC_UPPER].length / 4;
     return VW_OK;
+}
+
+/* The fixed fields of the storage section, against each other, the element
+ * count and the section table. */
+static vw_status check_storage_fields(const loader *ld, const unsigned char *b, uint64_t len) {
+    uint32_t kind = get32(b + ST_KIND), flags = get32(b + ST_FLAGS);
+    uint32_t trained = get32(b + ST_TRAINED);
+    float step;
+    memcpy(&step, b + ST_STEP, sizeof step);
+    bool i8 = kind == VW_STORAGE_I8;
+    if (kind > VW_STORAGE_I8 || (flags & ~(uint32_t)VW_PARAMS_NO_FLOAT32) ||
+        (kind == VW_STORAGE_F32 && flags) || trained > 1 || (!i8 && trained) ||
+        (i8 && ld->count > 0 && !trained) || get32(b + ST_RESERVED1) || get32(b + ST_RESERVED2) ||
+        get64(b + ST_RESERVED3))
+        return vw_fail(VW_ERR_CORRUPT,
+                       "section storage: kind %u, flags 0x%x, trained %u invalid for %llu "
+                       "elements",
+                       kind, flags, trained, (unsigned long long)ld->count);
+    if (len != STORAGE_FIXED + (i8 ? 4ull * ld->params.dim : 0))
+        return vw_fail(VW_ERR_CORRUPT, "section storage: length %llu for kind %u and dim %u",
+                       (unsigned long long)len, kind, ld->params.dim);
+    bool want_float32 = kind != VW_STORAGE_F32 && !(flags & VW_PARAMS_NO_FLOAT32);
+    if (want_float32 != ld->float32)
+        return vw_fail(VW_ERR_CORRUPT, "section table: float32 section %s",
+                       want_float32 ? "missing" : "not expected");
+    if (!trained && (step != 0 || !all_zero(b + STORAGE_FIXED, len - STORAGE_FIXED)))
+        return vw_fail(VW_ERR_CORRUPT, "section storage: untrained codec with parameters");
+    return VW_OK;
+}
+
+/* The i8 codec of the storage section, copied and checked. */
+static vw_status take_codec(loader *ld, const unsigned char *b) {
+    uint32_t dim = ld->params.dim;
+    float step;
+    memcpy(&step, b + ST_STEP, sizeof step);
+    float *offset = malloc((size_t)dim * sizeof *offset);
+    if (!offset)
+        return vw_fail(VW_ERR_NOMEM, "i8 codec");
+    memcpy(offset, b + STORAGE_FIXED, (size_t)dim * sizeof *offset);
+    ld->i8 = (vw_codec_i8){offset, step, true, true};
+    vw_status st = vw_i8_check(offset, step, dim);
+    if (st == VW_OK)
+        return VW_OK;
+    char why[160];
+    snprintf(why, sizeof why, "%s", vw_last_error_detail());
+    return vw_fail(VW_ERR_CORRUPT, "section storage: %s", why);
+}
+
+/* The storage section (version 2): kind, flags, and the i8 codec. Small, so
+ * it is read and its CRC checked in every load mode. */
+static vw_status read_storage(loader *ld) {
+    if (ld->version == 1)
+        return VW_OK; /* float32, as every version-1 file */
+    const section *s = &ld->sec[SEC_STORAGE];
+    if (s->length < STORAGE_FIXED || s->length > STORAGE_FIXED + 4ull * VW_MAX_DIM)
+        return vw_fail(VW_ERR_CORRUPT, "section storage: length %llu",
+                       (unsigned long long)s->length);
+    unsigned char *b = malloc((size_t)s->length);
+    if (!b)
+        return vw_fail(VW_ERR_NOMEM, "storage section");
+    loader strict = *ld;
+    strict.verify = true;
+    vw_status st = read_section_data(&strict, s, b, "storage");
+    if (st == VW_OK)
+        st = check_storage_fields(ld, b, s->length);
+    if (st == VW_OK && get32(b + ST_TRAINED))
+        st = take_codec(ld, b);
+    if (st == VW_OK) {
+        ld->params.storage = (vw_storage)get32(b + ST_KIND);
+        ld->params.flags = get32(b + ST_FLAGS);
+    }
+    free(b);
+    return st;
 }
 
 static vw_status read_header(loader *ld) {
@@ -400,21 +539,32 @@ static vw_status read_header(loader *ld) {
 /* ------------------------------------------------------------------ graph checks (both modes) */
 
 static bool is_free(const loader *ld, uint64_t id) {
-    return ld->states && ld->states[id] == STATE_FREE;
+    return ld->node_states && ld->node_states[id] == STATE_FREE;
 }
 
 /* Node states: 0 live, 1 removed, 2 free; counts the free slots. */
 static vw_status check_states(loader *ld) {
     ld->nfree = 0;
-    if (!ld->states)
-        return VW_OK;
     for (uint64_t i = 0; i < ld->count; i++) {
-        if (ld->states[i] > STATE_FREE)
+        if (ld->node_states[i] > STATE_FREE)
             return vw_fail(VW_ERR_CORRUPT, "node states: node %llu has state %u",
-                           (unsigned long long)i, ld->states[i]);
-        ld->nfree += ld->states[i] == STATE_FREE;
+                           (unsigned long long)i, ld->node_states[i]);
+        ld->nfree += ld->node_states[i] == STATE_FREE;
     }
     return VW_OK;
+}
+
+/* The node states come first (version 3): the other checks depend on which
+ * slots are free. Both modes read them into a buffer of their own, so what
+ * is checked is what the index is built from. */
+static vw_status read_states(loader *ld) {
+    if (!ld->states)
+        return VW_OK;
+    if (!(ld->node_states = malloc(ld->count > 0 ? (size_t)ld->count : 1)))
+        return vw_fail(VW_ERR_NOMEM, "node states");
+    vw_status st =
+        read_section_data(ld, &ld->sec[SEC_STATES], ld->node_states, section_name[SEC_STATES]);
+    return st == VW_OK ? check_states(ld) : st;
 }
 
 /* The entry point of a graph whose nodes (slots not free) reach `top`. */
@@ -463,7 +613,7 @@ static vw_status check_levels(const loader *ld, const uint8_t *levels) {
     return VW_OK;
 }
 
-/* Since version 2: a free slot has an empty list and no list names one. */
+/* Version 3: a free slot has an empty list and no list names one. */
 static vw_status check_free_refs(const loader *ld, const char *sec, uint64_t node, unsigned layer,
                                  const uint32_t *list) {
     if (is_free(ld, node) && list[0] != 0)
@@ -581,25 +731,45 @@ static vw_status check_links0(const loader *ld, const uint32_t *links0, const ui
     return list_error("links0", bad, 0, links0 + bad * (1 + sc.cap), sc.cap, ld->count, levels);
 }
 
-/* Vectors must be what an insert would have accepted, so that no distance
- * can be NaN or overflow. Read mode only: a mapped index is used in place,
- * and scanning its vectors would touch every page of the file at load. */
-static vw_status check_vectors(const loader *ld, const float *v) {
+/* Rows first..first+n-1 (v points at row `first`) must be what an insert
+ * would have accepted, so that no distance can be NaN or overflow. */
+static vw_status check_vectors(const loader *ld, const float *v, const char *sec, uint64_t first,
+                               uint64_t n) {
     uint32_t dim = ld->params.dim;
-    for (uint64_t i = 0; i < ld->count; i++) {
-        if (is_free(ld, i)) {
-            if (!all_zero((const unsigned char *)(v + i * dim), (size_t)dim * sizeof *v))
-                return vw_fail(VW_ERR_CORRUPT, "vectors: free slot %llu is not zero",
-                               (unsigned long long)i);
-            continue;
-        }
+    for (uint64_t i = 0; i < n; i++)
         if (vw_check_vector(v + i * dim, dim, NULL) != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
-            return vw_fail(VW_ERR_CORRUPT, "vectors: row %llu: %s", (unsigned long long)i, why);
+            return vw_fail(VW_ERR_CORRUPT, "%s: row %llu: %s", sec, (unsigned long long)(first + i),
+                           why);
         }
-    }
     return VW_OK;
+}
+
+/* The same for the rows searches walk: float32 rows are checked as above,
+ * binary16 ones for infinities and NaNs (every finite half is in range),
+ * i8 codes need nothing (every byte decodes within the checked codec). */
+static vw_status check_codes(const loader *ld, const unsigned char *codes, uint64_t first,
+                             uint64_t n) {
+    if (ld->params.storage == VW_STORAGE_F32)
+        return check_vectors(ld, (const float *)(const void *)codes, "vectors", first, n);
+    if (ld->params.storage == VW_STORAGE_I8)
+        return VW_OK;
+    uint32_t dim = ld->params.dim;
+    const uint16_t *h = (const uint16_t *)(const void *)codes;
+    for (uint64_t i = 0; i < n * dim; i++)
+        if ((h[i] & 0x7c00u) == 0x7c00u)
+            return vw_fail(VW_ERR_CORRUPT, "vectors: row %llu component %llu is not finite",
+                           (unsigned long long)(first + i / dim), (unsigned long long)(i % dim));
+    return VW_OK;
+}
+
+/* Checks rows first..first+n-1 of a row section (vectors or float32). */
+static vw_status check_rows(const loader *ld, int sec, const unsigned char *rows, uint64_t first,
+                            uint64_t n) {
+    if (sec == SEC_FLOAT32)
+        return check_vectors(ld, (const float *)(const void *)rows, "float32", first, n);
+    return check_codes(ld, rows, first, n);
 }
 
 /* The upper-links section: for each node in id order, levels[id] lists of
@@ -625,13 +795,17 @@ static vw_status build_label_map(vw_index *ix, const loader *ld) {
         if (is_free(ld, i) && ix->labels[i] != 0)
             return vw_fail(VW_ERR_CORRUPT, "labels: free slot %llu has label %llu",
                            (unsigned long long)i, (unsigned long long)ix->labels[i]);
-    return vw_labelmap_build(&ix->map, ix->labels, ld->states, ld->count);
+    return vw_labelmap_build(&ix->map, ix->labels, ld->node_states, ld->count);
 }
 
 /* vw_index_alloc checks the parameters; its complaint becomes a corruption
  * of the header. */
-static vw_status alloc_index(const loader *ld, vw_index **out) {
+static vw_status alloc_index(loader *ld, vw_index **out) {
     vw_status st = vw_index_alloc(&ld->params, out);
+    if (st == VW_OK) {
+        (*out)->i8 = ld->i8; /* the index owns the codec from here */
+        ld->i8 = (vw_codec_i8){0};
+    }
     if (st == VW_OK || st == VW_ERR_NOMEM)
         return st;
     char why[128];
@@ -641,34 +815,13 @@ static vw_status alloc_index(const loader *ld, vw_index **out) {
 
 /* The removal state (states as VW_NODE_* values), entry point, counters. */
 static vw_status finish_index(vw_index *ix, const loader *ld) {
-    vw_status st = vw_removal_load(ix, ld->states);
+    vw_status st = vw_removal_load(ix, ld->node_states);
     if (st != VW_OK)
         return st;
     vw_top_set(ix, ld->entry, ld->max_level);
     ix->draws = ld->count;
     vw_index_publish(ix);
     return VW_OK;
-}
-
-/* Node states come first: the other checks depend on which slots are free.
- * Read mode reads them into a buffer; mmap mode uses the mapping. */
-static vw_status read_states(loader *ld, const unsigned char *map_base) {
-    if (ld->version < 2)
-        return VW_OK;
-    const section *s = &ld->sec[SEC_STATES];
-    if (map_base) {
-        if (ld->verify && vw_crc32c(0, map_base + s->offset, s->length) != s->crc)
-            return crc_mismatch(section_name[SEC_STATES]);
-        ld->states = map_base + s->offset;
-    } else {
-        if (ld->count > 0 && !(ld->states_buf = malloc(ld->count)))
-            return vw_fail(VW_ERR_NOMEM, "node states");
-        vw_status st = read_section_data(ld, s, ld->states_buf, section_name[SEC_STATES]);
-        if (st != VW_OK)
-            return st;
-        ld->states = ld->states_buf;
-    }
-    return check_states(ld);
 }
 
 /* ------------------------------------------------------------------ read mode */
@@ -694,15 +847,15 @@ static vw_status split_upper(vw_index *ix, const uint32_t *upper) {
 static vw_status load_into_memory(loader *ld, vw_index *ix) {
     vw_status st = vw_index_reserve(ix, ld->count);
     if (st == VW_OK)
-        st = read_states(ld, NULL);
+        st = read_states(ld);
     if (st != VW_OK)
         return st;
     if (ld->count > 0)
         memset(ix->upper, 0, ld->count * sizeof *ix->upper);
     ix->count = ld->count; /* from here vw_index_free releases what split_upper made */
     const section *s = ld->sec;
-    if ((st = read_section_data(ld, &s[SEC_VECTORS], ix->vectors, "vectors")) != VW_OK ||
-        (st = check_vectors(ld, ix->vectors)) != VW_OK ||
+    if ((st = read_section_data(ld, &s[SEC_VECTORS], ix->codes, "vectors")) != VW_OK ||
+        (st = check_codes(ld, ix->codes, 0, ld->count)) != VW_OK ||
         (st = read_section_data(ld, &s[SEC_LEVELS], ix->levels, "levels")) != VW_OK ||
         (st = check_levels(ld, ix->levels)) != VW_OK ||
         (st = read_section_data(ld, &s[SEC_LINKS0], ix->links0, "links0")) != VW_OK ||
@@ -720,6 +873,10 @@ static vw_status load_into_memory(loader *ld, vw_index *ix) {
         return st;
     if ((st = read_section_data(ld, &s[SEC_LABELS], ix->labels, "labels")) != VW_OK)
         return st;
+    if (ld->float32 &&
+        ((st = read_section_data(ld, &s[SEC_FLOAT32], ix->exact, "float32")) != VW_OK ||
+         (st = check_vectors(ld, ix->exact, "float32", 0, ld->count)) != VW_OK))
+        return st;
     return build_label_map(ix, ld);
 }
 
@@ -732,9 +889,90 @@ static vw_status verify_mapped(const loader *ld, const unsigned char *base, int 
     return VW_OK;
 }
 
+/* With checksums on, every byte of a row section (vectors, float32) is
+ * read anyway: check the rows as read mode does (no NaN, no overflow),
+ * chunk by chunk while each chunk is in cache from its CRC; a checksum
+ * mismatch is reported first, as read mode does. The vectors are read in
+ * the mapping; the float32 rows, which only re-ranking reads, through pread
+ * (mapped == NULL), so their pages stay out of the process until a search
+ * wants them. Without checksums the rows stay untouched, so a mapped load
+ * stays a few page faults. */
+static vw_status verify_rows(const loader *ld, int sec, const unsigned char *mapped) {
+    if (!ld->verify)
+        return VW_OK;
+    const section *s = &ld->sec[sec];
+    size_t row = sec == SEC_FLOAT32 ? (size_t)ld->params.dim * sizeof(float)
+                                    : vw_code_size(ld->params.storage, ld->params.dim);
+    uint64_t rows_per_chunk = READ_CHUNK / row > 0 ? READ_CHUNK / row : 1;
+    unsigned char *buf = NULL;
+    if (!mapped && !(buf = malloc(rows_per_chunk * row)))
+        return vw_fail(VW_ERR_NOMEM, "read buffer");
+    vw_status rows_st = VW_OK, st = VW_OK; /* the first bad row, and reading */
+    uint32_t crc = 0;
+    for (uint64_t first = 0; first < ld->count && st == VW_OK; first += rows_per_chunk) {
+        uint64_t n = ld->count - first < rows_per_chunk ? ld->count - first : rows_per_chunk;
+        const unsigned char *p = mapped ? mapped + first * row : buf;
+        if (!mapped && (st = read_at(ld, buf, (size_t)n * row, s->offset + first * row)) != VW_OK)
+            break;
+        crc = vw_crc32c(crc, p, (size_t)n * row);
+        if (rows_st == VW_OK)
+            rows_st = check_rows(ld, sec, p, first, n);
+    }
+    free(buf);
+    if (st != VW_OK)
+        return st;
+    if (crc != s->crc)
+        return crc_mismatch(section_name[sec]);
+    return rows_st; /* its detail is the latest recorded */
+}
+
+/* Searches trust the levels to find a node's upper lists, so the index
+ * keeps its own copy (a byte per node): what is checked here is what
+ * searches use, even if the mapped file is changed afterwards. */
+static vw_status copy_levels(const loader *ld, const unsigned char *base, vw_index *ix) {
+    const section *s = &ld->sec[SEC_LEVELS];
+    ix->levels = malloc(ld->count > 0 ? (size_t)ld->count : 1);
+    if (!ix->levels)
+        return vw_fail(VW_ERR_NOMEM, "levels of %llu nodes", (unsigned long long)ld->count);
+    memcpy(ix->levels, base + s->offset, (size_t)ld->count);
+    if (ld->verify && vw_crc32c(0, ix->levels, s->length) != s->crc)
+        return crc_mismatch(section_name[SEC_LEVELS]);
+    return check_levels(ld, ix->levels);
+}
+
 /* A section of the read-only mapping, typed for the index's (non-const) fields. */
 static void *mapped_at(const unsigned char *base, uint64_t offset) {
     return (void *)(uintptr_t)(base + offset);
+}
+
+/* Rows read at random: fault in only the page asked for, not its
+ * neighbours, which are rarely wanted next. */
+static void advise_random(const void *p, uint64_t len) {
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = (uintptr_t)p & ~(page - 1);
+    (void)madvise((void *)lo, (uintptr_t)p + len - lo, MADV_RANDOM);
+}
+
+/* Maps the file. With checksums on, every page up to the float32 section is
+ * read anyway, and populating it up front is much cheaper than faulting it
+ * in page by page; the float32 section, read only to re-rank, is checked
+ * through pread instead, so that its pages count in the page cache but not
+ * in the process until a search reads them. */
+static vw_status map_file(const loader *ld, void **out) {
+    bool float32 = ld->float32;
+    int populate = 0;
+#ifdef MAP_POPULATE
+    populate = ld->verify && !float32 ? MAP_POPULATE : 0;
+#endif
+    void *map = mmap(NULL, (size_t)ld->size, PROT_READ, MAP_SHARED | populate, ld->fd, 0);
+    if (map == MAP_FAILED)
+        return vw_fail_errno(errno == ENOMEM ? VW_ERR_NOMEM : VW_ERR_IO, "mmap", ld->path);
+#ifdef MADV_POPULATE_READ
+    if (ld->verify && float32)
+        (void)madvise(map, (size_t)ld->sec[SEC_FLOAT32].offset, MADV_POPULATE_READ);
+#endif
+    *out = map;
+    return VW_OK;
 }
 
 /* The per-slot removal arrays (dead bits, states), which the mapping lacks. */
@@ -747,46 +985,42 @@ static vw_status alloc_removal_arrays(vw_index *ix, uint64_t count) {
 }
 
 static vw_status load_mapped(loader *ld, vw_index *ix) {
-    /* With checksums on every page is read anyway: populating the mapping
-     * up front is much cheaper than faulting it in page by page. */
-#ifdef MAP_POPULATE
-    int populate = ld->verify ? MAP_POPULATE : 0;
-#else
-    int populate = 0;
-#endif
-    void *map = mmap(NULL, (size_t)ld->size, PROT_READ, MAP_SHARED | populate, ld->fd, 0);
-    if (map == MAP_FAILED)
-        return vw_fail_errno(errno == ENOMEM ? VW_ERR_NOMEM : VW_ERR_IO, "mmap", ld->path);
+    vw_status st = read_states(ld);
+    if (st != VW_OK)
+        return st;
+    void *map = NULL;
+    st = map_file(ld, &map);
+    if (st != VW_OK)
+        return st;
     ix->map_base = map;
     ix->map_len = (size_t)ld->size;
     ix->readonly = true;
     const unsigned char *base = map;
     const section *s = ld->sec;
-    vw_status st;
     /* The index never writes through these pointers: inserts are refused. */
-    uint8_t *levels = mapped_at(base, s[SEC_LEVELS].offset);
+    unsigned char *codes = mapped_at(base, s[SEC_VECTORS].offset);
     uint32_t *links0 = mapped_at(base, s[SEC_LINKS0].offset);
     uint32_t *upper = mapped_at(base, s[SEC_UPPER].offset);
-    if ((st = read_states(ld, base)) != VW_OK ||
-        (st = verify_mapped(ld, base, SEC_VECTORS)) != VW_OK ||
-        (st = verify_mapped(ld, base, SEC_LEVELS)) != VW_OK ||
-        (st = check_levels(ld, levels)) != VW_OK ||
-        (st = verify_mapped(ld, base, SEC_LINKS0)) != VW_OK ||
+    bool float32 = ld->float32;
+    if ((st = verify_rows(ld, SEC_VECTORS, codes)) != VW_OK ||
+        (st = copy_levels(ld, base, ix)) != VW_OK)
+        return st;
+    const uint8_t *levels = ix->levels;
+    if ((st = verify_mapped(ld, base, SEC_LINKS0)) != VW_OK ||
         (st = check_links0(ld, links0, levels)) != VW_OK ||
         (st = check_free_links0(ld, links0)) != VW_OK ||
         (st = verify_mapped(ld, base, SEC_UPPER)) != VW_OK ||
         (st = check_upper(ld, upper, levels)) != VW_OK ||
-        (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK)
+        (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK ||
+        (float32 && (st = verify_rows(ld, SEC_FLOAT32, NULL)) != VW_OK))
         return st;
-    ix->vectors = mapped_at(base, s[SEC_VECTORS].offset);
-    if (!populate) {
-        /* Searches read scattered rows: fault in only the page asked for,
-         * not its neighbours, which are rarely wanted next. */
-        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-        uintptr_t lo = (uintptr_t)ix->vectors & ~(page - 1);
-        (void)madvise((void *)lo, (uintptr_t)ix->vectors + s[SEC_VECTORS].length - lo, MADV_RANDOM);
+    ix->codes = codes;
+    if (!ld->verify)
+        advise_random(ix->codes, s[SEC_VECTORS].length);
+    if (float32) {
+        ix->exact = mapped_at(base, s[SEC_FLOAT32].offset);
+        advise_random(ix->exact, s[SEC_FLOAT32].length);
     }
-    ix->levels = levels;
     ix->links0 = links0;
     ix->labels = mapped_at(base, s[SEC_LABELS].offset);
     if (ld->count > 0) {
@@ -809,15 +1043,9 @@ static vw_status load_mapped(loader *ld, vw_index *ix) {
 /* ------------------------------------------------------------------ vw_index_load */
 
 static vw_status open_index_file(loader *ld) {
-    ld->fd = open(ld->path, O_RDONLY | O_CLOEXEC);
-    if (ld->fd < 0)
-        return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", ld->path);
-    struct stat sb;
-    if (fstat(ld->fd, &sb) != 0)
-        return vw_fail_errno(VW_ERR_IO, "stat", ld->path);
-    if (!S_ISREG(sb.st_mode))
-        return vw_fail(VW_ERR_IO, "%s is not a regular file", ld->path);
-    ld->size = (uint64_t)sb.st_size;
+    vw_status st = vw_open_regular(ld->path, ld->path, &ld->fd, &ld->size);
+    if (st != VW_OK)
+        return st;
     if (ld->size > SIZE_MAX)
         return vw_fail(VW_ERR_UNSUPPORTED, "file too large for this machine's address space");
     return VW_OK;
@@ -836,9 +1064,13 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
     if (st == VW_OK)
         st = read_header(&ld);
     if (st == VW_OK)
+        st = check_section_table(&ld);
+    if (st == VW_OK)
+        st = read_storage(&ld);
+    if (st == VW_OK)
         st = alloc_index(&ld, &ix); /* checks the parameters the section sizes depend on */
     if (st == VW_OK)
-        st = check_section_table(&ld);
+        st = check_section_lengths(&ld);
     if (st == VW_OK)
         st = (flags & VW_LOAD_MMAP) ? load_mapped(&ld, ix) : load_into_memory(&ld, ix);
     if (st == VW_OK)
@@ -846,7 +1078,8 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
     if (ld.fd >= 0)
         close(ld.fd); /* a mapping outlives its descriptor */
     free(ld.header);
-    free(ld.states_buf);
+    free(ld.node_states);
+    free(ld.i8.offset); /* when the index never took it */
     if (st != VW_OK) {
         vw_index_free(ix);
         return st;
@@ -982,8 +1215,8 @@ static vw_status put_links(writer *w, const vw_index *ix, section *sec) {
     return st;
 }
 
-/* A per-node array: runs of rows in use go out straight from the index,
- * free slots as zero rows. */
+/* A per-node array of `row` bytes per slot: runs of slots in use go out
+ * straight from the index, free slots as zero rows. */
 static vw_status put_rows_section(writer *w, const vw_index *ix, section *s, int sec,
                                   const void *data, size_t row) {
     const unsigned char *p = data;
@@ -1018,14 +1251,15 @@ static vw_status put_states(writer *w, const vw_index *ix, section *s) {
     return st;
 }
 
-static void build_header(const vw_index *ix, const section *sec, uint32_t nsec, uint64_t file_size,
-                         unsigned char *h) {
+/* sec: the sections in file order. */
+static void build_header(const vw_index *ix, const section *sec, uint32_t nsec, uint32_t version,
+                         uint64_t file_size, unsigned char *h) {
     uint32_t hs = header_size_for(nsec);
     vw_top top = vw_top_get(ix);
     memset(h, 0, hs);
     memcpy(h + H_MAGIC, file_magic, sizeof file_magic);
     put32(h + H_BYTE_ORDER, BYTE_ORDER_MARK);
-    put32(h + H_VERSION, nsec == sections_of(1) ? 1 : FORMAT_VERSION);
+    put32(h + H_VERSION, version);
     put32(h + H_HEADER_SIZE, hs);
     put64(h + H_FILE_SIZE, file_size);
     put32(h + H_DIM, ix->dim);
@@ -1047,35 +1281,61 @@ static void build_header(const vw_index *ix, const section *sec, uint32_t nsec, 
     put32(h + H_HEADER_CRC, header_crc(h, hs));
 }
 
+/* The storage section: kind, flags, and the i8 codec when trained. */
+static vw_status put_storage(writer *w, const vw_index *ix, section *sec) {
+    unsigned char fixed[STORAGE_FIXED] = {0};
+    bool i8 = ix->storage == VW_STORAGE_I8;
+    put32(fixed + ST_KIND, (uint32_t)ix->storage);
+    put32(fixed + ST_FLAGS, ix->flags);
+    put32(fixed + ST_TRAINED, i8 && ix->i8.trained);
+    if (i8 && ix->i8.trained)
+        memcpy(fixed + ST_STEP, &ix->i8.step, sizeof ix->i8.step);
+    vw_status st = begin_section(w, sec, SEC_STORAGE + 1);
+    if (st == VW_OK)
+        st = w_put(w, fixed, sizeof fixed);
+    for (uint32_t i = 0; i < (i8 ? ix->dim : 0) && st == VW_OK; i++) {
+        float o = ix->i8.trained ? ix->i8.offset[i] : 0.0f;
+        st = w_put(w, &o, sizeof o);
+    }
+    end_section(w, sec);
+    return st;
+}
+
 /* Everything but the header goes out through the buffer; the header, which
  * needs the section CRCs, is written last over the zeros reserved for it.
- * An index without removed nodes or free slots is written as version 1,
- * which older readers load too. */
+ * An index without removed nodes or free slots is written as version 2,
+ * byte for byte as before node states existed, so older readers load it. */
 static vw_status write_index(writer *w, const vw_index *ix) {
-    unsigned char header[320];
-    _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
+    unsigned char header[384];
     section sec[SEC_KNOWN];
+    bool float32 = ix->storage != VW_STORAGE_F32 && !(ix->flags & VW_PARAMS_NO_FLOAT32);
     bool states = vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
-    uint32_t nsec = sections_of(states ? FORMAT_VERSION : 1);
+    uint32_t nsec = SEC_STORAGE + 1 + float32 + states;
     uint32_t hs = header_size_for(nsec);
+    _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
     memset(header, 0, sizeof header);
     vw_status st = w_put(w, header, hs);
     if (st == VW_OK)
-        st = put_rows_section(w, ix, &sec[SEC_VECTORS], SEC_VECTORS, ix->vectors,
-                              ix->dim * sizeof(float));
+        st = put_rows_section(w, ix, &sec[SEC_VECTORS], SEC_VECTORS, ix->codes, ix->code_size);
     if (st == VW_OK)
         st = put_rows_section(w, ix, &sec[SEC_LEVELS], SEC_LEVELS, ix->levels, 1);
     if (st == VW_OK)
         st = put_links(w, ix, sec);
     if (st == VW_OK)
         st = put_rows_section(w, ix, &sec[SEC_LABELS], SEC_LABELS, ix->labels, sizeof(uint64_t));
+    if (st == VW_OK)
+        st = put_storage(w, ix, &sec[SEC_STORAGE]);
+    if (st == VW_OK && float32)
+        st = put_rows_section(w, ix, &sec[SEC_FLOAT32], SEC_FLOAT32, ix->exact,
+                              ix->dim * sizeof(float));
+    /* the table lists the sections in file order: the float32 one may be absent */
     if (st == VW_OK && states)
-        st = put_states(w, ix, &sec[SEC_STATES]);
+        st = put_states(w, ix, &sec[SEC_STORAGE + 1 + float32]);
     if (st == VW_OK)
         st = w_flush(w);
     if (st != VW_OK)
         return st;
-    build_header(ix, sec, nsec, w->offset, header);
+    build_header(ix, sec, nsec, states ? VERSION_STATES : VERSION_STORAGE, w->offset, header);
     return write_all(w, header, hs, 0);
 }
 

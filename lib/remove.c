@@ -207,18 +207,20 @@ static void gather(const vw_index *ix, repair *r, const uint32_t *list, uint32_t
 
 /* The candidates with their distances to p, nearest first, in r->cand. */
 static void rank_candidates(const vw_index *ix, repair *r, uint32_t p, uint32_t n) {
-    ix->dist_batch(vw_vector(ix, p), ix->vectors, ix->dim, r->cid, n, r->cdist);
+    vw_query q = vw_prepare_node(ix, p, r->s->pbuf);
+    vw_qdist_batch(ix, &q, r->cid, n, r->cdist);
     for (uint32_t i = 0; i < n; i++)
         r->cand[i] = (vw_cand){r->cdist[i], r->cid[i]};
     vw_cand_sort(r->cand, n);
 }
 
 /* Whether candidate c (its distance to the list's owner in c.dist) is
- * nearer the owner than every neighbour in kept: the insert heuristic's test. */
-static bool diverse(const vw_index *ix, const uint32_t *kept, uint32_t n, vw_cand c) {
-    const float *v = vw_vector(ix, c.id);
+ * nearer the owner than every neighbour in kept: the insert heuristic's test,
+ * in the same units (the storage kind's distances). */
+static bool diverse(const vw_index *ix, repair *r, const uint32_t *kept, uint32_t n, vw_cand c) {
+    vw_query v = vw_prepare_node(ix, c.id, r->s->nbuf);
     for (uint32_t j = 0; j < n; j++)
-        if (ix->dist(v, vw_vector(ix, kept[j]), ix->dim) < c.dist)
+        if (vw_qdist(ix, &v, kept[j]) < c.dist)
             return false;
     return true;
 }
@@ -257,7 +259,7 @@ static void repair_list(vw_index *ix, repair *r, uint32_t p, unsigned l) {
             gather(ix, r, vw_links(ix, r->before[i], l), max, &n);
     rank_candidates(ix, r, p, n);
     for (uint32_t i = 0; i < n && kept < len; i++)
-        if (diverse(ix, r->ids, kept, r->cand[i])) {
+        if (diverse(ix, r, r->ids, kept, r->cand[i])) {
             r->ids[kept++] = r->cand[i].id;
             r->cand[i].id = VW_NO_NODE;
         }

@@ -103,7 +103,7 @@ static void permute_rows(void *base, size_t row, const uint32_t *rank, uint64_t 
 
 static vw_status apply(vw_index *ix, const uint32_t *rank) {
     uint64_t n = ix->count;
-    size_t vec_row = (size_t)ix->dim * sizeof(float);
+    size_t vec_row = (size_t)ix->dim * sizeof(float); /* float32 rows: the widest vector rows */
     size_t link_row = (size_t)(1 + ix->M0) * sizeof(uint32_t);
     size_t widest = vec_row > link_row ? vec_row : link_row;
     uint8_t *moved = malloc(n);
@@ -115,7 +115,9 @@ static vw_status apply(vw_index *ix, const uint32_t *rank) {
         return vw_fail(VW_ERR_NOMEM, "reorder buffers for %llu nodes", (unsigned long long)n);
     }
     remap_lists(ix, rank);
-    permute_rows(ix->vectors, vec_row, rank, n, moved, carry, spare);
+    permute_rows(ix->codes, ix->code_size, rank, n, moved, carry, spare);
+    if (ix->exact)
+        permute_rows(ix->exact, vec_row, rank, n, moved, carry, spare);
     permute_rows(ix->links0, link_row, rank, n, moved, carry, spare);
     permute_rows(ix->levels, sizeof *ix->levels, rank, n, moved, carry, spare);
     permute_rows(ix->labels, sizeof *ix->labels, rank, n, moved, carry, spare);

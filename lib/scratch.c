@@ -80,9 +80,12 @@ vw_status vw_scratch_fit(vw_scratch *s, uint64_t nodes, uint32_t ef, uint32_t di
         s->sel_cap = cap;
     }
     if (!s->qbuf) {
-        s->qbuf = malloc((size_t)dim * sizeof *s->qbuf);
+        /* one block: the cosine query, the prepared query, a decoded node */
+        s->qbuf = malloc(3 * (size_t)dim * sizeof *s->qbuf);
         if (!s->qbuf)
-            return vw_fail(VW_ERR_NOMEM, "query buffer");
+            return vw_fail(VW_ERR_NOMEM, "query buffers");
+        s->pbuf = s->qbuf + dim;
+        s->nbuf = s->qbuf + 2 * (size_t)dim;
     }
     return VW_OK;
 }

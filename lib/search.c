@@ -12,7 +12,16 @@
  *
  * The threads of a batch insert use the same layer search with `locked`
  * set: they copy each list under its node lock, so that a list another
- * thread is pruning is seen whole. */
+ * thread is pruning is seen whole.
+ *
+ * Searches do not trust the lists they read: an mmap-loaded index reads
+ * them from a file that someone may overwrite while it is mapped, and the
+ * load-time checks cannot see that. A count above the list's capacity is
+ * cut to it, a neighbour id at or past the capacity (the count, for a
+ * mapped index) is skipped, and on the upper layers a neighbour must reach
+ * the layer by the levels the index holds in memory. So every read stays
+ * inside the arrays, whatever the file holds; it costs one well-predicted
+ * compare per neighbour. */
 #include "vw_internal.h"
 
 #include <math.h>
@@ -34,15 +43,24 @@ static inline const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigne
     if (locked)
         return copy_locked(ix, id, level, copy, len);
     const uint32_t *list = vw_links(ix, id, level);
-    *len = vw_list_len(list);
+    uint32_t n = vw_list_len(list), cap = level == 0 ? ix->M0 : ix->M;
+    *len = n <= cap ? n : cap;
     return list;
 }
 
-uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int top, int stop,
+/* Ids a search may visit: below the capacity, which cannot change while it
+ * holds the storage lock (inserts, which place nodes while others link,
+ * read only lists they wrote themselves). */
+static uint32_t id_limit(const vw_index *ix, bool locked) {
+    return locked ? VW_NO_NODE : (uint32_t)ix->capacity;
+}
+
+uint32_t vw_greedy_descend(const vw_index *ix, const vw_query *q, uint32_t ep, int top, int stop,
                            bool locked) {
     uint32_t copy[1 + 2 * VW_MAX_M];
+    uint32_t limit = id_limit(ix, locked);
     uint32_t cur = ep;
-    float cur_d = vw_dist_to(ix, q, cur);
+    float cur_d = vw_qdist(ix, q, cur);
     for (int level = top; level > stop; level--) {
         bool moved = true;
         while (moved) {
@@ -51,7 +69,9 @@ uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int 
             const uint32_t *list = read_list(ix, cur, (unsigned)level, locked, copy, &len);
             for (uint32_t i = 0; i < len; i++) {
                 uint32_t nb = vw_list_at(list, i);
-                float d = vw_dist_to(ix, q, nb);
+                if (nb >= limit || ix->levels[nb] < level)
+                    continue;
+                float d = vw_qdist(ix, q, nb);
                 if (d < cur_d) {
                     cur_d = d;
                     cur = nb;
@@ -64,8 +84,8 @@ uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int 
 }
 
 static inline void prefetch_vector(const vw_index *ix, uint32_t id) {
-    const char *p = (const char *)vw_vector(ix, id);
-    size_t bytes = (size_t)ix->dim * sizeof(float);
+    const char *p = (const char *)vw_code(ix, id);
+    size_t bytes = ix->code_size;
     /* the first lines of each vector; the hardware prefetcher follows on */
     for (size_t off = 0; off < bytes && off < 256; off += 64)
         __builtin_prefetch(p + off, 0, 3);
@@ -102,12 +122,13 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
     uint32_t fresh[2 * VW_MAX_M];
     float dists[2 * VW_MAX_M];
     const bool checks = lq->skip_dead || lq->filter;
+    uint32_t limit = id_limit(ix, lq->locked);
     vw_visited_reset(s);
     s->cand.size = 0;
     s->result.size = 0;
 
     vw_visit(s, ep);
-    float bound = admit(ix, s, lq, checks, (vw_cand){vw_dist_to(ix, lq->q, ep), ep}, INFINITY);
+    float bound = admit(ix, s, lq, checks, (vw_cand){vw_qdist(ix, lq->q, ep), ep}, INFINITY);
     while (s->cand.size > 0) {
         vw_cand c = s->cand.items[0];
         if (c.dist > bound)
@@ -120,7 +141,9 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
         uint32_t n = 0;
         for (uint32_t i = 0; i < len; i++) {
             uint32_t nb = vw_list_at_relaxed(list, i);
-            if (!vw_visit(s, nb))
+            /* (Public searches run this on layer 0 only, which every node
+             * has: the id bound is the whole check.) */
+            if (nb >= limit || !vw_visit(s, nb))
                 continue;
             fresh[n++] = nb;
             prefetch_vector(ix, nb);
@@ -134,7 +157,7 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
             if (st != VW_OK)
                 return lq->locked ? VW_OK : st;
         }
-        ix->dist_batch(lq->q, ix->vectors, ix->dim, fresh, n, dists);
+        vw_qdist_batch(ix, lq->q, fresh, n, dists);
         for (uint32_t i = 0; i < n; i++)
             if (dists[i] < bound || s->result.size < lq->ef)
                 bound = admit(ix, s, lq, checks, (vw_cand){dists[i], fresh[i]}, bound);
@@ -158,15 +181,12 @@ static vw_status check_query(const vw_index *ix, const float *q, uint32_t k, uin
     return VW_OK;
 }
 
-/* Moves the k nearest results out, nearest first, each label once: an
- * upsert running beside the search replaces a label's node by a new one,
+/* Writes the k nearest of n results sorted nearest first, each label once:
+ * an upsert running beside the search replaces a label's node by a new one,
  * and the search may have met both while each looked live. */
-static uint32_t take_results(const vw_index *ix, vw_scratch *s, uint32_t k, uint64_t *labels,
-                             float *dists) {
-    uint32_t n = s->result.size, kept = 0;
-    vw_cand *sorted = s->cand.items; /* the layer search is done with it; cap >= n */
-    for (uint32_t i = n; i-- > 0;)
-        sorted[i] = vw_heap_pop_max(&s->result);
+static uint32_t unique_results(const vw_index *ix, const vw_cand *sorted, uint32_t n, uint32_t k,
+                               uint64_t *labels, float *dists) {
+    uint32_t kept = 0;
     for (uint32_t i = 0; i < n && kept < k; i++) {
         uint64_t label = ix->labels[sorted[i].id];
         bool twice = false;
@@ -182,13 +202,58 @@ static uint32_t take_results(const vw_index *ix, vw_scratch *s, uint32_t k, uint
     return kept;
 }
 
+/* The layer search's results (a max-heap), nearest first, in the candidate
+ * heap's storage (the layer search is done with it; cap >= size). */
+static const vw_cand *sorted_results(vw_scratch *s, uint32_t *n) {
+    vw_cand *sorted = s->cand.items;
+    *n = s->result.size;
+    for (uint32_t i = *n; i-- > 0;)
+        sorted[i] = vw_heap_pop_max(&s->result);
+    return sorted;
+}
+
+/* Re-rank depth: the option, or max(VW_RERANK_FACTOR * k, 32) by default
+ * (bench/codec_study.py: 2k of the nearest by i8 code distance held every
+ * true top-10 neighbour on all four data sets; 4k leaves room for data less
+ * kind to the codec), within [k, beam]. */
+static uint32_t rerank_depth(const vw_search_options *o, uint32_t k, uint32_t beam) {
+    uint32_t r = o->rerank;
+    if (r == 0)
+        r = VW_RERANK_FACTOR * k > 32 ? VW_RERANK_FACTOR * k : 32;
+    if (r < k)
+        r = k;
+    return r < beam ? r : beam;
+}
+
+/* Compact storage: the `depth` best results by code distance are re-scored
+ * with the float32 rows (or, without them, the decoded rows against the
+ * exact query) and sorted into s->sel; returns how many. */
+static uint32_t rescore(const vw_index *ix, vw_scratch *s, const float *q, uint32_t depth) {
+    while (s->result.size > depth)
+        vw_heap_pop_max(&s->result);
+    uint32_t n = s->result.size;
+    vw_cand *c = s->sel;
+    memcpy(c, s->result.items, (size_t)n * sizeof *c);
+    s->result.size = 0;
+    if (ix->exact) /* start every row's first lines loading before the first distance */
+        for (uint32_t i = 0; i < n; i++) {
+            const char *p = (const char *)vw_exact(ix, c[i].id);
+            for (size_t off = 0; off < (size_t)ix->dim * sizeof(float) && off < 256; off += 64)
+                __builtin_prefetch(p + off, 0, 0);
+        }
+    for (uint32_t i = 0; i < n; i++)
+        c[i].dist = vw_final_dist(ix, q, c[i].id, s->nbuf);
+    vw_cand_sort(c, n);
+    return n;
+}
+
 /* Search with the storage lock held, the epoch entered and the arguments
  * checked. The visited set covers the capacity: inserts may add ids past
  * any count read now, but not past the capacity while the lock is held. */
 static vw_status search_locked(const vw_index *ix, vw_scratch *s, vw_top top, const float *query,
-                               uint32_t k, uint32_t ef, vw_filter_fn filter, void *filter_ctx,
-                               uint64_t *out_labels, float *out_distances, uint32_t *found) {
-    uint32_t beam = ef > k ? ef : k;
+                               uint32_t k, const vw_search_options *o, uint64_t *out_labels,
+                               float *out_distances, uint32_t *found) {
+    uint32_t beam = o->ef > k ? o->ef : k;
     vw_status st = vw_scratch_fit(s, ix->capacity, beam, ix->dim);
     if (st != VW_OK)
         return st;
@@ -200,13 +265,22 @@ static vw_status search_locked(const vw_index *ix, vw_scratch *s, vw_top top, co
             return st;
         q = s->qbuf;
     }
-    uint32_t ep = vw_greedy_descend(ix, q, top.entry, top.level, 0, false);
+    vw_query pq = vw_prepare_query(ix, q, s->pbuf);
+    uint32_t ep = vw_greedy_descend(ix, &pq, top.entry, top.level, 0, false);
     bool skip_dead = atomic_load_explicit(&((vw_index *)ix)->ndead, memory_order_acquire) != 0;
-    vw_layer_query lq = {q, beam, 0, false, skip_dead, filter, filter_ctx};
+    vw_layer_query lq = {&pq, beam, 0, false, skip_dead, o->filter, o->filter_ctx};
     st = vw_search_layer(ix, s, &lq, ep);
     if (st != VW_OK)
         return st;
-    *found = take_results(ix, s, k, out_labels, out_distances);
+    uint32_t n;
+    const vw_cand *sorted;
+    if (vw_rescores(ix)) {
+        n = rescore(ix, s, q, rerank_depth(o, k, beam));
+        sorted = s->sel;
+    } else {
+        sorted = sorted_results(s, &n);
+    }
+    *found = unique_results(ix, sorted, n, k, out_labels, out_distances);
     return VW_OK;
 }
 
@@ -217,14 +291,23 @@ static bool is_empty(const vw_index *ix, vw_top top) {
            atomic_load_explicit(&mix->counters.live, memory_order_relaxed) == 0;
 }
 
-vw_status vw_index_search(const vw_index *ix, const float *query, uint32_t k, uint32_t ef,
-                          vw_filter_fn filter, void *filter_ctx, uint64_t *out_labels,
-                          float *out_distances, uint32_t *found) {
+void vw_search_options_default(vw_search_options *o) {
+    if (o)
+        *o = (vw_search_options){.ef = 64, .rerank = 0, .filter = NULL, .filter_ctx = NULL};
+}
+
+vw_status vw_index_search_ex(const vw_index *ix, const float *query, uint32_t k,
+                             const vw_search_options *options, uint64_t *out_labels,
+                             float *out_distances, uint32_t *found) {
     vw_clear_detail();
     if (!ix || !query || !out_labels || !found)
         return vw_fail(VW_ERR_NULL_ARG, "index, query, out_labels or found is NULL");
     *found = 0;
-    vw_status st = check_query(ix, query, k, ef);
+    vw_search_options o;
+    vw_search_options_default(&o);
+    if (options)
+        o = *options;
+    vw_status st = check_query(ix, query, k, o.ef);
     if (st != VW_OK)
         return st;
     st = vw_lock_read(ix);
@@ -242,12 +325,18 @@ vw_status vw_index_search(const vw_index *ix, const float *query, uint32_t k, ui
     if (is_empty(ix, top))
         st = vw_fail(VW_ERR_EMPTY_INDEX, "search on an empty index");
     else
-        st = search_locked(ix, s, top, query, k, ef, filter, filter_ctx, out_labels, out_distances,
-                           found);
+        st = search_locked(ix, s, top, query, k, &o, out_labels, out_distances, found);
     vw_epoch_exit(s);
     vw_scratch_release(ix, s);
     vw_unlock(ix);
     return st;
+}
+
+vw_status vw_index_search(const vw_index *ix, const float *query, uint32_t k, uint32_t ef,
+                          vw_filter_fn filter, void *filter_ctx, uint64_t *out_labels,
+                          float *out_distances, uint32_t *found) {
+    vw_search_options o = {.ef = ef, .rerank = 0, .filter = filter, .filter_ctx = filter_ctx};
+    return vw_index_search_ex(ix, query, k, &o, out_labels, out_distances, found);
 }
 
 /* ------------------------------------------------------------------ batch search */
@@ -256,9 +345,8 @@ typedef struct batch_search {
     const vw_index *ix;
     const float *queries;
     uint64_t nq;
-    uint32_t k, ef;
-    vw_filter_fn filter;
-    void *filter_ctx;
+    uint32_t k;
+    vw_search_options opts;
     uint64_t *labels;
     float *dists;
     uint32_t *found;
@@ -277,8 +365,8 @@ static void batch_worker(void *p, unsigned worker) {
         uint64_t *labels = b->labels + i * b->k;
         float *dists = b->dists ? b->dists + i * b->k : NULL;
         uint32_t found = 0;
-        vw_status st = vw_index_search(b->ix, b->queries + i * b->ix->dim, b->k, b->ef, b->filter,
-                                       b->filter_ctx, labels, dists, &found);
+        vw_status st = vw_index_search_ex(b->ix, b->queries + i * b->ix->dim, b->k, &b->opts,
+                                          labels, dists, &found);
         if (st != VW_OK) {
             int expected = VW_OK;
             if (atomic_compare_exchange_strong(&b->status, &expected, (int)st))
@@ -300,11 +388,23 @@ vw_status vw_index_search_batch(const vw_index *ix, const float *queries, uint64
                                 uint32_t ef, vw_filter_fn filter, void *filter_ctx,
                                 unsigned threads, uint64_t *out_labels, float *out_distances,
                                 uint32_t *found) {
+    vw_search_options o = {.ef = ef, .rerank = 0, .filter = filter, .filter_ctx = filter_ctx};
+    return vw_index_search_batch_ex(ix, queries, nq, k, &o, threads, out_labels, out_distances,
+                                    found);
+}
+
+vw_status vw_index_search_batch_ex(const vw_index *ix, const float *queries, uint64_t nq,
+                                   uint32_t k, const vw_search_options *options, unsigned threads,
+                                   uint64_t *out_labels, float *out_distances, uint32_t *found) {
     vw_clear_detail();
     if (!ix || !queries || !out_labels)
         return vw_fail(VW_ERR_NULL_ARG, "index, queries or out_labels is NULL");
+    vw_search_options o;
+    vw_search_options_default(&o);
+    if (options)
+        o = *options;
     for (uint64_t i = 0; i < nq; i++) {
-        vw_status st = check_query(ix, queries + i * ix->dim, k, ef);
+        vw_status st = check_query(ix, queries + i * ix->dim, k, o.ef);
         if (st != VW_OK) {
             char why[200];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
@@ -321,9 +421,7 @@ vw_status vw_index_search_batch(const vw_index *ix, const float *queries, uint64
                       .queries = queries,
                       .nq = nq,
                       .k = k,
-                      .ef = ef,
-                      .filter = filter,
-                      .filter_ctx = filter_ctx,
+                      .opts = o,
                       .labels = out_labels,
                       .dists = out_distances,
                       .found = found};

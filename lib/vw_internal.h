@@ -4,7 +4,12 @@
  * Storage layout of an index (the same arrays are written to and mapped from
  * the index file, see FORMAT.md):
  *
- *   vectors[id * dim]          float32 rows, normalized for the cosine metric
+ *   codes[id * code_size]      the rows searches walk: float32 (f32 storage),
+ *                              binary16 (f16) or uint8 codes (i8), normalized
+ *                              for the cosine metric before encoding
+ *   exact[id * dim]            float32 rows of a compact index that keeps them
+ *                              (re-ranking); NULL otherwise. For f32 storage
+ *                              the codes are the exact rows.
  *   links0[id * (1 + M0)]      layer 0: a count followed by up to M0 = 2*M ids
  *   levels[id]                 top layer of each node (0..VW_MAX_LEVEL)
  *   labels[id]                 caller's label of each node
@@ -30,6 +35,7 @@
 #include "heap.h"
 #include "vwhnsw.h"
 
+#include <float.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -62,12 +68,34 @@ typedef float (*vw_dist_fn)(const float *a, const float *b, size_t dim);
 typedef void (*vw_dist_batch_fn)(const float *q, const float *base, size_t dim, const uint32_t *ids,
                                  uint32_t n, float *out);
 
+/* Compact rows. f16: a float32 query against binary16 rows (F16C
+ * conversion, FMA). u8: the integer squared distance between two code rows
+ * (exact, so every level gives the same value), and the float32 query dot
+ * uint8 codes (the inner-product metric). Batches as above. */
+typedef float (*vw_f16_fn)(const float *q, const uint16_t *v, size_t dim);
+typedef void (*vw_f16_batch_fn)(const float *q, const uint16_t *base, size_t dim,
+                                const uint32_t *ids, uint32_t n, float *out);
+typedef uint32_t (*vw_u8_fn)(const uint8_t *a, const uint8_t *b, size_t dim);
+typedef void (*vw_u8_batch_fn)(const uint8_t *q, const uint8_t *base, size_t dim,
+                               const uint32_t *ids, uint32_t n, uint32_t *out);
+typedef float (*vw_u8f_fn)(const float *q, const uint8_t *c, size_t dim);
+typedef void (*vw_u8f_batch_fn)(const float *q, const uint8_t *base, size_t dim,
+                                const uint32_t *ids, uint32_t n, float *out);
+
 typedef struct vw_kernels {
     vw_dist_fn l2sq;
     vw_dist_fn dot;
     vw_dist_fn ipdist; /* 1 - dot: the distance of the IP and cosine metrics */
     vw_dist_batch_fn l2sq_batch;
     vw_dist_batch_fn ipdist_batch;
+    vw_f16_fn l2_f16;
+    vw_f16_fn dot_f16;
+    vw_f16_batch_fn l2_f16_batch;
+    vw_f16_batch_fn dot_f16_batch;
+    vw_u8_fn l2_u8;
+    vw_u8_batch_fn l2_u8_batch;
+    vw_u8f_fn dot_u8;
+    vw_u8f_batch_fn dot_u8_batch;
 } vw_kernels;
 
 /* The kernels for one level; the level must be supported (vw_simd_supported). */
@@ -82,7 +110,32 @@ void vw_l2sq_batch_scalar(const float *q, const float *base, size_t dim, const u
                           uint32_t n, float *out);
 void vw_ipdist_batch_scalar(const float *q, const float *base, size_t dim, const uint32_t *ids,
                             uint32_t n, float *out);
+
+/* The compact kernels of one level: vw_<kernel>_<level>. */
+#define VW_DECLARE_COMPACT_KERNELS(L)                                                              \
+    float vw_l2_f16_##L(const float *q, const uint16_t *v, size_t dim);                            \
+    float vw_dot_f16_##L(const float *q, const uint16_t *v, size_t dim);                           \
+    void vw_l2_f16_batch_##L(const float *q, const uint16_t *base, size_t dim,                     \
+                             const uint32_t *ids, uint32_t n, float *out);                         \
+    void vw_dot_f16_batch_##L(const float *q, const uint16_t *base, size_t dim,                    \
+                              const uint32_t *ids, uint32_t n, float *out);                        \
+    uint32_t vw_l2_u8_##L(const uint8_t *a, const uint8_t *b, size_t dim);                         \
+    void vw_l2_u8_batch_##L(const uint8_t *q, const uint8_t *base, size_t dim,                     \
+                            const uint32_t *ids, uint32_t n, uint32_t *out);                       \
+    float vw_dot_u8_##L(const float *q, const uint8_t *c, size_t dim);                             \
+    void vw_dot_u8_batch_##L(const float *q, const uint8_t *base, size_t dim, const uint32_t *ids, \
+                             uint32_t n, float *out);
+
+VW_DECLARE_COMPACT_KERNELS(scalar)
 #ifdef VW_HAVE_SIMD
+VW_DECLARE_COMPACT_KERNELS(avx2)
+VW_DECLARE_COMPACT_KERNELS(avx512)
+/* AVX-512 VNNI (vpdpwssd) variants of the integer kernels, used by the
+ * avx512 level when the CPU has VNNI. */
+uint32_t vw_l2_u8_vnni(const uint8_t *a, const uint8_t *b, size_t dim);
+void vw_l2_u8_batch_vnni(const uint8_t *q, const uint8_t *base, size_t dim, const uint32_t *ids,
+                         uint32_t n, uint32_t *out);
+int vw_cpu_has_vnni(void);
 float vw_l2sq_avx2(const float *a, const float *b, size_t dim);
 float vw_dot_avx2(const float *a, const float *b, size_t dim);
 float vw_ipdist_avx2(const float *a, const float *b, size_t dim);
@@ -164,9 +217,11 @@ typedef struct vw_scratch {
     uint64_t ntouched;
     vw_heap cand;   /* min-heap: nearest candidate first */
     vw_heap result; /* max-heap: farthest kept result first */
-    vw_cand *sel;   /* neighbour-selection buffer (inserts) */
+    vw_cand *sel;   /* neighbour-selection buffer (inserts), re-rank candidates (searches) */
     uint32_t sel_cap;
     float *qbuf; /* normalized copy of a cosine query */
+    float *pbuf; /* the query prepared for the codes (vw_prepare_query) */
+    float *nbuf; /* a stored node decoded or prepared as a query; re-rank rows */
     struct vw_scratch *next;
     /* epoch.c: the global epoch when the search using this buffer began, 0
      * while no search uses it; on a line of its own, since writers read it */
@@ -202,6 +257,26 @@ typedef struct vw_purge {
     vw_ids set;             /* the removed nodes the pass unlinks */
     struct vw_repair *work; /* its buffers */
 } vw_purge;
+/* ------------------------------------------------------------------ codecs */
+
+/* The i8 codec (codec_i8.c): value i of a row is offset[i] + step * code. */
+typedef struct vw_codec_i8 {
+    float *offset; /* dim values; NULL until trained */
+    float step;
+    bool trained;
+    bool owned; /* offset is a heap block (not in a mapped file) */
+} vw_codec_i8;
+
+/* Per-dimension min/max of n rows of dim floats (each normalized first if
+ * asked), then the codec: one step for all dimensions, the largest range /
+ * 255, or 1 when every value is an integer and every range fits in 256
+ * values. */
+vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize);
+/* Checks trained parameters (from a file or training) so that decoded rows
+ * are finite and no distance between them can overflow. */
+vw_status vw_i8_check(const float *offset, float step, uint32_t dim);
+void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *out);
+void vw_i8_decode(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code, float *out);
 
 /* ------------------------------------------------------------------ index */
 
@@ -226,11 +301,16 @@ struct vw_index {
     double level_mult; /* 1 / ln(M) */
 
     /* storage: see the top of this file */
-    uint64_t count; /* slots in use; written by writers only */
+    vw_storage storage;
+    uint32_t flags;   /* VW_PARAMS_* */
+    size_t code_size; /* bytes per row of codes */
+    vw_codec_i8 i8;   /* the i8 codec (storage.c) */
+    uint64_t count;   /* slots in use; written by writers only */
     uint64_t capacity;
-    float *vectors;
+    unsigned char *codes;
+    float *exact;
     uint32_t *links0;
-    size_t vectors_len, links0_len; /* mapping lengths (memory.c); 0 when mmap-loaded */
+    size_t codes_len, exact_len, links0_len; /* mapping lengths (memory.c); 0 when mmap-loaded */
     uint8_t *levels;
     uint64_t *labels;
     uint32_t **upper;
@@ -253,7 +333,7 @@ struct vw_index {
     uint64_t live;          /* labels present (writer's copy; stats reads counters) */
 
     vw_labelmap map;
-    vw_dist_fn dist; /* l2sq for L2, 1 - dot for IP/cosine (see distance.c) */
+    vw_dist_fn dist; /* float32 distance: l2sq for L2, 1 - dot for IP/cosine */
     vw_dist_batch_fn dist_batch;
     const vw_kernels *kernels;
 
@@ -275,7 +355,8 @@ struct vw_index {
 
     vw_counters counters;
 
-    /* mmap-loaded: storage points into the mapping and the index is read-only */
+    /* mmap-loaded: storage points into the mapping (but for levels, a heap
+     * copy) and the index is read-only */
     void *map_base;
     size_t map_len;
     bool readonly;
@@ -374,14 +455,59 @@ static inline void vw_list_store(uint32_t *list, const uint32_t *ids, uint32_t n
     vw_list_set_len(list, n);
 }
 
-static inline const float *vw_vector(const vw_index *ix, uint32_t id) {
-    return ix->vectors + (size_t)id * ix->dim;
+/* ------------------------------------------------------------------ vector storage
+ *
+ * All access to stored vectors goes through these functions (storage.c), so
+ * that the graph code never depends on how rows are encoded. */
+
+/* The row searches walk for node id (code_size bytes). */
+static inline const unsigned char *vw_code(const vw_index *ix, uint32_t id) {
+    return ix->codes + (size_t)id * ix->code_size;
 }
 
-/* Distance between a query (already normalized for cosine) and node id. */
-static inline float vw_dist_to(const vw_index *ix, const float *q, uint32_t id) {
-    return ix->dist(q, vw_vector(ix, id), ix->dim);
+/* The float32 row of node id, or NULL when the index keeps none. */
+static inline const float *vw_exact(const vw_index *ix, uint32_t id) {
+    if (ix->storage == VW_STORAGE_F32)
+        return (const float *)(const void *)vw_code(ix, id);
+    return ix->exact ? ix->exact + (size_t)id * ix->dim : NULL;
 }
+
+/* A query made ready for distances to stored rows: f32 and f16 rows take
+ * the float32 query; i8 rows take its codes (L2, cosine) or the float32
+ * query plus aux = <query, offsets> (inner product). */
+typedef struct vw_query {
+    const void *p;
+    float aux;
+} vw_query;
+
+/* Bytes per row of the codes array for a storage kind and dimension. */
+size_t vw_code_size(vw_storage storage, uint32_t dim);
+/* Checks that v (already normalized for cosine) can be stored: f16 rows
+ * cannot hold components beyond +-65504. */
+vw_status vw_check_storable(const vw_index *ix, const float *v);
+/* Trains the i8 codec from n rows (normalized one by one for cosine). */
+vw_status vw_storage_train(vw_index *ix, const float *v, uint64_t n);
+/* Writes node id's row(s) from v (normalized for cosine already). */
+void vw_store_row(vw_index *ix, uint32_t id, const float *v);
+/* Node id as float32: the exact row, or the decoded codes. */
+void vw_fetch(const vw_index *ix, uint32_t id, float *out);
+/* Prepares query q (dim floats, normalized for cosine) into buf (at least
+ * dim floats of room). */
+vw_query vw_prepare_query(const vw_index *ix, const float *q, float *buf);
+/* Prepares stored node id as a query, using buf (dim floats) if needed. */
+vw_query vw_prepare_node(const vw_index *ix, uint32_t id, float *buf);
+/* Distance from a prepared query to node id, and to n nodes at once. */
+float vw_qdist(const vw_index *ix, const vw_query *q, uint32_t id);
+void vw_qdist_batch(const vw_index *ix, const vw_query *q, const uint32_t *ids, uint32_t n,
+                    float *out);
+/* True if searches re-score candidates with float32 or decoded rows. */
+bool vw_rescores(const vw_index *ix);
+/* Distance between float32 query q and node id for the final order: exact
+ * with float32 rows, else from the decoded row (buf: dim floats). */
+float vw_final_dist(const vw_index *ix, const float *q, uint32_t id, float *buf);
+/* Heap bytes of the codec (stats). */
+uint64_t vw_storage_codec_bytes(const vw_index *ix);
+void vw_storage_free(vw_index *ix);
 
 /* Entry point and top level (-1 and VW_NO_NODE when the graph is empty). */
 typedef struct vw_top {
@@ -448,6 +574,8 @@ void vw_big_free(void *p, size_t len);
 vw_scratch *vw_scratch_acquire(const vw_index *ix);
 void vw_scratch_release(const vw_index *ix, vw_scratch *s);
 vw_status vw_scratch_fit(vw_scratch *s, uint64_t nodes, uint32_t ef, uint32_t dim);
+/* Largest squared norm a stored vector or query may have (see distance.c). */
+#define VW_MAX_NORM2 ((double)FLT_MAX / 4)
 void vw_scratch_free(vw_scratch *s);
 /* Empties the visited set. */
 void vw_visited_reset(vw_scratch *s);
@@ -471,10 +599,20 @@ void vw_epoch_enter(const vw_index *ix, vw_scratch *s);
 void vw_epoch_exit(vw_scratch *s);
 uint64_t vw_epoch_advance(vw_index *ix);
 bool vw_epoch_passed(const vw_index *ix, uint64_t epoch);
+/* insert.c */
+/* Places a live node in the next slot (a free one, else id = count):
+ * stores the vector in the index's storage kind (normalized for the cosine
+ * metric, in `tmp`, dim floats of scratch; the caller checked it with
+ * vw_check_vector, and that the label is new), sets its label and the given
+ * level, gives it empty lists. The caller owns the index or holds the writer
+ * lock, and reserved room (vw_index_reserve). An import fills the lists
+ * through vw_links (inserts place and link through insert.c's own path). */
+vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned level, float *tmp,
+                        uint32_t *out_id);
 
 /* search.c */
 typedef struct vw_layer_query {
-    const float *q;
+    const vw_query *q;
     uint32_t ef;
     unsigned level;
     bool locked;         /* take node locks when reading lists (during batch inserts) */
@@ -484,7 +622,7 @@ typedef struct vw_layer_query {
 } vw_layer_query;
 
 /* Greedy descent with beam 1 from `ep` through layers top..stop+1; returns the closest node. */
-uint32_t vw_greedy_descend(const vw_index *ix, const float *q, uint32_t ep, int top, int stop,
+uint32_t vw_greedy_descend(const vw_index *ix, const vw_query *q, uint32_t ep, int top, int stop,
                            bool locked);
 /* Beam search in one layer from `ep`; leaves up to ef results in s->result (max-heap). */
 vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq, uint32_t ep);
@@ -493,7 +631,8 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
 /* Algorithm 4 of the paper (the neighbour heuristic) over candidates sorted
  * by distance to `base`'s vector: keeps at most `max`, compacted to the
  * front; returns how many. */
-uint32_t vw_select_neighbours(const vw_index *ix, vw_cand *c, uint32_t n, uint32_t max);
+uint32_t vw_select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c, uint32_t n,
+                              uint32_t max);
 /* Sorts candidates nearest first (ties: smaller id first). */
 void vw_cand_sort(vw_cand *c, uint32_t n);
 /* VW_ERR_DUPLICATE_LABEL if a label appears twice among n. */

@@ -3,4 +3,5 @@ vw_add_test(NAME test_live_churn SOURCES test_live_churn.c)
 vw_add_test(NAME test_live_concurrency SOURCES test_live_concurrency.c LABELS concurrency
             TIMEOUT 600)
 vw_add_test(NAME test_live_persist SOURCES test_live_persist.c
-            ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data/format1.vwi)
+            ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data/format1.vwi
+                 ${CMAKE_CURRENT_SOURCE_DIR}/data/format2.vwi)

@@ -7,3 +7,5 @@ vw_add_test(NAME test_persist_crc SOURCES test_persist_crc.c INTERNAL)
 vw_add_test(NAME test_persist_seeds SOURCES test_persist_seeds.c
             ARGS ${CMAKE_CURRENT_BINARY_DIR}/seeds_fuzz_load)
 vw_add_test(NAME test_persist_concurrent SOURCES test_persist_concurrent.c LABELS concurrency)
+# Files of format version 1, kept in tests/data, still load.
+vw_add_test(NAME test_persist_v1 SOURCES test_persist_v1.c ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data)

@@ -187,9 +187,20 @@ static void test_paths(void) {
     CHECK(vw_dataset_read(tmp_path("x.txt"), VW_FORMAT_AUTO, &ds) == VW_ERR_FORMAT);
     CHECK(strstr(vw_last_error_detail(), ".npy .fvecs .bvecs .ivecs .fbin .u8bin .ibin") != NULL);
     CHECK(vw_dataset_read(tmp_path("x"), VW_FORMAT_AUTO, &ds) == VW_ERR_FORMAT);
-    CHECK(vw_dataset_read(dir, VW_FORMAT_FVECS, &ds) == VW_ERR_IO);
+    CHECK(vw_dataset_read(dir, VW_FORMAT_FVECS, &ds) == VW_ERR_INVALID_ARG);
     CHECK(strstr(vw_last_error_detail(), "directory") != NULL);
-    CHECK(vw_dataset_read("/dev/null", VW_FORMAT_FVECS, &ds) == VW_ERR_UNSUPPORTED);
+    CHECK(vw_dataset_read("/dev/null", VW_FORMAT_FVECS, &ds) == VW_ERR_INVALID_ARG);
+    CHECK(strstr(vw_last_error_detail(), "character device") != NULL);
+    /* A FIFO is refused at once, not opened and waited on for a writer. */
+    CHECK(mkfifo(tmp_path("fifo.fvecs"), 0600) == 0);
+    alarm(60);
+    CHECK(vw_dataset_read(tmp_path("fifo.fvecs"), VW_FORMAT_AUTO, &ds) == VW_ERR_INVALID_ARG);
+    CHECK(strstr(vw_last_error_detail(), "FIFO") != NULL);
+    float one = 1.0f;
+    CHECK(vw_dataset_write(tmp_path("fifo.fvecs"), VW_FORMAT_AUTO, &one, 1, 1) ==
+          VW_ERR_INVALID_ARG);
+    alarm(0);
+    unlink(tmp_path("fifo.fvecs"));
     CHECK(vw_dataset_read(tmp_path("x.fvecs"), (vw_dataset_format)42, &ds) == VW_ERR_INVALID_ARG);
     CHECK(vw_dataset_read(NULL, VW_FORMAT_AUTO, &ds) == VW_ERR_NULL_ARG);
     CHECK(vw_dataset_read(tmp_path("x.fvecs"), VW_FORMAT_AUTO, NULL) == VW_ERR_NULL_ARG);

@@ -12,7 +12,9 @@
  *     over the same live vectors (ground truth over those), and it does
  *     not decay over five rounds;
  *   - removing everything gives VW_ERR_EMPTY_INDEX; the index fills again;
- *   - vw_index_reorder after churn drops the free slots. */
+ *   - vw_index_reorder after churn drops the free slots.
+ * All of it for each storage kind: float32, and the compact kinds (whose
+ * purges repair lists with code distances), with and without float32 rows. */
 #include "testutil.h"
 
 #define N      6000
@@ -26,6 +28,8 @@ static float *cur;   /* current vector of each label */
 static int *alive;   /* label present */
 static uint64_t cap; /* labels the tables hold */
 static tu_rng rng;
+static vw_storage storage; /* of the index under test */
+static uint32_t flags;
 
 static vw_params params(void) {
     vw_params p;
@@ -33,6 +37,8 @@ static vw_params params(void) {
     p.M = 12;
     p.ef_construction = 80;
     p.capacity = N;
+    p.storage = storage;
+    p.flags = flags;
     return p;
 }
 
@@ -159,7 +165,7 @@ static void churn_round(int round, const float *q) {
         CHECK_OK(vw_index_upsert(ix, up + i * DIM, ul[i]));
     float got[DIM];
     CHECK_OK(vw_index_get_vector(ix, ul[0], got));
-    CHECK(memcmp(got, up, sizeof got) == 0);
+    CHECK(flags & VW_PARAMS_NO_FLOAT32 || memcmp(got, up, sizeof got) == 0);
     CHECK_OK(vw_index_stats(ix, &s));
     CHECK(s.count == live_count());
 
@@ -218,7 +224,10 @@ static void empty_and_refill(const float *q) {
     CHECK(recall_of(ix, q, 64) >= 0.99);
 }
 
-int main(void) {
+static void run(vw_storage kind, uint32_t kind_flags, int rounds) {
+    storage = kind;
+    flags = kind_flags;
+    printf("storage %s%s\n", vw_storage_name(kind), kind_flags ? " without float32" : "");
     tu_seed(&rng, 77);
     uint64_t most = (uint64_t)N * 4;
     cur = calloc(most * DIM, sizeof *cur);
@@ -236,7 +245,7 @@ int main(void) {
     printf("built: recall@10 ef=32 %.4f\n", recall_of(ix, q, 32));
 
     duplicate_rules();
-    for (int r = 0; r < ROUNDS; r++)
+    for (int r = 0; r < rounds; r++)
         churn_round(r, q);
     empty_and_refill(q);
 
@@ -246,5 +255,12 @@ int main(void) {
     free(labels);
     free(cur);
     free(alive);
+}
+
+int main(void) {
+    run(VW_STORAGE_F32, 0, ROUNDS);
+    run(VW_STORAGE_F16, 0, 2);
+    run(VW_STORAGE_I8, 0, 2);
+    run(VW_STORAGE_I8, VW_PARAMS_NO_FLOAT32, 2);
     return tu_result("test_live_churn");
 }

@@ -6,8 +6,10 @@
  *     its results (removed labels are never added back here);
  *   - no label appears twice in one result, and results are sorted;
  *   - every search succeeds.
- * Run under ThreadSanitizer in CI (label concurrency): it must find no race
- * between the lock-free list reads, slot reuse and the writer. */
+ * Once with float32 rows, once with i8 codes (searches re-rank with the
+ * float32 section, purges repair with code distances). Run under
+ * ThreadSanitizer in CI (label concurrency): it must find no race between
+ * the lock-free list reads, slot reuse and the writer. */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -21,7 +23,7 @@
 
 static vw_index *ix;
 static float *vecs; /* N + ROUNDS * 50 rows: the vectors the writer uses */
-static atomic_uint_fast64_t clock_now = 1;
+static atomic_uint_fast64_t clock_now;
 static atomic_uint_fast64_t removed_at[N]; /* 0: not removed */
 static atomic_int writer_done;
 
@@ -92,13 +94,19 @@ static void write_round(int round, uint64_t *order, uint64_t *next_new) {
         CHECK_OK(vw_index_purge(ix));
 }
 
-int main(void) {
+static void run(vw_storage storage) {
+    printf("storage %s\n", vw_storage_name(storage));
+    atomic_store(&clock_now, 1);
+    atomic_store(&writer_done, 0);
+    for (int i = 0; i < N; i++)
+        atomic_store(&removed_at[i], 0);
     vecs = tu_gaussian(N + ROUNDS * 50, DIM, 3);
     uint64_t *labels = tu_iota(N);
     vw_params p;
     vw_params_default(&p, DIM);
     p.M = 8;
     p.ef_construction = 40;
+    p.storage = storage;
     CHECK_OK(vw_index_create(&p, &ix));
     CHECK_OK(vw_index_add_batch(ix, vecs, labels, N, 2, NULL, NULL));
 
@@ -145,5 +153,10 @@ int main(void) {
     free(vecs);
     free(labels);
     free(order);
+}
+
+int main(void) {
+    run(VW_STORAGE_F32);
+    run(VW_STORAGE_I8);
     return tu_result("test_live_concurrency");
 }

@@ -1,15 +1,16 @@
 /* Removals survive saving and loading.
  *   - An index holding removed nodes (still linked) and free slots is saved
- *     as format version 2; it loads in both modes with the same stats and
+ *     as format version 3; it loads in both modes with the same stats and
  *     the same answers (removed labels are never returned, mapped or not),
  *     and saving the loaded index reproduces the file byte for byte.
  *   - After loading, free slots are reused by inserts and removed nodes are
  *     unlinked by the next purge; an mmap-loaded index refuses every write.
  *   - Everything removed: the file loads as an empty index that fills again.
- *   - An index without removals is still written as version 1, and a file
- *     written before removals existed (tests/data/format1.vwi) loads,
- *     searches, re-saves to the same bytes, and takes removals.
- * Usage: test_live_persist <path of tests/data/format1.vwi> */
+ *   - An index without removals is still written as version 2, and files
+ *     written before removals existed (tests/data/format1.vwi, version 1;
+ *     format2.vwi, version 2 with i8 codes) load, search, re-save, and take
+ *     removals.
+ * Usage: test_live_persist <tests/data/format1.vwi> <tests/data/format2.vwi> */
 #include "testutil.h"
 
 #include <unistd.h>
@@ -111,7 +112,7 @@ static void churned_round_trip(void) {
     path_of(a, "churned.vwi");
     path_of(b, "again.vwi");
     CHECK_OK(vw_index_save(ix, a));
-    CHECK(file_version(a) == 2);
+    CHECK(file_version(a) == 3);
     vw_index *r = NULL, *m = NULL;
     CHECK_OK(vw_index_load(a, VW_LOAD_DEFAULT, &r));
     CHECK_OK(vw_index_load(a, VW_LOAD_MMAP, &m));
@@ -223,13 +224,15 @@ static void removals_during_passes(void) {
     free(labels);
 }
 
-/* A version-1 file from before removals: loads, answers, re-saves to the
- * same bytes, and takes a removal (then it is written as version 2). */
-static void format1_file(const char *fixture) {
-    CHECK(file_version(fixture) == 1);
+/* A file from before removals (version 1: float32 only; version 2: here
+ * with i8 codes and float32 rows), labels 0..99 of 8-d vectors: loads in
+ * both modes, answers, re-saves (as version 2, byte for byte the same for a
+ * version-2 file), and takes a removal (then it is written as version 3). */
+static void old_file(const char *fixture, uint32_t version) {
+    CHECK(file_version(fixture) == version);
     char a[256], b[256];
-    path_of(a, "format1.vwi");
-    path_of(b, "format1-removed.vwi");
+    path_of(a, "old.vwi");
+    path_of(b, "old-removed.vwi");
     static const unsigned modes[] = {VW_LOAD_DEFAULT, VW_LOAD_MMAP};
     for (int m = 0; m < 2; m++) {
         vw_index *ix = NULL;
@@ -248,11 +251,12 @@ static void format1_file(const char *fixture) {
             CHECK(found == 1 && got == l);
         }
         CHECK_OK(vw_index_save(ix, a));
-        CHECK(same_file(fixture, a));
+        CHECK(file_version(a) == 2);
+        CHECK(version != 2 || same_file(fixture, a));
         if (m == 0) {
             CHECK_OK(vw_index_remove(ix, 5));
             CHECK_OK(vw_index_save(ix, b));
-            CHECK(file_version(b) == 2);
+            CHECK(file_version(b) == 3);
         }
         vw_index_free(ix);
     }
@@ -265,8 +269,8 @@ static void format1_file(const char *fixture) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s <tests/data/format1.vwi>\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s <tests/data/format1.vwi> <tests/data/format2.vwi>\n", argv[0]);
         return 2;
     }
     if (tu_tempdir(dir, "vw_live_persist") != 0)
@@ -274,7 +278,8 @@ int main(int argc, char **argv) {
     churned_round_trip();
     all_removed();
     removals_during_passes();
-    format1_file(argv[1]);
+    old_file(argv[1], 1);
+    old_file(argv[2], 2);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

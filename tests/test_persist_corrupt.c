@@ -24,6 +24,8 @@ static char good_path[256], bad_path[256], out_path[256];
 
 static unsigned char *good; /* the intact file */
 static size_t good_len;
+static vw_storage good_storage; /* the index it holds */
+static uint32_t good_flags;
 
 /* ------------------------------------------------------------------ file layout (FORMAT.md) */
 
@@ -47,7 +49,12 @@ static void wr64(unsigned char *p, uint64_t v) {
     memcpy(p, &v, 8);
 }
 
-enum { VECTORS, LEVELS, LINKS0, UPPER, LABELS, STATES };
+enum { VECTORS, LEVELS, LINKS0, UPPER, LABELS, STORAGE, FLOAT32 };
+
+/* The node states of a version-3 file: always the last section listed. */
+static int states_sec(const unsigned char *f) {
+    return (int)rd32(f + 72) - 1;
+}
 
 static uint64_t sec_offset(const unsigned char *f, int s) {
     return rd64(f + 80 + 32 * s + 8);
@@ -242,34 +249,50 @@ static size_t find_list(const unsigned char *f, int layer, uint32_t M, uint32_t 
     return 0;
 }
 
+static void storage_fields(unsigned char *f);
+
 static void crafted(void) {
     unsigned char *f = malloc(good_len + 4096);
     const uint32_t M = rd32(good + 40);
     const uint64_t count = rd64(good + 56);
     uint32_t node;
 
+    const uint32_t dim = rd32(good + 32);
+    const uint32_t nsec = good_storage != VW_STORAGE_F32 && !good_flags ? 7 : 6;
+    const uint64_t row = good_storage == VW_STORAGE_F32   ? 4 * dim
+                         : good_storage == VW_STORAGE_F16 ? 2 * dim
+                                                          : dim;
+
     /* The layout FORMAT.md promises. */
     CHECK(memcmp(good, "\x89VWHNSW\n", 8) == 0);
     CHECK(rd32(good + 8) == 0x0A0B0C0Du);
-    CHECK(rd32(good + 12) == 1);
-    CHECK(rd32(good + 16) == 256);
+    CHECK(rd32(good + 12) == 2);
+    CHECK(rd32(good + 16) == 320);
     CHECK(rd32(good + 20) == header_crc_of(good));
     CHECK(rd64(good + 24) == good_len);
-    CHECK(rd32(good + 72) == 5);
-    for (int s = 0; s < 5; s++) {
-        CHECK(rd32(good + 80 + 32 * s) == (uint32_t)s + 1);
-        CHECK(sec_offset(good, s) % 64 == 0);
+    CHECK(rd32(good + 72) == nsec);
+    for (uint32_t s = 0; s < nsec; s++) {
+        CHECK(rd32(good + 80 + 32 * s) == s + 1);
+        CHECK(sec_offset(good, (int)s) % 64 == 0);
     }
+    CHECK(sec_length(good, VECTORS) == count * row);
     CHECK(sec_length(good, LEVELS) == count);
     CHECK(sec_length(good, LINKS0) == count * (1 + 2 * M) * 4);
     CHECK(sec_length(good, LABELS) == count * 8);
+    CHECK(sec_length(good, STORAGE) == 32 + (good_storage == VW_STORAGE_I8 ? 4 * dim : 0));
+    const unsigned char *st = good + sec_offset(good, STORAGE);
+    CHECK(rd32(st) == (uint32_t)good_storage && rd32(st + 4) == good_flags);
+    if (nsec == 7)
+        CHECK(sec_length(good, FLOAT32) == count * dim * 4);
 
     expect((const unsigned char *)"hello, world\n", 13, VW_ERR_FORMAT, "magic", "text file");
 
     memcpy(f, good, good_len);
-    wr32(f + 12, 3);
+    wr32(f + 12, 4);
     fix_crcs(f);
-    expect(f, good_len, VW_ERR_VERSION, "version 3", "newer version");
+    expect(f, good_len, VW_ERR_VERSION, "version 4", "newer version");
+
+    storage_fields(f);
 
     memcpy(f, good, good_len);
     wr32(f + 8, 0x0D0C0B0Au);
@@ -351,24 +374,81 @@ static void crafted(void) {
     memcpy(f, good, good_len);
     f[sec_offset(f, VECTORS) + 3] ^= 0x40;
     expect(f, good_len, VW_ERR_CORRUPT, "vectors", "flipped vector bit");
+    if (nsec == 7) {
+        memcpy(f, good, good_len);
+        f[sec_offset(f, FLOAT32) + 3] ^= 0x40;
+        expect(f, good_len, VW_ERR_CORRUPT, "float32", "flipped float32 bit");
+        memcpy(f, good, good_len);
+        wr32(f + sec_offset(f, FLOAT32) + 4 * 5, 0x7fc00000u); /* a NaN */
+        fix_crcs(f);
+        /* read mode checks every float32 row, as it does float32 vectors */
+        write_file(bad_path, f, good_len);
+        vw_index *ix = NULL;
+        CHECK_ST(vw_index_load(bad_path, VW_LOAD_DEFAULT, &ix), VW_ERR_CORRUPT);
+        CHECK(ix == NULL && strstr(vw_last_error_detail(), "float32") != NULL);
+    }
     free(f);
 }
 
-/* A file of a later minor revision: a sixth section flagged optional is
+/* The storage section, each rule of FORMAT.md broken once (CRCs fixed). */
+static void storage_fields(unsigned char *f) {
+    const uint64_t so = sec_offset(good, STORAGE);
+    static const struct {
+        uint32_t at, value;
+        const char *what;
+    } bad[] = {{0, 3, "unknown kind"},
+               {4, 6, "unknown flag"},
+               {8, 2, "trained = 2"},
+               {12, 1, "reserved word"},
+               {20, 1, "second reserved word"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(f, good, good_len);
+        wr32(f + so + bad[i].at, bad[i].value);
+        fix_crcs(f);
+        expect(f, good_len, VW_ERR_CORRUPT, "storage", bad[i].what);
+    }
+    memcpy(f, good, good_len);
+    f[so + 5] ^= 1; /* storage CRC wrong: checked even with VW_LOAD_NO_VERIFY */
+    load_all_modes(f, good_len, true, false, "storage section CRC");
+    if (good_storage == VW_STORAGE_F32)
+        return;
+    memcpy(f, good, good_len);
+    wr32(f + so + 4, good_flags ^ 1); /* the float32 section's presence contradicts the flag */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "float32 section", "float32 flag flipped");
+    if (good_storage != VW_STORAGE_I8)
+        return;
+    memcpy(f, good, good_len);
+    wr32(f + so + 8, 0); /* untrained codec, but elements present */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "storage", "untrained codec");
+    memcpy(f, good, good_len);
+    wr32(f + so + 16, 0xff800000u); /* step -Inf */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "step", "infinite step");
+    memcpy(f, good, good_len);
+    wr32(f + so + 32 + 4, 0x7f000000u); /* offset 1.7e38: decoded rows would overflow */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "storage", "huge offset");
+}
+
+/* A file of a later minor revision: one more section flagged optional is
  * verified and ignored; flagged required it needs a newer reader. */
 static void extra_section(void) {
-    const size_t extra = 100, shift = 64; /* the header grows from 256 to 320 bytes */
+    const uint32_t nsec = rd32(good + 72), hs = rd32(good + 16);
+    const uint32_t new_hs = (80 + 32 * (nsec + 1) + 63) / 64 * 64;
+    const size_t extra = 100, shift = new_hs - hs;
     size_t extra_off = (good_len + shift + 63) / 64 * 64;
     size_t len = extra_off + extra;
     unsigned char *f = calloc(1, len);
-    memcpy(f, good, 256);
-    memcpy(f + 320, good + 256, good_len - 256);
-    wr32(f + 16, 320);
+    memcpy(f, good, hs);
+    memcpy(f + new_hs, good + hs, good_len - hs);
+    wr32(f + 16, new_hs);
     wr64(f + 24, len);
-    wr32(f + 72, 6);
-    for (int s = 0; s < 5; s++)
-        wr64(f + 80 + 32 * s + 8, sec_offset(good, s) + shift);
-    unsigned char *e = f + 80 + 32 * 5;
+    wr32(f + 72, nsec + 1);
+    for (uint32_t s = 0; s < nsec; s++)
+        wr64(f + 80 + 32 * s + 8, sec_offset(good, (int)s) + shift);
+    unsigned char *e = f + 80 + 32 * nsec;
     wr32(e, 77);
     wr32(e + 4, 1); /* optional */
     wr64(e + 8, extra_off);
@@ -429,37 +509,27 @@ static void large_file(void) {
     unlink(out_path);
 }
 
-/* ------------------------------------------------------------------ version 2 */
+/* ------------------------------------------------------------------ version 3 */
 
-/* The first slot of the version-2 file in the given state. */
+/* The first slot of the version-3 file in the given state. */
 static uint32_t slot_in_state(const unsigned char *f, unsigned state) {
-    const unsigned char *st = f + sec_offset(f, STATES);
+    const unsigned char *st = f + sec_offset(f, states_sec(f));
     for (uint32_t i = 0; i < rd64(f + 56); i++)
         if (st[i] == state)
             return i;
     return UINT32_MAX;
 }
 
-/* A free slot's vector must be zero; only read mode scans vectors. */
-static void free_vector_not_zero(unsigned char *f, uint32_t freed) {
-    memcpy(f, good, good_len);
-    f[sec_offset(f, VECTORS) + 16 * freed] = 1;
-    fix_crcs(f);
-    write_file(bad_path, f, good_len);
-    vw_index *ix = NULL;
-    CHECK_ST(vw_index_load(bad_path, VW_LOAD_DEFAULT, &ix), VW_ERR_CORRUPT);
-    CHECK(strstr(vw_last_error_detail(), "free slot") != NULL);
-    CHECK_OK(vw_index_load(bad_path, VW_LOAD_MMAP, &ix));
-    vw_index_free(ix);
-}
-
-/* Each rule the node states add (FORMAT.md, version 2). */
+/* Each rule the node states add (FORMAT.md, version 3). */
 static void crafted_states(void) {
     unsigned char *f = malloc(good_len);
     const uint32_t M = rd32(good + 40), row = (1 + 2 * M) * 4;
     const uint64_t count = rd64(good + 56);
-    CHECK(rd32(good + 12) == 2 && rd32(good + 16) == 320 && rd32(good + 72) == 6);
-    CHECK(rd32(good + 80 + 32 * STATES) == 6 && sec_length(good, STATES) == count);
+    const int STATES = states_sec(good);
+    const uint32_t nsec = good_storage != VW_STORAGE_F32 && !good_flags ? 8 : 7;
+    CHECK(rd32(good + 12) == 3 && rd32(good + 16) == (nsec == 8 ? 384 : 320) &&
+          rd32(good + 72) == nsec);
+    CHECK(rd32(good + 80 + 32 * STATES) == 8 && sec_length(good, STATES) == count);
     uint32_t freed = slot_in_state(good, 2), removed = slot_in_state(good, 1), node = 0;
     uint32_t live = slot_in_state(good, 0);
     CHECK(freed != UINT32_MAX && removed != UINT32_MAX && live != UINT32_MAX);
@@ -508,18 +578,18 @@ static void crafted_states(void) {
     expect(f, good_len, VW_OK, NULL, "removed node sharing a live label");
 
     memcpy(f, good, good_len);
-    wr32(f + 12, 1); /* the states section is then an unknown required one */
+    wr32(f + 12, 2); /* the states section is then an unknown required one */
     fix_crcs(f);
-    expect(f, good_len, VW_ERR_VERSION, "section type 6", "version 1 with node states");
-
-    free_vector_not_zero(f, freed);
+    expect(f, good_len, VW_ERR_VERSION, "section type 8", "version 2 with node states");
     free(f);
 }
 
 /* An index with removed nodes and free slots: the same 4-d, M=4 shape. */
-static void make_good_v2_file(void) {
+static void make_good_v3_file(vw_storage storage, uint32_t flags) {
     vw_params p;
     vw_params_default(&p, 4);
+    p.storage = good_storage = storage;
+    p.flags = good_flags = flags;
     p.M = 4;
     p.ef_construction = 16;
     p.seed = 9;
@@ -543,24 +613,98 @@ static void make_good_v2_file(void) {
     CHECK(good != NULL && good_len > 320);
 }
 
+/* A float32 row no insert would accept, behind valid checksums, in the
+ * vectors of an f32 index or the float32 section of a compact one:
+ * refused in every mode that reads the rows (checksummed loads), mapped or
+ * not. */
+static void nonfinite_rows(int sec, const char *want) {
+    const float bad[] = {NAN, INFINITY, -INFINITY, 3e38f};
+    const uint32_t dim = rd32(good + 32);
+    unsigned char *f = malloc(good_len);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memcpy(f, good, good_len);
+        memcpy(f + sec_offset(good, sec) + (5 * dim + 2) * sizeof(float), &bad[i], sizeof bad[i]);
+        fix_crcs(f);
+        char what[64];
+        snprintf(what, sizeof what, "%s component %g, CRCs fixed", want, (double)bad[i]);
+        expect(f, good_len, VW_ERR_CORRUPT, want, what);
+    }
+    free(f);
+}
+
+/* Rewrites the mapped file in place under a loaded index (which the API
+ * forbids, and a user may still do): ids far out of range, lists longer
+ * than their slots, every node on the top level, NaN vectors. Searches must
+ * stay inside the arrays (ASan checks) and the index must free cleanly. */
+static void changed_under_mapping(void) {
+    static const uint32_t fills[] = {0xFFFFFFFFu, 0x7FFFFFFFu, 37, 1};
+    for (size_t i = 0; i < sizeof fills / sizeof fills[0]; i++) {
+        write_file(bad_path, good, good_len);
+        vw_index *ix = NULL;
+        CHECK_OK(vw_index_load(bad_path, VW_LOAD_MMAP, &ix));
+        if (!ix)
+            continue;
+        unsigned char *f = malloc(good_len);
+        memcpy(f, good, good_len);
+        for (size_t off = sec_offset(good, VECTORS); off + 4 <= good_len; off += 4)
+            wr32(f + off, off < sec_offset(good, LEVELS) ? 0x7FC00000u : fills[i]);
+        memset(f + sec_offset(good, LEVELS), 64, sec_length(good, LEVELS));
+        int fd = open(bad_path, O_WRONLY);
+        CHECK(fd >= 0 && pwrite(fd, f, good_len, 0) == (ssize_t)good_len);
+        close(fd);
+        float q[4] = {0.5f, -0.5f, 0.5f, 0.5f};
+        uint64_t l[40];
+        float d[40];
+        uint32_t found;
+        vw_status st = vw_index_search(ix, q, 40, 64, NULL, NULL, l, d, &found);
+        CHECK(st == VW_OK && found <= 37);
+        float v[4];
+        vw_index_get_vector(ix, 1000, v);
+        vw_index_free(ix);
+        free(f);
+    }
+}
+
+/* Paths that are not regular files are refused at once: opening a FIFO
+ * must not wait for a writer. */
+static void special_paths(void) {
+    char fifo[300];
+    snprintf(fifo, sizeof fifo, "%s/fifo.vwi", dir);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    alarm(60); /* a hang fails the test instead of stalling ctest */
+    for (size_t m = 0; m < NMODES; m++) {
+        vw_index *ix = NULL;
+        CHECK_ST(vw_index_load(fifo, modes[m], &ix), VW_ERR_INVALID_ARG);
+        CHECK(ix == NULL && strstr(vw_last_error_detail(), "FIFO") != NULL);
+        CHECK_ST(vw_index_load(dir, modes[m], &ix), VW_ERR_INVALID_ARG);
+        CHECK(strstr(vw_last_error_detail(), "directory") != NULL);
+        CHECK_ST(vw_index_load("/dev/zero", modes[m], &ix), VW_ERR_INVALID_ARG);
+        CHECK(strstr(vw_last_error_detail(), "character device") != NULL);
+    }
+    alarm(0);
+    unlink(fifo);
+}
+
 static void bad_calls(void) {
     vw_index *ix = (vw_index *)&ix; /* must be reset to NULL on failure */
     char missing[300];
     snprintf(missing, sizeof missing, "%s/no-such-file", dir);
     CHECK_ST(vw_index_load(missing, 0, &ix), VW_ERR_NOT_FOUND);
     CHECK(ix == NULL);
-    CHECK_ST(vw_index_load(dir, 0, &ix), VW_ERR_IO);
+    CHECK_ST(vw_index_load(dir, 0, &ix), VW_ERR_INVALID_ARG);
     CHECK_ST(vw_index_load(good_path, 1u << 7, &ix), VW_ERR_INVALID_ARG);
     CHECK_ST(vw_index_load(NULL, 0, &ix), VW_ERR_NULL_ARG);
     CHECK_ST(vw_index_load(good_path, 0, NULL), VW_ERR_NULL_ARG);
     CHECK_ST(vw_index_save(NULL, bad_path), VW_ERR_NULL_ARG);
 }
 
-static void make_good_file(void) {
+static void make_good_file(vw_storage storage, uint32_t flags) {
     /* dim 4 (16-byte rows: vectors end on a boundary), 37 nodes (levels
      * section of 37 bytes leaves a padding gap), M = 4 (several layers). */
     vw_params p;
     vw_params_default(&p, 4);
+    p.storage = good_storage = storage;
+    p.flags = good_flags = flags;
     p.M = 4;
     p.ef_construction = 16;
     p.seed = 7;
@@ -589,22 +733,49 @@ int main(void) {
     snprintf(good_path, sizeof good_path, "%s/good.vwi", dir);
     snprintf(bad_path, sizeof bad_path, "%s/bad.vwi", dir);
     snprintf(out_path, sizeof out_path, "%s/out.vwi", dir);
-    make_good_file();
+    static const struct {
+        vw_storage storage;
+        uint32_t flags;
+    } kinds[] = {{VW_STORAGE_F32, 0},
+                 {VW_STORAGE_F16, 0},
+                 {VW_STORAGE_I8, 0},
+                 {VW_STORAGE_I8, VW_PARAMS_NO_FLOAT32}};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && tu_failures == 0; k++) {
+        printf("storage %s%s\n", vw_storage_name(kinds[k].storage),
+               kinds[k].flags ? " without float32" : "");
+        make_good_file(kinds[k].storage, kinds[k].flags);
+        if (tu_failures == 0) {
+            expect(good, good_len, VW_OK, NULL, "intact file");
+            every_truncation();
+            crafted();
+            extra_section();
+            random_damage(FLIPS, OVERWRITES);
+            if (kinds[k].storage != VW_STORAGE_F32 && !kinds[k].flags)
+                nonfinite_rows(FLOAT32, "float32: row 5");
+        }
+        free(good);
+        good = NULL;
+    }
+    /* the cases below damage or rewrite float32 vectors */
+    if (tu_failures == 0)
+        make_good_file(VW_STORAGE_F32, 0);
     if (tu_failures == 0) {
-        expect(good, good_len, VW_OK, NULL, "intact file");
-        every_truncation();
-        crafted();
-        extra_section();
-        random_damage(FLIPS, OVERWRITES);
         large_file();
+        nonfinite_rows(VECTORS, "vectors: row 5");
+        changed_under_mapping();
+        special_paths();
         bad_calls();
     }
-    make_good_v2_file();
-    if (tu_failures == 0) {
-        expect(good, good_len, VW_OK, NULL, "intact version-2 file");
-        every_truncation();
-        crafted_states();
-        random_damage(FLIPS / 2, OVERWRITES / 2);
+    /* version 3: an f32 index, and an i8 one whose float32 section comes
+     * before the node states */
+    for (int k = 0; k < 2 && tu_failures == 0; k++) {
+        make_good_v3_file(k ? VW_STORAGE_I8 : VW_STORAGE_F32, 0);
+        if (tu_failures == 0) {
+            expect(good, good_len, VW_OK, NULL, "intact version-3 file");
+            every_truncation();
+            crafted_states();
+            random_damage(FLIPS / 2, OVERWRITES / 2);
+        }
     }
     free(good);
     unlink(good_path);

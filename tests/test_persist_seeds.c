@@ -13,12 +13,14 @@
 static const char *out_dir;
 
 /* n nodes; `removed` of them removed, the first half of those purged into
- * free slots (format version 2 when removed > 0). */
+ * free slots (format version 3 when removed > 0). */
 static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_t M, uint64_t n,
-                       uint64_t removed) {
+                       vw_storage storage, uint32_t flags, uint64_t removed) {
     vw_params p;
     vw_params_default(&p, dim);
     p.metric = metric;
+    p.storage = storage;
+    p.flags = flags;
     p.M = M;
     p.ef_construction = 8;
     p.seed = n;
@@ -62,14 +64,26 @@ int main(int argc, char **argv) {
         perror(out_dir);
         return 1;
     }
-    write_seed("empty", VW_METRIC_L2, 2, 2, 0, 0);
-    write_seed("one", VW_METRIC_IP, 3, 2, 1, 0);
-    write_seed("l2_d2_n24", VW_METRIC_L2, 2, 2, 24, 0);
-    write_seed("ip_d3_n16", VW_METRIC_IP, 3, 3, 16, 0);
-    write_seed("cos_d4_n40", VW_METRIC_COSINE, 4, 2, 40, 0);
-    /* format version 2: removed nodes and free slots */
-    write_seed("l2_d2_n30_removed8", VW_METRIC_L2, 2, 2, 30, 8);
-    write_seed("cos_d3_n20_removed6", VW_METRIC_COSINE, 3, 3, 20, 6);
-    write_seed("ip_d2_n6_removed3", VW_METRIC_IP, 2, 2, 6, 3);
+    const vw_storage F32 = VW_STORAGE_F32, F16 = VW_STORAGE_F16, I8 = VW_STORAGE_I8;
+    const uint32_t NO = VW_PARAMS_NO_FLOAT32;
+    write_seed("empty", VW_METRIC_L2, 2, 2, 0, F32, 0, 0);
+    write_seed("one", VW_METRIC_IP, 3, 2, 1, F32, 0, 0);
+    write_seed("l2_d2_n24", VW_METRIC_L2, 2, 2, 24, F32, 0, 0);
+    write_seed("ip_d3_n16", VW_METRIC_IP, 3, 3, 16, F32, 0, 0);
+    write_seed("cos_d4_n40", VW_METRIC_COSINE, 4, 2, 40, F32, 0, 0);
+    /* compact kinds: the storage and float32 sections */
+    write_seed("f16_l2_d3_n20", VW_METRIC_L2, 3, 2, 20, F16, 0, 0);
+    write_seed("f16n_ip_d5_n12", VW_METRIC_IP, 5, 2, 12, F16, NO, 0);
+    write_seed("i8_l2_d4_n24", VW_METRIC_L2, 4, 2, 24, I8, 0, 0);
+    write_seed("i8n_cos_d3_n16", VW_METRIC_COSINE, 3, 3, 16, I8, NO, 0);
+    write_seed("i8_ip_d2_n10", VW_METRIC_IP, 2, 2, 10, I8, 0, 0);
+    write_seed("i8_empty", VW_METRIC_L2, 3, 2, 0, I8, 0, 0);
+    /* format version 3: removed nodes and free slots */
+    write_seed("l2_d2_n30_removed8", VW_METRIC_L2, 2, 2, 30, F32, 0, 8);
+    write_seed("cos_d3_n20_removed6", VW_METRIC_COSINE, 3, 3, 20, F32, 0, 6);
+    write_seed("ip_d2_n6_removed3", VW_METRIC_IP, 2, 2, 6, F32, 0, 3);
+    write_seed("f16_l2_d3_n20_removed6", VW_METRIC_L2, 3, 2, 20, F16, 0, 6);
+    write_seed("i8_ip_d4_n24_removed8", VW_METRIC_IP, 4, 2, 24, I8, 0, 8);
+    write_seed("i8n_cos_d3_n16_removed4", VW_METRIC_COSINE, 3, 3, 16, I8, NO, 4);
     return tu_result("test_persist_seeds");
 }

@@ -166,14 +166,29 @@ static void test_writer(void) {
     json_buf_puts(&b, " ");
     json_buf_float(&b, 0.1f);
     json_buf_puts(&b, " ");
-    json_buf_float(&b, NAN);
-    json_buf_puts(&b, " ");
     json_buf_float(&b, -2.0);
     json_buf_puts(&b, " ");
     json_buf_string(&b, "q\"b\\s\n\x01");
     CHECK(!b.failed);
-    CHECK(strcmp(b.data,
-                 "18446744073709551615 0 0.100000001 null -2 \"q\\\"b\\\\s\\u000a\\u0001\"") == 0);
+    CHECK(strcmp(b.data, "18446744073709551615 0 0.100000001 -2 \"q\\\"b\\\\s\\u000a\\u0001\"") ==
+          0);
+    json_buf_free(&b);
+
+    /* No number that JSON cannot carry, and no null in its place: the
+     * buffer fails and says why. */
+    const double nonfinite[] = {NAN, INFINITY, -INFINITY};
+    for (int i = 0; i < 3; i++) {
+        json_buf_puts(&b, "[1,");
+        json_buf_float(&b, nonfinite[i]);
+        CHECK(b.failed && b.nonfinite);
+        json_buf_puts(&b, "]");
+        CHECK(strcmp(b.data, "[1,") == 0);
+        json_buf_free(&b);
+    }
+    const uint64_t nan_labels[2] = {1, 2};
+    const float nan_dists[2] = {0.5f, NAN};
+    api_write_result(&b, nan_labels, nan_dists, 2);
+    CHECK(b.failed && b.nonfinite);
     json_buf_free(&b);
 
     const uint64_t labels[2] = {5, 7};
@@ -331,7 +346,7 @@ static void test_upsert_bodies(void) {
 /* Parses body for a dim-3 index with default ef 64; returns the status (200 = ok). */
 static int parse_body(const char *body, int batch, api_search *out) {
     api_error err;
-    if (api_parse_search(body, strlen(body), batch, 3, 64, out, &err) == 0)
+    if (api_parse_search(body, strlen(body), batch, 3, 64, API_DEFAULT_MAX_WORK, out, &err) == 0)
         return 200;
     CHECK(err.message[0] != '\0');
     CHECK(out->queries == NULL);
@@ -410,7 +425,7 @@ static void test_search_bodies(void) {
 
     api_error err;
     const char *body = "{\"query_vectors\":[[1,2,3],[4,5]]}";
-    CHECK(api_parse_search(body, strlen(body), 1, 3, 64, &s, &err) != 0);
+    CHECK(api_parse_search(body, strlen(body), 1, 3, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0);
     CHECK(err.status == 422 && strstr(err.message, "query_vectors[1]") != NULL);
 
     /* Batch limits: queries x k results. */
@@ -420,7 +435,8 @@ static void test_search_bodies(void) {
     for (int i = 0; i < 300; i++)
         json_buf_puts(&b, i ? ",[1,2,3]" : "[1,2,3]");
     json_buf_puts(&b, "]}");
-    CHECK(api_parse_search(b.data, b.len, 1, 3, 64, &s, &err) != 0 && err.status == 422);
+    CHECK(api_parse_search(b.data, b.len, 1, 3, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0 &&
+          err.status == 422);
     json_buf_free(&b);
 }
 

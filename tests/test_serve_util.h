@@ -377,6 +377,18 @@ static int sv_exchange(sv_conn *c, const char *method, const char *path, const c
     return rc;
 }
 
+/* One request on a fresh connection. */
+static int sv_roundtrip(unsigned port, const char *method, const char *path, const char *body,
+                        sv_response *r) {
+    sv_conn c;
+    memset(r, 0, sizeof *r);
+    if (sv_connect(&c, port) != 0)
+        return -1;
+    int rc = sv_exchange(&c, method, path, body, r);
+    sv_close(&c);
+    return rc;
+}
+
 /* {"query_vector":[...],"k":k} with round-trip float formatting. */
 static char *sv_query_body(const float *q, uint32_t dim, int k) {
     size_t cap = (size_t)dim * 20 + 64;

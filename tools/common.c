@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <getopt.h>
 #include <math.h>
@@ -123,6 +124,68 @@ void tool_bad_option(int c, char **argv) {
         tool_usage_error("unknown option -%c", optopt);
     }
     tool_usage_error("unknown or ambiguous option '%s'", arg);
+}
+
+/* ------------------------------------------------------------ index files */
+
+/* A vwhnsw file through vw_index_load (which may map it); Faiss and hnswlib
+ * files, and anything unknown (so the message says what is wrong with it),
+ * through vw_index_import. */
+int tool_load_index(const char *path, unsigned flags, const char *metric, vw_index **out, char *err,
+                    size_t err_size) {
+    vw_import_options o;
+    vw_import_options_default(&o);
+    o.has_metric = metric != NULL;
+    if (metric && vw_metric_parse(metric, &o.metric) != VW_OK) {
+        snprintf(err, err_size, "--metric: unknown metric '%s' (l2, ip, cosine)", metric);
+        return -1;
+    }
+    vw_index_format format = VW_INDEX_FORMAT_UNKNOWN;
+    vw_status st = vw_index_detect(path, &format);
+    if (st == VW_OK && format != VW_INDEX_FORMAT_VWHNSW && (flags & VW_LOAD_MMAP)) {
+        tool_warn("%s: a %s file is read into memory; --mmap applies to vwhnsw files", path,
+                  vw_index_format_name(format) ? vw_index_format_name(format) : "foreign");
+    }
+    *out = NULL;
+    if (st == VW_OK) {
+        st = format == VW_INDEX_FORMAT_VWHNSW ? vw_index_load(path, flags, out)
+                                              : vw_index_import(path, &o, out);
+    }
+    if (st != VW_OK) {
+        tool_format_status(err, err_size, st, path);
+        return -1;
+    }
+    vw_stats stats;
+    if (metric && vw_index_stats(*out, &stats) == VW_OK && stats.metric != o.metric) {
+        snprintf(err, err_size, "%s: the index's metric is %s, not %s", path,
+                 vw_metric_name(stats.metric), metric);
+        vw_index_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void tool_check_metric(const char *path, const char *metric) {
+    vw_index_format format = VW_INDEX_FORMAT_UNKNOWN;
+    if (metric && vw_metric_parse(metric, &(vw_metric){VW_METRIC_L2}) != VW_OK) {
+        tool_usage_error("--metric: unknown metric '%s' (l2, ip, cosine)", metric);
+    }
+    if (!metric && vw_index_detect(path, &format) == VW_OK && format == VW_INDEX_FORMAT_HNSWLIB) {
+        tool_usage_error("%s is an hnswlib index, which does not record its metric: give "
+                         "--metric l2, ip or cosine (the space it was built with)",
+                         path);
+    }
+}
+
+vw_index *tool_open_index(const char *path, unsigned flags, const char *metric) {
+    tool_check_metric(path, metric);
+    vw_index *index = NULL;
+    char err[768];
+    if (tool_load_index(path, flags, metric, &index, err, sizeof err) != 0) {
+        tool_die("%s", err);
+    }
+    return index;
 }
 
 /* ------------------------------------------------------------ numbers */
@@ -300,6 +363,123 @@ int64_t tool_file_size(const char *path) {
         return -1;
     }
     return (int64_t)st.st_size;
+}
+
+/* ------------------------------------------------------------ files */
+
+FILE *tool_output_open(tool_output *o, const char *path) {
+    o->path = path;
+    o->data = NULL;
+    o->len = 0;
+    o->f = open_memstream(&o->data, &o->len);
+    if (!o->f) {
+        tool_die("%s: out of memory", path);
+    }
+    return o->f;
+}
+
+void tool_output_commit(tool_output *o) {
+    int failed = ferror(o->f);
+    if (fclose(o->f) != 0 || failed) {
+        tool_die("%s: out of memory", o->path);
+    }
+    vw_status st = vw_file_write_atomic(o->path, o->data, o->len);
+    free(o->data);
+    o->data = NULL;
+    if (st != VW_OK) {
+        tool_die_status(st, o->path);
+    }
+}
+
+FILE *tool_open_input(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        tool_die("%s: %s", path, strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        tool_die("%s: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        tool_die("%s: not a regular file (a %s)", path,
+                 S_ISDIR(sb.st_mode)    ? "directory"
+                 : S_ISFIFO(sb.st_mode) ? "FIFO"
+                                        : "device");
+    }
+    FILE *f = NULL;
+    if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0 || !(f = fdopen(fd, "rb"))) {
+        tool_die("%s: %s", path, strerror(errno));
+    }
+    return f;
+}
+
+/* What makes two paths the same file: the inode of an existing file, else
+ * (an output about to be created) its directory's inode and its name. */
+typedef struct file_id {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    mode_t mode;
+    const char *name;
+} file_id;
+
+static file_id identify(const char *path) {
+    file_id id = {0, 0, 0, 0, NULL};
+    struct stat sb;
+    if (stat(path, &sb) == 0) {
+        id.exists = 1;
+        id.dev = sb.st_dev;
+        id.ino = sb.st_ino;
+        id.mode = sb.st_mode;
+        return id;
+    }
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+    id.name = slash ? slash + 1 : path;
+    if (stat(dir, &sb) == 0) {
+        id.dev = sb.st_dev;
+        id.ino = sb.st_ino;
+    }
+    return id;
+}
+
+static int same_file(const file_id *a, const file_id *b) {
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+           (a->exists || strcmp(a->name, b->name) == 0);
+}
+
+static const char *kind_of(mode_t mode) {
+    return S_ISDIR(mode)                    ? "a directory"
+           : S_ISFIFO(mode)                 ? "a FIFO (named pipe)"
+           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+                                            : "a special file";
+}
+
+void tool_check_files(const tool_file_arg *files, size_t n) {
+    enum { MAX_FILES = 16 };
+    file_id ids[MAX_FILES];
+    for (size_t i = 0; i < n && i < MAX_FILES; i++) {
+        ids[i] = files[i].path ? identify(files[i].path) : (file_id){0, 0, 0, 0, NULL};
+        /* Found now rather than after minutes of work; the write itself
+         * would refuse it too (vw_file_write_atomic, vw_index_save). */
+        if (files[i].output && ids[i].exists && !S_ISREG(ids[i].mode)) {
+            tool_die("%s: is %s, not a regular file", files[i].path, kind_of(ids[i].mode));
+        }
+    }
+    for (size_t i = 0; i < n && i < MAX_FILES; i++) {
+        for (size_t j = 0; j < i && files[i].path; j++) {
+            if (!files[j].path || (!files[i].output && !files[j].output) ||
+                !same_file(&ids[i], &ids[j])) {
+                continue;
+            }
+            const tool_file_arg *out = files[i].output ? &files[i] : &files[j];
+            const tool_file_arg *other = out == &files[i] ? &files[j] : &files[i];
+            tool_usage_error("%s %s is the same file as %s %s; the %s would overwrite it",
+                             out->option, out->path, other->option, other->path,
+                             other->output ? "second output" : "output");
+        }
+    }
 }
 
 void tool_format_bytes(char *buf, size_t size, uint64_t bytes) {
@@ -512,19 +692,30 @@ void tool_json_i64(tool_json *j, int64_t v) {
     fprintf(j->f, "%lld", (long long)v);
 }
 
+int tool_json_ok(const tool_json *j) {
+    return !j->nonfinite;
+}
+
+/* Writes the null that stands in for a refused non-finite number. */
+static int json_refuse_nonfinite(tool_json *j, double v) {
+    if (isfinite(v)) {
+        return 0;
+    }
+    j->nonfinite = 1;
+    fputs("null", j->f);
+    return 1;
+}
+
 void tool_json_float(tool_json *j, float v) {
     json_before_item(j);
-    if (isfinite(v)) {
+    if (!json_refuse_nonfinite(j, v)) {
         fprintf(j->f, "%.9g", (double)v);
-    } else {
-        fputs("null", j->f);
     }
 }
 
 void tool_json_double(tool_json *j, double v) {
     json_before_item(j);
-    if (!isfinite(v)) {
-        fputs("null", j->f);
+    if (json_refuse_nonfinite(j, v)) {
         return;
     }
     /* The shortest of %.15g / %.17g that reads back exactly: 0.971 rather

@@ -57,6 +57,22 @@ void tool_print_version(void);
  * then exit(2). */
 TOOL_NORETURN void tool_bad_option(int c, char **argv);
 
+/* ------------------------------------------------------------ index files */
+
+/* Opens an index file of any kind the library reads: a vwhnsw file with
+ * vw_index_load(flags), a Faiss or hnswlib file with vw_index_import (read
+ * into memory: VW_LOAD_MMAP draws a warning). `metric`, the --metric
+ * argument or NULL, is required for an hnswlib file, which does not record
+ * it, and checked against the others. 0, or -1 with a one-line message
+ * naming the file in err. */
+int tool_load_index(const char *path, unsigned flags, const char *metric, vw_index **out, char *err,
+                    size_t err_size);
+/* Exits with a usage error (status 2) for an unknown --metric, or for an
+ * hnswlib file without one. */
+void tool_check_metric(const char *path, const char *metric);
+/* tool_check_metric, then tool_load_index, exiting with its line on failure. */
+vw_index *tool_open_index(const char *path, unsigned flags, const char *metric);
+
 /* ------------------------------------------------------------ numbers */
 
 /* Parse a whole option argument as an integer / real in [min, max]; on any
@@ -89,6 +105,44 @@ void tool_cpu_model(char *buf, size_t size);
 uint64_t tool_peak_rss_bytes(void);
 /* Size of a file in bytes, or -1 if it cannot be stat'ed. */
 int64_t tool_file_size(const char *path);
+
+/* ------------------------------------------------------------ files */
+
+/* Every file a tool writes is composed in memory and then written with
+ * vw_file_write_atomic: on a full disk, a file size limit or any other
+ * failure the old file stays as it was and no partial file is left. */
+typedef struct tool_output {
+    const char *path;
+    FILE *f; /* write the content here */
+    char *data;
+    size_t len;
+} tool_output;
+
+/* Starts an output for `path`; exits (1) when out of memory. */
+FILE *tool_output_open(tool_output *o, const char *path);
+/* Writes the file atomically; exits (1) naming the path and the reason. */
+void tool_output_commit(tool_output *o);
+
+/* Opens for reading a file the tool parses itself (not through the
+ * library), refusing at once anything but a regular file (a FIFO would
+ * otherwise block the open); exits (1) naming the path. */
+FILE *tool_open_input(const char *path);
+
+/* A file named on the command line: the option that named it and whether
+ * the tool writes it. */
+typedef struct tool_file_arg {
+    const char *option;
+    const char *path; /* NULL: the option was not given */
+    int output;
+} tool_file_arg;
+
+/* Checks the files of a command line before any work: an output that is
+ * the same file as an input or another output (the same device and inode,
+ * or for an output that does not exist yet the same directory and name, so
+ * "-o ./x.npy" with "-i x.npy" or a hard link to an input is caught) is a
+ * usage error (exit 2); an output that exists and is not a regular file (a
+ * FIFO, a directory, a device) exits 1. */
+void tool_check_files(const tool_file_arg *files, size_t n);
 /* "1.5 KB", "78.1 MB", ... (powers of 1000, for people). */
 void tool_format_bytes(char *buf, size_t size, uint64_t bytes);
 
@@ -114,15 +168,22 @@ void tool_progress_finish(tool_progress *p, uint64_t done);
 /* ------------------------------------------------------------ JSON output */
 
 /* A small streaming JSON writer: it inserts commas and indentation so the
- * callers only say what to write. Numbers that are not finite are written
- * as null (JSON has no NaN). */
+ * callers only say what to write. JSON has no NaN or infinity, and a null
+ * where a number belongs is no better, so a number that is not finite
+ * cannot be written: it marks the document failed (tool_json_ok() is then
+ * 0, and the caller must not use it) and writes null in its place so the
+ * rest stays well-formed. */
 typedef struct tool_json {
     FILE *f;
     int pretty;
     int depth;
     int need_comma[32];
     int after_key;
+    int nonfinite; /* a non-finite number was asked for */
 } tool_json;
+
+/* 1 unless a non-finite number was asked for. */
+int tool_json_ok(const tool_json *j);
 
 void tool_json_init(tool_json *j, FILE *f, int pretty);
 void tool_json_key(tool_json *j, const char *key);

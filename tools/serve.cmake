@@ -3,6 +3,9 @@
 add_executable(vw-serve
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/serve_main.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/server.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/slot.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/fault.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/log.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api_vectors.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/writes.c
@@ -12,4 +15,5 @@ add_executable(vw-serve
 vw_target_defaults(vw-serve)
 target_compile_definitions(vw-serve PRIVATE _GNU_SOURCE)
 target_include_directories(vw-serve PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-target_link_libraries(vw-serve PRIVATE vwhnsw Threads::Threads m)
+target_link_libraries(vw-serve PRIVATE ${VW_TOOL_LIB} Threads::Threads m)
+target_link_options(vw-serve PRIVATE ${VW_TOOL_LINK_OPTIONS})

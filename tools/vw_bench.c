@@ -35,7 +35,9 @@ static void usage(void) {
            "Measure recall@k, latency and QPS of an index, per efSearch value.\n"
            "\n"
            "Index and queries:\n"
-           "  -x, --index FILE        index written by vw-build (required)\n"
+           "  -x, --index FILE        index written by vw-build (required), or a Faiss\n"
+           "                          (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME       the metric of an hnswlib file: l2, ip or cosine\n"
            "      --mmap              map the index instead of reading it\n"
            "      --queries FILE      query vectors (.npy, .fvecs, .bvecs, .fbin, .u8bin)\n"
            "      --n-queries Q       without --queries: generate Q queries (default %u)\n"
@@ -68,6 +70,8 @@ static void usage(void) {
            "      --threads T         add a T-thread throughput run (vw_index_search_batch)\n"
            "                          per efSearch; 0 = all CPUs\n"
            "      --repeat N          timed passes per efSearch (default 1)\n"
+           "      --rerank R          compact storage with float32: candidates re-scored\n"
+           "                          exactly per query (default: the library's, 4k)\n"
            "Output:\n"
            "  -o, --output FILE       JSON results (default benchmark_results.json)\n"
            "      --plot FILE.svg     recall-vs-QPS plot, one point per efSearch\n"
@@ -102,6 +106,7 @@ typedef struct bench {
     /* options */
     const char *index_path, *queries_path, *base_path, *gt_path, *gt_out;
     const char *out_path, *plot_path, *build_report;
+    const char *metric; /* --metric, for an hnswlib file */
     uint32_t k;
     uint32_t efs[MAX_EFS];
     size_t n_efs;
@@ -113,6 +118,7 @@ typedef struct bench {
     unsigned threads;
     unsigned repeat;
     unsigned load_flags;
+    uint32_t rerank;
     /* the index */
     vw_index *index;
     vw_stats stats;
@@ -343,6 +349,11 @@ static base_set load_base(bench *b) {
         out.n = out.ds->n;
         return out;
     }
+    if (!b->stats.float32_kept) {
+        tool_die("%s: the index keeps no float32 vectors (%s storage), so exact ground truth "
+                 "cannot be read back from it; give --base or --gt",
+                 b->index_path, vw_storage_name(b->stats.storage));
+    }
     out.n = b->stats.count;
     out.data = malloc((size_t)out.n * dim * sizeof(float));
     if (!out.data) {
@@ -450,10 +461,7 @@ static void read_truth_file(bench *b) {
     if (fmt != VW_FORMAT_IVECS && fmt != VW_FORMAT_IBIN) {
         tool_die("%s: ground truth must be an .ivecs or .ibin file", path);
     }
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tool_die("%s: %s", path, strerror(errno));
-    }
+    FILE *f = tool_open_input(path);
     if (fseek(f, 0, SEEK_END) != 0) {
         tool_die("%s: cannot seek: %s", path, strerror(errno));
     }
@@ -602,10 +610,19 @@ static double percentile(const double *sorted, size_t n, double p) {
     return sorted[rank > n ? n - 1 : rank - 1];
 }
 
+static vw_search_options options(const bench *b, uint32_t ef) {
+    vw_search_options o;
+    vw_search_options_default(&o);
+    o.ef = ef;
+    o.rerank = b->rerank;
+    return o;
+}
+
 static void search_or_die(const bench *b, uint64_t q, uint32_t ef, uint64_t *labels,
                           uint32_t *found) {
-    vw_status st = vw_index_search(b->index, b->queries + (size_t)q * b->stats.dim, b->k, ef, NULL,
-                                   NULL, labels, NULL, found);
+    vw_search_options o = options(b, ef);
+    vw_status st = vw_index_search_ex(b->index, b->queries + (size_t)q * b->stats.dim, b->k, &o,
+                                      labels, NULL, found);
     if (st != VW_OK) {
         char what[64];
         snprintf(what, sizeof what, "query %llu", (unsigned long long)q);
@@ -626,8 +643,9 @@ static double measure_recall(bench *b, uint32_t ef) {
     if (!found) {
         tool_die("out of memory");
     }
-    vw_status st = vw_index_search_batch(b->index, b->queries, b->nq, b->k, ef, NULL, NULL, 0,
-                                         b->labels, NULL, found);
+    vw_search_options o = options(b, ef);
+    vw_status st =
+        vw_index_search_batch_ex(b->index, b->queries, b->nq, b->k, &o, 0, b->labels, NULL, found);
     if (st != VW_OK) {
         tool_die_status(st, b->index_path);
     }
@@ -644,8 +662,9 @@ static void measure_batch(bench *b, uint32_t ef, ef_result *r) {
     double wall = 0.0;
     for (unsigned pass = 0; pass < b->repeat; pass++) {
         double t0 = tool_now();
-        vw_status st = vw_index_search_batch(b->index, b->queries, b->nq, b->k, ef, NULL, NULL,
-                                             threads, b->labels, NULL, NULL);
+        vw_search_options o = options(b, ef);
+        vw_status st = vw_index_search_batch_ex(b->index, b->queries, b->nq, b->k, &o, threads,
+                                                b->labels, NULL, NULL);
         wall += tool_now() - t0;
         if (st != VW_OK) {
             tool_die_status(st, b->index_path);
@@ -798,10 +817,7 @@ static void json_result_fields(tool_json *j, const bench *b, const ef_result *r)
 }
 
 static char *read_small_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        tool_die("%s: %s", path, strerror(errno));
-    }
+    FILE *f = tool_open_input(path);
     size_t cap = 4096, n = 0;
     char *buf = malloc(cap);
     while (buf) {
@@ -832,12 +848,8 @@ static char *read_small_file(const char *path, size_t *len) {
 }
 
 static void write_json(const bench *b, const char *build_json) {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", b->out_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        tool_die("%s: cannot create: %s", tmp, strerror(errno));
-    }
+    tool_output out;
+    FILE *f = tool_output_open(&out, b->out_path);
     tool_json j;
     tool_json_init(&j, f, 1);
     tool_json_begin_object(&j);
@@ -866,6 +878,21 @@ static void write_json(const bench *b, const char *build_json) {
     tool_json_u64(&j, b->stats.memory_bytes);
     tool_json_key(&j, "mmap");
     tool_json_bool(&j, b->stats.mmapped);
+    tool_json_key(&j, "storage");
+    tool_json_string(&j, vw_storage_name(b->stats.storage));
+    tool_json_key(&j, "bytes_per_vector");
+    tool_json_u64(&j, b->stats.bytes_per_vector);
+    tool_json_key(&j, "code_bytes");
+    tool_json_u64(&j, b->stats.code_bytes);
+    tool_json_key(&j, "float32_kept");
+    tool_json_bool(&j, b->stats.float32_kept);
+    tool_json_key(&j, "exact_distances");
+    tool_json_bool(&j, b->stats.exact_distances);
+    tool_json_key(&j, "rerank");
+    if (b->rerank)
+        tool_json_u64(&j, b->rerank);
+    else
+        tool_json_string(&j, "default");
     tool_json_key(&j, "load_seconds");
     tool_json_double(&j, rounded(b->load_seconds, 6));
     tool_json_end_object(&j);
@@ -951,15 +978,10 @@ static void write_json(const bench *b, const char *build_json) {
     tool_json_key(&j, "peak_rss_bytes");
     tool_json_u64(&j, tool_peak_rss_bytes());
     tool_json_end_object(&j);
-    if (ferror(f) | fclose(f)) {
-        remove(tmp);
-        tool_die("%s: write failed", tmp);
+    if (!tool_json_ok(&j)) {
+        tool_die("%s: a measured figure is not a finite number", b->out_path);
     }
-    if (rename(tmp, b->out_path) != 0) {
-        int e = errno;
-        remove(tmp);
-        tool_die("%s: cannot write: %s", b->out_path, strerror(e));
-    }
+    tool_output_commit(&out);
 }
 
 static void print_row(const bench *b, const char *tag, const ef_result *r) {
@@ -979,6 +1001,11 @@ static void print_table(const bench *b) {
            b->index_path, (unsigned long long)b->stats.count, b->stats.dim,
            vw_metric_name(b->stats.metric), b->stats.M, b->stats.ef_construction, size,
            b->load_seconds, b->stats.mmapped ? " (mmap)" : "");
+    printf("storage: %s, %u bytes per vector%s\n", vw_storage_name(b->stats.storage),
+           b->stats.bytes_per_vector,
+           b->stats.storage == VW_STORAGE_F32 ? ""
+           : b->stats.exact_distances         ? " (float32 kept: re-ranked, exact distances)"
+                                              : " (no float32: APPROXIMATE distances)");
     if (b->queries_path) {
         printf("queries: %llu from %s", (unsigned long long)b->nq, b->queries_path);
     } else {
@@ -1186,12 +1213,8 @@ static void write_plot(bench *b) {
         a.lqmax = a.lqmin + 1;
     }
 
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", s->plot_path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        tool_die("%s: cannot create: %s", tmp, strerror(errno));
-    }
+    tool_output out;
+    FILE *f = tool_output_open(&out, s->plot_path);
     fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
                "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"760\" height=\"520\" "
                "viewBox=\"0 0 760 520\" font-family=\"sans-serif\" font-size=\"12\">\n"
@@ -1232,15 +1255,7 @@ static void write_plot(bench *b) {
     }
     fputs("</svg>\n", f);
     free(s);
-    if (ferror(f) | fclose(f)) {
-        remove(tmp);
-        tool_die("%s: write failed", tmp);
-    }
-    if (rename(tmp, b->plot_path) != 0) {
-        int e = errno;
-        remove(tmp);
-        tool_die("%s: cannot write: %s", b->plot_path, strerror(e));
-    }
+    tool_output_commit(&out);
 }
 
 /* ------------------------------------------------------------ main */
@@ -1282,7 +1297,9 @@ enum {
     OPT_THREADS,
     OPT_REPEAT,
     OPT_PLOT,
-    OPT_BUILD_REPORT
+    OPT_BUILD_REPORT,
+    OPT_RERANK,
+    OPT_METRIC
 };
 
 static void parse_args(bench *b, int argc, char **argv) {
@@ -1304,9 +1321,11 @@ static void parse_args(bench *b, int argc, char **argv) {
         {"target-recall", required_argument, NULL, OPT_TARGET},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"repeat", required_argument, NULL, OPT_REPEAT},
+        {"rerank", required_argument, NULL, OPT_RERANK},
         {"output", required_argument, NULL, 'o'},
         {"plot", required_argument, NULL, OPT_PLOT},
         {"build-report", required_argument, NULL, OPT_BUILD_REPORT},
+        {"metric", required_argument, NULL, OPT_METRIC},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -1383,6 +1402,9 @@ static void parse_args(bench *b, int argc, char **argv) {
         case OPT_REPEAT:
             b->repeat = tool_parse_u32("--repeat", optarg, 1, 1000);
             break;
+        case OPT_RERANK:
+            b->rerank = tool_parse_u32("--rerank", optarg, 1, VW_MAX_EF);
+            break;
         case 'o':
             b->out_path = optarg;
             break;
@@ -1391,6 +1413,9 @@ static void parse_args(bench *b, int argc, char **argv) {
             break;
         case OPT_BUILD_REPORT:
             b->build_report = optarg;
+            break;
+        case OPT_METRIC:
+            b->metric = optarg;
             break;
         case 'h':
             usage();
@@ -1432,6 +1457,15 @@ static void parse_args(bench *b, int argc, char **argv) {
     if (b->plot_path && vw_dataset_format_from_path(b->plot_path) != VW_FORMAT_AUTO) {
         tool_usage_error("--plot: %s is a vector file name; give FILE.svg", b->plot_path);
     }
+    const tool_file_arg files[] = {{"-x", b->index_path, 0},
+                                   {"--queries", b->queries_path, 0},
+                                   {"--base", b->base_path, 0},
+                                   {"--gt", b->gt_path, 0},
+                                   {"--build-report", b->build_report, 0},
+                                   {"-o", b->out_path, 1},
+                                   {"--plot", b->plot_path, 1},
+                                   {"--gt-out", b->gt_out, 1}};
+    tool_check_files(files, sizeof files / sizeof files[0]);
 }
 
 int main(int argc, char **argv) {
@@ -1460,12 +1494,9 @@ int main(int argc, char **argv) {
     }
 
     double t0 = tool_now();
-    vw_status st = vw_index_load(b.index_path, b.load_flags, &b.index);
-    if (st != VW_OK) {
-        tool_die_status(st, b.index_path);
-    }
+    b.index = tool_open_index(b.index_path, b.load_flags, b.metric);
     b.load_seconds = tool_now() - t0;
-    st = vw_index_stats(b.index, &b.stats);
+    vw_status st = vw_index_stats(b.index, &b.stats);
     if (st != VW_OK) {
         tool_die_status(st, b.index_path);
     }
@@ -1501,8 +1532,10 @@ int main(int argc, char **argv) {
     if (b.plot_path) {
         write_plot(&b);
     }
-    printf("results written to %s%s%s\n", b.out_path, b.plot_path ? ", plot to " : "",
-           b.plot_path ? b.plot_path : "");
+    char rss[32];
+    tool_format_bytes(rss, sizeof rss, tool_peak_rss_bytes());
+    printf("peak RSS %s; results written to %s%s%s\n", rss, b.out_path,
+           b.plot_path ? ", plot to " : "", b.plot_path ? b.plot_path : "");
 
     free(build_json);
     free(b.labels);

@@ -204,9 +204,8 @@ int main(int argc, char **argv) {
     if (queries_out && !queries) {
         queries = 1000;
     }
-    if (queries_out && strcmp(queries_out, output) == 0) {
-        tool_usage_error("--queries-out and -o name the same file");
-    }
+    const tool_file_arg files[] = {{"-o", output, 1}, {"--queries-out", queries_out, 1}};
+    tool_check_files(files, 2);
     check_output_path(output);
     if (queries_out) {
         check_output_path(queries_out);

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,7 +27,10 @@ static void usage(void) {
            "Every number must be a finite float and each query must have the index's\n"
            "dimension. Queries are normalized by the library when the metric is cosine.\n"
            "\n"
-           "  -x, --index FILE   index written by vw-build (required)\n"
+           "  -x, --index FILE   index written by vw-build (required), or a Faiss\n"
+           "                     (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME  the metric of an hnswlib file: l2, ip or cosine (the\n"
+           "                     others record theirs)\n"
            "  -k, --k K          neighbours per query, 1..%u (default %u)\n"
            "      --ef EF        search beam width, 1..%u (default %u; the search uses\n"
            "                     max(ef, k)); `vw-bench --target-recall` finds one\n"
@@ -36,6 +40,10 @@ static void usage(void) {
            "      --mmap         map the index file instead of reading it (fast start)\n"
            "      --no-verify    skip the index file's checksums (structure is still\n"
            "                     checked); with --mmap the load then takes milliseconds\n"
+           "      --rerank R     compact storage with float32: candidates re-scored\n"
+           "                     exactly (default: the library's, 4k)\n"
+           "      --stats        print the index's statistics (count, dim, storage kind,\n"
+           "                     bytes per vector, ...) as JSON and exit\n"
            "  -h, --help         show this help and exit\n"
            "  -V, --version      show the library version and exit\n"
            "\n"
@@ -55,22 +63,48 @@ typedef struct query_ctx {
     uint32_t k;
     uint32_t ef;
     int json;
+    uint32_t rerank;
     uint64_t printed; /* queries answered so far */
     uint64_t *labels;
     float *distances;
 } query_ctx;
 
+static void print_json(const query_ctx *q, uint32_t found) {
+    tool_json j;
+    tool_json_init(&j, stdout, 0);
+    tool_json_begin_object(&j);
+    tool_json_key(&j, "indices");
+    tool_json_begin_array(&j);
+    for (uint32_t i = 0; i < found; i++) {
+        tool_json_u64(&j, q->labels[i]);
+    }
+    tool_json_end_array(&j);
+    tool_json_key(&j, "distances");
+    tool_json_begin_array(&j);
+    for (uint32_t i = 0; i < found; i++) {
+        tool_json_float(&j, q->distances[i]);
+    }
+    tool_json_end_array(&j);
+    tool_json_end_object(&j);
+    fputc('\n', stdout);
+}
+
+/* A distance that is not a number can only come from an index file that
+ * holds a non-finite vector, which a checksummed load refuses: the answer
+ * would be meaningless (and NaN is not JSON), so it is an error. */
+static void check_distances(const query_ctx *q, uint32_t found, const char *what) {
+    for (uint32_t i = 0; i < found; i++) {
+        if (!isfinite(q->distances[i])) {
+            tool_die("%s: distance to label %llu is not a finite number: the index %s holds a "
+                     "non-finite vector (it loads without checks only with --no-verify)",
+                     what, (unsigned long long)q->labels[i], q->index_path);
+        }
+    }
+}
+
 static void print_result(query_ctx *q, uint32_t found) {
     if (q->json) {
-        fputs("{\"indices\":[", stdout);
-        for (uint32_t i = 0; i < found; i++) {
-            printf(i ? ",%llu" : "%llu", (unsigned long long)q->labels[i]);
-        }
-        fputs("],\"distances\":[", stdout);
-        for (uint32_t i = 0; i < found; i++) {
-            printf(i ? ",%.9g" : "%.9g", (double)q->distances[i]);
-        }
-        fputs("]}\n", stdout);
+        print_json(q, found);
     } else {
         printf("# query %llu\n", (unsigned long long)q->printed);
         for (uint32_t i = 0; i < found; i++) {
@@ -83,11 +117,15 @@ static void print_result(query_ctx *q, uint32_t found) {
 /* `what` names the query in an error message ("stdin line 3"). */
 static void run_query(query_ctx *q, const float *vector, const char *what) {
     uint32_t found = 0;
-    vw_status st =
-        vw_index_search(q->index, vector, q->k, q->ef, NULL, NULL, q->labels, q->distances, &found);
+    vw_search_options o;
+    vw_search_options_default(&o);
+    o.ef = q->ef;
+    o.rerank = q->rerank;
+    vw_status st = vw_index_search_ex(q->index, vector, q->k, &o, q->labels, q->distances, &found);
     if (st != VW_OK) {
         tool_die_status(st, what);
     }
+    check_distances(q, found, what);
     print_result(q, found);
 }
 
@@ -191,7 +229,57 @@ static int starts_negative_number(const char *s) {
            (isdigit((unsigned char)s[1]) || (s[1] == '.' && isdigit((unsigned char)s[2])));
 }
 
-enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP, OPT_NO_VERIFY };
+enum {
+    OPT_EF = 256,
+    OPT_QUERIES,
+    OPT_JSON,
+    OPT_MMAP,
+    OPT_NO_VERIFY,
+    OPT_RERANK,
+    OPT_STATS,
+    OPT_METRIC
+};
+
+/* --stats: what the index holds, one JSON object. */
+static void print_stats(const char *path, const vw_stats *s) {
+    tool_json j;
+    tool_json_init(&j, stdout, 1);
+    tool_json_begin_object(&j);
+    tool_json_key(&j, "index");
+    tool_json_string(&j, path);
+    tool_json_key(&j, "count");
+    tool_json_u64(&j, s->count);
+    tool_json_key(&j, "dim");
+    tool_json_u64(&j, s->dim);
+    tool_json_key(&j, "metric");
+    tool_json_string(&j, vw_metric_name(s->metric));
+    tool_json_key(&j, "M");
+    tool_json_u64(&j, s->M);
+    tool_json_key(&j, "ef_construction");
+    tool_json_u64(&j, s->ef_construction);
+    tool_json_key(&j, "max_level");
+    tool_json_i64(&j, s->max_level);
+    tool_json_key(&j, "storage");
+    tool_json_string(&j, vw_storage_name(s->storage));
+    tool_json_key(&j, "bytes_per_vector");
+    tool_json_u64(&j, s->bytes_per_vector);
+    tool_json_key(&j, "code_bytes");
+    tool_json_u64(&j, s->code_bytes);
+    tool_json_key(&j, "float32_kept");
+    tool_json_bool(&j, s->float32_kept);
+    tool_json_key(&j, "exact_distances");
+    tool_json_bool(&j, s->exact_distances);
+    tool_json_key(&j, "memory_bytes");
+    tool_json_u64(&j, s->memory_bytes);
+    tool_json_key(&j, "mapped_bytes");
+    tool_json_u64(&j, s->mapped_bytes);
+    tool_json_key(&j, "file_bytes");
+    tool_json_i64(&j, tool_file_size(path));
+    tool_json_key(&j, "mmap");
+    tool_json_bool(&j, s->mmapped);
+    tool_json_end_object(&j);
+    fputc('\n', stdout);
+}
 
 int main(int argc, char **argv) {
     tool_init("vw-query");
@@ -202,14 +290,18 @@ int main(int argc, char **argv) {
                                              {"json", no_argument, NULL, OPT_JSON},
                                              {"mmap", no_argument, NULL, OPT_MMAP},
                                              {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+                                             {"rerank", required_argument, NULL, OPT_RERANK},
+                                             {"stats", no_argument, NULL, OPT_STATS},
+                                             {"metric", required_argument, NULL, OPT_METRIC},
                                              {"help", no_argument, NULL, 'h'},
                                              {"version", no_argument, NULL, 'V'},
                                              {NULL, 0, NULL, 0}};
     query_ctx q = {0};
     q.k = DEFAULT_K;
     q.ef = DEFAULT_EF;
-    const char *queries = NULL;
+    const char *queries = NULL, *metric = NULL;
     unsigned flags = VW_LOAD_DEFAULT;
+    int stats_only = 0;
 
     opterr = 0;
     int c;
@@ -239,6 +331,15 @@ int main(int argc, char **argv) {
         case OPT_MMAP:
             flags |= VW_LOAD_MMAP;
             break;
+        case OPT_METRIC:
+            metric = optarg;
+            break;
+        case OPT_RERANK:
+            q.rerank = tool_parse_u32("--rerank", optarg, 1, VW_MAX_EF);
+            break;
+        case OPT_STATS:
+            stats_only = 1;
+            break;
         case 'h':
             usage();
             return TOOL_EXIT_OK;
@@ -256,15 +357,16 @@ int main(int argc, char **argv) {
         tool_usage_error("give queries either with --queries or as arguments, not both");
     }
 
-    vw_index *index = NULL;
-    vw_status st = vw_index_load(q.index_path, flags, &index);
+    vw_index *index = tool_open_index(q.index_path, flags, metric);
+    vw_stats stats;
+    vw_status st = vw_index_stats(index, &stats);
     if (st != VW_OK) {
         tool_die_status(st, q.index_path);
     }
-    vw_stats stats;
-    st = vw_index_stats(index, &stats);
-    if (st != VW_OK) {
-        tool_die_status(st, q.index_path);
+    if (stats_only) {
+        print_stats(q.index_path, &stats);
+        vw_index_free(index);
+        return TOOL_EXIT_OK;
     }
     q.index = index;
     q.dim = stats.dim;

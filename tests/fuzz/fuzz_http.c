@@ -67,7 +67,7 @@ static void check_search(const char *body, size_t len, uint32_t dim, int batch) 
     api_error err;
     json_buf b;
     json_buf_init(&b);
-    if (api_parse_search(body, len, batch, dim, 64, &s, &err) != 0) {
+    if (api_parse_search(body, len, batch, dim, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0) {
         if (err.status != 400 && err.status != 422 && err.status != 500)
             abort();
         api_write_error(&b, err.message);

@@ -267,7 +267,7 @@ static int pick_error(const body_parser *bp, unsigned seen, api_error *err) {
 }
 
 int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint32_t default_ef,
-                     api_search *out, api_error *err) {
+                     uint64_t max_work, api_search *out, api_error *err) {
     body_parser bp;
     memset(&bp, 0, sizeof bp);
     json_init(&bp.cur, body, len);
@@ -281,6 +281,12 @@ int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint
     if (bp.value.status == 0 && (uint64_t)bp.nq * out->k > API_MAX_BATCH_RESULTS)
         api_note(&bp.value, 422, "a batch may ask for at most %u results (queries x k)",
                  API_MAX_BATCH_RESULTS);
+    uint64_t work = (uint64_t)bp.nq * (out->ef > out->k ? out->ef : out->k);
+    if (bp.value.status == 0 && work > max_work)
+        api_note(&bp.value, 422,
+                 "the request asks for %llu units of search work (queries x max(k, ef_search)); "
+                 "this server allows %llu",
+                 (unsigned long long)work, (unsigned long long)max_work);
     memset(err, 0, sizeof *err);
     if (pick_error(&bp, seen, err) != 0) {
         free(bp.rows);

@@ -14,7 +14,8 @@
  *        type, a duplicated member, query_vector(s) missing;
  *   422  valid JSON with a wrong value: dimension differs from the index,
  *        a component outside float range, k not an integer in 1..VW_MAX_K,
- *        ef_search not an integer in 1..VW_MAX_EF, a batch over the limits.
+ *        ef_search not an integer in 1..VW_MAX_EF, a batch over the limits,
+ *        more search work than the server allows (--max-work).
  */
 #ifndef VW_SERVE_API_H
 #define VW_SERVE_API_H
@@ -29,6 +30,13 @@
 /* A batch may hold at most this many queries and k * queries results. */
 #define API_MAX_BATCH         10000u
 #define API_MAX_BATCH_RESULTS (1u << 20)
+/* The default of --max-work: the search work of one request, counted as
+ * queries x max(k, ef_search) (the beam each search keeps, which is what its
+ * time grows with). 2^20: 16 queries at ef_search 65536, or 10,000 at 104
+ * (a full batch at the default ef, 64, fits). One worker answers such a
+ * request in 1 to 6.5 s on 100,000 random 128-d vectors
+ * (bench/serve/max_work.sh). */
+#define API_DEFAULT_MAX_WORK (1u << 20)
 
 typedef enum api_route {
     API_HEALTH,
@@ -59,10 +67,11 @@ typedef struct api_error {
 } api_error;
 
 /* Decodes a search body for an index of `dim` dimensions. batch selects the
- * /search/batch shape. Returns 0 with *out filled (free with
+ * /search/batch shape; a request over max_work units of search work (see
+ * API_DEFAULT_MAX_WORK) is a 422. Returns 0 with *out filled (free with
  * api_search_free), or -1 with *err set (and nothing to free). */
 int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint32_t default_ef,
-                     api_search *out, api_error *err);
+                     uint64_t max_work, api_search *out, api_error *err);
 void api_search_free(api_search *s);
 
 /* Records the first error of its kind in *e (later ones are dropped). */

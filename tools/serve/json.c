@@ -362,6 +362,7 @@ void json_buf_init(json_buf *b) {
     b->len = 0;
     b->cap = 0;
     b->failed = 0;
+    b->nonfinite = 0;
 }
 
 void json_buf_free(json_buf *b) {
@@ -416,7 +417,8 @@ void json_buf_u64(json_buf *b, uint64_t v) {
 
 void json_buf_float(json_buf *b, double v) {
     if (!isfinite(v)) {
-        json_buf_puts(b, "null");
+        b->failed = 1;
+        b->nonfinite = 1;
         return;
     }
     char tmp[32];

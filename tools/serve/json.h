@@ -64,12 +64,15 @@ int json_number_to_double(const char *tok, size_t len, double *out);
 /* ------------------------------------------------------------------ writer */
 
 /* A growable byte buffer. On allocation failure it stops growing and sets
- * `failed`; every append after that is a no-op, so callers check once. */
+ * `failed`; every append after that is a no-op, so callers check once. A
+ * number that is not finite (JSON has none, and null is not a number)
+ * fails the buffer the same way, with `nonfinite` set to tell why. */
 typedef struct json_buf {
     char *data;
     size_t len;
     size_t cap;
     int failed;
+    int nonfinite;
 } json_buf;
 
 void json_buf_init(json_buf *b);
@@ -79,7 +82,7 @@ int json_buf_reserve(json_buf *b, size_t extra);
 void json_buf_append(json_buf *b, const char *s, size_t n);
 void json_buf_puts(json_buf *b, const char *s);
 void json_buf_u64(json_buf *b, uint64_t v);
-/* %.9g (round-trips a float); non-finite values are written as null. */
+/* %.9g (round-trips a float); a non-finite value fails the buffer. */
 void json_buf_float(json_buf *b, double v);
 /* A quoted string with the escapes JSON requires. */
 void json_buf_string(json_buf *b, const char *s);

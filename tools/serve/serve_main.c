@@ -15,7 +15,10 @@
  */
 #include "server.h"
 
+#include "api.h"
 #include "common.h"
+#include "fault.h"
+#include "log.h"
 #include "vwhnsw.h"
 
 #include <getopt.h>
@@ -25,7 +28,10 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#define FD_RESERVE 64u /* descriptors kept for the listener, epoll, logs, the index */
+/* Descriptors besides the connections: stdio, listener, epoll, eventfd,
+ * signalfd, inotify, the spare for refusing connections, an index file
+ * being loaded, and a margin. */
+#define FD_RESERVE 16u
 
 static void usage(FILE *out) {
     fprintf(
@@ -34,11 +40,15 @@ static void usage(FILE *out) {
         "       vw-serve --data DIR [-x INDEX] [options]\n"
         "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
         "\n"
-        "  -x, --index PATH         index file written by vw-build (required unless --data\n"
-        "                           names a directory that already holds an index)\n"
+        "  -x, --index PATH         index file written by vw-build, or a Faiss\n"
+        "                           (faiss.write_index) or hnswlib (save_index) file;\n"
+        "                           required unless --data names a directory that already\n"
+        "                           holds an index\n"
+        "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
         "      --data DIR           take writes, durably: DIR keeps a snapshot of the index\n"
         "                           and a log of every acknowledged write; the first start\n"
-        "                           copies INDEX there (later starts ignore -x)\n"
+        "                           copies INDEX (a vw-build file) there; later starts\n"
+        "                           ignore -x\n"
         "      --write-threads N    workers for writes, 1..1024 (default 8)\n"
         "      --snapshot-interval S  seconds between snapshots while writes arrive, 0 = only\n"
         "                           on SIGUSR1, POST /snapshot or the log limit (default 300)\n"
@@ -50,11 +60,15 @@ static void usage(FILE *out) {
         "  -t, --threads N          search worker threads, 0 = all CPUs (default 0)\n"
         "      --mmap               map the index file instead of reading it into memory\n"
         "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
-        "      --timeout-ms MS      a request must arrive within MS (else 408), idle\n"
-        "                           keep-alive connections close after MS (default 10000)\n"
+        "      --timeout-ms MS      a request must arrive within MS (else 408), its searches\n"
+        "                           stop after MS (503), a client that takes no bytes of its\n"
+        "                           answer for MS and idle keep-alive connections are\n"
+        "                           closed (default 10000)\n"
         "      --max-connections N  open connections; more are answered 503 and closed\n"
-        "                           (default 1024)\n"
+        "                           (default 1024, lowered to fit the descriptor limit)\n"
         "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
+        "      --max-work N         search work one request may ask for, counted as\n"
+        "                           queries x max(k, ef_search); more is 422 (default %u)\n"
         "      --normalize          normalize every query to unit length before searching an\n"
         "                           l2 or ip index (what the seed did); cosine indexes always do\n"
         "  -h, --help               show this help\n"
@@ -62,13 +76,17 @@ static void usage(FILE *out) {
         "\n"
         "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /vectors/{id};\n"
         "with --data also POST /vectors, DELETE /vectors/{id}, POST /snapshot.\n"
-        "SIGTERM or SIGINT: stop accepting, finish requests in flight, exit 0.\n"
-        "SIGUSR1: write a snapshot (with --data).\n",
-        VW_MAX_EF);
+        "SIGTERM or SIGINT: stop accepting, answer the requests in flight (a batch is\n"
+        "cut short with 503), exit 0; while the index loads they end the process.\n"
+        "SIGUSR1: write a snapshot (with --data).\n"
+        "With --mmap, replace the index file by renaming a new file over it: the server\n"
+        "keeps serving the old one. A file changed in place is loaded again (503 meanwhile).\n",
+        VW_MAX_EF, API_DEFAULT_MAX_WORK);
 }
 
 typedef struct options {
     serve_config cfg;
+    const char *metric; /* --metric, for an hnswlib file */
     int mmap;
     int max_connections_given;
 } options;
@@ -81,7 +99,9 @@ enum {
     OPT_TIMEOUT,
     OPT_MAX_CONN,
     OPT_QUEUE,
+    OPT_MAX_WORK,
     OPT_NORMALIZE,
+    OPT_METRIC,
     OPT_DATA,
     OPT_WRITE_THREADS,
     OPT_SNAPSHOT_INTERVAL,
@@ -101,7 +121,9 @@ static void parse_options(int argc, char **argv, options *o) {
         {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
         {"max-connections", required_argument, NULL, OPT_MAX_CONN},
         {"queue", required_argument, NULL, OPT_QUEUE},
+        {"max-work", required_argument, NULL, OPT_MAX_WORK},
         {"normalize", no_argument, NULL, OPT_NORMALIZE},
+        {"metric", required_argument, NULL, OPT_METRIC},
         {"data", required_argument, NULL, OPT_DATA},
         {"write-threads", required_argument, NULL, OPT_WRITE_THREADS},
         {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
@@ -117,6 +139,7 @@ static void parse_options(int argc, char **argv, options *o) {
     c->timeout_ms = 10000;
     c->max_connections = 1024;
     c->queue_depth = 1024;
+    c->max_work = API_DEFAULT_MAX_WORK;
     c->write_threads = 8;
     c->snapshot_interval_s = 300;
     c->snapshot_log_bytes = (uint64_t)1 << 30;
@@ -156,8 +179,14 @@ static void parse_options(int argc, char **argv, options *o) {
         case OPT_QUEUE:
             c->queue_depth = tool_parse_u32("--queue", optarg, 1, 1000000);
             break;
+        case OPT_MAX_WORK:
+            c->max_work = tool_parse_u64("--max-work", optarg, 1, UINT64_MAX / 2);
+            break;
         case OPT_NORMALIZE:
             c->normalize = 1;
+            break;
+        case OPT_METRIC:
+            o->metric = optarg;
             break;
         case OPT_DATA:
             c->data_dir = optarg;
@@ -192,7 +221,8 @@ static void parse_options(int argc, char **argv, options *o) {
 }
 
 /* Each connection needs a descriptor: raise the soft limit as far as allowed
- * and make --max-connections fit in it. */
+ * and make --max-connections fit in it, so that the limit, not accept(2)
+ * failing, decides who gets a 503. */
 static void fit_descriptor_limit(options *o) {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -205,7 +235,11 @@ static void fit_descriptor_limit(options *o) {
     }
     if (rl.rlim_cur >= want)
         return;
-    unsigned fit = rl.rlim_cur > 2 * FD_RESERVE ? (unsigned)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE;
+    if (rl.rlim_cur <= FD_RESERVE)
+        tool_die("the file descriptor limit (%llu) leaves no room for connections; raise it "
+                 "(ulimit -n) above %u",
+                 (unsigned long long)rl.rlim_cur, FD_RESERVE);
+    unsigned fit = (unsigned)(rl.rlim_cur - FD_RESERVE);
     if (o->max_connections_given)
         tool_die("--max-connections %u needs %llu file descriptors but the limit is %llu; "
                  "raise it (ulimit -n) or ask for at most %u",
@@ -214,33 +248,40 @@ static void fit_descriptor_limit(options *o) {
     o->cfg.max_connections = fit;
 }
 
-/* The index to serve: the data directory's store (opened and recovered),
- * or the index file. Exits with a message when neither can be opened. */
-static const vw_index *open_index(options *o, vw_index **owned) {
+/* The store of the data directory, opened and recovered, and its index to
+ * serve. Exits with a message when it cannot be opened. */
+static served_index *open_store(options *o) {
     serve_config *c = &o->cfg;
-    const char *file = c->index_path;
-    if (c->data_dir) {
-        vw_status st = vw_store_open(c->data_dir, c->index_path, &c->store);
-        if (st != VW_OK)
-            tool_die_status(st, c->data_dir);
-        vw_store_stats s;
-        vw_store_get_stats(c->store, &s);
-        fprintf(stderr, "vw-serve: data %s: replayed %llu log records (%llu writes)%s%llu bytes\n",
-                c->data_dir, (unsigned long long)s.replayed_records,
-                (unsigned long long)s.replayed_writes,
-                s.dropped_bytes ? ", dropped a torn tail of " : ", log ",
-                (unsigned long long)(s.dropped_bytes ? s.dropped_bytes : s.log_bytes));
-        static char snapshot[4096];
-        snprintf(snapshot, sizeof snapshot, "%s/index.vwi", c->data_dir);
-        file = c->index_path = snapshot; /* what logs and /stats name */
-    } else {
-        vw_status st = vw_index_load(file, o->mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT, owned);
-        if (st != VW_OK)
-            tool_die_status(st, file);
-    }
-    int64_t file_bytes = tool_file_size(file);
-    c->index_file_bytes = file_bytes > 0 ? (uint64_t)file_bytes : 0;
-    return c->store ? vw_store_index(c->store) : *owned;
+    vw_status st = vw_store_open(c->data_dir, c->index_path, &c->store);
+    if (st != VW_OK)
+        tool_die_status(st, c->data_dir);
+    vw_store_stats s;
+    vw_store_get_stats(c->store, &s);
+    serve_log("data %s: replayed %llu log records (%llu writes)%s%llu bytes", c->data_dir,
+              (unsigned long long)s.replayed_records, (unsigned long long)s.replayed_writes,
+              s.dropped_bytes ? ", dropped a torn tail of " : ", log ",
+              (unsigned long long)(s.dropped_bytes ? s.dropped_bytes : s.log_bytes));
+    static char snapshot[4096];
+    snprintf(snapshot, sizeof snapshot, "%s/index.vwi", c->data_dir);
+    c->index_path = snapshot; /* what logs and /stats name */
+    served_index *x = NULL;
+    char err[1024];
+    if (served_index_borrow(vw_store_index(c->store), snapshot, &x, err, sizeof err) != 0)
+        tool_die("%s", err);
+    return x;
+}
+
+/* The index to serve: the data directory's store, or the index file. */
+static served_index *open_index(options *o) {
+    if (o->cfg.data_dir)
+        return open_store(o);
+    served_index *x = NULL;
+    char err[1024];
+    tool_check_metric(o->cfg.index_path, o->metric);
+    if (served_index_load(o->cfg.index_path, o->cfg.load_flags, o->metric, &x, err, sizeof err) !=
+        0)
+        tool_die("%s", err);
+    return x;
 }
 
 int main(int argc, char **argv) {
@@ -249,24 +290,28 @@ int main(int argc, char **argv) {
     memset(&o, 0, sizeof o);
     parse_options(argc, argv, &o);
     fit_descriptor_limit(&o);
+    signal(SIGPIPE, SIG_IGN);
+    if (fault_guard_install() != 0)
+        tool_die("cannot install the SIGBUS handler");
 
-    /* Blocked in every thread (workers inherit the mask); they arrive
-     * through the event loop's signalfd instead. */
+    /* SIGTERM and SIGINT keep their default action while the index loads,
+     * however long that takes (and while a store replays its log): they end
+     * the process. */
+    o.cfg.load_flags = o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT;
+    served_index *index = open_index(&o);
+    if (index->info.metric == VW_METRIC_COSINE)
+        o.cfg.normalize = 0; /* the index normalizes cosine queries itself */
+
+    /* From here on they are blocked in every thread (the server's threads
+     * inherit the mask) and arrive through the event loop's signalfd, with
+     * SIGUSR1 (a snapshot). */
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    vw_index *owned = NULL;
-    const vw_index *index = open_index(&o, &owned);
-    vw_stats info;
-    if (vw_index_stats(index, &info) == VW_OK && info.metric == VW_METRIC_COSINE)
-        o.cfg.normalize = 0; /* the index normalizes cosine queries itself */
     int rc = serve_run(index, &o.cfg, &signals);
     vw_store_close(o.cfg.store);
-    vw_index_free(owned);
     return rc;
 }

@@ -20,7 +20,10 @@
  *   IDLE     waiting for the first byte of a request: closed silently;
  *   REQUEST  part of a request received, counted from the first byte (a
  *            slow client cannot extend it by trickling bytes): 408 + close;
- *   WRITE    a response the client does not read: closed.
+ *   WRITE    a response the client stopped reading: closed. The deadline
+ *            restarts whenever the client takes more bytes, so it measures
+ *            a lack of progress, not the length of the answer: a client
+ *            that reads a 17 MB answer steadily gets all of it.
  * A connection whose request is with a worker has no deadline.
  *
  * A closed connection is freed at the end of the loop iteration (so events
@@ -29,25 +32,40 @@
  * Limits: a connection buffers at most one largest request (8 KiB head +
  * --max-body) of input and stops parsing while 256 KiB of answers wait to be
  * read. Beyond --max-connections a new connection is answered 503 and closed
- * at once, without taking a slot. SIGTERM/SIGINT close the listener and the
- * idle connections, let requests with the workers finish and be answered
- * (with "Connection: close"), then return; after max(--timeout-ms, 1 s) the
- * rest are closed.
+ * at once, without taking a slot; so is one that arrives when the process
+ * is out of file descriptors (a spare descriptor, kept open for this, is
+ * closed for the moment it takes). One request may ask for at most
+ * --max-work units of search work (queries x max(k, ef_search)), and its
+ * searches stop between two queries once they have run --timeout-ms (503).
+ *
+ * SIGTERM/SIGINT close the listener and the idle connections and stop the
+ * searches in flight between two queries (a batch cut short is answered
+ * 503; a single search finishes); every request in flight is answered
+ * (with "Connection: close"), then serve_run returns. After max(--timeout-ms,
+ * 1 s) the rest are closed.
+ *
+ * The index lives in a slot (slot.h) that the workers borrow it from, so
+ * that a mapped file changed in place can be loaded again while serving;
+ * the searches run under the SIGBUS guard of fault.h. Log lines go through
+ * log.h, which never blocks.
  */
 #include "server.h"
 
 #include "api.h"
+#include "fault.h"
 #include "http.h"
 #include "json.h"
+#include "log.h"
+#include "slot.h"
 #include "writes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -101,6 +119,7 @@ struct job {
     char *body;
     size_t body_len;
     int status;
+    const char *extra_headers; /* static "Name: value\r\n" lines, or NULL */
     json_buf resp;
     char error[200];
     uint64_t queries;
@@ -116,10 +135,11 @@ typedef struct job_queue {
 } job_queue;
 
 typedef struct server {
-    const vw_index *index;
+    index_slot slot;
     const serve_config *cfg;
-    vw_stats info; /* taken at start: dim, metric, M do not change */
-    int epfd, listen_fd, event_fd, signal_fd;
+    int epfd, listen_fd, event_fd, signal_fd, inotify_fd;
+    int spare_fd;             /* /dev/null, closed to accept a connection when out of descriptors */
+    atomic_int stop_searches; /* set at shutdown: batches stop between queries */
     job_queue queue;
     job_queue write_queue; /* write API requests when the index takes writes */
     pthread_t *write_workers;
@@ -147,32 +167,6 @@ static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* One line on stderr, written with a single write(2) so lines never interleave. */
-static void log_va(const char *fmt, va_list ap) {
-    char buf[768];
-    size_t n = (size_t)snprintf(buf, sizeof buf, "vw-serve: ");
-    int m = vsnprintf(buf + n, sizeof buf - n - 1, fmt, ap);
-    n = m < 0 ? n : (n + (size_t)m < sizeof buf - 1 ? n + (size_t)m : sizeof buf - 2);
-    buf[n++] = '\n';
-    ssize_t w = write(STDERR_FILENO, buf, n);
-    (void)w;
-}
-
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    log_va(fmt, ap);
-    va_end(ap);
-}
-
-void serve_log(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    log_va(fmt, ap);
-    va_end(ap);
 }
 
 static void count(atomic_uint_fast64_t *c, uint64_t v) {
@@ -258,6 +252,7 @@ static void job_fail(job *j, int status, const char *message) {
     snprintf(j->error, sizeof j->error, "%s", message);
     j->resp.len = 0;
     j->resp.failed = 0;
+    j->resp.nonfinite = 0;
     api_write_error(&j->resp, message);
 }
 
@@ -281,35 +276,71 @@ static void job_fail_search(job *j, vw_status st, size_t query, int batch) {
     job_fail(j, status, msg);
 }
 
-static void run_job(worker_ctx *w, job *j) {
+#define INDEX_CHANGED                                                                              \
+    "the index file was changed in place while the server mapped it; it is being loaded again"
+
+/* A 503 the client may retry later. */
+static void job_fail_retry(job *j, const char *message) {
+    job_fail(j, 503, message);
+    j->extra_headers = "Retry-After: 1\r\n";
+}
+
+/* Checked between two queries of a request: why the rest must not run, in
+ * msg; 0 to go on. */
+static int interrupted(server *s, int64_t deadline_ms, size_t done, size_t total, char *msg,
+                       size_t cap) {
+    if (atomic_load(&s->stop_searches)) {
+        snprintf(msg, cap, "the server is shutting down; %zu of %zu queries were searched", done,
+                 total);
+        return 1;
+    }
+    if (now_ms() >= deadline_ms) {
+        snprintf(msg, cap,
+                 "the searches ran longer than %u ms (--timeout-ms) and were stopped after %zu of "
+                 "%zu queries; send fewer queries or a smaller ef_search",
+                 s->cfg->timeout_ms, done, total);
+        return 1;
+    }
+    return 0;
+}
+
+/* One query under the SIGBUS guard; *faulted says the mapped file vanished
+ * under it (the answer is then garbage and must not be sent). */
+static vw_status search_one(const served_index *x, worker_ctx *w, const float *q,
+                            const api_search *req, uint32_t *found, int *faulted) {
+    fault_guard_enter();
+    vw_status st =
+        vw_index_search(x->index, q, req->k, req->ef, NULL, NULL, w->labels, w->distances, found);
+    *faulted = fault_guard_leave() > 0;
+    return st == VW_ERR_EMPTY_INDEX ? VW_OK : st; /* nothing to find: an empty answer */
+}
+
+/* Searches every query of a parsed request into j->resp; returns how many
+ * were searched. */
+static size_t run_searches(worker_ctx *w, job *j, served_index *x, api_search *req) {
     server *s = w->s;
-    uint32_t dim = s->info.dim;
-    if (j->route != API_SEARCH && j->route != API_SEARCH_BATCH) {
-        j->status = writes_handle(s->writes, s->index, j->route, j->method, j->id, j->body,
-                                  j->body_len, &j->resp, j->error, sizeof j->error);
-        if (j->resp.failed)
-            job_fail(j, 500, "out of memory");
-        return;
-    }
-    api_search req;
-    api_error err;
-    if (api_parse_search(j->body, j->body_len, j->batch, dim, s->cfg->ef, &req, &err) != 0) {
-        job_fail(j, err.status, err.message);
-        return;
-    }
+    uint32_t dim = x->info.dim;
+    int normalize = s->cfg->normalize && x->info.metric != VW_METRIC_COSINE;
+    int64_t deadline = now_ms() + s->cfg->timeout_ms;
     json_buf *b = &j->resp;
-    j->status = 200;
-    if (j->batch)
-        json_buf_puts(b, "{\"results\":[");
-    for (size_t i = 0; i < req.nq; i++) {
-        float *q = req.queries + i * dim;
-        vw_status st = s->cfg->normalize ? vw_normalize(q, dim) : VW_OK;
+    size_t i = 0;
+    for (; i < req->nq; i++) {
+        char msg[200];
+        if (i > 0 && interrupted(s, deadline, i, req->nq, msg, sizeof msg)) {
+            job_fail_retry(j, msg);
+            break;
+        }
+        float *q = req->queries + i * dim;
+        vw_status st = normalize ? vw_normalize(q, dim) : VW_OK;
         uint32_t found = 0;
+        int faulted = 0;
         if (st == VW_OK)
-            st = vw_index_search(s->index, q, req.k, req.ef, NULL, NULL, w->labels, w->distances,
-                                 &found);
-        if (st == VW_ERR_EMPTY_INDEX)
-            st = VW_OK; /* nothing to find is an empty answer, not an error */
+            st = search_one(x, w, q, req, &found, &faulted);
+        if (faulted) {
+            slot_mark_damaged(&s->slot, x, "the mapped index file shrank under a search");
+            job_fail_retry(j, INDEX_CHANGED);
+            break;
+        }
         if (st != VW_OK) {
             job_fail_search(j, st, i, j->batch);
             break;
@@ -318,12 +349,54 @@ static void run_job(worker_ctx *w, job *j) {
             json_buf_append(b, ",", 1);
         api_write_result(b, w->labels, w->distances, found);
     }
-    if (j->status == 200 && j->batch)
-        json_buf_puts(b, "]}");
-    if (b->failed)
+    return i;
+}
+
+/* The /vectors routes and /snapshot (writes.c). A server that takes writes
+ * serves the store's index, in memory; a read-only one may serve a mapped
+ * file, read under the SIGBUS guard as searches are. */
+static void run_vectors_job(server *s, job *j, served_index *x) {
+    fault_guard_enter();
+    j->status = writes_handle(s->writes, x->index, j->route, j->method, j->id, j->body, j->body_len,
+                              &j->resp, j->error, sizeof j->error);
+    if (fault_guard_leave() > 0) {
+        json_buf_free(&j->resp);
+        json_buf_init(&j->resp);
+        slot_mark_damaged(&s->slot, x, "the mapped index file shrank under a read");
+        job_fail_retry(j, INDEX_CHANGED);
+    } else if (j->resp.failed) {
         job_fail(j, 500, "out of memory");
-    j->queries = req.nq;
-    api_search_free(&req);
+    }
+}
+
+static void run_job(worker_ctx *w, job *j) {
+    server *s = w->s;
+    served_index *x = slot_acquire(&s->slot);
+    api_search req;
+    api_error err;
+    if (atomic_load(&x->damaged)) {
+        job_fail_retry(j, INDEX_CHANGED);
+    } else if (j->route != API_SEARCH && j->route != API_SEARCH_BATCH) {
+        run_vectors_job(s, j, x);
+    } else if (api_parse_search(j->body, j->body_len, j->batch, x->info.dim, s->cfg->ef,
+                                s->cfg->max_work, &req, &err) != 0) {
+        job_fail(j, err.status, err.message);
+    } else {
+        json_buf *b = &j->resp;
+        j->status = 200;
+        if (j->batch)
+            json_buf_puts(b, "{\"results\":[");
+        j->queries = run_searches(w, j, x, &req);
+        if (j->status == 200 && j->batch)
+            json_buf_puts(b, "]}");
+        if (j->status == 200 && b->failed)
+            job_fail(j, 500,
+                     b->nonfinite ? "a distance is not a finite number: the index holds a "
+                                    "non-finite vector"
+                                  : "out of memory");
+        api_search_free(&req);
+    }
+    slot_release(x);
 }
 
 static void *worker_main(void *arg) {
@@ -454,6 +527,8 @@ static void conn_flush(server *s, conn *c) {
         ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
         if (n > 0) {
             c->out_off += (size_t)n;
+            if (c->timer == TIMER_WRITE)
+                timer_start(s, c, TIMER_WRITE); /* progress: the deadline starts again */
         } else if (n < 0 && errno == EINTR) {
             continue;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -483,7 +558,7 @@ static void respond(server *s, conn *c, int status, const char *body, size_t bod
     size_t head_len = http_format_head(head, sizeof head, status, body_len, keep, extra_headers);
     if (head_len == 0 || out_append(c, head, head_len) != 0 ||
         (!c->head_only && out_append(c, body, body_len) != 0)) {
-        log_line("%s \"%s\": out of memory while answering; connection closed", c->peer, c->what);
+        serve_log("%s \"%s\": out of memory while answering; connection closed", c->peer, c->what);
         conn_close(s, c);
         return;
     }
@@ -492,7 +567,7 @@ static void respond(server *s, conn *c, int status, const char *body, size_t bod
     count(&s->requests, 1);
     if (status >= 400) {
         count(&s->errors, 1);
-        log_line("%s \"%s\" %d: %s", c->peer, c->what, status, log_msg ? log_msg : "");
+        serve_log("%s \"%s\" %d: %s", c->peer, c->what, status, log_msg ? log_msg : "");
     }
 }
 
@@ -510,14 +585,20 @@ static void respond_error(server *s, conn *c, int status, const char *message,
 }
 
 static void answer_health(server *s, conn *c) {
+    served_index *x = slot_acquire(&s->slot);
+    vw_stats info = served_index_stats(x);
+    int damaged = atomic_load(&x->damaged);
+    slot_release(x);
+    if (damaged) {
+        respond_error(s, c, 503, INDEX_CHANGED, "Retry-After: 1\r\n");
+        return;
+    }
     json_buf b;
     json_buf_init(&b);
-    vw_stats now = s->info;
-    vw_index_stats(s->index, &now); /* the count changes with writes */
     json_buf_puts(&b, "{\"status\":\"ok\",\"count\":");
-    json_buf_u64(&b, now.count);
+    json_buf_u64(&b, info.count);
     json_buf_puts(&b, ",\"dim\":");
-    json_buf_u64(&b, s->info.dim);
+    json_buf_u64(&b, info.dim);
     json_buf_puts(&b, "}");
     if (b.failed)
         respond_error(s, c, 500, "out of memory", NULL);
@@ -534,10 +615,11 @@ static void put_u64(json_buf *b, const char *name, uint64_t v) {
 }
 
 static void answer_stats(server *s, conn *c) {
-    vw_stats st = s->info;
-    vw_stats now;
-    if (vw_index_stats(s->index, &now) == VW_OK)
-        st = now;
+    served_index *x = slot_acquire(&s->slot);
+    vw_stats st = served_index_stats(x);
+    uint64_t file_bytes = x->file_bytes;
+    int damaged = atomic_load(&x->damaged);
+    slot_release(x);
     json_buf b;
     json_buf_init(&b);
     json_buf_puts(&b, "{\"count\":");
@@ -554,9 +636,16 @@ static void answer_stats(server *s, conn *c) {
         put_u64(&b, "max_level", (uint64_t)st.max_level);
     put_u64(&b, "removed", st.removed);
     put_u64(&b, "free_slots", st.free_slots);
+    json_buf_puts(&b, ",\"storage\":");
+    json_buf_string(&b, vw_storage_name(st.storage) ? vw_storage_name(st.storage) : "?");
+    put_u64(&b, "bytes_per_vector", st.bytes_per_vector);
+    json_buf_puts(&b, st.float32_kept ? ",\"float32_kept\":true" : ",\"float32_kept\":false");
+    /* without float32 rows the distances in every answer are approximate */
+    json_buf_puts(&b,
+                  st.exact_distances ? ",\"exact_distances\":true" : ",\"exact_distances\":false");
     put_u64(&b, "memory_bytes", st.memory_bytes);
     put_u64(&b, "mapped_bytes", st.mapped_bytes);
-    put_u64(&b, "file_bytes", s->cfg->index_file_bytes);
+    put_u64(&b, "file_bytes", file_bytes);
     json_buf_puts(&b, st.mmapped ? ",\"mmap\":true" : ",\"mmap\":false");
     json_buf_puts(&b, ",\"normalize_queries\":");
     json_buf_puts(&b, s->cfg->normalize || st.metric == VW_METRIC_COSINE ? "true" : "false");
@@ -575,6 +664,11 @@ static void answer_stats(server *s, conn *c) {
     put_u64(&b, "connections_accepted", load(&s->accepted));
     json_buf_puts(&b, s->writes ? ",\"read_only\":false" : ",\"read_only\":true");
     writes_stats_json(s->writes, &b);
+    put_u64(&b, "max_work", s->cfg->max_work);
+    put_u64(&b, "log_dropped", serve_log_dropped());
+    put_u64(&b, "index_faults", fault_guard_total());
+    put_u64(&b, "index_reloads", atomic_load(&s->slot.reloads));
+    json_buf_puts(&b, damaged ? ",\"index_changed\":true" : ",\"index_changed\":false");
     json_buf_puts(&b, ",\"version\":");
     json_buf_string(&b, vw_version());
     json_buf_puts(&b, "}");
@@ -741,7 +835,7 @@ static void read_input(server *s, conn *c) {
                 cap = limit;
             char *p = realloc(c->in, cap);
             if (p == NULL) {
-                log_line("%s: out of memory for the request; connection closed", c->peer);
+                serve_log("%s: out of memory for the request; connection closed", c->peer);
                 conn_close(s, c);
                 return;
             }
@@ -809,27 +903,49 @@ static void format_peer(char *out, size_t cap, const struct sockaddr_storage *ss
     }
 }
 
-/* Over --max-connections: a short 503 and close, without a connection slot. */
-static void reject_connection(server *s, int fd, const struct sockaddr_storage *ss) {
-    static const char body[] = "{\"error\":\"too many connections\"}";
+/* Over --max-connections, or out of descriptors: a short 503 and close,
+ * without a connection slot. */
+static void reject_connection(server *s, int fd, const struct sockaddr_storage *ss,
+                              const char *reason) {
+    char body[128];
+    size_t body_len = (size_t)snprintf(body, sizeof body, "{\"error\":\"%s\"}", reason);
     char head[512];
-    size_t n = http_format_head(head, sizeof head, 503, sizeof body - 1, 0, "Retry-After: 1\r\n");
+    size_t n = http_format_head(head, sizeof head, 503, body_len, 0, "Retry-After: 1\r\n");
     char msg[sizeof head + sizeof body];
     memcpy(msg, head, n);
-    memcpy(msg + n, body, sizeof body - 1);
+    memcpy(msg + n, body, body_len);
     /* Read what the client already sent: closing a socket with unread data
      * sends a reset, which can destroy the answer before it is read. */
     char sink[4096];
     for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++) {
     }
-    ssize_t w = send(fd, msg, n + sizeof body - 1, MSG_NOSIGNAL);
+    ssize_t w = send(fd, msg, n + body_len, MSG_NOSIGNAL);
     (void)w; /* best effort: the socket buffer of a new connection is empty */
     close(fd);
     char peer[64];
     format_peer(peer, sizeof peer, ss);
     count(&s->rejected, 1);
     count(&s->errors, 1);
-    log_line("%s 503: too many connections (--max-connections %u)", peer, s->cfg->max_connections);
+    serve_log("%s 503: %s (--max-connections %u)", peer, reason, s->cfg->max_connections);
+}
+
+/* accept(2) failed with EMFILE/ENFILE. The spare descriptor makes room to
+ * take one waiting connection and answer it 503, instead of leaving it
+ * queued until some other connection closes. 1 if one was answered, 0 if
+ * none was waiting, -1 without a spare. */
+static int refuse_with_spare(server *s) {
+    if (s->spare_fd < 0)
+        return -1;
+    close(s->spare_fd);
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+        count(&s->accepted, 1);
+        reject_connection(s, fd, &ss, "the server is out of file descriptors");
+    }
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0 ? 1 : 0;
 }
 
 static void accept_all(server *s) {
@@ -844,15 +960,22 @@ static void accept_all(server *s) {
                 s->accept_paused = 0;
                 return;
             }
-            /* Out of descriptors or memory: retry when a connection closes. */
+            int spare = errno == EMFILE || errno == ENFILE ? refuse_with_spare(s) : -1;
+            if (spare == 1)
+                continue;
+            if (spare == 0) {
+                s->accept_paused = 0;
+                return;
+            }
+            /* Out of memory (or of the spare): retry when a connection closes. */
             if (!s->accept_paused)
-                log_line("accept: %s; waiting for connections to close", strerror(errno));
+                serve_log("accept: %s; waiting for connections to close", strerror(errno));
             s->accept_paused = 1;
             return;
         }
         count(&s->accepted, 1);
         if (s->nconns >= s->cfg->max_connections) {
-            reject_connection(s, fd, &ss);
+            reject_connection(s, fd, &ss, "too many connections");
             continue;
         }
         conn *c = calloc(1, sizeof *c);
@@ -902,7 +1025,7 @@ static void handle_completions(server *s) {
             c->grave_next = s->graveyard;
             s->graveyard = c;
         } else {
-            respond(s, c, j->status, j->resp.data, j->resp.len, NULL, j->error);
+            respond(s, c, j->status, j->resp.data, j->resp.len, j->extra_headers, j->error);
             if (!c->closed)
                 conn_service(s, c);
         }
@@ -925,7 +1048,7 @@ static void expire_timers(server *s) {
             conn_flush(s, c);
         } else if (kind == TIMER_WRITE) {
             count(&s->timeouts, 1);
-            log_line("%s: client did not read its response in time; connection closed", c->peer);
+            serve_log("%s: client did not read its response in time; connection closed", c->peer);
         }
         conn_close(s, c); /* idle connections go silently */
     }
@@ -935,8 +1058,9 @@ static void begin_shutdown(server *s, const char *why) {
     if (s->stopping)
         return;
     s->stopping = 1;
+    atomic_store(&s->stop_searches, 1);
     s->stop_deadline_ms = now_ms() + (s->cfg->timeout_ms > 1000 ? s->cfg->timeout_ms : 1000);
-    log_line("%s: stopping; finishing %u request(s) in flight", why, s->jobs_out);
+    serve_log("%s: stopping; finishing %u request(s) in flight", why, s->jobs_out);
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
     close(s->listen_fd);
     s->listen_fd = -1;
@@ -960,7 +1084,7 @@ static void handle_signal(server *s) {
         if (s->writes)
             writes_request_snapshot(s->writes);
         else
-            log_line("SIGUSR1: no snapshot to take (the server is read-only)");
+            serve_log("SIGUSR1: no snapshot to take (the server is read-only)");
         return;
     }
     begin_shutdown(s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
@@ -996,7 +1120,7 @@ static void event_loop(server *s) {
     while (!(s->stopping && s->nconns == 0 && s->jobs_out == 0)) {
         int n = epoll_wait(s->epfd, events, MAX_EVENTS, wait_timeout(s));
         if (n < 0 && errno != EINTR) {
-            log_line("epoll_wait: %s", strerror(errno));
+            serve_log("epoll_wait: %s", strerror(errno));
             begin_shutdown(s, "epoll failure");
             n = 0;
         }
@@ -1008,6 +1132,8 @@ static void event_loop(server *s) {
                 handle_completions(s);
             else if (tag == &s->signal_fd)
                 handle_signal(s);
+            else if (tag == &s->inotify_fd)
+                slot_handle_inotify(&s->slot);
             else
                 handle_conn_event(s, tag, events[i].events);
         }
@@ -1016,6 +1142,8 @@ static void event_loop(server *s) {
             while (s->conns)
                 conn_close(s, s->conns); /* in-flight jobs still return and are freed */
         }
+        if (s->spare_fd < 0)
+            s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (s->accept_paused && s->nconns < s->cfg->max_connections)
             accept_all(s);
         free_graveyard(s);
@@ -1035,7 +1163,7 @@ static int open_listener(server *s, unsigned *port_out) {
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     int gai = getaddrinfo(cfg->host, port, &hints, &res);
     if (gai != 0) {
-        log_line("cannot resolve --host %s: %s", cfg->host, gai_strerror(gai));
+        serve_log("cannot resolve --host %s: %s", cfg->host, gai_strerror(gai));
         return -1;
     }
     int fd = -1, err = 0;
@@ -1055,7 +1183,7 @@ static int open_listener(server *s, unsigned *port_out) {
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        log_line("cannot listen on %s:%s: %s", cfg->host, port, strerror(err));
+        serve_log("cannot listen on %s:%s: %s", cfg->host, port, strerror(err));
         return -1;
     }
     struct sockaddr_storage ss;
@@ -1087,7 +1215,7 @@ static int start_workers(server *s, worker_ctx **ctx_out) {
     s->write_workers = calloc(writers ? writers : 1, sizeof *s->write_workers);
     *ctx_out = ctx;
     if (ctx == NULL || s->workers == NULL || s->write_workers == NULL) {
-        log_line("out of memory starting %u workers", all);
+        serve_log("out of memory starting %u workers", all);
         return -1;
     }
     for (unsigned i = 0; i < all; i++) {
@@ -1097,7 +1225,7 @@ static int start_workers(server *s, worker_ctx **ctx_out) {
         pthread_t *t = search ? &s->workers[s->nworkers] : &s->write_workers[s->nwrite_workers];
         int rc = pthread_create(t, NULL, worker_main, &ctx[i]);
         if (rc != 0) {
-            log_line("cannot start worker thread: %s", strerror(rc));
+            serve_log("cannot start worker thread: %s", strerror(rc));
             return -1;
         }
         *(search ? &s->nworkers : &s->nwrite_workers) += 1;
@@ -1114,67 +1242,77 @@ static void stop_workers(server *s) {
         pthread_join(s->write_workers[i], NULL);
 }
 
-static void log_startup(const server *s, unsigned port) {
+static void log_startup(server *s, unsigned port) {
     const serve_config *cfg = s->cfg;
+    served_index *x = slot_acquire(&s->slot);
+    vw_stats info = x->info;
+    slot_release(x);
     int v6 = strchr(cfg->host, ':') != NULL;
-    log_line("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
-             "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u max_connections=%u "
-             "queue=%u%s%s%s",
-             v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, port, cfg->index_path,
-             (unsigned long long)s->info.count, s->info.dim, vw_metric_name(s->info.metric),
-             cfg->threads, cfg->ef, vw_simd_name(vw_simd_active()),
-             (unsigned long long)cfg->max_body, cfg->timeout_ms, cfg->max_connections,
-             cfg->queue_depth, cfg->normalize ? " normalize=on" : "",
-             cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");
+    serve_log("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
+              "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u max_connections=%u "
+              "queue=%u max_work=%llu%s%s%s",
+              v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, port, cfg->index_path,
+              (unsigned long long)info.count, info.dim, vw_metric_name(info.metric), cfg->threads,
+              cfg->ef, vw_simd_name(vw_simd_active()), (unsigned long long)cfg->max_body,
+              cfg->timeout_ms, cfg->max_connections, cfg->queue_depth,
+              (unsigned long long)cfg->max_work, cfg->normalize ? " normalize=on" : "",
+              cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");
 }
 
 static void server_close_fds(server *s) {
-    if (s->listen_fd >= 0)
-        close(s->listen_fd);
-    if (s->event_fd >= 0)
-        close(s->event_fd);
-    if (s->signal_fd >= 0)
-        close(s->signal_fd);
-    if (s->epfd >= 0)
-        close(s->epfd);
+    int *fds[] = {&s->listen_fd, &s->event_fd, &s->signal_fd, &s->epfd, &s->spare_fd};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+        if (*fds[i] >= 0)
+            close(*fds[i]);
+        *fds[i] = -1;
+    }
 }
 
-int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *stop_signals) {
+/* Descriptors, listener and threads; 0 when everything is ready. */
+static int server_start(server *s, unsigned *port, worker_ctx **ctx, const sigset_t *stop) {
+    s->epfd = epoll_create1(EPOLL_CLOEXEC);
+    s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    s->signal_fd = signalfd(-1, stop, SFD_NONBLOCK | SFD_CLOEXEC);
+    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (s->epfd < 0 || s->event_fd < 0 || s->signal_fd < 0) {
+        serve_log("cannot set up the event loop: %s", strerror(errno));
+        return -1;
+    }
+    s->inotify_fd = s->slot.inotify_fd;
+    if (open_listener(s, port) != 0 || watch(s, s->listen_fd, &s->listen_fd) != 0 ||
+        watch(s, s->event_fd, &s->event_fd) != 0 || watch(s, s->signal_fd, &s->signal_fd) != 0 ||
+        (s->inotify_fd >= 0 && watch(s, s->inotify_fd, &s->inotify_fd) != 0))
+        return -1;
+    return start_workers(s, ctx);
+}
+
+int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *stop_signals) {
     static server srv; /* one per process; static keeps it off the stack */
     server *s = &srv;
     memset(s, 0, sizeof *s);
-    s->index = index;
     s->cfg = cfg;
-    s->listen_fd = s->event_fd = s->signal_fd = s->epfd = -1;
+    s->listen_fd = s->event_fd = s->signal_fd = s->epfd = s->inotify_fd = s->spare_fd = -1;
     s->started_ms = now_ms();
-    if (vw_index_stats(index, &s->info) != VW_OK) {
-        log_line("cannot read index statistics: %s", vw_last_error_detail());
-        return 1;
-    }
+    serve_log_start();
     unsigned port = 0;
     int rc = 1;
     worker_ctx *ctx = NULL;
     pthread_mutex_init(&s->done_mu, NULL);
     if (cfg->store && !(s->writes = writes_start(cfg->store, cfg->snapshot_interval_s,
                                                  cfg->snapshot_log_bytes))) {
-        log_line("cannot start the snapshot thread");
+        serve_log("cannot start the snapshot thread");
+        served_index_free(initial);
         return 1;
     }
     int queued = queue_init(&s->queue, cfg->queue_depth) == 0 &&
                  queue_init(&s->write_queue, cfg->queue_depth) == 0;
-    s->epfd = epoll_create1(EPOLL_CLOEXEC);
-    s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    s->signal_fd = signalfd(-1, stop_signals, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (!queued || s->epfd < 0 || s->event_fd < 0 || s->signal_fd < 0) {
-        log_line("cannot set up the event loop: %s", strerror(errno));
-    } else if (open_listener(s, &port) == 0 && watch(s, s->listen_fd, &s->listen_fd) == 0 &&
-               watch(s, s->event_fd, &s->event_fd) == 0 &&
-               watch(s, s->signal_fd, &s->signal_fd) == 0 && start_workers(s, &ctx) == 0) {
+    int slotted = slot_start(&s->slot, cfg->index_path, cfg->load_flags, initial) == 0;
+    if (queued && slotted && server_start(s, &port, &ctx, stop_signals) == 0) {
         log_startup(s, port);
         event_loop(s);
         rc = 0;
-        log_line("stopped after %llu requests (%llu errors)",
-                 (unsigned long long)load(&s->requests), (unsigned long long)load(&s->errors));
+        serve_log("stopped after %llu requests (%llu errors)",
+                  (unsigned long long)load(&s->requests), (unsigned long long)load(&s->errors));
     }
     if (queued) {
         stop_workers(s);
@@ -1182,11 +1320,13 @@ int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *st
         queue_destroy(&s->write_queue);
     }
     writes_stop(s->writes); /* after the write workers: a last snapshot */
+    slot_stop(&s->slot);
     free_graveyard(s);
     free(s->workers);
     free(s->write_workers);
     free(ctx);
     server_close_fds(s);
     pthread_mutex_destroy(&s->done_mu);
+    serve_log_stop();
     return rc;
 }

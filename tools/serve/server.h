@@ -4,14 +4,15 @@
 #ifndef VW_SERVE_SERVER_H
 #define VW_SERVE_SERVER_H
 
+#include "slot.h"
 #include "vwhnsw.h"
 
 #include <signal.h>
 #include <stdint.h>
 
 typedef struct serve_config {
-    const char *index_path; /* for logs and /stats only; the index is loaded by the caller */
-    uint64_t index_file_bytes;
+    const char *index_path; /* loaded again from here if the mapped file changes */
+    unsigned load_flags;    /* VW_LOAD_* of the initial load */
     const char *host;
     unsigned port;            /* 0 = any free port (printed on the startup line) */
     uint32_t ef;              /* default ef_search */
@@ -20,6 +21,7 @@ typedef struct serve_config {
     unsigned timeout_ms;      /* request/idle/write timeout */
     unsigned max_connections; /* beyond it: 503 and close */
     unsigned queue_depth;     /* searches waiting for a worker; beyond it: 503 */
+    uint64_t max_work;        /* queries x max(k, ef_search) per request; beyond it: 422 */
     int normalize;            /* normalize queries before searching an l2/ip index */
     /* writes (NULL store: read-only) */
     vw_store *store;              /* the index's durable store, opened by the caller */
@@ -29,14 +31,12 @@ typedef struct serve_config {
     uint64_t snapshot_log_bytes;  /* snapshot when the log reaches this; 0: no limit */
 } serve_config;
 
-/* Serves `index` until SIGTERM or SIGINT; SIGUSR1 asks for a snapshot
- * (these signals must be blocked in every thread, so they arrive through a
- * signalfd). With cfg->store the index is the store's and the write API is
- * open. Returns 0 after a clean shutdown, 1 if the server could not start
- * (a message was logged). */
-int serve_run(const vw_index *index, const serve_config *cfg, const sigset_t *signals);
-
-/* One line on stderr ("vw-serve: ..."), written whole. */
-void serve_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Serves `index` (owned from here on) until SIGTERM or SIGINT; SIGUSR1 asks
+ * for a snapshot. The caller must have blocked these signals in every
+ * thread, so they arrive through a signalfd; the threads started here
+ * inherit the mask. With cfg->store the index is the store's and the write
+ * API is open. Returns 0 after a clean shutdown, 1 if the server could not
+ * start (a message was logged). */
+int serve_run(served_index *index, const serve_config *cfg, const sigset_t *signals);
 
 #endif /* VW_SERVE_SERVER_H */

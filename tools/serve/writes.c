@@ -13,7 +13,7 @@
  */
 #include "writes.h"
 
-#include "server.h"
+#include "log.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -1,0 +1,113 @@
+/* The i8 codec: 8-bit scalar quantization with a per-dimension offset and
+ * one step shared by all dimensions.
+ *
+ * Component i of a vector is stored as the code c = round((x - offset[i]) /
+ * step), clamped to 0..255, and decodes to offset[i] + step * c. Training
+ * takes per-dimension minimum and maximum over a sample; offset[i] is the
+ * minimum and step the largest range divided by 255. Sharing the step is
+ * what makes the squared distance between two code rows an exact integer,
+ * step^2 * sum (a_i - b_i)^2 (the offsets cancel), which the integer
+ * kernels compute with vpmaddwd / VNNI. A per-dimension step (Faiss's
+ * QT_8bit) would weight each term and force float arithmetic; measured by
+ * brute force (bench/codec_study.py, bench/RESULTS.md), it found 0.01-0.02
+ * more of the true top 10 without re-ranking on data with unequal
+ * dimensions, and the same with re-ranking, which is the default.
+ *
+ * When every training value is an integer and every dimension's range spans
+ * at most 256 values (uint8 descriptors such as SIFT), the step is 1 and the
+ * offsets integers: codes are then the values themselves, lossless.
+ *
+ * A vector outside the trained range is clamped: the codes saturate at 0 or
+ * 255. The float32 copy (when kept) is untouched, so re-ranking still gives
+ * its exact distance; only the graph walk sees the clamped codes. */
+#include "vw_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+vw_status vw_i8_check(const float *offset, float step, uint32_t dim) {
+    if (!isfinite(step) || !(step > 0))
+        return vw_fail(VW_ERR_CORRUPT, "i8 codec: step %g is not a positive number", (double)step);
+    double norm2 = 0;
+    for (uint32_t i = 0; i < dim; i++) {
+        if (!isfinite(offset[i]))
+            return vw_fail(VW_ERR_CORRUPT, "i8 codec: offset %u is not finite", i);
+        /* the largest decoded magnitude in this dimension */
+        double m = fabs((double)offset[i]) + 255.0 * step;
+        norm2 += m * m;
+    }
+    if (norm2 > VW_MAX_NORM2)
+        return vw_fail(VW_ERR_NONFINITE, "i8 codec: decoded vectors could reach squared norm %.3g",
+                       norm2);
+    return VW_OK;
+}
+
+static bool is_integer(float x) {
+    return x == floorf(x);
+}
+
+vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize) {
+    if (n == 0)
+        return vw_fail(VW_ERR_INVALID_ARG, "i8 training needs at least one vector");
+    float *lo = malloc((size_t)dim * sizeof *lo), *hi = malloc((size_t)dim * sizeof *hi);
+    float *row = normalize ? malloc((size_t)dim * sizeof *row) : NULL;
+    if (!lo || !hi || (normalize && !row)) {
+        free(lo);
+        free(hi);
+        free(row);
+        return vw_fail(VW_ERR_NOMEM, "i8 training buffers");
+    }
+    bool integers = true;
+    for (uint64_t r = 0; r < n; r++) {
+        const float *x = v + r * dim;
+        if (normalize) { /* one row at a time: no copy of the sample */
+            memcpy(row, x, (size_t)dim * sizeof *row);
+            vw_normalize(row, dim); /* checked non-zero and finite by the caller */
+            x = row;
+        }
+        for (uint32_t i = 0; i < dim; i++) {
+            lo[i] = r == 0 || x[i] < lo[i] ? x[i] : lo[i];
+            hi[i] = r == 0 || x[i] > hi[i] ? x[i] : hi[i];
+            integers = integers && is_integer(x[i]);
+        }
+    }
+    free(row);
+    double range = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        range = (double)hi[i] - lo[i] > range ? (double)hi[i] - lo[i] : range;
+    free(hi);
+    float step;
+    if (integers && range <= 255)
+        step = 1.0f; /* lossless */
+    else if (range > 0)
+        step = (float)(range / 255.0);
+    else
+        step = 1.0f; /* every sample equal: any step decodes it exactly */
+    vw_status st = vw_i8_check(lo, step, dim);
+    if (st != VW_OK) {
+        free(lo);
+        return st;
+    }
+    if (c->owned)
+        free(c->offset);
+    c->offset = lo;
+    c->step = step;
+    c->trained = true;
+    c->owned = true;
+    return VW_OK;
+}
+
+void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *out) {
+    float inv = 1.0f / c->step;
+    for (uint32_t i = 0; i < dim; i++) {
+        float t = (v[i] - c->offset[i]) * inv; /* inv is exactly 1 for step 1 */
+        t = floorf(t + 0.5f);
+        out[i] = (uint8_t)(t < 0 ? 0 : t > 255 ? 255 : t);
+    }
+}
+
+void vw_i8_decode(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code, float *out) {
+    for (uint32_t i = 0; i < dim; i++)
+        out[i] = c->offset[i] + c->step * (float)code[i];
+}

@@ -1,0 +1,118 @@
+/* AVX2 kernels for compact rows; compiled with -mavx2 -mfma -mf16c and only
+ * called after CPUID reported all three.
+ *
+ * f16: eight halves at a time become floats with vcvtph2ps, then the
+ * float32 kernel's FMA steps; a tail shorter than eight is copied to a
+ * zero-padded buffer (a zero half against a zero query adds nothing).
+ * u8: sixteen codes widen to 16-bit lanes, their differences are squared
+ * and summed in pairs by vpmaddwd into 32-bit lanes: exact, no overflow
+ * (2 * 255^2 per pair, at most 4096 * 255^2 in all). */
+#include "vw_internal.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+static inline float hsum256(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline uint32_t hsum256_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(1, 0, 3, 2)));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
+    return (uint32_t)_mm_cvtsi128_si32(s);
+}
+
+static inline __m256 halves(const uint16_t *v) {
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)v));
+}
+
+#define F16_L2_STEP(acc, q, x)                                                                     \
+    do {                                                                                           \
+        __m256 d_ = _mm256_sub_ps(q, x);                                                           \
+        acc = _mm256_fmadd_ps(d_, d_, acc);                                                        \
+    } while (0)
+#define F16_DOT_STEP(acc, q, x) acc = _mm256_fmadd_ps(q, x, acc)
+
+#define DEFINE_F16(NAME, STEP)                                                                     \
+    float NAME(const float *q, const uint16_t *v, size_t dim) {                                    \
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();                                 \
+        size_t i = 0;                                                                              \
+        for (; i + 16 <= dim; i += 16) {                                                           \
+            STEP(a0, _mm256_loadu_ps(q + i), halves(v + i));                                       \
+            STEP(a1, _mm256_loadu_ps(q + i + 8), halves(v + i + 8));                               \
+        }                                                                                          \
+        if (i + 8 <= dim) {                                                                        \
+            STEP(a0, _mm256_loadu_ps(q + i), halves(v + i));                                       \
+            i += 8;                                                                                \
+        }                                                                                          \
+        if (i < dim) {                                                                             \
+            uint16_t vt[8] = {0};                                                                  \
+            float qt[8] = {0};                                                                     \
+            memcpy(vt, v + i, (dim - i) * sizeof *vt);                                             \
+            memcpy(qt, q + i, (dim - i) * sizeof *qt);                                             \
+            STEP(a1, _mm256_loadu_ps(qt), halves(vt));                                             \
+        }                                                                                          \
+        return hsum256(_mm256_add_ps(a0, a1));                                                     \
+    }
+
+DEFINE_F16(vw_l2_f16_avx2, F16_L2_STEP)
+DEFINE_F16(vw_dot_f16_avx2, F16_DOT_STEP)
+
+static inline __m256i wide16(const uint8_t *p) {
+    return _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(const void *)p));
+}
+
+uint32_t vw_l2_u8_avx2(const uint8_t *a, const uint8_t *b, size_t dim) {
+    __m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+    size_t i = 0;
+    for (; i + 32 <= dim; i += 32) {
+        __m256i d0 = _mm256_sub_epi16(wide16(a + i), wide16(b + i));
+        __m256i d1 = _mm256_sub_epi16(wide16(a + i + 16), wide16(b + i + 16));
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(d0, d0));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(d1, d1));
+    }
+    if (i + 16 <= dim) {
+        __m256i d0 = _mm256_sub_epi16(wide16(a + i), wide16(b + i));
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(d0, d0));
+        i += 16;
+    }
+    uint32_t s = hsum256_epi32(_mm256_add_epi32(a0, a1));
+    for (; i < dim; i++) {
+        int32_t d = (int32_t)a[i] - (int32_t)b[i];
+        s += (uint32_t)(d * d);
+    }
+    return s;
+}
+
+static inline __m256 codes8(const uint8_t *p) {
+    return _mm256_cvtepi32_ps(
+        _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+}
+
+float vw_dot_u8_avx2(const float *q, const uint8_t *c, size_t dim) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 16 <= dim; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), codes8(c + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), codes8(c + i + 8), a1);
+    }
+    if (i + 8 <= dim) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), codes8(c + i), a0);
+        i += 8;
+    }
+    if (i < dim) {
+        uint8_t ct[8] = {0};
+        float qt[8] = {0};
+        memcpy(ct, c + i, dim - i);
+        memcpy(qt, q + i, (dim - i) * sizeof *qt);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(qt), codes8(ct), a1);
+    }
+    return hsum256(_mm256_add_ps(a0, a1));
+}
+
+#define VW_LEVEL avx2
+#include "distance_compact_batch.h"

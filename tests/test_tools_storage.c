@@ -1,0 +1,89 @@
+/* Storage kinds through the tools: vw-build --storage f16|i8 [--no-float32]
+ * writes an index that vw-query and vw-bench take as it is; vw-query
+ * --stats and vw-bench's JSON report the kind, the bytes per vector and
+ * whether distances are exact (and vw-bench the peak RSS); vw-bench refuses
+ * to read ground truth back from an index without float32 vectors; the
+ * flags are checked. */
+#include "test_tools_util.h"
+
+enum { N = 3000, DIM = 48, NQ = 50 };
+
+static void one_kind(const char *storage, int no_float32, unsigned bytes) {
+    char name[64], json[64];
+    snprintf(name, sizeof name, "%s%s.vwi", storage, no_float32 ? "n" : "");
+    snprintf(json, sizeof json, "%s%s.json", storage, no_float32 ? "n" : "");
+    tt_run_result r = no_float32
+                          ? tt_run(NULL, tt.build, "-i", tt_file("base.fvecs"), "-o", tt_file(name),
+                                   "-M", "12", "--storage", storage, "--no-float32", "-q", NULL)
+                          : tt_run(NULL, tt.build, "-i", tt_file("base.fvecs"), "-o", tt_file(name),
+                                   "-M", "12", "--storage", storage, "-q", NULL);
+    if (tt_expect_ok("vw-build --storage", &r))
+        CHECK(strstr(r.out, storage) != NULL);
+    tt_free_result(&r);
+
+    r = tt_run(NULL, tt.query, "-x", tt_file(name), "--stats", NULL);
+    if (tt_expect_ok("vw-query --stats", &r)) {
+        char want[64];
+        snprintf(want, sizeof want, "\"storage\": \"%s\"", storage);
+        CHECK(strstr(r.out, want) != NULL);
+        CHECK(tt_json_number(r.out, "bytes_per_vector") == bytes);
+        CHECK(strstr(r.out, no_float32 ? "\"exact_distances\": false"
+                                       : "\"exact_distances\": true") != NULL);
+    }
+    tt_free_result(&r);
+
+    r = tt_run(NULL, tt.query, "-x", tt_file(name), "--queries", tt_file("q.fvecs"), "--json",
+               "--rerank", "20", NULL);
+    if (tt_expect_ok("vw-query on a compact index", &r))
+        CHECK(tt_count_lines(r.out) == NQ);
+    tt_free_result(&r);
+
+    r = tt_run(NULL, tt.bench, "-x", tt_file(name), "--queries", tt_file("q.fvecs"), "--base",
+               tt_file("base.fvecs"), "--sweep", "16,64", "-o", tt_file(json), NULL);
+    if (tt_expect_ok("vw-bench on a compact index", &r)) {
+        char *text = tt_read_text(tt_file(json), NULL);
+        CHECK(text != NULL);
+        if (text) {
+            CHECK(tt_json_number(text, "bytes_per_vector") == bytes);
+            CHECK(tt_json_number(text, "peak_rss_bytes") > 0);
+            CHECK(tt_json_number(tt_json_result_for_ef(text, 64), "recall_at_k") >= 0.9);
+            CHECK(strstr(text, no_float32 ? "\"float32_kept\": false" : "\"float32_kept\": true"));
+        }
+        free(text);
+        CHECK(strstr(r.out, no_float32 ? "APPROXIMATE" : "exact distances") != NULL);
+    }
+    tt_free_result(&r);
+
+    if (no_float32) {
+        r = tt_run(NULL, tt.bench, "-x", tt_file(name), "--queries", tt_file("q.fvecs"), "-o",
+                   tt_file(json), NULL);
+        tt_expect_fail("vw-bench, truth from an index without float32", &r, 1, "--base or --gt");
+        tt_free_result(&r);
+    }
+}
+
+int main(int argc, char **argv) {
+    tt_setup(argc, argv);
+    char n[16], nq[16], d[16];
+    snprintf(n, sizeof n, "%d", N);
+    snprintf(nq, sizeof nq, "%d", NQ);
+    snprintf(d, sizeof d, "%d", DIM);
+    tt_run_result r = tt_run(NULL, tt.gen, "-n", n, "-d", d, "--queries", nq, "--queries-out",
+                             tt_file("q.fvecs"), "-o", tt_file("base.fvecs"), "-q", NULL);
+    if (!tt_expect_ok("vw-gen", &r))
+        return tu_result("tools_storage");
+    tt_free_result(&r);
+    one_kind("f16", 0, 6 * DIM);
+    one_kind("i8", 0, 5 * DIM);
+    one_kind("i8", 1, DIM);
+
+    r = tt_run(NULL, tt.build, "-i", tt_file("base.fvecs"), "-o", tt_file("x.vwi"), "--storage",
+               "f64", NULL);
+    tt_expect_fail("vw-build --storage f64", &r, 2, "--storage");
+    tt_free_result(&r);
+    r = tt_run(NULL, tt.build, "-i", tt_file("base.fvecs"), "-o", tt_file("x.vwi"), "--no-float32",
+               NULL);
+    tt_expect_fail("vw-build --no-float32 with f32", &r, 2, "--no-float32");
+    tt_free_result(&r);
+    return tu_result("tools_storage");
+}
