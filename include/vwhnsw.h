@@ -39,11 +39,12 @@
  * Threads
  *
  *   Any number of threads may search one index while one thread at a time
- *   changes it (add, upsert, remove, purge), with no caller-side locking and
- *   no scratch memory to manage (the index pools per-search buffers).
+ *   changes it (add, upsert, remove, purge, train), with no caller-side
+ *   locking and no scratch memory to manage (the index pools per-search
+ *   buffers). This holds for every storage kind.
  *
- *   - Readers: vw_index_search, vw_index_search_batch and vw_index_stats
- *     never wait for a write to finish. The one exception: when an insert
+ *   - Readers: vw_index_search, vw_index_search_batch (and their _ex forms)
+ *     and vw_index_stats never wait for a write to finish. The one exception: when an insert
  *     needs more room than the arrays have, searches pause while the
  *     arrays are moved (a realloc; the arrays grow by half each time, so
  *     this is rare and short), and vw_index_reorder holds them off for its

@@ -7,6 +7,9 @@
  *   - a write in flight at the kill is all there or not at all: the ids of
  *     an unacknowledged batch hold either all their new vectors or all
  *     their old ones;
+ * and after each kill, before the restart, a copy of the data directory
+ * recovered by the library (vw_store_open) gives an index that saves and
+ * loads again with every structural check and checksum;
  * and at the end, after a snapshot and a clean stop, the snapshot file
  * loads with every check and checksum (vw_index_load) and holds exactly the
  * expected labels, each found by a search for its own vector.
@@ -210,6 +213,32 @@ static int start(sv_server *s) {
     return 0;
 }
 
+/* Recovers a copy of the data directory as the server will on restart, and
+ * validates the result: saved, it loads with every check, in both modes. */
+static void check_recovery(int cycle) {
+    char copy[700], cmd[2200], path[760];
+    snprintf(copy, sizeof copy, "%s/recovered", dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -a '%s' '%s'", copy, data_dir, copy);
+    CHECK(system(cmd) == 0);
+    vw_store *st = NULL;
+    vw_status rs = vw_store_open(copy, NULL, &st);
+    if (rs != VW_OK)
+        fprintf(stderr, "cycle %d: recovery: %s (%s)\n", cycle, vw_strerror(rs),
+                vw_last_error_detail());
+    CHECK(rs == VW_OK);
+    if (!st)
+        return;
+    snprintf(path, sizeof path, "%s/check.vwi", copy);
+    CHECK(vw_index_save(vw_store_index(st), path) == VW_OK);
+    vw_store_close(st);
+    static const unsigned modes[] = {VW_LOAD_DEFAULT, VW_LOAD_MMAP};
+    for (int m = 0; m < 2; m++) {
+        vw_index *ix = NULL;
+        CHECK(vw_index_load(path, modes[m], &ix) == VW_OK);
+        vw_index_free(ix);
+    }
+}
+
 /* The final snapshot: loads with every check, holds exactly the model. */
 static void check_snapshot(void) {
     char path[700];
@@ -276,6 +305,7 @@ int main(int argc, char **argv) {
         atomic_store(&storm_over, 1);
         for (int c = 0; c <= CLIENTS; c++)
             pthread_join(t[c], NULL);
+        check_recovery(cycle);
         next_version += 1000000;
     }
     if (sv_failures == 0 && start(&s) == 0) {
