@@ -5,3 +5,4 @@ vw_add_test(NAME test_live_concurrency SOURCES test_live_concurrency.c LABELS co
 vw_add_test(NAME test_live_persist SOURCES test_live_persist.c
             ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data/format1.vwi
                  ${CMAKE_CURRENT_SOURCE_DIR}/data/format2.vwi)
+vw_add_test(NAME test_live_writers SOURCES test_live_writers.c LABELS concurrency TIMEOUT 600)
