@@ -584,35 +584,6 @@ static void crafted_states(void) {
     free(f);
 }
 
-/* An index with removed nodes and free slots: the same 4-d, M=4 shape. */
-static void make_good_v3_file(vw_storage storage, uint32_t flags) {
-    vw_params p;
-    vw_params_default(&p, 4);
-    p.storage = good_storage = storage;
-    p.flags = good_flags = flags;
-    p.M = 4;
-    p.ef_construction = 16;
-    p.seed = 9;
-    vw_index *ix = NULL;
-    CHECK_OK(vw_index_create(&p, &ix));
-    float *x = tu_gaussian(61, 4, 12);
-    uint64_t labels[61];
-    for (int i = 0; i < 61; i++)
-        labels[i] = 7 * (uint64_t)i + 1;
-    CHECK_OK(vw_index_add_batch(ix, x, labels, 61, 1, NULL, NULL));
-    for (int i = 0; i < 30; i++) {
-        CHECK_OK(vw_index_remove(ix, labels[2 * i]));
-        if (i == 19)
-            CHECK_OK(vw_index_purge(ix)); /* 20 free slots, then 10 removed nodes */
-    }
-    CHECK_OK(vw_index_save(ix, good_path));
-    vw_index_free(ix);
-    free(x);
-    free(good);
-    good = tu_slurp(good_path, &good_len);
-    CHECK(good != NULL && good_len > 320);
-}
-
 /* A float32 row no insert would accept, behind valid checksums, in the
  * vectors of an f32 index or the float32 section of a compact one:
  * refused in every mode that reads the rows (checksummed loads), mapped or
@@ -698,26 +669,34 @@ static void bad_calls(void) {
     CHECK_ST(vw_index_save(NULL, bad_path), VW_ERR_NULL_ARG);
 }
 
-static void make_good_file(vw_storage storage, uint32_t flags) {
-    /* dim 4 (16-byte rows: vectors end on a boundary), 37 nodes (levels
-     * section of 37 bytes leaves a padding gap), M = 4 (several layers). */
+/* dim 4 (16-byte rows: vectors end on a boundary), M = 4 (several layers);
+ * 37 nodes (a levels section of 37 bytes leaves a padding gap), or, with
+ * n = 61, 20 of them purged into free slots and 10 more removed but still
+ * linked (a version-3 file). */
+static void make_good_file(vw_storage storage, uint32_t flags, int n) {
     vw_params p;
     vw_params_default(&p, 4);
     p.storage = good_storage = storage;
     p.flags = good_flags = flags;
     p.M = 4;
     p.ef_construction = 16;
-    p.seed = 7;
+    p.seed = n == 37 ? 7 : 9;
     vw_index *ix = NULL;
     CHECK_OK(vw_index_create(&p, &ix));
-    float *x = tu_gaussian(37, 4, 11);
-    uint64_t labels[37];
-    for (int i = 0; i < 37; i++)
-        labels[i] = 1000 + 3 * (uint64_t)i;
-    CHECK_OK(vw_index_add_batch(ix, x, labels, 37, 1, NULL, NULL));
+    float *x = tu_gaussian((uint64_t)n, 4, n == 37 ? 11 : 12);
+    uint64_t labels[61];
+    for (int i = 0; i < n; i++)
+        labels[i] = n == 37 ? 1000 + 3 * (uint64_t)i : 7 * (uint64_t)i + 1;
+    CHECK_OK(vw_index_add_batch(ix, x, labels, (uint64_t)n, 1, NULL, NULL));
+    for (int i = 0; n == 61 && i < 30; i++) {
+        CHECK_OK(vw_index_remove(ix, labels[2 * i]));
+        if (i == 19)
+            CHECK_OK(vw_index_purge(ix)); /* 20 free slots, then 10 removed nodes */
+    }
     CHECK_OK(vw_index_save(ix, good_path));
     vw_index_free(ix);
     free(x);
+    free(good);
     good = tu_slurp(good_path, &good_len);
     CHECK(good != NULL && good_len > 256);
 }
@@ -743,7 +722,7 @@ int main(void) {
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && tu_failures == 0; k++) {
         printf("storage %s%s\n", vw_storage_name(kinds[k].storage),
                kinds[k].flags ? " without float32" : "");
-        make_good_file(kinds[k].storage, kinds[k].flags);
+        make_good_file(kinds[k].storage, kinds[k].flags, 37);
         if (tu_failures == 0) {
             expect(good, good_len, VW_OK, NULL, "intact file");
             every_truncation();
@@ -758,7 +737,7 @@ int main(void) {
     }
     /* the cases below damage or rewrite float32 vectors */
     if (tu_failures == 0)
-        make_good_file(VW_STORAGE_F32, 0);
+        make_good_file(VW_STORAGE_F32, 0, 37);
     if (tu_failures == 0) {
         large_file();
         nonfinite_rows(VECTORS, "vectors: row 5");
@@ -769,7 +748,7 @@ int main(void) {
     /* version 3: an f32 index, and an i8 one whose float32 section comes
      * before the node states */
     for (int k = 0; k < 2 && tu_failures == 0; k++) {
-        make_good_v3_file(k ? VW_STORAGE_I8 : VW_STORAGE_F32, 0);
+        make_good_file(k ? VW_STORAGE_I8 : VW_STORAGE_F32, 0, 61);
         if (tu_failures == 0) {
             expect(good, good_len, VW_OK, NULL, "intact version-3 file");
             every_truncation();
