@@ -8,6 +8,7 @@
 #ifndef VW_HEAP_H
 #define VW_HEAP_H
 
+#include "vw_assert.h"
 #include "vwhnsw.h"
 
 #include <stdint.h>
@@ -38,6 +39,7 @@ static inline vw_status vw_heap_reserve(vw_heap *h, uint32_t cap) {
 }
 
 static inline void vw_heap_push_min(vw_heap *h, vw_cand c) {
+    VW_ASSERT(h->size < h->cap);
     vw_cand *a = h->items;
     uint32_t i = h->size++;
     while (i > 0) {
@@ -51,6 +53,7 @@ static inline void vw_heap_push_min(vw_heap *h, vw_cand c) {
 }
 
 static inline vw_cand vw_heap_pop_min(vw_heap *h) {
+    VW_ASSERT(h->size > 0);
     vw_cand *a = h->items;
     vw_cand top = a[0];
     vw_cand last = a[--h->size];
@@ -72,6 +75,7 @@ static inline vw_cand vw_heap_pop_min(vw_heap *h) {
 }
 
 static inline void vw_heap_push_max(vw_heap *h, vw_cand c) {
+    VW_ASSERT(h->size < h->cap);
     vw_cand *a = h->items;
     uint32_t i = h->size++;
     while (i > 0) {
@@ -85,6 +89,7 @@ static inline void vw_heap_push_max(vw_heap *h, vw_cand c) {
 }
 
 static inline vw_cand vw_heap_pop_max(vw_heap *h) {
+    VW_ASSERT(h->size > 0);
     vw_cand *a = h->items;
     vw_cand top = a[0];
     vw_cand last = a[--h->size];

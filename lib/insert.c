@@ -62,6 +62,7 @@ static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *la
 /* Allocations that can fail come first; the node becomes part of the index
  * only when all of them succeeded. */
 static vw_status place(vw_index *ix, const float *v, uint64_t label, float *tmp, uint32_t *out_id) {
+    VW_ASSERT(ix->count < ix->capacity); /* prepare() reserved the room */
     uint32_t id = (uint32_t)ix->count;
     unsigned level = draw_level(ix, id);
     uint32_t *upper = NULL;
@@ -121,6 +122,7 @@ static uint32_t select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c,
         if (good)
             c[kept++] = c[i];
     }
+    VW_ASSERT(kept <= max);
     return kept;
 }
 
@@ -129,10 +131,11 @@ static uint32_t select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c,
 /* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
  * the list is full. */
 static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level) {
-    uint32_t max = level == 0 ? ix->M0 : ix->M;
-    pthread_mutex_lock(vw_node_lock(ix, nb));
+    uint32_t max = vw_list_max(ix, level);
+    vw_node_lock_take(ix, nb);
     uint32_t *list = vw_links(ix, nb, level);
     uint32_t len = list[0];
+    VW_ASSERT(len <= max);
     bool present = false;
     for (uint32_t i = 1; i <= len && !present; i++)
         present = list[i] == id;
@@ -144,6 +147,7 @@ static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, 
     } else {
         vw_query base = vw_prepare_node(ix, nb, s->nbuf);
         vw_cand *c = s->sel; /* the caller's selection lives in s->cand's storage */
+        VW_ASSERT(len + 1 <= s->sel_cap);
         for (uint32_t i = 0; i < len; i++)
             c[i] = (vw_cand){vw_qdist(ix, &base, list[1 + i]), list[1 + i]};
         c[len] = (vw_cand){vw_qdist(ix, &base, id), id};
@@ -153,7 +157,8 @@ static void add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, 
             list[1 + i] = c[i].id;
         list[0] = kept;
     }
-    pthread_mutex_unlock(vw_node_lock(ix, nb));
+    VW_ASSERT(list[0] <= max);
+    vw_node_lock_drop(ix, nb);
 }
 
 /* Writes the list of `id` in one layer from the results of the layer search
@@ -176,13 +181,14 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
     }
     uint32_t next = n > 0 ? sorted[0].id : id;
     uint32_t kept = select_neighbours(ix, s, sorted, n, ix->M);
+    VW_ASSERT(kept <= vw_list_max(ix, level));
 
-    pthread_mutex_lock(vw_node_lock(ix, id));
+    vw_node_lock_take(ix, id);
     uint32_t *list = vw_links(ix, id, level);
     for (uint32_t i = 0; i < kept; i++)
         list[1 + i] = sorted[i].id;
     list[0] = kept;
-    pthread_mutex_unlock(vw_node_lock(ix, id));
+    vw_node_lock_drop(ix, id);
     return next;
 }
 
@@ -191,10 +197,11 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
  * add themselves to it (they already link to `id`, which add_backlink sees). */
 static void link_back(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
     uint32_t copy[1 + 2 * VW_MAX_M];
-    pthread_mutex_lock(vw_node_lock(ix, id));
+    vw_node_lock_take(ix, id);
     const uint32_t *list = vw_links(ix, id, level);
+    VW_ASSERT(list[0] <= vw_list_max(ix, level));
     memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
-    pthread_mutex_unlock(vw_node_lock(ix, id));
+    vw_node_lock_drop(ix, id);
     for (uint32_t i = 1; i <= copy[0]; i++)
         add_backlink(ix, s, copy[i], id, level);
 }

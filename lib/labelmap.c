@@ -101,6 +101,7 @@ uint32_t vw_labelmap_find(const vw_labelmap *m, const uint64_t *labels, uint64_t
 
 vw_status vw_labelmap_insert(vw_labelmap *m, const uint64_t *labels, uint32_t id,
                              uint64_t capacity) {
+    VW_ASSERT(id == m->used); /* ids arrive in order, each once */
     uint64_t label = labels[id];
     if (m->mode == VW_MAP_IDENTITY && label == id && id == m->used) {
         m->used++;

@@ -26,13 +26,16 @@ static const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigned level
                                  uint32_t *copy, uint32_t *len) {
     const uint32_t *list = vw_links(ix, id, level);
     if (!locked) {
-        uint32_t cap = level == 0 ? ix->M0 : ix->M;
+        uint32_t cap = vw_list_max(ix, level);
         *len = list[0] <= cap ? list[0] : cap;
         return list;
     }
-    pthread_mutex_lock(vw_node_lock(ix, id));
+    /* During inserts the lists are ours, never a file's: their counts are
+     * within bounds by construction. */
+    vw_node_lock_take(ix, id);
+    VW_ASSERT(list[0] <= vw_list_max(ix, level));
     memcpy(copy, list, (size_t)(list[0] + 1) * sizeof *copy);
-    pthread_mutex_unlock(vw_node_lock(ix, id));
+    vw_node_lock_drop(ix, id);
     *len = copy[0];
     return copy;
 }
