@@ -219,7 +219,14 @@ typedef int (*vw_progress_fn)(uint64_t done, uint64_t total, void *ctx);
  * `threads` threads (0 = all online CPUs). Every vector and label is
  * checked before anything is inserted: on a bad vector or a duplicate label
  * (against the index or within the batch) nothing is inserted. `progress`
- * may be NULL. */
+ * may be NULL.
+ *
+ * labels may be NULL: the vectors then get the next ids as labels, c, c+1,
+ * ..., c+n-1, where c is the index's count before the call (vw_stats.count).
+ * An index built by such batches alone is labelled by row number 0..n-1 and
+ * costs no label memory or label checks. Those labels must not be taken
+ * already (possible only after explicitly labelled inserts), else
+ * VW_ERR_DUPLICATE_LABEL as above. */
 VW_API vw_status vw_index_add_batch(vw_index *index, const float *vectors, const uint64_t *labels,
                                     uint64_t n, unsigned threads, vw_progress_fn progress,
                                     void *progress_ctx);

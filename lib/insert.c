@@ -41,18 +41,26 @@ static vw_status check_vector(const vw_index *ix, const float *v) {
     return ix->metric == VW_METRIC_COSINE ? VW_OK : vw_check_storable(ix, v);
 }
 
+/* The label of row i of a batch: the caller's, or with labels == NULL the
+ * next free id, count + i (see vw_index_add_batch). */
+static uint64_t batch_label(const uint64_t *labels, uint64_t first, uint64_t i) {
+    return labels ? labels[i] : first + i;
+}
+
 /* Checks every vector and label of a batch before anything changes. */
 static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
+        uint64_t label = batch_label(labels, ix->count, i);
         vw_status st = check_vector(ix, vecs + i * ix->dim);
         if (st != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
-            return vw_fail(st, "vector %llu: %s", (unsigned long long)i, why);
+            return vw_fail(st, "vector %llu (label %llu): %s", (unsigned long long)i,
+                           (unsigned long long)label, why);
         }
-        if (vw_labelmap_find(&ix->map, ix->labels, labels[i]) != VW_NO_NODE)
+        if (vw_labelmap_find(&ix->map, ix->labels, label) != VW_NO_NODE)
             return vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu (vector %llu) already present",
-                           (unsigned long long)labels[i], (unsigned long long)i);
+                           (unsigned long long)label, (unsigned long long)i);
     }
     return VW_OK;
 }
@@ -334,8 +342,10 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* Labels given by the caller may repeat within the batch; the next ids
+ * (labels == NULL) cannot. */
 static vw_status check_batch_unique(const uint64_t *labels, uint64_t n) {
-    if (n < 2)
+    if (n < 2 || !labels)
         return VW_OK;
     uint64_t *sorted = malloc(n * sizeof *sorted);
     if (!sorted)
@@ -354,7 +364,8 @@ static vw_status check_batch_unique(const uint64_t *labels, uint64_t n) {
 typedef struct batch_insert {
     vw_index *ix;
     const float *vecs;
-    const uint64_t *labels;
+    const uint64_t *labels; /* NULL: row i gets first_label + i */
+    uint64_t first_label;
     uint64_t n;
     uint64_t next; /* next batch row to place; guarded by place_lock */
     pthread_mutex_t place_lock;
@@ -397,7 +408,8 @@ static void insert_worker(void *p, unsigned worker) {
         uint32_t id = VW_NO_NODE;
         if (row < b->n) {
             b->next++;
-            st = place(ix, b->vecs + row * ix->dim, b->labels[row], s->qbuf, &id);
+            st = place(ix, b->vecs + row * ix->dim, batch_label(b->labels, b->first_label, row),
+                       s->qbuf, &id);
         }
         pthread_mutex_unlock(&b->place_lock);
         if (row >= b->n || st != VW_OK)
@@ -419,6 +431,7 @@ static vw_status run_batch(vw_index *ix, const float *vecs, const uint64_t *labe
     batch_insert b = {.ix = ix,
                       .vecs = vecs,
                       .labels = labels,
+                      .first_label = ix->count,
                       .n = n,
                       .progress = progress,
                       .progress_ctx = ctx,
@@ -439,8 +452,8 @@ static vw_status run_batch(vw_index *ix, const float *vecs, const uint64_t *labe
 vw_status vw_index_add_batch(vw_index *ix, const float *vectors, const uint64_t *labels, uint64_t n,
                              unsigned threads, vw_progress_fn progress, void *progress_ctx) {
     vw_clear_detail();
-    if (!ix || (n > 0 && (!vectors || !labels)))
-        return vw_fail(VW_ERR_NULL_ARG, "index, vectors or labels is NULL");
+    if (!ix || (n > 0 && !vectors))
+        return vw_fail(VW_ERR_NULL_ARG, "index or vectors is NULL");
     if (n == 0)
         return VW_OK;
     if (threads == 0)
