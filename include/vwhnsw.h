@@ -393,6 +393,29 @@ VW_API vw_status vw_dataset_write(const char *path, vw_dataset_format format, co
 
 VW_API void vw_dataset_free(vw_dataset *dataset);
 
+/* A vector file read a range of rows at a time, for programs that process
+ * files larger than they want to hold: vw-build streams its input into
+ * vw_index_add_batch this way, so the vectors are never in memory twice.
+ * The checks are vw_dataset_read's: the header against the file size (and a
+ * cut last row) at open, each row as it is read; a failed read leaves the
+ * reader where it was. */
+typedef struct vw_dataset_reader vw_dataset_reader;
+
+/* Opens a vector file; `format` as for vw_dataset_read. On success *out
+ * owns a reader positioned at row 0; release it with vw_dataset_close. */
+VW_API vw_status vw_dataset_open(const char *path, vw_dataset_format format,
+                                 vw_dataset_reader **out);
+/* Rows and dimension the file holds (its header); 0 for NULL. */
+VW_API uint64_t vw_dataset_rows(const vw_dataset_reader *reader);
+VW_API uint32_t vw_dataset_dim(const vw_dataset_reader *reader);
+/* Reads the next rows, at most max_rows, as float32 into out (room for
+ * max_rows * dim floats) and gives their number in *got: fewer than
+ * max_rows only at the end of the file, 0 once every row has been read. */
+VW_API vw_status vw_dataset_read_next(vw_dataset_reader *reader, float *out, uint64_t max_rows,
+                                      uint64_t *got);
+/* Closes the file and frees the reader. NULL is ignored. */
+VW_API void vw_dataset_close(vw_dataset_reader *reader);
+
 /* Writes len bytes to `path` with the guarantees of vw_index_save: a
  * temporary file beside it, fsync, rename over `path`, directory fsync; on
  * any failure (a full disk, a file size limit) the temporary file is
