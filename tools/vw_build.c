@@ -1,6 +1,7 @@
 /*
  * vw-build - reads a vector file, builds an HNSW index over it (labels are
- * the row numbers 0..n-1) and saves the index.
+ * the row numbers 0..n-1) and saves the index. The file is read in chunks
+ * straight into the index, so the vectors are held once.
  */
 #include "common.h"
 
@@ -45,13 +46,6 @@ static void usage(void) {
            "Example:\n"
            "  vw-build -i base.npy -o base.vwi -M 32 --ef-construction 200\n",
            VW_MAX_M, DEFAULT_M, VW_MAX_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_BUILD_SEED);
-}
-
-/* Called serialized from the build threads. */
-static int on_progress(uint64_t done, uint64_t total, void *ctx) {
-    (void)total;
-    tool_progress_update(ctx, done);
-    return 0;
 }
 
 typedef struct build_figures {
@@ -132,6 +126,88 @@ static void write_report(const char *path, const build_figures *b) {
         tool_die("%s: a build figure is not a finite number", path);
     }
     tool_output_commit(&out);
+}
+
+/* Rows read and inserted per batch: 32 MiB of 128-d vectors. Small next to
+ * the index (its own copy of the vectors is the bulk of it), large enough
+ * that the threads meet at the end of a batch only a few dozen times. */
+#define CHUNK_FLOATS ((size_t)8 << 20)
+
+typedef struct build_progress {
+    tool_progress *bar;
+    uint64_t before; /* rows inserted by earlier batches */
+} build_progress;
+
+/* Called serialized from the build threads. */
+static int on_progress(uint64_t done, uint64_t total, void *ctx) {
+    build_progress *p = ctx;
+    (void)total;
+    tool_progress_update(p->bar, p->before + done);
+    return 0;
+}
+
+static vw_dataset_reader *open_input(build_figures *b) {
+    vw_dataset_reader *in = NULL;
+    vw_status st = vw_dataset_open(b->input, VW_FORMAT_AUTO, &in);
+    if (st != VW_OK) {
+        tool_die_status(st, b->input);
+    }
+    b->count = vw_dataset_rows(in);
+    b->dim = vw_dataset_dim(in);
+    if (b->count > VW_MAX_ELEMENTS) {
+        tool_die("%s: %llu vectors is more than an index holds (%u)", b->input,
+                 (unsigned long long)b->count, VW_MAX_ELEMENTS);
+    }
+    return in;
+}
+
+static vw_index *create_index(const build_figures *b) {
+    vw_params params;
+    vw_params_default(&params, b->dim);
+    params.metric = b->metric;
+    params.M = b->M;
+    params.ef_construction = b->ef_construction;
+    params.capacity = b->count;
+    params.seed = b->seed;
+    params.storage = b->storage;
+    params.flags = b->flags;
+    vw_index *index = NULL;
+    vw_status st = vw_index_create(&params, &index);
+    if (st != VW_OK) {
+        tool_die_status(st, b->input);
+    }
+    return index;
+}
+
+/* Streams the input into the index a chunk at a time, so that the vectors
+ * are in memory once (in the index), not twice. Labels are the row numbers:
+ * each batch without labels continues where the last one stopped. */
+static void insert_all(build_figures *b, vw_dataset_reader *in, vw_index *index,
+                       tool_progress *bar) {
+    uint64_t rows = CHUNK_FLOATS / b->dim < b->count ? CHUNK_FLOATS / b->dim : b->count;
+    float *chunk = malloc((size_t)rows * b->dim * sizeof *chunk);
+    if (!chunk) {
+        tool_die("%s: out of memory for a read buffer", b->input);
+    }
+    build_progress progress = {bar, 0};
+    for (uint64_t got = 1; got > 0; progress.before += got) {
+        double t0 = tool_now();
+        vw_status st = vw_dataset_read_next(in, chunk, rows, &got);
+        double t1 = tool_now();
+        b->read_seconds += t1 - t0;
+        if (st == VW_OK) {
+            st = vw_index_add_batch(index, chunk, NULL, got, b->threads, on_progress, &progress);
+            b->build_seconds += tool_now() - t1;
+        }
+        if (st != VW_OK) {
+            /* A bad row or vector (NaN, or zero for cosine) is a fault of
+             * the input; the detail names the row. */
+            tool_progress_finish(bar, progress.before);
+            tool_die_status(st, b->input);
+        }
+    }
+    tool_progress_finish(bar, b->count);
+    free(chunk);
 }
 
 enum {
@@ -245,60 +321,14 @@ int main(int argc, char **argv) {
         tool_usage_error("--no-float32 needs --storage f16 or i8");
     }
 
-    double t0 = tool_now();
-    vw_dataset *ds = NULL;
-    vw_status st = vw_dataset_read(b.input, VW_FORMAT_AUTO, &ds);
-    if (st != VW_OK) {
-        tool_die_status(st, b.input);
-    }
-    if (ds->n == 0) {
-        tool_die("%s: the file holds no vectors", b.input);
-    }
-    if (ds->n > VW_MAX_ELEMENTS) {
-        tool_die("%s: %llu vectors is more than an index holds (%u)", b.input,
-                 (unsigned long long)ds->n, VW_MAX_ELEMENTS);
-    }
-    b.count = ds->n;
-    b.dim = ds->dim;
-    b.read_seconds = tool_now() - t0;
-
-    vw_params params;
-    vw_params_default(&params, ds->dim);
-    params.metric = b.metric;
-    params.M = b.M;
-    params.ef_construction = b.ef_construction;
-    params.capacity = ds->n;
-    params.seed = b.seed;
-    params.storage = b.storage;
-    params.flags = b.flags;
-    vw_index *index = NULL;
-    st = vw_index_create(&params, &index);
-    if (st != VW_OK) {
-        tool_die_status(st, b.input);
-    }
-
-    uint64_t *labels = malloc((size_t)ds->n * sizeof *labels);
-    if (!labels) {
-        tool_die("%s: out of memory for %llu labels", b.input, (unsigned long long)ds->n);
-    }
-    for (uint64_t i = 0; i < ds->n; i++) {
-        labels[i] = i;
-    }
-
+    vw_dataset_reader *in = open_input(&b);
+    vw_index *index = create_index(&b);
     tool_progress progress;
-    tool_progress_start(&progress, "building", ds->n, !quiet && isatty(STDERR_FILENO));
-    double t1 = tool_now();
-    st = vw_index_add_batch(index, ds->data, labels, ds->n, b.threads, on_progress, &progress);
-    b.build_seconds = tool_now() - t1;
-    tool_progress_finish(&progress, st == VW_OK ? ds->n : 0);
-    free(labels);
-    vw_dataset_free(ds);
-    if (st != VW_OK) {
-        /* A bad vector (NaN, or zero for cosine) is a fault of the input. */
-        vw_index_free(index);
-        tool_die_status(st, b.input);
-    }
+    tool_progress_start(&progress, "building", b.count, !quiet && isatty(STDERR_FILENO));
+    insert_all(&b, in, index, &progress);
+    vw_dataset_close(in);
 
+    vw_status st = VW_OK;
     if (b.reorder) {
         double tr = tool_now();
         st = vw_index_reorder(index);
