@@ -178,12 +178,11 @@ static vw_status convert_row(const unsigned char *p, vw_elem elem, uint32_t dim,
                              uint64_t row) {
     switch (elem) {
     case VW_ELEM_F32:
-        if (HOST_LE) {
+        if (HOST_LE)
             memcpy(out, p, (size_t)dim * 4);
-        } else {
+        else
             for (uint32_t j = 0; j < dim; j++)
                 out[j] = f32_from_bits(load_le32(p + 4 * (size_t)j));
-        }
         break;
     case VW_ELEM_F64:
         for (uint32_t j = 0; j < dim; j++) {

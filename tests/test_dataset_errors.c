@@ -35,12 +35,11 @@ static void put_bytes(const void *p, size_t n) {
 /* A *vecs row: dim, then dim elements of `size` bytes of value 1. */
 static void put_vecs_row(int32_t dim, int32_t declared, size_t size) {
     put32((uint32_t)declared);
-    for (int32_t j = 0; j < dim; j++) {
+    for (int32_t j = 0; j < dim; j++)
         if (size == 1)
             buf[len++] = 1;
         else
             put32(size == 4 ? 0x3f800000u : 1u);
-    }
 }
 
 /* Reads a file with a vw_dataset_reader, two rows at a time: the first

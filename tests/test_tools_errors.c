@@ -138,9 +138,8 @@ static void check_help_version(void) {
         }
         tt_free_result(&r);
         r = tt_run(NULL, tools[i], "--version", NULL);
-        if (tt_expect_ok("--version", &r)) {
+        if (tt_expect_ok("--version", &r))
             CHECK(strncmp(r.out, "vw-", 3) == 0 && strstr(r.out, version) != NULL);
-        }
         tt_free_result(&r);
     }
 }
@@ -149,9 +148,8 @@ static void check_help_version(void) {
 static void check_simd_env(void) {
     setenv("VW_SIMD", "sse9", 1);
     const char *tools[] = {tt.gen, tt.build, tt.query, tt.bench};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 4; i++)
         FAIL_CASE(1, "VW_SIMD", NULL, tools[i], "--version");
-    }
     unsetenv("VW_SIMD");
 }
 

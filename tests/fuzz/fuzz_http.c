@@ -74,10 +74,9 @@ static void check_search(const char *body, size_t len, uint32_t dim, int batch) 
     }
     if (s.k < 1 || s.k > VW_MAX_K || s.ef < 1 || s.ef > VW_MAX_EF || (!batch && s.nq != 1))
         abort();
-    for (size_t i = 0; i < s.nq * dim; i++) {
+    for (size_t i = 0; i < s.nq * dim; i++)
         if (!isfinite(s.queries[i]))
             abort();
-    }
     /* Render the queries' first components as a result: valid JSON out. */
     uint64_t labels[8];
     float dists[8];

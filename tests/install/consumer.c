@@ -72,10 +72,9 @@ static void brute_force(const float *data, const float *query, int even_only, fl
         if (even_only && label_of(i) % 2 != 0)
             continue;
         d = vw_distance_l2sq(data + i * DIM, query, DIM);
-        for (j = K; j > 0 && best[j - 1] > d; j--) {
+        for (j = K; j > 0 && best[j - 1] > d; j--)
             if (j < K)
                 best[j] = best[j - 1];
-        }
         if (j < K)
             best[j] = d;
     }
