@@ -454,6 +454,26 @@ VW_API float vw_distance_dot(const float *a, const float *b, uint32_t dim);
  * VW_ERR_NONFINITE if it holds NaN/Inf. */
 VW_API vw_status vw_normalize(float *v, uint32_t dim);
 
+/* ------------------------------------------------------------------ exact search */
+
+/* The exact k nearest rows of base (n rows of dim floats, row-major) for
+ * each of nq queries, by brute force on `threads` threads (0 = all online
+ * CPUs): the ground truth that recall is measured against. Distances are
+ * the ones an index of that metric reports (cosine normalizes rows and
+ * queries on the way, without changing the caller's arrays). Results of
+ * query i go to out_ids[i*k .. i*k+k-1] as row numbers, nearest first,
+ * equal distances by the smaller row; out_distances likewise (may be NULL).
+ * When n < k the remaining slots get UINT64_MAX and +Inf. Every row and
+ * query is checked first, as an insert would check it (VW_ERR_NONFINITE,
+ * VW_ERR_ZERO_VECTOR for cosine). `progress` (may be NULL) is called on the
+ * calling thread with the queries done so far; non-zero cancels
+ * (VW_ERR_CANCELLED). Queries share each pass over base in blocks, so the
+ * cost is about n * nq * dim operations but n * nq / 32 rows read. */
+VW_API vw_status vw_exact_search(const float *base, uint64_t n, const float *queries, uint64_t nq,
+                                 uint32_t dim, vw_metric metric, uint32_t k, unsigned threads,
+                                 uint64_t *out_ids, float *out_distances, vw_progress_fn progress,
+                                 void *progress_ctx);
+
 #ifdef __cplusplus
 }
 #endif

@@ -2,6 +2,7 @@
 # concurrency.
 vw_add_test(NAME test_core_kernels SOURCES test_core_kernels.c INTERNAL)
 vw_add_test(NAME test_core_exact SOURCES test_core_exact.c)
+vw_add_test(NAME test_core_bruteforce SOURCES test_core_bruteforce.c LABELS concurrency)
 vw_add_test(NAME test_core_storage SOURCES test_core_storage.c)
 vw_add_test(NAME test_core_recall SOURCES test_core_recall.c ARGS clustered TIMEOUT 1500)
 add_test(NAME test_core_recall_gaussian COMMAND test_core_recall gaussian)
