@@ -126,6 +126,30 @@ static void check_truth_sources(void) {
     free(with_gt);
 }
 
+/* --plot-from draws earlier results in one chart, a series each; what is
+ * not a results file is refused, and it draws instead of measuring. */
+static void check_plot_from(void) {
+    char one[4200], two[4200];
+    snprintf(one, sizeof one, "sweep=%s", tt_file("bench.json"));
+    snprintf(two, sizeof two, "with gt=%s", tt_file("bench_gt.json"));
+    tt_run_result r = tt_run(NULL, tt.bench, "--plot", tt_file("both.svg"), "--plot-title",
+                             "two runs", "--plot-from", one, "--plot-from", two, NULL);
+    tt_expect_ok("vw-bench --plot-from", &r);
+    tt_free_result(&r);
+    char *svg = read_or_fail(tt_file("both.svg"));
+    CHECK(strstr(svg, ">two runs</text>") && strstr(svg, ">sweep</text>") &&
+          strstr(svg, ">with gt</text>") && strstr(svg, "ef=16") && strstr(svg, "ef=64"));
+    free(svg);
+    snprintf(one, sizeof one, "npy=%s", tt_file("base.npy"));
+    r = tt_run(NULL, tt.bench, "--plot", tt_file("bad.svg"), "--plot-from", one, NULL);
+    tt_expect_fail("vw-bench --plot-from a vector file", &r, 1, "not vw-bench results");
+    tt_free_result(&r);
+    r = tt_run(NULL, tt.bench, "-x", tt_file("base.vwi"), "--plot", tt_file("bad.svg"),
+               "--plot-from", two, NULL);
+    tt_expect_fail("vw-bench --plot-from with -x", &r, 2, "--plot-from");
+    tt_free_result(&r);
+}
+
 int main(int argc, char **argv) {
     tt_setup(argc, argv);
     char n[16], nq[16];
@@ -148,5 +172,6 @@ int main(int argc, char **argv) {
     check_query_json();
     check_bench();
     check_truth_sources();
+    check_plot_from();
     return tu_result("tools_pipeline");
 }

@@ -1,15 +1,17 @@
 /* Fuzzes vw-serve's request parsing: the HTTP head parser, the strict JSON
  * reader and the search-body decoder, and the JSON writer on what they
- * accept. The parsers are compiled in from tools/serve/ so the target does
- * not need the tools built. Invariants checked:
+ * accept. The parsers are compiled in from tools/serve/ and tools/common/ so
+ * the target does not need the tools built. Invariants checked:
  *   - a parsed head lies inside the input, within the limits, and parsing
  *     any prefix of the input agrees with it (incremental arrival);
  *   - an error always carries a status and a reason;
  *   - a decoded search holds finite floats and k/ef within range;
  *   - everything the writer produces is valid JSON to our own reader. */
+#include "common/index_json.c"
+#include "common/json_read.c"
+#include "common/json_write.c"
 #include "serve/api.c"
 #include "serve/http.c"
-#include "serve/json.c"
 
 #include <stdlib.h>
 
@@ -17,11 +19,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_BODY 4096u
 
-static void check_valid_json(const json_buf *b) {
-    if (b->failed)
-        return;
+/* What the writer produced reads back as one JSON value, even when a
+ * non-finite number made the document unusable (it is null there). */
+static void check_valid_json(const json_writer *w) {
+    size_t len;
+    const char *text = json_writer_text(w, &len);
+    if (text == NULL)
+        return; /* out of memory */
     json_cursor cur;
-    json_init(&cur, b->data, b->len);
+    json_init(&cur, text, len);
     if (json_skip_value(&cur) != 0 || json_expect_end(&cur) != 0)
         abort();
 }
@@ -62,14 +68,14 @@ static void check_head(const char *buf, size_t size) {
 static void check_search(const char *body, size_t len, uint32_t dim, int batch) {
     api_search s;
     api_error err;
-    json_buf b;
-    json_buf_init(&b);
+    json_writer b;
+    json_writer_init(&b, 0, 0);
     if (api_parse_search(body, len, batch, dim, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0) {
         if (err.status != 400 && err.status != 422 && err.status != 500)
             abort();
         api_write_error(&b, err.message);
         check_valid_json(&b);
-        json_buf_free(&b);
+        json_writer_free(&b);
         return;
     }
     if (s.k < 1 || s.k > VW_MAX_K || s.ef < 1 || s.ef > VW_MAX_EF || (!batch && s.nq != 1))
@@ -85,9 +91,9 @@ static void check_search(const char *body, size_t len, uint32_t dim, int batch) 
         labels[i] = (uint64_t)i * 0x9E3779B97F4A7C15ull;
         dists[i] = s.queries[i];
     }
-    api_write_result(&b, labels, dists, n);
+    tool_json_result(&b, labels, dists, n);
     check_valid_json(&b);
-    json_buf_free(&b);
+    json_writer_free(&b);
     api_search_free(&s);
 }
 

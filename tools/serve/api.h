@@ -1,13 +1,16 @@
 /*
- * api.h - the vw-serve API between HTTP and the index: routing, decoding of
- * search request bodies, and the JSON bodies of responses. Pure functions
- * (no I/O, no index), so unit tests and the fuzz target call them directly.
+ * api.h - the vw-serve HTTP API, between HTTP and the index: routing, the
+ * decoding of search bodies, which HTTP status answers what, and every JSON
+ * body the server sends (search results, errors, GET / and GET /stats).
+ * Pure functions (no sockets, threads or files), so the unit tests
+ * (test_serve_api, test_serve_json) and the fuzz target call them directly.
  *
  * Request bodies (application/json; the Content-Type header is not checked):
  *   POST /search        {"query_vector": [f, ...], "k": 10, "ef_search": 64}
  *   POST /search/batch  {"query_vectors": [[f, ...], ...], "k": 10, "ef_search": 64}
- * "k" is optional (default 10, like the seed), "ef_search" optional (default
- * the server's --ef); other members are ignored.
+ * "k" is optional (default 10, as in the original Python service),
+ * "ef_search" optional (default the server's --ef); other members are
+ * ignored.
  *
  * Errors, in the order they are reported:
  *   400  not JSON (RFC 8259, strict), not an object, a member of the wrong
@@ -22,6 +25,7 @@
 
 #include "http.h"
 #include "json.h"
+#include "vwhnsw.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -66,9 +70,47 @@ int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint
                      uint64_t max_work, api_search *out, api_error *err);
 void api_search_free(api_search *s);
 
+/* ------------------------------------------------------------------ answers */
+
+/* The text of the 404, and of the 503 while a changed index file is loaded
+ * again; API_RETRY_LATER is the header every 503 carries. */
+#define API_NOT_FOUND "not found; the API is GET /, GET /stats, POST /search, POST /search/batch"
+#define API_INDEX_CHANGED                                                                          \
+    "the index file was changed in place while the server mapped it; it is being loaded again"
+#define API_RETRY_LATER "Retry-After: 1\r\n"
+
+/* The status of a failed search, with its message in msg: the caller's
+ * fault (a zero vector to normalize, a non-finite value, a wrong dimension,
+ * k or ef) is 422, anything else the server's, 500. `query` >= 0 names the
+ * query of a batch in the message. */
+int api_search_failure(vw_status st, const char *detail, long query, char *msg, size_t cap);
+
 /* {"error":"message"} */
-void api_write_error(json_buf *b, const char *message);
-/* {"indices":[...],"distances":[...]} for one query's `found` results. */
-void api_write_result(json_buf *b, const uint64_t *labels, const float *distances, uint32_t found);
+void api_write_error(json_writer *w, const char *message);
+
+/* The body of a search answer around the results (tool_json_result each):
+ * nothing for /search, {"results":[ ... ]} for /search/batch. */
+void api_begin_results(json_writer *w, int batch);
+void api_end_results(json_writer *w, int batch);
+
+/* GET /: {"status":"ok","count":N,"dim":D}, 200; or, while the index is
+ * loaded again (index_changed), the 503 error body. Returns the status. */
+int api_write_health(json_writer *w, const vw_stats *info, int index_changed);
+
+/* What GET /stats reports besides the index's own statistics. */
+typedef struct api_server_stats {
+    uint32_t ef_search;
+    int normalize_queries;
+    unsigned threads;
+    double uptime_s;
+    uint64_t requests, errors, queries, timeouts, rejected, in_flight;
+    uint64_t connections, connections_accepted, max_work, log_dropped;
+    uint64_t index_faults, index_reloads;
+    int index_changed;
+} api_server_stats;
+
+/* GET /stats: the index (tool_json_index_stats), then the server. */
+void api_write_stats(json_writer *w, const vw_stats *info, uint64_t file_bytes,
+                     const api_server_stats *server);
 
 #endif /* VW_SERVE_API_H */

@@ -3,8 +3,9 @@
  */
 #include "slot.h"
 
-#include "common.h"
+#include "cli.h"
 #include "fault.h"
+#include "files.h"
 #include "log.h"
 
 #include <errno.h>
