@@ -178,9 +178,15 @@ static void insert_all(build_figures *b, vw_dataset_reader *in, vw_index *index)
         }
         if (st != VW_OK) {
             /* A bad row or vector (NaN, or zero for cosine) is a fault of
-             * the input; the detail names the row. */
+             * the input; the detail names the row. Everything is freed
+             * first, so that leak checkers see a clean exit. */
+            char msg[768];
+            tool_format_status(msg, sizeof msg, st, b->input);
             tool_progress_finish(&p.bar, p.before);
-            tool_die_status(st, b->input);
+            free(chunk);
+            vw_dataset_close(in);
+            vw_index_free(index);
+            tool_die("%s", msg);
         }
     }
     tool_progress_finish(&p.bar, b->count);
