@@ -6,19 +6,7 @@
 #include "api.h"
 #include "index_json.h"
 #include "json.h"
-
-#include <stdio.h>
-#include <string.h>
-
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "testutil.h"
 
 static const char *text_of(const json_writer *w) {
     size_t len;
@@ -91,7 +79,7 @@ static void test_stats(void) {
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
         if (strstr(t, members[i]) == NULL) {
             fprintf(stderr, "/stats lacks %s: %s\n", members[i], t);
-            failures++;
+            tu_failures++;
         }
     json_writer_free(&w);
 }
@@ -121,10 +109,5 @@ int main(void) {
     test_health();
     test_stats();
     test_results();
-    if (failures) {
-        fprintf(stderr, "test_serve_api: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_serve_api: all checks passed\n");
-    return 0;
+    return tu_result("test_serve_api");
 }
