@@ -15,10 +15,6 @@
 
 static const char *g_name = "vw";
 
-const char *tool_name(void) {
-    return g_name;
-}
-
 void tool_init(const char *name) {
     g_name = name;
     /* A benchmark run on a kernel set the user did not ask for would be a
@@ -61,13 +57,6 @@ void tool_die(const char *fmt, ...) {
     vmessage(fmt, ap, NULL);
     va_end(ap);
     exit(TOOL_EXIT_FAILURE);
-}
-
-void tool_warn(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vmessage(fmt, ap, NULL);
-    va_end(ap);
 }
 
 void tool_usage_error(const char *fmt, ...) {

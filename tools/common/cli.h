@@ -33,12 +33,9 @@ enum { TOOL_EXIT_OK = 0, TOOL_EXIT_FAILURE = 1, TOOL_EXIT_USAGE = 2 };
  * to start (exit 1, one line) when the VW_SIMD environment variable names an
  * unknown or unsupported kernel set. Call first in main. */
 void tool_init(const char *name);
-const char *tool_name(void);
 
 /* "NAME: message" on stderr (one line), then exit(1). */
 TOOL_NORETURN void tool_die(const char *fmt, ...) TOOL_PRINTF(1, 2);
-/* "NAME: message" on stderr without exiting. */
-void tool_warn(const char *fmt, ...) TOOL_PRINTF(1, 2);
 /* "NAME: message; try 'NAME --help'" on stderr (one line), then exit(2). */
 TOOL_NORETURN void tool_usage_error(const char *fmt, ...) TOOL_PRINTF(1, 2);
 /* "NAME: WHAT: <vw_strerror(status)>[: <detail>]" then exit(1). WHAT is
