@@ -197,10 +197,13 @@ VW_API void vw_index_free(vw_index *index);
 
 /* Sets the i8 codec of an empty VW_STORAGE_I8 index from n sample vectors
  * (n * dim floats; normalized first for the cosine metric): per-dimension
- * minimum and maximum. Without it, the first vw_index_add_batch trains on
- * its own vectors; vw_index_add on an untrained i8 index fails with
- * VW_ERR_INVALID_ARG. VW_ERR_INVALID_ARG once the index holds vectors or was
- * trained; VW_OK without effect for f32 and f16 indexes. */
+ * minimum and maximum. Called again before the first insert, it widens the
+ * codec to cover every sample given so far, so a file can train it a chunk
+ * at a time (vw-build does) and get the codec the whole file would give.
+ * Without it, the first vw_index_add_batch trains on its own vectors;
+ * vw_index_add on an untrained i8 index fails with VW_ERR_INVALID_ARG.
+ * VW_ERR_INVALID_ARG once the index holds vectors, or for a loaded index;
+ * VW_OK without effect for f32 and f16 indexes. */
 VW_API vw_status vw_index_train(vw_index *index, const float *vectors, uint64_t n);
 
 /* Inserts one vector of index dim floats under a new label. The vector is

@@ -321,13 +321,20 @@ vw_status vw_index_train(vw_index *ix, const float *vectors, uint64_t n) {
         st = VW_OK;
     else if (ix->readonly)
         st = vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
-    else if (ix->count > 0 || ix->i8.trained)
-        st = vw_fail(VW_ERR_INVALID_ARG, "the i8 codec is trained once, before any insert");
+    else if (ix->count > 0 || (ix->i8.trained && !ix->i8.hi))
+        st = vw_fail(VW_ERR_INVALID_ARG, "the i8 codec is trained before any insert (and a "
+                                         "loaded index's codec is fixed)");
     else if (n == 0)
         st = vw_fail(VW_ERR_INVALID_ARG, "training needs at least one vector");
     else {
-        for (uint64_t i = 0; i < n && st == VW_OK; i++)
+        for (uint64_t i = 0; i < n && st == VW_OK; i++) {
             st = check_vector(ix, vectors + i * ix->dim);
+            if (st != VW_OK) {
+                char why[160];
+                snprintf(why, sizeof why, "%s", vw_last_error_detail());
+                st = vw_fail(st, "training vector %llu: %s", (unsigned long long)i, why);
+            }
+        }
         if (st == VW_OK)
             st = vw_storage_train(ix, vectors, n);
     }

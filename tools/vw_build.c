@@ -157,6 +157,44 @@ static int on_progress(uint64_t done, uint64_t total, void *ctx) {
     return 0;
 }
 
+/* Frees what a build holds and exits with the message of status st about
+ * `what` (the input file, or a range of its rows). */
+static void die_building(const char *what, vw_status st, float *chunk, vw_dataset_reader *in,
+                         vw_index *index) {
+    char msg[768];
+    tool_format_status(msg, sizeof msg, st, what);
+    free(chunk); /* freed first, so that leak checkers see a clean exit */
+    vw_dataset_close(in);
+    vw_index_free(index);
+    tool_die("%s", msg);
+}
+
+/* An i8 index codes its vectors with ranges trained on them. Left alone,
+ * the library trains on the first batch, which here would be the first
+ * chunk only (and a file sorted in some order is not like its first
+ * chunk), so the file is read once first and every chunk widens the codec:
+ * the codec of the whole file. */
+static void train_codec(build_figures *b, vw_index *index, float *chunk, uint64_t rows) {
+    double t0 = tool_now();
+    vw_dataset_reader *in = NULL;
+    vw_status st = vw_dataset_open(b->input, VW_FORMAT_AUTO, &in);
+    for (uint64_t got = 1, at = 0; st == VW_OK && got > 0; at += got) {
+        st = vw_dataset_read_next(in, chunk, rows, &got);
+        if (st == VW_OK && got > 0)
+            st = vw_index_train(index, chunk, got);
+        if (st != VW_OK && got > 0) {
+            /* the detail counts from the chunk's first row: name that row */
+            char what[600];
+            snprintf(what, sizeof what, "%s (from row %llu)", b->input, (unsigned long long)at);
+            die_building(what, st, chunk, in, index);
+        }
+    }
+    if (st != VW_OK)
+        die_building(b->input, st, chunk, in, index);
+    vw_dataset_close(in);
+    b->read_seconds += tool_now() - t0;
+}
+
 /* Streams the input into the index a chunk at a time, so that the vectors
  * are in memory once (in the index), not twice. Labels are the row numbers:
  * each batch without labels continues where the last one stopped. */
@@ -165,6 +203,8 @@ static void insert_all(build_figures *b, vw_dataset_reader *in, vw_index *index)
     float *chunk = malloc((size_t)rows * b->dim * sizeof *chunk);
     if (!chunk)
         tool_die("%s: out of memory for a read buffer", b->input);
+    if (b->storage == VW_STORAGE_I8)
+        train_codec(b, index, chunk, rows);
     build_progress p = {.before = 0};
     tool_progress_start(&p.bar, "building", b->count, !b->quiet && isatty(STDERR_FILENO));
     for (uint64_t got = 1; got > 0; p.before += got) {
@@ -178,15 +218,9 @@ static void insert_all(build_figures *b, vw_dataset_reader *in, vw_index *index)
         }
         if (st != VW_OK) {
             /* A bad row or vector (NaN, or zero for cosine) is a fault of
-             * the input; the detail names the row. Everything is freed
-             * first, so that leak checkers see a clean exit. */
-            char msg[768];
-            tool_format_status(msg, sizeof msg, st, b->input);
+             * the input; the detail names the row. */
             tool_progress_finish(&p.bar, p.before);
-            free(chunk);
-            vw_dataset_close(in);
-            vw_index_free(index);
-            tool_die("%s", msg);
+            die_building(b->input, st, chunk, in, index);
         }
     }
     tool_progress_finish(&p.bar, b->count);
