@@ -435,6 +435,17 @@ static inline bool vw_visit(vw_scratch *s, uint32_t id) {
     return true;
 }
 
+/* insert.c */
+/* Appends a node with id = count: stores the vector in the index's storage
+ * kind (normalized for the cosine metric, in `tmp`, dim floats of scratch;
+ * the caller checked it with vw_check_vector, and that the label is new),
+ * sets its label and level, gives it empty lists. The caller holds the index
+ * for writing and reserved room (vw_index_reserve). Inserts draw the level
+ * and link the node next; an import gives the file's level and fills the
+ * lists through vw_links. */
+vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned level, float *tmp,
+                        uint32_t *out_id);
+
 /* search.c */
 typedef struct vw_layer_query {
     const vw_query *q;

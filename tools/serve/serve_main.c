@@ -15,6 +15,7 @@
 #include "api.h"
 #include "cli.h"
 #include "fault.h"
+#include "index_files.h"
 #include "machine.h"
 #include "vwhnsw.h"
 
@@ -34,7 +35,9 @@ static void usage(void) {
     printf("Usage: vw-serve -x INDEX [options]\n"
            "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
            "\n"
-           "  -x, --index PATH         index file written by vw-build (required)\n"
+           "  -x, --index PATH         index file written by vw-build (required), or a Faiss\n"
+           "                           (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
            "      --host ADDR          address to listen on (default 127.0.0.1)\n"
            "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
            "      --ef N               default ef_search, 1..%u (default 64)\n"
@@ -66,6 +69,7 @@ static void usage(void) {
 
 typedef struct options {
     serve_config cfg;
+    const char *metric; /* --metric, for an hnswlib file */
     int mmap;
     int max_connections_given;
 } options;
@@ -79,7 +83,8 @@ enum {
     OPT_MAX_CONN,
     OPT_QUEUE,
     OPT_MAX_WORK,
-    OPT_NORMALIZE
+    OPT_NORMALIZE,
+    OPT_METRIC
 };
 
 static const struct option longopts[] = {{"index", required_argument, NULL, 'x'},
@@ -94,6 +99,7 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'x'}
                                          {"queue", required_argument, NULL, OPT_QUEUE},
                                          {"max-work", required_argument, NULL, OPT_MAX_WORK},
                                          {"normalize", no_argument, NULL, OPT_NORMALIZE},
+                                         {"metric", required_argument, NULL, OPT_METRIC},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -138,6 +144,9 @@ static void parse_option(options *o, unsigned *threads, int ch, char **argv) {
         break;
     case OPT_NORMALIZE:
         c->normalize = 1;
+        break;
+    case OPT_METRIC:
+        o->metric = optarg;
         break;
     default:
         tool_other_option(ch, argv, usage);
@@ -208,7 +217,9 @@ int main(int argc, char **argv) {
     o.cfg.load_flags = o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT;
     served_index *index = NULL;
     char err[1024];
-    if (served_index_load(o.cfg.index_path, o.cfg.load_flags, &index, err, sizeof err) != 0)
+    tool_check_metric(o.cfg.index_path, o.metric);
+    if (served_index_load(o.cfg.index_path, o.cfg.load_flags, o.metric, &index, err, sizeof err) !=
+        0)
         tool_die("%s", err);
 
     /* From here on they are blocked in every thread (the server's threads

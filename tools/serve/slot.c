@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "fault.h"
 #include "files.h"
+#include "index_files.h"
 #include "log.h"
 
 #include <errno.h>
@@ -19,8 +20,8 @@
 
 #define RETRY_MS 1000
 
-int served_index_load(const char *path, unsigned flags, served_index **out, char *err,
-                      size_t err_size) {
+int served_index_load(const char *path, unsigned flags, const char *metric, served_index **out,
+                      char *err, size_t err_size) {
     *out = NULL;
     served_index *x = calloc(1, sizeof *x);
     if (x == NULL) {
@@ -31,19 +32,19 @@ int served_index_load(const char *path, unsigned flags, served_index **out, char
     uint64_t faults_before = fault_guard_total();
     fault_guard_loading(1);
     fault_guard_enter();
-    vw_status st = vw_index_load(path, flags, &x->index);
+    int rc = tool_load_index(path, flags, metric, &x->index, err, err_size);
     unsigned faults = fault_guard_leave();
     fault_guard_loading(-1);
-    if (st == VW_OK && (faults > 0 || fault_guard_total() != faults_before)) {
+    if (rc == 0 && (faults > 0 || fault_guard_total() != faults_before)) {
         vw_index_free(x->index);
         snprintf(err, err_size, "%s: the file was changed while it was being loaded", path);
         free(x);
         return -1;
     }
-    if (st == VW_OK)
-        st = vw_index_stats(x->index, &x->info);
-    if (st != VW_OK) {
+    vw_status st = rc == 0 ? vw_index_stats(x->index, &x->info) : VW_OK;
+    if (rc == 0 && st != VW_OK)
         tool_format_status(err, err_size, st, path);
+    if (rc != 0 || st != VW_OK) {
         vw_index_free(x->index);
         free(x);
         return -1;
@@ -161,7 +162,8 @@ static void wait_retry(index_slot *s) {
 static int reload_once(index_slot *s, char *last_error, size_t size) {
     served_index *fresh = NULL;
     char err[PATH_MAX + 512];
-    if (served_index_load(s->path, s->flags, &fresh, err, sizeof err) != 0) {
+    /* Reloads follow changes to a mapped file, which only vwhnsw files are. */
+    if (served_index_load(s->path, s->flags, NULL, &fresh, err, sizeof err) != 0) {
         atomic_fetch_add(&s->reload_failures, 1);
         if (strcmp(err, last_error) != 0)
             serve_log("cannot load the index again yet: %s; retrying every second", err);

@@ -38,9 +38,10 @@ typedef struct served_index {
 } served_index;
 
 /* Loads `path` (VW_LOAD_* flags) with the SIGBUS guard (fault.h) around the
- * load. 0 on success; -1 with a one-line reason in err. */
-int served_index_load(const char *path, unsigned flags, served_index **out, char *err,
-                      size_t err_size);
+ * load: a vwhnsw file, or a Faiss or hnswlib file (`metric`: --metric or
+ * NULL; see tool_load_index). 0 on success; -1 with a one-line reason in err. */
+int served_index_load(const char *path, unsigned flags, const char *metric, served_index **out,
+                      char *err, size_t err_size);
 void served_index_free(served_index *x);
 
 typedef struct index_slot {
