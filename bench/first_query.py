@@ -7,7 +7,7 @@ Starts CMD N times (after W untimed runs) and measures, with a monotonic
 clock in this process, the time from just before the fork to the arrival of
 the first line on CMD's standard output, and to its exit. For
 `vw-query -x INDEX --mmap ...` the first line is the answer to the first
-query, so this is issue 8's "answers its first query within 50 ms of process
+query, so this is the time to "answer the first query within 50 ms of process
 start", without the unmapping at exit that a whole-process timer (hyperfine)
 also counts. Prints min, median, p90 and max of both, in milliseconds.
 """

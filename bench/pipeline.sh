@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The seed pipeline end to end: build the project, generate vectors, build
+# The original Python service's pipeline end to end: build the project, generate vectors, build
 # the HNSW index (M=32, efConstruction=200), then benchmark recall@10 and
 # latency at efSearch=64 and find the efSearch that reaches recall 0.95.
 #
 #   bench/pipeline.sh                      100,000 clustered vectors (about a minute on 2 cores)
-#   bench/pipeline.sh -n 1000000           the seed's full 1M workload
+#   bench/pipeline.sh -n 1000000           the original service's full 1M workload
 #   bench/pipeline.sh -n 1000000 --dist gaussian
 #
 # Options: -n N, --dist clustered|gaussian|uniform, --out DIR (default out/pipeline-<dist>-<n>),

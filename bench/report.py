@@ -1,7 +1,14 @@
 #!/usr/bin/env python3
-"""Turns the logs of bench/compare.sh into markdown tables and an SVG plot.
+"""Turns the logs of bench/compare.sh into markdown tables and recall-vs-QPS
+plots.
 
     python3 bench/report.py OUT_DIR    -> OUT_DIR/report.md, OUT_DIR/recall_qps.svg
+                                          (and recall_qps_rounds.svg after bench/rounds.sh)
+
+The plots are drawn by the project's one plotter, vw-bench's: each engine's
+curve is written as a results file in vw-bench's shape (OUT_DIR/<engine>-
+results.json, -rounds.json) and `vw-bench --plot-from NAME=FILE ...` draws
+them in one chart. vw-bench is taken from $VW_BENCH, else build/tools/.
 
 Per engine: build seconds and peak RSS (from /usr/bin/time -v), index bytes,
 load seconds, and per efSearch the recall@10, QPS and latency percentiles of
@@ -9,19 +16,18 @@ the single-thread passes, plus the 2-thread batch QPS (median of 3). QPS at
 a recall target is interpolated on each engine's own curve (log QPS linear in
 recall between the two efSearch values that bracket the target), so engines
 are compared at equal recall rather than equal ef."""
+import json
 import math
 import os
 import re
 import statistics
+import subprocess
 import sys
 
 NAMES = {"vw": "libvwhnsw", "vw-f16": "libvwhnsw f16", "vw-f16n": "libvwhnsw f16, no f32",
          "vw-i8": "libvwhnsw i8", "vw-i8n": "libvwhnsw i8, no f32", "hnswlib": "hnswlib",
          "faiss": "Faiss+SIMD", "usearch": "usearch", "usearch-f16": "usearch f16",
          "usearch-i8": "usearch i8"}
-COLORS = {"vw": "#d62728", "vw-f16": "#ff7f0e", "vw-f16n": "#bcbd22", "vw-i8": "#9467bd",
-          "vw-i8n": "#e377c2", "hnswlib": "#1f77b4", "faiss": "#2ca02c", "usearch": "#17becf",
-          "usearch-f16": "#8c564b", "usearch-i8": "#7f7f7f"}
 VW = [e for e in NAMES if e.startswith("vw")]
 
 
@@ -204,7 +210,8 @@ def tables(meta, res, targets):
         a = next((x for x in res["vw"]["rows"] if x["ef"] == 64), None)
         b = next((x for x in res["hnswlib"]["rows"] if x["ef"] == 64), None)
         if a and b:
-            out += ["", "At the seed's efSearch=64: libvwhnsw %.0f QPS at recall %.4f, hnswlib %.0f "
+            out += ["", "At efSearch=64, the original service's: libvwhnsw %.0f QPS at recall %.4f, "
+                    "hnswlib %.0f "
                     "QPS at recall %.4f: ratio %.2f." % (a["qps"], a["recall"], b["qps"],
                                                          b["recall"], a["qps"] / b["qps"])]
     if "vw" in res and "hnswlib" in res and res["vw"]["build_s"] and res["hnswlib"]["build_s"]:
@@ -213,50 +220,24 @@ def tables(meta, res, targets):
     return "\n".join(out) + "\n"
 
 
-def svg(res, title, path):
-    W, H, L, R, T, B = 720, 480, 80, 170, 40, 60
-    pts = [(x["recall"], x["qps"]) for r in res.values() for x in r["rows"]]
-    x0, x1 = 0.0, 1.0
-    lq = [math.log10(q) for _, q in pts]
-    y0, y1 = math.floor(min(lq)), math.ceil(max(lq))
-    sx = lambda x: L + (x - x0) / (x1 - x0) * (W - L - R)
-    sy = lambda q: T + (y1 - math.log10(q)) / (y1 - y0) * (H - T - B)
-    s = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="sans-serif" '
-         'font-size="12">' % (W, H), '<rect width="100%" height="100%" fill="white"/>',
-         '<text x="%d" y="24" font-size="15" text-anchor="middle">%s</text>' % ((W - R + L) / 2, title)]
-    for i in range(11):
-        x = x0 + i * (x1 - x0) / 10
-        s.append('<line x1="%.1f" y1="%d" x2="%.1f" y2="%d" stroke="#ddd"/>' % (sx(x), T, sx(x), H - B))
-        s.append('<text x="%.1f" y="%d" text-anchor="middle">%.1f</text>' % (sx(x), H - B + 16, x))
-    for p in range(y0, y1 + 1):
-        for m in (1, 2, 5):
-            q = m * 10 ** p
-            if q < 10 ** y0 or q > 10 ** y1:
-                continue
-            s.append('<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#%s"/>' % (
-                L, sy(q), W - R, sy(q), "ccc" if m == 1 else "eee"))
-            s.append('<text x="%d" y="%.1f" text-anchor="end">%s</text>' % (L - 6, sy(q) + 4, "{:,}".format(q)))
-    s.append('<rect x="%d" y="%d" width="%d" height="%d" fill="none" stroke="black"/>' % (
-        L, T, W - L - R, H - T - B))
-    s.append('<text x="%.1f" y="%d" text-anchor="middle">recall@10</text>' % ((W - R + L) / 2, H - 18))
-    s.append('<text x="18" y="%.1f" text-anchor="middle" transform="rotate(-90 18 %.1f)">'
-             'queries per second, 1 thread (log scale)</text>' % ((H - B + T) / 2, (H - B + T) / 2))
-    for i, (e, r) in enumerate(res.items()):
-        c = COLORS[e]
-        xy = [(sx(x["recall"]), sy(x["qps"])) for x in r["rows"]]
-        s.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>' % (
-            c, " ".join("%.1f,%.1f" % p for p in xy)))
-        for (px, py), x in zip(xy, r["rows"]):
-            s.append('<circle cx="%.1f" cy="%.1f" r="3.5" fill="%s"/>' % (px, py, c))
-            s.append('<text x="%.1f" y="%.1f" font-size="10" fill="%s">%d</text>' % (px + 5, py - 5, c, x["ef"]))
-        ly = T + 20 + 22 * i
-        s.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="3"/>' % (
-            W - R + 15, ly, W - R + 40, ly, c))
-        s.append('<text x="%d" y="%d">%s</text>' % (W - R + 46, ly + 4, NAMES[e]))
-    s.append('<text x="%d" y="%d" font-size="10">labels: efSearch</text>' % (W - R + 15, T + 20 + 22 * len(res)))
-    s.append("</svg>")
-    with open(path, "w") as f:
-        f.write("\n".join(s) + "\n")
+def plot(res, out, kind, title, svg):
+    """Writes one vw-bench-shaped results file per engine and draws them."""
+    args = [os.environ.get("VW_BENCH", os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                    "..", "build", "tools", "vw-bench")),
+            "--plot", os.path.join(out, svg), "--plot-title", title]
+    for e, r in res.items():
+        path = os.path.join(out, "%s-%s.json" % (e, kind))
+        doc = {"tool": "bench/report.py", "engine": NAMES[e], "k": 10,
+               "results": [{"ef_search": x["ef"], "recall_at_k": x["recall"], "qps": x["qps"]}
+                           for x in r["rows"]]}
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
+        args += ["--plot-from", "%s=%s" % (NAMES[e], path)]
+    if not os.access(args[0], os.X_OK):
+        print("report.py: %s not built; no %s" % (args[0], svg), file=sys.stderr)
+        return
+    subprocess.run(args, check=True)
 
 
 def main():
@@ -274,12 +255,12 @@ def main():
     md = tables(meta, res, targets)
     with open(os.path.join(out, "report.md"), "w") as f:
         f.write(md)
-    svg(res, "recall vs QPS, %s (M=32, efC=200, k=10)" % meta.get("set", ""),
-        os.path.join(out, "recall_qps.svg"))
+    plot(res, out, "results", "recall vs QPS, %s (M=32, efC=200, k=10)" % meta.get("set", ""),
+         "recall_qps.svg")
     med = rounds_median(out, NAMES)
     if len(med) > 1:
-        svg(med, "recall vs QPS, %s, median of alternating rounds" % meta.get("set", ""),
-            os.path.join(out, "recall_qps_rounds.svg"))
+        plot(med, out, "rounds", "recall vs QPS, %s, median of alternating rounds" %
+             meta.get("set", ""), "recall_qps_rounds.svg")
     print(md)
 
 

@@ -106,14 +106,13 @@ static int cmd_build(int argc, char **argv) {
     p.capacity = base->n;
     unsigned threads = (unsigned)atoi(argv[6]);
     bool reorder = true;
-    for (int i = 7; i < argc; i++) {
+    for (int i = 7; i < argc; i++)
         if (strcmp(argv[i], "noreorder") == 0)
             reorder = false;
         else if (strcmp(argv[i], "nofloat32") == 0)
             p.flags |= VW_PARAMS_NO_FLOAT32;
         else
             die_on(vw_storage_parse(argv[i], &p.storage), argv[i]);
-    }
     printf("engine=vwhnsw base=%s n=%llu d=%u M=%u efC=%u threads=%u simd=%s storage=%s "
            "float32=%s\n",
            argv[2], (unsigned long long)base->n, base->dim, p.M, p.ef_construction, threads,

@@ -217,10 +217,13 @@ VW_API void vw_index_free(vw_index *index);
 
 /* Sets the i8 codec of an empty VW_STORAGE_I8 index from n sample vectors
  * (n * dim floats; normalized first for the cosine metric): per-dimension
- * minimum and maximum. Without it, the first vw_index_add_batch trains on
- * its own vectors; vw_index_add on an untrained i8 index fails with
- * VW_ERR_INVALID_ARG. VW_ERR_INVALID_ARG once the index holds vectors or was
- * trained; VW_OK without effect for f32 and f16 indexes. */
+ * minimum and maximum. Called again before the first insert, it widens the
+ * codec to cover every sample given so far, so a file can train it a chunk
+ * at a time (vw-build does) and get the codec the whole file would give.
+ * Without it, the first vw_index_add_batch trains on its own vectors;
+ * vw_index_add on an untrained i8 index fails with VW_ERR_INVALID_ARG.
+ * VW_ERR_INVALID_ARG once the index holds vectors, or for a loaded index;
+ * VW_OK without effect for f32 and f16 indexes. */
 VW_API vw_status vw_index_train(vw_index *index, const float *vectors, uint64_t n);
 
 /* Inserts one vector of index dim floats under a new label. The vector is
@@ -239,7 +242,15 @@ typedef int (*vw_progress_fn)(uint64_t done, uint64_t total, void *ctx);
  * `threads` threads (0 = all online CPUs). Every vector and label is
  * checked before anything is inserted: on a bad vector or a duplicate label
  * (against the index or within the batch) nothing is inserted. `progress`
- * may be NULL. */
+ * may be NULL.
+ *
+ * labels may be NULL: the vectors then get the next ids as labels, c, c+1,
+ * ..., c+n-1, where c is the index's count before the call (vw_stats.count).
+ * An index built by such batches alone is labelled by row number 0..n-1 and
+ * costs no label memory or label checks. Those labels must not be taken
+ * already (possible after explicitly labelled inserts, or after removals:
+ * the count then falls below the highest label), else
+ * VW_ERR_DUPLICATE_LABEL as above. */
 VW_API vw_status vw_index_add_batch(vw_index *index, const float *vectors, const uint64_t *labels,
                                     uint64_t n, unsigned threads, vw_progress_fn progress,
                                     void *progress_ctx);
@@ -563,6 +574,29 @@ VW_API vw_status vw_dataset_write(const char *path, vw_dataset_format format, co
 
 VW_API void vw_dataset_free(vw_dataset *dataset);
 
+/* A vector file read a range of rows at a time, for programs that process
+ * files larger than they want to hold: vw-build streams its input into
+ * vw_index_add_batch this way, so the vectors are never in memory twice.
+ * The checks are vw_dataset_read's: the header against the file size (and a
+ * cut last row) at open, each row as it is read; a failed read leaves the
+ * reader where it was. */
+typedef struct vw_dataset_reader vw_dataset_reader;
+
+/* Opens a vector file; `format` as for vw_dataset_read. On success *out
+ * owns a reader positioned at row 0; release it with vw_dataset_close. */
+VW_API vw_status vw_dataset_open(const char *path, vw_dataset_format format,
+                                 vw_dataset_reader **out);
+/* Rows and dimension the file holds (its header); 0 for NULL. */
+VW_API uint64_t vw_dataset_rows(const vw_dataset_reader *reader);
+VW_API uint32_t vw_dataset_dim(const vw_dataset_reader *reader);
+/* Reads the next rows, at most max_rows, as float32 into out (room for
+ * max_rows * dim floats) and gives their number in *got: fewer than
+ * max_rows only at the end of the file, 0 once every row has been read. */
+VW_API vw_status vw_dataset_read_next(vw_dataset_reader *reader, float *out, uint64_t max_rows,
+                                      uint64_t *got);
+/* Closes the file and frees the reader. NULL is ignored. */
+VW_API void vw_dataset_close(vw_dataset_reader *reader);
+
 /* Writes len bytes to `path` with the guarantees of vw_index_save: a
  * temporary file beside it, fsync, rename over `path`, directory fsync; on
  * any failure (a full disk, a file size limit) the temporary file is
@@ -600,6 +634,26 @@ VW_API float vw_distance_dot(const float *a, const float *b, uint32_t dim);
 /* Normalizes v to unit length in place; VW_ERR_ZERO_VECTOR if it is zero,
  * VW_ERR_NONFINITE if it holds NaN/Inf. */
 VW_API vw_status vw_normalize(float *v, uint32_t dim);
+
+/* ------------------------------------------------------------------ exact search */
+
+/* The exact k nearest rows of base (n rows of dim floats, row-major) for
+ * each of nq queries, by brute force on `threads` threads (0 = all online
+ * CPUs): the ground truth that recall is measured against. Distances are
+ * the ones an index of that metric reports (cosine normalizes rows and
+ * queries on the way, without changing the caller's arrays). Results of
+ * query i go to out_ids[i*k .. i*k+k-1] as row numbers, nearest first,
+ * equal distances by the smaller row; out_distances likewise (may be NULL).
+ * When n < k the remaining slots get UINT64_MAX and +Inf. Every row and
+ * query is checked first, as an insert would check it (VW_ERR_NONFINITE,
+ * VW_ERR_ZERO_VECTOR for cosine). `progress` (may be NULL) is called on the
+ * calling thread with the queries done so far; non-zero cancels
+ * (VW_ERR_CANCELLED). Queries share each pass over base in blocks, so the
+ * cost is about n * nq * dim operations but n * nq / 32 rows read. */
+VW_API vw_status vw_exact_search(const float *base, uint64_t n, const float *queries, uint64_t nq,
+                                 uint32_t dim, vw_metric metric, uint32_t k, unsigned threads,
+                                 uint64_t *out_ids, float *out_distances, vw_progress_fn progress,
+                                 void *progress_ctx);
 
 #ifdef __cplusplus
 }

@@ -8,8 +8,11 @@
  * then the rows are read with pread in chunks of about 1 MiB and converted
  * into the output array (little-endian float32 without row prefixes is read
  * straight into it). So a file costs its float32 array plus one chunk, and
- * never a second copy of the file. The same code parses a memory buffer
- * (vw_dataset_parse, for the fuzz target), only the byte source differs.
+ * never a second copy of the file. A vw_dataset_reader reads the same rows a
+ * range at a time into the caller's buffer, so a program that consumes them
+ * in pieces (vw-build inserting them) never holds the file at all. The same
+ * code parses a memory buffer (vw_dataset_parse, for the fuzz target), only
+ * the byte source differs.
  *
  * Writing: rows are encoded in chunks into a temporary file in the target's
  * directory, which is fsync'ed and renamed over the target, and the
@@ -175,12 +178,11 @@ static vw_status convert_row(const unsigned char *p, vw_elem elem, uint32_t dim,
                              uint64_t row) {
     switch (elem) {
     case VW_ELEM_F32:
-        if (HOST_LE) {
+        if (HOST_LE)
             memcpy(out, p, (size_t)dim * 4);
-        } else {
+        else
             for (uint32_t j = 0; j < dim; j++)
                 out[j] = f32_from_bits(load_le32(p + 4 * (size_t)j));
-        }
         break;
     case VW_ELEM_F64:
         for (uint32_t j = 0; j < dim; j++) {
@@ -289,8 +291,8 @@ static vw_status check_dim(int64_t dim, const char *where) {
     return VW_OK;
 }
 
-/* n is the number of whole rows; a partial last row is checked by
- * check_vecs_tail once the whole rows have been read. */
+/* n is the number of whole rows; a partial last row is refused by
+ * check_vecs_tail before any row is read. */
 static vw_status vecs_layout(const source *s, vw_dataset_format format, vw_layout *lay) {
     unsigned char head[4];
     if (s->size < sizeof head)
@@ -314,21 +316,47 @@ static vw_status vecs_layout(const source *s, vw_dataset_format format, vw_layou
     return VW_OK;
 }
 
+static vw_status ragged_row(uint64_t row, int32_t dim, uint32_t want) {
+    return vw_fail(VW_ERR_CORRUPT,
+                   "row %" PRIu64 " has dimension %" PRId32 " but row 0 has %" PRIu32, row, dim,
+                   want);
+}
+
+/* A file that does not end on a row boundary is most often ragged earlier:
+ * one row of another dimension shifts every row after it. Names the first
+ * such row, as reading the rows in order would. */
+static vw_status find_ragged_row(const source *s, const vw_layout *lay, size_t row_bytes) {
+    uint64_t chunk_rows = CHUNK_BYTES / row_bytes;
+    unsigned char *buf = malloc(CHUNK_BYTES);
+    if (buf == NULL)
+        return VW_OK; /* the cut last row is still reported */
+    vw_status st = VW_OK;
+    for (uint64_t r = 0; r < lay->n && st == VW_OK; r += chunk_rows) {
+        uint64_t part = lay->n - r < chunk_rows ? lay->n - r : chunk_rows;
+        st = source_read(s, r * row_bytes, buf, (size_t)part * row_bytes);
+        for (uint64_t i = 0; i < part && st == VW_OK; i++)
+            if (load_le32(buf + i * row_bytes) != lay->dim)
+                st = ragged_row(r + i, (int32_t)load_le32(buf + i * row_bytes), lay->dim);
+    }
+    free(buf);
+    return st;
+}
+
 static vw_status check_vecs_tail(const source *s, const vw_layout *lay) {
     uint64_t row_bytes = 4 + lay->dim * elem_size(lay->elem);
     uint64_t tail = s->size - lay->n * row_bytes;
     if (tail == 0)
         return VW_OK;
+    vw_status st = find_ragged_row(s, lay, (size_t)row_bytes);
+    if (st != VW_OK)
+        return st;
     if (tail >= 4) {
         unsigned char head[4];
-        vw_status st = source_read(s, lay->n * row_bytes, head, sizeof head);
+        st = source_read(s, lay->n * row_bytes, head, sizeof head);
         if (st != VW_OK)
             return st;
-        int32_t d = (int32_t)load_le32(head);
-        if ((uint32_t)d != lay->dim)
-            return vw_fail(VW_ERR_CORRUPT,
-                           "row %" PRIu64 " has dimension %" PRId32 " but row 0 has %" PRIu32,
-                           lay->n, d, lay->dim);
+        if (load_le32(head) != lay->dim)
+            return ragged_row(lay->n, (int32_t)load_le32(head), lay->dim);
     }
     return vw_fail(VW_ERR_TRUNCATED,
                    "file size %" PRIu64 " is not a multiple of the row size %" PRIu64
@@ -369,73 +397,84 @@ static vw_status bin_layout(const source *s, vw_dataset_format format, vw_layout
 
 /* ------------------------------------------------------------------ rows */
 
-static vw_status read_rows(const source *s, const vw_layout *lay, float *out) {
+/* Header checks shared by every way of reading: the layout of the rows,
+ * checked against the size of the source. A *vecs file's rows are whole
+ * (a cut last row is refused here, before any row is converted); each row's
+ * own dimension prefix is checked as it is read. */
+static vw_status open_layout(const source *s, vw_dataset_format format, vw_layout *lay) {
+    layout_kind kind = formats[format].kind;
+    if (s->size == 0)
+        return vw_fail(VW_ERR_TRUNCATED, "the file is empty");
+    vw_status st = kind == KIND_NPY ? VW_OK : refuse_npy_content(s, format);
+    if (st == VW_OK)
+        st = kind == KIND_NPY    ? npy_layout(s, lay)
+             : kind == KIND_VECS ? vecs_layout(s, format, lay)
+                                 : bin_layout(s, format, lay);
+    if (st == VW_OK && kind == KIND_VECS)
+        st = check_vecs_tail(s, lay);
+    return st;
+}
+
+/* Converts rows first..first+rows-1 into out. `buf` holds CHUNK_BYTES for
+ * formats that need converting (NULL for raw little-endian float32, which is
+ * read straight into out). */
+static vw_status read_rows(const source *s, const vw_layout *lay, uint64_t first, uint64_t rows,
+                           unsigned char *buf, float *out) {
     size_t payload = lay->dim * elem_size(lay->elem);
     size_t row_bytes = lay->row_prefix + payload;
-    if (HOST_LE && lay->elem == VW_ELEM_F32 && lay->row_prefix == 0)
-        return source_read(s, lay->data_off, out, (size_t)lay->n * payload);
+    if (buf == NULL)
+        return source_read(s, lay->data_off + first * payload, out, (size_t)rows * payload);
 
     uint64_t chunk_rows = CHUNK_BYTES / row_bytes; /* >= 31: a row is at most 32772 bytes */
-    if (chunk_rows > lay->n)
-        chunk_rows = lay->n;
-    unsigned char *buf = malloc((size_t)chunk_rows * row_bytes);
-    if (buf == NULL)
-        return vw_fail(VW_ERR_NOMEM, "read buffer");
     vw_status st = VW_OK;
-    for (uint64_t r = 0; r < lay->n && st == VW_OK; r += chunk_rows) {
-        uint64_t rows = lay->n - r < chunk_rows ? lay->n - r : chunk_rows;
-        st = source_read(s, lay->data_off + r * row_bytes, buf, (size_t)rows * row_bytes);
-        for (uint64_t i = 0; i < rows && st == VW_OK; i++) {
+    for (uint64_t done = 0; done < rows && st == VW_OK; done += chunk_rows) {
+        uint64_t r = first + done, part = rows - done < chunk_rows ? rows - done : chunk_rows;
+        st = source_read(s, lay->data_off + r * row_bytes, buf, (size_t)part * row_bytes);
+        for (uint64_t i = 0; i < part && st == VW_OK; i++) {
             const unsigned char *p = buf + i * row_bytes;
             if (lay->row_prefix != 0 && load_le32(p) != lay->dim)
-                st = vw_fail(VW_ERR_CORRUPT,
-                             "row %" PRIu64 " has dimension %" PRId32 " but row 0 has %" PRIu32,
-                             r + i, (int32_t)load_le32(p), lay->dim);
+                st = ragged_row(r + i, (int32_t)load_le32(p), lay->dim);
             else
-                st = convert_row(p + lay->row_prefix, lay->elem, lay->dim, out + (r + i) * lay->dim,
-                                 r + i);
+                st = convert_row(p + lay->row_prefix, lay->elem, lay->dim,
+                                 out + (done + i) * lay->dim, r + i);
         }
     }
-    free(buf);
     return st;
+}
+
+/* The conversion buffer a layout needs, in *buf (NULL when the rows are
+ * read in place). */
+static vw_status alloc_chunk(const vw_layout *lay, unsigned char **buf) {
+    *buf = NULL;
+    if (HOST_LE && lay->elem == VW_ELEM_F32 && lay->row_prefix == 0)
+        return VW_OK;
+    *buf = malloc(CHUNK_BYTES);
+    return *buf ? VW_OK : vw_fail(VW_ERR_NOMEM, "read buffer");
 }
 
 static vw_status parse_source(const source *s, vw_dataset_format format, vw_dataset **out) {
     vw_layout lay;
-    vw_status st;
-    layout_kind kind = formats[format].kind;
-    if (s->size == 0)
-        return vw_fail(VW_ERR_TRUNCATED, "the file is empty");
-    st = kind == KIND_NPY ? VW_OK : refuse_npy_content(s, format);
-    if (st == VW_OK)
-        st = kind == KIND_NPY    ? npy_layout(s, &lay)
-             : kind == KIND_VECS ? vecs_layout(s, format, &lay)
-                                 : bin_layout(s, format, &lay);
+    vw_status st = open_layout(s, format, &lay);
     if (st != VW_OK)
         return st;
-
     size_t bytes;
     if (!array_bytes(lay.n, lay.dim, sizeof(float), &bytes))
         return vw_fail(VW_ERR_NOMEM, "%" PRIu64 " x %" PRIu32 " floats do not fit in memory", lay.n,
                        lay.dim);
     vw_dataset *ds = malloc(sizeof *ds);
     float *data = malloc(bytes);
-    if (ds == NULL || data == NULL) {
-        free(ds);
-        free(data);
-        return vw_fail(VW_ERR_NOMEM, "%" PRIu64 " x %" PRIu32 " floats", lay.n, lay.dim);
-    }
-    st = read_rows(s, &lay, data);
-    if (st == VW_OK && kind == KIND_VECS)
-        st = check_vecs_tail(s, &lay);
+    unsigned char *buf = NULL;
+    st = ds && data ? alloc_chunk(&lay, &buf)
+                    : vw_fail(VW_ERR_NOMEM, "%" PRIu64 " x %" PRIu32 " floats", lay.n, lay.dim);
+    if (st == VW_OK)
+        st = read_rows(s, &lay, 0, lay.n, buf, data);
+    free(buf);
     if (st != VW_OK) {
         free(ds);
         free(data);
         return st;
     }
-    ds->n = lay.n;
-    ds->dim = lay.dim;
-    ds->data = data;
+    *ds = (vw_dataset){.n = lay.n, .dim = lay.dim, .data = data};
     *out = ds;
     return VW_OK;
 }
@@ -452,12 +491,9 @@ vw_status vw_dataset_parse(const void *bytes, size_t len, vw_dataset_format form
     return parse_source(&s, format, out);
 }
 
-vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset **out) {
-    vw_clear_detail();
-    if (path == NULL || out == NULL)
-        return vw_fail(VW_ERR_NULL_ARG, "path or out is NULL");
-    *out = NULL;
-    vw_status st = resolve_format(path, format, &format);
+/* Opens a vector file as a source read sequentially. */
+static vw_status open_file(const char *path, vw_dataset_format *format, source *s) {
+    vw_status st = resolve_format(path, *format, format);
     if (st != VW_OK)
         return st;
     int fd;
@@ -466,10 +502,87 @@ vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset
     if (st != VW_OK)
         return st;
     (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-    source s = {NULL, fd, size};
+    *s = (source){NULL, fd, size};
+    return VW_OK;
+}
+
+vw_status vw_dataset_read(const char *path, vw_dataset_format format, vw_dataset **out) {
+    vw_clear_detail();
+    if (path == NULL || out == NULL)
+        return vw_fail(VW_ERR_NULL_ARG, "path or out is NULL");
+    *out = NULL;
+    source s;
+    vw_status st = open_file(path, &format, &s);
+    if (st != VW_OK)
+        return st;
     st = parse_source(&s, format, out);
-    close(fd);
+    close(s.fd);
     return st;
+}
+
+/* ------------------------------------------------------------------ streaming */
+
+struct vw_dataset_reader {
+    source s;
+    vw_layout lay;
+    uint64_t next;      /* first row not read yet */
+    unsigned char *buf; /* conversion chunk, NULL for raw float32 */
+};
+
+vw_status vw_dataset_open(const char *path, vw_dataset_format format, vw_dataset_reader **out) {
+    vw_clear_detail();
+    if (path == NULL || out == NULL)
+        return vw_fail(VW_ERR_NULL_ARG, "path or out is NULL");
+    *out = NULL;
+    vw_dataset_reader *r = calloc(1, sizeof *r);
+    if (r == NULL)
+        return vw_fail(VW_ERR_NOMEM, "dataset reader");
+    vw_status st = open_file(path, &format, &r->s);
+    if (st != VW_OK) {
+        free(r);
+        return st;
+    }
+    st = open_layout(&r->s, format, &r->lay);
+    if (st == VW_OK)
+        st = alloc_chunk(&r->lay, &r->buf);
+    if (st != VW_OK) {
+        vw_dataset_close(r);
+        return st;
+    }
+    *out = r;
+    return VW_OK;
+}
+
+uint64_t vw_dataset_rows(const vw_dataset_reader *r) {
+    return r ? r->lay.n : 0;
+}
+
+uint32_t vw_dataset_dim(const vw_dataset_reader *r) {
+    return r ? r->lay.dim : 0;
+}
+
+vw_status vw_dataset_read_next(vw_dataset_reader *r, float *out, uint64_t max_rows, uint64_t *got) {
+    vw_clear_detail();
+    if (r == NULL || got == NULL || (out == NULL && max_rows > 0))
+        return vw_fail(VW_ERR_NULL_ARG, "reader, out or got is NULL");
+    *got = 0;
+    uint64_t rows = r->lay.n - r->next < max_rows ? r->lay.n - r->next : max_rows;
+    if (rows == 0)
+        return VW_OK;
+    vw_status st = read_rows(&r->s, &r->lay, r->next, rows, r->buf, out);
+    if (st != VW_OK)
+        return st;
+    r->next += rows;
+    *got = rows;
+    return VW_OK;
+}
+
+void vw_dataset_close(vw_dataset_reader *r) {
+    if (r == NULL)
+        return;
+    close(r->s.fd);
+    free(r->buf);
+    free(r);
 }
 
 void vw_dataset_free(vw_dataset *dataset) {

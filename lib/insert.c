@@ -51,19 +51,28 @@ static vw_status check_vector(const vw_index *ix, const float *v) {
     return ix->metric == VW_METRIC_COSINE ? VW_OK : vw_check_storable(ix, v);
 }
 
+/* The label of row i of a batch: the caller's, or with labels == NULL the
+ * next id, first + i, where first is the live count before the batch (see
+ * vw_index_add_batch). */
+static uint64_t batch_label(const uint64_t *labels, uint64_t first, uint64_t i) {
+    return labels ? labels[i] : first + i;
+}
+
 /* Checks every vector and label of a batch before anything changes. */
 static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n,
                              bool upsert) {
     for (uint64_t i = 0; i < n; i++) {
+        uint64_t label = batch_label(labels, ix->live, i);
         vw_status st = check_vector(ix, vecs + i * ix->dim);
         if (st != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
-            return vw_fail(st, "vector %llu: %s", (unsigned long long)i, why);
+            return vw_fail(st, "vector %llu (label %llu): %s", (unsigned long long)i,
+                           (unsigned long long)label, why);
         }
-        if (!upsert && vw_labelmap_find(&ix->map, ix->labels, labels[i]) != VW_NO_NODE)
+        if (!upsert && vw_labelmap_find(&ix->map, ix->labels, label) != VW_NO_NODE)
             return vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu (vector %llu) already present",
-                           (unsigned long long)labels[i], (unsigned long long)i);
+                           (unsigned long long)label, (unsigned long long)i);
     }
     return VW_OK;
 }
@@ -97,6 +106,7 @@ static vw_status place_at(vw_index *ix, const float *v, uint64_t label, unsigned
                           float *tmp, placed *out) {
     uint32_t old = upsert ? vw_labelmap_find(&ix->map, ix->labels, label) : VW_NO_NODE;
     uint32_t id = vw_slot_peek(ix);
+    VW_ASSERT(id < ix->capacity); /* prepare() reserved the room */
     uint32_t *upper = NULL;
     size_t words = (size_t)level * (1 + ix->M);
     if (level > 0 && !(upper = calloc(words, sizeof *upper)))
@@ -221,6 +231,7 @@ uint32_t vw_select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c, uin
         if (good)
             c[kept++] = c[i];
     }
+    VW_ASSERT(kept <= max);
     return kept;
 }
 
@@ -229,10 +240,11 @@ uint32_t vw_select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c, uin
 /* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
  * the list is full. Takes nb's node lock; uses s->sel. */
 void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level) {
-    uint32_t max = level == 0 ? ix->M0 : ix->M;
-    pthread_mutex_lock(vw_node_lock(ix, nb));
+    uint32_t max = vw_list_max(ix, level);
+    vw_node_lock_take(ix, nb);
     uint32_t *list = vw_links(ix, nb, level);
     uint32_t len = vw_list_len(list);
+    VW_ASSERT(len <= max);
     bool present = false;
     for (uint32_t i = 0; i < len && !present; i++)
         present = vw_list_at(list, i) == id;
@@ -244,6 +256,7 @@ void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsi
     } else {
         vw_query base = vw_prepare_node(ix, nb, s->nbuf);
         vw_cand *c = s->sel; /* the caller's selection lives in s->cand's storage */
+        VW_ASSERT(len + 1 <= s->sel_cap);
         for (uint32_t i = 0; i < len; i++) {
             uint32_t x = vw_list_at(list, i);
             c[i] = (vw_cand){vw_qdist(ix, &base, x), x};
@@ -255,7 +268,8 @@ void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsi
             vw_list_put(list, i, c[i].id);
         vw_list_set_len(list, kept);
     }
-    pthread_mutex_unlock(vw_node_lock(ix, nb));
+    VW_ASSERT(vw_list_len(list) <= max);
+    vw_node_lock_drop(ix, nb);
 }
 
 /* Moves the layer search's results (a max-heap), but `self`, out nearest
@@ -287,13 +301,14 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
     uint32_t n = sorted_results(s, id);
     uint32_t next = n > 0 ? sorted[0].id : from;
     uint32_t kept = vw_select_neighbours(ix, s, sorted, n, ix->M);
+    VW_ASSERT(kept <= vw_list_max(ix, level));
 
-    pthread_mutex_lock(vw_node_lock(ix, id));
+    vw_node_lock_take(ix, id);
     uint32_t *list = vw_links(ix, id, level);
     for (uint32_t i = 0; i < kept; i++)
         vw_list_put(list, i, sorted[i].id);
     vw_list_set_len(list, kept);
-    pthread_mutex_unlock(vw_node_lock(ix, id));
+    vw_node_lock_drop(ix, id);
     return next;
 }
 
@@ -302,9 +317,9 @@ static uint32_t choose_links(vw_index *ix, vw_scratch *s, uint32_t id, unsigned 
  * add themselves to it (they already link to `id`, which add_backlink sees). */
 static void link_back(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) {
     uint32_t copy[2 * VW_MAX_M];
-    pthread_mutex_lock(vw_node_lock(ix, id));
-    uint32_t n = vw_list_copy(vw_links(ix, id, level), level == 0 ? ix->M0 : ix->M, copy);
-    pthread_mutex_unlock(vw_node_lock(ix, id));
+    vw_node_lock_take(ix, id);
+    uint32_t n = vw_list_copy(vw_links(ix, id, level), vw_list_max(ix, level), copy);
+    vw_node_lock_drop(ix, id);
     for (uint32_t i = 0; i < n; i++)
         vw_add_backlink(ix, s, copy[i], id, level);
 }
@@ -461,13 +476,20 @@ vw_status vw_index_train(vw_index *ix, const float *vectors, uint64_t n) {
         st = VW_OK;
     else if (ix->readonly)
         st = vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
-    else if (ix->count > 0 || ix->i8.trained)
-        st = vw_fail(VW_ERR_INVALID_ARG, "the i8 codec is trained once, before any insert");
+    else if (ix->count > 0 || (ix->i8.trained && !ix->i8.hi))
+        st = vw_fail(VW_ERR_INVALID_ARG, "the i8 codec is trained before any insert (and a "
+                                         "loaded index's codec is fixed)");
     else if (n == 0)
         st = vw_fail(VW_ERR_INVALID_ARG, "training needs at least one vector");
     else {
-        for (uint64_t i = 0; i < n && st == VW_OK; i++)
+        for (uint64_t i = 0; i < n && st == VW_OK; i++) {
             st = check_vector(ix, vectors + i * ix->dim);
+            if (st != VW_OK) {
+                char why[160];
+                snprintf(why, sizeof why, "%s", vw_last_error_detail());
+                st = vw_fail(st, "training vector %llu: %s", (unsigned long long)i, why);
+            }
+        }
         if (st == VW_OK)
             st = vw_storage_train(ix, vectors, n);
     }
@@ -483,7 +505,7 @@ static int cmp_u64(const void *a, const void *b) {
 }
 
 vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n) {
-    if (n < 2)
+    if (n < 2 || !labels) /* the next ids (labels == NULL) cannot repeat */
         return VW_OK;
     uint64_t *sorted = malloc(n * sizeof *sorted);
     if (!sorted)
@@ -502,7 +524,8 @@ vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n) {
 typedef struct batch_insert {
     vw_index *ix;
     const float *vecs;
-    const uint64_t *labels;
+    const uint64_t *labels; /* NULL: row i gets first_label + i */
+    uint64_t first_label;
     uint64_t n;
     bool upsert;
     uint64_t next; /* next batch row to place; guarded by place_lock */
@@ -546,7 +569,8 @@ static void insert_worker(void *p, unsigned worker) {
         placed pl;
         if (row < b->n) {
             b->next++;
-            st = place(ix, b->vecs + row * ix->dim, b->labels[row], b->upsert, s->qbuf, &pl);
+            st = place(ix, b->vecs + row * ix->dim, batch_label(b->labels, b->first_label, row),
+                       b->upsert, s->qbuf, &pl);
         }
         pthread_mutex_unlock(&b->place_lock);
         if (row >= b->n || st != VW_OK)
@@ -573,6 +597,7 @@ static vw_status run_batch(vw_index *ix, const float *vecs, const uint64_t *labe
     batch_insert b = {.ix = ix,
                       .vecs = vecs,
                       .labels = labels,
+                      .first_label = ix->live,
                       .n = n,
                       .upsert = upsert,
                       .progress = progress,
@@ -595,8 +620,9 @@ static vw_status insert_batch(vw_index *ix, const float *vectors, const uint64_t
                               uint64_t n, bool upsert, unsigned threads, vw_progress_fn progress,
                               void *progress_ctx) {
     vw_clear_detail();
-    if (!ix || (n > 0 && (!vectors || !labels)))
-        return vw_fail(VW_ERR_NULL_ARG, "index, vectors or labels is NULL");
+    if (!ix || (n > 0 && (!vectors || (upsert && !labels))))
+        return vw_fail(VW_ERR_NULL_ARG,
+                       upsert ? "index, vectors or labels is NULL" : "index or vectors is NULL");
     if (n == 0)
         return VW_OK;
     if (threads == 0)

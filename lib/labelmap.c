@@ -145,6 +145,7 @@ static vw_status inverse_insert(vw_labelmap *m, uint64_t label, uint32_t id, uin
 
 vw_status vw_labelmap_insert(vw_labelmap *m, const uint64_t *labels, uint32_t id,
                              uint64_t capacity) {
+    VW_ASSERT(vw_labelmap_find(m, labels, labels[id]) == VW_NO_NODE); /* one node per label */
     uint64_t label = labels[id];
     if (m->mode == VW_MAP_IDENTITY && label == id && id == m->used) {
         m->used++;

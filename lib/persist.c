@@ -487,7 +487,7 @@ static vw_status take_codec(loader *ld, const unsigned char *b) {
     if (!offset)
         return vw_fail(VW_ERR_NOMEM, "i8 codec");
     memcpy(offset, b + STORAGE_FIXED, (size_t)dim * sizeof *offset);
-    ld->i8 = (vw_codec_i8){offset, step, true, true};
+    ld->i8 = (vw_codec_i8){offset, step, true, true, NULL, false};
     vw_status st = vw_i8_check(offset, step, dim);
     if (st == VW_OK)
         return VW_OK;

@@ -31,9 +31,9 @@
 /* A copy of a list taken under its node lock (batch inserts). */
 static const uint32_t *copy_locked(const vw_index *ix, uint32_t id, unsigned level, uint32_t *copy,
                                    uint32_t *len) {
-    pthread_mutex_lock(vw_node_lock(ix, id));
-    *len = vw_list_copy(vw_links(ix, id, level), level == 0 ? ix->M0 : ix->M, copy + 1);
-    pthread_mutex_unlock(vw_node_lock(ix, id));
+    vw_node_lock_take(ix, id);
+    *len = vw_list_copy(vw_links(ix, id, level), vw_list_max(ix, level), copy + 1);
+    vw_node_lock_drop(ix, id);
     return copy;
 }
 
@@ -43,7 +43,7 @@ static inline const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigne
     if (locked)
         return copy_locked(ix, id, level, copy, len);
     const uint32_t *list = vw_links(ix, id, level);
-    uint32_t n = vw_list_len(list), cap = level == 0 ? ix->M0 : ix->M;
+    uint32_t n = vw_list_len(list), cap = vw_list_max(ix, level);
     *len = n <= cap ? n : cap;
     return list;
 }

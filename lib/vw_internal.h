@@ -33,6 +33,7 @@
 #define VW_INTERNAL_H
 
 #include "heap.h"
+#include "vw_assert.h"
 #include "vwhnsw.h"
 
 #include <float.h>
@@ -265,16 +266,25 @@ typedef struct vw_codec_i8 {
     float step;
     bool trained;
     bool owned; /* offset is a heap block (not in a mapped file) */
+    /* While training may still widen the codec (trained here, nothing
+     * encoded yet): the per-dimension maxima seen, and whether every value
+     * seen was an integer. NULL once fixed (after an insert, or loaded). */
+    float *hi;
+    bool integers;
 } vw_codec_i8;
 
 /* Per-dimension min/max of n rows of dim floats (each normalized first if
  * asked), then the codec: one step for all dimensions, the largest range /
  * 255, or 1 when every value is an integer and every range fits in 256
- * values. */
+ * values. A codec trained before (and not fixed) widens to cover the new
+ * rows as well: training on a file's chunks one after another gives the
+ * codec training on the whole file gives. */
 vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize);
 /* Checks trained parameters (from a file or training) so that decoded rows
  * are finite and no distance between them can overflow. */
 vw_status vw_i8_check(const float *offset, float step, uint32_t dim);
+/* Ends training: the codec no longer widens (called before the first encode). */
+void vw_i8_fix(vw_codec_i8 *c);
 void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *out);
 void vw_i8_decode(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code, float *out);
 
@@ -364,9 +374,38 @@ struct vw_index {
 
 #define VW_NODE_LOCKS 4096u
 
-/* The stripe guarding the link lists of node id. Never hold two at once. */
+/* The stripe guarding the link lists of node id. A thread never holds two
+ * at once: that is what keeps concurrent inserts free of deadlocks (two
+ * nodes may share a stripe, and two threads could take the same pair in
+ * opposite orders). Builds with assertions count the stripes each thread
+ * holds and check it. */
 static inline pthread_mutex_t *vw_node_lock(const vw_index *ix, uint32_t id) {
     return &ix->node_locks[id % VW_NODE_LOCKS];
+}
+
+#ifdef VW_ASSERTIONS
+extern _Thread_local unsigned vw_node_locks_held; /* assert.c */
+#endif
+
+static inline void vw_node_lock_take(const vw_index *ix, uint32_t id) {
+#ifdef VW_ASSERTIONS
+    VW_ASSERT(vw_node_locks_held == 0);
+    vw_node_locks_held++;
+#endif
+    pthread_mutex_lock(vw_node_lock(ix, id));
+}
+
+static inline void vw_node_lock_drop(const vw_index *ix, uint32_t id) {
+#ifdef VW_ASSERTIONS
+    VW_ASSERT(vw_node_locks_held == 1);
+    vw_node_locks_held--;
+#endif
+    pthread_mutex_unlock(vw_node_lock(ix, id));
+}
+
+/* Most ids the layer-`level` list of a node may hold. */
+static inline uint32_t vw_list_max(const vw_index *ix, unsigned level) {
+    return level == 0 ? ix->M0 : ix->M;
 }
 
 /* The splitmix64 finalizer: a bijection that spreads nearby inputs (labels,
@@ -582,6 +621,7 @@ void vw_visited_reset(vw_scratch *s);
 
 /* Marks id visited; true if it was not yet. */
 static inline bool vw_visit(vw_scratch *s, uint32_t id) {
+    VW_ASSERT((id >> 6) < s->visited_words);
     uint64_t *word = &s->visited[id >> 6];
     uint64_t bit = (uint64_t)1 << (id & 63);
     if (*word & bit)

@@ -1,4 +1,4 @@
-# Packaging tests: the installed library as its users see it (issue 7).
+# Packaging tests: the installed library as its users see it.
 #   install_header_{c99,c11,cxx}  vwhnsw.h compiles warning-free as C99, C11, C++
 #   install_version[_shared]      version macros == vw_version() == project version
 #   install_symbols               the shared library exports only the vw_* API

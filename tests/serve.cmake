@@ -1,12 +1,19 @@
-# vw-serve tests (issue 6): the HTTP and JSON parsers as units, then the real
-# server binary end to end on a free loopback port, and scale-out behind nginx.
+# vw-serve tests: the HTTP parser, the JSON reader and writer and the HTTP
+# API layer as units (no sockets), then the real server binary end to end on
+# a free loopback port, and scale-out behind nginx.
 set(VW_SERVE_SRC ${PROJECT_SOURCE_DIR}/tools/serve)
 
 vw_add_test(NAME test_serve_http SOURCES test_serve_http.c ${VW_SERVE_SRC}/http.c)
 target_include_directories(test_serve_http PRIVATE ${VW_SERVE_SRC})
-vw_add_test(NAME test_serve_json SOURCES test_serve_json.c ${VW_SERVE_SRC}/json.c
-            ${VW_SERVE_SRC}/api.c ${VW_SERVE_SRC}/api_vectors.c ${VW_SERVE_SRC}/http.c)
-target_include_directories(test_serve_json PRIVATE ${VW_SERVE_SRC})
+if(TARGET vw_tools)
+  foreach(t json api)
+    vw_add_test(NAME test_serve_${t} SOURCES test_serve_${t}.c ${VW_SERVE_SRC}/api.c
+                ${VW_SERVE_SRC}/api_vectors.c ${VW_SERVE_SRC}/http.c)
+    target_include_directories(test_serve_${t} PRIVATE ${VW_SERVE_SRC})
+    # vw_tools calls the library: the archive goes after it on the link line
+    target_link_libraries(test_serve_${t} PRIVATE vw_tools vwhnsw_static)
+  endforeach()
+endif()
 
 # End to end: the real binary on a free loopback port (--port 0), against an
 # index the test builds in a scratch directory. The server is multi-threaded,

@@ -1,6 +1,7 @@
 /* The same seed, data and order on one thread build the same graph: every
  * query gets the same labels and distances, and the stats agree. A
- * different seed draws different levels (so the check above is not vacuous). */
+ * different seed draws different levels (so the check above is not vacuous).
+ * Adding one at a time, or in batches without labels, builds the same graph. */
 #include "testutil.h"
 
 #define N   4000
@@ -60,6 +61,15 @@ int main(void) {
     for (uint64_t i = 0; i < N; i++)
         CHECK_OK(vw_index_add(d, base + i * DIM, i));
     CHECK(same_answers(a, d, q));
+    /* batches without labels, one after another, continue the row numbers:
+     * the same graph as one batch labelled 0..N-1 */
+    vw_index *e = NULL;
+    CHECK_OK(vw_index_create(&p, &e));
+    const uint64_t parts[] = {1, 999, 1500, N - 2500};
+    for (uint64_t i = 0, row = 0; i < 4; row += parts[i], i++)
+        CHECK_OK(vw_index_add_batch(e, base + row * DIM, NULL, parts[i], 1, NULL, NULL));
+    CHECK(same_answers(a, e, q));
+    vw_index_free(e);
     vw_index_free(a);
     vw_index_free(b);
     vw_index_free(c);

@@ -1,6 +1,8 @@
 /* Refusals of the *vecs and *bin readers and of bad paths: truncation,
  * ragged rows, out-of-range dimensions, headers that disagree with the file
- * size, content that does not match the extension, missing files. */
+ * size, content that does not match the extension, missing files. Every
+ * case is read whole (vw_dataset_read) and in pieces (vw_dataset_reader),
+ * which must refuse it the same way. */
 #include "testutil.h"
 
 #include <stdint.h>
@@ -33,15 +35,35 @@ static void put_bytes(const void *p, size_t n) {
 /* A *vecs row: dim, then dim elements of `size` bytes of value 1. */
 static void put_vecs_row(int32_t dim, int32_t declared, size_t size) {
     put32((uint32_t)declared);
-    for (int32_t j = 0; j < dim; j++) {
+    for (int32_t j = 0; j < dim; j++)
         if (size == 1)
             buf[len++] = 1;
         else
             put32(size == 4 ? 0x3f800000u : 1u);
-    }
 }
 
-/* Writes buf[0..len) to `name`, reads it, and checks status and detail. */
+/* Reads a file with a vw_dataset_reader, two rows at a time: the first
+ * failure of open or any read, else VW_OK once every row is read. */
+static vw_status read_streaming(const char *path) {
+    vw_dataset_reader *r = NULL;
+    vw_status st = vw_dataset_open(path, VW_FORMAT_AUTO, &r);
+    if (st != VW_OK)
+        return st;
+    float *rows = malloc(2 * (size_t)vw_dataset_dim(r) * sizeof *rows);
+    uint64_t got = 0, total = 0;
+    do {
+        st = vw_dataset_read_next(r, rows, 2, &got);
+        total += got;
+    } while (st == VW_OK && got > 0);
+    if (st == VW_OK && total != vw_dataset_rows(r))
+        st = VW_ERR_TRUNCATED;
+    free(rows);
+    vw_dataset_close(r);
+    return st;
+}
+
+/* Writes buf[0..len) to `name`, reads it whole and in pieces, and checks
+ * status and detail of both. */
 static void expect(const char *name, vw_status status, const char *words, int line) {
     FILE *f = fopen(tmp_path(name), "wb");
     if (f == NULL || fwrite(buf, 1, len, f) != len || fclose(f) != 0) {
@@ -57,6 +79,13 @@ static void expect(const char *name, vw_status status, const char *words, int li
         tu_failures++;
     }
     vw_dataset_free(ds);
+    st = read_streaming(tmp_path(name));
+    if (st != status || strstr(vw_last_error_detail(), words) == NULL) {
+        fprintf(stderr, "line %d, %s of %zu bytes read in pieces: got %s / '%s', want %s / '%s'\n",
+                line, name, len, vw_strerror(st), vw_last_error_detail(), vw_strerror(status),
+                words);
+        tu_failures++;
+    }
     unlink(tmp_path(name));
     len = 0;
 }

@@ -1,5 +1,6 @@
 /* Every format written by vw_dataset_write reads back equal, across chunk
- * boundaries; writes are atomic and refuse values the format cannot hold. */
+ * boundaries, whole and through a vw_dataset_reader in pieces; writes are
+ * atomic and refuse values the format cannot hold. */
 #include "testutil.h"
 
 #include <dirent.h>
@@ -83,6 +84,25 @@ static void roundtrip(const char *name, vw_dataset_format write_fmt, vw_dataset_
         CHECK(ds->n == n && ds->dim == dim && memcmp(ds->data, v, (size_t)n * dim * 4) == 0);
     }
     vw_dataset_free(ds);
+    /* The same rows through a reader, in pieces of growing size. */
+    vw_dataset_reader *r = NULL;
+    CHECK(vw_dataset_open(path, read_fmt, &r) == VW_OK);
+    if (r != NULL) {
+        CHECK(vw_dataset_rows(r) == n && vw_dataset_dim(r) == dim);
+        float *piece = malloc((size_t)(n < 5000 ? n : 5000) * dim * sizeof *piece);
+        uint64_t at = 0, got = 0, want = 1;
+        for (; at < n; at += got, want = want * 3 + 1) {
+            uint64_t ask = want < 5000 ? want : 5000;
+            CHECK(vw_dataset_read_next(r, piece, ask, &got) == VW_OK);
+            CHECK(got == (n - at < ask ? n - at : ask));
+            CHECK(memcmp(piece, v + at * dim, (size_t)got * dim * 4) == 0);
+            if (got == 0)
+                break;
+        }
+        CHECK(vw_dataset_read_next(r, piece, 1, &got) == VW_OK && got == 0);
+        free(piece);
+    }
+    vw_dataset_close(r);
     free(v);
 }
 

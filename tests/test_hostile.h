@@ -453,10 +453,9 @@ typedef struct hx_case {
 static void hx_clear_dir(void) {
     DIR *d = opendir(hx.dir);
     struct dirent *e;
-    while (d != NULL && (e = readdir(d)) != NULL) {
+    while (d != NULL && (e = readdir(d)) != NULL)
         if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
             remove(hx_file(e->d_name));
-    }
     if (d != NULL)
         closedir(d);
 }

@@ -1,4 +1,4 @@
-/* Writes small valid index files, the seeds of the fuzz_load target, into
+/* Writes small valid index files, the starting corpus of fuzz_load, into
  * the directory given as the only argument (created if missing), and checks
  * that each loads in every mode. CI runs it before fuzzing:
  *     test_persist_seeds <dir> && fuzz_load <dir> ...

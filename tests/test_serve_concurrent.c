@@ -4,7 +4,8 @@
  * every answer must equal vw_index_search on the same index in this process.
  *
  * The index is l2 over raw vectors and the server runs with --normalize (the
- * seed's behaviour), so the expected answers normalize the query first.
+ * original Python service's behaviour), so the expected answers normalize the
+ * query first.
  *
  * Usage: test_serve_concurrent VW_SERVE_BINARY SCRATCH_DIR
  */

@@ -382,10 +382,9 @@ static void test_timeouts(unsigned port) {
     free(q);
     struct pollfd pfd = {slow.fd, POLLIN, 0};
     size_t sent = 20;
-    for (int i = 0; i < 100 && poll(&pfd, 1, 100) == 0; i++) {
+    for (int i = 0; i < 100 && poll(&pfd, 1, 100) == 0; i++)
         if (sent < strlen(partial) && sv_send(&slow, partial + sent, 1) == 0)
             sent++;
-    }
     CHECK(sv_read_response(&slow, &r) == 0 && r.status == 408);
     CHECK(has_error_body(&r));
     sv_response_free(&r);

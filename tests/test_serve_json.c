@@ -1,8 +1,10 @@
 /*
- * test_serve_json.c - unit tests of vw-serve's strict JSON reader and writer
- * (tools/serve/json.c) and of request decoding and routing (tools/serve/api.c).
+ * test_serve_json.c - unit tests of the tools' strict JSON reader and writer
+ * (tools/common/json_*.c) and of vw-serve's request decoding and routing
+ * (tools/serve/api.c).
  */
 #include "api.h"
+#include "index_json.h"
 #include "json.h"
 
 #include <math.h>
@@ -157,52 +159,81 @@ static void test_strings_and_numbers(void) {
     CHECK(json_number_to_double(longnum, sizeof longnum, &d) != 0);
 }
 
-static void test_writer(void) {
-    json_buf b;
-    json_buf_init(&b);
-    json_buf_u64(&b, UINT64_MAX);
-    json_buf_puts(&b, " ");
-    json_buf_u64(&b, 0);
-    json_buf_puts(&b, " ");
-    json_buf_float(&b, 0.1f);
-    json_buf_puts(&b, " ");
-    json_buf_float(&b, -2.0);
-    json_buf_puts(&b, " ");
-    json_buf_string(&b, "q\"b\\s\n\x01");
-    CHECK(!b.failed);
-    CHECK(strcmp(b.data, "18446744073709551615 0 0.100000001 -2 \"q\\\"b\\\\s\\u000a\\u0001\"") ==
-          0);
-    json_buf_free(&b);
+static const char *text_of(const json_writer *w) {
+    size_t len;
+    const char *t = json_writer_text(w, &len);
+    return t ? t : "(failed)";
+}
 
-    /* No number that JSON cannot carry, and no null in its place: the
-     * buffer fails and says why. */
+static void test_writer(void) {
+    json_writer w;
+    json_writer_init(&w, 0, 0);
+    json_begin_array(&w);
+    json_u64(&w, UINT64_MAX);
+    json_u64(&w, 0);
+    json_float(&w, 0.1f);
+    json_double(&w, -2.0);
+    json_double(&w, 0.971);
+    json_i64(&w, -5);
+    json_bool(&w, 1);
+    json_string(&w, "q\"b\\s\n\x01");
+    json_end_array(&w);
+    CHECK(json_writer_ok(&w));
+    CHECK(strcmp(text_of(&w), "[18446744073709551615,0,0.100000001,-2,0.971,-5,true,"
+                              "\"q\\\"b\\\\s\\n\\u0001\"]") == 0);
+    json_writer_free(&w);
+
+    /* Pretty: members on their own lines, indented, and a final newline. */
+    json_writer_init(&w, 1, 0);
+    json_begin_object(&w);
+    json_field_u64(&w, "a", 1);
+    json_key(&w, "b");
+    json_begin_array(&w);
+    json_end_array(&w);
+    json_end_object(&w);
+    CHECK(strcmp(text_of(&w), "{\n  \"a\": 1,\n  \"b\": []\n}\n") == 0);
+    json_writer_free(&w);
+
+    /* No number that JSON cannot carry: the writer says the document is
+     * unusable (null keeps the text well-formed for whoever looks). */
     const double nonfinite[] = {NAN, INFINITY, -INFINITY};
     for (int i = 0; i < 3; i++) {
-        json_buf_puts(&b, "[1,");
-        json_buf_float(&b, nonfinite[i]);
-        CHECK(b.failed && b.nonfinite);
-        json_buf_puts(&b, "]");
-        CHECK(strcmp(b.data, "[1,") == 0);
-        json_buf_free(&b);
+        json_writer_init(&w, 0, 0);
+        json_begin_array(&w);
+        json_u64(&w, 1);
+        json_double(&w, nonfinite[i]);
+        json_end_array(&w);
+        CHECK(!json_writer_ok(&w) && w.nonfinite && strcmp(text_of(&w), "[1,null]") == 0);
+        json_writer_free(&w);
     }
     const uint64_t nan_labels[2] = {1, 2};
     const float nan_dists[2] = {0.5f, NAN};
-    api_write_result(&b, nan_labels, nan_dists, 2);
-    CHECK(b.failed && b.nonfinite);
-    json_buf_free(&b);
+    json_writer_init(&w, 0, 0);
+    tool_json_result(&w, nan_labels, nan_dists, 2);
+    CHECK(!json_writer_ok(&w) && w.nonfinite);
+    json_writer_free(&w);
 
     const uint64_t labels[2] = {5, 7};
     const float dists[2] = {0.5f, 0.25f};
-    api_write_result(&b, labels, dists, 2);
-    CHECK(strcmp(b.data, "{\"indices\":[5,7],\"distances\":[0.5,0.25]}") == 0);
-    json_buf_free(&b);
-    api_write_result(&b, labels, dists, 0);
-    CHECK(strcmp(b.data, "{\"indices\":[],\"distances\":[]}") == 0);
-    json_buf_free(&b);
-    api_write_error(&b, "bad \"x\"");
-    CHECK(strcmp(b.data, "{\"error\":\"bad \\\"x\\\"\"}") == 0);
-    CHECK(validate(b.data, b.len) == 0);
-    json_buf_free(&b);
+    json_writer_init(&w, 0, 0);
+    tool_json_result(&w, labels, dists, 2);
+    CHECK(strcmp(text_of(&w), "{\"indices\":[5,7],\"distances\":[0.5,0.25]}") == 0);
+    json_writer_reset(&w);
+    tool_json_result(&w, labels, dists, 0);
+    CHECK(strcmp(text_of(&w), "{\"indices\":[],\"distances\":[]}") == 0);
+    json_writer_reset(&w);
+    api_write_error(&w, "bad \"x\"");
+    CHECK(strcmp(text_of(&w), "{\"error\":\"bad \\\"x\\\"\"}") == 0);
+    CHECK(validate(text_of(&w), strlen(text_of(&w))) == 0);
+    json_writer_free(&w);
+
+    /* Headroom: the text starts after it, and the room is kept on reset. */
+    json_writer_init(&w, 0, 100);
+    json_u64(&w, 42);
+    size_t len;
+    const char *t = json_writer_text(&w, &len);
+    CHECK(t == w.data + 100 && len == 2 && memcmp(t, "42", 2) == 0);
+    json_writer_free(&w);
 }
 
 static void test_routes(void) {
@@ -236,114 +267,6 @@ static void test_routes(void) {
     CHECK(api_route_request(HTTP_DELETE, "/search", 7, &r, &allow) == 405);
 }
 
-static int id_of(const char *path, uint64_t *id) {
-    return api_parse_vector_id(path, strlen(path), id);
-}
-
-static void test_vector_ids(void) {
-    uint64_t id = 0;
-    CHECK(id_of("/vectors/0", &id) == 0 && id == 0);
-    CHECK(id_of("/vectors/42", &id) == 0 && id == 42);
-    CHECK(id_of("/vectors/18446744073709551615", &id) == 0 && id == UINT64_MAX);
-    CHECK(id_of("/vectors/18446744073709551616", &id) != 0); /* 2^64 */
-    CHECK(id_of("/vectors/99999999999999999999", &id) != 0);
-    CHECK(id_of("/vectors/007", &id) != 0);
-    CHECK(id_of("/vectors/-1", &id) != 0);
-    CHECK(id_of("/vectors/1e3", &id) != 0);
-    CHECK(id_of("/vectors/12a", &id) != 0);
-    CHECK(id_of("/vectors/", &id) != 0);
-    CHECK(id_of("/vectors/7/x", &id) != 0);
-    CHECK(id_of("/search/7", &id) != 0);
-}
-
-/* Parses a POST /vectors body for a dim-3 index; returns the status. */
-static int upsert_status(const char *body, api_upsert *out) {
-    api_error err;
-    if (api_parse_upsert(body, strlen(body), 3, out, &err) == 0)
-        return 200;
-    CHECK(err.message[0] != '\0' && out->ids == NULL && out->vectors == NULL);
-    return err.status;
-}
-
-static void expect_upsert(const char *body, int status, const char *message_part) {
-    api_upsert u;
-    api_error err;
-    int got = upsert_status(body, &u);
-    if (got == 200)
-        api_upsert_free(&u);
-    if (got != status) {
-        fprintf(stderr, "upsert body %s: expected %d, got %d\n", body, status, got);
-        failures++;
-    }
-    if (got != 200 && message_part &&
-        (api_parse_upsert(body, strlen(body), 3, &u, &err) == 0 ||
-         !strstr(err.message, message_part))) {
-        fprintf(stderr, "upsert body %s: message '%s' lacks '%s'\n", body, err.message,
-                message_part);
-        failures++;
-    }
-}
-
-static void test_upsert_bodies(void) {
-    api_upsert u;
-    CHECK(upsert_status("{\"ids\":[7,18446744073709551615],\"vectors\":[[1,2,3],[4,5,6]]}", &u) ==
-          200);
-    CHECK(u.n == 2 && u.ids[0] == 7 && u.ids[1] == UINT64_MAX && u.vectors[5] == 6.0f);
-    api_upsert_free(&u);
-    CHECK(upsert_status("{\"vectors\":[[0.5,0,-1]],\"x\":[1],\"ids\":[0]}", &u) == 200);
-    CHECK(u.n == 1 && u.ids[0] == 0 && u.vectors[0] == 0.5f);
-    api_upsert_free(&u);
-
-    /* 400: not JSON, wrong shape, missing or duplicated members */
-    expect_upsert("", 400, "malformed JSON");
-    expect_upsert("[]", 400, "JSON object");
-    expect_upsert("{\"ids\":[1]}", 400, "missing member \"vectors\"");
-    expect_upsert("{\"vectors\":[[1,2,3]]}", 400, "missing member \"ids\"");
-    expect_upsert("{\"ids\":1,\"vectors\":[[1,2,3]]}", 400, "ids must be");
-    expect_upsert("{\"ids\":[\"1\"],\"vectors\":[[1,2,3]]}", 400, "ids must be");
-    expect_upsert("{\"ids\":[1],\"vectors\":[1,2,3]}", 400, "vectors[0]");
-    expect_upsert("{\"ids\":[1],\"vectors\":{}}", 400, "vectors must be");
-    expect_upsert("{\"ids\":[1],\"ids\":[2],\"vectors\":[[1,2,3]]}", 400, "duplicate");
-    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,3]]", 400, "malformed JSON");
-    /* 422: valid JSON, wrong values */
-    expect_upsert("{\"ids\":[1,2],\"vectors\":[[1,2,3]]}", 422, "ids has 2 entries");
-    expect_upsert("{\"ids\":[],\"vectors\":[]}", 422, "must not be empty");
-    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2]]}", 422, "index dimension is 3");
-    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,1e39]]}", 422, "finite float32");
-    expect_upsert("{\"ids\":[-1],\"vectors\":[[1,2,3]]}", 422, "ids[0] must be an integer");
-    expect_upsert("{\"ids\":[1.0],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
-    expect_upsert("{\"ids\":[1e2],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
-    expect_upsert("{\"ids\":[18446744073709551616],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
-    expect_upsert("{\"ids\":[5,6,5],\"vectors\":[[1,2,3],[1,2,3],[1,2,3]]}", 422,
-                  "id 5 appears twice");
-    /* a shape error wins over a value error */
-    expect_upsert("{\"ids\":[-1],\"vectors\":[[1,\"2\",3]]}", 400, NULL);
-
-    /* more than API_MAX_BATCH vectors */
-    json_buf b;
-    json_buf_init(&b);
-    json_buf_puts(&b, "{\"ids\":[");
-    for (unsigned i = 0; i <= API_MAX_BATCH; i++) {
-        json_buf_puts(&b, i ? "," : "");
-        json_buf_u64(&b, i);
-    }
-    json_buf_puts(&b, "],\"vectors\":[");
-    for (unsigned i = 0; i <= API_MAX_BATCH; i++)
-        json_buf_puts(&b, i ? ",[1,2,3]" : "[1,2,3]");
-    json_buf_puts(&b, "]}");
-    api_error err;
-    CHECK(!b.failed && api_parse_upsert(b.data, b.len, 3, &u, &err) != 0 && err.status == 422 &&
-          strstr(err.message, "more than") != NULL);
-    json_buf_free(&b);
-
-    json_buf_init(&b);
-    float v[3] = {0.5f, -2.0f, 1e-3f};
-    api_write_vector(&b, 9, v, 3);
-    CHECK(!b.failed && strcmp(b.data, "{\"id\":9,\"vector\":[0.5,-2,0.00100000005]}") == 0);
-    json_buf_free(&b);
-}
-
-/* Parses body for a dim-3 index with default ef 64; returns the status (200 = ok). */
 static int parse_body(const char *body, int batch, api_search *out) {
     api_error err;
     if (api_parse_search(body, strlen(body), batch, 3, 64, API_DEFAULT_MAX_WORK, out, &err) == 0)
@@ -429,15 +352,25 @@ static void test_search_bodies(void) {
     CHECK(err.status == 422 && strstr(err.message, "query_vectors[1]") != NULL);
 
     /* Batch limits: queries x k results. */
-    json_buf b;
-    json_buf_init(&b);
-    json_buf_puts(&b, "{\"k\":4096,\"query_vectors\":[");
-    for (int i = 0; i < 300; i++)
-        json_buf_puts(&b, i ? ",[1,2,3]" : "[1,2,3]");
-    json_buf_puts(&b, "]}");
-    CHECK(api_parse_search(b.data, b.len, 1, 3, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0 &&
+    json_writer w;
+    json_writer_init(&w, 0, 0);
+    json_begin_object(&w);
+    json_field_u64(&w, "k", 4096);
+    json_key(&w, "query_vectors");
+    json_begin_array(&w);
+    for (int i = 0; i < 300; i++) {
+        json_begin_array(&w);
+        for (int j = 1; j <= 3; j++)
+            json_u64(&w, (uint64_t)j);
+        json_end_array(&w);
+    }
+    json_end_array(&w);
+    json_end_object(&w);
+    size_t len;
+    const char *text = json_writer_text(&w, &len);
+    CHECK(api_parse_search(text, len, 1, 3, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0 &&
           err.status == 422);
-    json_buf_free(&b);
+    json_writer_free(&w);
 }
 
 int main(void) {
@@ -447,8 +380,6 @@ int main(void) {
     test_writer();
     test_routes();
     test_search_bodies();
-    test_vector_ids();
-    test_upsert_bodies();
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);
         return 1;

@@ -324,10 +324,9 @@ static int sv_read_response_ex(sv_conn *c, sv_response *r, int head_only) {
     size_t body_len = 0;
     if (r->status >= 200 && !head_only && sv_header(r, "Content-Length", value, sizeof value))
         body_len = strtoul(value, NULL, 10);
-    while (c->len < head_len + body_len) {
+    while (c->len < head_len + body_len)
         if (sv_fill(c) <= 0)
             return -1;
-    }
     r->body = malloc(body_len + 1);
     if (r->body == NULL)
         return -1;
@@ -448,10 +447,9 @@ static int sv_matches_local(const vw_index *index, const char *body, const float
     int n = sv_parse_result(body, got_l, got_d, 64, NULL);
     if (n != (int)found)
         return 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++)
         if (got_l[i] != want_l[i] || got_d[i] != want_d[i])
             return 0;
-    }
     return 1;
 }
 

@@ -11,29 +11,25 @@ enum { N = 2000, DIM = 64, NQ = 20, K = 10 };
  * of indices, or -1 if the line is malformed. */
 static int parse_json_line(const char *line, uint64_t *ids, double *dists) {
     const char *p = strstr(line, "{\"indices\":[");
-    if (!p) {
+    if (!p)
         return -1;
-    }
     p += strlen("{\"indices\":[");
     int n = 0;
     while (*p != ']') {
         char *end;
         ids[n++] = strtoull(p, &end, 10);
-        if (end == p || n > K) {
+        if (end == p || n > K)
             return -1;
-        }
         p = *end == ',' ? end + 1 : end;
     }
-    if (strncmp(p, "],\"distances\":[", 15) != 0) {
+    if (strncmp(p, "],\"distances\":[", 15) != 0)
         return -1;
-    }
     p += 15;
     for (int i = 0; i < n; i++) {
         char *end;
         dists[i] = strtod(p, &end);
-        if (end == p) {
+        if (end == p)
             return -1;
-        }
         p = *end == ',' ? end + 1 : end;
     }
     return strncmp(p, "]}", 2) == 0 ? n : -1;
@@ -50,9 +46,8 @@ static int parse_text(const char *out, uint64_t *ids) {
         } else if (q >= 0 && j < K) {
             ids[q * K + j++] = strtoull(line, NULL, 10);
         }
-        if (!strchr(line, '\n')) {
+        if (!strchr(line, '\n'))
             break;
-        }
     }
     return q + 1;
 }
@@ -91,9 +86,8 @@ static void check_json_results(const char *what, const char *out, vw_metric m, c
 
 static void format_vector(char *buf, size_t size, const float *v, const char *sep) {
     size_t len = 0;
-    for (int i = 0; i < DIM && len < size; i++) {
+    for (int i = 0; i < DIM && len < size; i++)
         len += (size_t)snprintf(buf + len, size - len, "%s%.9g", i ? sep : "", (double)v[i]);
-    }
 }
 
 static void check_text_inputs(const float *base, const float *queries) {
@@ -177,17 +171,15 @@ int main(int argc, char **argv) {
     tt_free_result(&r);
     r = tt_run(NULL, tt.query, "-x", tt_file("l2.vwi"), "-k", "10", "--ef", "500", "--json",
                "--queries", tt_file("q.npy"), NULL);
-    if (tt_expect_ok("vw-query l2", &r)) {
+    if (tt_expect_ok("vw-query l2", &r))
         check_json_results("l2", r.out, VW_METRIC_L2, base->data, q->data);
-    }
     tt_free_result(&r);
     check_text_inputs(base->data, q->data);
 
     /* cosine, with queries three times too long, through --mmap */
     float *q3 = malloc((size_t)NQ * DIM * sizeof *q3);
-    for (int i = 0; i < NQ * DIM; i++) {
+    for (int i = 0; i < NQ * DIM; i++)
         q3[i] = 3.0f * q->data[i];
-    }
     CHECK_OK(vw_dataset_write(tt_file("q3.fvecs"), VW_FORMAT_AUTO, q3, NQ, DIM));
     r = tt_run(NULL, tt.build, "-i", tt_file("base.fvecs"), "-o", tt_file("cos.vwi"), "-M", "16",
                "--threads", "1", "--metric", "cosine", NULL);
@@ -195,9 +187,8 @@ int main(int argc, char **argv) {
     tt_free_result(&r);
     r = tt_run(NULL, tt.query, "-x", tt_file("cos.vwi"), "--ef", "500", "--json", "--mmap",
                "--queries", tt_file("q3.fvecs"), NULL);
-    if (tt_expect_ok("vw-query cosine", &r)) {
+    if (tt_expect_ok("vw-query cosine", &r))
         check_json_results("cosine", r.out, VW_METRIC_COSINE, base->data, q3);
-    }
     tt_free_result(&r);
 
     /* vw-build renumbers the nodes unless told not to; at a small ef, where
@@ -210,9 +201,8 @@ int main(int argc, char **argv) {
                              "--queries", tt_file("q.npy"), NULL);
     tt_run_result b = tt_run(NULL, tt.query, "-x", tt_file("plain.vwi"), "--ef", "12", "--json",
                              "--queries", tt_file("q.npy"), NULL);
-    if (tt_expect_ok("vw-query reordered", &a) && tt_expect_ok("vw-query plain", &b)) {
+    if (tt_expect_ok("vw-query reordered", &a) && tt_expect_ok("vw-query plain", &b))
         CHECK(strcmp(a.out, b.out) == 0);
-    }
     tt_free_result(&a);
     tt_free_result(&b);
     size_t la = 0, lb = 0;

@@ -36,9 +36,8 @@ static int same_bytes(const char *a, const char *b) {
 static void check_unit_rows(const char *what, const float *v, uint64_t n) {
     for (uint64_t i = 0; i < n; i++) {
         double s = 0;
-        for (int j = 0; j < DIM; j++) {
+        for (int j = 0; j < DIM; j++)
             s += (double)v[i * DIM + j] * v[i * DIM + j];
-        }
         if (fabs(s - 1.0) > 1e-5) {
             fprintf(stderr, "FAIL: %s row %llu has squared norm %g\n", what, (unsigned long long)i,
                     s);
@@ -80,9 +79,8 @@ static void check_float_formats(void) {
     CHECK(same_bytes(tt_file("again.npy"), tt_file("base.npy")));
     gen(tt_file("prefix.npy"), "100", "2", NULL);
     float *prefix = read_rows(tt_file("prefix.npy"), 100);
-    if (prefix && rows[0]) {
+    if (prefix && rows[0])
         CHECK(memcmp(prefix, rows[0], sizeof(float) * 100 * DIM) == 0);
-    }
     free(prefix);
     for (int d = 0; d < 2; d++) {
         const char *dist = d ? "uniform" : "gaussian";
@@ -90,11 +88,9 @@ static void check_float_formats(void) {
         float *v = read_rows(tt_file("other.fbin"), 200);
         if (v) {
             check_unit_rows(dist, v, 200);
-            if (d && v) {
-                for (int i = 0; i < 200 * DIM; i++) {
+            if (d && v)
+                for (int i = 0; i < 200 * DIM; i++)
                     CHECK(v[i] >= 0.0f);
-                }
-            }
             CHECK(!rows[0] || memcmp(v, rows[0], sizeof(float) * 200 * DIM) != 0);
         }
         free(v);
@@ -125,9 +121,8 @@ static void check_float_formats(void) {
         tt_free_result(&r);
     }
     free(first);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++)
         free(rows[i]);
-    }
 }
 
 static void check_byte_formats(void) {
@@ -135,9 +130,8 @@ static void check_byte_formats(void) {
     float *v = malloc(sizeof(float) * NB * DIM);
     tu_rng rng;
     tu_seed(&rng, 11);
-    for (int i = 0; i < NB * DIM; i++) {
+    for (int i = 0; i < NB * DIM; i++)
         v[i] = (float)(tu_next(&rng) % 256);
-    }
     float q[DIM];
     char arg[256];
     size_t len = 0;

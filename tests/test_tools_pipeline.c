@@ -22,18 +22,16 @@ static void write_truth(const char *base_path, const char *queries_path, const c
     vw_dataset *base = NULL, *q = NULL;
     CHECK_OK(vw_dataset_read(base_path, VW_FORMAT_AUTO, &base));
     CHECK_OK(vw_dataset_read(queries_path, VW_FORMAT_AUTO, &q));
-    if (!base || !q) {
+    if (!base || !q)
         exit(1);
-    }
     float *ids = malloc((size_t)q->n * K * sizeof *ids);
     for (uint64_t i = 0; i < q->n; i++) {
         uint64_t top[K];
         double d[K];
         tu_brute_force(VW_METRIC_L2, base->data, base->n, DIM, q->data + i * DIM, K, NULL, NULL,
                        top, d);
-        for (int j = 0; j < K; j++) {
+        for (int j = 0; j < K; j++)
             ids[i * K + j] = (float)top[j];
-        }
     }
     CHECK_OK(vw_dataset_write(out, VW_FORMAT_IVECS, ids, q->n, K));
     free(ids);
@@ -50,9 +48,8 @@ static void check_query_json(void) {
         /* every line: 10 indices and 10 distances */
         int commas = 0;
         const char *line_end = strchr(r.out, '\n');
-        for (const char *p = r.out; p < line_end; p++) {
+        for (const char *p = r.out; p < line_end; p++)
             commas += *p == ',';
-        }
         CHECK(commas == 2 * (K - 1) + 1);
         CHECK(strstr(r.out, "],\"distances\":[") != NULL);
     }
@@ -129,6 +126,30 @@ static void check_truth_sources(void) {
     free(with_gt);
 }
 
+/* --plot-from draws earlier results in one chart, a series each; what is
+ * not a results file is refused, and it draws instead of measuring. */
+static void check_plot_from(void) {
+    char one[4200], two[4200];
+    snprintf(one, sizeof one, "sweep=%s", tt_file("bench.json"));
+    snprintf(two, sizeof two, "with gt=%s", tt_file("bench_gt.json"));
+    tt_run_result r = tt_run(NULL, tt.bench, "--plot", tt_file("both.svg"), "--plot-title",
+                             "two runs", "--plot-from", one, "--plot-from", two, NULL);
+    tt_expect_ok("vw-bench --plot-from", &r);
+    tt_free_result(&r);
+    char *svg = read_or_fail(tt_file("both.svg"));
+    CHECK(strstr(svg, ">two runs</text>") && strstr(svg, ">sweep</text>") &&
+          strstr(svg, ">with gt</text>") && strstr(svg, "ef=16") && strstr(svg, "ef=64"));
+    free(svg);
+    snprintf(one, sizeof one, "npy=%s", tt_file("base.npy"));
+    r = tt_run(NULL, tt.bench, "--plot", tt_file("bad.svg"), "--plot-from", one, NULL);
+    tt_expect_fail("vw-bench --plot-from a vector file", &r, 1, "not vw-bench results");
+    tt_free_result(&r);
+    r = tt_run(NULL, tt.bench, "-x", tt_file("base.vwi"), "--plot", tt_file("bad.svg"),
+               "--plot-from", two, NULL);
+    tt_expect_fail("vw-bench --plot-from with -x", &r, 2, "--plot-from");
+    tt_free_result(&r);
+}
+
 int main(int argc, char **argv) {
     tt_setup(argc, argv);
     char n[16], nq[16];
@@ -136,16 +157,14 @@ int main(int argc, char **argv) {
     snprintf(nq, sizeof nq, "%d", NQ);
     tt_run_result r = tt_run(NULL, tt.gen, "-n", n, "-d", "128", "--queries", nq, "--queries-out",
                              tt_file("q.fvecs"), "-o", tt_file("base.npy"), NULL);
-    if (!tt_expect_ok("vw-gen", &r)) {
+    if (!tt_expect_ok("vw-gen", &r))
         return tu_result("tools_pipeline");
-    }
     tt_free_result(&r);
 
     r = tt_run(NULL, tt.build, "-i", tt_file("base.npy"), "-o", tt_file("base.vwi"), "-M", "16",
                "--ef-construction", "100", "--report", tt_file("build.json"), NULL);
-    if (!tt_expect_ok("vw-build", &r)) {
+    if (!tt_expect_ok("vw-build", &r))
         return tu_result("tools_pipeline");
-    }
     CHECK(strstr(r.out, "10000 elements") != NULL);
     CHECK(r.err[0] == '\0'); /* no progress bar when stderr is not a terminal */
     tt_free_result(&r);
@@ -153,5 +172,6 @@ int main(int argc, char **argv) {
     check_query_json();
     check_bench();
     check_truth_sources();
+    check_plot_from();
     return tu_result("tools_pipeline");
 }

@@ -73,9 +73,8 @@ typedef struct tt_run_result {
 
 static char *tt_read_text(const char *path, size_t *len_out) {
     FILE *f = fopen(path, "rb");
-    if (!f) {
+    if (!f)
         return NULL;
-    }
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap + 1);
     size_t got;
@@ -84,19 +83,16 @@ static char *tt_read_text(const char *path, size_t *len_out) {
         if (len == cap) {
             cap *= 2;
             char *grown = realloc(buf, cap + 1);
-            if (!grown) {
+            if (!grown)
                 free(buf);
-            }
             buf = grown;
         }
     }
     fclose(f);
-    if (buf) {
+    if (buf)
         buf[len] = '\0';
-    }
-    if (len_out) {
+    if (len_out)
         *len_out = len;
-    }
     return buf;
 }
 
@@ -147,9 +143,8 @@ static tt_run_result tt_run(const char *stdin_path, const char *prog, ...) {
     va_list ap;
     va_start(ap, prog);
     const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 63) {
+    while ((a = va_arg(ap, const char *)) != NULL && n < 63)
         argv[n++] = (char *)a;
-    }
     va_end(ap);
     argv[n] = NULL;
     return tt_runv(stdin_path, argv);
@@ -157,9 +152,8 @@ static tt_run_result tt_run(const char *stdin_path, const char *prog, ...) {
 
 static int tt_count_lines(const char *s) {
     int n = 0;
-    for (; *s; s++) {
+    for (; *s; s++)
         n += *s == '\n';
-    }
     return n;
 }
 
@@ -170,9 +164,8 @@ static void tt_report(const char *what, const tt_run_result *r) {
 
 /* The run succeeded: exit 0, no signal. */
 static int tt_expect_ok(const char *what, const tt_run_result *r) {
-    if (r->exited && r->status == 0) {
+    if (r->exited && r->status == 0)
         return 1;
-    }
     fprintf(stderr, "FAIL: %s should succeed\n", what);
     tt_report(what, r);
     tu_failures++;
@@ -202,9 +195,8 @@ static double tt_json_number(const char *from, const char *key) {
     char pattern[128];
     snprintf(pattern, sizeof pattern, "\"%s\":", key);
     const char *p = from ? strstr(from, pattern) : NULL;
-    if (!p) {
+    if (!p)
         return NAN;
-    }
     p += strlen(pattern);
     char *end;
     double v = strtod(p, &end);
@@ -214,9 +206,8 @@ static double tt_json_number(const char *from, const char *key) {
 /* The entry of "results" with the given ef_search, or NULL. */
 static const char *tt_json_result_for_ef(const char *json, unsigned ef) {
     const char *results = strstr(json, "\"results\":");
-    if (!results) {
+    if (!results)
         return NULL;
-    }
     char pattern[64];
     snprintf(pattern, sizeof pattern, "\"ef_search\": %u,", ef);
     return strstr(results, pattern);
@@ -248,9 +239,8 @@ static void tt_write_npy(const char *path, const char *descr, const char *shape,
     memcpy(buf + 10, dict, (size_t)n);
     memset(buf + 10 + n, ' ', pad);
     buf[10 + hlen - 1] = '\n';
-    if (len) {
+    if (len)
         memcpy(buf + 10 + hlen, data, len);
-    }
     tt_write_bytes(path, buf, 10 + hlen + len);
     free(buf);
 }

@@ -2,11 +2,14 @@
  * vw-gen - writes N L2-normalized synthetic vectors (and optionally a query
  * set from the same distribution) to a vector file.
  *
- * The generator lives in common.c so that vw-bench can draw the same queries
- * from the same options. Output is float32, so only the float formats are
- * offered: .npy, .fvecs and .fbin.
+ * The generator is specified in common/gen.h, where vw-bench finds it to
+ * draw the same queries from the same options. Output is float32, so only
+ * the float formats are offered: .npy, .fvecs and .fbin.
  */
-#include "common.h"
+#include "cli.h"
+#include "files.h"
+#include "gen.h"
+#include "machine.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -61,8 +64,7 @@ static void usage(void) {
 /* vw-gen draws unit float vectors: the integer formats cannot hold them
  * without an arbitrary scaling, so they are refused rather than guessed. */
 static void check_output_path(const char *path) {
-    vw_dataset_format f = vw_dataset_format_from_path(path);
-    switch (f) {
+    switch (vw_dataset_format_from_path(path)) {
     case VW_FORMAT_NPY:
     case VW_FORMAT_FVECS:
     case VW_FORMAT_FBIN:
@@ -79,8 +81,9 @@ static void check_output_path(const char *path) {
     }
 }
 
-static float *generate(const tool_gen *g, int stream, uint64_t n, uint32_t dim, unsigned threads,
-                       const char *path) {
+/* Draws rows 0..n-1 of a stream and writes them to path. */
+static void generate(const tool_gen *g, int stream, uint64_t n, uint32_t dim, unsigned threads,
+                     const char *path) {
     float *data = malloc((size_t)n * dim * sizeof(float));
     if (!data) {
         char size[32];
@@ -88,18 +91,21 @@ static float *generate(const tool_gen *g, int stream, uint64_t n, uint32_t dim, 
         tool_die("%s: out of memory for %llu x %u floats (%s)", path, (unsigned long long)n, dim,
                  size);
     }
-    if (tool_gen_rows(g, stream, 0, n, threads, data) != 0) {
+    if (tool_gen_rows(g, stream, 0, n, threads, data) != 0)
         tool_die("%s: out of memory", path);
-    }
-    return data;
+    vw_status st = vw_dataset_write(path, VW_FORMAT_AUTO, data, n, dim);
+    if (st != VW_OK)
+        tool_die_status(st, path);
+    free(data);
 }
 
-static void write_file(const char *path, const float *data, uint64_t n, uint32_t dim) {
-    vw_status st = vw_dataset_write(path, VW_FORMAT_AUTO, data, n, dim);
-    if (st != VW_OK) {
-        tool_die_status(st, path);
-    }
-}
+typedef struct gen_options {
+    tool_gen_params gp;
+    uint64_t count, queries;
+    const char *output, *queries_out;
+    unsigned threads;
+    int quiet, clusters_given, spread_given;
+} gen_options;
 
 enum {
     OPT_SEED = 256,
@@ -111,134 +117,116 @@ enum {
     OPT_THREADS
 };
 
-int main(int argc, char **argv) {
-    tool_init("vw-gen");
-    static const struct option longopts[] = {
-        {"output", required_argument, NULL, 'o'},
-        {"count", required_argument, NULL, 'n'},
-        {"dim", required_argument, NULL, 'd'},
-        {"seed", required_argument, NULL, OPT_SEED},
-        {"dist", required_argument, NULL, OPT_DIST},
-        {"clusters", required_argument, NULL, OPT_CLUSTERS},
-        {"spread", required_argument, NULL, OPT_SPREAD},
-        {"queries", required_argument, NULL, OPT_QUERIES},
-        {"queries-out", required_argument, NULL, OPT_QUERIES_OUT},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+static const struct option longopts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"count", required_argument, NULL, 'n'},
+                                         {"dim", required_argument, NULL, 'd'},
+                                         {"seed", required_argument, NULL, OPT_SEED},
+                                         {"dist", required_argument, NULL, OPT_DIST},
+                                         {"clusters", required_argument, NULL, OPT_CLUSTERS},
+                                         {"spread", required_argument, NULL, OPT_SPREAD},
+                                         {"queries", required_argument, NULL, OPT_QUERIES},
+                                         {"queries-out", required_argument, NULL, OPT_QUERIES_OUT},
+                                         {"threads", required_argument, NULL, OPT_THREADS},
+                                         {"quiet", no_argument, NULL, 'q'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
 
-    tool_gen_params gp;
-    tool_gen_params_default(&gp, DEFAULT_DIM);
-    uint64_t count = DEFAULT_COUNT, queries = 0;
-    const char *output = NULL, *queries_out = NULL;
-    unsigned threads = 0;
-    int quiet = 0, clusters_given = 0, spread_given = 0;
+static void parse_option(gen_options *o, int c, char **argv) {
+    switch (c) {
+    case 'o':
+        o->output = optarg;
+        break;
+    case 'n':
+        o->count = tool_parse_u64("-n", optarg, 1, VW_MAX_ELEMENTS);
+        break;
+    case 'd':
+        o->gp.dim = tool_parse_u32("-d", optarg, 1, VW_MAX_DIM);
+        break;
+    case OPT_SEED:
+        o->gp.seed = tool_parse_u64("--seed", optarg, 0, UINT64_MAX);
+        break;
+    case OPT_DIST:
+        if (tool_dist_parse(optarg, &o->gp.dist) != 0)
+            tool_usage_error("--dist: unknown distribution '%s' (clustered, gaussian, uniform)",
+                             optarg);
+        break;
+    case OPT_CLUSTERS:
+        o->gp.clusters = tool_parse_u32("--clusters", optarg, 1, TOOL_MAX_CLUSTERS);
+        o->clusters_given = 1;
+        break;
+    case OPT_SPREAD:
+        o->gp.spread = tool_parse_double("--spread", optarg, 1e-6, 1e6);
+        o->spread_given = 1;
+        break;
+    case OPT_QUERIES:
+        o->queries = tool_parse_u64("--queries", optarg, 1, MAX_QUERIES);
+        break;
+    case OPT_QUERIES_OUT:
+        o->queries_out = optarg;
+        break;
+    case OPT_THREADS:
+        o->threads = tool_parse_u32("--threads", optarg, 0, 256);
+        break;
+    case 'q':
+        o->quiet = 1;
+        break;
+    default:
+        tool_other_option(c, argv, usage);
+    }
+}
 
+static void parse_args(gen_options *o, int argc, char **argv) {
+    tool_gen_params_default(&o->gp, DEFAULT_DIM);
+    o->count = DEFAULT_COUNT;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":o:n:d:qhV", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'o':
-            output = optarg;
-            break;
-        case 'n':
-            count = tool_parse_u64("-n", optarg, 1, VW_MAX_ELEMENTS);
-            break;
-        case 'd':
-            gp.dim = tool_parse_u32("-d", optarg, 1, VW_MAX_DIM);
-            break;
-        case OPT_SEED:
-            gp.seed = tool_parse_u64("--seed", optarg, 0, UINT64_MAX);
-            break;
-        case OPT_DIST:
-            if (tool_dist_parse(optarg, &gp.dist) != 0) {
-                tool_usage_error("--dist: unknown distribution '%s' (clustered, gaussian, uniform)",
-                                 optarg);
-            }
-            break;
-        case OPT_CLUSTERS:
-            gp.clusters = tool_parse_u32("--clusters", optarg, 1, TOOL_MAX_CLUSTERS);
-            clusters_given = 1;
-            break;
-        case OPT_SPREAD:
-            gp.spread = tool_parse_double("--spread", optarg, 1e-6, 1e6);
-            spread_given = 1;
-            break;
-        case OPT_QUERIES:
-            queries = tool_parse_u64("--queries", optarg, 1, MAX_QUERIES);
-            break;
-        case OPT_QUERIES_OUT:
-            queries_out = optarg;
-            break;
-        case OPT_THREADS:
-            threads = tool_parse_u32("--threads", optarg, 0, 256);
-            break;
-        case 'q':
-            quiet = 1;
-            break;
-        case 'h':
-            usage();
-            return TOOL_EXIT_OK;
-        case 'V':
-            tool_print_version();
-            return TOOL_EXIT_OK;
-        default:
-            tool_bad_option(c, argv);
-        }
-    }
-    if (optind < argc) {
-        tool_usage_error("unexpected argument '%s'", argv[optind]);
-    }
-    if (!output) {
+    while ((c = getopt_long(argc, argv, ":o:n:d:qhV", longopts, NULL)) != -1)
+        parse_option(o, c, argv);
+    tool_no_operands(argc, argv);
+    if (!o->output)
         tool_usage_error("missing -o FILE");
-    }
-    if (gp.dist != TOOL_DIST_CLUSTERED && (clusters_given || spread_given)) {
+    if (o->gp.dist != TOOL_DIST_CLUSTERED && (o->clusters_given || o->spread_given))
         tool_usage_error("%s applies only to --dist clustered",
-                         clusters_given ? "--clusters" : "--spread");
-    }
-    if (queries && !queries_out) {
+                         o->clusters_given ? "--clusters" : "--spread");
+    if (o->queries && !o->queries_out)
         tool_usage_error("--queries needs --queries-out FILE");
-    }
-    if (queries_out && !queries) {
-        queries = 1000;
-    }
-    const tool_file_arg files[] = {{"-o", output, 1}, {"--queries-out", queries_out, 1}};
+    if (o->queries_out && !o->queries)
+        o->queries = 1000;
+    const tool_file_arg files[] = {{"-o", o->output, 1}, {"--queries-out", o->queries_out, 1}};
     tool_check_files(files, 2);
-    check_output_path(output);
-    if (queries_out) {
-        check_output_path(queries_out);
-    }
+    check_output_path(o->output);
+    if (o->queries_out)
+        check_output_path(o->queries_out);
+}
 
+static void print_summary(const gen_options *o, double seconds) {
+    char dist[64];
+    if (o->gp.dist == TOOL_DIST_CLUSTERED)
+        snprintf(dist, sizeof dist, "clustered (%u clusters, spread %g)", o->gp.clusters,
+                 o->gp.spread);
+    else
+        snprintf(dist, sizeof dist, "%s", tool_dist_name(o->gp.dist));
+    printf("wrote %llu x %u %s vectors to %s", (unsigned long long)o->count, o->gp.dim, dist,
+           o->output);
+    if (o->queries_out)
+        printf(" and %llu queries to %s", (unsigned long long)o->queries, o->queries_out);
+    printf(" (seed %llu) in %.2f s\n", (unsigned long long)o->gp.seed, seconds);
+}
+
+int main(int argc, char **argv) {
+    tool_init("vw-gen");
+    gen_options o = {0};
+    parse_args(&o, argc, argv);
     double t0 = tool_now();
-    tool_gen *g = tool_gen_create(&gp);
-    if (!g) {
-        tool_die("%s: out of memory for %u cluster centres", output, gp.clusters);
-    }
-    float *base = generate(g, TOOL_STREAM_BASE, count, gp.dim, threads, output);
-    write_file(output, base, count, gp.dim);
-    free(base);
-    if (queries_out) {
-        float *q = generate(g, TOOL_STREAM_QUERY, queries, gp.dim, threads, queries_out);
-        write_file(queries_out, q, queries, gp.dim);
-        free(q);
-    }
+    tool_gen *g = tool_gen_create(&o.gp);
+    if (!g)
+        tool_die("%s: out of memory for %u cluster centres", o.output, o.gp.clusters);
+    generate(g, TOOL_STREAM_BASE, o.count, o.gp.dim, o.threads, o.output);
+    if (o.queries_out)
+        generate(g, TOOL_STREAM_QUERY, o.queries, o.gp.dim, o.threads, o.queries_out);
     tool_gen_free(g);
-
-    if (!quiet) {
-        char dist[64];
-        if (gp.dist == TOOL_DIST_CLUSTERED) {
-            snprintf(dist, sizeof dist, "clustered (%u clusters, spread %g)", gp.clusters,
-                     gp.spread);
-        } else {
-            snprintf(dist, sizeof dist, "%s", tool_dist_name(gp.dist));
-        }
-        printf("wrote %llu x %u %s vectors to %s", (unsigned long long)count, gp.dim, dist, output);
-        if (queries_out) {
-            printf(" and %llu queries to %s", (unsigned long long)queries, queries_out);
-        }
-        printf(" (seed %llu) in %.2f s\n", (unsigned long long)gp.seed, tool_now() - t0);
-    }
+    if (!o.quiet)
+        print_summary(&o, tool_now() - t0);
     return TOOL_EXIT_OK;
 }

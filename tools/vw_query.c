@@ -2,11 +2,16 @@
  * vw-query - loads an index and answers k-nearest-neighbour queries given on
  * the command line, on stdin (one per line) or in a vector file.
  */
-#include "common.h"
+#include "cli.h"
+#include "files.h"
+#include "index_files.h"
+#include "index_json.h"
+#include "json.h"
 
 #include <ctype.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,26 +74,6 @@ typedef struct query_ctx {
     float *distances;
 } query_ctx;
 
-static void print_json(const query_ctx *q, uint32_t found) {
-    tool_json j;
-    tool_json_init(&j, stdout, 0);
-    tool_json_begin_object(&j);
-    tool_json_key(&j, "indices");
-    tool_json_begin_array(&j);
-    for (uint32_t i = 0; i < found; i++) {
-        tool_json_u64(&j, q->labels[i]);
-    }
-    tool_json_end_array(&j);
-    tool_json_key(&j, "distances");
-    tool_json_begin_array(&j);
-    for (uint32_t i = 0; i < found; i++) {
-        tool_json_float(&j, q->distances[i]);
-    }
-    tool_json_end_array(&j);
-    tool_json_end_object(&j);
-    fputc('\n', stdout);
-}
-
 /* A distance that is not a number can only come from an index file that
  * holds a non-finite vector, which a checksummed load refuses: the answer
  * would be meaningless (and NaN is not JSON), so it is an error. */
@@ -104,12 +89,19 @@ static void check_distances(const query_ctx *q, uint32_t found, const char *what
 
 static void print_result(query_ctx *q, uint32_t found) {
     if (q->json) {
-        print_json(q, found);
+        json_writer w;
+        json_writer_init(&w, 0, 0);
+        tool_json_result(&w, q->labels, q->distances, found);
+        size_t len;
+        const char *text = json_writer_text(&w, &len);
+        if (!text)
+            tool_die("out of memory");
+        printf("%s\n", text);
+        json_writer_free(&w);
     } else {
         printf("# query %llu\n", (unsigned long long)q->printed);
-        for (uint32_t i = 0; i < found; i++) {
+        for (uint32_t i = 0; i < found; i++)
             printf("%llu\t%.9g\n", (unsigned long long)q->labels[i], (double)q->distances[i]);
-        }
     }
     q->printed++;
 }
@@ -122,9 +114,8 @@ static void run_query(query_ctx *q, const float *vector, const char *what) {
     o.ef = q->ef;
     o.rerank = q->rerank;
     vw_status st = vw_index_search_ex(q->index, vector, q->k, &o, q->labels, q->distances, &found);
-    if (st != VW_OK) {
+    if (st != VW_OK)
         tool_die_status(st, what);
-    }
     check_distances(q, found, what);
     print_result(q, found);
 }
@@ -137,9 +128,8 @@ static void dimension_error(const query_ctx *q, const char *what, long got) {
 static void run_file(query_ctx *q, const char *path) {
     vw_dataset *ds = NULL;
     vw_status st = vw_dataset_read(path, VW_FORMAT_AUTO, &ds);
-    if (st != VW_OK) {
+    if (st != VW_OK)
         tool_die_status(st, path);
-    }
     if (ds->dim != q->dim) {
         tool_die("%s: queries have dimension %u, but the index %s has dimension %u", path, ds->dim,
                  q->index_path, q->dim);
@@ -156,12 +146,10 @@ static void run_file(query_ctx *q, const char *path) {
 static void parse_or_die(const query_ctx *q, const char *text, float *buf, const char *what) {
     char err[128];
     long n = tool_parse_vector(text, buf, q->dim, err, sizeof err);
-    if (n < 0) {
+    if (n < 0)
         tool_die("%s: %s", what, err);
-    }
-    if ((uint64_t)n != q->dim) {
+    if ((uint64_t)n != q->dim)
         dimension_error(q, what, n);
-    }
 }
 
 static void run_args(query_ctx *q, int count, char **args, float *buf) {
@@ -172,17 +160,14 @@ static void run_args(query_ctx *q, int count, char **args, float *buf) {
     float one;
     for (int i = 0; i < count; i++) {
         long n = tool_parse_vector(args[i], &one, 1, err, sizeof err);
-        if (n != 1) {
+        if (n != 1)
             all_single = 0;
-        }
     }
     if (all_single && q->dim > 1) {
-        if ((uint64_t)count != q->dim) {
+        if ((uint64_t)count != q->dim)
             dimension_error(q, "query 0", count);
-        }
-        for (int i = 0; i < count; i++) {
+        for (int i = 0; i < count; i++)
             tool_parse_vector(args[i], &buf[i], 1, err, sizeof err);
-        }
         run_query(q, buf, "query 0");
         return;
     }
@@ -195,11 +180,9 @@ static void run_args(query_ctx *q, int count, char **args, float *buf) {
 }
 
 static int is_blank(const char *s) {
-    for (; *s; s++) {
-        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n') {
+    for (; *s; s++)
+        if (*s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
             return 0;
-        }
-    }
     return 1;
 }
 
@@ -209,18 +192,16 @@ static void run_stdin(query_ctx *q, float *buf) {
     unsigned long long lineno = 0;
     while (getline(&line, &cap, stdin) != -1) {
         lineno++;
-        if (is_blank(line)) {
+        if (is_blank(line))
             continue;
-        }
         char what[64];
         snprintf(what, sizeof what, "stdin line %llu", lineno);
         parse_or_die(q, line, buf, what);
         run_query(q, buf, what);
         fflush(stdout); /* answer each line at once when used interactively */
     }
-    if (ferror(stdin)) {
+    if (ferror(stdin))
         tool_die("stdin: read error");
-    }
     free(line);
 }
 
@@ -228,6 +209,29 @@ static int starts_negative_number(const char *s) {
     return s[0] == '-' &&
            (isdigit((unsigned char)s[1]) || (s[1] == '.' && isdigit((unsigned char)s[2])));
 }
+
+/* --stats: what the index holds, one JSON object. */
+static void print_stats(const char *path, const vw_stats *s) {
+    json_writer w;
+    json_writer_init(&w, 1, 0);
+    json_begin_object(&w);
+    json_field_string(&w, "index", path);
+    tool_json_index_stats(&w, s, tool_file_size(path));
+    json_end_object(&w);
+    size_t len;
+    const char *text = json_writer_text(&w, &len);
+    if (!text)
+        tool_die("out of memory");
+    fputs(text, stdout);
+    json_writer_free(&w);
+}
+
+typedef struct query_options {
+    const char *queries;
+    const char *metric; /* --metric, for an hnswlib file */
+    unsigned flags;     /* VW_LOAD_* */
+    int stats_only;
+} query_options;
 
 enum {
     OPT_EF = 256,
@@ -240,130 +244,89 @@ enum {
     OPT_METRIC
 };
 
-/* --stats: what the index holds, one JSON object. */
-static void print_stats(const char *path, const vw_stats *s) {
-    tool_json j;
-    tool_json_init(&j, stdout, 1);
-    tool_json_begin_object(&j);
-    tool_json_key(&j, "index");
-    tool_json_string(&j, path);
-    tool_json_key(&j, "count");
-    tool_json_u64(&j, s->count);
-    tool_json_key(&j, "dim");
-    tool_json_u64(&j, s->dim);
-    tool_json_key(&j, "metric");
-    tool_json_string(&j, vw_metric_name(s->metric));
-    tool_json_key(&j, "M");
-    tool_json_u64(&j, s->M);
-    tool_json_key(&j, "ef_construction");
-    tool_json_u64(&j, s->ef_construction);
-    tool_json_key(&j, "max_level");
-    tool_json_i64(&j, s->max_level);
-    tool_json_key(&j, "storage");
-    tool_json_string(&j, vw_storage_name(s->storage));
-    tool_json_key(&j, "bytes_per_vector");
-    tool_json_u64(&j, s->bytes_per_vector);
-    tool_json_key(&j, "code_bytes");
-    tool_json_u64(&j, s->code_bytes);
-    tool_json_key(&j, "float32_kept");
-    tool_json_bool(&j, s->float32_kept);
-    tool_json_key(&j, "exact_distances");
-    tool_json_bool(&j, s->exact_distances);
-    tool_json_key(&j, "memory_bytes");
-    tool_json_u64(&j, s->memory_bytes);
-    tool_json_key(&j, "mapped_bytes");
-    tool_json_u64(&j, s->mapped_bytes);
-    tool_json_key(&j, "file_bytes");
-    tool_json_i64(&j, tool_file_size(path));
-    tool_json_key(&j, "mmap");
-    tool_json_bool(&j, s->mmapped);
-    tool_json_end_object(&j);
-    fputc('\n', stdout);
+static const struct option longopts[] = {{"index", required_argument, NULL, 'x'},
+                                         {"k", required_argument, NULL, 'k'},
+                                         {"ef", required_argument, NULL, OPT_EF},
+                                         {"queries", required_argument, NULL, OPT_QUERIES},
+                                         {"json", no_argument, NULL, OPT_JSON},
+                                         {"mmap", no_argument, NULL, OPT_MMAP},
+                                         {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
+                                         {"rerank", required_argument, NULL, OPT_RERANK},
+                                         {"stats", no_argument, NULL, OPT_STATS},
+                                         {"metric", required_argument, NULL, OPT_METRIC},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {"version", no_argument, NULL, 'V'},
+                                         {NULL, 0, NULL, 0}};
+
+static void parse_option(query_ctx *q, query_options *o, int c, char **argv) {
+    switch (c) {
+    case 'x':
+        q->index_path = optarg;
+        break;
+    case 'k':
+        q->k = tool_parse_u32("-k", optarg, 1, VW_MAX_K);
+        break;
+    case OPT_EF:
+        q->ef = tool_parse_u32("--ef", optarg, 1, VW_MAX_EF);
+        break;
+    case OPT_QUERIES:
+        o->queries = optarg;
+        break;
+    case OPT_JSON:
+        q->json = 1;
+        break;
+    case OPT_NO_VERIFY:
+        o->flags |= VW_LOAD_NO_VERIFY;
+        break;
+    case OPT_MMAP:
+        o->flags |= VW_LOAD_MMAP;
+        break;
+    case OPT_RERANK:
+        q->rerank = tool_parse_u32("--rerank", optarg, 1, VW_MAX_EF);
+        break;
+    case OPT_STATS:
+        o->stats_only = 1;
+        break;
+    case OPT_METRIC:
+        o->metric = optarg;
+        break;
+    default:
+        tool_other_option(c, argv, usage);
+    }
 }
 
-int main(int argc, char **argv) {
-    tool_init("vw-query");
-    static const struct option longopts[] = {{"index", required_argument, NULL, 'x'},
-                                             {"k", required_argument, NULL, 'k'},
-                                             {"ef", required_argument, NULL, OPT_EF},
-                                             {"queries", required_argument, NULL, OPT_QUERIES},
-                                             {"json", no_argument, NULL, OPT_JSON},
-                                             {"mmap", no_argument, NULL, OPT_MMAP},
-                                             {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
-                                             {"rerank", required_argument, NULL, OPT_RERANK},
-                                             {"stats", no_argument, NULL, OPT_STATS},
-                                             {"metric", required_argument, NULL, OPT_METRIC},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {"version", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
-    query_ctx q = {0};
-    q.k = DEFAULT_K;
-    q.ef = DEFAULT_EF;
-    const char *queries = NULL, *metric = NULL;
-    unsigned flags = VW_LOAD_DEFAULT;
-    int stats_only = 0;
-
+static void parse_args(query_ctx *q, query_options *o, int argc, char **argv) {
+    q->k = DEFAULT_K;
+    q->ef = DEFAULT_EF;
     opterr = 0;
     int c;
     /* "+" stops at the first vector; a vector that starts with a minus sign
      * ("-0.5,1") also ends the options instead of being taken for one. */
     while (optind < argc && !starts_negative_number(argv[optind]) &&
-           (c = getopt_long(argc, argv, "+:x:k:hV", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'x':
-            q.index_path = optarg;
-            break;
-        case 'k':
-            q.k = tool_parse_u32("-k", optarg, 1, VW_MAX_K);
-            break;
-        case OPT_EF:
-            q.ef = tool_parse_u32("--ef", optarg, 1, VW_MAX_EF);
-            break;
-        case OPT_QUERIES:
-            queries = optarg;
-            break;
-        case OPT_JSON:
-            q.json = 1;
-            break;
-        case OPT_NO_VERIFY:
-            flags |= VW_LOAD_NO_VERIFY;
-            break;
-        case OPT_MMAP:
-            flags |= VW_LOAD_MMAP;
-            break;
-        case OPT_METRIC:
-            metric = optarg;
-            break;
-        case OPT_RERANK:
-            q.rerank = tool_parse_u32("--rerank", optarg, 1, VW_MAX_EF);
-            break;
-        case OPT_STATS:
-            stats_only = 1;
-            break;
-        case 'h':
-            usage();
-            return TOOL_EXIT_OK;
-        case 'V':
-            tool_print_version();
-            return TOOL_EXIT_OK;
-        default:
-            tool_bad_option(c, argv);
-        }
-    }
-    if (!q.index_path) {
+           (c = getopt_long(argc, argv, "+:x:k:hV", longopts, NULL)) != -1)
+        parse_option(q, o, c, argv);
+    if (!q->index_path)
         tool_usage_error("missing -x INDEX");
-    }
-    if (queries && optind < argc) {
+    if (o->queries && optind < argc)
         tool_usage_error("give queries either with --queries or as arguments, not both");
-    }
+}
 
-    vw_index *index = tool_open_index(q.index_path, flags, metric);
+static vw_index *load_index(const char *path, const query_options *o, vw_stats *stats) {
+    vw_index *index = tool_open_index(path, o->flags, o->metric);
+    vw_status st = vw_index_stats(index, stats);
+    if (st != VW_OK)
+        tool_die_status(st, path);
+    return index;
+}
+
+int main(int argc, char **argv) {
+    tool_init("vw-query");
+    query_ctx q = {0};
+    query_options o = {NULL, NULL, VW_LOAD_DEFAULT, 0};
+    parse_args(&q, &o, argc, argv);
     vw_stats stats;
-    vw_status st = vw_index_stats(index, &stats);
-    if (st != VW_OK) {
-        tool_die_status(st, q.index_path);
-    }
-    if (stats_only) {
+    vw_index *index = load_index(q.index_path, &o, &stats);
+    if (o.stats_only) {
         print_stats(q.index_path, &stats);
         vw_index_free(index);
         return TOOL_EXIT_OK;
@@ -373,20 +336,16 @@ int main(int argc, char **argv) {
     q.labels = malloc((size_t)q.k * sizeof *q.labels);
     q.distances = malloc((size_t)q.k * sizeof *q.distances);
     float *buf = malloc((size_t)q.dim * sizeof *buf);
-    if (!q.labels || !q.distances || !buf) {
+    if (!q.labels || !q.distances || !buf)
         tool_die("out of memory");
-    }
-
-    if (queries) {
-        run_file(&q, queries);
-    } else if (optind < argc) {
+    if (o.queries)
+        run_file(&q, o.queries);
+    else if (optind < argc)
         run_args(&q, argc - optind, argv + optind, buf);
-    } else {
+    else
         run_stdin(&q, buf);
-    }
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    if (fflush(stdout) != 0 || ferror(stdout))
         tool_die("stdout: write error");
-    }
     free(buf);
     free(q.labels);
     free(q.distances);

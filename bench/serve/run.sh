@@ -17,7 +17,7 @@
 #   REPEAT=20          vw-bench passes over the queries for the in-process figures
 #
 # The index is l2 over the L2-normalized vectors vw-gen writes, and the
-# server runs with --normalize: exactly the seed's setup (normalize the
+# server runs with --normalize: exactly the original Python service's setup (normalize the
 # query, L2 search over normalized vectors, squared-L2 distances).
 # Needs: wrk (Debian package 'wrk'), od and awk (coreutils, gawk/mawk).
 set -euo pipefail

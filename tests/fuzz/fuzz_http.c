@@ -1,6 +1,7 @@
 /* Fuzzes vw-serve's request parsing: the HTTP head parser, the strict JSON
  * reader, the search- and upsert-body decoders and the /vectors/{id} path
- * parser, and the JSON writer on what they accept. The parsers are compiled in from tools/serve/ so
+ * parser, and the JSON writer on what they accept. The parsers are
+ * compiled in from tools/serve/ and tools/common/ so
  * the target does not need the tools built. Invariants checked:
  *   - a parsed head lies inside the input, within the limits, and parsing
  *     any prefix of the input agrees with it (incremental arrival);
@@ -9,10 +10,12 @@
  *   - a decoded upsert holds as many ids as vectors, finite floats, no id
  *     twice;
  *   - everything the writer produces is valid JSON to our own reader. */
+#include "common/index_json.c"
+#include "common/json_read.c"
+#include "common/json_write.c"
 #include "serve/api.c"
 #include "serve/api_vectors.c"
 #include "serve/http.c"
-#include "serve/json.c"
 
 #include <stdlib.h>
 
@@ -20,11 +23,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_BODY 4096u
 
-static void check_valid_json(const json_buf *b) {
-    if (b->failed)
-        return;
+/* What the writer produced reads back as one JSON value, even when a
+ * non-finite number made the document unusable (it is null there). */
+static void check_valid_json(const json_writer *w) {
+    size_t len;
+    const char *text = json_writer_text(w, &len);
+    if (text == NULL)
+        return; /* out of memory */
     json_cursor cur;
-    json_init(&cur, b->data, b->len);
+    json_init(&cur, text, len);
     if (json_skip_value(&cur) != 0 || json_expect_end(&cur) != 0)
         abort();
 }
@@ -65,22 +72,21 @@ static void check_head(const char *buf, size_t size) {
 static void check_search(const char *body, size_t len, uint32_t dim, int batch) {
     api_search s;
     api_error err;
-    json_buf b;
-    json_buf_init(&b);
+    json_writer b;
+    json_writer_init(&b, 0, 0);
     if (api_parse_search(body, len, batch, dim, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0) {
         if (err.status != 400 && err.status != 422 && err.status != 500)
             abort();
         api_write_error(&b, err.message);
         check_valid_json(&b);
-        json_buf_free(&b);
+        json_writer_free(&b);
         return;
     }
     if (s.k < 1 || s.k > VW_MAX_K || s.ef < 1 || s.ef > VW_MAX_EF || (!batch && s.nq != 1))
         abort();
-    for (size_t i = 0; i < s.nq * dim; i++) {
+    for (size_t i = 0; i < s.nq * dim; i++)
         if (!isfinite(s.queries[i]))
             abort();
-    }
     /* Render the queries' first components as a result: valid JSON out. */
     uint64_t labels[8];
     float dists[8];
@@ -89,23 +95,23 @@ static void check_search(const char *body, size_t len, uint32_t dim, int batch) 
         labels[i] = (uint64_t)i * 0x9E3779B97F4A7C15ull;
         dists[i] = s.queries[i];
     }
-    api_write_result(&b, labels, dists, n);
+    tool_json_result(&b, labels, dists, n);
     check_valid_json(&b);
-    json_buf_free(&b);
+    json_writer_free(&b);
     api_search_free(&s);
 }
 
 static void check_upsert(const char *body, size_t len, uint32_t dim) {
     api_upsert u;
     api_error err;
-    json_buf b;
-    json_buf_init(&b);
+    json_writer b;
+    json_writer_init(&b, 0, 0);
     if (api_parse_upsert(body, len, dim, &u, &err) != 0) {
         if (err.status != 400 && err.status != 422 && err.status != 500)
             abort();
         api_write_error(&b, err.message);
         check_valid_json(&b);
-        json_buf_free(&b);
+        json_writer_free(&b);
         return;
     }
     if (u.n == 0 || u.n > API_MAX_BATCH)
@@ -120,7 +126,7 @@ static void check_upsert(const char *body, size_t len, uint32_t dim) {
     }
     api_write_vector(&b, u.ids[0], u.vectors, dim);
     check_valid_json(&b);
-    json_buf_free(&b);
+    json_writer_free(&b);
     api_upsert_free(&u);
 }
 

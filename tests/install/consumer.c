@@ -72,10 +72,9 @@ static void brute_force(const float *data, const float *query, int even_only, fl
         if (even_only && label_of(i) % 2 != 0)
             continue;
         d = vw_distance_l2sq(data + i * DIM, query, DIM);
-        for (j = K; j > 0 && best[j - 1] > d; j--) {
+        for (j = K; j > 0 && best[j - 1] > d; j--)
             if (j < K)
                 best[j] = best[j - 1];
-        }
         if (j < K)
             best[j] = d;
     }
@@ -133,7 +132,7 @@ static vw_index *build(const float *data) {
         labels[i] = label_of(i);
     for (i = 0; i < SINGLE; i++)
         CHECK_OK(vw_index_add(index, data + i * DIM, labels[i]));
-    /* One thread: the graph is then a function of the seed alone, so the
+    /* One thread: the graph is then a function of params.seed alone, so the
      * answers below are the same on every run. */
     CHECK_OK(vw_index_add_batch(index, data + SINGLE * DIM, labels + SINGLE, COUNT - SINGLE, 1,
                                 NULL, NULL));

@@ -1,5 +1,6 @@
 /*
- * api.c - routing, search-body decoding and response bodies (see api.h).
+ * api.c - routing, search-body decoding, statuses and response bodies (see
+ * api.h).
  *
  * A body is read in one pass. Syntax errors stop the pass at once; shape
  * errors (400) and value errors (422) are remembered and the pass goes on,
@@ -8,7 +9,7 @@
  */
 #include "api.h"
 
-#include "vwhnsw.h"
+#include "index_json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -68,6 +69,33 @@ static int starts_number(int c) {
     return c == '-' || (c >= '0' && c <= '9');
 }
 
+typedef struct vector_ctx {
+    uint32_t dim;
+    api_error *shape, *value;
+    float *dst;       /* dim floats, or NULL to only check the vector */
+    const char *what; /* names it in messages: "query_vector", "query_vectors[3]" */
+    size_t count;
+} vector_ctx;
+
+static int vector_element(json_cursor *cur, size_t i, void *ctx) {
+    vector_ctx *v = ctx;
+    v->count = i + 1;
+    if (!starts_number(json_peek(cur))) {
+        api_note(v->shape, 400, "%s must be an array of numbers", v->what);
+        return json_skip_value(cur);
+    }
+    const char *tok;
+    size_t len;
+    if (json_read_number(cur, &tok, &len) != 0)
+        return -1;
+    float x = 0.0f;
+    if (json_number_to_float(tok, len, &x) != 0)
+        api_note(v->value, 422, "%s[%zu] is not a finite float32 value", v->what, i);
+    if (v->dst != NULL && i < v->dim)
+        v->dst[i] = x;
+    return 0;
+}
+
 int api_read_vector(json_cursor *cur, uint32_t dim, api_error *shape, api_error *value, float *dst,
                     const char *what) {
     if (json_peek(cur) != '[') {
@@ -75,32 +103,12 @@ int api_read_vector(json_cursor *cur, uint32_t dim, api_error *shape, api_error 
         return json_skip_value(cur);
     }
     cur->p++;
-    size_t count = 0;
-    int more = 1;
-    for (int first = 1;; first = 0) {
-        if (json_next_item(cur, ']', first, &more) != 0)
-            return -1;
-        if (!more)
-            break;
-        if (!starts_number(json_peek(cur))) {
-            api_note(shape, 400, "%s must be an array of numbers", what);
-            if (json_skip_value(cur) != 0)
-                return -1;
-            continue;
-        }
-        const char *tok;
-        size_t len;
-        if (json_read_number(cur, &tok, &len) != 0)
-            return -1;
-        float v = 0.0f;
-        if (json_number_to_float(tok, len, &v) != 0)
-            api_note(value, 422, "%s[%zu] is not a finite float32 value", what, count);
-        if (dst != NULL && count < dim)
-            dst[count] = v;
-        count++;
-    }
-    if (count != dim)
-        api_note(value, 422, "%s has %zu components; the index dimension is %u", what, count, dim);
+    vector_ctx v = {dim, shape, value, dst, what, 0};
+    if (json_read_elements(cur, vector_element, &v) != 0)
+        return -1;
+    if (v.count != dim)
+        api_note(value, 422, "%s has %zu components; the index dimension is %u", what, v.count,
+                 dim);
     return 0;
 }
 
@@ -133,6 +141,21 @@ static int read_single(body_parser *bp) {
     return 0;
 }
 
+static int batch_element(json_cursor *cur, size_t i, void *ctx) {
+    body_parser *bp = ctx;
+    (void)cur; /* bp->cur */
+    char what[40];
+    snprintf(what, sizeof what, "query_vectors[%zu]", i);
+    float *row = next_row(bp);
+    if (read_vector(bp, row, what) != 0)
+        return -1;
+    if (row != NULL)
+        bp->nq++;
+    if (i + 1 > API_MAX_BATCH)
+        api_note(&bp->value, 422, "a batch holds at most %u queries", API_MAX_BATCH);
+    return 0;
+}
+
 static int read_batch(body_parser *bp) {
     json_cursor *cur = &bp->cur;
     if (json_peek(cur) != '[') {
@@ -140,24 +163,7 @@ static int read_batch(body_parser *bp) {
         return json_skip_value(cur);
     }
     cur->p++;
-    size_t seen = 0;
-    int more = 1;
-    for (int first = 1;; first = 0) {
-        if (json_next_item(cur, ']', first, &more) != 0)
-            return -1;
-        if (!more)
-            return 0;
-        char what[40];
-        snprintf(what, sizeof what, "query_vectors[%zu]", seen);
-        float *row = next_row(bp);
-        if (read_vector(bp, row, what) != 0)
-            return -1;
-        if (row != NULL)
-            bp->nq++;
-        seen++;
-        if (seen > API_MAX_BATCH)
-            api_note(&bp->value, 422, "a batch holds at most %u queries", API_MAX_BATCH);
-    }
+    return json_read_elements(cur, batch_element, bp);
 }
 
 /* An integer-valued JSON number in [lo, hi]; "10" and "1e1" both give 10. */
@@ -203,7 +209,8 @@ static int read_member(body_parser *bp, const char *key, unsigned *seen, api_sea
     return bp->batch ? read_batch(bp) : read_single(bp);
 }
 
-int api_read_object(json_cursor *cur, api_error *shape, api_member_fn member, void *ctx) {
+int api_read_object(json_cursor *cur, api_error *shape,
+                    int (*member)(json_cursor *cur, const char *key, void *ctx), void *ctx) {
     if (json_peek(cur) != '{') {
         if (json_skip_value(cur) != 0)
             return -1;
@@ -211,37 +218,26 @@ int api_read_object(json_cursor *cur, api_error *shape, api_member_fn member, vo
         return json_expect_end(cur);
     }
     cur->p++;
-    int more = 1;
-    for (int first = 1;; first = 0) {
-        if (json_next_item(cur, '}', first, &more) != 0)
-            return -1;
-        if (!more)
-            return json_expect_end(cur);
-        char key[32];
-        int truncated = 0;
-        if (json_read_string(cur, key, sizeof key, &truncated) != 0 || json_expect(cur, ':') != 0)
-            return -1;
-        if (truncated)
-            key[0] = '\0'; /* longer than any name we know */
-        if (member(ctx, key) != 0)
-            return -1;
-    }
+    if (json_read_members(cur, member, ctx) != 0)
+        return -1;
+    return json_expect_end(cur);
 }
 
-typedef struct search_members {
+typedef struct member_ctx {
     body_parser *bp;
     unsigned *seen;
     api_search *out;
-} search_members;
+} member_ctx;
 
-static int search_member(void *ctx, const char *key) {
-    search_members *m = ctx;
+static int member_cb(json_cursor *cur, const char *key, void *p) {
+    member_ctx *m = p;
+    (void)cur; /* m->bp->cur */
     return read_member(m->bp, key, m->seen, m->out);
 }
 
 static int read_object(body_parser *bp, unsigned *seen, api_search *out) {
-    search_members m = {bp, seen, out};
-    return api_read_object(&bp->cur, &bp->shape, search_member, &m);
+    member_ctx m = {bp, seen, out};
+    return api_read_object(&bp->cur, &bp->shape, member_cb, &m);
 }
 
 static int pick_error(const body_parser *bp, unsigned seen, api_error *err) {
@@ -304,25 +300,108 @@ void api_search_free(api_search *s) {
     s->nq = 0;
 }
 
-void api_write_error(json_buf *b, const char *message) {
-    json_buf_puts(b, "{\"error\":");
-    json_buf_string(b, message);
-    json_buf_puts(b, "}");
+/* ------------------------------------------------------------------ answers */
+
+int api_search_failure(vw_status st, const char *detail, long query, char *msg, size_t cap) {
+    char where[40] = "";
+    if (query >= 0)
+        snprintf(where, sizeof where, "query_vectors[%ld]: ", query);
+    if (st == VW_ERR_ZERO_VECTOR)
+        snprintf(msg, cap, "%sthe query vector has zero length and cannot be normalized", where);
+    else
+        snprintf(msg, cap, "%s%s%s%s", where, vw_strerror(st), detail && detail[0] ? ": " : "",
+                 detail ? detail : "");
+    switch (st) {
+    case VW_ERR_ZERO_VECTOR:
+    case VW_ERR_NONFINITE:
+    case VW_ERR_DIMENSION:
+    case VW_ERR_K:
+    case VW_ERR_EF:
+    case VW_ERR_INVALID_ARG:
+        return 422;
+    default:
+        return 500;
+    }
 }
 
-void api_write_result(json_buf *b, const uint64_t *labels, const float *distances, uint32_t found) {
-    json_buf_reserve(b, 48 + (size_t)found * 40);
-    json_buf_puts(b, "{\"indices\":[");
-    for (uint32_t i = 0; i < found; i++) {
-        if (i)
-            json_buf_append(b, ",", 1);
-        json_buf_u64(b, labels[i]);
+void api_write_error(json_writer *w, const char *message) {
+    json_begin_object(w);
+    json_field_string(w, "error", message);
+    json_end_object(w);
+}
+
+void api_begin_results(json_writer *w, int batch) {
+    if (!batch)
+        return;
+    json_begin_object(w);
+    json_key(w, "results");
+    json_begin_array(w);
+}
+
+void api_end_results(json_writer *w, int batch) {
+    if (!batch)
+        return;
+    json_end_array(w);
+    json_end_object(w);
+}
+
+int api_write_health(json_writer *w, const vw_stats *info, int index_changed) {
+    if (index_changed) {
+        api_write_error(w, API_INDEX_CHANGED);
+        return 503;
     }
-    json_buf_puts(b, "],\"distances\":[");
-    for (uint32_t i = 0; i < found; i++) {
-        if (i)
-            json_buf_append(b, ",", 1);
-        json_buf_float(b, distances[i]);
-    }
-    json_buf_puts(b, "]}");
+    json_begin_object(w);
+    json_field_string(w, "status", "ok");
+    json_field_u64(w, "count", info->count);
+    json_field_u64(w, "dim", info->dim);
+    json_end_object(w);
+    return 200;
+}
+
+/* The "writes" object of /stats (a server with --data). */
+static void write_writes(json_writer *w, const api_write_figures *ws) {
+    const vw_store_stats *s = &ws->store;
+    json_key(w, "writes");
+    json_begin_object(w);
+    json_field_u64(w, "log_bytes", s->log_bytes);
+    json_field_u64(w, "log_records", s->log_records);
+    json_field_u64(w, "writes", s->writes);
+    json_field_u64(w, "log_syncs", s->commits);
+    json_field_u64(w, "snapshots", s->snapshots);
+    json_field_u64(w, "snapshot_failures", ws->snapshot_failures);
+    json_field_u64(w, "replayed_records", s->replayed_records);
+    json_field_u64(w, "dropped_bytes", s->dropped_bytes);
+    json_field_double(w, "seconds_since_snapshot", ws->seconds_since_snapshot);
+    json_field_bool(w, "failed", s->failed);
+    json_end_object(w);
+}
+
+void api_write_stats(json_writer *w, const vw_stats *info, uint64_t file_bytes,
+                     const api_server_stats *sv, const api_write_figures *writes) {
+    json_begin_object(w);
+    tool_json_index_stats(w, info, (int64_t)file_bytes);
+    json_field_u64(w, "ef_search", sv->ef_search);
+    json_field_bool(w, "normalize_queries",
+                    sv->normalize_queries || info->metric == VW_METRIC_COSINE);
+    json_field_string(w, "simd", vw_simd_name(vw_simd_active()));
+    json_field_u64(w, "threads", sv->threads);
+    json_field_double(w, "uptime_s", sv->uptime_s);
+    json_field_u64(w, "requests", sv->requests);
+    json_field_u64(w, "errors", sv->errors);
+    json_field_u64(w, "queries", sv->queries);
+    json_field_u64(w, "timeouts", sv->timeouts);
+    json_field_u64(w, "rejected", sv->rejected);
+    json_field_u64(w, "in_flight", sv->in_flight);
+    json_field_u64(w, "connections", sv->connections);
+    json_field_u64(w, "connections_accepted", sv->connections_accepted);
+    json_field_u64(w, "max_work", sv->max_work);
+    json_field_u64(w, "log_dropped", sv->log_dropped);
+    json_field_u64(w, "index_faults", sv->index_faults);
+    json_field_u64(w, "index_reloads", sv->index_reloads);
+    json_field_bool(w, "index_changed", sv->index_changed);
+    json_field_bool(w, "read_only", writes == NULL);
+    if (writes)
+        write_writes(w, writes);
+    json_field_string(w, "version", vw_version());
+    json_end_object(w);
 }

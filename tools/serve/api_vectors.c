@@ -94,6 +94,24 @@ static int read_id(upsert_parser *up, size_t index) {
     return 0;
 }
 
+typedef struct array_ctx {
+    upsert_parser *up;
+    const char *name;
+    int (*one)(upsert_parser *, size_t);
+    size_t *seen;
+} array_ctx;
+
+static int array_element(json_cursor *cur, size_t i, void *ctx) {
+    array_ctx *a = ctx;
+    (void)cur; /* a->up->cur */
+    if (a->one(a->up, i) != 0)
+        return -1;
+    *a->seen = i + 1;
+    if (i == API_MAX_BATCH)
+        api_note(&a->up->value, 422, "%s holds more than %u entries", a->name, API_MAX_BATCH);
+    return 0;
+}
+
 /* Reads an array of elements with `one` (ids or vectors); counts them. */
 static int read_array(upsert_parser *up, const char *name, const char *shape_msg,
                       int (*one)(upsert_parser *, size_t), size_t *seen) {
@@ -103,17 +121,8 @@ static int read_array(upsert_parser *up, const char *name, const char *shape_msg
         return json_skip_value(cur);
     }
     cur->p++;
-    int more = 1;
-    for (int first = 1;; first = 0) {
-        if (json_next_item(cur, ']', first, &more) != 0)
-            return -1;
-        if (!more)
-            return 0;
-        if (one(up, *seen) != 0)
-            return -1;
-        if (++*seen == API_MAX_BATCH + 1)
-            api_note(&up->value, 422, "%s holds more than %u entries", name, API_MAX_BATCH);
-    }
+    array_ctx a = {up, name, one, seen};
+    return json_read_elements(cur, array_element, &a);
 }
 
 static int read_row(upsert_parser *up, size_t index) {
@@ -142,8 +151,9 @@ typedef struct upsert_members {
     size_t nids, nvecs;
 } upsert_members;
 
-static int upsert_member(void *ctx, const char *key) {
+static int upsert_member(json_cursor *cur, const char *key, void *ctx) {
     upsert_members *m = ctx;
+    (void)cur; /* m->up->cur */
     upsert_parser *up = m->up;
     unsigned bit = strcmp(key, "ids") == 0       ? SEEN_IDS
                    : strcmp(key, "vectors") == 0 ? SEEN_VECTORS
@@ -237,15 +247,52 @@ void api_upsert_free(api_upsert *u) {
     memset(u, 0, sizeof *u);
 }
 
-void api_write_vector(json_buf *b, uint64_t id, const float *v, uint32_t dim) {
-    json_buf_reserve(b, 32 + (size_t)dim * 16);
-    json_buf_puts(b, "{\"id\":");
-    json_buf_u64(b, id);
-    json_buf_puts(b, ",\"vector\":[");
-    for (uint32_t i = 0; i < dim; i++) {
-        if (i)
-            json_buf_append(b, ",", 1);
-        json_buf_float(b, v[i]);
+/* ------------------------------------------------------------------ answers */
+
+int api_store_failure(vw_status st, const char *detail, char *msg, size_t cap) {
+    snprintf(msg, cap, "%s%s%s", vw_strerror(st), detail && detail[0] ? ": " : "",
+             detail ? detail : "");
+    switch (st) {
+    case VW_ERR_NONFINITE:
+    case VW_ERR_ZERO_VECTOR:
+    case VW_ERR_DUPLICATE_LABEL:
+    case VW_ERR_DIMENSION:
+    case VW_ERR_INVALID_ARG:
+        return 422;
+    case VW_ERR_NOMEM:
+        return 503;
+    default:
+        return 500;
     }
-    json_buf_puts(b, "]}");
+}
+
+void api_write_vector(json_writer *w, uint64_t id, const float *v, uint32_t dim) {
+    json_writer_reserve(w, 32 + (size_t)dim * 16);
+    json_begin_object(w);
+    json_field_u64(w, "id", id);
+    json_key(w, "vector");
+    json_begin_array(w);
+    for (uint32_t i = 0; i < dim; i++)
+        json_float(w, v[i]);
+    json_end_array(w);
+    json_end_object(w);
+}
+
+void api_write_upserted(json_writer *w, uint64_t n) {
+    json_begin_object(w);
+    json_field_u64(w, "upserted", n);
+    json_end_object(w);
+}
+
+void api_write_deleted(json_writer *w, uint64_t id) {
+    json_begin_object(w);
+    json_field_u64(w, "deleted", id);
+    json_end_object(w);
+}
+
+void api_write_snapshot(json_writer *w, double seconds) {
+    json_begin_object(w);
+    json_field_string(w, "snapshot", "written");
+    json_field_double(w, "seconds", seconds);
+    json_end_object(w);
 }

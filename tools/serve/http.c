@@ -54,10 +54,9 @@ static int ascii_lower(int c) {
 
 static int equals_nocase(const char *s, size_t n, const char *lit) {
     size_t i = 0;
-    for (; i < n && lit[i] != '\0'; i++) {
+    for (; i < n && lit[i] != '\0'; i++)
         if (ascii_lower((unsigned char)s[i]) != lit[i])
             return 0;
-    }
     return i == n && lit[i] == '\0';
 }
 
@@ -238,10 +237,9 @@ static http_parse_result parse_header_line(const char *s, size_t n, http_request
         c++;
     if (c == 0 || c == n || s[c] != ':')
         return fail(err, 400, "malformed header line");
-    for (size_t i = c + 1; i < n; i++) {
+    for (size_t i = c + 1; i < n; i++)
         if (!is_field_value_char((unsigned char)s[i]))
             return fail(err, 400, "control character in header value");
-    }
     size_t v = c + 1, e = n;
     while (v < e && (s[v] == ' ' || s[v] == '\t'))
         v++;

@@ -7,8 +7,8 @@
  *                       -> {"indices":[...],"distances":[...]}
  *   POST /search/batch  {"query_vectors":[[...],...],"k":10}
  *                       -> {"results":[{"indices":..,"distances":..},...]}
- *   with --data DIR, the write API (writes.c): POST /vectors,
- *   GET/DELETE /vectors/{id}, POST /snapshot
+ *   GET /vectors/{id}, and with --data DIR the write API (writes.c):
+ *   POST /vectors, DELETE /vectors/{id}, POST /snapshot
  *
  * This file reads the options, loads the index (or opens the data
  * directory's store) and hands over to server.c.
@@ -16,9 +16,11 @@
 #include "server.h"
 
 #include "api.h"
-#include "common.h"
+#include "cli.h"
 #include "fault.h"
+#include "index_files.h"
 #include "log.h"
+#include "machine.h"
 #include "vwhnsw.h"
 
 #include <getopt.h>
@@ -33,55 +35,54 @@
  * being loaded, and a margin. */
 #define FD_RESERVE 16u
 
-static void usage(FILE *out) {
-    fprintf(
-        out,
-        "Usage: vw-serve -x INDEX [options]\n"
-        "       vw-serve --data DIR [-x INDEX] [options]\n"
-        "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
-        "\n"
-        "  -x, --index PATH         index file written by vw-build, or a Faiss\n"
-        "                           (faiss.write_index) or hnswlib (save_index) file;\n"
-        "                           required unless --data names a directory that already\n"
-        "                           holds an index\n"
-        "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
-        "      --data DIR           take writes, durably: DIR keeps a snapshot of the index\n"
-        "                           and a log of every acknowledged write; the first start\n"
-        "                           copies INDEX (a vw-build file) there; later starts\n"
-        "                           ignore -x\n"
-        "      --write-threads N    workers for writes, 1..1024 (default 8)\n"
-        "      --snapshot-interval S  seconds between snapshots while writes arrive, 0 = only\n"
-        "                           on SIGUSR1, POST /snapshot or the log limit (default 300)\n"
-        "      --snapshot-log-bytes B  snapshot when the log reaches B bytes, 0 = no limit\n"
-        "                           (default 1073741824)\n"
-        "      --host ADDR          address to listen on (default 127.0.0.1)\n"
-        "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
-        "      --ef N               default ef_search, 1..%u (default 64)\n"
-        "  -t, --threads N          search worker threads, 0 = all CPUs (default 0)\n"
-        "      --mmap               map the index file instead of reading it into memory\n"
-        "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
-        "      --timeout-ms MS      a request must arrive within MS (else 408), its searches\n"
-        "                           stop after MS (503), a client that takes no bytes of its\n"
-        "                           answer for MS and idle keep-alive connections are\n"
-        "                           closed (default 10000)\n"
-        "      --max-connections N  open connections; more are answered 503 and closed\n"
-        "                           (default 1024, lowered to fit the descriptor limit)\n"
-        "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
-        "      --max-work N         search work one request may ask for, counted as\n"
-        "                           queries x max(k, ef_search); more is 422 (default %u)\n"
-        "      --normalize          normalize every query to unit length before searching an\n"
-        "                           l2 or ip index (what the seed did); cosine indexes always do\n"
-        "  -h, --help               show this help\n"
-        "  -V, --version            show the version\n"
-        "\n"
-        "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /vectors/{id};\n"
-        "with --data also POST /vectors, DELETE /vectors/{id}, POST /snapshot.\n"
-        "SIGTERM or SIGINT: stop accepting, answer the requests in flight (a batch is\n"
-        "cut short with 503), exit 0; while the index loads they end the process.\n"
-        "SIGUSR1: write a snapshot (with --data).\n"
-        "With --mmap, replace the index file by renaming a new file over it: the server\n"
-        "keeps serving the old one. A file changed in place is loaded again (503 meanwhile).\n",
-        VW_MAX_EF, API_DEFAULT_MAX_WORK);
+static void usage(void) {
+    printf("Usage: vw-serve -x INDEX [options]\n"
+           "       vw-serve --data DIR [-x INDEX] [options]\n"
+           "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
+           "\n"
+           "  -x, --index PATH         index file written by vw-build, or a Faiss\n"
+           "                           (faiss.write_index) or hnswlib (save_index) file;\n"
+           "                           required unless --data names a directory that already\n"
+           "                           holds an index\n"
+           "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
+           "      --data DIR           take writes, durably: DIR keeps a snapshot of the index\n"
+           "                           and a log of every acknowledged write; the first start\n"
+           "                           copies INDEX (a vw-build file) there; later starts\n"
+           "                           ignore -x\n"
+           "      --write-threads N    workers for writes, 1..1024 (default 8)\n"
+           "      --snapshot-interval S  seconds between snapshots while writes arrive, 0 = only\n"
+           "                           on SIGUSR1, POST /snapshot or the log limit (default 300)\n"
+           "      --snapshot-log-bytes B  snapshot when the log reaches B bytes, 0 = no limit\n"
+           "                           (default 1073741824)\n"
+           "      --host ADDR          address to listen on (default 127.0.0.1)\n"
+           "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
+           "      --ef N               default ef_search, 1..%u (default 64)\n"
+           "  -t, --threads N          search worker threads, 0 = all CPUs (default 0)\n"
+           "      --mmap               map the index file instead of reading it into memory\n"
+           "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
+           "      --timeout-ms MS      a request must arrive within MS (else 408), its searches\n"
+           "                           stop after MS (503), a client that takes no bytes of its\n"
+           "                           answer for MS and idle keep-alive connections are\n"
+           "                           closed (default 10000)\n"
+           "      --max-connections N  open connections; more are answered 503 and closed\n"
+           "                           (default 1024, lowered to fit the descriptor limit)\n"
+           "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
+           "      --max-work N         search work one request may ask for, counted as\n"
+           "                           queries x max(k, ef_search); more is 422 (default %u)\n"
+           "      --normalize          normalize every query to unit length before searching an\n"
+           "                           l2 or ip index (as the original Python service did);\n"
+           "                           cosine indexes always do\n"
+           "  -h, --help               show this help\n"
+           "  -V, --version            show the version\n"
+           "\n"
+           "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /vectors/{id};\n"
+           "with --data also POST /vectors, DELETE /vectors/{id}, POST /snapshot.\n"
+           "SIGTERM or SIGINT: stop accepting, answer the requests in flight (a batch is\n"
+           "cut short with 503), exit 0; while the index loads they end the process.\n"
+           "SIGUSR1: write a snapshot (with --data).\n"
+           "With --mmap, replace the index file by renaming a new file over it: the server\n"
+           "keeps serving the old one. A file changed in place is loaded again (503 meanwhile).\n",
+           VW_MAX_EF, API_DEFAULT_MAX_WORK);
 }
 
 typedef struct options {
@@ -108,116 +109,113 @@ enum {
     OPT_SNAPSHOT_LOG_BYTES
 };
 
+static const struct option longopts[] = {
+    {"index", required_argument, NULL, 'x'},
+    {"host", required_argument, NULL, OPT_HOST},
+    {"port", required_argument, NULL, 'p'},
+    {"ef", required_argument, NULL, OPT_EF},
+    {"threads", required_argument, NULL, 't'},
+    {"mmap", no_argument, NULL, OPT_MMAP},
+    {"max-body", required_argument, NULL, OPT_MAX_BODY},
+    {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+    {"queue", required_argument, NULL, OPT_QUEUE},
+    {"max-work", required_argument, NULL, OPT_MAX_WORK},
+    {"normalize", no_argument, NULL, OPT_NORMALIZE},
+    {"metric", required_argument, NULL, OPT_METRIC},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"write-threads", required_argument, NULL, OPT_WRITE_THREADS},
+    {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
+    {"snapshot-log-bytes", required_argument, NULL, OPT_SNAPSHOT_LOG_BYTES},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0}};
+
 /* Exits on --help, --version and usage errors (status 2). */
-static void parse_options(int argc, char **argv, options *o) {
-    static const struct option longs[] = {
-        {"index", required_argument, NULL, 'x'},
-        {"host", required_argument, NULL, OPT_HOST},
-        {"port", required_argument, NULL, 'p'},
-        {"ef", required_argument, NULL, OPT_EF},
-        {"threads", required_argument, NULL, 't'},
-        {"mmap", no_argument, NULL, OPT_MMAP},
-        {"max-body", required_argument, NULL, OPT_MAX_BODY},
-        {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
-        {"max-connections", required_argument, NULL, OPT_MAX_CONN},
-        {"queue", required_argument, NULL, OPT_QUEUE},
-        {"max-work", required_argument, NULL, OPT_MAX_WORK},
-        {"normalize", no_argument, NULL, OPT_NORMALIZE},
-        {"metric", required_argument, NULL, OPT_METRIC},
-        {"data", required_argument, NULL, OPT_DATA},
-        {"write-threads", required_argument, NULL, OPT_WRITE_THREADS},
-        {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
-        {"snapshot-log-bytes", required_argument, NULL, OPT_SNAPSHOT_LOG_BYTES},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0}};
+static void parse_option(options *o, unsigned *threads, int ch, char **argv) {
     serve_config *c = &o->cfg;
-    c->host = "127.0.0.1";
-    c->port = 8000;
-    c->ef = 64;
-    c->max_body = 1u << 20;
-    c->timeout_ms = 10000;
-    c->max_connections = 1024;
-    c->queue_depth = 1024;
-    c->max_work = API_DEFAULT_MAX_WORK;
-    c->write_threads = 8;
-    c->snapshot_interval_s = 300;
-    c->snapshot_log_bytes = (uint64_t)1 << 30;
+    switch (ch) {
+    case 'x':
+        c->index_path = optarg;
+        break;
+    case OPT_HOST:
+        c->host = optarg;
+        break;
+    case 'p':
+        c->port = tool_parse_u32("--port", optarg, 0, 65535);
+        break;
+    case OPT_EF:
+        c->ef = tool_parse_u32("--ef", optarg, 1, VW_MAX_EF);
+        break;
+    case 't':
+        *threads = tool_parse_u32("--threads", optarg, 0, 1024);
+        break;
+    case OPT_MMAP:
+        o->mmap = 1;
+        break;
+    case OPT_MAX_BODY:
+        c->max_body = tool_parse_u64("--max-body", optarg, 1, 1u << 30);
+        break;
+    case OPT_TIMEOUT:
+        c->timeout_ms = tool_parse_u32("--timeout-ms", optarg, 1, 3600000);
+        break;
+    case OPT_MAX_CONN:
+        c->max_connections = tool_parse_u32("--max-connections", optarg, 1, 1000000);
+        o->max_connections_given = 1;
+        break;
+    case OPT_QUEUE:
+        c->queue_depth = tool_parse_u32("--queue", optarg, 1, 1000000);
+        break;
+    case OPT_MAX_WORK:
+        c->max_work = tool_parse_u64("--max-work", optarg, 1, UINT64_MAX / 2);
+        break;
+    case OPT_NORMALIZE:
+        c->normalize = 1;
+        break;
+    case OPT_METRIC:
+        o->metric = optarg;
+        break;
+    case OPT_DATA:
+        c->data_dir = optarg;
+        break;
+    case OPT_WRITE_THREADS:
+        c->write_threads = tool_parse_u32("--write-threads", optarg, 1, 1024);
+        break;
+    case OPT_SNAPSHOT_INTERVAL:
+        c->snapshot_interval_s = tool_parse_u32("--snapshot-interval", optarg, 0, 31536000);
+        break;
+    case OPT_SNAPSHOT_LOG_BYTES:
+        c->snapshot_log_bytes = tool_parse_u64("--snapshot-log-bytes", optarg, 0, UINT64_MAX);
+        break;
+    default:
+        tool_other_option(ch, argv, usage);
+    }
+}
+
+static void parse_options(int argc, char **argv, options *o) {
+    o->cfg = (serve_config){.host = "127.0.0.1",
+                            .port = 8000,
+                            .ef = 64,
+                            .max_body = 1u << 20,
+                            .timeout_ms = 10000,
+                            .max_connections = 1024,
+                            .queue_depth = 1024,
+                            .max_work = API_DEFAULT_MAX_WORK,
+                            .write_threads = 8,
+                            .snapshot_interval_s = 300,
+                            .snapshot_log_bytes = (uint64_t)1 << 30};
     unsigned threads = 0;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, ":x:p:t:hV", longs, NULL)) != -1) {
-        switch (ch) {
-        case 'x':
-            c->index_path = optarg;
-            break;
-        case OPT_HOST:
-            c->host = optarg;
-            break;
-        case 'p':
-            c->port = tool_parse_u32("--port", optarg, 0, 65535);
-            break;
-        case OPT_EF:
-            c->ef = tool_parse_u32("--ef", optarg, 1, VW_MAX_EF);
-            break;
-        case 't':
-            threads = tool_parse_u32("--threads", optarg, 0, 1024);
-            break;
-        case OPT_MMAP:
-            o->mmap = 1;
-            break;
-        case OPT_MAX_BODY:
-            c->max_body = tool_parse_u64("--max-body", optarg, 1, 1u << 30);
-            break;
-        case OPT_TIMEOUT:
-            c->timeout_ms = tool_parse_u32("--timeout-ms", optarg, 1, 3600000);
-            break;
-        case OPT_MAX_CONN:
-            c->max_connections = tool_parse_u32("--max-connections", optarg, 1, 1000000);
-            o->max_connections_given = 1;
-            break;
-        case OPT_QUEUE:
-            c->queue_depth = tool_parse_u32("--queue", optarg, 1, 1000000);
-            break;
-        case OPT_MAX_WORK:
-            c->max_work = tool_parse_u64("--max-work", optarg, 1, UINT64_MAX / 2);
-            break;
-        case OPT_NORMALIZE:
-            c->normalize = 1;
-            break;
-        case OPT_METRIC:
-            o->metric = optarg;
-            break;
-        case OPT_DATA:
-            c->data_dir = optarg;
-            break;
-        case OPT_WRITE_THREADS:
-            c->write_threads = tool_parse_u32("--write-threads", optarg, 1, 1024);
-            break;
-        case OPT_SNAPSHOT_INTERVAL:
-            c->snapshot_interval_s = tool_parse_u32("--snapshot-interval", optarg, 0, 31536000);
-            break;
-        case OPT_SNAPSHOT_LOG_BYTES:
-            c->snapshot_log_bytes = tool_parse_u64("--snapshot-log-bytes", optarg, 0, UINT64_MAX);
-            break;
-        case 'h':
-            usage(stdout);
-            exit(TOOL_EXIT_OK);
-        case 'V':
-            tool_print_version();
-            exit(TOOL_EXIT_OK);
-        default:
-            tool_bad_option(ch, argv);
-        }
-    }
-    if (optind < argc)
-        tool_usage_error("unexpected argument '%s'", argv[optind]);
-    if (c->index_path == NULL && c->data_dir == NULL)
+    while ((ch = getopt_long(argc, argv, ":x:p:t:hV", longopts, NULL)) != -1)
+        parse_option(o, &threads, ch, argv);
+    tool_no_operands(argc, argv);
+    if (o->cfg.index_path == NULL && o->cfg.data_dir == NULL)
         tool_usage_error("an index is required (-x INDEX, or --data DIR)");
-    if (c->data_dir && o->mmap)
+    if (o->cfg.data_dir && o->mmap)
         tool_usage_error("--mmap maps the index read-only; it cannot be used with --data");
     unsigned cpus = tool_cpu_count();
-    c->threads = threads ? threads : (cpus > 1024 ? 1024 : cpus);
+    o->cfg.threads = threads ? threads : (cpus > 1024 ? 1024 : cpus);
 }
 
 /* Each connection needs a descriptor: raise the soft limit as far as allowed
@@ -299,8 +297,6 @@ int main(int argc, char **argv) {
      * the process. */
     o.cfg.load_flags = o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT;
     served_index *index = open_index(&o);
-    if (index->info.metric == VW_METRIC_COSINE)
-        o.cfg.normalize = 0; /* the index normalizes cosine queries itself */
 
     /* From here on they are blocked in every thread (the server's threads
      * inherit the mask) and arrive through the event loop's signalfd, with

@@ -1,14 +1,15 @@
 /*
- * server.c - the vw-serve event loop and search worker pool.
+ * server.c - the vw-serve event loop and the state of its connections.
  *
  * One I/O thread (the caller of serve_run) owns every socket and every
  * connection: it accepts, reads, parses requests with http.c, answers the
- * cheap ones (GET /, GET /stats, errors) itself and hands each search to T
- * worker threads through a bounded queue. A worker decodes the JSON body,
- * calls vw_index_search and renders the JSON answer; it then pushes the job
- * to a completion list and wakes the I/O thread with an eventfd. So the I/O
- * thread never blocks on a search, and a full queue is answered at once with
- * 503 instead of letting latency grow without bound.
+ * cheap ones (GET /, GET /stats, errors, whose bodies api.c writes) itself
+ * and hands each search to the worker pool (worker.c) through a bounded
+ * queue; a finished search comes back through an eventfd. So the I/O
+ * thread never blocks on a search, and a full queue is answered at once
+ * with 503 instead of letting latency grow without bound. A request's body
+ * goes to its job, and its answer to the socket, without being copied when
+ * the connection has nothing else buffered.
  *
  * Connections are edge-triggered in epoll and follow one rule that makes
  * pipelining trivially ordered: at most one request per connection is being
@@ -48,6 +49,10 @@
  * that a mapped file changed in place can be loaded again while serving;
  * the searches run under the SIGBUS guard of fault.h. Log lines go through
  * log.h, which never blocks.
+ *
+ * With --data the index is a durable store's (writes.h): the write API's
+ * requests go to a second pool of workers, which block until their log
+ * record is synced, and SIGUSR1 asks for a snapshot.
  */
 #include "server.h"
 
@@ -57,6 +62,7 @@
 #include "json.h"
 #include "log.h"
 #include "slot.h"
+#include "worker.h"
 #include "writes.h"
 
 #include <arpa/inet.h>
@@ -67,7 +73,6 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,46 +114,16 @@ struct conn {
     char what[96]; /* request line of the request being answered, for logs */
 };
 
-typedef struct job job;
-struct job {
-    conn *c;
-    int batch;
-    api_route route; /* searches, or a route of the write API (writes.c) */
-    http_method method;
-    uint64_t id; /* of /vectors/{id} */
-    char *body;
-    size_t body_len;
-    int status;
-    const char *extra_headers; /* static "Name: value\r\n" lines, or NULL */
-    json_buf resp;
-    char error[200];
-    uint64_t queries;
-    job *next;
-};
-
-typedef struct job_queue {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    job **ring;
-    unsigned cap, head, count;
-    int stop;
-} job_queue;
-
 typedef struct server {
     index_slot slot;
     const serve_config *cfg;
     int epfd, listen_fd, event_fd, signal_fd, inotify_fd;
-    int spare_fd;             /* /dev/null, closed to accept a connection when out of descriptors */
-    atomic_int stop_searches; /* set at shutdown: batches stop between queries */
-    job_queue queue;
-    job_queue write_queue; /* write API requests when the index takes writes */
-    pthread_t *write_workers;
-    unsigned nwrite_workers;
-    serve_writes *writes; /* NULL on a read-only server */
-    pthread_mutex_t done_mu;
-    job *done;
-    pthread_t *workers;
-    unsigned nworkers;
+    int spare_fd;           /* /dev/null, closed to accept a connection when out of descriptors */
+    worker_pool pool;       /* searches (and GET /vectors/{id} when read-only) */
+    worker_pool write_pool; /* the write API, with --data */
+    int workers_started;    /* pool to stop */
+    int write_workers_started; /* write_pool to stop */
+    serve_writes *writes;      /* the write side; NULL on a read-only server */
     conn *conns;
     unsigned nconns;
     conn *thead, *ttail;
@@ -175,245 +150,6 @@ static void count(atomic_uint_fast64_t *c, uint64_t v) {
 
 static uint64_t load(atomic_uint_fast64_t *c) {
     return atomic_load_explicit(c, memory_order_relaxed);
-}
-
-/* ------------------------------------------------------------------ job queue */
-
-static int queue_init(job_queue *q, unsigned cap) {
-    q->ring = calloc(cap, sizeof *q->ring);
-    if (q->ring == NULL)
-        return -1;
-    q->cap = cap;
-    q->head = q->count = 0;
-    q->stop = 0;
-    pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->cv, NULL);
-    return 0;
-}
-
-static void queue_destroy(job_queue *q) {
-    pthread_mutex_destroy(&q->mu);
-    pthread_cond_destroy(&q->cv);
-    free(q->ring);
-}
-
-/* Never blocks: a full queue is the overload signal. */
-static int queue_push(job_queue *q, job *j) {
-    pthread_mutex_lock(&q->mu);
-    int ok = q->count < q->cap;
-    if (ok) {
-        q->ring[(q->head + q->count) % q->cap] = j;
-        q->count++;
-        pthread_cond_signal(&q->cv);
-    }
-    pthread_mutex_unlock(&q->mu);
-    return ok ? 0 : -1;
-}
-
-/* Blocks until a job arrives; NULL once stopped and drained. */
-static job *queue_pop(job_queue *q) {
-    pthread_mutex_lock(&q->mu);
-    while (q->count == 0 && !q->stop)
-        pthread_cond_wait(&q->cv, &q->mu);
-    job *j = NULL;
-    if (q->count > 0) {
-        j = q->ring[q->head];
-        q->head = (q->head + 1) % q->cap;
-        q->count--;
-    }
-    pthread_mutex_unlock(&q->mu);
-    return j;
-}
-
-static void queue_stop(job_queue *q) {
-    pthread_mutex_lock(&q->mu);
-    q->stop = 1;
-    pthread_cond_broadcast(&q->cv);
-    pthread_mutex_unlock(&q->mu);
-}
-
-static void job_free(job *j) {
-    free(j->body);
-    json_buf_free(&j->resp);
-    free(j);
-}
-
-/* ------------------------------------------------------------------ workers */
-
-typedef struct worker_ctx {
-    server *s;
-    job_queue *queue; /* searches or writes */
-    uint64_t labels[VW_MAX_K];
-    float distances[VW_MAX_K];
-} worker_ctx;
-
-static void job_fail(job *j, int status, const char *message) {
-    j->status = status;
-    snprintf(j->error, sizeof j->error, "%s", message);
-    j->resp.len = 0;
-    j->resp.failed = 0;
-    j->resp.nonfinite = 0;
-    api_write_error(&j->resp, message);
-}
-
-/* Maps a search failure to a status: the caller's fault is 422, ours 500. */
-static void job_fail_search(job *j, vw_status st, size_t query, int batch) {
-    char msg[200];
-    const char *detail = vw_last_error_detail();
-    char where[40] = "";
-    if (batch)
-        snprintf(where, sizeof where, "query_vectors[%zu]: ", query);
-    int status = 500;
-    if (st == VW_ERR_ZERO_VECTOR || st == VW_ERR_NONFINITE || st == VW_ERR_DIMENSION ||
-        st == VW_ERR_K || st == VW_ERR_EF || st == VW_ERR_INVALID_ARG)
-        status = 422;
-    if (st == VW_ERR_ZERO_VECTOR)
-        snprintf(msg, sizeof msg, "%sthe query vector has zero length and cannot be normalized",
-                 where);
-    else
-        snprintf(msg, sizeof msg, "%s%s%s%s", where, vw_strerror(st), detail[0] ? ": " : "",
-                 detail);
-    job_fail(j, status, msg);
-}
-
-#define INDEX_CHANGED                                                                              \
-    "the index file was changed in place while the server mapped it; it is being loaded again"
-
-/* A 503 the client may retry later. */
-static void job_fail_retry(job *j, const char *message) {
-    job_fail(j, 503, message);
-    j->extra_headers = "Retry-After: 1\r\n";
-}
-
-/* Checked between two queries of a request: why the rest must not run, in
- * msg; 0 to go on. */
-static int interrupted(server *s, int64_t deadline_ms, size_t done, size_t total, char *msg,
-                       size_t cap) {
-    if (atomic_load(&s->stop_searches)) {
-        snprintf(msg, cap, "the server is shutting down; %zu of %zu queries were searched", done,
-                 total);
-        return 1;
-    }
-    if (now_ms() >= deadline_ms) {
-        snprintf(msg, cap,
-                 "the searches ran longer than %u ms (--timeout-ms) and were stopped after %zu of "
-                 "%zu queries; send fewer queries or a smaller ef_search",
-                 s->cfg->timeout_ms, done, total);
-        return 1;
-    }
-    return 0;
-}
-
-/* One query under the SIGBUS guard; *faulted says the mapped file vanished
- * under it (the answer is then garbage and must not be sent). */
-static vw_status search_one(const served_index *x, worker_ctx *w, const float *q,
-                            const api_search *req, uint32_t *found, int *faulted) {
-    fault_guard_enter();
-    vw_status st =
-        vw_index_search(x->index, q, req->k, req->ef, NULL, NULL, w->labels, w->distances, found);
-    *faulted = fault_guard_leave() > 0;
-    return st == VW_ERR_EMPTY_INDEX ? VW_OK : st; /* nothing to find: an empty answer */
-}
-
-/* Searches every query of a parsed request into j->resp; returns how many
- * were searched. */
-static size_t run_searches(worker_ctx *w, job *j, served_index *x, api_search *req) {
-    server *s = w->s;
-    uint32_t dim = x->info.dim;
-    int normalize = s->cfg->normalize && x->info.metric != VW_METRIC_COSINE;
-    int64_t deadline = now_ms() + s->cfg->timeout_ms;
-    json_buf *b = &j->resp;
-    size_t i = 0;
-    for (; i < req->nq; i++) {
-        char msg[200];
-        if (i > 0 && interrupted(s, deadline, i, req->nq, msg, sizeof msg)) {
-            job_fail_retry(j, msg);
-            break;
-        }
-        float *q = req->queries + i * dim;
-        vw_status st = normalize ? vw_normalize(q, dim) : VW_OK;
-        uint32_t found = 0;
-        int faulted = 0;
-        if (st == VW_OK)
-            st = search_one(x, w, q, req, &found, &faulted);
-        if (faulted) {
-            slot_mark_damaged(&s->slot, x, "the mapped index file shrank under a search");
-            job_fail_retry(j, INDEX_CHANGED);
-            break;
-        }
-        if (st != VW_OK) {
-            job_fail_search(j, st, i, j->batch);
-            break;
-        }
-        if (i > 0)
-            json_buf_append(b, ",", 1);
-        api_write_result(b, w->labels, w->distances, found);
-    }
-    return i;
-}
-
-/* The /vectors routes and /snapshot (writes.c). A server that takes writes
- * serves the store's index, in memory; a read-only one may serve a mapped
- * file, read under the SIGBUS guard as searches are. */
-static void run_vectors_job(server *s, job *j, served_index *x) {
-    fault_guard_enter();
-    j->status = writes_handle(s->writes, x->index, j->route, j->method, j->id, j->body, j->body_len,
-                              &j->resp, j->error, sizeof j->error);
-    if (fault_guard_leave() > 0) {
-        json_buf_free(&j->resp);
-        json_buf_init(&j->resp);
-        slot_mark_damaged(&s->slot, x, "the mapped index file shrank under a read");
-        job_fail_retry(j, INDEX_CHANGED);
-    } else if (j->resp.failed) {
-        job_fail(j, 500, "out of memory");
-    }
-}
-
-static void run_job(worker_ctx *w, job *j) {
-    server *s = w->s;
-    served_index *x = slot_acquire(&s->slot);
-    api_search req;
-    api_error err;
-    if (atomic_load(&x->damaged)) {
-        job_fail_retry(j, INDEX_CHANGED);
-    } else if (j->route != API_SEARCH && j->route != API_SEARCH_BATCH) {
-        run_vectors_job(s, j, x);
-    } else if (api_parse_search(j->body, j->body_len, j->batch, x->info.dim, s->cfg->ef,
-                                s->cfg->max_work, &req, &err) != 0) {
-        job_fail(j, err.status, err.message);
-    } else {
-        json_buf *b = &j->resp;
-        j->status = 200;
-        if (j->batch)
-            json_buf_puts(b, "{\"results\":[");
-        j->queries = run_searches(w, j, x, &req);
-        if (j->status == 200 && j->batch)
-            json_buf_puts(b, "]}");
-        if (j->status == 200 && b->failed)
-            job_fail(j, 500,
-                     b->nonfinite ? "a distance is not a finite number: the index holds a "
-                                    "non-finite vector"
-                                  : "out of memory");
-        api_search_free(&req);
-    }
-    slot_release(x);
-}
-
-static void *worker_main(void *arg) {
-    worker_ctx *w = arg;
-    server *s = w->s;
-    job *j;
-    while ((j = queue_pop(w->queue)) != NULL) {
-        run_job(w, j);
-        pthread_mutex_lock(&s->done_mu);
-        j->next = s->done;
-        s->done = j;
-        pthread_mutex_unlock(&s->done_mu);
-        uint64_t one = 1;
-        ssize_t n = write(s->event_fd, &one, sizeof one);
-        (void)n; /* the counter cannot overflow; a failed write leaves it readable anyway */
-    }
-    return NULL;
 }
 
 /* ------------------------------------------------------------------ timers */
@@ -550,20 +286,8 @@ static void conn_flush(server *s, conn *c) {
         conn_close(s, c);
 }
 
-/* Queues a complete response. `log_msg` is logged for error statuses. */
-static void respond(server *s, conn *c, int status, const char *body, size_t body_len,
-                    const char *extra_headers, const char *log_msg) {
-    int keep = c->keep_alive && !c->close_after_write && !s->stopping;
-    char head[512];
-    size_t head_len = http_format_head(head, sizeof head, status, body_len, keep, extra_headers);
-    if (head_len == 0 || out_append(c, head, head_len) != 0 ||
-        (!c->head_only && out_append(c, body, body_len) != 0)) {
-        serve_log("%s \"%s\": out of memory while answering; connection closed", c->peer, c->what);
-        conn_close(s, c);
-        return;
-    }
-    if (!keep)
-        c->close_after_write = 1;
+/* Counts an answered request and logs an error one. */
+static void account(server *s, conn *c, int status, const char *log_msg) {
     count(&s->requests, 1);
     if (status >= 400) {
         count(&s->errors, 1);
@@ -571,142 +295,135 @@ static void respond(server *s, conn *c, int status, const char *body, size_t bod
     }
 }
 
+/* Queues a complete response: its head is written into the room the
+ * writer keeps in front of the body, and when nothing else waits to be
+ * sent the connection takes the writer's buffer as its output, so an answer
+ * (up to tens of megabytes for a large batch) is never copied. Otherwise,
+ * or for a HEAD request, head and body are appended. `log_msg` is logged
+ * for error statuses. */
+static void respond(server *s, conn *c, int status, json_writer *w, const char *extra_headers,
+                    const char *log_msg) {
+    int keep = c->keep_alive && !c->close_after_write && !s->stopping;
+    size_t body_len;
+    const char *body = json_writer_text(w, &body_len);
+    char head[SERVE_HEAD_ROOM];
+    size_t head_len =
+        body ? http_format_head(head, sizeof head, status, body_len, keep, extra_headers) : 0;
+    if (head_len > 0 && !c->head_only && c->out_off == c->out_len) {
+        free(c->out);
+        c->out = w->data;
+        c->out_cap = w->cap;
+        c->out_off = w->start - head_len;
+        c->out_len = w->len;
+        memcpy(c->out + c->out_off, head, head_len);
+        w->data = NULL; /* the connection owns it now */
+    } else if (head_len == 0 || out_append(c, head, head_len) != 0 ||
+               (!c->head_only && out_append(c, body, body_len) != 0)) {
+        serve_log("%s \"%s\": out of memory while answering; connection closed", c->peer, c->what);
+        conn_close(s, c);
+        return;
+    }
+    if (!keep)
+        c->close_after_write = 1;
+    account(s, c, status, log_msg);
+}
+
 static void respond_error(server *s, conn *c, int status, const char *message,
                           const char *extra_headers) {
-    json_buf b;
-    json_buf_init(&b);
-    api_write_error(&b, message);
-    if (b.failed) {
-        conn_close(s, c);
-    } else {
-        respond(s, c, status, b.data, b.len, extra_headers, message);
-    }
-    json_buf_free(&b);
+    json_writer w;
+    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
+    api_write_error(&w, message);
+    respond(s, c, status, &w, extra_headers, message);
+    json_writer_free(&w);
 }
 
-static void answer_health(server *s, conn *c) {
+/* The figures of GET /stats the server keeps. */
+static api_server_stats server_figures(server *s, int index_changed) {
+    return (api_server_stats){.ef_search = s->cfg->ef,
+                              .normalize_queries = s->cfg->normalize,
+                              .threads = s->pool.nthreads,
+                              .uptime_s = (double)(now_ms() - s->started_ms) / 1000.0,
+                              .requests = load(&s->requests),
+                              .errors = load(&s->errors),
+                              .queries = load(&s->queries),
+                              .timeouts = load(&s->timeouts),
+                              .rejected = load(&s->rejected),
+                              .in_flight = s->jobs_out,
+                              .connections = s->nconns,
+                              .connections_accepted = load(&s->accepted),
+                              .max_work = s->cfg->max_work,
+                              .log_dropped = serve_log_dropped(),
+                              .index_faults = fault_guard_total(),
+                              .index_reloads = atomic_load(&s->slot.reloads),
+                              .index_changed = index_changed};
+}
+
+/* GET / and GET /stats, answered on the event loop: they never search. */
+static void answer_get(server *s, conn *c, api_route route) {
     served_index *x = slot_acquire(&s->slot);
     vw_stats info = served_index_stats(x);
-    int damaged = atomic_load(&x->damaged);
-    slot_release(x);
-    if (damaged) {
-        respond_error(s, c, 503, INDEX_CHANGED, "Retry-After: 1\r\n");
-        return;
-    }
-    json_buf b;
-    json_buf_init(&b);
-    json_buf_puts(&b, "{\"status\":\"ok\",\"count\":");
-    json_buf_u64(&b, info.count);
-    json_buf_puts(&b, ",\"dim\":");
-    json_buf_u64(&b, info.dim);
-    json_buf_puts(&b, "}");
-    if (b.failed)
-        respond_error(s, c, 500, "out of memory", NULL);
-    else
-        respond(s, c, 200, b.data, b.len, NULL, NULL);
-    json_buf_free(&b);
-}
-
-static void put_u64(json_buf *b, const char *name, uint64_t v) {
-    json_buf_puts(b, ",\"");
-    json_buf_puts(b, name);
-    json_buf_puts(b, "\":");
-    json_buf_u64(b, v);
-}
-
-static void answer_stats(server *s, conn *c) {
-    served_index *x = slot_acquire(&s->slot);
-    vw_stats st = served_index_stats(x);
     uint64_t file_bytes = x->file_bytes;
-    int damaged = atomic_load(&x->damaged);
+    int changed = atomic_load(&x->damaged);
     slot_release(x);
-    json_buf b;
-    json_buf_init(&b);
-    json_buf_puts(&b, "{\"count\":");
-    json_buf_u64(&b, st.count);
-    put_u64(&b, "dim", st.dim);
-    json_buf_puts(&b, ",\"metric\":");
-    json_buf_string(&b, vw_metric_name(st.metric) ? vw_metric_name(st.metric) : "?");
-    put_u64(&b, "M", st.M);
-    put_u64(&b, "ef_construction", st.ef_construction);
-    put_u64(&b, "ef_search", s->cfg->ef);
-    if (st.max_level < 0)
-        json_buf_puts(&b, ",\"max_level\":-1");
-    else
-        put_u64(&b, "max_level", (uint64_t)st.max_level);
-    put_u64(&b, "removed", st.removed);
-    put_u64(&b, "free_slots", st.free_slots);
-    json_buf_puts(&b, ",\"storage\":");
-    json_buf_string(&b, vw_storage_name(st.storage) ? vw_storage_name(st.storage) : "?");
-    put_u64(&b, "bytes_per_vector", st.bytes_per_vector);
-    json_buf_puts(&b, st.float32_kept ? ",\"float32_kept\":true" : ",\"float32_kept\":false");
-    /* without float32 rows the distances in every answer are approximate */
-    json_buf_puts(&b,
-                  st.exact_distances ? ",\"exact_distances\":true" : ",\"exact_distances\":false");
-    put_u64(&b, "memory_bytes", st.memory_bytes);
-    put_u64(&b, "mapped_bytes", st.mapped_bytes);
-    put_u64(&b, "file_bytes", file_bytes);
-    json_buf_puts(&b, st.mmapped ? ",\"mmap\":true" : ",\"mmap\":false");
-    json_buf_puts(&b, ",\"normalize_queries\":");
-    json_buf_puts(&b, s->cfg->normalize || st.metric == VW_METRIC_COSINE ? "true" : "false");
-    json_buf_puts(&b, ",\"simd\":");
-    json_buf_string(&b, vw_simd_name(vw_simd_active()));
-    put_u64(&b, "threads", s->nworkers);
-    json_buf_puts(&b, ",\"uptime_s\":");
-    json_buf_float(&b, (double)(now_ms() - s->started_ms) / 1000.0);
-    put_u64(&b, "requests", load(&s->requests));
-    put_u64(&b, "errors", load(&s->errors));
-    put_u64(&b, "queries", load(&s->queries));
-    put_u64(&b, "timeouts", load(&s->timeouts));
-    put_u64(&b, "rejected", load(&s->rejected));
-    put_u64(&b, "in_flight", s->jobs_out);
-    put_u64(&b, "connections", s->nconns);
-    put_u64(&b, "connections_accepted", load(&s->accepted));
-    json_buf_puts(&b, s->writes ? ",\"read_only\":false" : ",\"read_only\":true");
-    writes_stats_json(s->writes, &b);
-    put_u64(&b, "max_work", s->cfg->max_work);
-    put_u64(&b, "log_dropped", serve_log_dropped());
-    put_u64(&b, "index_faults", fault_guard_total());
-    put_u64(&b, "index_reloads", atomic_load(&s->slot.reloads));
-    json_buf_puts(&b, damaged ? ",\"index_changed\":true" : ",\"index_changed\":false");
-    json_buf_puts(&b, ",\"version\":");
-    json_buf_string(&b, vw_version());
-    json_buf_puts(&b, "}");
-    if (b.failed)
+    json_writer w;
+    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
+    int status = 200;
+    if (route == API_HEALTH) {
+        status = api_write_health(&w, &info, changed);
+    } else {
+        api_server_stats figures = server_figures(s, changed);
+        api_write_figures ws;
+        int writes = writes_stats(s->writes, &ws) == 0;
+        api_write_stats(&w, &info, file_bytes, &figures, writes ? &ws : NULL);
+    }
+    if (!json_writer_ok(&w))
         respond_error(s, c, 500, "out of memory", NULL);
     else
-        respond(s, c, 200, b.data, b.len, NULL, NULL);
-    json_buf_free(&b);
+        respond(s, c, status, &w, status == 503 ? API_RETRY_LATER : NULL,
+                status == 503 ? API_INDEX_CHANGED : NULL);
+    json_writer_free(&w);
 }
 
-/* Hands a request to the workers: searches to the search workers, the write
- * API to the write workers (if the server takes writes). */
-static void submit_job(server *s, conn *c, const http_request *req, api_route route, uint64_t id,
-                       const char *body, size_t len) {
-    job *j = calloc(1, sizeof *j);
-    char *copy = malloc(len + 1);
-    if (j == NULL || copy == NULL) {
-        free(j);
+/* The request's body for a job: when the request is all the connection has
+ * buffered (no pipelined request behind it, the usual case), the input
+ * buffer itself goes to the job and the connection starts a new one;
+ * otherwise the body is copied. 0 when the input is consumed. */
+static serve_job *take_body(conn *c, int batch, const http_request *req) {
+    size_t total = req->head_len + (size_t)req->content_length;
+    if (c->in_len == total) {
+        serve_job *j = serve_job_new(c, batch, c->in, c->in + req->head_len, req->content_length);
+        if (j) {
+            c->in = NULL;
+            c->in_len = c->in_cap = 0;
+        }
+        return j;
+    }
+    char *copy = malloc(req->content_length + 1);
+    if (copy == NULL)
+        return NULL;
+    memcpy(copy, c->in + req->head_len, req->content_length);
+    serve_job *j = serve_job_new(c, batch, copy, copy, req->content_length);
+    if (j == NULL)
         free(copy);
-        respond_error(s, c, 503, "out of memory", "Retry-After: 1\r\n");
+    return j;
+}
+
+/* Hands a request to the workers: searches to the search pool, the write
+ * API to the write pool (if the server takes writes). */
+static void submit_job(server *s, conn *c, const http_request *req, api_route route, uint64_t id) {
+    serve_job *j = take_body(c, route == API_SEARCH_BATCH, req);
+    if (j == NULL) {
+        respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
         return;
     }
-    memcpy(copy, body, len);
-    copy[len] = '\0';
-    j->c = c;
-    j->batch = route == API_SEARCH_BATCH;
     j->route = route;
     j->method = req->method;
     j->id = id;
-    j->body = copy;
-    j->body_len = len;
-    json_buf_init(&j->resp);
-    bool write_side = s->writes && route != API_SEARCH && route != API_SEARCH_BATCH;
-    if (queue_push(write_side ? &s->write_queue : &s->queue, j) != 0) {
-        job_free(j);
+    int write = s->writes && route != API_SEARCH && route != API_SEARCH_BATCH;
+    if (workers_submit(write ? &s->write_pool : &s->pool, j) != 0) {
+        serve_job_free(j);
         count(&s->rejected, 1);
-        respond_error(s, c, 503, "server overloaded: the request queue is full",
-                      "Retry-After: 1\r\n");
+        respond_error(s, c, 503, "server overloaded: the request queue is full", API_RETRY_LATER);
         return;
     }
     c->in_flight = 1;
@@ -725,60 +442,37 @@ static void note_request_line(conn *c, const http_request *req) {
     c->what[n] = '\0';
 }
 
-/* GET, HEAD or DELETE /vectors/{id}: the id must be an integer. */
-static void dispatch_vector(server *s, conn *c, const http_request *req, const char *body) {
-    uint64_t id;
-    if (api_parse_vector_id(req->path, req->path_len, &id) != 0) {
-        respond_error(s, c, 400, "the id in /vectors/{id} must be an integer in 0..2^64-1", NULL);
-        return;
-    }
-    submit_job(s, c, req, API_VECTOR, id, body, req->content_length);
-}
-
-static void dispatch(server *s, conn *c, const http_request *req, const char *body) {
+static void dispatch(server *s, conn *c, const http_request *req) {
     c->keep_alive = req->keep_alive;
     c->head_only = req->method == HTTP_HEAD;
     note_request_line(c, req);
     api_route route = API_HEALTH;
     const char *allow = NULL;
+    uint64_t id = 0;
     int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
     if (st == 404) {
-        respond_error(s, c, 404,
-                      "not found; the API is GET /, GET /stats, POST /search, "
-                      "POST /search/batch, POST /vectors, GET or DELETE /vectors/{id}, "
-                      "POST /snapshot",
-                      NULL);
-        return;
-    }
-    if (st == 405) {
+        respond_error(s, c, 404, API_NOT_FOUND, NULL);
+    } else if (st == 405) {
         char extra[64];
         snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
         respond_error(s, c, 405, "method not allowed", extra);
-        return;
-    }
-    switch (route) {
-    case API_HEALTH:
-        answer_health(s, c);
-        break;
-    case API_STATS:
-        answer_stats(s, c);
-        break;
-    case API_SEARCH:
-    case API_SEARCH_BATCH:
-    case API_VECTORS:
-    case API_SNAPSHOT:
-        submit_job(s, c, req, route, 0, body, req->content_length);
-        break;
-    case API_VECTOR:
-        dispatch_vector(s, c, req, body);
-        break;
+    } else if (route == API_HEALTH || route == API_STATS) {
+        answer_get(s, c, route);
+    } else if (route != API_VECTOR) {
+        submit_job(s, c, req, route, 0);
+    } else if (api_parse_vector_id(req->path, req->path_len, &id) != 0) {
+        respond_error(s, c, 400, "the id in /vectors/{id} must be an integer in 0..2^64-1", NULL);
+    } else {
+        submit_job(s, c, req, route, id);
     }
 }
 
 static void consume_input(conn *c, size_t n) {
+    c->sent_continue = 0;
+    if (c->in == NULL)
+        return; /* the request's buffer went to its job (take_body) */
     memmove(c->in, c->in + n, c->in_len - n);
     c->in_len -= n;
-    c->sent_continue = 0;
     if (c->in_len == 0 && c->in_cap > KEEP_BUFFER_MAX) {
         free(c->in);
         c->in = NULL;
@@ -817,7 +511,7 @@ static void process_input(server *s, conn *c) {
             }
             return;
         }
-        dispatch(s, c, &req, c->in + req.head_len);
+        dispatch(s, c, &req);
         if (c->closed)
             return;
         consume_input(c, total);
@@ -1006,18 +700,11 @@ static void accept_all(server *s) {
     }
 }
 
-static void handle_completions(server *s) {
-    uint64_t v;
-    ssize_t n = read(s->event_fd, &v, sizeof v);
-    (void)n;
-    pthread_mutex_lock(&s->done_mu);
-    job *list = s->done;
-    s->done = NULL;
-    pthread_mutex_unlock(&s->done_mu);
-    while (list) {
-        job *j = list;
-        list = j->next;
-        conn *c = j->c;
+/* Sends the answers of the finished jobs in `done`. */
+static void complete_jobs(server *s, serve_job *done) {
+    for (serve_job *j = done, *next; j; j = next) {
+        next = j->next;
+        conn *c = j->conn;
         c->in_flight = 0;
         s->jobs_out--;
         count(&s->queries, j->queries);
@@ -1025,12 +712,21 @@ static void handle_completions(server *s) {
             c->grave_next = s->graveyard;
             s->graveyard = c;
         } else {
-            respond(s, c, j->status, j->resp.data, j->resp.len, j->extra_headers, j->error);
+            respond(s, c, j->status, &j->resp, j->extra_headers, j->error);
             if (!c->closed)
                 conn_service(s, c);
         }
-        job_free(j);
+        serve_job_free(j);
     }
+}
+
+static void handle_completions(server *s) {
+    uint64_t v;
+    ssize_t n = read(s->event_fd, &v, sizeof v);
+    (void)n;
+    complete_jobs(s, workers_take_done(&s->pool));
+    if (s->write_workers_started)
+        complete_jobs(s, workers_take_done(&s->write_pool));
 }
 
 static void expire_timers(server *s) {
@@ -1058,7 +754,7 @@ static void begin_shutdown(server *s, const char *why) {
     if (s->stopping)
         return;
     s->stopping = 1;
-    atomic_store(&s->stop_searches, 1);
+    workers_stop_searches(&s->pool);
     s->stop_deadline_ms = now_ms() + (s->cfg->timeout_ms > 1000 ? s->cfg->timeout_ms : 1000);
     serve_log("%s: stopping; finishing %u request(s) in flight", why, s->jobs_out);
     epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
@@ -1138,10 +834,9 @@ static void event_loop(server *s) {
                 handle_conn_event(s, tag, events[i].events);
         }
         expire_timers(s);
-        if (s->stopping && now_ms() >= s->stop_deadline_ms) {
+        if (s->stopping && now_ms() >= s->stop_deadline_ms)
             while (s->conns)
                 conn_close(s, s->conns); /* in-flight jobs still return and are freed */
-        }
         if (s->spare_fd < 0)
             s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (s->accept_paused && s->nconns < s->cfg->max_connections)
@@ -1207,45 +902,10 @@ static int watch(server *s, int fd, int *tag) {
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* Search workers, then write workers (when the server takes writes). */
-static int start_workers(server *s, worker_ctx **ctx_out) {
-    unsigned writers = s->writes ? s->cfg->write_threads : 0, all = s->cfg->threads + writers;
-    worker_ctx *ctx = calloc(all, sizeof *ctx);
-    s->workers = calloc(s->cfg->threads, sizeof *s->workers);
-    s->write_workers = calloc(writers ? writers : 1, sizeof *s->write_workers);
-    *ctx_out = ctx;
-    if (ctx == NULL || s->workers == NULL || s->write_workers == NULL) {
-        serve_log("out of memory starting %u workers", all);
-        return -1;
-    }
-    for (unsigned i = 0; i < all; i++) {
-        bool search = i < s->cfg->threads;
-        ctx[i].s = s;
-        ctx[i].queue = search ? &s->queue : &s->write_queue;
-        pthread_t *t = search ? &s->workers[s->nworkers] : &s->write_workers[s->nwrite_workers];
-        int rc = pthread_create(t, NULL, worker_main, &ctx[i]);
-        if (rc != 0) {
-            serve_log("cannot start worker thread: %s", strerror(rc));
-            return -1;
-        }
-        *(search ? &s->nworkers : &s->nwrite_workers) += 1;
-    }
-    return 0;
-}
-
-static void stop_workers(server *s) {
-    queue_stop(&s->queue);
-    queue_stop(&s->write_queue);
-    for (unsigned i = 0; i < s->nworkers; i++)
-        pthread_join(s->workers[i], NULL);
-    for (unsigned i = 0; i < s->nwrite_workers; i++)
-        pthread_join(s->write_workers[i], NULL);
-}
-
 static void log_startup(server *s, unsigned port) {
     const serve_config *cfg = s->cfg;
     served_index *x = slot_acquire(&s->slot);
-    vw_stats info = x->info;
+    vw_stats info = served_index_stats(x);
     slot_release(x);
     int v6 = strchr(cfg->host, ':') != NULL;
     serve_log("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
@@ -1269,7 +929,7 @@ static void server_close_fds(server *s) {
 }
 
 /* Descriptors, listener and threads; 0 when everything is ready. */
-static int server_start(server *s, unsigned *port, worker_ctx **ctx, const sigset_t *stop) {
+static int server_start(server *s, unsigned *port, const sigset_t *stop) {
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     s->signal_fd = signalfd(-1, stop, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -1283,7 +943,14 @@ static int server_start(server *s, unsigned *port, worker_ctx **ctx, const sigse
         watch(s, s->event_fd, &s->event_fd) != 0 || watch(s, s->signal_fd, &s->signal_fd) != 0 ||
         (s->inotify_fd >= 0 && watch(s, s->inotify_fd, &s->inotify_fd) != 0))
         return -1;
-    return start_workers(s, ctx);
+    s->workers_started = 1;
+    if (workers_start(&s->pool, &s->slot, s->cfg, s->event_fd, s->cfg->threads, s->writes) != 0)
+        return -1;
+    if (!s->writes)
+        return 0;
+    s->write_workers_started = 1;
+    return workers_start(&s->write_pool, &s->slot, s->cfg, s->event_fd, s->cfg->write_threads,
+                         s->writes);
 }
 
 int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *stop_signals) {
@@ -1296,37 +963,29 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
     serve_log_start();
     unsigned port = 0;
     int rc = 1;
-    worker_ctx *ctx = NULL;
-    pthread_mutex_init(&s->done_mu, NULL);
     if (cfg->store && !(s->writes = writes_start(cfg->store, cfg->snapshot_interval_s,
                                                  cfg->snapshot_log_bytes))) {
         serve_log("cannot start the snapshot thread");
         served_index_free(initial);
+        serve_log_stop();
         return 1;
     }
-    int queued = queue_init(&s->queue, cfg->queue_depth) == 0 &&
-                 queue_init(&s->write_queue, cfg->queue_depth) == 0;
     int slotted = slot_start(&s->slot, cfg->index_path, cfg->load_flags, initial) == 0;
-    if (queued && slotted && server_start(s, &port, &ctx, stop_signals) == 0) {
+    if (slotted && server_start(s, &port, stop_signals) == 0) {
         log_startup(s, port);
         event_loop(s);
         rc = 0;
         serve_log("stopped after %llu requests (%llu errors)",
                   (unsigned long long)load(&s->requests), (unsigned long long)load(&s->errors));
     }
-    if (queued) {
-        stop_workers(s);
-        queue_destroy(&s->queue);
-        queue_destroy(&s->write_queue);
-    }
+    if (s->workers_started)
+        workers_stop(&s->pool);
+    if (s->write_workers_started)
+        workers_stop(&s->write_pool);
     writes_stop(s->writes); /* after the write workers: a last snapshot */
     slot_stop(&s->slot);
     free_graveyard(s);
-    free(s->workers);
-    free(s->write_workers);
-    free(ctx);
     server_close_fds(s);
-    pthread_mutex_destroy(&s->done_mu);
     serve_log_stop();
     return rc;
 }

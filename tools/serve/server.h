@@ -1,5 +1,6 @@
 /*
- * server.h - the vw-serve event loop and worker pool (server.c).
+ * server.h - the configuration of vw-serve and the entry point of its event
+ * loop (server.c), which runs the worker pool of worker.c.
  */
 #ifndef VW_SERVE_SERVER_H
 #define VW_SERVE_SERVER_H

@@ -3,8 +3,10 @@
  */
 #include "slot.h"
 
-#include "common.h"
+#include "cli.h"
 #include "fault.h"
+#include "files.h"
+#include "index_files.h"
 #include "log.h"
 
 #include <errno.h>

@@ -16,7 +16,6 @@
 #include "log.h"
 
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,38 +135,27 @@ void writes_stop(serve_writes *w) {
 
 /* ------------------------------------------------------------------ requests */
 
-static int fail(json_buf *resp, char *error, size_t cap, int status, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int fail(json_buf *resp, char *error, size_t cap, int status, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(error, cap, fmt, ap);
-    va_end(ap);
-    resp->len = 0;
+static int fail(json_writer *resp, char *error, size_t cap, int status, const char *message) {
+    snprintf(error, cap, "%s", message);
+    json_writer_reset(resp);
     api_write_error(resp, error);
     return status;
 }
 
-/* A store failure as HTTP: the caller's fault is 422, no memory 503, the
- * rest (the log could not be written or synced) 500. */
-static int store_error(vw_status st, json_buf *resp, char *error, size_t cap) {
-    int status = 500;
-    if (st == VW_ERR_NONFINITE || st == VW_ERR_ZERO_VECTOR || st == VW_ERR_DUPLICATE_LABEL ||
-        st == VW_ERR_DIMENSION || st == VW_ERR_INVALID_ARG)
-        status = 422;
-    else if (st == VW_ERR_NOMEM)
-        status = 503;
-    const char *detail = vw_last_error_detail();
-    return fail(resp, error, cap, status, "%s%s%s", vw_strerror(st), detail[0] ? ": " : "", detail);
+static int store_failure(vw_status st, json_writer *resp, char *error, size_t cap) {
+    char msg[300];
+    int status = api_store_failure(st, vw_last_error_detail(), msg, sizeof msg);
+    return fail(resp, error, cap, status, msg);
 }
 
-static int read_only(json_buf *resp, char *error, size_t cap) {
-    return fail(resp, error, cap, 403,
-                "this server is read-only: start vw-serve with --data DIR to accept writes");
+static int not_found(uint64_t id, json_writer *resp, char *error, size_t cap) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "id %llu not found", (unsigned long long)id);
+    return fail(resp, error, cap, 404, msg);
 }
 
-static int get_vector(const vw_index *index, uint64_t id, json_buf *resp, char *error, size_t cap) {
+static int get_vector(const vw_index *index, uint64_t id, json_writer *resp, char *error,
+                      size_t cap) {
     vw_stats info;
     vw_index_stats(index, &info);
     float *v = malloc((size_t)info.dim * sizeof *v);
@@ -178,65 +166,58 @@ static int get_vector(const vw_index *index, uint64_t id, json_buf *resp, char *
     if (st == VW_OK)
         api_write_vector(resp, id, v, info.dim);
     else if (st == VW_ERR_NOT_FOUND)
-        status = fail(resp, error, cap, 404, "id %llu not found", (unsigned long long)id);
+        status = not_found(id, resp, error, cap);
     else
-        status = store_error(st, resp, error, cap);
+        status = store_failure(st, resp, error, cap);
     free(v);
     return status;
 }
 
 static int upsert(serve_writes *w, const vw_index *index, const char *body, size_t len,
-                  json_buf *resp, char *error, size_t cap) {
+                  json_writer *resp, char *error, size_t cap) {
     vw_stats info;
     vw_index_stats(index, &info);
     api_upsert up;
     api_error err;
     if (api_parse_upsert(body, len, info.dim, &up, &err) != 0)
-        return fail(resp, error, cap, err.status, "%s", err.message);
+        return fail(resp, error, cap, err.status, err.message);
     vw_status st = vw_store_upsert(w->store, up.vectors, up.ids, up.n);
     int status = 200;
-    if (st == VW_OK) {
-        json_buf_puts(resp, "{\"upserted\":");
-        json_buf_u64(resp, up.n);
-        json_buf_puts(resp, "}");
-    } else {
-        status = store_error(st, resp, error, cap);
-    }
+    if (st == VW_OK)
+        api_write_upserted(resp, up.n);
+    else
+        status = store_failure(st, resp, error, cap);
     api_upsert_free(&up);
     return status;
 }
 
-static int delete_vector(serve_writes *w, uint64_t id, json_buf *resp, char *error, size_t cap) {
+static int delete_vector(serve_writes *w, uint64_t id, json_writer *resp, char *error, size_t cap) {
     vw_status st = vw_store_remove(w->store, id);
     if (st == VW_ERR_NOT_FOUND)
-        return fail(resp, error, cap, 404, "id %llu not found", (unsigned long long)id);
+        return not_found(id, resp, error, cap);
     if (st != VW_OK)
-        return store_error(st, resp, error, cap);
-    json_buf_puts(resp, "{\"deleted\":");
-    json_buf_u64(resp, id);
-    json_buf_puts(resp, "}");
+        return store_failure(st, resp, error, cap);
+    api_write_deleted(resp, id);
     return 200;
 }
 
-static int snapshot_now(serve_writes *w, json_buf *resp, char *error, size_t cap) {
+static int snapshot_now(serve_writes *w, json_writer *resp, char *error, size_t cap) {
     double seconds = 0;
     vw_status st = snapshot(w, "POST /snapshot", &seconds);
     if (st != VW_OK)
-        return store_error(st, resp, error, cap);
-    json_buf_puts(resp, "{\"snapshot\":\"written\",\"seconds\":");
-    json_buf_float(resp, seconds);
-    json_buf_puts(resp, "}");
+        return store_failure(st, resp, error, cap);
+    api_write_snapshot(resp, seconds);
     return 200;
 }
 
 int writes_handle(serve_writes *w, const vw_index *index, api_route route, http_method method,
-                  uint64_t id, const char *body, size_t body_len, json_buf *resp, char *error,
+                  uint64_t id, const char *body, size_t body_len, json_writer *resp, char *error,
                   size_t error_cap) {
     error[0] = '\0';
     if (route == API_VECTOR && method != HTTP_DELETE)
         return get_vector(index, id, resp, error, error_cap);
     if (!w)
-        return read_only(resp, error, error_cap);
+        return fail(resp, error, error_cap, 403, API_READ_ONLY);
     if (route == API_VECTOR)
         return delete_vector(w, id, resp, error, error_cap);
     if (route == API_VECTORS)
@@ -244,33 +225,12 @@ int writes_handle(serve_writes *w, const vw_index *index, api_route route, http_
     return snapshot_now(w, resp, error, error_cap);
 }
 
-static void put_field(json_buf *b, const char *name, uint64_t v, int first) {
-    json_buf_puts(b, first ? "\"" : ",\"");
-    json_buf_puts(b, name);
-    json_buf_puts(b, "\":");
-    json_buf_u64(b, v);
-}
-
-void writes_stats_json(serve_writes *w, json_buf *b) {
-    if (!w)
-        return;
-    vw_store_stats s;
-    if (vw_store_get_stats(w->store, &s) != VW_OK)
-        return;
+int writes_stats(serve_writes *w, api_write_figures *out) {
+    if (!w || vw_store_get_stats(w->store, &out->store) != VW_OK)
+        return -1;
     pthread_mutex_lock(&w->mu);
-    double age = (double)(now_ms() - w->last_ms) / 1000.0;
-    unsigned failures = w->failures;
+    out->seconds_since_snapshot = (double)(now_ms() - w->last_ms) / 1000.0;
+    out->snapshot_failures = w->failures;
     pthread_mutex_unlock(&w->mu);
-    json_buf_puts(b, ",\"writes\":{");
-    put_field(b, "log_bytes", s.log_bytes, 1);
-    put_field(b, "log_records", s.log_records, 0);
-    put_field(b, "writes", s.writes, 0);
-    put_field(b, "log_syncs", s.commits, 0);
-    put_field(b, "snapshots", s.snapshots, 0);
-    put_field(b, "snapshot_failures", failures, 0);
-    put_field(b, "replayed_records", s.replayed_records, 0);
-    put_field(b, "dropped_bytes", s.dropped_bytes, 0);
-    json_buf_puts(b, ",\"seconds_since_snapshot\":");
-    json_buf_float(b, age);
-    json_buf_puts(b, s.failed ? ",\"failed\":true}" : ",\"failed\":false}");
+    return 0;
 }

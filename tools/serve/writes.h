@@ -34,10 +34,10 @@ void writes_stop(serve_writes *w);
  * returns the HTTP status; for an error status, `error` gets the message
  * for the log. */
 int writes_handle(serve_writes *w, const vw_index *index, api_route route, http_method method,
-                  uint64_t id, const char *body, size_t body_len, json_buf *resp, char *error,
+                  uint64_t id, const char *body, size_t body_len, json_writer *resp, char *error,
                   size_t error_cap);
 
-/* ,"writes":{...} for /stats (nothing on a read-only server). */
-void writes_stats_json(serve_writes *w, json_buf *b);
+/* The figures /stats reports; -1 (nothing filled) on a read-only server. */
+int writes_stats(serve_writes *w, api_write_figures *out);
 
 #endif /* VW_SERVE_WRITES_H */

@@ -1,5 +1,5 @@
 /*
- * json.c - strict JSON reading and JSON writing for vw-serve (see json.h).
+ * json_read.c - the strict JSON reader (see json.h).
  */
 #include "json.h"
 
@@ -163,15 +163,14 @@ static int read_utf8(json_cursor *cur, str_out *o) {
     unsigned char c = s[0];
     size_t n;
     unsigned cp, min;
-    if (c >= 0xC2 && c <= 0xDF) {
+    if (c >= 0xC2 && c <= 0xDF)
         n = 2, cp = c & 0x1Fu, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
+    else if (c >= 0xE0 && c <= 0xEF)
         n = 3, cp = c & 0x0Fu, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
+    else if (c >= 0xF0 && c <= 0xF4)
         n = 4, cp = c & 0x07u, min = 0x10000;
-    } else {
+    else
         return syntax_error(cur, "invalid UTF-8 in string");
-    }
     if (avail < n)
         return syntax_error(cur, "invalid UTF-8 in string");
     for (size_t i = 1; i < n; i++) {
@@ -355,91 +354,38 @@ int json_number_to_double(const char *tok, size_t len, double *out) {
     return 0;
 }
 
-/* ------------------------------------------------------------------ writer */
-
-void json_buf_init(json_buf *b) {
-    b->data = NULL;
-    b->len = 0;
-    b->cap = 0;
-    b->failed = 0;
-    b->nonfinite = 0;
-}
-
-void json_buf_free(json_buf *b) {
-    free(b->data);
-    json_buf_init(b);
-}
-
-int json_buf_reserve(json_buf *b, size_t extra) {
-    if (b->failed)
-        return -1;
-    if (b->cap - b->len > extra)
-        return 0;
-    size_t want = b->cap ? b->cap : 256;
-    while (want - b->len <= extra) {
-        if (want > SIZE_MAX / 2) {
-            b->failed = 1;
+int json_read_members(json_cursor *cur, int (*member)(json_cursor *cur, const char *key, void *ctx),
+                      void *ctx) {
+    int more = 1;
+    for (int first = 1;; first = 0) {
+        if (json_next_item(cur, '}', first, &more) != 0)
             return -1;
-        }
-        want *= 2;
+        if (!more)
+            return 0;
+        char key[64];
+        int truncated = 0;
+        if (json_read_string(cur, key, sizeof key, &truncated) != 0 || json_expect(cur, ':') != 0)
+            return -1;
+        if (member(cur, truncated ? "" : key, ctx) != 0)
+            return -1;
     }
-    char *p = realloc(b->data, want);
-    if (p == NULL) {
-        b->failed = 1;
-        return -1;
+}
+
+int json_read_elements(json_cursor *cur, int (*element)(json_cursor *cur, size_t i, void *ctx),
+                       void *ctx) {
+    int more = 1;
+    for (size_t i = 0;; i++) {
+        if (json_next_item(cur, ']', i == 0, &more) != 0)
+            return -1;
+        if (!more)
+            return 0;
+        if (element(cur, i, ctx) != 0)
+            return -1;
     }
-    b->data = p;
-    b->cap = want;
-    return 0;
 }
 
-void json_buf_append(json_buf *b, const char *s, size_t n) {
-    if (json_buf_reserve(b, n) != 0)
-        return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-void json_buf_puts(json_buf *b, const char *s) {
-    json_buf_append(b, s, strlen(s));
-}
-
-void json_buf_u64(json_buf *b, uint64_t v) {
-    char tmp[24];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    json_buf_append(b, tmp + i, sizeof tmp - i);
-}
-
-void json_buf_float(json_buf *b, double v) {
-    if (!isfinite(v)) {
-        b->failed = 1;
-        b->nonfinite = 1;
-        return;
-    }
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%.9g", v);
-    json_buf_append(b, tmp, (size_t)n);
-}
-
-void json_buf_string(json_buf *b, const char *s) {
-    json_buf_append(b, "\"", 1);
-    for (; *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            char esc[2] = {'\\', (char)c};
-            json_buf_append(b, esc, 2);
-        } else if (c < 0x20) {
-            char esc[8];
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            json_buf_append(b, esc, 6);
-        } else {
-            json_buf_append(b, s, 1);
-        }
-    }
-    json_buf_append(b, "\"", 1);
+int json_valid(const char *text, size_t len) {
+    json_cursor c;
+    json_init(&c, text, len);
+    return json_skip_value(&c) == 0 && json_expect_end(&c) == 0;
 }

@@ -1,0 +1,91 @@
+/*
+ * worker.h - vw-serve's workers: a bounded queue of jobs and the threads
+ * that answer them.
+ *
+ * The event loop (server.c) submits a job per search request and never
+ * waits: a full queue is refused at once (503), the overload signal. A
+ * worker decodes the body (api.c), borrows the index from the slot, runs
+ * the searches under the SIGBUS guard and writes the answer into the job;
+ * then it puts the job on a completion list and wakes the event loop
+ * through an eventfd, which sends the answer.
+ *
+ * A server that takes writes (--data) runs a second pool for the write API
+ * (writes.c): a write blocks its worker until its log record is synced, so
+ * writes have threads of their own and never hold up a search. A read-only
+ * server answers GET /vectors/{id} (and refuses the writes) on its search
+ * workers.
+ */
+#ifndef VW_SERVE_WORKER_H
+#define VW_SERVE_WORKER_H
+
+#include "api.h"
+#include "json.h"
+#include "server.h"
+#include "slot.h"
+#include "writes.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes kept free in front of every answer, where the event loop writes
+ * the HTTP head so that the answer is sent without being copied. */
+#define SERVE_HEAD_ROOM 512u
+
+typedef struct serve_job serve_job;
+struct serve_job {
+    void *conn;      /* the connection it answers (the event loop's) */
+    int batch;       /* /search/batch */
+    api_route route; /* a search, or a route of the write API */
+    http_method method;
+    uint64_t id; /* of /vectors/{id} */
+    char *input; /* owned: the request's bytes, or a copy of its body */
+    const char *body;
+    size_t body_len;
+    int status;                /* HTTP status of the answer */
+    const char *extra_headers; /* static "Name: value\r\n" lines, or NULL */
+    json_writer resp;          /* the answer's body, after SERVE_HEAD_ROOM bytes */
+    char error[200];           /* what went wrong, for the log */
+    uint64_t queries;          /* searches run */
+    serve_job *next;
+};
+
+/* A job for `conn` over the request body at body[0..len), which lives in
+ * `input` (owned by the job from here on). NULL when out of memory. */
+serve_job *serve_job_new(void *conn, int batch, char *input, const char *body, size_t len);
+void serve_job_free(serve_job *j);
+
+typedef struct worker_pool {
+    index_slot *slot;
+    const serve_config *cfg;
+    serve_writes *writes;     /* the write side, NULL on a read-only server */
+    int event_fd;             /* written once per finished job */
+    atomic_int stop_searches; /* set at shutdown: batches stop between queries */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    serve_job **ring; /* the queue */
+    unsigned cap, head, count;
+    int stop;
+    pthread_mutex_t done_mu;
+    serve_job *done; /* finished, for the event loop */
+    pthread_t *threads;
+    unsigned nthreads;
+    void *scratch; /* per-thread result buffers */
+} worker_pool;
+
+/* Starts `threads` workers with a queue of cfg->queue_depth; `writes` is
+ * the write side (NULL on a read-only server). 0, or -1 after logging why
+ * (what was started is stopped by workers_stop). */
+int workers_start(worker_pool *p, index_slot *slot, const serve_config *cfg, int event_fd,
+                  unsigned threads, serve_writes *writes);
+/* Queues a job; -1 when the queue is full (the job stays the caller's). */
+int workers_submit(worker_pool *p, serve_job *j);
+/* The jobs finished since the last call, as a list through ->next. */
+serve_job *workers_take_done(worker_pool *p);
+/* Running batches stop between two queries (503); for the shutdown. */
+void workers_stop_searches(worker_pool *p);
+/* Lets the queued jobs finish, then joins the threads and frees the queue. */
+void workers_stop(worker_pool *p);
+
+#endif /* VW_SERVE_WORKER_H */
