@@ -25,7 +25,7 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j2 --target vw_live_bench vw-gen vw-build >/dev/null
 [ -f "$OUT/clustered130k.fvecs" ] || build/tools/vw-gen -n 130000 -q \
   -o "$OUT/clustered130k.fvecs" --queries 1000 --queries-out "$OUT/queries.fvecs"
-[ -f "$OUT/base100k.fvecs" ] || head -c $((100000 * 132 * 4)) "$OUT/clustered130k.fvecs" \
+[ -f "$OUT/base100k.fvecs" ] || head -c $((100000 * (4 + 128 * 4))) "$OUT/clustered130k.fvecs" \
   > "$OUT/base100k.fvecs"
 [ -f "$OUT/base100k.vwi" ] || build/tools/vw-build -i "$OUT/base100k.fvecs" \
   -o "$OUT/base100k.vwi" --threads 2 -q
