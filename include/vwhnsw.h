@@ -327,8 +327,10 @@ VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
  * neighbours (nearest first, by the insert heuristic's test), which links
  * back; a new entry point is chosen if needed; and the slot is reused by a
  * later insert once no search that began before the pass is still running.
- * That pass runs in the call that triggers it and costs about half an
- * insert per removed element. VW_ERR_READONLY for an mmap-loaded index. */
+ * The pass is spread over the writes that follow (each repairs the lists
+ * of about a thousand nodes, so no single call pays for all of it) and
+ * costs about half an insert per removed element. VW_ERR_READONLY for an
+ * mmap-loaded index. */
 VW_API vw_status vw_index_remove(vw_index *index, uint64_t label);
 
 /* Unlinks every removed element now (the pass vw_index_remove describes)
