@@ -16,23 +16,32 @@ static const char *text_of(const json_writer *w) {
 
 /* Whose fault a failed search is: the client's (422) or the server's (500). */
 static void test_failure_statuses(void) {
-    char msg[200];
+    api_error e;
     const vw_status client[] = {VW_ERR_ZERO_VECTOR, VW_ERR_NONFINITE, VW_ERR_DIMENSION,
                                 VW_ERR_K,           VW_ERR_EF,        VW_ERR_INVALID_ARG};
     for (size_t i = 0; i < sizeof client / sizeof client[0]; i++)
-        CHECK(api_search_failure(client[i], "", -1, msg, sizeof msg) == 422);
+        CHECK(api_search_failure(client[i], "", -1, &e) == 422 && e.status == 422);
     const vw_status server[] = {VW_ERR_NOMEM, VW_ERR_CORRUPT, VW_ERR_IO, VW_ERR_EMPTY_INDEX};
     for (size_t i = 0; i < sizeof server / sizeof server[0]; i++)
-        CHECK(api_search_failure(server[i], "", -1, msg, sizeof msg) == 500);
+        CHECK(api_search_failure(server[i], "", -1, &e) == 500);
 
-    CHECK(api_search_failure(VW_ERR_ZERO_VECTOR, "", 3, msg, sizeof msg) == 422);
-    CHECK(strcmp(msg, "query_vectors[3]: the query vector has zero length and cannot be "
-                      "normalized") == 0);
-    CHECK(api_search_failure(VW_ERR_NONFINITE, "component 2 is NaN", -1, msg, sizeof msg) == 422);
-    CHECK(strstr(msg, vw_strerror(VW_ERR_NONFINITE)) == msg &&
-          strstr(msg, ": component 2 is NaN") != NULL);
-    CHECK(api_search_failure(VW_ERR_NOMEM, NULL, -1, msg, sizeof msg) == 500);
-    CHECK(strcmp(msg, vw_strerror(VW_ERR_NOMEM)) == 0);
+    CHECK(api_search_failure(VW_ERR_ZERO_VECTOR, "", 3, &e) == 422);
+    CHECK(strcmp(e.message, "query_vectors[3]: the query vector has zero length and cannot be "
+                            "normalized") == 0);
+    /* The 422 body says where, in FastAPI's words. */
+    json_writer w;
+    json_writer_init(&w, 0, 0);
+    api_write_error_at(&w, &e);
+    size_t wlen;
+    CHECK(strstr(json_writer_text(&w, &wlen),
+                 "\"detail\":[{\"type\":\"value_error\",\"loc\":[\"body\",\"query_vectors\",3],") !=
+          NULL);
+    json_writer_free(&w);
+    CHECK(api_search_failure(VW_ERR_NONFINITE, "component 2 is NaN", -1, &e) == 422);
+    CHECK(strstr(e.message, vw_strerror(VW_ERR_NONFINITE)) == e.message &&
+          strstr(e.message, ": component 2 is NaN") != NULL);
+    CHECK(api_search_failure(VW_ERR_NOMEM, NULL, -1, &e) == 500);
+    CHECK(strcmp(e.message, vw_strerror(VW_ERR_NOMEM)) == 0);
 }
 
 static void test_health(void) {

@@ -71,9 +71,9 @@ static void check_search(const char *body, size_t len, uint32_t dim, int batch) 
     json_writer b;
     json_writer_init(&b, 0, 0);
     if (api_parse_search(body, len, batch, dim, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0) {
-        if (err.status != 400 && err.status != 422 && err.status != 500)
+        if (err.status != 422 && err.status != 500)
             abort();
-        api_write_error(&b, err.message);
+        api_write_error_at(&b, &err);
         check_valid_json(&b);
         json_writer_free(&b);
         return;

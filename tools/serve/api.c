@@ -46,21 +46,32 @@ typedef struct body_parser {
     json_cursor cur;
     uint32_t dim;
     int batch;
-    api_error shape; /* first 400 error that is not a syntax error */
-    api_error value; /* first 422 error */
+    api_error shape; /* first error of shape (a member of the wrong type...) */
+    api_error value; /* first error of value */
     int out_of_memory;
     float *rows;
     size_t nq;
     size_t cap_rows;
 } body_parser;
 
-static void note(api_error *e, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Where a problem is: a member, then up to two positions (< 0: none). */
+typedef struct body_loc {
+    const char *key;
+    long i0, i1;
+} body_loc;
 
-static void note(api_error *e, int status, const char *fmt, ...) {
+static void note(api_error *e, const char *type, body_loc at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Records the first problem of its kind; every body problem is a 422. */
+static void note(api_error *e, const char *type, body_loc at, const char *fmt, ...) {
     if (e->status != 0)
         return;
-    e->status = status;
+    e->status = 422;
+    snprintf(e->type, sizeof e->type, "%s", type);
+    snprintf(e->loc_key, sizeof e->loc_key, "%s", at.key ? at.key : "");
+    e->loc_index[0] = at.i0;
+    e->loc_index[1] = at.i1;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
@@ -73,17 +84,33 @@ static int starts_number(int c) {
 
 typedef struct vector_ctx {
     body_parser *bp;
-    float *dst;       /* dim floats, or NULL to only check the vector */
-    const char *what; /* names it in messages: "query_vector", "query_vectors[3]" */
+    float *dst; /* dim floats, or NULL to only check the vector */
+    long row;   /* its position in query_vectors, or -1 for query_vector */
     size_t count;
 } vector_ctx;
+
+static const char *vector_key(const body_parser *bp) {
+    return bp->batch ? "query_vectors" : "query_vector";
+}
+
+/* "query_vector" or "query_vectors[3]", for messages. */
+static void vector_name(const vector_ctx *v, char *out, size_t cap) {
+    if (v->row < 0)
+        snprintf(out, cap, "%s", vector_key(v->bp));
+    else
+        snprintf(out, cap, "%s[%ld]", vector_key(v->bp), v->row);
+}
 
 static int vector_element(json_cursor *cur, size_t i, void *ctx) {
     vector_ctx *v = ctx;
     body_parser *bp = v->bp;
     v->count = i + 1;
+    char what[48];
+    vector_name(v, what, sizeof what);
+    body_loc at = v->row < 0 ? (body_loc){vector_key(bp), (long)i, -1}
+                             : (body_loc){vector_key(bp), v->row, (long)i};
     if (!starts_number(json_peek(cur))) {
-        note(&bp->shape, 400, "%s must be an array of numbers", v->what);
+        note(&bp->shape, "float_type", at, "%s must be an array of numbers", what);
         return json_skip_value(cur);
     }
     const char *tok;
@@ -92,26 +119,29 @@ static int vector_element(json_cursor *cur, size_t i, void *ctx) {
         return -1;
     float x = 0.0f;
     if (json_number_to_float(tok, len, &x) != 0)
-        note(&bp->value, 422, "%s[%zu] is not a finite float32 value", v->what, i);
+        note(&bp->value, "finite_number", at, "%s[%zu] is not a finite float32 value", what, i);
     if (v->dst != NULL && i < bp->dim)
         v->dst[i] = x;
     return 0;
 }
 
 /* Reads one vector into dst (see vector_ctx). */
-static int read_vector(body_parser *bp, float *dst, const char *what) {
+static int read_vector(body_parser *bp, float *dst, long row) {
     json_cursor *cur = &bp->cur;
+    vector_ctx v = {bp, dst, row, 0};
+    char what[48];
+    vector_name(&v, what, sizeof what);
+    body_loc at = {vector_key(bp), row, -1};
     if (json_peek(cur) != '[') {
-        note(&bp->shape, 400, "%s must be an array of numbers", what);
+        note(&bp->shape, "list_type", at, "%s must be an array of numbers", what);
         return json_skip_value(cur);
     }
     cur->p++;
-    vector_ctx v = {bp, dst, what, 0};
     if (json_read_elements(cur, vector_element, &v) != 0)
         return -1;
     if (v.count != bp->dim)
-        note(&bp->value, 422, "%s has %zu components; the index dimension is %u", what, v.count,
-             bp->dim);
+        note(&bp->value, v.count < bp->dim ? "too_short" : "too_long", at,
+             "%s has %zu components; the index dimension is %u", what, v.count, bp->dim);
     return 0;
 }
 
@@ -134,7 +164,7 @@ static float *next_row(body_parser *bp) {
 
 static int read_single(body_parser *bp) {
     float *row = next_row(bp);
-    if (read_vector(bp, row, "query_vector") != 0)
+    if (read_vector(bp, row, -1) != 0)
         return -1;
     bp->nq = 1;
     return 0;
@@ -143,22 +173,22 @@ static int read_single(body_parser *bp) {
 static int batch_element(json_cursor *cur, size_t i, void *ctx) {
     body_parser *bp = ctx;
     (void)cur; /* bp->cur */
-    char what[40];
-    snprintf(what, sizeof what, "query_vectors[%zu]", i);
     float *row = next_row(bp);
-    if (read_vector(bp, row, what) != 0)
+    if (read_vector(bp, row, (long)i) != 0)
         return -1;
     if (row != NULL)
         bp->nq++;
     if (i + 1 > API_MAX_BATCH)
-        note(&bp->value, 422, "a batch holds at most %u queries", API_MAX_BATCH);
+        note(&bp->value, "too_long", (body_loc){"query_vectors", -1, -1},
+             "a batch holds at most %u queries", API_MAX_BATCH);
     return 0;
 }
 
 static int read_batch(body_parser *bp) {
     json_cursor *cur = &bp->cur;
     if (json_peek(cur) != '[') {
-        note(&bp->shape, 400, "query_vectors must be an array of arrays of numbers");
+        note(&bp->shape, "list_type", (body_loc){"query_vectors", -1, -1},
+             "query_vectors must be an array of arrays of numbers");
         return json_skip_value(cur);
     }
     cur->p++;
@@ -169,8 +199,9 @@ static int read_batch(body_parser *bp) {
 static int read_bounded_int(body_parser *bp, const char *name, uint32_t lo, uint32_t hi,
                             uint32_t *out) {
     json_cursor *cur = &bp->cur;
+    body_loc at = {name, -1, -1};
     if (!starts_number(json_peek(cur))) {
-        note(&bp->shape, 400, "%s must be an integer", name);
+        note(&bp->shape, "int_type", at, "%s must be an integer", name);
         return json_skip_value(cur);
     }
     const char *tok;
@@ -178,8 +209,12 @@ static int read_bounded_int(body_parser *bp, const char *name, uint32_t lo, uint
     if (json_read_number(cur, &tok, &len) != 0)
         return -1;
     double v;
-    if (json_number_to_double(tok, len, &v) != 0 || v != floor(v) || v < lo || v > hi) {
-        note(&bp->value, 422, "%s must be an integer in %u..%u", name, lo, hi);
+    int fits = json_number_to_double(tok, len, &v) == 0;
+    if (!fits || v != floor(v) || v < lo || v > hi) {
+        const char *type = !fits || v > hi ? "less_than_equal"
+                           : v != floor(v) ? "int_from_float"
+                                           : "greater_than_equal";
+        note(&bp->value, type, at, "%s must be an integer in %u..%u", name, lo, hi);
         return 0;
     }
     *out = (uint32_t)v;
@@ -189,15 +224,14 @@ static int read_bounded_int(body_parser *bp, const char *name, uint32_t lo, uint
 enum { SEEN_VECTOR = 1, SEEN_K = 2, SEEN_EF = 4 };
 
 static int read_member(body_parser *bp, const char *key, unsigned *seen, api_search *out) {
-    const char *vector_key = bp->batch ? "query_vectors" : "query_vector";
-    unsigned bit = strcmp(key, vector_key) == 0    ? SEEN_VECTOR
-                   : strcmp(key, "k") == 0         ? SEEN_K
-                   : strcmp(key, "ef_search") == 0 ? SEEN_EF
-                                                   : 0;
+    unsigned bit = strcmp(key, vector_key(bp)) == 0 ? SEEN_VECTOR
+                   : strcmp(key, "k") == 0          ? SEEN_K
+                   : strcmp(key, "ef_search") == 0  ? SEEN_EF
+                                                    : 0;
     if (bit == 0)
         return json_skip_value(&bp->cur);
     if (*seen & bit)
-        note(&bp->shape, 400, "duplicate member \"%s\"", key);
+        note(&bp->shape, "value_error", (body_loc){key, -1, -1}, "duplicate member \"%s\"", key);
     *seen |= bit;
     if (bit == SEEN_K)
         return read_bounded_int(bp, "k", 1, VW_MAX_K, &out->k);
@@ -225,7 +259,8 @@ static int read_object(body_parser *bp, unsigned *seen, api_search *out) {
     if (json_peek(cur) != '{') {
         if (json_skip_value(cur) != 0)
             return -1;
-        note(&bp->shape, 400, "the body must be a JSON object");
+        note(&bp->shape, "model_attributes_type", (body_loc){NULL, -1, -1},
+             "the body must be a JSON object");
         return json_expect_end(cur);
     }
     cur->p++;
@@ -237,18 +272,17 @@ static int read_object(body_parser *bp, unsigned *seen, api_search *out) {
 
 static int pick_error(const body_parser *bp, unsigned seen, api_error *err) {
     if (bp->cur.error != NULL) {
-        err->status = 400;
-        snprintf(err->message, sizeof err->message, "malformed JSON: %s at byte %zu", bp->cur.error,
-                 (size_t)(bp->cur.p - bp->cur.start));
+        size_t at = (size_t)(bp->cur.p - bp->cur.start);
+        note(err, "json_invalid", (body_loc){NULL, (long)at, -1}, "malformed JSON: %s at byte %zu",
+             bp->cur.error, at);
     } else if (bp->out_of_memory) {
         err->status = 500;
         snprintf(err->message, sizeof err->message, "out of memory");
     } else if (bp->shape.status != 0) {
         *err = bp->shape;
     } else if (!(seen & SEEN_VECTOR)) {
-        err->status = 400;
-        snprintf(err->message, sizeof err->message, "missing member \"%s\"",
-                 bp->batch ? "query_vectors" : "query_vector");
+        note(err, "missing", (body_loc){vector_key(bp), -1, -1}, "missing member \"%s\"",
+             vector_key(bp));
     } else if (bp->value.status != 0) {
         *err = bp->value;
     } else {
@@ -269,12 +303,13 @@ int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint
     out->ef = default_ef;
     unsigned seen = 0;
     (void)read_object(&bp, &seen, out);
+    body_loc whole = {NULL, -1, -1};
     if (bp.value.status == 0 && (uint64_t)bp.nq * out->k > API_MAX_BATCH_RESULTS)
-        note(&bp.value, 422, "a batch may ask for at most %u results (queries x k)",
-             API_MAX_BATCH_RESULTS);
+        note(&bp.value, "value_error", whole,
+             "a batch may ask for at most %u results (queries x k)", API_MAX_BATCH_RESULTS);
     uint64_t work = (uint64_t)bp.nq * (out->ef > out->k ? out->ef : out->k);
     if (bp.value.status == 0 && work > max_work)
-        note(&bp.value, 422,
+        note(&bp.value, "value_error", whole,
              "the request asks for %llu units of search work (queries x max(k, ef_search)); "
              "this server allows %llu",
              (unsigned long long)work, (unsigned long long)max_work);
@@ -297,15 +332,21 @@ void api_search_free(api_search *s) {
 
 /* ------------------------------------------------------------------ answers */
 
-int api_search_failure(vw_status st, const char *detail, long query, char *msg, size_t cap) {
+int api_search_failure(vw_status st, const char *detail, long query, api_error *e) {
     char where[40] = "";
+    memset(e, 0, sizeof *e);
     if (query >= 0)
         snprintf(where, sizeof where, "query_vectors[%ld]: ", query);
     if (st == VW_ERR_ZERO_VECTOR)
-        snprintf(msg, cap, "%sthe query vector has zero length and cannot be normalized", where);
+        snprintf(e->message, sizeof e->message,
+                 "%sthe query vector has zero length and cannot be normalized", where);
     else
-        snprintf(msg, cap, "%s%s%s%s", where, vw_strerror(st), detail && detail[0] ? ": " : "",
-                 detail ? detail : "");
+        snprintf(e->message, sizeof e->message, "%s%s%s%s", where, vw_strerror(st),
+                 detail && detail[0] ? ": " : "", detail ? detail : "");
+    snprintf(e->type, sizeof e->type, "value_error");
+    snprintf(e->loc_key, sizeof e->loc_key, "%s", query >= 0 ? "query_vectors" : "query_vector");
+    e->loc_index[0] = query;
+    e->loc_index[1] = -1;
     switch (st) {
     case VW_ERR_ZERO_VECTOR:
     case VW_ERR_NONFINITE:
@@ -313,16 +354,45 @@ int api_search_failure(vw_status st, const char *detail, long query, char *msg, 
     case VW_ERR_K:
     case VW_ERR_EF:
     case VW_ERR_INVALID_ARG:
-        return 422;
+        e->status = 422;
+        break;
     default:
-        return 500;
+        e->status = 500;
     }
+    return e->status;
 }
 
-void api_write_error(json_writer *w, const char *message) {
+void api_write_error_at(json_writer *w, const api_error *e) {
     json_begin_object(w);
-    json_field_string(w, "error", message);
+    json_field_string(w, "error", e->message);
+    json_key(w, "detail");
+    if (e->status != 422) {
+        json_string(w, e->message);
+        json_end_object(w);
+        return;
+    }
+    json_begin_array(w);
+    json_begin_object(w);
+    json_field_string(w, "type", e->type[0] ? e->type : "value_error");
+    json_key(w, "loc");
+    json_begin_array(w);
+    json_string(w, "body");
+    if (e->loc_key[0])
+        json_string(w, e->loc_key);
+    for (int i = 0; i < 2; i++)
+        if (e->loc_index[i] >= 0)
+            json_i64(w, e->loc_index[i]);
+    json_end_array(w);
+    json_field_string(w, "msg", e->message);
     json_end_object(w);
+    json_end_array(w);
+    json_end_object(w);
+}
+
+void api_write_error(json_writer *w, int status, const char *message) {
+    api_error e = {.status = status, .loc_index = {-1, -1}};
+    snprintf(e.message, sizeof e.message, "%s", message);
+    api_write_error_at(w, &e);
 }
 
 void api_begin_results(json_writer *w, int batch) {
@@ -342,7 +412,7 @@ void api_end_results(json_writer *w, int batch) {
 
 int api_write_health(json_writer *w, const vw_stats *info, int index_changed) {
     if (index_changed) {
-        api_write_error(w, API_INDEX_CHANGED);
+        api_write_error(w, 503, API_INDEX_CHANGED);
         return 503;
     }
     json_begin_object(w);

@@ -12,13 +12,19 @@
  * "ef_search" optional (default the server's --ef); other members are
  * ignored.
  *
- * Errors, in the order they are reported:
- *   400  not JSON (RFC 8259, strict), not an object, a member of the wrong
- *        type, a duplicated member, query_vector(s) missing;
- *   422  valid JSON with a wrong value: dimension differs from the index,
- *        a component outside float range, k not an integer in 1..VW_MAX_K,
- *        ef_search not an integer in 1..VW_MAX_EF, a batch over the limits,
- *        more search work than the server allows (--max-work).
+ * A body that fails validation is a 422, as in FastAPI (the original
+ * Python service), whatever is wrong with it; the first problem found is
+ * reported, in this order: not JSON (RFC 8259, strict; "json_invalid"), not
+ * an object, a member of the wrong type or duplicated, query_vector(s)
+ * missing ("missing"), then wrong values: dimension differs from the index,
+ * a component outside float range, k not an integer in 1..VW_MAX_K,
+ * ef_search not an integer in 1..VW_MAX_EF, a batch over the limits, more
+ * search work than the server allows (--max-work).
+ *
+ * Error bodies carry both a one-line "error" (what vw-serve always sent)
+ * and FastAPI's "detail": for a 422 a list with one
+ * {"type", "loc", "msg"} object (loc starts with "body", like pydantic's),
+ * for every other status the message as a string (HTTPException's shape).
  */
 #ifndef VW_SERVE_API_H
 #define VW_SERVE_API_H
@@ -57,9 +63,17 @@ typedef struct api_search {
     uint32_t ef;
 } api_search;
 
+/* What is wrong with a request. For a 422, `type` is the pydantic error
+ * type ("missing", "json_invalid", "list_type", ...) and the location in
+ * the body is loc_key (a member name, "" for none) then loc_index[0] and
+ * loc_index[1] (array positions, or the byte offset of a JSON syntax
+ * error), each left out when < 0. */
 typedef struct api_error {
     int status;
-    char message[160];
+    char message[200];
+    char type[32];
+    char loc_key[40];
+    long loc_index[2];
 } api_error;
 
 /* Decodes a search body for an index of `dim` dimensions. batch selects the
@@ -79,14 +93,16 @@ void api_search_free(api_search *s);
     "the index file was changed in place while the server mapped it; it is being loaded again"
 #define API_RETRY_LATER "Retry-After: 1\r\n"
 
-/* The status of a failed search, with its message in msg: the caller's
- * fault (a zero vector to normalize, a non-finite value, a wrong dimension,
- * k or ef) is 422, anything else the server's, 500. `query` >= 0 names the
- * query of a batch in the message. */
-int api_search_failure(vw_status st, const char *detail, long query, char *msg, size_t cap);
+/* The status of a failed search, with the error in *e: the caller's fault
+ * (a zero vector to normalize, a non-finite value, a wrong dimension, k or
+ * ef) is 422, anything else the server's, 500. `query` >= 0 names the query
+ * of a batch. */
+int api_search_failure(vw_status st, const char *detail, long query, api_error *e);
 
-/* {"error":"message"} */
-void api_write_error(json_writer *w, const char *message);
+/* {"error":"message","detail":...}: see "Error bodies" above; a 422 with
+ * no more precise place is a "value_error" at ["body"]. */
+void api_write_error(json_writer *w, int status, const char *message);
+void api_write_error_at(json_writer *w, const api_error *e);
 
 /* The body of a search answer around the results (tool_json_result each):
  * nothing for /search, {"results":[ ... ]} for /search/batch. */

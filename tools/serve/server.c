@@ -324,7 +324,7 @@ static void respond_error(server *s, conn *c, int status, const char *message,
                           const char *extra_headers) {
     json_writer w;
     json_writer_init(&w, 0, SERVE_HEAD_ROOM);
-    api_write_error(&w, message);
+    api_write_error(&w, status, message);
     respond(s, c, status, &w, extra_headers, message);
     json_writer_free(&w);
 }

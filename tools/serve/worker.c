@@ -41,12 +41,18 @@ void serve_job_free(serve_job *j) {
     free(j);
 }
 
-static void job_fail(serve_job *j, int status, const char *message, const char *extra_headers) {
-    j->status = status;
+static void job_fail_at(serve_job *j, const api_error *e, const char *extra_headers) {
+    j->status = e->status;
     j->extra_headers = extra_headers;
-    snprintf(j->error, sizeof j->error, "%s", message);
+    snprintf(j->error, sizeof j->error, "%s", e->message);
     json_writer_reset(&j->resp);
-    api_write_error(&j->resp, message);
+    api_write_error_at(&j->resp, e);
+}
+
+static void job_fail(serve_job *j, int status, const char *message, const char *extra_headers) {
+    api_error e = {.status = status, .loc_index = {-1, -1}};
+    snprintf(e.message, sizeof e.message, "%s", message);
+    job_fail_at(j, &e, extra_headers);
 }
 
 /* ------------------------------------------------------------------ searching */
@@ -113,9 +119,9 @@ static size_t run_searches(worker_ctx *w, serve_job *j, served_index *x, api_sea
             break;
         }
         if (st != VW_OK) {
-            int status = api_search_failure(st, vw_last_error_detail(), j->batch ? (long)i : -1,
-                                            msg, sizeof msg);
-            job_fail(j, status, msg, NULL);
+            api_error e;
+            api_search_failure(st, vw_last_error_detail(), j->batch ? (long)i : -1, &e);
+            job_fail_at(j, &e, NULL);
             break;
         }
         tool_json_result(&j->resp, w->labels, w->distances, found);
@@ -132,7 +138,7 @@ static void run_job(worker_ctx *w, serve_job *j) {
         job_fail(j, 503, API_INDEX_CHANGED, API_RETRY_LATER);
     } else if (api_parse_search(j->body, j->body_len, j->batch, x->info.dim, p->cfg->ef,
                                 p->cfg->max_work, &req, &err) != 0) {
-        job_fail(j, err.status, err.message, NULL);
+        job_fail_at(j, &err, NULL);
     } else {
         j->status = 200;
         api_begin_results(&j->resp, j->batch);
