@@ -17,29 +17,42 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const struct {
+    const char *path;
+    int is_post;
+} routes[API_ROUTE_COUNT] = {[API_HEALTH] = {"/", 0},
+                             [API_STATS] = {"/stats", 0},
+                             [API_SEARCH] = {"/search", 1},
+                             [API_SEARCH_BATCH] = {"/search/batch", 1},
+                             [API_METRICS] = {"/metrics", 0},
+                             [API_OPENAPI] = {"/openapi.json", 0},
+                             [API_ADMIN_RELOAD] = {"/admin/reload", 1},
+                             [API_UNROUTED] = {"unmatched", 0}};
+
 int api_route_request(http_method method, const char *path, size_t path_len, api_route *route,
                       const char **allow) {
-    static const struct {
-        const char *path;
-        api_route route;
-        int is_post;
-    } table[] = {{"/", API_HEALTH, 0},
-                 {"/stats", API_STATS, 0},
-                 {"/search", API_SEARCH, 1},
-                 {"/search/batch", API_SEARCH_BATCH, 1}};
-    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
-        if (strlen(table[i].path) != path_len || memcmp(table[i].path, path, path_len) != 0)
+    for (int i = 0; i < API_UNROUTED; i++) {
+        const char *p = routes[i].path;
+        if (strlen(p) != path_len || memcmp(p, path, path_len) != 0)
             continue;
-        int ok =
-            table[i].is_post ? method == HTTP_POST : (method == HTTP_GET || method == HTTP_HEAD);
+        int post = routes[i].is_post;
+        int ok = post ? method == HTTP_POST : (method == HTTP_GET || method == HTTP_HEAD);
         if (!ok) {
-            *allow = table[i].is_post ? "POST" : "GET, HEAD";
+            *allow = post ? "POST" : "GET, HEAD";
             return 405;
         }
-        *route = table[i].route;
+        *route = (api_route)i;
         return 0;
     }
     return 404;
+}
+
+const char *api_route_path(api_route route) {
+    return route < API_ROUTE_COUNT ? routes[route].path : routes[API_UNROUTED].path;
+}
+
+int api_route_is_post(api_route route) {
+    return route < API_ROUTE_COUNT && routes[route].is_post;
 }
 
 typedef struct body_parser {
@@ -324,6 +337,71 @@ int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint
     return 0;
 }
 
+typedef struct reload_body {
+    json_cursor cur;
+    api_error shape;
+    char *path;
+    size_t path_size;
+} reload_body;
+
+static int reload_member(json_cursor *cur, const char *key, void *ctx) {
+    reload_body *rb = ctx;
+    if (strcmp(key, "path") != 0)
+        return json_skip_value(cur);
+    body_loc at = {"path", -1, -1};
+    if (json_peek(cur) != '"') {
+        note(&rb->shape, "string_type", at, "path must be a string");
+        return json_skip_value(cur);
+    }
+    int truncated = 0;
+    if (json_read_string(cur, rb->path, rb->path_size, &truncated) != 0)
+        return -1;
+    if (truncated || rb->path[0] == '\0')
+        note(&rb->shape, "value_error", at, "path must name a file (1 to %zu bytes)",
+             rb->path_size - 1);
+    return 0;
+}
+
+int api_parse_reload(const char *body, size_t len, char *path, size_t path_size, api_error *err) {
+    reload_body rb;
+    memset(&rb, 0, sizeof rb);
+    memset(err, 0, sizeof *err);
+    rb.path = path;
+    rb.path_size = path_size;
+    path[0] = '\0';
+    json_init(&rb.cur, body, len);
+    if (json_peek(&rb.cur) < 0)
+        return 0; /* no body: the index's own file */
+    if (json_peek(&rb.cur) != '{') {
+        if (json_skip_value(&rb.cur) == 0 && json_expect_end(&rb.cur) == 0)
+            note(&rb.shape, "model_attributes_type", (body_loc){NULL, -1, -1},
+                 "the body must be a JSON object");
+    } else {
+        rb.cur.p++;
+        if (json_read_members(&rb.cur, reload_member, &rb) == 0)
+            json_expect_end(&rb.cur);
+    }
+    if (rb.cur.error != NULL) {
+        size_t at = (size_t)(rb.cur.p - rb.cur.start);
+        note(err, "json_invalid", (body_loc){NULL, (long)at, -1}, "malformed JSON: %s at byte %zu",
+             rb.cur.error, at);
+    } else if (rb.shape.status != 0) {
+        *err = rb.shape;
+    }
+    if (err->status != 0)
+        path[0] = '\0';
+    return err->status != 0 ? -1 : 0;
+}
+
+void api_write_reloaded(json_writer *w, const char *path, const vw_stats *info) {
+    json_begin_object(w);
+    json_field_string(w, "status", "reloaded");
+    json_field_string(w, "path", path);
+    json_field_u64(w, "count", info->count);
+    json_field_u64(w, "dim", info->dim);
+    json_end_object(w);
+}
+
 void api_search_free(api_search *s) {
     free(s->queries);
     s->queries = NULL;
@@ -444,7 +522,11 @@ void api_write_stats(json_writer *w, const vw_stats *info, uint64_t file_bytes,
     json_field_u64(w, "max_work", sv->max_work);
     json_field_u64(w, "log_dropped", sv->log_dropped);
     json_field_u64(w, "index_faults", sv->index_faults);
+    json_field_string(w, "index_path", sv->index_path ? sv->index_path : "");
     json_field_u64(w, "index_reloads", sv->index_reloads);
+    json_field_u64(w, "index_reload_failures", sv->index_reload_failures);
+    json_field_string(w, "last_reload_error", sv->last_reload_error ? sv->last_reload_error : "");
+    json_field_u64(w, "access_log_dropped", sv->access_log_dropped);
     json_field_bool(w, "index_changed", sv->index_changed);
     json_field_string(w, "version", vw_version());
     json_end_object(w);

@@ -48,13 +48,30 @@
  * (bench/serve/max_work.sh). */
 #define API_DEFAULT_MAX_WORK (1u << 20)
 
-typedef enum api_route { API_HEALTH, API_STATS, API_SEARCH, API_SEARCH_BATCH } api_route;
+/* The routes; API_UNROUTED stands for a request that matched none (or
+ * that could not be read), so that tables indexed by route have a row for
+ * it. */
+typedef enum api_route {
+    API_HEALTH,
+    API_STATS,
+    API_SEARCH,
+    API_SEARCH_BATCH,
+    API_METRICS,      /* GET /metrics: Prometheus text (metrics.c) */
+    API_OPENAPI,      /* GET /openapi.json (openapi.c) */
+    API_ADMIN_RELOAD, /* POST /admin/reload: with --admin, from loopback only */
+    API_UNROUTED,
+    API_ROUTE_COUNT
+} api_route;
 
 /* Maps a method and path to a route. Returns 0, or 404 for an unknown path,
  * or 405 for a known path with another method (*allow then holds the value
  * of the Allow header). GET routes also answer HEAD. */
 int api_route_request(http_method method, const char *path, size_t path_len, api_route *route,
                       const char **allow);
+/* The path of a route ("/search"), or "unmatched" for API_UNROUTED. */
+const char *api_route_path(api_route route);
+/* Routes answered with a request body (POST). */
+int api_route_is_post(api_route route);
 
 typedef struct api_search {
     float *queries; /* nq rows of dim floats, owned */
@@ -84,11 +101,21 @@ int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint
                      uint64_t max_work, api_search *out, api_error *err);
 void api_search_free(api_search *s);
 
+/* Decodes a POST /admin/reload body: empty, or {"path": "file"} (other
+ * members are ignored). path gets the file, or "" for the index's own.
+ * 0, or -1 with a 422 in *err. */
+int api_parse_reload(const char *body, size_t len, char *path, size_t path_size, api_error *err);
+
+/* {"status":"reloaded","path":...,"count":N,"dim":D} */
+void api_write_reloaded(json_writer *w, const char *path, const vw_stats *info);
+
 /* ------------------------------------------------------------------ answers */
 
 /* The text of the 404, and of the 503 while a changed index file is loaded
  * again; API_RETRY_LATER is the header every 503 carries. */
-#define API_NOT_FOUND "not found; the API is GET /, GET /stats, POST /search, POST /search/batch"
+#define API_NOT_FOUND                                                                              \
+    "not found; the API is GET /, GET /stats, POST /search, POST /search/batch, GET /metrics, "    \
+    "GET /openapi.json (and POST /admin/reload with --admin)"
 #define API_INDEX_CHANGED                                                                          \
     "the index file was changed in place while the server mapped it; it is being loaded again"
 #define API_RETRY_LATER "Retry-After: 1\r\n"
@@ -121,8 +148,10 @@ typedef struct api_server_stats {
     double uptime_s;
     uint64_t requests, errors, queries, timeouts, rejected, in_flight;
     uint64_t connections, connections_accepted, max_work, log_dropped;
-    uint64_t index_faults, index_reloads;
+    uint64_t index_faults, index_reloads, index_reload_failures, access_log_dropped;
     int index_changed;
+    const char *index_path;        /* the served file */
+    const char *last_reload_error; /* why the last requested reload failed, or "" */
 } api_server_stats;
 
 /* GET /stats: the index (tool_json_index_stats), then the server. */

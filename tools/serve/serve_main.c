@@ -7,6 +7,10 @@
  *                       -> {"indices":[...],"distances":[...]}
  *   POST /search/batch  {"query_vectors":[[...],...],"k":10}
  *                       -> {"results":[{"indices":..,"distances":..},...]}
+ *   GET  /metrics       Prometheus text
+ *   GET  /openapi.json  the OpenAPI 3.1 description of all of this
+ *   POST /admin/reload  {"path": "new.vwi"} (optional): swap the index in
+ *                       (with --admin, loopback clients only); SIGHUP too
  *
  * This file reads the options, loads the index and hands over to server.c.
  */
@@ -19,6 +23,7 @@
 #include "vwhnsw.h"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,10 +58,16 @@ static void usage(void) {
            "      --normalize          normalize every query to unit length before searching an\n"
            "                           l2 or ip index (as the original Python service did);\n"
            "                           cosine indexes always do\n"
+           "      --access-log FILE    one line per request to FILE (appended), or - for\n"
+           "                           standard output (default: none)\n"
+           "      --admin              answer POST /admin/reload (from loopback clients only)\n"
            "  -h, --help               show this help\n"
            "  -V, --version            show the version\n"
            "\n"
-           "Endpoints: GET /, GET /stats, POST /search, POST /search/batch.\n"
+           "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /metrics,\n"
+           "GET /openapi.json; POST /admin/reload with --admin.\n"
+           "SIGHUP: load the index file again and swap it in; searches in flight finish on\n"
+           "the old one, and a file that does not load leaves the old one serving.\n"
            "SIGTERM or SIGINT: stop accepting, answer the requests in flight (a batch is\n"
            "cut short with 503), exit 0; while the index loads they end the process.\n"
            "With --mmap, replace the index file by renaming a new file over it: the server\n"
@@ -79,7 +90,9 @@ enum {
     OPT_MAX_CONN,
     OPT_QUEUE,
     OPT_MAX_WORK,
-    OPT_NORMALIZE
+    OPT_NORMALIZE,
+    OPT_ACCESS_LOG,
+    OPT_ADMIN
 };
 
 static const struct option longopts[] = {{"index", required_argument, NULL, 'x'},
@@ -94,6 +107,8 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'x'}
                                          {"queue", required_argument, NULL, OPT_QUEUE},
                                          {"max-work", required_argument, NULL, OPT_MAX_WORK},
                                          {"normalize", no_argument, NULL, OPT_NORMALIZE},
+                                         {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+                                         {"admin", no_argument, NULL, OPT_ADMIN},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -138,6 +153,12 @@ static void parse_option(options *o, unsigned *threads, int ch, char **argv) {
         break;
     case OPT_NORMALIZE:
         c->normalize = 1;
+        break;
+    case OPT_ACCESS_LOG:
+        c->access_log = optarg;
+        break;
+    case OPT_ADMIN:
+        c->admin = 1;
         break;
     default:
         tool_other_option(ch, argv, usage);
@@ -200,6 +221,12 @@ int main(int argc, char **argv) {
     parse_options(argc, argv, &o);
     fit_descriptor_limit(&o);
     signal(SIGPIPE, SIG_IGN);
+    /* A SIGHUP while the index loads waits for the signalfd: it must not
+     * end the process, and asks for nothing the first load does not do. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
     if (fault_guard_install() != 0)
         tool_die("cannot install the SIGBUS handler");
 
@@ -217,6 +244,7 @@ int main(int argc, char **argv) {
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
+    sigaddset(&stop, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     return serve_run(index, &o.cfg, &stop);
 }

@@ -52,11 +52,14 @@
  */
 #include "server.h"
 
+#include "access_log.h"
 #include "api.h"
 #include "fault.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
+#include "openapi.h"
 #include "slot.h"
 #include "worker.h"
 
@@ -96,6 +99,7 @@ struct conn {
     int sent_continue; /* "100 Continue" sent for the current request */
     int keep_alive;    /* of the request being answered */
     int head_only;     /* the request being answered is HEAD */
+    int loopback;      /* the client is on the loopback interface */
     char *in;
     size_t in_len, in_cap;
     char *out;
@@ -106,7 +110,9 @@ struct conn {
     conn *prev, *next;   /* all open connections */
     conn *grave_next;    /* closed, to be freed */
     char peer[64];
-    char what[96]; /* request line of the request being answered, for logs */
+    char what[96];      /* request line of the request being answered, for logs */
+    api_route route;    /* of the request being answered */
+    int64_t started_ns; /* when its head was parsed */
 };
 
 typedef struct server {
@@ -125,7 +131,8 @@ typedef struct server {
     int accept_paused;
     int64_t stop_deadline_ms;
     int64_t started_ms;
-    atomic_uint_fast64_t requests, errors, queries, accepted, rejected, timeouts;
+    atomic_uint_fast64_t requests, errors;
+    serve_metrics metrics;
 } server;
 
 /* ------------------------------------------------------------------ small helpers */
@@ -134,6 +141,12 @@ static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void count(atomic_uint_fast64_t *c, uint64_t v) {
@@ -278,8 +291,11 @@ static void conn_flush(server *s, conn *c) {
         conn_close(s, c);
 }
 
-/* Counts an answered request and logs an error one. */
-static void account(server *s, conn *c, int status, const char *log_msg) {
+/* Counts an answered request (metrics, access log) and logs an error one. */
+static void account(server *s, conn *c, int status, size_t body_len, const char *log_msg) {
+    uint64_t latency = (uint64_t)(now_ns() - c->started_ns);
+    metrics_request(&s->metrics, c->route, status, latency);
+    access_log_record(c->peer, c->what, status, c->head_only ? 0 : body_len, latency);
     count(&s->requests, 1);
     if (status >= 400) {
         count(&s->errors, 1);
@@ -293,14 +309,15 @@ static void account(server *s, conn *c, int status, const char *log_msg) {
  * (up to tens of megabytes for a large batch) is never copied. Otherwise,
  * or for a HEAD request, head and body are appended. `log_msg` is logged
  * for error statuses. */
-static void respond(server *s, conn *c, int status, json_writer *w, const char *extra_headers,
-                    const char *log_msg) {
+static void respond_typed(server *s, conn *c, int status, json_writer *w, const char *content_type,
+                          const char *extra_headers, const char *log_msg) {
     int keep = c->keep_alive && !c->close_after_write && !s->stopping;
     size_t body_len;
     const char *body = json_writer_text(w, &body_len);
     char head[SERVE_HEAD_ROOM];
-    size_t head_len =
-        body ? http_format_head(head, sizeof head, status, body_len, keep, extra_headers) : 0;
+    size_t head_len = body ? http_format_head_typed(head, sizeof head, status, content_type,
+                                                    body_len, keep, extra_headers)
+                           : 0;
     if (head_len > 0 && !c->head_only && c->out_off == c->out_len) {
         free(c->out);
         c->out = w->data;
@@ -317,7 +334,12 @@ static void respond(server *s, conn *c, int status, json_writer *w, const char *
     }
     if (!keep)
         c->close_after_write = 1;
-    account(s, c, status, log_msg);
+    account(s, c, status, body_len, log_msg);
+}
+
+static void respond(server *s, conn *c, int status, json_writer *w, const char *extra_headers,
+                    const char *log_msg) {
+    respond_typed(s, c, status, w, NULL, extra_headers, log_msg);
 }
 
 static void respond_error(server *s, conn *c, int status, const char *message,
@@ -329,30 +351,65 @@ static void respond_error(server *s, conn *c, int status, const char *message,
     json_writer_free(&w);
 }
 
-/* The figures of GET /stats the server keeps. */
-static api_server_stats server_figures(server *s, int index_changed) {
+/* The figures of GET /stats the server keeps; path and error are the
+ * caller's buffers. */
+static api_server_stats server_figures(server *s, int index_changed, const char *path,
+                                       const char *error) {
     return (api_server_stats){.ef_search = s->cfg->ef,
                               .normalize_queries = s->cfg->normalize,
                               .threads = s->pool.nthreads,
                               .uptime_s = (double)(now_ms() - s->started_ms) / 1000.0,
                               .requests = load(&s->requests),
                               .errors = load(&s->errors),
-                              .queries = load(&s->queries),
-                              .timeouts = load(&s->timeouts),
-                              .rejected = load(&s->rejected),
+                              .queries = load(&s->metrics.queries),
+                              .timeouts = load(&s->metrics.timeouts),
+                              .rejected = load(&s->metrics.connections_rejected) +
+                                          load(&s->metrics.queue_rejected),
                               .in_flight = s->jobs_out,
                               .connections = s->nconns,
-                              .connections_accepted = load(&s->accepted),
+                              .connections_accepted = load(&s->metrics.connections_accepted),
                               .max_work = s->cfg->max_work,
                               .log_dropped = serve_log_dropped(),
                               .index_faults = fault_guard_total(),
                               .index_reloads = atomic_load(&s->slot.reloads),
+                              .index_reload_failures = atomic_load(&s->slot.reload_failures),
+                              .access_log_dropped = access_log_dropped(),
+                              .index_path = path,
+                              .last_reload_error = error,
                               .index_changed = index_changed};
 }
 
-/* GET / and GET /stats, answered on the event loop: they never search. */
+static void answer_metrics(server *s, conn *c, const served_index *x) {
+    metrics_gauges g = {.in_flight = s->jobs_out,
+                        .connections = s->nconns,
+                        .log_dropped = serve_log_dropped(),
+                        .access_log_dropped = access_log_dropped(),
+                        .index_reloads = atomic_load(&s->slot.reloads),
+                        .index_reload_failures = atomic_load(&s->slot.reload_failures),
+                        .index_faults = fault_guard_total(),
+                        .index_changed = atomic_load(&x->damaged),
+                        .index = &x->info,
+                        .index_file_bytes = x->file_bytes,
+                        .threads = s->pool.nthreads};
+    json_writer w;
+    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
+    metrics_write(&w, &s->metrics, &g);
+    if (json_writer_text(&w, &(size_t){0}) == NULL)
+        respond_error(s, c, 500, "out of memory", NULL);
+    else
+        respond_typed(s, c, 200, &w, METRICS_CONTENT_TYPE, NULL, NULL);
+    json_writer_free(&w);
+}
+
+/* GET /, /stats, /metrics and /openapi.json, answered on the event loop:
+ * they never search. */
 static void answer_get(server *s, conn *c, api_route route) {
     served_index *x = slot_acquire(&s->slot);
+    if (route == API_METRICS) {
+        answer_metrics(s, c, x);
+        slot_release(x);
+        return;
+    }
     vw_stats info = x->info;
     uint64_t file_bytes = x->file_bytes;
     int changed = atomic_load(&x->damaged);
@@ -362,8 +419,12 @@ static void answer_get(server *s, conn *c, api_route route) {
     int status = 200;
     if (route == API_HEALTH) {
         status = api_write_health(&w, &info, changed);
+    } else if (route == API_OPENAPI) {
+        openapi_write(&w, &info, s->cfg->admin);
     } else {
-        api_server_stats figures = server_figures(s, changed);
+        char path[4096], error[512];
+        slot_describe(&s->slot, path, sizeof path, error, sizeof error);
+        api_server_stats figures = server_figures(s, changed, path, error);
         api_write_stats(&w, &info, file_bytes, &figures);
     }
     if (!json_writer_ok(&w))
@@ -405,10 +466,70 @@ static void submit_search(server *s, conn *c, int batch, const http_request *req
     }
     if (workers_submit(&s->pool, j) != 0) {
         serve_job_free(j);
-        count(&s->rejected, 1);
+        count(&s->metrics.queue_rejected, 1);
         respond_error(s, c, 503, "server overloaded: the search queue is full", API_RETRY_LATER);
         return;
     }
+    c->in_flight = 1;
+    s->jobs_out++;
+}
+
+/* Runs on the reload thread when a reload asked for by POST /admin/reload
+ * is done: the answer goes back to the event loop like a search's. */
+static void reload_done(void *arg, void *token, int ok, const char *path, const vw_stats *info,
+                        const char *error) {
+    server *s = arg;
+    serve_job *j = token;
+    if (j == NULL)
+        return; /* a SIGHUP: the slot logged the outcome */
+    json_writer_reset(&j->resp);
+    if (ok) {
+        j->status = 200;
+        api_write_reloaded(&j->resp, path, info);
+    } else {
+        api_error e = {.status = 422, .type = "value_error", .loc_index = {-1, -1}};
+        snprintf(e.loc_key, sizeof e.loc_key, "path");
+        snprintf(e.message, sizeof e.message,
+                 "the index did not load; the previous one goes on "
+                 "serving: %s",
+                 error);
+        j->status = 422;
+        snprintf(j->error, sizeof j->error, "%s", e.message);
+        api_write_error_at(&j->resp, &e);
+    }
+    workers_complete(&s->pool, j);
+}
+
+/* POST /admin/reload: only with --admin, only from loopback; the load runs
+ * on the slot's reload thread and the answer comes back when it is done. */
+static void submit_reload(server *s, conn *c, const http_request *req) {
+    if (!s->cfg->admin) {
+        respond_error(s, c, 404, API_NOT_FOUND, NULL);
+        return;
+    }
+    if (!c->loopback) {
+        respond_error(s, c, 403, "the admin API answers loopback clients only", NULL);
+        return;
+    }
+    char path[4096];
+    api_error err;
+    if (api_parse_reload(c->in + req->head_len, req->content_length, path, sizeof path, &err) !=
+        0) {
+        json_writer w;
+        json_writer_init(&w, 0, SERVE_HEAD_ROOM);
+        api_write_error_at(&w, &err);
+        respond(s, c, 422, &w, NULL, err.message);
+        json_writer_free(&w);
+        return;
+    }
+    serve_job *j = serve_job_new(c, 0, NULL, NULL, 0);
+    if (j == NULL || slot_request_reload(&s->slot, path[0] ? path : NULL, j) != 0) {
+        if (j)
+            serve_job_free(j);
+        respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
+        return;
+    }
+    serve_log("%s: reload of %s asked for", c->peer, path[0] ? path : "the index file");
     c->in_flight = 1;
     s->jobs_out++;
 }
@@ -428,18 +549,22 @@ static void note_request_line(conn *c, const http_request *req) {
 static void dispatch(server *s, conn *c, const http_request *req) {
     c->keep_alive = req->keep_alive;
     c->head_only = req->method == HTTP_HEAD;
+    c->started_ns = now_ns();
     note_request_line(c, req);
-    api_route route = API_HEALTH;
+    api_route route = API_UNROUTED;
     const char *allow = NULL;
     int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
+    c->route = st == 0 ? route : API_UNROUTED;
     if (st == 404) {
         respond_error(s, c, 404, API_NOT_FOUND, NULL);
     } else if (st == 405) {
         char extra[64];
         snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
         respond_error(s, c, 405, "method not allowed", extra);
-    } else if (route == API_HEALTH || route == API_STATS) {
+    } else if (!api_route_is_post(route)) {
         answer_get(s, c, route);
+    } else if (route == API_ADMIN_RELOAD) {
+        submit_reload(s, c, req);
     } else {
         submit_search(s, c, route == API_SEARCH_BATCH, req);
     }
@@ -474,6 +599,8 @@ static void process_input(server *s, conn *c) {
             snprintf(c->what, sizeof c->what, "-");
             c->keep_alive = 0;
             c->head_only = 0;
+            c->route = API_UNROUTED;
+            c->started_ns = now_ns();
             respond_error(s, c, status, reason, NULL);
             return;
         }
@@ -575,6 +702,15 @@ static void format_peer(char *out, size_t cap, const struct sockaddr_storage *ss
     }
 }
 
+static int is_loopback(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family != AF_INET6)
+        return 0;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 /* Over --max-connections, or out of descriptors: a short 503 and close,
  * without a connection slot. */
 static void reject_connection(server *s, int fd, const struct sockaddr_storage *ss,
@@ -596,7 +732,7 @@ static void reject_connection(server *s, int fd, const struct sockaddr_storage *
     close(fd);
     char peer[64];
     format_peer(peer, sizeof peer, ss);
-    count(&s->rejected, 1);
+    count(&s->metrics.connections_rejected, 1);
     count(&s->errors, 1);
     serve_log("%s 503: %s (--max-connections %u)", peer, reason, s->cfg->max_connections);
 }
@@ -613,7 +749,7 @@ static int refuse_with_spare(server *s) {
     socklen_t len = sizeof ss;
     int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-        count(&s->accepted, 1);
+        count(&s->metrics.connections_accepted, 1);
         reject_connection(s, fd, &ss, "the server is out of file descriptors");
     }
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -645,7 +781,7 @@ static void accept_all(server *s) {
             s->accept_paused = 1;
             return;
         }
-        count(&s->accepted, 1);
+        count(&s->metrics.connections_accepted, 1);
         if (s->nconns >= s->cfg->max_connections) {
             reject_connection(s, fd, &ss, "too many connections");
             continue;
@@ -658,6 +794,7 @@ static void accept_all(server *s) {
         c->fd = fd;
         snprintf(c->what, sizeof c->what, "-");
         format_peer(c->peer, sizeof c->peer, &ss);
+        c->loopback = is_loopback(&ss);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct epoll_event ev;
@@ -687,7 +824,9 @@ static void handle_completions(server *s) {
         conn *c = j->conn;
         c->in_flight = 0;
         s->jobs_out--;
-        count(&s->queries, j->queries);
+        count(&s->metrics.queries, j->queries);
+        if (j->status == 200 && (c->route == API_SEARCH || c->route == API_SEARCH_BATCH))
+            count(&s->metrics.searches, 1);
         if (c->closed) {
             c->grave_next = s->graveyard;
             s->graveyard = c;
@@ -707,14 +846,16 @@ static void expire_timers(server *s) {
         timer_kind kind = c->timer;
         timer_remove(s, c);
         if (kind == TIMER_REQUEST) {
-            count(&s->timeouts, 1);
+            count(&s->metrics.timeouts, 1);
             snprintf(c->what, sizeof c->what, "-");
+            c->route = API_UNROUTED;
+            c->started_ns = now_ns();
             c->keep_alive = 0;
             c->head_only = 0;
             respond_error(s, c, 408, "request not received in time", NULL);
             conn_flush(s, c);
         } else if (kind == TIMER_WRITE) {
-            count(&s->timeouts, 1);
+            count(&s->metrics.timeouts, 1);
             serve_log("%s: client did not read its response in time; connection closed", c->peer);
         }
         conn_close(s, c); /* idle connections go silently */
@@ -747,6 +888,11 @@ static void handle_signal(server *s) {
     ssize_t n = read(s->signal_fd, &si, sizeof si);
     if (n != (ssize_t)sizeof si)
         return;
+    if (si.ssi_signo == SIGHUP) {
+        if (!s->stopping && slot_request_reload(&s->slot, NULL, NULL) == 0)
+            serve_log("SIGHUP: loading the index file again");
+        return;
+    }
     begin_shutdown(s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
@@ -874,12 +1020,13 @@ static void log_startup(server *s, unsigned port) {
     int v6 = strchr(cfg->host, ':') != NULL;
     serve_log("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
               "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u max_connections=%u "
-              "queue=%u max_work=%llu%s",
+              "queue=%u max_work=%llu%s%s%s",
               v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, port, cfg->index_path,
               (unsigned long long)info.count, info.dim, vw_metric_name(info.metric), cfg->threads,
               cfg->ef, vw_simd_name(vw_simd_active()), (unsigned long long)cfg->max_body,
               cfg->timeout_ms, cfg->max_connections, cfg->queue_depth,
-              (unsigned long long)cfg->max_work, cfg->normalize ? " normalize=on" : "");
+              (unsigned long long)cfg->max_work, cfg->normalize ? " normalize=on" : "",
+              cfg->admin ? " admin=on" : "", cfg->access_log ? " access_log=on" : "");
 }
 
 static void server_close_fds(server *s) {
@@ -917,10 +1064,18 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
     s->cfg = cfg;
     s->listen_fd = s->event_fd = s->signal_fd = s->epfd = s->inotify_fd = s->spare_fd = -1;
     s->started_ms = now_ms();
+    metrics_init(&s->metrics);
     serve_log_start();
     unsigned port = 0;
     int rc = 1;
-    int slotted = slot_start(&s->slot, cfg->index_path, cfg->load_flags, initial) == 0;
+    char err[512];
+    if (cfg->access_log && access_log_open(cfg->access_log, err, sizeof err) != 0) {
+        serve_log("%s", err);
+        served_index_free(initial);
+        serve_log_stop();
+        return 1;
+    }
+    int slotted = slot_start(&s->slot, cfg->load_flags, initial, reload_done, s) == 0;
     if (slotted && server_start(s, &port, stop_signals) == 0) {
         log_startup(s, port);
         event_loop(s);
@@ -933,6 +1088,7 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
     slot_stop(&s->slot);
     free_graveyard(s);
     server_close_fds(s);
+    access_log_close();
     serve_log_stop();
     return rc;
 }

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 typedef struct serve_config {
-    const char *index_path; /* loaded again from here if the mapped file changes */
+    const char *index_path; /* the file of the initial load */
     unsigned load_flags;    /* VW_LOAD_* of the initial load */
     const char *host;
     unsigned port;            /* 0 = any free port (printed on the startup line) */
@@ -24,12 +24,15 @@ typedef struct serve_config {
     unsigned queue_depth;     /* searches waiting for a worker; beyond it: 503 */
     uint64_t max_work;        /* queries x max(k, ef_search) per request; beyond it: 422 */
     int normalize;            /* normalize queries before searching an l2/ip index */
+    int admin;                /* POST /admin/reload answered (to loopback clients) */
+    const char *access_log;   /* FILE or "-", or NULL for none */
 } serve_config;
 
-/* Serves `index` (owned from here on) until SIGTERM or SIGINT, which the
- * caller must have blocked in every thread, so they arrive through a
- * signalfd; the threads started here inherit the mask. Returns 0 after a
- * clean shutdown, 1 if the server could not start (a message was logged). */
+/* Serves `index` (owned from here on) until SIGTERM or SIGINT; SIGHUP loads
+ * the index file again and swaps it in. The caller must have blocked the
+ * three in every thread, so they arrive through a signalfd; the threads
+ * started here inherit the mask. Returns 0 after a clean shutdown, 1 if the
+ * server could not start (a message was logged). */
 int serve_run(served_index *index, const serve_config *cfg, const sigset_t *stop_signals);
 
 #endif /* VW_SERVE_SERVER_H */

@@ -173,19 +173,28 @@ static serve_job *queue_pop(worker_pool *p) {
     return j;
 }
 
+void workers_complete(worker_pool *p, serve_job *j) {
+    pthread_mutex_lock(&p->done_mu);
+    int was_empty = p->done == NULL;
+    j->next = p->done;
+    p->done = j;
+    pthread_mutex_unlock(&p->done_mu);
+    /* One wake-up per batch of completions: while the list is not empty,
+     * the event loop has a wake-up coming and takes the whole list. */
+    if (was_empty) {
+        uint64_t one = 1;
+        ssize_t n = write(p->event_fd, &one, sizeof one);
+        (void)n; /* the counter cannot overflow; a failed write leaves it readable anyway */
+    }
+}
+
 static void *worker_main(void *arg) {
     worker_ctx *w = arg;
     worker_pool *p = w->pool;
     serve_job *j;
     while ((j = queue_pop(p)) != NULL) {
         run_job(w, j);
-        pthread_mutex_lock(&p->done_mu);
-        j->next = p->done;
-        p->done = j;
-        pthread_mutex_unlock(&p->done_mu);
-        uint64_t one = 1;
-        ssize_t n = write(p->event_fd, &one, sizeof one);
-        (void)n; /* the counter cannot overflow; a failed write leaves it readable anyway */
+        workers_complete(p, j);
     }
     return NULL;
 }

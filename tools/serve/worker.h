@@ -67,6 +67,8 @@ typedef struct worker_pool {
 int workers_start(worker_pool *p, index_slot *slot, const serve_config *cfg, int event_fd);
 /* Queues a job; -1 when the queue is full (the job stays the caller's). */
 int workers_submit(worker_pool *p, serve_job *j);
+/* Hands a finished job to the event loop (any thread may call it). */
+void workers_complete(worker_pool *p, serve_job *j);
 /* The jobs finished since the last call, as a list through ->next. */
 serve_job *workers_take_done(worker_pool *p);
 /* Running batches stop between two queries (503); for the shutdown. */
