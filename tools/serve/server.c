@@ -93,6 +93,7 @@ struct conn {
     int fd;
     int closed;
     int readable; /* edge-triggered: set by EPOLLIN, cleared on EAGAIN */
+    int rdhup;    /* the peer has shut down its side: read on to the end */
     int peer_eof;
     int in_flight; /* a search of this connection is with the workers */
     int close_after_write;
@@ -641,9 +642,14 @@ static void read_input(server *s, conn *c) {
             c->in = p;
             c->in_cap = cap;
         }
-        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        size_t room = c->in_cap - c->in_len;
+        ssize_t n = recv(c->fd, c->in + c->in_len, room, 0);
         if (n > 0) {
             c->in_len += (size_t)n;
+            /* A short read emptied the socket: the next bytes raise a new
+             * edge, so the recv that would only say EAGAIN is saved. */
+            if ((size_t)n < room && !c->rdhup)
+                c->readable = 0;
         } else if (n == 0) {
             c->peer_eof = 1;
             c->readable = 0;
@@ -905,6 +911,8 @@ static void handle_conn_event(server *s, conn *c, uint32_t events) {
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
         c->readable = 1;
+    if (events & (EPOLLRDHUP | EPOLLHUP))
+        c->rdhup = 1;
     conn_service(s, c);
 }
 
