@@ -721,8 +721,9 @@ static int is_loopback(const struct sockaddr_storage *ss) {
  * without a connection slot. */
 static void reject_connection(server *s, int fd, const struct sockaddr_storage *ss,
                               const char *reason) {
-    char body[128];
-    size_t body_len = (size_t)snprintf(body, sizeof body, "{\"error\":\"%s\"}", reason);
+    char body[256];
+    size_t body_len =
+        (size_t)snprintf(body, sizeof body, "{\"error\":\"%s\",\"detail\":\"%s\"}", reason, reason);
     char head[512];
     size_t n = http_format_head(head, sizeof head, 503, body_len, 0, "Retry-After: 1\r\n");
     char msg[sizeof head + sizeof body];
