@@ -7,7 +7,10 @@
  * worker decodes the body (api.c), borrows the index from the slot, runs
  * the searches under the SIGBUS guard and writes the answer into the job;
  * then it puts the job on a completion list and wakes the event loop
- * through an eventfd, which sends the answer.
+ * through an eventfd, which sends the answer. The queries of a batch are
+ * shared out: the worker that takes it queues helpers at the head of the
+ * queue, every free worker searches chunks of it, and the last one to finish
+ * writes the answer.
  */
 #ifndef VW_SERVE_WORKER_H
 #define VW_SERVE_WORKER_H
@@ -26,6 +29,7 @@
 #define SERVE_HEAD_ROOM 512u
 
 typedef struct serve_job serve_job;
+typedef struct shared_run shared_run;
 struct serve_job {
     void *conn;  /* the connection it answers (the event loop's) */
     int batch;   /* /search/batch */
@@ -37,8 +41,15 @@ struct serve_job {
     json_writer resp;          /* the answer's body, after SERVE_HEAD_ROOM bytes */
     char error[200];           /* what went wrong, for the log */
     uint64_t queries;          /* searches run */
+    shared_run *run;           /* while its searches run (worker.c) */
     serve_job *next;
 };
+
+/* A queue entry: a job, or a helper for the searches of a job's batch. */
+typedef struct queue_item {
+    serve_job *job;
+    int helper;
+} queue_item;
 
 /* A job for `conn` over the request body at body[0..len), which lives in
  * `input` (owned by the job from here on). NULL when out of memory. */
@@ -52,7 +63,7 @@ typedef struct worker_pool {
     atomic_int stop_searches; /* set at shutdown: batches stop between queries */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    serve_job **ring; /* the queue */
+    queue_item *ring; /* the queue */
     unsigned cap, head, count;
     int stop;
     pthread_mutex_t done_mu;
