@@ -26,6 +26,9 @@ if(TARGET vw-serve)
               TIMEOUT 300 ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   vw_add_test(NAME test_serve_metrics SOURCES test_serve_metrics.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # 24 index swaps (SIGHUP and POST /admin/reload) under a search load.
+  vw_add_test(NAME test_serve_swap SOURCES test_serve_swap.c LABELS concurrency TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   # GET /openapi.json against the real answers, both ways, and the status
   # tables of README.md and the man page.
   vw_add_test(NAME test_serve_openapi SOURCES test_serve_openapi.c TIMEOUT 300
