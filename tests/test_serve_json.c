@@ -393,10 +393,58 @@ static void test_search_bodies(void) {
     json_writer_free(&w);
 }
 
+/* json_number_to_float takes a fast path without strtof for most inputs:
+ * it must give strtof's float, bit for bit, on every kind of number. */
+static void test_float_fast_path(void) {
+    uint64_t state = 0x243F6A8885A308D3ull;
+    char text[64];
+    long mismatches = 0;
+    for (int i = 0; i < 300000; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        uint32_t bits = (uint32_t)state;
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        int kind = (int)((state >> 40) % 6);
+        if (!isfinite(f))
+            continue;
+        if (kind == 0)
+            snprintf(text, sizeof text, "%.9g", (double)f);
+        else if (kind == 1)
+            snprintf(text, sizeof text, "%.17g", (double)f);
+        else if (kind == 2)
+            snprintf(text, sizeof text, "%.6g", (double)f);
+        else if (kind == 3) /* a normalized component as a client prints it */
+            snprintf(text, sizeof text, "%.9g", (double)(f / (float)(1ull << 40)) / 1e-12);
+        else if (kind == 4)
+            snprintf(text, sizeof text, "%.*f", (int)(state % 13), (double)(bits % 100000) / 997.0);
+        else
+            snprintf(text, sizeof text, "%llue%d", (unsigned long long)(state >> 20) % 100000000000ull,
+                     (int)(state % 41) - 20);
+        float want = strtof(text, NULL), got = 0;
+        if (!isfinite(want))
+            continue;
+        if (json_number_to_float(text, strlen(text), &got) != 0 ||
+            memcmp(&want, &got, sizeof want) != 0) {
+            if (mismatches++ < 5)
+                fprintf(stderr, "%s: strtof %.9g, json_number_to_float %.9g\n", text,
+                        (double)want, (double)got);
+        }
+    }
+    CHECK(mismatches == 0);
+    float got;
+    CHECK(json_number_to_float("-0", 2, &got) == 0 && got == 0 && signbit(got));
+    CHECK(json_number_to_float("0.000", 5, &got) == 0 && got == 0 && !signbit(got));
+    CHECK(json_number_to_float("1e39", 4, &got) != 0);
+    CHECK(json_number_to_float("1e-50", 5, &got) == 0 && got == 0);
+}
+
 int main(void) {
     test_grammar();
     test_depth();
     test_strings_and_numbers();
+    test_float_fast_path();
     test_writer();
     test_routes();
     test_search_bodies();

@@ -176,11 +176,8 @@ static void run_work(worker_pool *p, serve_job *j) {
 
 static void run_free(shared_run *r) {
     api_search_free(&r->req);
-    free(r->labels);
-    free(r->distances);
-    free(r->found);
     pthread_mutex_destroy(&r->mu);
-    free(r);
+    free(r); /* the result arrays are in the same block */
 }
 
 /* The answer, from the results or the first failure. */
@@ -219,22 +216,19 @@ static void run_leave(worker_pool *p, serve_job *j) {
 
 static int queue_helpers(worker_pool *p, serve_job *j, unsigned n);
 
-/* Sets up the shared run of a parsed request; -1 when out of memory. */
+/* Sets up the shared run of a parsed request, its result arrays in the
+ * same allocation (one per request); -1 when out of memory. */
 static int run_start(worker_pool *p, serve_job *j, served_index *x, api_search *req) {
-    shared_run *r = calloc(1, sizeof *r);
     size_t results = req->nq * req->k;
+    size_t labels_at = (sizeof(shared_run) + 7) & ~(size_t)7;
+    size_t distances_at = labels_at + results * sizeof(uint64_t);
+    size_t found_at = distances_at + results * sizeof(float);
+    shared_run *r = calloc(1, found_at + req->nq * sizeof(uint32_t) + 1);
     if (r == NULL)
         return -1;
-    r->labels = malloc((results ? results : 1) * sizeof *r->labels);
-    r->distances = malloc((results ? results : 1) * sizeof *r->distances);
-    r->found = calloc(req->nq ? req->nq : 1, sizeof *r->found);
-    if (!r->labels || !r->distances || !r->found) {
-        free(r->labels);
-        free(r->distances);
-        free(r->found);
-        free(r);
-        return -1;
-    }
+    r->labels = (uint64_t *)((char *)r + labels_at);
+    r->distances = (float *)((char *)r + distances_at);
+    r->found = (uint32_t *)((char *)r + found_at);
     r->x = x;
     r->req = *req;
     r->normalize = p->cfg->normalize && x->info.metric != VW_METRIC_COSINE;
