@@ -214,12 +214,25 @@ static void write_paths(json_writer *w, int admin) {
 
 /* ------------------------------------------------------------------ components */
 
-static void schema_health(json_writer *w) {
-    json_key(w, "Health");
+/* "name": {"type": "object", "properties": { ... then the properties. */
+static void object_schema_begin(json_writer *w, const char *name) {
+    json_key(w, name);
     json_begin_object(w);
     json_field_string(w, "type", "object");
     json_key(w, "properties");
     json_begin_object(w);
+}
+
+/* Closes the properties, lists the required ones and closes the schema. */
+static void object_schema_end(json_writer *w, const char *const *names, size_t n) {
+    json_end_object(w);
+    if (n > 0)
+        required(w, names, n);
+    json_end_object(w);
+}
+
+static void schema_health(json_writer *w) {
+    object_schema_begin(w, "Health");
     json_key(w, "status");
     json_begin_object(w);
     json_field_string(w, "const", "ok");
@@ -228,10 +241,8 @@ static void schema_health(json_writer *w) {
     int_schema(w, 0, UINT64_MAX, -1);
     json_key(w, "dim");
     int_schema(w, 1, VW_MAX_DIM, -1);
-    json_end_object(w);
     static const char *const req[] = {"status", "count", "dim"};
-    required(w, req, 3);
-    json_end_object(w);
+    object_schema_end(w, req, 3);
 }
 
 static void schema_stats(json_writer *w) {
@@ -287,11 +298,7 @@ static void schema_search(json_writer *w, uint32_t dim, int batch) {
 }
 
 static void schema_result(json_writer *w) {
-    json_key(w, "SearchResult");
-    json_begin_object(w);
-    json_field_string(w, "type", "object");
-    json_key(w, "properties");
-    json_begin_object(w);
+    object_schema_begin(w, "SearchResult");
     json_key(w, "indices");
     json_begin_object(w);
     json_field_string(w, "type", "array");
@@ -306,26 +313,18 @@ static void schema_result(json_writer *w) {
     json_field_string(w, "type", "number");
     json_end_object(w);
     json_end_object(w);
-    json_end_object(w);
     static const char *const req[] = {"indices", "distances"};
-    required(w, req, 2);
-    json_end_object(w);
+    object_schema_end(w, req, 2);
 
-    json_key(w, "BatchSearchResult");
-    json_begin_object(w);
-    json_field_string(w, "type", "object");
-    json_key(w, "properties");
-    json_begin_object(w);
+    object_schema_begin(w, "BatchSearchResult");
     json_key(w, "results");
     json_begin_object(w);
     json_field_string(w, "type", "array");
     json_key(w, "items");
     ref(w, "schemas", "SearchResult");
     json_end_object(w);
-    json_end_object(w);
     static const char *const breq[] = {"results"};
-    required(w, breq, 1);
-    json_end_object(w);
+    object_schema_end(w, breq, 1);
 }
 
 static void string_property(json_writer *w, const char *name) {
@@ -336,60 +335,36 @@ static void string_property(json_writer *w, const char *name) {
 }
 
 static void schema_reload(json_writer *w) {
-    json_key(w, "ReloadRequest");
-    json_begin_object(w);
-    json_field_string(w, "type", "object");
-    json_key(w, "properties");
-    json_begin_object(w);
+    object_schema_begin(w, "ReloadRequest");
     string_property(w, "path");
     json_end_object(w);
     json_end_object(w);
 
-    json_key(w, "ReloadResult");
-    json_begin_object(w);
-    json_field_string(w, "type", "object");
-    json_key(w, "properties");
-    json_begin_object(w);
+    object_schema_begin(w, "ReloadResult");
     string_property(w, "status");
     string_property(w, "path");
     json_key(w, "count");
     int_schema(w, 0, UINT64_MAX, -1);
     json_key(w, "dim");
     int_schema(w, 1, VW_MAX_DIM, -1);
-    json_end_object(w);
     static const char *const req[] = {"status", "path", "count", "dim"};
-    required(w, req, 4);
-    json_end_object(w);
+    object_schema_end(w, req, 4);
 }
 
 /* {"error": "...", "detail": "..."} or, for 422, detail as pydantic's list. */
 static void schema_errors(json_writer *w) {
-    json_key(w, "HTTPError");
-    json_begin_object(w);
-    json_field_string(w, "type", "object");
-    json_key(w, "properties");
-    json_begin_object(w);
+    object_schema_begin(w, "HTTPError");
     string_property(w, "error");
     string_property(w, "detail");
-    json_end_object(w);
     static const char *const req[] = {"error", "detail"};
-    required(w, req, 2);
-    json_end_object(w);
+    object_schema_end(w, req, 2);
 
-    json_key(w, "ValidationError");
-    json_begin_object(w);
-    json_field_string(w, "type", "object");
-    json_key(w, "properties");
-    json_begin_object(w);
+    object_schema_begin(w, "ValidationError");
     string_property(w, "error");
     json_key(w, "detail");
     json_begin_object(w);
     json_field_string(w, "type", "array");
-    json_key(w, "items");
-    json_begin_object(w);
-    json_field_string(w, "type", "object");
-    json_key(w, "properties");
-    json_begin_object(w);
+    object_schema_begin(w, "items");
     string_property(w, "type");
     string_property(w, "msg");
     json_key(w, "loc");
@@ -404,10 +379,8 @@ static void schema_errors(json_writer *w) {
     json_end_array(w);
     json_end_object(w);
     json_end_object(w);
-    json_end_object(w);
     static const char *const ireq[] = {"type", "loc", "msg"};
-    required(w, ireq, 3);
-    json_end_object(w);
+    object_schema_end(w, ireq, 3);
     json_end_object(w);
     json_end_object(w);
     required(w, req, 2);
