@@ -6,8 +6,13 @@
  * cheap ones (GET /, GET /stats, errors, whose bodies api.c writes) itself
  * and hands each search to the worker pool (worker.c) through a bounded
  * queue; a finished search comes back through an eventfd. So the I/O
- * thread never blocks on a search, and a full queue is answered at once
- * with 503 instead of letting latency grow without bound. A request's body
+ * thread never waits for a long search, and a full queue is answered at
+ * once with 503 instead of letting latency grow without bound. One
+ * exception saves the two thread wake-ups of the hand-off where they cost
+ * most, at low concurrency: a single small search (at most INLINE_BUDGET of
+ * work) that arrives alone while every worker is idle is searched by the
+ * I/O thread itself, which then holds up the loop for well under a
+ * millisecond. A request's body
  * goes to its job, and its answer to the socket, without being copied when
  * the connection has nothing else buffered.
  *
@@ -85,6 +90,9 @@
 #define IN_FIRST_ALLOC  16384u
 #define KEEP_BUFFER_MAX (64u * 1024u) /* larger idle buffers are released */
 #define MAX_EVENTS      256
+/* The largest search the event loop runs itself (queries x max(k, ef)):
+ * one query at ef_search 256, under a millisecond on a million vectors. */
+#define INLINE_BUDGET 256u
 
 typedef enum timer_kind { TIMER_NONE, TIMER_IDLE, TIMER_REQUEST, TIMER_WRITE } timer_kind;
 
@@ -129,6 +137,7 @@ typedef struct server {
     conn *graveyard;
     unsigned jobs_out;
     int stopping;
+    int quiet; /* the last epoll_wait returned one event: little concurrency */
     int accept_paused;
     int64_t stop_deadline_ms;
     int64_t started_ms;
@@ -465,7 +474,12 @@ static void submit_search(server *s, conn *c, int batch, const http_request *req
         respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
         return;
     }
-    if (workers_submit(&s->pool, j) != 0) {
+    /* A lone small search while every worker is idle is answered here: the
+     * hand-off would cost two thread wake-ups, more than such a search. */
+    int inline_ok = !batch && s->quiet && s->jobs_out == 0;
+    int rc = inline_ok ? workers_run_inline(&s->pool, j, INLINE_BUDGET)
+                       : (workers_submit(&s->pool, j) == 0 ? 1 : -1);
+    if (rc < 0) {
         serve_job_free(j);
         count(&s->metrics.queue_rejected, 1);
         respond_error(s, c, 503, "server overloaded: the search queue is full", API_RETRY_LATER);
@@ -939,6 +953,7 @@ static void event_loop(server *s) {
             begin_shutdown(s, "epoll failure");
             n = 0;
         }
+        s->quiet = n == 1;
         for (int i = 0; i < n; i++) {
             void *tag = events[i].data.ptr;
             if (tag == &s->listen_fd)

@@ -248,26 +248,59 @@ static int run_start(worker_pool *p, serve_job *j, served_index *x, api_search *
     return 0;
 }
 
-static void run_job(worker_ctx *w, serve_job *j) {
-    worker_pool *p = w->pool;
+/* Borrows the index and decodes the body; -1 when the job was answered
+ * (an error) and handed back. */
+static int run_parse(worker_pool *p, serve_job *j, served_index **x_out, api_search *req) {
     served_index *x = slot_acquire(p->slot);
-    api_search req;
     api_error err;
     if (atomic_load(&x->damaged)) {
         job_fail(j, 503, API_INDEX_CHANGED, API_RETRY_LATER);
     } else if (api_parse_search(j->body, j->body_len, j->batch, x->info.dim, p->cfg->ef,
-                                p->cfg->max_work, &req, &err) != 0) {
+                                p->cfg->max_work, req, &err) != 0) {
         job_fail_at(j, &err, NULL);
-    } else if (run_start(p, j, x, &req) != 0) {
-        api_search_free(&req);
-        job_fail(j, 500, "out of memory", NULL);
     } else {
-        run_work(p, j);
-        run_leave(p, j); /* the run holds x until its last participant leaves */
-        return;
+        *x_out = x;
+        return 0;
     }
     slot_release(x);
     workers_complete(p, j);
+    return -1;
+}
+
+/* Runs the searches of a decoded request; the run holds x until its last
+ * participant leaves, which hands the job back. */
+static void run_go(worker_pool *p, serve_job *j, served_index *x, api_search *req) {
+    if (run_start(p, j, x, req) != 0) {
+        api_search_free(req);
+        job_fail(j, 500, "out of memory", NULL);
+        slot_release(x);
+        workers_complete(p, j);
+        return;
+    }
+    run_work(p, j);
+    run_leave(p, j);
+}
+
+static void run_job(worker_ctx *w, serve_job *j) {
+    served_index *x;
+    api_search req;
+    if (run_parse(w->pool, j, &x, &req) == 0)
+        run_go(w->pool, j, x, &req);
+}
+
+int workers_run_inline(worker_pool *p, serve_job *j, uint64_t budget) {
+    served_index *x;
+    api_search req;
+    if (run_parse(p, j, &x, &req) != 0)
+        return 0;
+    uint64_t work = (uint64_t)req.nq * (req.ef > req.k ? req.ef : req.k);
+    if (req.nq != 1 || work > budget) {
+        api_search_free(&req);
+        slot_release(x);
+        return workers_submit(p, j) == 0 ? 1 : -1;
+    }
+    run_go(p, j, x, &req);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ the queue */

@@ -78,6 +78,13 @@ typedef struct worker_pool {
 int workers_start(worker_pool *p, index_slot *slot, const serve_config *cfg, int event_fd);
 /* Queues a job; -1 when the queue is full (the job stays the caller's). */
 int workers_submit(worker_pool *p, serve_job *j);
+/* Runs a single search on the calling thread when its work, queries x
+ * max(k, ef_search), is at most `budget` (0: answered here; the answer
+ * comes through the completion list like a worker's); a larger request is
+ * queued (1), or refused when the queue is full (-1, the job stays the
+ * caller's). For the event loop when every worker is idle: it saves the
+ * two thread wake-ups of a hand-off. */
+int workers_run_inline(worker_pool *p, serve_job *j, uint64_t budget);
 /* Hands a finished job to the event loop (any thread may call it). */
 void workers_complete(worker_pool *p, serve_job *j);
 /* The jobs finished since the last call, as a list through ->next. */
