@@ -608,6 +608,7 @@ static void test_command_line(const char *binary, const char *index_path, const 
     const char *const unknown[] = {"-x", index_path, "--bogus", NULL};
     const char *const missing[] = {"-x", "/nonexistent/index.vwi", NULL};
     const char *const not_index[] = {"-x", log, NULL};
+    const char *const access[] = {"-x", index_path, "--access-log", "/nonexistent/dir/a.log", NULL};
     expect_cli(binary, help, 0, "", log);
     expect_cli(binary, version, 0, "", log);
     expect_cli(binary, none, 2, "-x INDEX", log);
@@ -616,6 +617,7 @@ static void test_command_line(const char *binary, const char *index_path, const 
     expect_cli(binary, unknown, 2, "--bogus", log);
     expect_cli(binary, missing, 1, "/nonexistent/index.vwi", log);
     expect_cli(binary, not_index, 1, log, log);
+    expect_cli(binary, access, 1, "cannot open the access log /nonexistent/dir/a.log", log);
 }
 
 int main(int argc, char **argv) {

@@ -22,6 +22,8 @@
 #include "machine.h"
 #include "vwhnsw.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -29,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 /* Descriptors besides the connections: stdio, listener, epoll, eventfd,
  * signalfd, inotify, the spare for refusing connections, an index file
@@ -214,12 +217,24 @@ static void fit_descriptor_limit(options *o) {
     o->cfg.max_connections = fit;
 }
 
+/* An access log that cannot be written is an error before the index is
+ * loaded (which can take a while), not after. */
+static void check_access_log(const char *path) {
+    if (path == NULL || strcmp(path, "-") == 0)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        tool_die("cannot open the access log %s: %s", path, strerror(errno));
+    close(fd);
+}
+
 int main(int argc, char **argv) {
     tool_init("vw-serve");
     options o;
     memset(&o, 0, sizeof o);
     parse_options(argc, argv, &o);
     fit_descriptor_limit(&o);
+    check_access_log(o.cfg.access_log);
     signal(SIGPIPE, SIG_IGN);
     /* A SIGHUP while the index loads waits for the signalfd: it must not
      * end the process, and asks for nothing the first load does not do. */
