@@ -51,7 +51,7 @@ run() { # run NAME BINARY
 }
 
 median() { # median SIDE FIELD
-  grep "^$1" "$OUT/summary.txt" | sed "s/.* $2=\([0-9.]*\).*/\1/" | sort -n |
+  grep "^$1[0-9]" "$OUT/summary.txt" | sed "s/.* $2=\([0-9.]*\).*/\1/" | sort -n |
     awk -v s="$1" -v f="$2" '{v[NR]=$1} END {m = NR % 2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2;
       printf "%s median %s=%.2f over %d runs\n", s, f, m, NR}' | tee -a "$OUT/summary.txt"
 }

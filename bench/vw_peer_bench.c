@@ -8,7 +8,9 @@
  *   vw_peer_bench reorder <index_in> <index_out>
  *
  * LOAD is read (default), mmap, read-noverify or mmap-noverify: the
- * vw_index_load flags (VW_LOAD_MMAP, VW_LOAD_NO_VERIFY).
+ * vw_index_load flags (VW_LOAD_MMAP, VW_LOAD_NO_VERIFY); or import (a Faiss
+ * file, or any file vw_index_import reads) or import-l2, import-ip,
+ * import-cosine (an hnswlib file, whose metric is not in it).
  *
  * build : reads the base vectors, builds with <threads> threads (labels = row
  *         numbers) in the given storage kind (default f32; nofloat32: a
@@ -141,9 +143,19 @@ static int cmd_build(int argc, char **argv) {
     return 0;
 }
 
+/* Load modes beyond the vw_index_load flags: vw_index_import, with a metric
+ * (hnswlib files) or without. */
+#define LOAD_IMPORT        (1u << 16)
+#define LOAD_METRIC(flags) ((int)((flags) >> 17 & 3u)) /* 0 none, else vw_metric + 1 */
+
 static unsigned parse_load(const char *s) {
     if (!s || strcmp(s, "read") == 0)
         return VW_LOAD_DEFAULT;
+    if (strcmp(s, "import") == 0)
+        return LOAD_IMPORT;
+    vw_metric m;
+    if (strncmp(s, "import-", 7) == 0 && vw_metric_parse(s + 7, &m) == VW_OK)
+        return LOAD_IMPORT | (unsigned)(m + 1) << 17;
     if (strcmp(s, "mmap") == 0)
         return VW_LOAD_MMAP;
     if (strcmp(s, "read-noverify") == 0)
@@ -151,15 +163,31 @@ static unsigned parse_load(const char *s) {
     if (strcmp(s, "mmap-noverify") == 0)
         return VW_LOAD_MMAP | VW_LOAD_NO_VERIFY;
     fprintf(stderr,
-            "vw_peer_bench: load mode %s: expected read, mmap, read-noverify or "
-            "mmap-noverify\n",
+            "vw_peer_bench: load mode %s: expected read, mmap, read-noverify, "
+            "mmap-noverify, import or import-l2|ip|cosine\n",
             s);
     exit(2);
 }
 
 static const char *load_name(unsigned flags) {
     static const char *const names[] = {"read", "mmap", "read-noverify", "mmap-noverify"};
+    static const char *const imports[] = {"import", "import-l2", "import-ip", "import-cosine"};
+    if (flags & LOAD_IMPORT)
+        return imports[LOAD_METRIC(flags)];
     return names[(flags & VW_LOAD_MMAP ? 1 : 0) + (flags & VW_LOAD_NO_VERIFY ? 2 : 0)];
+}
+
+/* vw_index_load, or vw_index_import for another engine's file. */
+static void open_index(const char *path, unsigned flags, vw_index **ix) {
+    if (!(flags & LOAD_IMPORT)) {
+        die_on(vw_index_load(path, flags, ix), path);
+        return;
+    }
+    vw_import_options o;
+    vw_import_options_default(&o);
+    o.has_metric = LOAD_METRIC(flags) != 0;
+    o.metric = o.has_metric ? (vw_metric)(LOAD_METRIC(flags) - 1) : VW_METRIC_L2;
+    die_on(vw_index_import(path, &o, ix), path);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -232,7 +260,7 @@ static int cmd_search(int argc, char **argv) {
     }
     double t0 = now();
     vw_index *ix = NULL;
-    die_on(vw_index_load(index_path, flags, &ix), index_path);
+    open_index(index_path, flags, &ix);
     double load_s = now() - t0;
     vw_stats vs;
     die_on(vw_index_stats(ix, &vs), "stats");
@@ -291,7 +319,8 @@ static int cmd_search(int argc, char **argv) {
 
 static int cmd_load(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "load <index> [read|mmap|read-noverify|mmap-noverify] [times]\n");
+        fprintf(stderr, "load <index> [read|mmap|read-noverify|mmap-noverify|import[-METRIC]] "
+                        "[times]\n");
         return 2;
     }
     unsigned flags = parse_load(argc > 3 ? argv[3] : NULL);
@@ -302,7 +331,7 @@ static int cmd_load(int argc, char **argv) {
     for (int i = 0; i < times; i++) {
         vw_index *ix = NULL;
         double t0 = now();
-        die_on(vw_index_load(argv[2], flags, &ix), argv[2]);
+        open_index(argv[2], flags, &ix);
         s[i] = now() - t0;
         vw_index_free(ix);
         printf("load=%s run=%d load_s=%.4f\n", load_name(flags), i, s[i]);

@@ -197,10 +197,13 @@ VW_API void vw_index_free(vw_index *index);
 
 /* Sets the i8 codec of an empty VW_STORAGE_I8 index from n sample vectors
  * (n * dim floats; normalized first for the cosine metric): per-dimension
- * minimum and maximum. Without it, the first vw_index_add_batch trains on
- * its own vectors; vw_index_add on an untrained i8 index fails with
- * VW_ERR_INVALID_ARG. VW_ERR_INVALID_ARG once the index holds vectors or was
- * trained; VW_OK without effect for f32 and f16 indexes. */
+ * minimum and maximum. Called again before the first insert, it widens the
+ * codec to cover every sample given so far, so a file can train it a chunk
+ * at a time (vw-build does) and get the codec the whole file would give.
+ * Without it, the first vw_index_add_batch trains on its own vectors;
+ * vw_index_add on an untrained i8 index fails with VW_ERR_INVALID_ARG.
+ * VW_ERR_INVALID_ARG once the index holds vectors, or for a loaded index;
+ * VW_OK without effect for f32 and f16 indexes. */
 VW_API vw_status vw_index_train(vw_index *index, const float *vectors, uint64_t n);
 
 /* Inserts one vector of index dim floats under a new label. The vector is
@@ -353,6 +356,68 @@ enum {
  * (directory, FIFO, device) gives VW_ERR_INVALID_ARG at once, without
  * waiting on it; a missing one VW_ERR_NOT_FOUND. */
 VW_API vw_status vw_index_load(const char *path, unsigned flags, vw_index **out);
+
+/* ------------------------------------------------------------------ other engines' files */
+
+/* Index files written by other HNSW engines can be opened as they are: their
+ * graph is kept link for link (no rebuild), and the result is an ordinary
+ * index, searchable, savable with vw_index_save, reorderable and open to
+ * inserts. lib/FOREIGN.md says what is read, how each engine's conventions
+ * map onto this library's and what is checked.
+ *
+ *   Faiss     faiss.write_index of an IndexHNSWFlat, bare or inside an
+ *             IndexIDMap / IndexIDMap2 (whose ids become the labels; a bare
+ *             index labels its vectors 0..n-1), metric L2 or inner product.
+ *             An inner-product file becomes a VW_METRIC_IP index, whose
+ *             distances are 1 - <a,b> where Faiss reports <a,b>.
+ *   hnswlib   hnswlib's saveIndex / Python save_index, for the spaces l2, ip
+ *             and cosine. The file does not say which space it was built
+ *             with: the caller must (options.metric). Elements hnswlib marked
+ *             deleted are left out; lists that pointed to one are given its
+ *             live neighbours instead, so the graph stays connected.
+ *
+ * A foreign file is validated as strictly as our own: sizes are checked
+ * against the file's length before anything is allocated, every count,
+ * offset, level and neighbour id before it is used, so a damaged or hostile
+ * file yields VW_ERR_FORMAT, VW_ERR_TRUNCATED, VW_ERR_CORRUPT or
+ * VW_ERR_UNSUPPORTED with a detail naming the field and its file offset,
+ * never a crash or a hang. These formats carry no checksums: a damaged
+ * vector value that is still a finite float cannot be detected. */
+
+typedef enum vw_index_format {
+    VW_INDEX_FORMAT_UNKNOWN = 0, /* none of the below (as an option: detect) */
+    VW_INDEX_FORMAT_VWHNSW,      /* vw_index_save's own format (lib/FORMAT.md) */
+    VW_INDEX_FORMAT_FAISS,       /* faiss.write_index */
+    VW_INDEX_FORMAT_HNSWLIB      /* hnswlib saveIndex */
+} vw_index_format;
+
+/* "vwhnsw", "faiss", "hnswlib"; NULL for VW_INDEX_FORMAT_UNKNOWN. */
+VW_API const char *vw_index_format_name(vw_index_format format);
+
+/* Tells which kind of index file `path` is from its first bytes (it does not
+ * validate the rest). *out is VW_INDEX_FORMAT_UNKNOWN, with VW_OK, for any
+ * other file; VW_ERR_NOT_FOUND / VW_ERR_IO if it cannot be read. */
+VW_API vw_status vw_index_detect(const char *path, vw_index_format *out);
+
+typedef struct vw_import_options {
+    vw_index_format format; /* VW_INDEX_FORMAT_UNKNOWN (default): detect */
+    int has_metric;         /* non-zero: `metric` below is set */
+    vw_metric metric;       /* required for hnswlib files; checked against the
+                               metric a Faiss or vwhnsw file records */
+    uint64_t seed;          /* seeds the level draws of later inserts (default 100) */
+} vw_import_options;
+
+/* Fills *options with the defaults: detect the format, no metric, seed 100. */
+VW_API void vw_import_options_default(vw_import_options *options);
+
+/* Opens an index file of any supported kind into memory: a Faiss or hnswlib
+ * file as described above, or a vwhnsw file (as vw_index_load with flags 0).
+ * `options` may be NULL for the defaults (then an hnswlib file fails with
+ * VW_ERR_INVALID_ARG asking for its metric). The index's M is the one whose
+ * lists (M per upper layer, 2M on layer 0) hold the file's widest ones, and
+ * its ef_construction the file's. Takes about as long as reading the file. */
+VW_API vw_status vw_index_import(const char *path, const vw_import_options *options,
+                                 vw_index **out);
 
 /* ------------------------------------------------------------------ datasets */
 

@@ -47,9 +47,39 @@ static bool is_integer(float x) {
     return x == floorf(x);
 }
 
+/* Widens lo/hi (and clears *integers) over n rows; each row normalized
+ * first into `row` when it is not NULL. */
+static void sample_range(const float *v, uint64_t n, uint32_t dim, float *row, float *lo, float *hi,
+                         bool *integers) {
+    for (uint64_t r = 0; r < n; r++) {
+        const float *x = v + r * dim;
+        if (row) { /* one row at a time: no copy of the sample */
+            memcpy(row, x, (size_t)dim * sizeof *row);
+            vw_normalize(row, dim); /* checked non-zero and finite by the caller */
+            x = row;
+        }
+        for (uint32_t i = 0; i < dim; i++) {
+            lo[i] = x[i] < lo[i] ? x[i] : lo[i];
+            hi[i] = x[i] > hi[i] ? x[i] : hi[i];
+            *integers = *integers && is_integer(x[i]);
+        }
+    }
+}
+
+/* The step for the ranges hi - lo: see the top of this file. */
+static float choose_step(const float *lo, const float *hi, uint32_t dim, bool integers) {
+    double range = 0;
+    for (uint32_t i = 0; i < dim; i++)
+        range = (double)hi[i] - lo[i] > range ? (double)hi[i] - lo[i] : range;
+    if (integers && range <= 255)
+        return 1.0f;                                  /* lossless */
+    return range > 0 ? (float)(range / 255.0) : 1.0f; /* all equal: any step decodes them */
+}
+
 vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize) {
     if (n == 0)
         return vw_fail(VW_ERR_INVALID_ARG, "i8 training needs at least one vector");
+    bool widen = c->trained && c->hi != NULL;
     float *lo = malloc((size_t)dim * sizeof *lo), *hi = malloc((size_t)dim * sizeof *hi);
     float *row = normalize ? malloc((size_t)dim * sizeof *row) : NULL;
     if (!lo || !hi || (normalize && !row)) {
@@ -58,44 +88,30 @@ vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, 
         free(row);
         return vw_fail(VW_ERR_NOMEM, "i8 training buffers");
     }
-    bool integers = true;
-    for (uint64_t r = 0; r < n; r++) {
-        const float *x = v + r * dim;
-        if (normalize) { /* one row at a time: no copy of the sample */
-            memcpy(row, x, (size_t)dim * sizeof *row);
-            vw_normalize(row, dim); /* checked non-zero and finite by the caller */
-            x = row;
-        }
-        for (uint32_t i = 0; i < dim; i++) {
-            lo[i] = r == 0 || x[i] < lo[i] ? x[i] : lo[i];
-            hi[i] = r == 0 || x[i] > hi[i] ? x[i] : hi[i];
-            integers = integers && is_integer(x[i]);
-        }
+    for (uint32_t i = 0; i < dim; i++) {
+        lo[i] = widen ? c->offset[i] : INFINITY;
+        hi[i] = widen ? c->hi[i] : -INFINITY;
     }
+    bool integers = widen ? c->integers : true;
+    sample_range(v, n, dim, row, lo, hi, &integers);
     free(row);
-    double range = 0;
-    for (uint32_t i = 0; i < dim; i++)
-        range = (double)hi[i] - lo[i] > range ? (double)hi[i] - lo[i] : range;
-    free(hi);
-    float step;
-    if (integers && range <= 255)
-        step = 1.0f; /* lossless */
-    else if (range > 0)
-        step = (float)(range / 255.0);
-    else
-        step = 1.0f; /* every sample equal: any step decodes it exactly */
+    float step = choose_step(lo, hi, dim, integers);
     vw_status st = vw_i8_check(lo, step, dim);
     if (st != VW_OK) {
         free(lo);
+        free(hi);
         return st;
     }
     if (c->owned)
         free(c->offset);
-    c->offset = lo;
-    c->step = step;
-    c->trained = true;
-    c->owned = true;
+    free(c->hi);
+    *c = (vw_codec_i8){lo, step, true, true, hi, integers};
     return VW_OK;
+}
+
+void vw_i8_fix(vw_codec_i8 *c) {
+    free(c->hi);
+    c->hi = NULL;
 }
 
 void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *out) {

@@ -232,21 +232,7 @@ static vw_status source_read(const source *s, uint64_t off, void *dst, size_t le
         memcpy(dst, s->mem + off, len);
         return VW_OK;
     }
-    unsigned char *p = dst;
-    while (len > 0) {
-        ssize_t got = pread(s->fd, p, len < IO_MAX ? len : IO_MAX, (off_t)off);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return vw_fail_errno(VW_ERR_IO, "read", NULL);
-        if (got == 0)
-            return vw_fail(VW_ERR_TRUNCATED,
-                           "file ended at byte %" PRIu64 " while reading (did it shrink?)", off);
-        p += got;
-        off += (uint64_t)got;
-        len -= (size_t)got;
-    }
-    return VW_OK;
+    return vw_pread_full(s->fd, dst, len, off, NULL);
 }
 
 /* ------------------------------------------------------------------ headers */

@@ -1,5 +1,6 @@
-/* Opening inputs, atomic file replacement and errno messages, shared by the
- * index file and the vector files so that both keep the same guarantees. */
+/* Opening inputs, full reads, atomic file replacement and errno messages,
+ * shared by the index file, the vector files and other engines' files so
+ * that all keep the same guarantees. */
 #include "fileio.h"
 #include "vw_internal.h"
 
@@ -24,6 +25,26 @@ vw_status vw_fail_errno(vw_status st, const char *what, const char *path) {
     const char *text = strerror_r(err, buf, sizeof buf) == 0 ? buf : "unknown error";
 #endif
     return vw_fail(st, "%s%s%s: %s", what, path ? " " : "", path ? path : "", text);
+}
+
+vw_status vw_pread_full(int fd, void *buf, size_t len, uint64_t off, const char *path) {
+    unsigned char *p = buf;
+    while (len > 0) {
+        size_t chunk = len < (1u << 30) ? len : (1u << 30);
+        ssize_t got = pread(fd, p, chunk, (off_t)off);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            return vw_fail_errno(VW_ERR_IO, "read", path);
+        if (got == 0)
+            return vw_fail(VW_ERR_TRUNCATED,
+                           "file ended at byte %llu while reading (did it shrink?)",
+                           (unsigned long long)off);
+        p += got;
+        off += (uint64_t)got;
+        len -= (size_t)got;
+    }
+    return VW_OK;
 }
 
 static const char *file_kind(mode_t mode) {

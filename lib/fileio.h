@@ -1,6 +1,6 @@
 /* fileio.h - file helpers shared by the index file (persist.c) and the
- * vector files (dataset*.c): errno messages, opening inputs, atomic
- * replacement. */
+ * vector files (dataset*.c) and other engines' files (foreign*.c): errno
+ * messages, opening inputs, full reads, atomic replacement. */
 #ifndef VW_FILEIO_H
 #define VW_FILEIO_H
 
@@ -19,6 +19,11 @@ vw_status vw_fail_errno(vw_status st, const char *what, const char *path);
  * is named in the detail message. */
 vw_status vw_open_regular(const char *path, const char *path_in_detail, int *fd_out,
                           uint64_t *size_out);
+
+/* pread of exactly `len` bytes at `off` (retrying short reads and EINTR):
+ * VW_ERR_IO on an error, VW_ERR_TRUNCATED if the file ends first (it shrank
+ * after its size was checked). `path` (may be NULL) names it in messages. */
+vw_status vw_pread_full(int fd, void *buf, size_t len, uint64_t off, const char *path);
 
 /* A temporary file beside `path` ("<path>.tmp.<pid>.<n>", created with
  * O_EXCL) that becomes `path` on commit. */

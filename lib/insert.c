@@ -1,8 +1,8 @@
 /* Insertion (Malkov & Yashunin 2018, Algorithms 1 and 4, as hnswlib does it).
  *
- * An insert happens in two steps. `place` runs under the index write lock on
- * one thread: it checks nothing can fail later, claims the next internal id,
- * copies the vector, draws the level and allocates the upper lists. `link`
+ * An insert happens in two steps. `vw_node_place` runs under the index write
+ * lock on one thread: it claims the next internal id, copies the vector and
+ * allocates the upper lists for the level drawn for it. `link`
  * then connects the node: greedy descent to its level, a beam search of
  * width ef_construction in each layer below, the neighbour heuristic to
  * choose M links, and back-links whose overflow is pruned by the same
@@ -69,10 +69,10 @@ static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *la
 
 /* Allocations that can fail come first; the node becomes part of the index
  * only when all of them succeeded. */
-static vw_status place(vw_index *ix, const float *v, uint64_t label, float *tmp, uint32_t *out_id) {
+vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned level, float *tmp,
+                        uint32_t *out_id) {
     VW_ASSERT(ix->count < ix->capacity); /* prepare() reserved the room */
     uint32_t id = (uint32_t)ix->count;
-    unsigned level = draw_level(ix, id);
     uint32_t *upper = NULL;
     if (level > 0) {
         size_t words = (size_t)level * (1 + ix->M);
@@ -302,7 +302,7 @@ vw_status vw_index_add(vw_index *ix, const float *vector, uint64_t label) {
                                          "vw_index_add_batch before single inserts");
     uint32_t id;
     if (st == VW_OK)
-        st = place(ix, vector, label, s->qbuf, &id);
+        st = vw_node_place(ix, vector, label, draw_level(ix, ix->count), s->qbuf, &id);
     if (st == VW_OK)
         st = link_node(ix, s, id);
     vw_scratch_release(ix, s);
@@ -321,13 +321,20 @@ vw_status vw_index_train(vw_index *ix, const float *vectors, uint64_t n) {
         st = VW_OK;
     else if (ix->readonly)
         st = vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
-    else if (ix->count > 0 || ix->i8.trained)
-        st = vw_fail(VW_ERR_INVALID_ARG, "the i8 codec is trained once, before any insert");
+    else if (ix->count > 0 || (ix->i8.trained && !ix->i8.hi))
+        st = vw_fail(VW_ERR_INVALID_ARG, "the i8 codec is trained before any insert (and a "
+                                         "loaded index's codec is fixed)");
     else if (n == 0)
         st = vw_fail(VW_ERR_INVALID_ARG, "training needs at least one vector");
     else {
-        for (uint64_t i = 0; i < n && st == VW_OK; i++)
+        for (uint64_t i = 0; i < n && st == VW_OK; i++) {
             st = check_vector(ix, vectors + i * ix->dim);
+            if (st != VW_OK) {
+                char why[160];
+                snprintf(why, sizeof why, "%s", vw_last_error_detail());
+                st = vw_fail(st, "training vector %llu: %s", (unsigned long long)i, why);
+            }
+        }
         if (st == VW_OK)
             st = vw_storage_train(ix, vectors, n);
     }
@@ -408,8 +415,9 @@ static void insert_worker(void *p, unsigned worker) {
         uint32_t id = VW_NO_NODE;
         if (row < b->n) {
             b->next++;
-            st = place(ix, b->vecs + row * ix->dim, batch_label(b->labels, b->first_label, row),
-                       s->qbuf, &id);
+            st = vw_node_place(ix, b->vecs + row * ix->dim,
+                               batch_label(b->labels, b->first_label, row),
+                               draw_level(ix, ix->count), s->qbuf, &id);
         }
         pthread_mutex_unlock(&b->place_lock);
         if (row >= b->n || st != VW_OK)

@@ -27,6 +27,7 @@
  */
 #include "crc32c.h"
 #include "fileio.h"
+#include "foreign.h"
 #include "vw_internal.h"
 
 #include <errno.h>
@@ -213,22 +214,7 @@ typedef struct loader {
 
 /* pread the whole range or fail: a short read means the file shrank under us. */
 static vw_status read_at(const loader *ld, void *buf, size_t len, uint64_t off) {
-    unsigned char *p = buf;
-    while (len > 0) {
-        size_t chunk = len < (1u << 30) ? len : (1u << 30);
-        ssize_t got = pread(ld->fd, p, chunk, (off_t)off);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return vw_fail_errno(VW_ERR_IO, "read", ld->path);
-        if (got == 0)
-            return vw_fail(VW_ERR_TRUNCATED, "file ended at byte %llu while reading",
-                           (unsigned long long)off);
-        p += got;
-        off += (uint64_t)got;
-        len -= (size_t)got;
-    }
-    return VW_OK;
+    return vw_pread_full(ld->fd, buf, len, off, ld->path);
 }
 
 static vw_status check_fixed_header(loader *ld) {
@@ -237,8 +223,15 @@ static vw_status check_fixed_header(loader *ld) {
     vw_status st = read_at(ld, fixed, have, 0);
     if (st != VW_OK)
         return st;
-    if (memcmp(fixed, file_magic, have < sizeof file_magic ? have : sizeof file_magic) != 0)
+    if (memcmp(fixed, file_magic, have < sizeof file_magic ? have : sizeof file_magic) != 0) {
+        const char *other = vw_index_format_name(vw_foreign_sniff(fixed, have));
+        if (other)
+            return vw_fail(VW_ERR_FORMAT,
+                           "a %s index file, not a vwhnsw one: open it with "
+                           "vw_index_import",
+                           other);
         return vw_fail(VW_ERR_FORMAT, "not a vwhnsw index file (bad magic)");
+    }
     if (have < FIXED_HEADER)
         return vw_fail(VW_ERR_TRUNCATED, "file is %llu bytes, shorter than a header",
                        (unsigned long long)ld->size);
@@ -482,7 +475,7 @@ static vw_status take_codec(loader *ld, const unsigned char *b) {
     if (!offset)
         return vw_fail(VW_ERR_NOMEM, "i8 codec");
     memcpy(offset, b + STORAGE_FIXED, (size_t)dim * sizeof *offset);
-    ld->i8 = (vw_codec_i8){offset, step, true, true};
+    ld->i8 = (vw_codec_i8){offset, step, true, true, NULL, false};
     vw_status st = vw_i8_check(offset, step, dim);
     if (st == VW_OK)
         return VW_OK;

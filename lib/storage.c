@@ -63,6 +63,8 @@ void vw_store(vw_index *ix, uint32_t id, const float *v) {
         break;
     }
     case VW_STORAGE_I8:
+        if (ix->i8.hi)
+            vw_i8_fix(&ix->i8); /* rows encoded from now on: the codec may not change */
         vw_i8_encode(&ix->i8, ix->dim, v, row);
         break;
     }
@@ -206,5 +208,6 @@ uint64_t vw_storage_codec_bytes(const vw_index *ix) {
 void vw_storage_free(vw_index *ix) {
     if (ix->i8.owned)
         free(ix->i8.offset);
+    free(ix->i8.hi);
     ix->i8 = (vw_codec_i8){0};
 }

@@ -207,16 +207,25 @@ typedef struct vw_codec_i8 {
     float step;
     bool trained;
     bool owned; /* offset is a heap block (not in a mapped file) */
+    /* While training may still widen the codec (trained here, nothing
+     * encoded yet): the per-dimension maxima seen, and whether every value
+     * seen was an integer. NULL once fixed (after an insert, or loaded). */
+    float *hi;
+    bool integers;
 } vw_codec_i8;
 
 /* Per-dimension min/max of n rows of dim floats (each normalized first if
  * asked), then the codec: one step for all dimensions, the largest range /
  * 255, or 1 when every value is an integer and every range fits in 256
- * values. */
+ * values. A codec trained before (and not fixed) widens to cover the new
+ * rows as well: training on a file's chunks one after another gives the
+ * codec training on the whole file gives. */
 vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize);
 /* Checks trained parameters (from a file or training) so that decoded rows
  * are finite and no distance between them can overflow. */
 vw_status vw_i8_check(const float *offset, float step, uint32_t dim);
+/* Ends training: the codec no longer widens (called before the first encode). */
+void vw_i8_fix(vw_codec_i8 *c);
 void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *out);
 void vw_i8_decode(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code, float *out);
 
@@ -425,6 +434,17 @@ static inline bool vw_visit(vw_scratch *s, uint32_t id) {
     *word |= bit;
     return true;
 }
+
+/* insert.c */
+/* Appends a node with id = count: stores the vector in the index's storage
+ * kind (normalized for the cosine metric, in `tmp`, dim floats of scratch;
+ * the caller checked it with vw_check_vector, and that the label is new),
+ * sets its label and level, gives it empty lists. The caller holds the index
+ * for writing and reserved room (vw_index_reserve). Inserts draw the level
+ * and link the node next; an import gives the file's level and fills the
+ * lists through vw_links. */
+vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned level, float *tmp,
+                        uint32_t *out_id);
 
 /* search.c */
 typedef struct vw_layer_query {

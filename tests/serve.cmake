@@ -38,4 +38,9 @@ if(TARGET vw-serve)
   vw_add_test(NAME test_serve_nginx SOURCES test_serve_nginx.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   set_tests_properties(test_serve_nginx PROPERTIES SKIP_RETURN_CODE 77)
+  # Faiss and hnswlib files written by the engines (the fuzz seeds).
+  vw_add_test(NAME test_serve_foreign SOURCES test_serve_foreign.c LABELS concurrency TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  target_compile_definitions(test_serve_foreign PRIVATE
+                             VW_SEEDS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/fuzz/seeds")
 endif()

@@ -154,9 +154,10 @@ static void one_kind(kind k, vw_metric m) {
     free(q);
 }
 
-/* i8 trains once, from vw_index_train or the first batch; single inserts
- * need a trained codec; values beyond the trained range are clamped in the
- * codes, and the float32 rows still give their exact distance. */
+/* i8 trains before the first insert, from vw_index_train (in one call or
+ * several, which widen the codec) or the first batch; single inserts need a
+ * trained codec; values beyond the trained range are clamped in the codes,
+ * and the float32 rows still give their exact distance. */
 static void i8_training(void) {
     vw_params p;
     vw_params_default(&p, DIM);
@@ -167,9 +168,10 @@ static void i8_training(void) {
     CHECK_ST(vw_index_add(ix, x, 1), VW_ERR_INVALID_ARG);
     CHECK_ST(vw_index_train(ix, x, 0), VW_ERR_INVALID_ARG);
     CHECK_OK(vw_index_train(ix, x, 200));
-    CHECK_ST(vw_index_train(ix, x, 200), VW_ERR_INVALID_ARG);
+    CHECK_OK(vw_index_train(ix, x, 200)); /* again: the same ranges */
     for (uint64_t i = 0; i < 200; i++)
         CHECK_OK(vw_index_add(ix, x + i * DIM, i));
+    CHECK_ST(vw_index_train(ix, x, 200), VW_ERR_INVALID_ARG); /* rows are encoded now */
     float far[DIM];
     for (uint32_t j = 0; j < DIM; j++)
         far[j] = 50.0f * (j % 2 ? 1 : -1); /* far outside every trained range */
@@ -190,6 +192,37 @@ static void i8_training(void) {
     vw_index_free(ix);
     free(labels);
     free(x);
+
+    /* training in pieces gives the codec of training on all rows at once:
+     * the same codes, so the same approximate distances without float32 */
+    x = make_data(VW_METRIC_L2, 200, 22);
+    p.flags = VW_PARAMS_NO_FLOAT32;
+    vw_index *whole = NULL, *pieces = NULL;
+    CHECK_OK(vw_index_create(&p, &whole));
+    CHECK_OK(vw_index_create(&p, &pieces));
+    CHECK_OK(vw_index_train(whole, x, 200));
+    CHECK_OK(vw_index_train(pieces, x + 120 * DIM, 80));
+    CHECK_OK(vw_index_train(pieces, x, 120));
+    CHECK_OK(vw_index_add_batch(whole, x, NULL, 200, 1, NULL, NULL));
+    CHECK_OK(vw_index_add_batch(pieces, x, NULL, 200, 1, NULL, NULL));
+    uint64_t lw[5], lp[5];
+    float dw[5], dp[5];
+    uint32_t fw = 0, fp = 0;
+    CHECK_OK(vw_index_search(whole, x + 7 * DIM, 5, 64, NULL, NULL, lw, dw, &fw));
+    CHECK_OK(vw_index_search(pieces, x + 7 * DIM, 5, 64, NULL, NULL, lp, dp, &fp));
+    CHECK(fw == 5 && fp == 5 && memcmp(lw, lp, sizeof lw) == 0 && memcmp(dw, dp, sizeof dw) == 0);
+    /* the first 120 rows alone give a narrower codec, hence other codes */
+    vw_index *part = NULL;
+    CHECK_OK(vw_index_create(&p, &part));
+    CHECK_OK(vw_index_train(part, x, 120));
+    CHECK_OK(vw_index_add_batch(part, x, NULL, 200, 1, NULL, NULL));
+    CHECK_OK(vw_index_search(part, x + 7 * DIM, 5, 64, NULL, NULL, lp, dp, &fp));
+    CHECK(memcmp(dw, dp, sizeof dw) != 0);
+    vw_index_free(part);
+    vw_index_free(whole);
+    vw_index_free(pieces);
+    free(x);
+    p.flags = 0;
 
     /* training has no effect on the other kinds */
     p.storage = VW_STORAGE_F16;

@@ -211,6 +211,36 @@ static unsigned char *tu_slurp(const char *path, size_t *len) {
     return buf;
 }
 
+/* Writes len bytes to path (created or truncated); 0 on success. */
+static int tu_write_file(const char *path, const void *buf, size_t len) {
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    int ok = fwrite(buf, 1, len, f) == len;
+    return (fclose(f) == 0 && ok) ? 0 : -1;
+}
+
+/* Native-order integers at any alignment, for reading and patching files. */
+static uint32_t tu_get32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint64_t tu_get64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void tu_put32(unsigned char *p, uint32_t v) {
+    memcpy(p, &v, sizeof v);
+}
+
+static void tu_put64(unsigned char *p, uint64_t v) {
+    memcpy(p, &v, sizeof v);
+}
+
 /* Creates a private directory "<$TMPDIR or /tmp>/<prefix>.XXXXXX" into dir
  * (64 bytes); 0 on success. */
 static int tu_tempdir(char dir[64], const char *prefix) {

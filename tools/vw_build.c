@@ -1,10 +1,12 @@
 /*
  * vw-build - reads a vector file, builds an HNSW index over it (labels are
  * the row numbers 0..n-1) and saves the index. The file is read in chunks
- * straight into the index, so the vectors are held once.
+ * straight into the index, so the vectors are held once. Or converts a
+ * Faiss or hnswlib index file to ours, keeping its graph (--from).
  */
 #include "cli.h"
 #include "files.h"
+#include "index_files.h"
 #include "json.h"
 #include "machine.h"
 #include "progress.h"
@@ -26,10 +28,17 @@
 
 static void usage(void) {
     printf("Usage: vw-build -i VECTORS -o INDEX [OPTIONS]\n"
+           "       vw-build --from FILE -o INDEX [--metric NAME] [--no-reorder]\n"
            "Build an HNSW index over a vector file and save it. Vector i gets label i.\n"
            "VECTORS may be .npy, .fvecs, .bvecs, .fbin or .u8bin (by extension).\n"
+           "With --from, convert another engine's index file instead, keeping its graph\n"
+           "and labels (no rebuild: seconds for a million vectors).\n"
            "\n"
-           "  -i, --input FILE          vectors to index (required)\n"
+           "  -i, --input FILE          vectors to index (required unless --from)\n"
+           "      --from FILE           index to convert: a Faiss IndexHNSWFlat\n"
+           "                            (faiss.write_index; bare or in an IndexIDMap) or an\n"
+           "                            hnswlib file (save_index; give --metric, which it\n"
+           "                            does not record)\n"
            "  -o, --output FILE         index file to write (required)\n"
            "  -M, --M M                 links per node, 2..%u (default %u)\n"
            "      --ef-construction E   beam width while building, 1..%u (default %u)\n"
@@ -60,6 +69,10 @@ static void usage(void) {
 
 typedef struct build_figures {
     const char *input, *output, *report;
+    const char *from;        /* --from FILE: convert instead of building */
+    const char *from_format; /* the converted file's format name */
+    const char *metric_arg;  /* --metric as given (NULL: none) */
+    const char *build_only;  /* the last option given that --from cannot take */
     int quiet;
     uint64_t count;
     uint32_t dim;
@@ -88,6 +101,8 @@ static void write_report(const build_figures *b) {
     json_field_string(&w, "tool", "vw-build");
     json_field_string(&w, "version", vw_version());
     json_field_string(&w, "input", b->input);
+    if (b->from_format)
+        json_field_string(&w, "converted_from", b->from_format);
     json_field_string(&w, "index", b->output);
     json_field_u64(&w, "count", b->count);
     json_field_u64(&w, "dim", b->dim);
@@ -157,6 +172,44 @@ static int on_progress(uint64_t done, uint64_t total, void *ctx) {
     return 0;
 }
 
+/* Frees what a build holds and exits with the message of status st about
+ * `what` (the input file, or a range of its rows). */
+static void die_building(const char *what, vw_status st, float *chunk, vw_dataset_reader *in,
+                         vw_index *index) {
+    char msg[768];
+    tool_format_status(msg, sizeof msg, st, what);
+    free(chunk); /* freed first, so that leak checkers see a clean exit */
+    vw_dataset_close(in);
+    vw_index_free(index);
+    tool_die("%s", msg);
+}
+
+/* An i8 index codes its vectors with ranges trained on them. Left alone,
+ * the library trains on the first batch, which here would be the first
+ * chunk only (and a file sorted in some order is not like its first
+ * chunk), so the file is read once first and every chunk widens the codec:
+ * the codec of the whole file. */
+static void train_codec(build_figures *b, vw_index *index, float *chunk, uint64_t rows) {
+    double t0 = tool_now();
+    vw_dataset_reader *in = NULL;
+    vw_status st = vw_dataset_open(b->input, VW_FORMAT_AUTO, &in);
+    for (uint64_t got = 1, at = 0; st == VW_OK && got > 0; at += got) {
+        st = vw_dataset_read_next(in, chunk, rows, &got);
+        if (st == VW_OK && got > 0)
+            st = vw_index_train(index, chunk, got);
+        if (st != VW_OK && got > 0) {
+            /* the detail counts from the chunk's first row: name that row */
+            char what[600];
+            snprintf(what, sizeof what, "%s (from row %llu)", b->input, (unsigned long long)at);
+            die_building(what, st, chunk, in, index);
+        }
+    }
+    if (st != VW_OK)
+        die_building(b->input, st, chunk, in, index);
+    vw_dataset_close(in);
+    b->read_seconds += tool_now() - t0;
+}
+
 /* Streams the input into the index a chunk at a time, so that the vectors
  * are in memory once (in the index), not twice. Labels are the row numbers:
  * each batch without labels continues where the last one stopped. */
@@ -165,6 +218,8 @@ static void insert_all(build_figures *b, vw_dataset_reader *in, vw_index *index)
     float *chunk = malloc((size_t)rows * b->dim * sizeof *chunk);
     if (!chunk)
         tool_die("%s: out of memory for a read buffer", b->input);
+    if (b->storage == VW_STORAGE_I8)
+        train_codec(b, index, chunk, rows);
     build_progress p = {.before = 0};
     tool_progress_start(&p.bar, "building", b->count, !b->quiet && isatty(STDERR_FILENO));
     for (uint64_t got = 1; got > 0; p.before += got) {
@@ -178,15 +233,9 @@ static void insert_all(build_figures *b, vw_dataset_reader *in, vw_index *index)
         }
         if (st != VW_OK) {
             /* A bad row or vector (NaN, or zero for cosine) is a fault of
-             * the input; the detail names the row. Everything is freed
-             * first, so that leak checkers see a clean exit. */
-            char msg[768];
-            tool_format_status(msg, sizeof msg, st, b->input);
+             * the input; the detail names the row. */
             tool_progress_finish(&p.bar, p.before);
-            free(chunk);
-            vw_dataset_close(in);
-            vw_index_free(index);
-            tool_die("%s", msg);
+            die_building(b->input, st, chunk, in, index);
         }
     }
     tool_progress_finish(&p.bar, b->count);
@@ -212,9 +261,48 @@ static void reorder_and_save(build_figures *b, vw_index *index) {
     }
 }
 
+/* ------------------------------------------------------------ convert */
+
+/* Opens another engine's index file; its parameters become the figures. */
+static vw_index *convert_index(build_figures *b) {
+    vw_index_format format = VW_INDEX_FORMAT_UNKNOWN;
+    vw_status st = vw_index_detect(b->input, &format);
+    if (st != VW_OK)
+        tool_die_status(st, b->input);
+    if (format == VW_INDEX_FORMAT_VWHNSW)
+        tool_die("%s is already a vwhnsw index", b->input);
+    b->from_format = vw_index_format_name(format);
+    double t0 = tool_now();
+    vw_index *index = tool_open_index(b->input, VW_LOAD_DEFAULT, b->metric_arg);
+    b->build_seconds = tool_now() - t0;
+    vw_stats s;
+    st = vw_index_stats(index, &s);
+    if (st != VW_OK)
+        tool_die_status(st, b->input);
+    b->count = s.count;
+    b->dim = s.dim;
+    b->metric = s.metric;
+    b->storage = s.storage;
+    b->M = s.M;
+    b->ef_construction = s.ef_construction;
+    b->seed = s.seed;
+    b->threads = 1;
+    return index;
+}
+
+/* ------------------------------------------------------------ summary */
+
 static void print_summary(const build_figures *b) {
     char size[32];
     tool_format_bytes(size, sizeof size, (uint64_t)(b->file_bytes > 0 ? b->file_bytes : 0));
+    if (b->from_format) {
+        printf("%s: %llu elements, dim %u, %s, M %u, ef_construction %u: converted from %s %s "
+               "in %.2f s, reordered in %.2f s, index %lld bytes (%s)\n",
+               b->output, (unsigned long long)b->count, b->dim, vw_metric_name(b->metric), b->M,
+               b->ef_construction, b->from_format, b->input, b->build_seconds, b->reorder_seconds,
+               (long long)b->file_bytes, size);
+        return;
+    }
     printf("%s: %llu elements, dim %u, %s, %s storage%s (%u bytes per vector), M %u, "
            "ef_construction %u, %u threads: "
            "built in %.2f s (%.0f vectors/s), reordered in %.2f s, index %lld bytes (%s)\n",
@@ -238,7 +326,8 @@ enum {
     OPT_REPORT,
     OPT_NO_REORDER,
     OPT_STORAGE,
-    OPT_NO_FLOAT32
+    OPT_NO_FLOAT32,
+    OPT_FROM
 };
 
 static const struct option longopts[] = {{"input", required_argument, NULL, 'i'},
@@ -252,6 +341,7 @@ static const struct option longopts[] = {{"input", required_argument, NULL, 'i'}
                                          {"seed", required_argument, NULL, OPT_SEED},
                                          {"report", required_argument, NULL, OPT_REPORT},
                                          {"no-reorder", no_argument, NULL, OPT_NO_REORDER},
+                                         {"from", required_argument, NULL, OPT_FROM},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
@@ -267,26 +357,36 @@ static void parse_option(build_figures *b, int c, char **argv) {
         break;
     case 'M':
         b->M = tool_parse_u32("-M", optarg, 2, VW_MAX_M);
+        b->build_only = "-M";
         break;
     case OPT_EFC:
         b->ef_construction = tool_parse_u32("--ef-construction", optarg, 1, VW_MAX_EF);
+        b->build_only = "--ef-construction";
         break;
     case OPT_METRIC:
         if (vw_metric_parse(optarg, &b->metric) != VW_OK)
             tool_usage_error("--metric: unknown metric '%s' (l2, ip, cosine)", optarg);
+        b->metric_arg = optarg;
         break;
     case OPT_STORAGE:
         if (vw_storage_parse(optarg, &b->storage) != VW_OK)
             tool_usage_error("--storage: unknown kind '%s' (f32, f16, i8)", optarg);
+        b->build_only = "--storage";
         break;
     case OPT_NO_FLOAT32:
         b->flags |= VW_PARAMS_NO_FLOAT32;
+        b->build_only = "--no-float32";
         break;
     case OPT_THREADS:
         b->threads = tool_parse_u32("--threads", optarg, 0, 1024);
+        b->build_only = "--threads";
         break;
     case OPT_SEED:
         b->seed = tool_parse_u64("--seed", optarg, 0, UINT64_MAX);
+        b->build_only = "--seed";
+        break;
+    case OPT_FROM:
+        b->from = optarg;
         break;
     case OPT_REPORT:
         b->report = optarg;
@@ -314,14 +414,19 @@ static void parse_args(build_figures *b, int argc, char **argv) {
     while ((c = getopt_long(argc, argv, ":i:o:M:qhV", longopts, NULL)) != -1)
         parse_option(b, c, argv);
     tool_no_operands(argc, argv);
-    if (!b->input)
-        tool_usage_error("missing -i VECTORS");
+    if (b->from && b->input)
+        tool_usage_error("give either -i VECTORS or --from INDEX, not both");
+    if (b->from && b->build_only)
+        tool_usage_error("%s applies to building; --from keeps the file's graph", b->build_only);
+    if (!b->input && !b->from)
+        tool_usage_error("missing -i VECTORS (or --from INDEX)");
     if (!b->output)
         tool_usage_error("missing -o INDEX");
     if ((b->flags & VW_PARAMS_NO_FLOAT32) && b->storage == VW_STORAGE_F32)
         tool_usage_error("--no-float32 needs --storage f16 or i8");
-    const tool_file_arg files[] = {
-        {"-i", b->input, 0}, {"-o", b->output, 1}, {"--report", b->report, 1}};
+    const tool_file_arg files[] = {{b->from ? "--from" : "-i", b->from ? b->from : b->input, 0},
+                                   {"-o", b->output, 1},
+                                   {"--report", b->report, 1}};
     tool_check_files(files, sizeof files / sizeof files[0]);
     if (b->threads == 0)
         b->threads = tool_cpu_count();
@@ -331,10 +436,16 @@ int main(int argc, char **argv) {
     tool_init("vw-build");
     build_figures b;
     parse_args(&b, argc, argv);
-    vw_dataset_reader *in = open_input(&b);
-    vw_index *index = create_index(&b);
-    insert_all(&b, in, index);
-    vw_dataset_close(in);
+    vw_index *index;
+    if (b.from) {
+        b.input = b.from;
+        index = convert_index(&b);
+    } else {
+        vw_dataset_reader *in = open_input(&b);
+        index = create_index(&b);
+        insert_all(&b, in, index);
+        vw_dataset_close(in);
+    }
     reorder_and_save(&b, index);
     vw_index_free(index);
     b.peak_rss_bytes = tool_peak_rss_bytes();

@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 #include "files.h"
+#include "index_files.h"
 #include "index_json.h"
 #include "json.h"
 
@@ -31,7 +32,10 @@ static void usage(void) {
            "Every number must be a finite float and each query must have the index's\n"
            "dimension. Queries are normalized by the library when the metric is cosine.\n"
            "\n"
-           "  -x, --index FILE   index written by vw-build (required)\n"
+           "  -x, --index FILE   index written by vw-build (required), or a Faiss\n"
+           "                     (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME  the metric of an hnswlib file: l2, ip or cosine (the\n"
+           "                     others record theirs)\n"
            "  -k, --k K          neighbours per query, 1..%u (default %u)\n"
            "      --ef EF        search beam width, 1..%u (default %u; the search uses\n"
            "                     max(ef, k)); `vw-bench --target-recall` finds one\n"
@@ -224,11 +228,21 @@ static void print_stats(const char *path, const vw_stats *s) {
 
 typedef struct query_options {
     const char *queries;
-    unsigned flags; /* VW_LOAD_* */
+    const char *metric; /* --metric, for an hnswlib file */
+    unsigned flags;     /* VW_LOAD_* */
     int stats_only;
 } query_options;
 
-enum { OPT_EF = 256, OPT_QUERIES, OPT_JSON, OPT_MMAP, OPT_NO_VERIFY, OPT_RERANK, OPT_STATS };
+enum {
+    OPT_EF = 256,
+    OPT_QUERIES,
+    OPT_JSON,
+    OPT_MMAP,
+    OPT_NO_VERIFY,
+    OPT_RERANK,
+    OPT_STATS,
+    OPT_METRIC
+};
 
 static const struct option longopts[] = {{"index", required_argument, NULL, 'x'},
                                          {"k", required_argument, NULL, 'k'},
@@ -239,6 +253,7 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'x'}
                                          {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
                                          {"rerank", required_argument, NULL, OPT_RERANK},
                                          {"stats", no_argument, NULL, OPT_STATS},
+                                         {"metric", required_argument, NULL, OPT_METRIC},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -272,6 +287,9 @@ static void parse_option(query_ctx *q, query_options *o, int c, char **argv) {
     case OPT_STATS:
         o->stats_only = 1;
         break;
+    case OPT_METRIC:
+        o->metric = optarg;
+        break;
     default:
         tool_other_option(c, argv, usage);
     }
@@ -293,11 +311,9 @@ static void parse_args(query_ctx *q, query_options *o, int argc, char **argv) {
         tool_usage_error("give queries either with --queries or as arguments, not both");
 }
 
-static vw_index *load_index(const char *path, unsigned flags, vw_stats *stats) {
-    vw_index *index = NULL;
-    vw_status st = vw_index_load(path, flags, &index);
-    if (st == VW_OK)
-        st = vw_index_stats(index, stats);
+static vw_index *load_index(const char *path, const query_options *o, vw_stats *stats) {
+    vw_index *index = tool_open_index(path, o->flags, o->metric);
+    vw_status st = vw_index_stats(index, stats);
     if (st != VW_OK)
         tool_die_status(st, path);
     return index;
@@ -306,10 +322,10 @@ static vw_index *load_index(const char *path, unsigned flags, vw_stats *stats) {
 int main(int argc, char **argv) {
     tool_init("vw-query");
     query_ctx q = {0};
-    query_options o = {NULL, VW_LOAD_DEFAULT, 0};
+    query_options o = {NULL, NULL, VW_LOAD_DEFAULT, 0};
     parse_args(&q, &o, argc, argv);
     vw_stats stats;
-    vw_index *index = load_index(q.index_path, o.flags, &stats);
+    vw_index *index = load_index(q.index_path, &o, &stats);
     if (o.stats_only) {
         print_stats(q.index_path, &stats);
         vw_index_free(index);

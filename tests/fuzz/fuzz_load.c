@@ -9,6 +9,7 @@
  * <dir>`: every storage kind, with and without float32 rows). Inputs go
  * through a memfd: no disk traffic. */
 #include "crc32c.h"
+#include "fuzz_util.h"
 #include "vwhnsw.h"
 
 #include <stdint.h>
@@ -57,30 +58,13 @@ static void fix_crcs(uint8_t *f, size_t size) {
     wr32(f + 20, vw_crc32c(c, f + 24, hs - 24));
 }
 
-static int file_fd = -1;
-static char file_path[64];
-
-static int put_file(const uint8_t *data, size_t size) {
-    if (file_fd < 0) {
-        file_fd = memfd_create("fuzz_load", 0);
-        if (file_fd < 0)
-            abort();
-        snprintf(file_path, sizeof file_path, "/proc/self/fd/%d", file_fd);
-    }
-    if (ftruncate(file_fd, 0) != 0)
-        abort();
-    return pwrite(file_fd, data, size, 0) == (ssize_t)size ? 0 : -1;
-}
-
 static void exercise(vw_index *ix, int read_mode) {
     vw_stats s;
     if (vw_index_stats(ix, &s) != VW_OK)
         abort();
-    float *q = calloc(s.dim, sizeof *q);
+    float *q = fuzz_query(s.dim);
     if (!q)
         return;
-    for (uint32_t i = 0; i < s.dim; i++)
-        q[i] = (float)((i * 7919u) % 13) - 6.0f;
     uint64_t labels[4];
     float dists[4];
     uint32_t found;
@@ -99,9 +83,9 @@ static void exercise(vw_index *ix, int read_mode) {
     free(q);
 }
 
-static void load(unsigned flags) {
+static void load(const char *path, unsigned flags) {
     vw_index *ix = NULL;
-    if (vw_index_load(file_path, flags, &ix) == VW_OK) {
+    if (vw_index_load(path, flags, &ix) == VW_OK) {
         exercise(ix, !(flags & VW_LOAD_MMAP));
         vw_index_free(ix);
     } else if (ix) {
@@ -112,16 +96,17 @@ static void load(unsigned flags) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > (1u << 20))
         return 0;
-    if (put_file(data, size) == 0)
-        load(VW_LOAD_DEFAULT);
+    const char *path = fuzz_memfd_put(data, size);
+    if (path)
+        load(path, VW_LOAD_DEFAULT);
     uint8_t *fixed = malloc(size ? size : 1);
     if (!fixed)
         return 0;
     memcpy(fixed, data, size);
     fix_crcs(fixed, size);
-    if (put_file(fixed, size) == 0) {
-        load(VW_LOAD_DEFAULT);
-        load(VW_LOAD_MMAP);
+    if ((path = fuzz_memfd_put(fixed, size)) != NULL) {
+        load(path, VW_LOAD_DEFAULT);
+        load(path, VW_LOAD_MMAP);
     }
     free(fixed);
     return 0;

@@ -45,6 +45,7 @@ typedef struct bench {
     /* options */
     const char *index_path, *queries_path, *base_path, *gt_path, *gt_out;
     const char *out_path, *plot_path, *plot_title, *build_report;
+    const char *metric; /* --metric, for an hnswlib file */
     uint32_t k;
     uint32_t efs[MAX_EFS];
     size_t n_efs;

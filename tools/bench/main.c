@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "files.h"
+#include "index_files.h"
 #include "json.h"
 #include "machine.h"
 
@@ -26,7 +27,9 @@ static void usage(void) {
            "Measure recall@k, latency and QPS of an index, per efSearch value.\n"
            "\n"
            "Index and queries:\n"
-           "  -x, --index FILE        index written by vw-build (required)\n"
+           "  -x, --index FILE        index written by vw-build (required), or a Faiss\n"
+           "                          (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME       the metric of an hnswlib file: l2, ip or cosine\n"
            "      --mmap              map the index instead of reading it\n"
            "      --queries FILE      query vectors (.npy, .fvecs, .bvecs, .fbin, .u8bin)\n"
            "      --n-queries Q       without --queries: generate Q queries (default %u)\n"
@@ -107,11 +110,13 @@ enum {
     OPT_BUILD_REPORT,
     OPT_RERANK,
     OPT_PLOT_FROM,
-    OPT_PLOT_TITLE
+    OPT_PLOT_TITLE,
+    OPT_METRIC
 };
 
 static const struct option longopts[] = {
     {"index", required_argument, NULL, 'x'},
+    {"metric", required_argument, NULL, OPT_METRIC},
     {"mmap", no_argument, NULL, OPT_MMAP},
     {"queries", required_argument, NULL, OPT_QUERIES},
     {"n-queries", required_argument, NULL, OPT_NQ},
@@ -228,6 +233,9 @@ static void parse_option(bench *b, given *g, int c, char **argv) {
     case OPT_MMAP:
         b->load_flags |= VW_LOAD_MMAP;
         break;
+    case OPT_METRIC:
+        b->metric = optarg;
+        break;
     case 'o':
         b->out_path = optarg;
         break;
@@ -316,11 +324,9 @@ static char *read_build_report(const char *path) {
 
 static void load_index(bench *b) {
     double t0 = tool_now();
-    vw_status st = vw_index_load(b->index_path, b->load_flags, &b->index);
-    if (st != VW_OK)
-        tool_die_status(st, b->index_path);
+    b->index = tool_open_index(b->index_path, b->load_flags, b->metric);
     b->load_seconds = tool_now() - t0;
-    st = vw_index_stats(b->index, &b->stats);
+    vw_status st = vw_index_stats(b->index, &b->stats);
     if (st != VW_OK)
         tool_die_status(st, b->index_path);
     if (b->stats.count == 0)

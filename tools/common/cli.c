@@ -59,6 +59,13 @@ void tool_die(const char *fmt, ...) {
     exit(TOOL_EXIT_FAILURE);
 }
 
+void tool_warn(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vmessage(fmt, ap, NULL);
+    va_end(ap);
+}
+
 void tool_usage_error(const char *fmt, ...) {
     char hint[128];
     snprintf(hint, sizeof hint, "; try '%s --help'", g_name);

@@ -36,6 +36,8 @@ void tool_init(const char *name);
 
 /* "NAME: message" on stderr (one line), then exit(1). */
 TOOL_NORETURN void tool_die(const char *fmt, ...) TOOL_PRINTF(1, 2);
+/* "NAME: message" on stderr (one line), without exiting. */
+void tool_warn(const char *fmt, ...) TOOL_PRINTF(1, 2);
 /* "NAME: message; try 'NAME --help'" on stderr (one line), then exit(2). */
 TOOL_NORETURN void tool_usage_error(const char *fmt, ...) TOOL_PRINTF(1, 2);
 /* "NAME: WHAT: <vw_strerror(status)>[: <detail>]" then exit(1). WHAT is

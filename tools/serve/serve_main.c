@@ -19,6 +19,7 @@
 #include "api.h"
 #include "cli.h"
 #include "fault.h"
+#include "index_files.h"
 #include "machine.h"
 #include "vwhnsw.h"
 
@@ -42,7 +43,9 @@ static void usage(void) {
     printf("Usage: vw-serve -x INDEX [options]\n"
            "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
            "\n"
-           "  -x, --index PATH         index file written by vw-build (required)\n"
+           "  -x, --index PATH         index file written by vw-build (required), or a Faiss\n"
+           "                           (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
            "      --host ADDR          address to listen on (default 127.0.0.1)\n"
            "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
            "      --ef N               default ef_search, 1..%u (default 64)\n"
@@ -80,6 +83,7 @@ static void usage(void) {
 
 typedef struct options {
     serve_config cfg;
+    const char *metric; /* --metric, for an hnswlib file */
     int mmap;
     int max_connections_given;
 } options;
@@ -94,6 +98,7 @@ enum {
     OPT_QUEUE,
     OPT_MAX_WORK,
     OPT_NORMALIZE,
+    OPT_METRIC,
     OPT_ACCESS_LOG,
     OPT_ADMIN
 };
@@ -110,6 +115,7 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'x'}
                                          {"queue", required_argument, NULL, OPT_QUEUE},
                                          {"max-work", required_argument, NULL, OPT_MAX_WORK},
                                          {"normalize", no_argument, NULL, OPT_NORMALIZE},
+                                         {"metric", required_argument, NULL, OPT_METRIC},
                                          {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
                                          {"admin", no_argument, NULL, OPT_ADMIN},
                                          {"help", no_argument, NULL, 'h'},
@@ -156,6 +162,9 @@ static void parse_option(options *o, unsigned *threads, int ch, char **argv) {
         break;
     case OPT_NORMALIZE:
         c->normalize = 1;
+        break;
+    case OPT_METRIC:
+        o->metric = optarg;
         break;
     case OPT_ACCESS_LOG:
         c->access_log = optarg;
@@ -250,7 +259,10 @@ int main(int argc, char **argv) {
     o.cfg.load_flags = o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT;
     served_index *index = NULL;
     char err[1024];
-    if (served_index_load(o.cfg.index_path, o.cfg.load_flags, &index, err, sizeof err) != 0)
+    tool_check_metric(o.cfg.index_path, o.metric);
+    o.cfg.metric = o.metric;
+    if (served_index_load(o.cfg.index_path, o.cfg.load_flags, o.metric, &index, err, sizeof err) !=
+        0)
         tool_die("%s", err);
 
     /* From here on they are blocked in every thread (the server's threads

@@ -1099,7 +1099,7 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
         serve_log_stop();
         return 1;
     }
-    int slotted = slot_start(&s->slot, cfg->load_flags, initial, reload_done, s) == 0;
+    int slotted = slot_start(&s->slot, cfg->load_flags, cfg->metric, initial, reload_done, s) == 0;
     if (slotted && server_start(s, &port, stop_signals) == 0) {
         log_startup(s, port);
         event_loop(s);

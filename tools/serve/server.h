@@ -14,6 +14,7 @@
 typedef struct serve_config {
     const char *index_path; /* the file of the initial load */
     unsigned load_flags;    /* VW_LOAD_* of the initial load */
+    const char *metric;     /* --metric (an hnswlib file's), or NULL; reloads use it too */
     const char *host;
     unsigned port;            /* 0 = any free port (printed on the startup line) */
     uint32_t ef;              /* default ef_search */

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "fault.h"
 #include "files.h"
+#include "index_files.h"
 #include "log.h"
 
 #include <errno.h>
@@ -25,8 +26,8 @@ struct reload_request {
     reload_request *next;
 };
 
-int served_index_load(const char *path, unsigned flags, served_index **out, char *err,
-                      size_t err_size) {
+int served_index_load(const char *path, unsigned flags, const char *metric, served_index **out,
+                      char *err, size_t err_size) {
     *out = NULL;
     served_index *x = calloc(1, sizeof *x);
     if (x == NULL) {
@@ -37,19 +38,19 @@ int served_index_load(const char *path, unsigned flags, served_index **out, char
     uint64_t faults_before = fault_guard_total();
     fault_guard_loading(1);
     fault_guard_enter();
-    vw_status st = vw_index_load(path, flags, &x->index);
+    int rc = tool_load_index(path, flags, metric, &x->index, err, err_size);
     unsigned faults = fault_guard_leave();
     fault_guard_loading(-1);
-    if (st == VW_OK && (faults > 0 || fault_guard_total() != faults_before)) {
+    if (rc == 0 && (faults > 0 || fault_guard_total() != faults_before)) {
         vw_index_free(x->index);
         snprintf(err, err_size, "%s: the file was changed while it was being loaded", path);
         free(x);
         return -1;
     }
-    if (st == VW_OK)
-        st = vw_index_stats(x->index, &x->info);
-    if (st != VW_OK) {
+    vw_status st = rc == 0 ? vw_index_stats(x->index, &x->info) : VW_OK;
+    if (rc == 0 && st != VW_OK)
         tool_format_status(err, err_size, st, path);
+    if (rc != 0 || st != VW_OK) {
         vw_index_free(x->index);
         free(x);
         return -1;
@@ -181,7 +182,9 @@ static char *current_path(index_slot *s) {
 static int reload_once(index_slot *s, const char *path, char *last_error, size_t size) {
     served_index *fresh = NULL;
     char err[PATH_MAX + 512];
-    if (served_index_load(path, s->flags, &fresh, err, sizeof err) != 0) {
+    /* Reloads after a change in place follow a mapped file, which only
+     * vwhnsw files are. */
+    if (served_index_load(path, s->flags, NULL, &fresh, err, sizeof err) != 0) {
         atomic_fetch_add(&s->reload_failures, 1);
         if (strcmp(err, last_error) != 0)
             serve_log("cannot load the index again yet: %s; retrying every second", err);
@@ -202,7 +205,8 @@ static void serve_request(index_slot *s, reload_request *r, char *fallback_path)
     const char *path = r->path ? r->path : fallback_path;
     served_index *fresh = NULL;
     char err[PATH_MAX + 512] = "";
-    int ok = path != NULL && served_index_load(path, s->flags, &fresh, err, sizeof err) == 0;
+    int ok =
+        path != NULL && served_index_load(path, s->flags, s->metric, &fresh, err, sizeof err) == 0;
     if (path == NULL)
         snprintf(err, sizeof err, "out of memory");
     vw_stats info;
@@ -313,9 +317,10 @@ void slot_describe(index_slot *s, char *path, size_t path_size, char *error, siz
     pthread_mutex_unlock(&s->mu);
 }
 
-int slot_start(index_slot *s, unsigned flags, served_index *initial, slot_reload_cb done,
-               void *done_arg) {
+int slot_start(index_slot *s, unsigned flags, const char *metric, served_index *initial,
+               slot_reload_cb done, void *done_arg) {
     s->flags = flags;
+    s->metric = metric;
     s->done = done;
     s->done_arg = done_arg;
     s->requests = s->requests_tail = NULL;

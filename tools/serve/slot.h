@@ -44,9 +44,10 @@ typedef struct served_index {
 } served_index;
 
 /* Loads `path` (VW_LOAD_* flags) with the SIGBUS guard (fault.h) around the
- * load. 0 on success; -1 with a one-line reason in err. */
-int served_index_load(const char *path, unsigned flags, served_index **out, char *err,
-                      size_t err_size);
+ * load: a vwhnsw file, or a Faiss or hnswlib file (`metric`: --metric or
+ * NULL; see tool_load_index). 0 on success; -1 with a one-line reason in err. */
+int served_index_load(const char *path, unsigned flags, const char *metric, served_index **out,
+                      char *err, size_t err_size);
 void served_index_free(served_index *x);
 
 /* Called on the reload thread when a requested reload is done: ok, the
@@ -59,7 +60,8 @@ typedef struct reload_request reload_request;
 
 typedef struct index_slot {
     unsigned flags;
-    int inotify_fd; /* -1 unless mapped: the event loop polls it */
+    const char *metric; /* --metric, given again to requested reloads */
+    int inotify_fd;     /* -1 unless mapped: the event loop polls it */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     served_index *current;
@@ -79,8 +81,8 @@ typedef struct index_slot {
 
 /* Takes ownership of `initial` and starts the reload thread; `done` is
  * called after each requested reload. 0 or -1. */
-int slot_start(index_slot *s, unsigned flags, served_index *initial, slot_reload_cb done,
-               void *done_arg);
+int slot_start(index_slot *s, unsigned flags, const char *metric, served_index *initial,
+               slot_reload_cb done, void *done_arg);
 
 /* Asks the reload thread to load `path` (NULL: the current index's file)
  * and swap it in. Never blocks on a load. -1 when out of memory or
