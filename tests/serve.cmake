@@ -31,6 +31,16 @@ if(TARGET vw-serve)
   # survives, none is half-applied, the final snapshot passes every check.
   vw_add_test(NAME test_serve_durability SOURCES test_serve_durability.c LABELS durability
               TIMEOUT 600 ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  vw_add_test(NAME test_serve_metrics SOURCES test_serve_metrics.c LABELS concurrency TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # 24 index swaps (SIGHUP and POST /admin/reload) under a search load.
+  vw_add_test(NAME test_serve_swap SOURCES test_serve_swap.c LABELS concurrency TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # GET /openapi.json against the real answers, both ways, and the status
+  # tables of README.md and the man page.
+  vw_add_test(NAME test_serve_openapi SOURCES test_serve_openapi.c TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH} ${PROJECT_SOURCE_DIR}/README.md
+                   ${PROJECT_SOURCE_DIR}/tools/man/vw-serve.1)
   # Two replicas behind nginx; skipped (exit 77) when nginx is not installed.
   vw_add_test(NAME test_serve_nginx SOURCES test_serve_nginx.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})

@@ -17,23 +17,32 @@ static const char *text_of(const json_writer *w) {
 
 /* Whose fault a failed search is: the client's (422) or the server's (500). */
 static void test_failure_statuses(void) {
-    char msg[200];
+    api_error e;
     const vw_status client[] = {VW_ERR_ZERO_VECTOR, VW_ERR_NONFINITE, VW_ERR_DIMENSION,
                                 VW_ERR_K,           VW_ERR_EF,        VW_ERR_INVALID_ARG};
     for (size_t i = 0; i < sizeof client / sizeof client[0]; i++)
-        CHECK(api_search_failure(client[i], "", -1, msg, sizeof msg) == 422);
+        CHECK(api_search_failure(client[i], "", -1, &e) == 422 && e.status == 422);
     const vw_status server[] = {VW_ERR_NOMEM, VW_ERR_CORRUPT, VW_ERR_IO, VW_ERR_EMPTY_INDEX};
     for (size_t i = 0; i < sizeof server / sizeof server[0]; i++)
-        CHECK(api_search_failure(server[i], "", -1, msg, sizeof msg) == 500);
+        CHECK(api_search_failure(server[i], "", -1, &e) == 500);
 
-    CHECK(api_search_failure(VW_ERR_ZERO_VECTOR, "", 3, msg, sizeof msg) == 422);
-    CHECK(strcmp(msg, "query_vectors[3]: the query vector has zero length and cannot be "
-                      "normalized") == 0);
-    CHECK(api_search_failure(VW_ERR_NONFINITE, "component 2 is NaN", -1, msg, sizeof msg) == 422);
-    CHECK(strstr(msg, vw_strerror(VW_ERR_NONFINITE)) == msg &&
-          strstr(msg, ": component 2 is NaN") != NULL);
-    CHECK(api_search_failure(VW_ERR_NOMEM, NULL, -1, msg, sizeof msg) == 500);
-    CHECK(strcmp(msg, vw_strerror(VW_ERR_NOMEM)) == 0);
+    CHECK(api_search_failure(VW_ERR_ZERO_VECTOR, "", 3, &e) == 422);
+    CHECK(strcmp(e.message, "query_vectors[3]: the query vector has zero length and cannot be "
+                            "normalized") == 0);
+    /* The 422 body says where, in FastAPI's words. */
+    json_writer w;
+    json_writer_init(&w, 0, 0);
+    api_write_error_at(&w, &e);
+    size_t wlen;
+    CHECK(strstr(json_writer_text(&w, &wlen),
+                 "\"detail\":[{\"type\":\"value_error\",\"loc\":[\"body\",\"query_vectors\",3],") !=
+          NULL);
+    json_writer_free(&w);
+    CHECK(api_search_failure(VW_ERR_NONFINITE, "component 2 is NaN", -1, &e) == 422);
+    CHECK(strstr(e.message, vw_strerror(VW_ERR_NONFINITE)) == e.message &&
+          strstr(e.message, ": component 2 is NaN") != NULL);
+    CHECK(api_search_failure(VW_ERR_NOMEM, NULL, -1, &e) == 500);
+    CHECK(strcmp(e.message, vw_strerror(VW_ERR_NOMEM)) == 0);
 }
 
 static void test_health(void) {
@@ -84,8 +93,8 @@ static void test_stats(void) {
             tu_failures++;
         }
     api_write_figures ws = {.store = {.log_bytes = 128, .writes = 5, .commits = 2},
-                          .snapshot_failures = 1,
-                          .seconds_since_snapshot = 2.5};
+                            .snapshot_failures = 1,
+                            .seconds_since_snapshot = 2.5};
     json_writer_reset(&w);
     api_write_stats(&w, &info, 4096, &sv, &ws);
     t = text_of(&w);
@@ -95,8 +104,21 @@ static void test_stats(void) {
     json_writer_free(&w);
 }
 
+/* A bad id is FastAPI's answer to a path parameter that is not an int:
+ * 422, loc ["path", "id"], type "int_parsing". */
 static int id_of(const char *path, uint64_t *id) {
-    return api_parse_vector_id(path, strlen(path), id);
+    api_error err;
+    int rc = api_parse_vector_id(path, strlen(path), id, &err);
+    if (rc != 0) {
+        json_writer w;
+        json_writer_init(&w, 0, 0);
+        api_write_error_at(&w, &err);
+        const char *t = text_of(&w);
+        CHECK(err.status == 422 && strstr(t, "\"detail\":[{\"type\":\"int_parsing\","
+                                             "\"loc\":[\"path\",\"id\"],\"msg\":"));
+        json_writer_free(&w);
+    }
+    return rc;
 }
 
 static void test_vector_ids(void) {
@@ -124,7 +146,9 @@ static int upsert_status(const char *body, api_upsert *out) {
     return err.status;
 }
 
-static void expect_upsert(const char *body, int status, const char *message_part) {
+/* detail_part: a piece of the error body's pydantic detail, or NULL. */
+static void expect_upsert(const char *body, int status, const char *message_part,
+                          const char *detail_part) {
     api_upsert u;
     api_error err;
     int got = upsert_status(body, &u);
@@ -141,6 +165,18 @@ static void expect_upsert(const char *body, int status, const char *message_part
                 message_part);
         tu_failures++;
     }
+    if (got != 200 && detail_part) {
+        json_writer w;
+        json_writer_init(&w, 0, 0);
+        (void)api_parse_upsert(body, strlen(body), 3, &u, &err);
+        api_write_error_at(&w, &err);
+        if (!strstr(text_of(&w), detail_part)) {
+            fprintf(stderr, "upsert body %s: error body %s lacks %s\n", body, text_of(&w),
+                    detail_part);
+            tu_failures++;
+        }
+        json_writer_free(&w);
+    }
 }
 
 static void test_upsert_bodies(void) {
@@ -153,30 +189,44 @@ static void test_upsert_bodies(void) {
     CHECK(u.n == 1 && u.ids[0] == 0 && u.vectors[0] == 0.5f);
     api_upsert_free(&u);
 
-    /* 400: not JSON, wrong shape, missing or duplicated members */
-    expect_upsert("", 400, "malformed JSON");
-    expect_upsert("[]", 400, "JSON object");
-    expect_upsert("{\"ids\":[1]}", 400, "missing member \"vectors\"");
-    expect_upsert("{\"vectors\":[[1,2,3]]}", 400, "missing member \"ids\"");
-    expect_upsert("{\"ids\":1,\"vectors\":[[1,2,3]]}", 400, "ids must be");
-    expect_upsert("{\"ids\":[\"1\"],\"vectors\":[[1,2,3]]}", 400, "ids must be");
-    expect_upsert("{\"ids\":[1],\"vectors\":[1,2,3]}", 400, "vectors[0]");
-    expect_upsert("{\"ids\":[1],\"vectors\":{}}", 400, "vectors must be");
-    expect_upsert("{\"ids\":[1],\"ids\":[2],\"vectors\":[[1,2,3]]}", 400, "duplicate");
-    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,3]]", 400, "malformed JSON");
-    /* 422: valid JSON, wrong values */
-    expect_upsert("{\"ids\":[1,2],\"vectors\":[[1,2,3]]}", 422, "ids has 2 entries");
-    expect_upsert("{\"ids\":[],\"vectors\":[]}", 422, "must not be empty");
-    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2]]}", 422, "index dimension is 3");
-    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,1e39]]}", 422, "finite float32");
-    expect_upsert("{\"ids\":[-1],\"vectors\":[[1,2,3]]}", 422, "ids[0] must be an integer");
-    expect_upsert("{\"ids\":[1.0],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
-    expect_upsert("{\"ids\":[1e2],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
-    expect_upsert("{\"ids\":[18446744073709551616],\"vectors\":[[1,2,3]]}", 422, "ids[0]");
+    /* Every failure is a 422, as in FastAPI; the detail says where. Not
+     * JSON, wrong shape, missing or duplicated members: */
+    expect_upsert("", 422, "malformed JSON", "\"type\":\"json_invalid\",\"loc\":[\"body\",0]");
+    expect_upsert("[]", 422, "JSON object",
+                  "\"type\":\"model_attributes_type\",\"loc\":[\"body\"]");
+    expect_upsert("{\"ids\":[1]}", 422, "missing member \"vectors\"",
+                  "\"type\":\"missing\",\"loc\":[\"body\",\"vectors\"]");
+    expect_upsert("{\"vectors\":[[1,2,3]]}", 422, "missing member \"ids\"",
+                  "\"loc\":[\"body\",\"ids\"]");
+    expect_upsert("{\"ids\":1,\"vectors\":[[1,2,3]]}", 422, "ids must be",
+                  "\"type\":\"list_type\",\"loc\":[\"body\",\"ids\"]");
+    expect_upsert("{\"ids\":[\"1\"],\"vectors\":[[1,2,3]]}", 422, "ids must be",
+                  "\"type\":\"int_type\",\"loc\":[\"body\",\"ids\",0]");
+    expect_upsert("{\"ids\":[1],\"vectors\":[1,2,3]}", 422, "vectors[0]",
+                  "\"type\":\"list_type\",\"loc\":[\"body\",\"vectors\",0]");
+    expect_upsert("{\"ids\":[1],\"vectors\":{}}", 422, "vectors must be",
+                  "\"loc\":[\"body\",\"vectors\"]");
+    expect_upsert("{\"ids\":[1],\"ids\":[2],\"vectors\":[[1,2,3]]}", 422, "duplicate", NULL);
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,3]]", 422, "malformed JSON",
+                  "\"type\":\"json_invalid\"");
+    /* valid JSON, wrong values */
+    expect_upsert("{\"ids\":[1,2],\"vectors\":[[1,2,3]]}", 422, "ids has 2 entries", NULL);
+    expect_upsert("{\"ids\":[],\"vectors\":[]}", 422, "must not be empty",
+                  "\"type\":\"too_short\"");
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2]]}", 422, "index dimension is 3",
+                  "\"type\":\"too_short\",\"loc\":[\"body\",\"vectors\",0]");
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,1e39]]}", 422, "finite float32",
+                  "\"type\":\"finite_number\",\"loc\":[\"body\",\"vectors\",0,2]");
+    expect_upsert("{\"ids\":[-1],\"vectors\":[[1,2,3]]}", 422, "ids[0] must be an integer",
+                  "\"type\":\"greater_than_equal\",\"loc\":[\"body\",\"ids\",0]");
+    expect_upsert("{\"ids\":[1.0],\"vectors\":[[1,2,3]]}", 422, "ids[0]", NULL);
+    expect_upsert("{\"ids\":[1e2],\"vectors\":[[1,2,3]]}", 422, "ids[0]", NULL);
+    expect_upsert("{\"ids\":[18446744073709551616],\"vectors\":[[1,2,3]]}", 422, "ids[0]", NULL);
     expect_upsert("{\"ids\":[5,6,5],\"vectors\":[[1,2,3],[1,2,3],[1,2,3]]}", 422,
-                  "id 5 appears twice");
+                  "id 5 appears twice", NULL);
     /* a shape error wins over a value error */
-    expect_upsert("{\"ids\":[-1],\"vectors\":[[1,\"2\",3]]}", 400, NULL);
+    expect_upsert("{\"ids\":[-1],\"vectors\":[[1,\"2\",3]]}", 422, "vectors[0] must be",
+                  "\"type\":\"float_type\"");
 
     /* more than API_MAX_BATCH vectors */
     json_writer w;

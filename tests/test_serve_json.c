@@ -222,8 +222,8 @@ static void test_writer(void) {
     tool_json_result(&w, labels, dists, 0);
     CHECK(strcmp(text_of(&w), "{\"indices\":[],\"distances\":[]}") == 0);
     json_writer_reset(&w);
-    api_write_error(&w, "bad \"x\"");
-    CHECK(strcmp(text_of(&w), "{\"error\":\"bad \\\"x\\\"\"}") == 0);
+    api_write_error(&w, 404, "bad \"x\"");
+    CHECK(strcmp(text_of(&w), "{\"error\":\"bad \\\"x\\\"\",\"detail\":\"bad \\\"x\\\"\"}") == 0);
     CHECK(validate(text_of(&w), strlen(text_of(&w))) == 0);
     json_writer_free(&w);
 
@@ -265,6 +265,15 @@ static void test_routes(void) {
           strcmp(allow, "GET, HEAD, DELETE") == 0);
     CHECK(api_route_request(HTTP_GET, "/vectors/", 9, &r, &allow) == 404);
     CHECK(api_route_request(HTTP_DELETE, "/search", 7, &r, &allow) == 405);
+    CHECK(strcmp(api_route_path(API_VECTOR), "/vectors/{id}") == 0);
+
+    /* every route has its own name (the /metrics label) and is in the 404's list */
+    for (int i = 0; i < API_UNROUTED; i++) {
+        const char *path = api_route_path((api_route)i);
+        CHECK(strstr(API_NOT_FOUND, path) != NULL);
+        for (int j = 0; j < i; j++)
+            CHECK(strcmp(path, api_route_path((api_route)j)) != 0);
+    }
 }
 
 static int parse_body(const char *body, int batch, api_search *out) {
@@ -287,6 +296,32 @@ static void expect_status(const char *body, int batch, int status) {
         api_search_free(&s);
 }
 
+/* A 422 of the given pydantic type, located at `loc` (the JSON of the
+ * error body's "loc" list). */
+static void expect_422(const char *body, int batch, const char *type, const char *loc) {
+    api_search s;
+    api_error err;
+    int rc = api_parse_search(body, strlen(body), batch, 3, 64, API_DEFAULT_MAX_WORK, &s, &err);
+    CHECK(rc != 0);
+    if (rc == 0) {
+        api_search_free(&s);
+        return;
+    }
+    json_writer w;
+    json_writer_init(&w, 0, 0);
+    api_write_error_at(&w, &err);
+    char want[256];
+    snprintf(want, sizeof want, "\"detail\":[{\"type\":\"%s\",\"loc\":%s,\"msg\":", type, loc);
+    size_t wlen;
+    const char *text = json_writer_text(&w, &wlen);
+    if (err.status != 422 || strstr(text, want) == NULL) {
+        fprintf(stderr, "body %s: expected 422 with %s, got %d %s\n", body, want, err.status, text);
+        failures++;
+    }
+    CHECK(validate(text, strlen(text)) == 0);
+    json_writer_free(&w);
+}
+
 static void test_search_bodies(void) {
     api_search s;
     CHECK(parse_body("{\"query_vector\":[1,2.5,-3e-1]}", 0, &s) == 200);
@@ -306,41 +341,47 @@ static void test_search_bodies(void) {
     CHECK(s.nq == 0);
     api_search_free(&s);
 
-    /* 400: not JSON, wrong shape, missing or duplicated members. */
-    expect_status("", 0, 400);
-    expect_status("{\"query_vector\":[1,2,3]", 0, 400);
-    expect_status("{\"query_vector\":[1,2,3],}", 0, 400);
-    expect_status("{\"query_vector\":[1,2,NaN]}", 0, 400);
-    expect_status("{\"query_vector\":[1,2]} trailing", 0, 400);
-    expect_status("[1,2,3]", 0, 400);
-    expect_status("{}", 0, 400);
-    expect_status("{\"k\":3}", 0, 400);
-    expect_status("{\"query_vectors\":[[1,2,3]]}", 0, 400);
-    expect_status("{\"query_vector\":[1,2,3]}", 1, 400);
-    expect_status("{\"query_vector\":\"1,2,3\"}", 0, 400);
-    expect_status("{\"query_vector\":[1,\"2\",3]}", 0, 400);
-    expect_status("{\"query_vector\":[1,null,3]}", 0, 400);
-    expect_status("{\"query_vector\":[1,2,3],\"k\":\"10\"}", 0, 400);
-    expect_status("{\"query_vector\":[1,2,3],\"k\":null}", 0, 400);
-    expect_status("{\"query_vector\":[1,2,3],\"k\":1,\"k\":1}", 0, 400);
-    expect_status("{\"query_vector\":[1,2,3],\"query_vector\":[1,2,3]}", 0, 400);
-    expect_status("{\"query_vectors\":[1,2,3]}", 1, 400);
-    expect_status("{\"query_vectors\":{}}", 1, 400);
+    /* Not JSON, the wrong shape, missing or duplicated members: 422 as in
+     * FastAPI, with the pydantic error type and where it is. */
+    expect_422("", 0, "json_invalid", "[\"body\",0]");
+    expect_422("{\"query_vector\":[1,2,3]", 0, "json_invalid", "[\"body\",23]");
+    expect_422("{\"query_vector\":[1,2,3],}", 0, "json_invalid", "[\"body\",24]");
+    expect_status("{\"query_vector\":[1,2,NaN]}", 0, 422);
+    expect_status("{\"query_vector\":[1,2]} trailing", 0, 422);
+    expect_422("[1,2,3]", 0, "model_attributes_type", "[\"body\"]");
+    expect_422("{}", 0, "missing", "[\"body\",\"query_vector\"]");
+    expect_status("{\"k\":3}", 0, 422);
+    expect_422("{\"query_vectors\":[[1,2,3]]}", 0, "missing", "[\"body\",\"query_vector\"]");
+    expect_422("{\"query_vector\":[1,2,3]}", 1, "missing", "[\"body\",\"query_vectors\"]");
+    expect_422("{\"query_vector\":\"1,2,3\"}", 0, "list_type", "[\"body\",\"query_vector\"]");
+    expect_422("{\"query_vector\":[1,\"2\",3]}", 0, "float_type", "[\"body\",\"query_vector\",1]");
+    expect_status("{\"query_vector\":[1,null,3]}", 0, 422);
+    expect_422("{\"query_vector\":[1,2,3],\"k\":\"10\"}", 0, "int_type", "[\"body\",\"k\"]");
+    expect_status("{\"query_vector\":[1,2,3],\"k\":null}", 0, 422);
+    expect_422("{\"query_vector\":[1,2,3],\"k\":1,\"k\":1}", 0, "value_error", "[\"body\",\"k\"]");
+    expect_status("{\"query_vector\":[1,2,3],\"query_vector\":[1,2,3]}", 0, 422);
+    expect_422("{\"query_vectors\":[1,2,3]}", 1, "list_type", "[\"body\",\"query_vectors\",0]");
+    expect_422("{\"query_vectors\":{}}", 1, "list_type", "[\"body\",\"query_vectors\"]");
     /* A syntax error wins over value errors seen before it. */
-    expect_status("{\"query_vector\":[1,2],\"k\":0,", 0, 400);
+    expect_422("{\"query_vector\":[1,2],\"k\":0,", 0, "json_invalid", "[\"body\",28]");
     /* A shape error wins over a value error. */
-    expect_status("{\"query_vector\":[1,2],\"k\":\"x\"}", 0, 400);
+    expect_422("{\"query_vector\":[1,2],\"k\":\"x\"}", 0, "int_type", "[\"body\",\"k\"]");
 
     /* 422: valid JSON, wrong values. */
-    expect_status("{\"query_vector\":[1,2]}", 0, 422);
-    expect_status("{\"query_vector\":[1,2,3,4]}", 0, 422);
+    expect_422("{\"query_vector\":[1,2]}", 0, "too_short", "[\"body\",\"query_vector\"]");
+    expect_422("{\"query_vector\":[1,2,3,4]}", 0, "too_long", "[\"body\",\"query_vector\"]");
     expect_status("{\"query_vector\":[]}", 0, 422);
     expect_status("{\"query_vector\":[1,2,1e39]}", 0, 422);
     expect_status("{\"query_vector\":[1,2,3],\"k\":0}", 0, 422);
     expect_status("{\"query_vector\":[1,2,3],\"k\":-1}", 0, 422);
     expect_status("{\"query_vector\":[1,2,3],\"k\":4097}", 0, 422);
     expect_status("{\"query_vector\":[1,2,3],\"k\":4096}", 0, 200);
-    expect_status("{\"query_vector\":[1,2,3],\"k\":1.5}", 0, 422);
+    expect_422("{\"query_vector\":[1,2,3],\"k\":1.5}", 0, "int_from_float", "[\"body\",\"k\"]");
+    expect_422("{\"query_vector\":[1,2,3],\"k\":0}", 0, "greater_than_equal", "[\"body\",\"k\"]");
+    expect_422("{\"query_vector\":[1,2,1e39]}", 0, "finite_number",
+               "[\"body\",\"query_vector\",2]");
+    expect_422("{\"query_vectors\":[[1,2,3],[1,2]]}", 1, "too_short",
+               "[\"body\",\"query_vectors\",1]");
     expect_status("{\"query_vector\":[1,2,3],\"k\":1e999}", 0, 422);
     expect_status("{\"query_vector\":[1,2,3],\"ef_search\":0}", 0, 422);
     expect_status("{\"query_vector\":[1,2,3],\"ef_search\":65537}", 0, 422);
@@ -373,10 +414,58 @@ static void test_search_bodies(void) {
     json_writer_free(&w);
 }
 
+/* json_number_to_float takes a fast path without strtof for most inputs:
+ * it must give strtof's float, bit for bit, on every kind of number. */
+static void test_float_fast_path(void) {
+    uint64_t state = 0x243F6A8885A308D3ull;
+    char text[64];
+    long mismatches = 0;
+    for (int i = 0; i < 300000; i++) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        uint32_t bits = (uint32_t)state;
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        int kind = (int)((state >> 40) % 6);
+        if (!isfinite(f))
+            continue;
+        if (kind == 0)
+            snprintf(text, sizeof text, "%.9g", (double)f);
+        else if (kind == 1)
+            snprintf(text, sizeof text, "%.17g", (double)f);
+        else if (kind == 2)
+            snprintf(text, sizeof text, "%.6g", (double)f);
+        else if (kind == 3) /* a normalized component as a client prints it */
+            snprintf(text, sizeof text, "%.9g", (double)(f / (float)(1ull << 40)) / 1e-12);
+        else if (kind == 4)
+            snprintf(text, sizeof text, "%.*f", (int)(state % 13), (double)(bits % 100000) / 997.0);
+        else
+            snprintf(text, sizeof text, "%llue%d",
+                     (unsigned long long)(state >> 20) % 100000000000ull, (int)(state % 41) - 20);
+        float want = strtof(text, NULL), got = 0;
+        if (!isfinite(want))
+            continue;
+        if (json_number_to_float(text, strlen(text), &got) != 0 ||
+            memcmp(&want, &got, sizeof want) != 0) {
+            if (mismatches++ < 5)
+                fprintf(stderr, "%s: strtof %.9g, json_number_to_float %.9g\n", text, (double)want,
+                        (double)got);
+        }
+    }
+    CHECK(mismatches == 0);
+    float got;
+    CHECK(json_number_to_float("-0", 2, &got) == 0 && got == 0 && signbit(got));
+    CHECK(json_number_to_float("0.000", 5, &got) == 0 && got == 0 && !signbit(got));
+    CHECK(json_number_to_float("1e39", 4, &got) != 0);
+    CHECK(json_number_to_float("1e-50", 5, &got) == 0 && got == 0);
+}
+
 int main(void) {
     test_grammar();
     test_depth();
     test_strings_and_numbers();
+    test_float_fast_path();
     test_writer();
     test_routes();
     test_search_bodies();

@@ -1,7 +1,10 @@
 /* vw-serve's write API end to end, with --data:
  *   - POST /vectors inserts and replaces; GET /vectors/{id} returns the
  *     vector written, a search finds it; DELETE removes it (404 after, and
- *     no search returns it); errors are 400/404/405/422 as documented;
+ *     no search returns it); errors are 404/405/422 as documented, every
+ *     body or path id that fails validation a 422 with FastAPI's detail;
+ *   - the index is the write log's: SIGHUP is ignored (logged) and POST
+ *     /admin/reload refused (409), and the writes stay served;
  *   - POST /snapshot writes DIR/index.vwi and empties the log; /stats shows
  *     the write counters;
  *   - a clean stop and a restart keep everything; a second server on the
@@ -59,7 +62,7 @@ static uint64_t nearest(unsigned port, const float *q) {
 }
 
 static int start(sv_server *s, int with_data) {
-    const char *extra[] = {"--data", data_dir, "-t", "2", NULL};
+    const char *extra[] = {"--data", data_dir, "-t", "2", "--admin", NULL};
     return sv_start(s, binary, seed_path, log_path, with_data ? extra : NULL);
 }
 
@@ -81,13 +84,19 @@ static void writes_and_errors(unsigned port) {
     CHECK(status_of(port, "GET", "/vectors/900001", NULL) == 404);
     CHECK(nearest(port, q) != 900001);
     /* errors */
-    CHECK(body_has(port, "POST", "/vectors", "{\"ids\":[1]}", 400, "missing member"));
+    CHECK(body_has(port, "POST", "/vectors", "{\"ids\":[1]}", 422,
+                   "\"detail\":[{\"type\":\"missing\",\"loc\":[\"body\",\"vectors\"]"));
+    CHECK(body_has(port, "POST", "/vectors", "{\"ids\":[1],", 422, "\"type\":\"json_invalid\""));
+    CHECK(body_has(port, "POST", "/vectors", "{\"ids\":[\"1\"],\"vectors\":[[1,1,1,1,1,1,1,1]]}",
+                   422, "\"loc\":[\"body\",\"ids\",0]"));
     CHECK(body_has(port, "POST", "/vectors", "{\"ids\":[1],\"vectors\":[[1,2]]}", 422,
                    "dimension is 8"));
     CHECK(body_has(port, "POST", "/vectors",
                    "{\"ids\":[2,2],\"vectors\":[[1,1,1,1,1,1,1,1],[1,1,1,1,1,1,1,1]]}", 422,
                    "appears twice"));
-    CHECK(body_has(port, "GET", "/vectors/abc", NULL, 400, "must be an integer"));
+    CHECK(body_has(port, "GET", "/vectors/abc", NULL, 422,
+                   "\"type\":\"int_parsing\",\"loc\":[\"path\",\"id\"]"));
+    CHECK(status_of(port, "DELETE", "/vectors/-1", NULL) == 422);
     CHECK(status_of(port, "PUT", "/vectors/1", "{}") == 405);
     CHECK(status_of(port, "GET", "/vectors", NULL) == 405);
 }
@@ -102,6 +111,41 @@ static void snapshot_and_stats(unsigned port) {
     CHECK(body_has(port, "GET", "/stats", NULL, 200, "\"read_only\":false"));
     CHECK(body_has(port, "GET", "/stats", NULL, 200, "\"snapshots\":1"));
     CHECK(body_has(port, "GET", "/stats", NULL, 200, "\"removed\":"));
+    /* /metrics counts the write routes under their own names */
+    CHECK(body_has(port, "GET", "/metrics", NULL, 200,
+                   "vw_http_requests_total{route=\"/vectors\",code=\"200\"} 2"));
+    CHECK(body_has(port, "GET", "/metrics", NULL, 200,
+                   "vw_http_requests_total{route=\"/vectors/{id}\",code=\"404\"} 2"));
+    CHECK(body_has(port, "GET", "/metrics", NULL, 200,
+                   "vw_http_requests_total{route=\"/vectors/{id}\",code=\"422\"} 2"));
+    CHECK(body_has(port, "GET", "/metrics", NULL, 200,
+                   "vw_http_requests_total{route=\"/snapshot\",code=\"200\"} 1"));
+}
+
+static int log_has(const char *needle) {
+    FILE *f = fopen(log_path, "r");
+    char line[1024];
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* The store owns the index: no file is ever loaded over it. */
+static void reloads_refused(sv_server *s) {
+    CHECK(body_has(s->port, "POST", "/admin/reload", "", 409, "the write log's (--data)"));
+    CHECK(kill(s->pid, SIGHUP) == 0);
+    int logged = 0;
+    for (int i = 0; i < 200 && !logged; i++) {
+        logged = log_has("SIGHUP ignored: the index is the write log's");
+        if (!logged)
+            sv_sleep_ms(10);
+    }
+    CHECK(logged);
+    CHECK(body_has(s->port, "GET", "/vectors/900000", NULL, 200, "[-9,-9,-9,-9,-9,-9,-9,-9]"));
+    CHECK(body_has(s->port, "GET", "/stats", NULL, 200, "\"index_reloads\":0"));
 }
 
 static void refusals(void) {
@@ -161,6 +205,7 @@ int main(int argc, char **argv) {
         return 1;
     writes_and_errors(s.port);
     snapshot_and_stats(s.port);
+    reloads_refused(&s);
     CHECK(status_of(s.port, "POST", "/vectors",
                     "{\"ids\":[900002],\"vectors\":[[7,7,7,7,7,7,7,7]]}") == 200);
     refusals();

@@ -7,6 +7,9 @@ vw_add_tool(NAME vw-serve SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/slot.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/fault.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/log.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/access_log.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/metrics.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/openapi.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api_vectors.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/writes.c

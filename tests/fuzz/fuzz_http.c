@@ -75,9 +75,9 @@ static void check_search(const char *body, size_t len, uint32_t dim, int batch) 
     json_writer b;
     json_writer_init(&b, 0, 0);
     if (api_parse_search(body, len, batch, dim, 64, API_DEFAULT_MAX_WORK, &s, &err) != 0) {
-        if (err.status != 400 && err.status != 422 && err.status != 500)
+        if (err.status != 422 && err.status != 500)
             abort();
-        api_write_error(&b, err.message);
+        api_write_error_at(&b, &err);
         check_valid_json(&b);
         json_writer_free(&b);
         return;
@@ -107,9 +107,9 @@ static void check_upsert(const char *body, size_t len, uint32_t dim) {
     json_writer b;
     json_writer_init(&b, 0, 0);
     if (api_parse_upsert(body, len, dim, &u, &err) != 0) {
-        if (err.status != 400 && err.status != 422 && err.status != 500)
-            abort();
-        api_write_error(&b, err.message);
+        if (err.status != 422 && err.status != 500)
+            abort(); /* every body problem is a 422, as in FastAPI */
+        api_write_error_at(&b, &err);
         check_valid_json(&b);
         json_writer_free(&b);
         return;
@@ -140,7 +140,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check_search(buf, size, dim, batch);
     check_upsert(buf, size, dim);
     uint64_t id;
-    if (api_parse_vector_id(buf, size, &id) == 0 && (size < 10 || size > 29))
+    api_error id_err;
+    if (api_parse_vector_id(buf, size, &id, &id_err) == 0 ? (size < 10 || size > 29)
+                                                          : id_err.status != 422)
         abort();
     http_request req;
     int status;

@@ -4,6 +4,7 @@
 #include "json.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,7 +333,78 @@ static int copy_token(const char *tok, size_t len, char *buf) {
     return 0;
 }
 
+/* A grammar-checked token as w x 10^e with w the significant digits;
+ * -1 when w would not fit in 53 bits (then strtof decides). */
+static int decimal_parts(const char *p, const char *end, uint64_t *w_out, int *e_out) {
+    uint64_t w = 0;
+    int e = 0, digits = 0;
+    for (int fraction = 0; p < end && *p != 'e' && *p != 'E'; p++) {
+        if (*p == '.') {
+            fraction = 1;
+            continue;
+        }
+        if (w == 0 && *p == '0') { /* leading zeros add nothing */
+            e -= fraction;
+            continue;
+        }
+        if (++digits > 16)
+            return -1;
+        w = w * 10 + (uint64_t)(*p - '0');
+        e -= fraction;
+    }
+    if (p < end) { /* exponent: at most 4 digits fit this path */
+        int sign = *++p == '-' ? -1 : 1;
+        p += *p == '-' || *p == '+';
+        int x = 0;
+        for (; p < end; p++)
+            if ((x = x * 10 + (*p - '0')) > 999)
+                return -1;
+        e += sign * x;
+    }
+    if (w > (1ull << 53))
+        return -1;
+    *w_out = w;
+    *e_out = e;
+    return 0;
+}
+
+/* Decimal to float without strtof for the usual case (Clinger's fast
+ * path). w and 10^k are exact doubles and one IEEE division or product
+ * rounds once to double; rounding that double to float again gives the
+ * correctly rounded float as long as the exact value cannot sit within
+ * half a double ulp of a float midpoint m / 2^j (m < 2^25) without being
+ * on it. For w / 10^k the distance |w 2^j - m 10^k| / (10^k 2^j) is a
+ * nonzero multiple of 2^min(j,k) / (10^k 2^j), i.e. at least 1/w or
+ * 1/(m 5^k) relative, both above 2^-53 when w < 2^53 and k <= 12
+ * (5^12 < 2^28). A product w 10^k is taken only when it is exact
+ * (<= 2^53). Anything else goes to strtof. test_serve_json compares the
+ * two on many inputs. */
+static int float_fast_path(const char *tok, size_t len, float *out) {
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4,  1e5,  1e6,
+                                   1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
+                                   1e14, 1e15, 1e16};
+    const char *p = tok, *end = tok + len;
+    int negative = *p == '-';
+    uint64_t w;
+    int e;
+    if (decimal_parts(p + negative, end, &w, &e) != 0)
+        return -1;
+    double d;
+    if (w == 0)
+        d = 0.0;
+    else if (e < 0 && e >= -12)
+        d = (double)w / pow10[-e];
+    else if (e >= 0 && e <= 16 && w <= (1ull << 53) / (uint64_t)pow10[e])
+        d = (double)w * pow10[e];
+    else
+        return -1;
+    *out = (float)(negative ? -d : d);
+    return 0;
+}
+
 int json_number_to_float(const char *tok, size_t len, float *out) {
+    if (len > 0 && len <= JSON_MAX_NUMBER_LEN && float_fast_path(tok, len, out) == 0)
+        return 0;
     char buf[JSON_MAX_NUMBER_LEN + 1];
     if (copy_token(tok, len, buf) != 0)
         return -1;

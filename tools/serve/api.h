@@ -12,13 +12,19 @@
  * "ef_search" optional (default the server's --ef); other members are
  * ignored.
  *
- * Errors, in the order they are reported:
- *   400  not JSON (RFC 8259, strict), not an object, a member of the wrong
- *        type, a duplicated member, query_vector(s) missing;
- *   422  valid JSON with a wrong value: dimension differs from the index,
- *        a component outside float range, k not an integer in 1..VW_MAX_K,
- *        ef_search not an integer in 1..VW_MAX_EF, a batch over the limits,
- *        more search work than the server allows (--max-work).
+ * A body that fails validation is a 422, as in FastAPI (the original
+ * Python service), whatever is wrong with it; the first problem found is
+ * reported, in this order: not JSON (RFC 8259, strict; "json_invalid"), not
+ * an object, a member of the wrong type or duplicated, query_vector(s)
+ * missing ("missing"), then wrong values: dimension differs from the index,
+ * a component outside float range, k not an integer in 1..VW_MAX_K,
+ * ef_search not an integer in 1..VW_MAX_EF, a batch over the limits, more
+ * search work than the server allows (--max-work).
+ *
+ * Error bodies carry both a one-line "error" (what vw-serve always sent)
+ * and FastAPI's "detail": for a 422 a list with one
+ * {"type", "loc", "msg"} object (loc starts with "body", like pydantic's),
+ * for every other status the message as a string (HTTPException's shape).
  */
 #ifndef VW_SERVE_API_H
 #define VW_SERVE_API_H
@@ -42,14 +48,22 @@
  * (bench/serve/max_work.sh). */
 #define API_DEFAULT_MAX_WORK (1u << 20)
 
+/* The routes; API_UNROUTED stands for a request that matched none (or
+ * that could not be read), so that tables indexed by route have a row for
+ * it. */
 typedef enum api_route {
     API_HEALTH,
     API_STATS,
     API_SEARCH,
     API_SEARCH_BATCH,
-    API_VECTORS,  /* POST /vectors: upsert (api_vectors.c) */
-    API_VECTOR,   /* GET, HEAD, DELETE /vectors/{id} */
-    API_SNAPSHOT, /* POST /snapshot */
+    API_METRICS,      /* GET /metrics: Prometheus text (metrics.c) */
+    API_OPENAPI,      /* GET /openapi.json (openapi.c) */
+    API_ADMIN_RELOAD, /* POST /admin/reload: with --admin, from loopback only */
+    API_VECTORS,      /* POST /vectors: upsert (api_vectors.c) */
+    API_VECTOR,       /* GET, HEAD, DELETE /vectors/{id} */
+    API_SNAPSHOT,     /* POST /snapshot */
+    API_UNROUTED,
+    API_ROUTE_COUNT
 } api_route;
 
 /* Maps a method and path to a route. Returns 0, or 404 for an unknown path,
@@ -57,6 +71,10 @@ typedef enum api_route {
  * of the Allow header). GET routes also answer HEAD. */
 int api_route_request(http_method method, const char *path, size_t path_len, api_route *route,
                       const char **allow);
+/* The path of a route ("/search"), or "unmatched" for API_UNROUTED. */
+const char *api_route_path(api_route route);
+/* Routes answered with a request body (POST). */
+int api_route_is_post(api_route route);
 
 typedef struct api_search {
     float *queries; /* nq rows of dim floats, owned */
@@ -65,9 +83,18 @@ typedef struct api_search {
     uint32_t ef;
 } api_search;
 
+/* What is wrong with a request. For a 422, `type` is the pydantic error
+ * type ("missing", "json_invalid", "list_type", ...) and the location in
+ * the body is loc_key (a member name, "" for none) then loc_index[0] and
+ * loc_index[1] (array positions, or the byte offset of a JSON syntax
+ * error), each left out when < 0. */
 typedef struct api_error {
     int status;
-    char message[160];
+    char message[200];
+    char type[32];
+    char loc_key[40];
+    long loc_index[2];
+    int in_path; /* the location is in the URL path ("path"), not the body */
 } api_error;
 
 /* Decodes a search body for an index of `dim` dimensions. batch selects the
@@ -78,40 +105,62 @@ int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint
                      uint64_t max_work, api_search *out, api_error *err);
 void api_search_free(api_search *s);
 
+/* Where a problem in a body is: a member ("" or NULL: none), then up to
+ * two positions (< 0: none). */
+typedef struct api_loc {
+    const char *key;
+    long i0, i1;
+} api_loc;
+
 /* The body-reading pieces the write API (api_vectors.c) shares with the
- * search bodies. api_note records the first error of its kind in *e (later
- * ones are dropped). api_read_vector reads a JSON array of exactly `dim`
- * finite float32 values into dst (NULL to only check it): shape errors (not
- * an array of numbers) go to *shape as 400, value errors (wrong count, out
- * of range) to *value as 422, `what` naming the vector ("query_vector",
- * "vectors[3]"). api_read_object reads a body that must be one JSON object,
+ * search bodies; every problem they note is a 422. api_note records the
+ * first problem of its kind in *e (later ones are dropped), with its
+ * pydantic type. api_read_vector reads a JSON array of exactly `dim`
+ * finite float32 values into dst (NULL to only check it): shape errors
+ * (not an array of numbers) go to *shape, value errors (wrong count, out of
+ * range) to *value; the vector is member `key`, or its element `row` when
+ * row >= 0. api_read_object reads a body that must be one JSON object,
  * calling member() for each member (json_read_members); a body that is
- * another value is noted in *shape. Both return -1 on a syntax error. */
-void api_note(api_error *e, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+ * another value is noted in *shape. Both return -1 on a syntax error,
+ * which api_syntax_error turns into the 422 "json_invalid". */
+void api_note(api_error *e, const char *type, api_loc at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int api_read_vector(json_cursor *cur, uint32_t dim, api_error *shape, api_error *value, float *dst,
-                    const char *what);
+                    const char *key, long row);
 int api_read_object(json_cursor *cur, api_error *shape,
                     int (*member)(json_cursor *cur, const char *key, void *ctx), void *ctx);
+void api_syntax_error(const json_cursor *cur, api_error *err);
+
+/* Decodes a POST /admin/reload body: empty, or {"path": "file"} (other
+ * members are ignored). path gets the file, or "" for the index's own.
+ * 0, or -1 with a 422 in *err. */
+int api_parse_reload(const char *body, size_t len, char *path, size_t path_size, api_error *err);
+
+/* {"status":"reloaded","path":...,"count":N,"dim":D} */
+void api_write_reloaded(json_writer *w, const char *path, const vw_stats *info);
 
 /* ------------------------------------------------------------------ answers */
 
 /* The text of the 404, and of the 503 while a changed index file is loaded
  * again; API_RETRY_LATER is the header every 503 carries. */
 #define API_NOT_FOUND                                                                              \
-    "not found; the API is GET /, GET /stats, POST /search, POST /search/batch, POST /vectors, "   \
-    "GET or DELETE /vectors/{id}, POST /snapshot"
+    "not found; the API is GET /, GET /stats, POST /search, POST /search/batch, GET /metrics, "    \
+    "GET /openapi.json, POST /vectors, GET or DELETE /vectors/{id}, POST /snapshot (and POST "     \
+    "/admin/reload with --admin)"
 #define API_INDEX_CHANGED                                                                          \
     "the index file was changed in place while the server mapped it; it is being loaded again"
 #define API_RETRY_LATER "Retry-After: 1\r\n"
 
-/* The status of a failed search, with its message in msg: the caller's
- * fault (a zero vector to normalize, a non-finite value, a wrong dimension,
- * k or ef) is 422, anything else the server's, 500. `query` >= 0 names the
- * query of a batch in the message. */
-int api_search_failure(vw_status st, const char *detail, long query, char *msg, size_t cap);
+/* The status of a failed search, with the error in *e: the caller's fault
+ * (a zero vector to normalize, a non-finite value, a wrong dimension, k or
+ * ef) is 422, anything else the server's, 500. `query` >= 0 names the query
+ * of a batch. */
+int api_search_failure(vw_status st, const char *detail, long query, api_error *e);
 
-/* {"error":"message"} */
-void api_write_error(json_writer *w, const char *message);
+/* {"error":"message","detail":...}: see "Error bodies" above; a 422 with
+ * no more precise place is a "value_error" at ["body"]. */
+void api_write_error(json_writer *w, int status, const char *message);
+void api_write_error_at(json_writer *w, const api_error *e);
 
 /* The body of a search answer around the results (tool_json_result each):
  * nothing for /search, {"results":[ ... ]} for /search/batch. */
@@ -130,8 +179,10 @@ typedef struct api_server_stats {
     double uptime_s;
     uint64_t requests, errors, queries, timeouts, rejected, in_flight;
     uint64_t connections, connections_accepted, max_work, log_dropped;
-    uint64_t index_faults, index_reloads;
+    uint64_t index_faults, index_reloads, index_reload_failures, access_log_dropped;
     int index_changed;
+    const char *index_path;        /* the served file */
+    const char *last_reload_error; /* why the last requested reload failed, or "" */
 } api_server_stats;
 
 /* What GET /stats reports of the write side: the durable store's figures
@@ -158,15 +209,18 @@ void api_write_stats(json_writer *w, const vw_stats *info, uint64_t file_bytes,
  *
  * ids are plain decimal integers 0..2^64-1 (no sign, fraction or exponent),
  * each at most once per request; at most API_MAX_BATCH vectors a request.
- * Errors as for search: 400 for JSON that is not of this shape, 422 for
- * values (counts, dimension, non-finite components, ids out of range or
- * repeated), and for {id} in a path 400 when it is not such an integer. */
+ * Errors as for search: every body that fails validation is a 422 with a
+ * pydantic detail (not JSON, not of this shape, counts, dimension,
+ * non-finite components, ids out of range or repeated), and so is an {id}
+ * in a path that is not such an integer (FastAPI's answer to a bad path
+ * parameter: loc ["path", "id"], type "int_parsing"). */
 
 /* Route of /vectors/{id}: 0 for GET, HEAD and DELETE, else 405. */
 int api_route_vector(http_method method, api_route *route, const char **allow);
 
-/* The id of a "/vectors/{id}" path; 0 on success, -1 if it is not one. */
-int api_parse_vector_id(const char *path, size_t path_len, uint64_t *id);
+/* The id of a "/vectors/{id}" path; 0 on success, -1 with the 422 in *err
+ * if it is not one. */
+int api_parse_vector_id(const char *path, size_t path_len, uint64_t *id, api_error *err);
 
 typedef struct api_upsert {
     uint64_t *ids;  /* n, owned */
@@ -183,6 +237,13 @@ void api_upsert_free(api_upsert *u);
  * in msg: the caller's fault (a value an insert refuses) is 422, no memory
  * 503, anything else (the log could not be written or synced) 500. */
 int api_store_failure(vw_status st, const char *detail, char *msg, size_t cap);
+
+/* Why a server with --data refuses SIGHUP and POST /admin/reload (409):
+ * the durable store owns the index, and a file loaded over it would lose
+ * the writes since its last snapshot. */
+#define API_RELOAD_DATA                                                                            \
+    "the index is the write log's (--data): it changes through the write API and is never "        \
+    "reloaded from a file"
 
 /* The message of the 403 a read-only server answers writes with. */
 #define API_READ_ONLY "this server is read-only: start vw-serve with --data DIR to accept writes"

@@ -2,8 +2,8 @@
  * api_vectors.c - the write API's routes and bodies (see api.h): pure
  * functions, like api.c, so unit tests and the fuzz target call them
  * directly. The body is read in one pass; a syntax error stops it, shape
- * errors (400) and value errors (422) are remembered and the pass goes on,
- * so the most basic problem is the one reported.
+ * errors and value errors (all 422, with FastAPI's detail) are remembered
+ * and the pass goes on, so the most basic problem is the one reported.
  */
 #include "api.h"
 
@@ -39,10 +39,15 @@ static int parse_u64(const char *s, size_t len, uint64_t *out) {
     return 0;
 }
 
-int api_parse_vector_id(const char *path, size_t path_len, uint64_t *id) {
-    if (path_len <= 9 || memcmp(path, "/vectors/", 9) != 0)
-        return -1;
-    return parse_u64(path + 9, path_len - 9, id);
+int api_parse_vector_id(const char *path, size_t path_len, uint64_t *id, api_error *err) {
+    memset(err, 0, sizeof *err);
+    if (path_len > 9 && memcmp(path, "/vectors/", 9) == 0 &&
+        parse_u64(path + 9, path_len - 9, id) == 0)
+        return 0;
+    api_note(err, "int_parsing", (api_loc){"id", -1, -1},
+             "the id in /vectors/{id} must be an integer in 0..18446744073709551615");
+    err->in_path = 1;
+    return -1;
 }
 
 typedef struct upsert_parser {
@@ -74,7 +79,8 @@ static int read_id(upsert_parser *up, size_t index) {
     json_cursor *cur = &up->cur;
     int c = json_peek(cur);
     if (c != '-' && (c < '0' || c > '9')) {
-        api_note(&up->shape, 400, "ids must be an array of integers");
+        api_note(&up->shape, "int_type", (api_loc){"ids", (long)index, -1},
+                 "ids must be an array of integers");
         return json_skip_value(cur);
     }
     const char *tok;
@@ -83,7 +89,9 @@ static int read_id(upsert_parser *up, size_t index) {
         return -1;
     uint64_t id = 0;
     if (parse_u64(tok, len, &id) != 0)
-        api_note(&up->value, 422, "ids[%zu] must be an integer in 0..18446744073709551615", index);
+        api_note(&up->value, tok[0] == '-' ? "greater_than_equal" : "value_error",
+                 (api_loc){"ids", (long)index, -1},
+                 "ids[%zu] must be an integer in 0..18446744073709551615", index);
     if (up->nids >= API_MAX_BATCH)
         return 0;
     uint64_t *ids = grow(up->ids, &up->cap_ids, up->nids, sizeof *ids, &up->out_of_memory);
@@ -108,7 +116,8 @@ static int array_element(json_cursor *cur, size_t i, void *ctx) {
         return -1;
     *a->seen = i + 1;
     if (i == API_MAX_BATCH)
-        api_note(&a->up->value, 422, "%s holds more than %u entries", a->name, API_MAX_BATCH);
+        api_note(&a->up->value, "too_long", (api_loc){a->name, -1, -1},
+                 "%s holds more than %u entries", a->name, API_MAX_BATCH);
     return 0;
 }
 
@@ -117,7 +126,7 @@ static int read_array(upsert_parser *up, const char *name, const char *shape_msg
                       int (*one)(upsert_parser *, size_t), size_t *seen) {
     json_cursor *cur = &up->cur;
     if (json_peek(cur) != '[') {
-        api_note(&up->shape, 400, "%s", shape_msg);
+        api_note(&up->shape, "list_type", (api_loc){name, -1, -1}, "%s", shape_msg);
         return json_skip_value(cur);
     }
     cur->p++;
@@ -126,8 +135,6 @@ static int read_array(upsert_parser *up, const char *name, const char *shape_msg
 }
 
 static int read_row(upsert_parser *up, size_t index) {
-    char what[40];
-    snprintf(what, sizeof what, "vectors[%zu]", index);
     float *row = NULL;
     if (up->nrows < API_MAX_BATCH) {
         float *rows = grow(up->rows, &up->cap_rows, up->nrows, (size_t)up->dim * sizeof *rows,
@@ -137,7 +144,8 @@ static int read_row(upsert_parser *up, size_t index) {
             row = rows + up->nrows * up->dim;
         }
     }
-    if (api_read_vector(&up->cur, up->dim, &up->shape, &up->value, row, what) != 0)
+    if (api_read_vector(&up->cur, up->dim, &up->shape, &up->value, row, "vectors", (long)index) !=
+        0)
         return -1;
     up->nrows += row != NULL;
     return 0;
@@ -161,7 +169,7 @@ static int upsert_member(json_cursor *cur, const char *key, void *ctx) {
     if (bit == 0)
         return json_skip_value(&up->cur);
     if (bit & m->seen) {
-        api_note(&up->shape, 400, "duplicate member \"%s\"", key);
+        api_note(&up->shape, "value_error", (api_loc){key, -1, -1}, "duplicate member \"%s\"", key);
         return json_skip_value(&up->cur);
     }
     m->seen |= bit;
@@ -179,9 +187,11 @@ static int cmp_u64(const void *a, const void *b) {
 /* Counts that match, at least one vector, no id twice. */
 static void check_counts(upsert_parser *up, size_t nids, size_t nvecs) {
     if (nids != nvecs)
-        api_note(&up->value, 422, "ids has %zu entries but vectors has %zu", nids, nvecs);
+        api_note(&up->value, "value_error", (api_loc){"vectors", -1, -1},
+                 "ids has %zu entries but vectors has %zu", nids, nvecs);
     if (nids == 0)
-        api_note(&up->value, 422, "ids and vectors must not be empty");
+        api_note(&up->value, "too_short", (api_loc){"ids", -1, -1},
+                 "ids and vectors must not be empty");
     if (up->value.status != 0 || up->nids < 2)
         return;
     uint64_t *sorted = malloc(up->nids * sizeof *sorted);
@@ -193,7 +203,8 @@ static void check_counts(upsert_parser *up, size_t nids, size_t nvecs) {
     qsort(sorted, up->nids, sizeof *sorted, cmp_u64);
     for (size_t i = 1; i < up->nids; i++)
         if (sorted[i] == sorted[i - 1]) {
-            api_note(&up->value, 422, "id %llu appears twice", (unsigned long long)sorted[i]);
+            api_note(&up->value, "value_error", (api_loc){"ids", -1, -1}, "id %llu appears twice",
+                     (unsigned long long)sorted[i]);
             break;
         }
     free(sorted);
@@ -202,18 +213,15 @@ static void check_counts(upsert_parser *up, size_t nids, size_t nvecs) {
 static int pick_upsert_error(const upsert_parser *up, unsigned seen, api_error *err) {
     memset(err, 0, sizeof *err);
     if (up->cur.error) {
-        err->status = 400;
-        snprintf(err->message, sizeof err->message, "malformed JSON: %s at byte %zu", up->cur.error,
-                 (size_t)(up->cur.p - up->cur.start));
+        api_syntax_error(&up->cur, err);
     } else if (up->out_of_memory) {
         err->status = 500;
         snprintf(err->message, sizeof err->message, "out of memory");
     } else if (up->shape.status) {
         *err = up->shape;
     } else if (seen != (SEEN_IDS | SEEN_VECTORS)) {
-        err->status = 400;
-        snprintf(err->message, sizeof err->message, "missing member \"%s\"",
-                 seen & SEEN_IDS ? "vectors" : "ids");
+        const char *key = seen & SEEN_IDS ? "vectors" : "ids";
+        api_note(err, "missing", (api_loc){key, -1, -1}, "missing member \"%s\"", key);
     } else if (up->value.status) {
         *err = up->value;
     } else {

@@ -316,6 +316,8 @@ const char *http_reason_phrase(int status) {
         return "OK";
     case 400:
         return "Bad Request";
+    case 403:
+        return "Forbidden";
     case 404:
         return "Not Found";
     case 405:
@@ -358,13 +360,20 @@ void http_date_now(char out[32]) {
 
 size_t http_format_head(char *out, size_t cap, int status, size_t content_length, int keep_alive,
                         const char *extra_headers) {
+    return http_format_head_typed(out, cap, status, NULL, content_length, keep_alive,
+                                  extra_headers);
+}
+
+size_t http_format_head_typed(char *out, size_t cap, int status, const char *content_type,
+                              size_t content_length, int keep_alive, const char *extra_headers) {
     char date[32];
     http_date_now(date);
     int n = snprintf(out, cap,
                      "HTTP/1.1 %d %s\r\nServer: vw-serve\r\nDate: %s\r\n"
-                     "Content-Type: application/json\r\nContent-Length: %zu\r\n%s"
+                     "Content-Type: %s\r\nContent-Length: %zu\r\n%s"
                      "Connection: %s\r\n\r\n",
-                     status, http_reason_phrase(status), date, content_length,
+                     status, http_reason_phrase(status), date,
+                     content_type ? content_type : "application/json", content_length,
                      extra_headers ? extra_headers : "", keep_alive ? "keep-alive" : "close");
     if (n < 0 || (size_t)n >= cap)
         return 0;

@@ -65,5 +65,8 @@ void http_date_now(char out[32]);
  * if it does not fit. extra_headers is NULL or complete "Name: value\r\n" lines. */
 size_t http_format_head(char *out, size_t cap, int status, size_t content_length, int keep_alive,
                         const char *extra_headers);
+/* The same with another Content-Type than application/json (NULL: that one). */
+size_t http_format_head_typed(char *out, size_t cap, int status, const char *content_type,
+                              size_t content_length, int keep_alive, const char *extra_headers);
 
 #endif /* VW_SERVE_HTTP_H */

@@ -7,6 +7,10 @@
  *                       -> {"indices":[...],"distances":[...]}
  *   POST /search/batch  {"query_vectors":[[...],...],"k":10}
  *                       -> {"results":[{"indices":..,"distances":..},...]}
+ *   GET  /metrics       Prometheus text
+ *   GET  /openapi.json  the OpenAPI 3.1 description of all of this
+ *   POST /admin/reload  {"path": "new.vwi"} (optional): swap the index in
+ *                       (with --admin, loopback clients only); SIGHUP too
  *   GET /vectors/{id}, and with --data DIR the write API (writes.c):
  *   POST /vectors, DELETE /vectors/{id}, POST /snapshot
  *
@@ -23,12 +27,16 @@
 #include "machine.h"
 #include "vwhnsw.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 /* Descriptors besides the connections: stdio, listener, epoll, eventfd,
  * signalfd, inotify, the spare for refusing connections, an index file
@@ -72,11 +80,18 @@ static void usage(void) {
            "      --normalize          normalize every query to unit length before searching an\n"
            "                           l2 or ip index (as the original Python service did);\n"
            "                           cosine indexes always do\n"
+           "      --access-log FILE    one line per request to FILE (appended), or - for\n"
+           "                           standard output (default: none)\n"
+           "      --admin              answer POST /admin/reload (from loopback clients only)\n"
            "  -h, --help               show this help\n"
            "  -V, --version            show the version\n"
            "\n"
-           "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /vectors/{id};\n"
-           "with --data also POST /vectors, DELETE /vectors/{id}, POST /snapshot.\n"
+           "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /metrics,\n"
+           "GET /openapi.json, GET /vectors/{id}; POST /admin/reload with --admin; with\n"
+           "--data also POST /vectors, DELETE /vectors/{id}, POST /snapshot.\n"
+           "SIGHUP: load the index file again and swap it in; searches in flight finish on\n"
+           "the old one, and a file that does not load leaves the old one serving. With\n"
+           "--data the index is the write log's: SIGHUP and POST /admin/reload are refused.\n"
            "SIGTERM or SIGINT: stop accepting, answer the requests in flight (a batch is\n"
            "cut short with 503), exit 0; while the index loads they end the process.\n"
            "SIGUSR1: write a snapshot (with --data).\n"
@@ -103,6 +118,8 @@ enum {
     OPT_MAX_WORK,
     OPT_NORMALIZE,
     OPT_METRIC,
+    OPT_ACCESS_LOG,
+    OPT_ADMIN,
     OPT_DATA,
     OPT_WRITE_THREADS,
     OPT_SNAPSHOT_INTERVAL,
@@ -123,6 +140,8 @@ static const struct option longopts[] = {
     {"max-work", required_argument, NULL, OPT_MAX_WORK},
     {"normalize", no_argument, NULL, OPT_NORMALIZE},
     {"metric", required_argument, NULL, OPT_METRIC},
+    {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+    {"admin", no_argument, NULL, OPT_ADMIN},
     {"data", required_argument, NULL, OPT_DATA},
     {"write-threads", required_argument, NULL, OPT_WRITE_THREADS},
     {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
@@ -174,6 +193,12 @@ static void parse_option(options *o, unsigned *threads, int ch, char **argv) {
         break;
     case OPT_METRIC:
         o->metric = optarg;
+        break;
+    case OPT_ACCESS_LOG:
+        c->access_log = optarg;
+        break;
+    case OPT_ADMIN:
+        c->admin = 1;
         break;
     case OPT_DATA:
         c->data_dir = optarg;
@@ -282,13 +307,35 @@ static served_index *open_index(options *o) {
     return x;
 }
 
+/* An access log that cannot be written is an error before the index is
+ * loaded (which can take a while), not after. */
+static void check_access_log(const char *path) {
+    if (path == NULL || strcmp(path, "-") == 0)
+        return;
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        tool_die("cannot open the access log %s: %s", path, strerror(errno));
+    close(fd);
+}
+
 int main(int argc, char **argv) {
     tool_init("vw-serve");
     options o;
     memset(&o, 0, sizeof o);
     parse_options(argc, argv, &o);
     fit_descriptor_limit(&o);
+    check_access_log(o.cfg.access_log);
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (RLIMIT_FSIZE) makes a write to the log or a
+     * snapshot fail with EFBIG, answered 500 and logged, instead of killing
+     * the server. */
+    signal(SIGXFSZ, SIG_IGN);
+    /* A SIGHUP while the index loads waits for the signalfd: it must not
+     * end the process, and asks for nothing the first load does not do. */
+    sigset_t hup;
+    sigemptyset(&hup);
+    sigaddset(&hup, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hup, NULL);
     if (fault_guard_install() != 0)
         tool_die("cannot install the SIGBUS handler");
 
@@ -296,15 +343,17 @@ int main(int argc, char **argv) {
      * however long that takes (and while a store replays its log): they end
      * the process. */
     o.cfg.load_flags = o.mmap ? VW_LOAD_MMAP : VW_LOAD_DEFAULT;
+    o.cfg.metric = o.metric;
     served_index *index = open_index(&o);
 
     /* From here on they are blocked in every thread (the server's threads
      * inherit the mask) and arrive through the event loop's signalfd, with
-     * SIGUSR1 (a snapshot). */
+     * SIGHUP (a reload) and SIGUSR1 (a snapshot). */
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
     sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
     sigaddset(&signals, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &signals, NULL);
     int rc = serve_run(index, &o.cfg, &signals);

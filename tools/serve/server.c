@@ -6,8 +6,13 @@
  * cheap ones (GET /, GET /stats, errors, whose bodies api.c writes) itself
  * and hands each search to the worker pool (worker.c) through a bounded
  * queue; a finished search comes back through an eventfd. So the I/O
- * thread never blocks on a search, and a full queue is answered at once
- * with 503 instead of letting latency grow without bound. A request's body
+ * thread never waits for a long search, and a full queue is answered at
+ * once with 503 instead of letting latency grow without bound. One
+ * exception saves the two thread wake-ups of the hand-off where they cost
+ * most, at low concurrency: a single small search (at most INLINE_BUDGET of
+ * work) that arrives alone while every worker is idle is searched by the
+ * I/O thread itself, which then holds up the loop for well under a
+ * millisecond. A request's body
  * goes to its job, and its answer to the socket, without being copied when
  * the connection has nothing else buffered.
  *
@@ -56,11 +61,14 @@
  */
 #include "server.h"
 
+#include "access_log.h"
 #include "api.h"
 #include "fault.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
+#include "openapi.h"
 #include "slot.h"
 #include "worker.h"
 #include "writes.h"
@@ -87,6 +95,9 @@
 #define IN_FIRST_ALLOC  16384u
 #define KEEP_BUFFER_MAX (64u * 1024u) /* larger idle buffers are released */
 #define MAX_EVENTS      256
+/* The largest search the event loop runs itself (queries x max(k, ef)):
+ * one query at ef_search 256, under a millisecond on a million vectors. */
+#define INLINE_BUDGET 256u
 
 typedef enum timer_kind { TIMER_NONE, TIMER_IDLE, TIMER_REQUEST, TIMER_WRITE } timer_kind;
 
@@ -95,12 +106,14 @@ struct conn {
     int fd;
     int closed;
     int readable; /* edge-triggered: set by EPOLLIN, cleared on EAGAIN */
+    int rdhup;    /* the peer has shut down its side: read on to the end */
     int peer_eof;
     int in_flight; /* a search of this connection is with the workers */
     int close_after_write;
     int sent_continue; /* "100 Continue" sent for the current request */
     int keep_alive;    /* of the request being answered */
     int head_only;     /* the request being answered is HEAD */
+    int loopback;      /* the client is on the loopback interface */
     char *in;
     size_t in_len, in_cap;
     char *out;
@@ -111,7 +124,9 @@ struct conn {
     conn *prev, *next;   /* all open connections */
     conn *grave_next;    /* closed, to be freed */
     char peer[64];
-    char what[96]; /* request line of the request being answered, for logs */
+    char what[96];      /* request line of the request being answered, for logs */
+    api_route route;    /* of the request being answered */
+    int64_t started_ns; /* when its head was parsed */
 };
 
 typedef struct server {
@@ -130,10 +145,12 @@ typedef struct server {
     conn *graveyard;
     unsigned jobs_out;
     int stopping;
+    int quiet; /* the last epoll_wait returned one event: little concurrency */
     int accept_paused;
     int64_t stop_deadline_ms;
     int64_t started_ms;
-    atomic_uint_fast64_t requests, errors, queries, accepted, rejected, timeouts;
+    atomic_uint_fast64_t requests, errors;
+    serve_metrics metrics;
 } server;
 
 /* ------------------------------------------------------------------ small helpers */
@@ -142,6 +159,12 @@ static int64_t now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void count(atomic_uint_fast64_t *c, uint64_t v) {
@@ -286,8 +309,11 @@ static void conn_flush(server *s, conn *c) {
         conn_close(s, c);
 }
 
-/* Counts an answered request and logs an error one. */
-static void account(server *s, conn *c, int status, const char *log_msg) {
+/* Counts an answered request (metrics, access log) and logs an error one. */
+static void account(server *s, conn *c, int status, size_t body_len, const char *log_msg) {
+    uint64_t latency = (uint64_t)(now_ns() - c->started_ns);
+    metrics_request(&s->metrics, c->route, status, latency);
+    access_log_record(c->peer, c->what, status, c->head_only ? 0 : body_len, latency);
     count(&s->requests, 1);
     if (status >= 400) {
         count(&s->errors, 1);
@@ -301,14 +327,15 @@ static void account(server *s, conn *c, int status, const char *log_msg) {
  * (up to tens of megabytes for a large batch) is never copied. Otherwise,
  * or for a HEAD request, head and body are appended. `log_msg` is logged
  * for error statuses. */
-static void respond(server *s, conn *c, int status, json_writer *w, const char *extra_headers,
-                    const char *log_msg) {
+static void respond_typed(server *s, conn *c, int status, json_writer *w, const char *content_type,
+                          const char *extra_headers, const char *log_msg) {
     int keep = c->keep_alive && !c->close_after_write && !s->stopping;
     size_t body_len;
     const char *body = json_writer_text(w, &body_len);
     char head[SERVE_HEAD_ROOM];
-    size_t head_len =
-        body ? http_format_head(head, sizeof head, status, body_len, keep, extra_headers) : 0;
+    size_t head_len = body ? http_format_head_typed(head, sizeof head, status, content_type,
+                                                    body_len, keep, extra_headers)
+                           : 0;
     if (head_len > 0 && !c->head_only && c->out_off == c->out_len) {
         free(c->out);
         c->out = w->data;
@@ -325,42 +352,90 @@ static void respond(server *s, conn *c, int status, json_writer *w, const char *
     }
     if (!keep)
         c->close_after_write = 1;
-    account(s, c, status, log_msg);
+    account(s, c, status, body_len, log_msg);
+}
+
+static void respond(server *s, conn *c, int status, json_writer *w, const char *extra_headers,
+                    const char *log_msg) {
+    respond_typed(s, c, status, w, NULL, extra_headers, log_msg);
 }
 
 static void respond_error(server *s, conn *c, int status, const char *message,
                           const char *extra_headers) {
     json_writer w;
     json_writer_init(&w, 0, SERVE_HEAD_ROOM);
-    api_write_error(&w, message);
+    api_write_error(&w, status, message);
     respond(s, c, status, &w, extra_headers, message);
     json_writer_free(&w);
 }
 
-/* The figures of GET /stats the server keeps. */
-static api_server_stats server_figures(server *s, int index_changed) {
+static void respond_error_at(server *s, conn *c, const api_error *e) {
+    json_writer w;
+    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
+    api_write_error_at(&w, e);
+    respond(s, c, e->status, &w, NULL, e->message);
+    json_writer_free(&w);
+}
+
+/* The figures of GET /stats the server keeps; path and error are the
+ * caller's buffers. */
+static api_server_stats server_figures(server *s, int index_changed, const char *path,
+                                       const char *error) {
     return (api_server_stats){.ef_search = s->cfg->ef,
                               .normalize_queries = s->cfg->normalize,
                               .threads = s->pool.nthreads,
                               .uptime_s = (double)(now_ms() - s->started_ms) / 1000.0,
                               .requests = load(&s->requests),
                               .errors = load(&s->errors),
-                              .queries = load(&s->queries),
-                              .timeouts = load(&s->timeouts),
-                              .rejected = load(&s->rejected),
+                              .queries = load(&s->metrics.queries),
+                              .timeouts = load(&s->metrics.timeouts),
+                              .rejected = load(&s->metrics.connections_rejected) +
+                                          load(&s->metrics.queue_rejected),
                               .in_flight = s->jobs_out,
                               .connections = s->nconns,
-                              .connections_accepted = load(&s->accepted),
+                              .connections_accepted = load(&s->metrics.connections_accepted),
                               .max_work = s->cfg->max_work,
                               .log_dropped = serve_log_dropped(),
                               .index_faults = fault_guard_total(),
                               .index_reloads = atomic_load(&s->slot.reloads),
+                              .index_reload_failures = atomic_load(&s->slot.reload_failures),
+                              .access_log_dropped = access_log_dropped(),
+                              .index_path = path,
+                              .last_reload_error = error,
                               .index_changed = index_changed};
 }
 
-/* GET / and GET /stats, answered on the event loop: they never search. */
+static void answer_metrics(server *s, conn *c, const served_index *x) {
+    metrics_gauges g = {.in_flight = s->jobs_out,
+                        .connections = s->nconns,
+                        .log_dropped = serve_log_dropped(),
+                        .access_log_dropped = access_log_dropped(),
+                        .index_reloads = atomic_load(&s->slot.reloads),
+                        .index_reload_failures = atomic_load(&s->slot.reload_failures),
+                        .index_faults = fault_guard_total(),
+                        .index_changed = atomic_load(&x->damaged),
+                        .index = &x->info,
+                        .index_file_bytes = x->file_bytes,
+                        .threads = s->pool.nthreads};
+    json_writer w;
+    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
+    metrics_write(&w, &s->metrics, &g);
+    if (json_writer_text(&w, &(size_t){0}) == NULL)
+        respond_error(s, c, 500, "out of memory", NULL);
+    else
+        respond_typed(s, c, 200, &w, METRICS_CONTENT_TYPE, NULL, NULL);
+    json_writer_free(&w);
+}
+
+/* GET /, /stats, /metrics and /openapi.json, answered on the event loop:
+ * they never search. */
 static void answer_get(server *s, conn *c, api_route route) {
     served_index *x = slot_acquire(&s->slot);
+    if (route == API_METRICS) {
+        answer_metrics(s, c, x);
+        slot_release(x);
+        return;
+    }
     vw_stats info = served_index_stats(x);
     uint64_t file_bytes = x->file_bytes;
     int changed = atomic_load(&x->damaged);
@@ -370,8 +445,12 @@ static void answer_get(server *s, conn *c, api_route route) {
     int status = 200;
     if (route == API_HEALTH) {
         status = api_write_health(&w, &info, changed);
+    } else if (route == API_OPENAPI) {
+        openapi_write(&w, &info, s->cfg->admin);
     } else {
-        api_server_stats figures = server_figures(s, changed);
+        char path[4096], error[512];
+        slot_describe(&s->slot, path, sizeof path, error, sizeof error);
+        api_server_stats figures = server_figures(s, changed, path, error);
         api_write_figures ws;
         int writes = writes_stats(s->writes, &ws) == 0;
         api_write_stats(&w, &info, file_bytes, &figures, writes ? &ws : NULL);
@@ -411,7 +490,8 @@ static serve_job *take_body(conn *c, int batch, const http_request *req) {
 /* Hands a request to the workers: searches to the search pool, the write
  * API to the write pool (if the server takes writes). */
 static void submit_job(server *s, conn *c, const http_request *req, api_route route, uint64_t id) {
-    serve_job *j = take_body(c, route == API_SEARCH_BATCH, req);
+    int batch = route == API_SEARCH_BATCH;
+    serve_job *j = take_body(c, batch, req);
     if (j == NULL) {
         respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
         return;
@@ -419,13 +499,80 @@ static void submit_job(server *s, conn *c, const http_request *req, api_route ro
     j->route = route;
     j->method = req->method;
     j->id = id;
-    int write = s->writes && route != API_SEARCH && route != API_SEARCH_BATCH;
-    if (workers_submit(write ? &s->write_pool : &s->pool, j) != 0) {
+    int search = route == API_SEARCH || route == API_SEARCH_BATCH;
+    /* A lone small search while every worker is idle is answered here: the
+     * hand-off would cost two thread wake-ups, more than such a search.
+     * The write API never runs here: a write waits for its log sync. */
+    int inline_ok = search && !batch && s->quiet && s->jobs_out == 0;
+    worker_pool *pool = s->writes && !search ? &s->write_pool : &s->pool;
+    int rc = inline_ok ? workers_run_inline(pool, j, INLINE_BUDGET)
+                       : (workers_submit(pool, j) == 0 ? 1 : -1);
+    if (rc < 0) {
         serve_job_free(j);
-        count(&s->rejected, 1);
+        count(&s->metrics.queue_rejected, 1);
         respond_error(s, c, 503, "server overloaded: the request queue is full", API_RETRY_LATER);
         return;
     }
+    c->in_flight = 1;
+    s->jobs_out++;
+}
+
+/* Runs on the reload thread when a reload asked for by POST /admin/reload
+ * is done: the answer goes back to the event loop like a search's. */
+static void reload_done(void *arg, void *token, int ok, const char *path, const vw_stats *info,
+                        const char *error) {
+    server *s = arg;
+    serve_job *j = token;
+    if (j == NULL)
+        return; /* a SIGHUP: the slot logged the outcome */
+    json_writer_reset(&j->resp);
+    if (ok) {
+        j->status = 200;
+        api_write_reloaded(&j->resp, path, info);
+    } else {
+        api_error e = {.status = 422, .type = "value_error", .loc_index = {-1, -1}};
+        snprintf(e.loc_key, sizeof e.loc_key, "path");
+        snprintf(e.message, sizeof e.message,
+                 "the index did not load; the previous one goes on "
+                 "serving: %s",
+                 error);
+        j->status = 422;
+        snprintf(j->error, sizeof j->error, "%s", e.message);
+        api_write_error_at(&j->resp, &e);
+    }
+    workers_complete(&s->pool, j);
+}
+
+/* POST /admin/reload: only with --admin, only from loopback; the load runs
+ * on the slot's reload thread and the answer comes back when it is done. */
+static void submit_reload(server *s, conn *c, const http_request *req) {
+    if (!s->cfg->admin) {
+        respond_error(s, c, 404, API_NOT_FOUND, NULL);
+        return;
+    }
+    if (!c->loopback) {
+        respond_error(s, c, 403, "the admin API answers loopback clients only", NULL);
+        return;
+    }
+    if (s->writes) {
+        respond_error(s, c, 409, API_RELOAD_DATA, NULL);
+        return;
+    }
+    char path[4096];
+    api_error err;
+    if (api_parse_reload(c->in + req->head_len, req->content_length, path, sizeof path, &err) !=
+        0) {
+        respond_error_at(s, c, &err);
+        return;
+    }
+    serve_job *j = serve_job_new(c, 0, NULL, NULL, 0);
+    if (j == NULL || slot_request_reload(&s->slot, path[0] ? path : NULL, j) != 0) {
+        if (j)
+            serve_job_free(j);
+        respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
+        return;
+    }
+    serve_log("%s: reload of %s asked for", c->peer, path[0] ? path : "the index file");
     c->in_flight = 1;
     s->jobs_out++;
 }
@@ -445,25 +592,29 @@ static void note_request_line(conn *c, const http_request *req) {
 static void dispatch(server *s, conn *c, const http_request *req) {
     c->keep_alive = req->keep_alive;
     c->head_only = req->method == HTTP_HEAD;
+    c->started_ns = now_ns();
     note_request_line(c, req);
-    api_route route = API_HEALTH;
+    api_route route = API_UNROUTED;
     const char *allow = NULL;
     uint64_t id = 0;
+    api_error err;
     int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
+    c->route = st == 0 ? route : API_UNROUTED;
     if (st == 404) {
         respond_error(s, c, 404, API_NOT_FOUND, NULL);
     } else if (st == 405) {
         char extra[64];
         snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
         respond_error(s, c, 405, "method not allowed", extra);
-    } else if (route == API_HEALTH || route == API_STATS) {
-        answer_get(s, c, route);
-    } else if (route != API_VECTOR) {
-        submit_job(s, c, req, route, 0);
-    } else if (api_parse_vector_id(req->path, req->path_len, &id) != 0) {
-        respond_error(s, c, 400, "the id in /vectors/{id} must be an integer in 0..2^64-1", NULL);
-    } else {
+    } else if (route == API_ADMIN_RELOAD) {
+        submit_reload(s, c, req);
+    } else if (route == API_VECTOR &&
+               api_parse_vector_id(req->path, req->path_len, &id, &err) != 0) {
+        respond_error_at(s, c, &err);
+    } else if (route == API_VECTOR || api_route_is_post(route)) {
         submit_job(s, c, req, route, id);
+    } else {
+        answer_get(s, c, route);
     }
 }
 
@@ -496,6 +647,8 @@ static void process_input(server *s, conn *c) {
             snprintf(c->what, sizeof c->what, "-");
             c->keep_alive = 0;
             c->head_only = 0;
+            c->route = API_UNROUTED;
+            c->started_ns = now_ns();
             respond_error(s, c, status, reason, NULL);
             return;
         }
@@ -536,9 +689,14 @@ static void read_input(server *s, conn *c) {
             c->in = p;
             c->in_cap = cap;
         }
-        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        size_t room = c->in_cap - c->in_len;
+        ssize_t n = recv(c->fd, c->in + c->in_len, room, 0);
         if (n > 0) {
             c->in_len += (size_t)n;
+            /* A short read emptied the socket: the next bytes raise a new
+             * edge, so the recv that would only say EAGAIN is saved. */
+            if ((size_t)n < room && !c->rdhup)
+                c->readable = 0;
         } else if (n == 0) {
             c->peer_eof = 1;
             c->readable = 0;
@@ -597,12 +755,22 @@ static void format_peer(char *out, size_t cap, const struct sockaddr_storage *ss
     }
 }
 
+static int is_loopback(const struct sockaddr_storage *ss) {
+    if (ss->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
+    if (ss->ss_family != AF_INET6)
+        return 0;
+    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+}
+
 /* Over --max-connections, or out of descriptors: a short 503 and close,
  * without a connection slot. */
 static void reject_connection(server *s, int fd, const struct sockaddr_storage *ss,
                               const char *reason) {
-    char body[128];
-    size_t body_len = (size_t)snprintf(body, sizeof body, "{\"error\":\"%s\"}", reason);
+    char body[256];
+    size_t body_len =
+        (size_t)snprintf(body, sizeof body, "{\"error\":\"%s\",\"detail\":\"%s\"}", reason, reason);
     char head[512];
     size_t n = http_format_head(head, sizeof head, 503, body_len, 0, "Retry-After: 1\r\n");
     char msg[sizeof head + sizeof body];
@@ -618,7 +786,7 @@ static void reject_connection(server *s, int fd, const struct sockaddr_storage *
     close(fd);
     char peer[64];
     format_peer(peer, sizeof peer, ss);
-    count(&s->rejected, 1);
+    count(&s->metrics.connections_rejected, 1);
     count(&s->errors, 1);
     serve_log("%s 503: %s (--max-connections %u)", peer, reason, s->cfg->max_connections);
 }
@@ -635,7 +803,7 @@ static int refuse_with_spare(server *s) {
     socklen_t len = sizeof ss;
     int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-        count(&s->accepted, 1);
+        count(&s->metrics.connections_accepted, 1);
         reject_connection(s, fd, &ss, "the server is out of file descriptors");
     }
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -667,7 +835,7 @@ static void accept_all(server *s) {
             s->accept_paused = 1;
             return;
         }
-        count(&s->accepted, 1);
+        count(&s->metrics.connections_accepted, 1);
         if (s->nconns >= s->cfg->max_connections) {
             reject_connection(s, fd, &ss, "too many connections");
             continue;
@@ -680,6 +848,7 @@ static void accept_all(server *s) {
         c->fd = fd;
         snprintf(c->what, sizeof c->what, "-");
         format_peer(c->peer, sizeof c->peer, &ss);
+        c->loopback = is_loopback(&ss);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct epoll_event ev;
@@ -707,7 +876,9 @@ static void complete_jobs(server *s, serve_job *done) {
         conn *c = j->conn;
         c->in_flight = 0;
         s->jobs_out--;
-        count(&s->queries, j->queries);
+        count(&s->metrics.queries, j->queries);
+        if (j->status == 200 && (c->route == API_SEARCH || c->route == API_SEARCH_BATCH))
+            count(&s->metrics.searches, 1);
         if (c->closed) {
             c->grave_next = s->graveyard;
             s->graveyard = c;
@@ -736,14 +907,16 @@ static void expire_timers(server *s) {
         timer_kind kind = c->timer;
         timer_remove(s, c);
         if (kind == TIMER_REQUEST) {
-            count(&s->timeouts, 1);
+            count(&s->metrics.timeouts, 1);
             snprintf(c->what, sizeof c->what, "-");
+            c->route = API_UNROUTED;
+            c->started_ns = now_ns();
             c->keep_alive = 0;
             c->head_only = 0;
             respond_error(s, c, 408, "request not received in time", NULL);
             conn_flush(s, c);
         } else if (kind == TIMER_WRITE) {
-            count(&s->timeouts, 1);
+            count(&s->metrics.timeouts, 1);
             serve_log("%s: client did not read its response in time; connection closed", c->peer);
         }
         conn_close(s, c); /* idle connections go silently */
@@ -783,6 +956,14 @@ static void handle_signal(server *s) {
             serve_log("SIGUSR1: no snapshot to take (the server is read-only)");
         return;
     }
+    if (si.ssi_signo == SIGHUP) {
+        int rc = s->stopping ? -1 : slot_request_reload(&s->slot, NULL, NULL);
+        if (rc == 0)
+            serve_log("SIGHUP: loading the index file again");
+        else if (rc == -2)
+            serve_log("SIGHUP ignored: " API_RELOAD_DATA);
+        return;
+    }
     begin_shutdown(s, si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
@@ -795,6 +976,8 @@ static void handle_conn_event(server *s, conn *c, uint32_t events) {
     }
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP))
         c->readable = 1;
+    if (events & (EPOLLRDHUP | EPOLLHUP))
+        c->rdhup = 1;
     conn_service(s, c);
 }
 
@@ -820,6 +1003,7 @@ static void event_loop(server *s) {
             begin_shutdown(s, "epoll failure");
             n = 0;
         }
+        s->quiet = n == 1;
         for (int i = 0; i < n; i++) {
             void *tag = events[i].data.ptr;
             if (tag == &s->listen_fd)
@@ -910,12 +1094,13 @@ static void log_startup(server *s, unsigned port) {
     int v6 = strchr(cfg->host, ':') != NULL;
     serve_log("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
               "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u max_connections=%u "
-              "queue=%u max_work=%llu%s%s%s",
+              "queue=%u max_work=%llu%s%s%s%s%s",
               v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, port, cfg->index_path,
               (unsigned long long)info.count, info.dim, vw_metric_name(info.metric), cfg->threads,
               cfg->ef, vw_simd_name(vw_simd_active()), (unsigned long long)cfg->max_body,
               cfg->timeout_ms, cfg->max_connections, cfg->queue_depth,
               (unsigned long long)cfg->max_work, cfg->normalize ? " normalize=on" : "",
+              cfg->admin ? " admin=on" : "", cfg->access_log ? " access_log=on" : "",
               cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");
 }
 
@@ -960,17 +1145,26 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
     s->cfg = cfg;
     s->listen_fd = s->event_fd = s->signal_fd = s->epfd = s->inotify_fd = s->spare_fd = -1;
     s->started_ms = now_ms();
+    metrics_init(&s->metrics);
     serve_log_start();
     unsigned port = 0;
     int rc = 1;
-    if (cfg->store && !(s->writes = writes_start(cfg->store, cfg->snapshot_interval_s,
-                                                 cfg->snapshot_log_bytes))) {
-        serve_log("cannot start the snapshot thread");
+    char err[512];
+    if (cfg->access_log && access_log_open(cfg->access_log, err, sizeof err) != 0) {
+        serve_log("%s", err);
         served_index_free(initial);
         serve_log_stop();
         return 1;
     }
-    int slotted = slot_start(&s->slot, cfg->index_path, cfg->load_flags, initial) == 0;
+    if (cfg->store && !(s->writes = writes_start(cfg->store, cfg->snapshot_interval_s,
+                                                 cfg->snapshot_log_bytes))) {
+        serve_log("cannot start the snapshot thread");
+        access_log_close();
+        served_index_free(initial);
+        serve_log_stop();
+        return 1;
+    }
+    int slotted = slot_start(&s->slot, cfg->load_flags, cfg->metric, initial, reload_done, s) == 0;
     if (slotted && server_start(s, &port, stop_signals) == 0) {
         log_startup(s, port);
         event_loop(s);
@@ -986,6 +1180,7 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
     slot_stop(&s->slot);
     free_graveyard(s);
     server_close_fds(s);
+    access_log_close();
     serve_log_stop();
     return rc;
 }

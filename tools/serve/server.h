@@ -12,8 +12,9 @@
 #include <stdint.h>
 
 typedef struct serve_config {
-    const char *index_path; /* loaded again from here if the mapped file changes */
+    const char *index_path; /* the file of the initial load */
     unsigned load_flags;    /* VW_LOAD_* of the initial load */
+    const char *metric;     /* --metric (an hnswlib file's), or NULL; reloads use it too */
     const char *host;
     unsigned port;            /* 0 = any free port (printed on the startup line) */
     uint32_t ef;              /* default ef_search */
@@ -24,6 +25,8 @@ typedef struct serve_config {
     unsigned queue_depth;     /* searches waiting for a worker; beyond it: 503 */
     uint64_t max_work;        /* queries x max(k, ef_search) per request; beyond it: 422 */
     int normalize;            /* normalize queries before searching an l2/ip index */
+    int admin;                /* POST /admin/reload answered (to loopback clients) */
+    const char *access_log;   /* FILE or "-", or NULL for none */
     /* writes (NULL store: read-only) */
     vw_store *store;              /* the index's durable store, opened by the caller */
     const char *data_dir;         /* its directory, for logs */
@@ -32,12 +35,14 @@ typedef struct serve_config {
     uint64_t snapshot_log_bytes;  /* snapshot when the log reaches this; 0: no limit */
 } serve_config;
 
-/* Serves `index` (owned from here on) until SIGTERM or SIGINT; SIGUSR1 asks
- * for a snapshot. The caller must have blocked these signals in every
- * thread, so they arrive through a signalfd; the threads started here
- * inherit the mask. With cfg->store the index is the store's and the write
- * API is open. Returns 0 after a clean shutdown, 1 if the server could not
- * start (a message was logged). */
+/* Serves `index` (owned from here on) until SIGTERM or SIGINT; SIGHUP loads
+ * the index file again and swaps it in, SIGUSR1 asks for a snapshot. With
+ * cfg->store the index is the store's and the write API is open; it is
+ * then never reloaded from a file (SIGHUP and POST /admin/reload are
+ * refused). The caller must have blocked these signals in every thread, so
+ * they arrive through a signalfd; the threads started here inherit the
+ * mask. Returns 0 after a clean shutdown, 1 if the server could not start
+ * (a message was logged). */
 int serve_run(served_index *index, const serve_config *cfg, const sigset_t *signals);
 
 #endif /* VW_SERVE_SERVER_H */

@@ -20,13 +20,24 @@
 
 #define RETRY_MS 1000
 
-/* The rest of a served index whose index and info are set. */
-static void served_init(served_index *x, const char *path) {
+struct reload_request {
+    char *path; /* NULL: the current index's file */
+    void *token;
+    reload_request *next;
+};
+
+/* The rest of a served index whose index and info are set; -1 (nothing
+ * freed) when out of memory. */
+static int served_init(served_index *x, const char *path) {
+    x->path = strdup(path);
+    if (x->path == NULL)
+        return -1;
     int64_t bytes = tool_file_size(path);
     x->file_bytes = bytes > 0 ? (uint64_t)bytes : 0;
     x->watch = -1;
     atomic_init(&x->refs, 1);
     atomic_init(&x->damaged, 0);
+    return 0;
 }
 
 int served_index_load(const char *path, unsigned flags, const char *metric, served_index **out,
@@ -58,7 +69,12 @@ int served_index_load(const char *path, unsigned flags, const char *metric, serv
         free(x);
         return -1;
     }
-    served_init(x, path);
+    if (served_init(x, path) != 0) {
+        snprintf(err, err_size, "%s: out of memory", path);
+        vw_index_free(x->index);
+        free(x);
+        return -1;
+    }
     *out = x;
     return 0;
 }
@@ -79,7 +95,11 @@ int served_index_borrow(const vw_index *index, const char *path, served_index **
     }
     x->index = (vw_index *)index; /* written only through the store */
     x->borrowed = 1;
-    served_init(x, path);
+    if (served_init(x, path) != 0) {
+        snprintf(err, err_size, "%s: out of memory", path);
+        free(x);
+        return -1;
+    }
     *out = x;
     return 0;
 }
@@ -89,6 +109,7 @@ void served_index_free(served_index *x) {
         return;
     if (!x->borrowed)
         vw_index_free(x->index);
+    free(x->path);
     free(x);
 }
 
@@ -115,13 +136,13 @@ void slot_release(served_index *x) {
 /* With the slot locked: watch the file just loaded for writes in place
  * (the same inode keeps the same watch). */
 static void watch_current(index_slot *s) {
-    if (s->inotify_fd < 0)
+    if (s->inotify_fd < 0 || s->current->borrowed) /* a store's index is in memory */
         return;
-    s->current->watch = inotify_add_watch(s->inotify_fd, s->path, IN_MODIFY);
+    s->current->watch = inotify_add_watch(s->inotify_fd, s->current->path, IN_MODIFY);
     if (s->current->watch < 0)
         serve_log("cannot watch %s for changes (%s); a change in place is noticed at its "
                   "first fault only",
-                  s->path, strerror(errno));
+                  s->current->path, strerror(errno));
 }
 
 int slot_swap(index_slot *s, served_index *fresh) {
@@ -149,7 +170,8 @@ void slot_mark_damaged(index_slot *s, served_index *x, const char *why) {
               "renaming a new one over it)",
               why);
     pthread_mutex_lock(&s->mu);
-    if (x == s->current) {
+    /* A store's index is never replaced by a file: the store owns it. */
+    if (x == s->current && !x->borrowed) {
         s->reload_wanted = 1;
         pthread_cond_broadcast(&s->cv);
     }
@@ -170,7 +192,7 @@ void slot_handle_inotify(index_slot *s) {
             served_index *x = slot_acquire(s);
             if (x->watch == ev->wd) {
                 char why[PATH_MAX + 64];
-                snprintf(why, sizeof why, "%s was modified in place while mapped", s->path);
+                snprintf(why, sizeof why, "%s was modified in place while mapped", x->path);
                 slot_mark_damaged(s, x, why);
             }
             slot_release(x);
@@ -192,12 +214,19 @@ static void wait_retry(index_slot *s) {
     }
 }
 
-/* One attempt, with the slot unlocked; 0 when the index was replaced. */
-static int reload_once(index_slot *s, char *last_error, size_t size) {
+/* A copy of the current index's path, with the slot locked. */
+static char *current_path(index_slot *s) {
+    return strdup(s->current->path);
+}
+
+/* One attempt after a change in place, with the slot unlocked; 0 when the
+ * index was replaced. */
+static int reload_once(index_slot *s, const char *path, char *last_error, size_t size) {
     served_index *fresh = NULL;
     char err[PATH_MAX + 512];
-    /* Reloads follow changes to a mapped file, which only vwhnsw files are. */
-    if (served_index_load(s->path, s->flags, NULL, &fresh, err, sizeof err) != 0) {
+    /* Reloads after a change in place follow a mapped file, which only
+     * vwhnsw files are. */
+    if (served_index_load(path, s->flags, NULL, &fresh, err, sizeof err) != 0) {
         atomic_fetch_add(&s->reload_failures, 1);
         if (strcmp(err, last_error) != 0)
             serve_log("cannot load the index again yet: %s; retrying every second", err);
@@ -208,9 +237,63 @@ static int reload_once(index_slot *s, char *last_error, size_t size) {
     unsigned dim = fresh->info.dim;
     if (slot_swap(s, fresh) != 0)
         return -1;
-    serve_log("loaded %s again: count=%llu dim=%u", s->path, count, dim);
+    serve_log("loaded %s again: count=%llu dim=%u", path, count, dim);
     last_error[0] = '\0';
     return 0;
+}
+
+/* Serves one requested reload, with the slot unlocked. */
+static void serve_request(index_slot *s, reload_request *r, char *fallback_path) {
+    const char *path = r->path ? r->path : fallback_path;
+    served_index *fresh = NULL;
+    char err[PATH_MAX + 512] = "";
+    int ok =
+        path != NULL && served_index_load(path, s->flags, s->metric, &fresh, err, sizeof err) == 0;
+    if (path == NULL)
+        snprintf(err, sizeof err, "out of memory");
+    vw_stats info;
+    if (ok) {
+        info = fresh->info;
+        ok = slot_swap(s, fresh) == 0;
+        if (!ok)
+            snprintf(err, sizeof err, "the server is stopping");
+    }
+    if (ok) {
+        serve_log("reloaded %s: count=%llu dim=%u", path, (unsigned long long)info.count, info.dim);
+    } else {
+        atomic_fetch_add(&s->reload_failures, 1);
+        serve_log("reload failed, the previous index goes on serving: %s", err);
+    }
+    pthread_mutex_lock(&s->mu);
+    snprintf(s->last_error, sizeof s->last_error, "%s", ok ? "" : err);
+    pthread_mutex_unlock(&s->mu);
+    if (s->done)
+        s->done(s->done_arg, r->token, ok, path ? path : "", ok ? &info : NULL, err);
+}
+
+/* With the slot locked: the oldest request, or NULL. */
+static reload_request *pop_request(index_slot *s) {
+    reload_request *r = s->requests;
+    if (r != NULL) {
+        s->requests = r->next;
+        if (s->requests == NULL)
+            s->requests_tail = NULL;
+    }
+    return r;
+}
+
+/* With the slot locked: serves the oldest request, unlocking meanwhile. */
+static void take_request(index_slot *s) {
+    reload_request *r = pop_request(s);
+    char *fallback = r->path ? NULL : current_path(s);
+    s->loading = 1;
+    pthread_mutex_unlock(&s->mu);
+    serve_request(s, r, fallback);
+    free(fallback);
+    free(r->path);
+    free(r);
+    pthread_mutex_lock(&s->mu);
+    s->loading = 0;
 }
 
 static void *reload_main(void *arg) {
@@ -218,14 +301,20 @@ static void *reload_main(void *arg) {
     char last_error[PATH_MAX + 512] = "";
     pthread_mutex_lock(&s->mu);
     while (!s->closing) {
+        if (s->requests != NULL) {
+            take_request(s);
+            continue;
+        }
         if (!s->reload_wanted) {
             pthread_cond_wait(&s->cv, &s->mu);
             continue;
         }
         s->reload_wanted = 0;
         s->loading = 1;
+        char *path = current_path(s);
         pthread_mutex_unlock(&s->mu);
-        int rc = reload_once(s, last_error, sizeof last_error);
+        int rc = path ? reload_once(s, path, last_error, sizeof last_error) : -1;
+        free(path);
         pthread_mutex_lock(&s->mu);
         s->loading = 0;
         if (rc != 0 && !s->closing) {
@@ -238,9 +327,51 @@ static void *reload_main(void *arg) {
     return NULL;
 }
 
-int slot_start(index_slot *s, const char *path, unsigned flags, served_index *initial) {
-    s->path = path;
+int slot_request_reload(index_slot *s, const char *path, void *token) {
+    pthread_mutex_lock(&s->mu);
+    int borrowed = s->current != NULL && s->current->borrowed;
+    pthread_mutex_unlock(&s->mu);
+    if (borrowed)
+        return -2;
+    reload_request *r = calloc(1, sizeof *r);
+    if (r == NULL || (path != NULL && (r->path = strdup(path)) == NULL)) {
+        free(r);
+        return -1;
+    }
+    r->token = token;
+    pthread_mutex_lock(&s->mu);
+    int ok = !s->closing;
+    if (ok) {
+        if (s->requests_tail)
+            s->requests_tail->next = r;
+        else
+            s->requests = r;
+        s->requests_tail = r;
+        pthread_cond_broadcast(&s->cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!ok) {
+        free(r->path);
+        free(r);
+    }
+    return ok ? 0 : -1;
+}
+
+void slot_describe(index_slot *s, char *path, size_t path_size, char *error, size_t error_size) {
+    pthread_mutex_lock(&s->mu);
+    snprintf(path, path_size, "%s", s->current ? s->current->path : "");
+    snprintf(error, error_size, "%s", s->last_error);
+    pthread_mutex_unlock(&s->mu);
+}
+
+int slot_start(index_slot *s, unsigned flags, const char *metric, served_index *initial,
+               slot_reload_cb done, void *done_arg) {
     s->flags = flags;
+    s->metric = metric;
+    s->done = done;
+    s->done_arg = done_arg;
+    s->requests = s->requests_tail = NULL;
+    s->last_error[0] = '\0';
     s->current = initial;
     s->reload_wanted = s->loading = s->closing = s->thread_started = 0;
     atomic_init(&s->reloads, 0);
@@ -271,6 +402,10 @@ void slot_stop(index_slot *s) {
     int loading = s->loading;
     served_index *x = s->current;
     s->current = NULL;
+    for (reload_request *r = pop_request(s); r; r = pop_request(s)) {
+        free(r->path); /* SIGHUPs not yet served; requests with a token are all done */
+        free(r);
+    }
     pthread_mutex_unlock(&s->mu);
     if (s->thread_started) {
         /* A load can take seconds; the process is about to exit, and the

@@ -7,7 +7,12 @@
  * replacement (slot_swap) never frees an index under a running search: the
  * old one is freed by whoever drops its last reference.
  *
- * Today one event replaces the index: its mapped file was changed in place
+ * Two events replace the index. An operator asks for it (SIGHUP, or POST
+ * /admin/reload with an optional new path: slot_request_reload): the file
+ * is loaded on the reload thread while the old index goes on serving, then
+ * swapped in; searches that hold the old one finish on it. A file that
+ * fails to load leaves the old index in place, and the reason is logged
+ * and kept for /stats (last_error). Or the mapped file was changed in place
  * (a SIGBUS during a search, or an inotify IN_MODIFY on the mapped inode).
  * The index is then marked damaged (searches on it answer 503 at once) and
  * the slot's reload thread loads the path again, retrying each second while
@@ -30,6 +35,7 @@
 
 typedef struct served_index {
     vw_index *index;
+    char *path;    /* the file it was loaded from */
     int borrowed;  /* the index belongs to a store (vw-serve --data): not freed here */
     vw_stats info; /* at load; served_index_stats for what writes change */
     uint64_t file_bytes;
@@ -51,10 +57,18 @@ void served_index_free(served_index *x);
 /* x->info with the counts as they are now (writes change them). */
 vw_stats served_index_stats(const served_index *x);
 
+/* Called on the reload thread when a requested reload is done: ok, the
+ * path that was loaded (or tried) and, on success, the new index's
+ * statistics, else the reason. `token` is the requester's. */
+typedef void (*slot_reload_cb)(void *arg, void *token, int ok, const char *path,
+                               const vw_stats *info, const char *error);
+
+typedef struct reload_request reload_request;
+
 typedef struct index_slot {
-    const char *path;
     unsigned flags;
-    int inotify_fd; /* -1 unless mapped: the event loop polls it */
+    const char *metric; /* --metric, given again to requested reloads */
+    int inotify_fd;     /* -1 unless mapped: the event loop polls it */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     served_index *current;
@@ -63,12 +77,28 @@ typedef struct index_slot {
     int closing;
     int thread_started;
     pthread_t thread;
+    reload_request *requests; /* asked for, oldest first */
+    reload_request *requests_tail;
+    char last_error[512]; /* why the last requested reload failed; "" after a success */
+    slot_reload_cb done;
+    void *done_arg;
     atomic_uint_fast64_t reloads;
     atomic_uint_fast64_t reload_failures;
 } index_slot;
 
-/* Takes ownership of `initial` and starts the reload thread. 0 or -1. */
-int slot_start(index_slot *s, const char *path, unsigned flags, served_index *initial);
+/* Takes ownership of `initial` and starts the reload thread; `done` is
+ * called after each requested reload. 0 or -1. */
+int slot_start(index_slot *s, unsigned flags, const char *metric, served_index *initial,
+               slot_reload_cb done, void *done_arg);
+
+/* Asks the reload thread to load `path` (NULL: the current index's file)
+ * and swap it in. Never blocks on a load. -1 when out of memory or
+ * stopping, -2 when the index is a store's (borrowed: it is replaced only
+ * through the store, never by a file); done is then not called. */
+int slot_request_reload(index_slot *s, const char *path, void *token);
+
+/* Copies the current path and the last reload error (under the lock). */
+void slot_describe(index_slot *s, char *path, size_t path_size, char *error, size_t error_size);
 /* Stops the reload thread (without waiting for a load in progress) and
  * drops the current index. */
 void slot_stop(index_slot *s);

@@ -41,21 +41,49 @@ void serve_job_free(serve_job *j) {
     free(j);
 }
 
-static void job_fail(serve_job *j, int status, const char *message, const char *extra_headers) {
-    j->status = status;
+static void job_fail_at(serve_job *j, const api_error *e, const char *extra_headers) {
+    j->status = e->status;
     j->extra_headers = extra_headers;
-    snprintf(j->error, sizeof j->error, "%s", message);
+    snprintf(j->error, sizeof j->error, "%s", e->message);
     json_writer_reset(&j->resp);
-    api_write_error(&j->resp, message);
+    api_write_error_at(&j->resp, e);
+}
+
+static void job_fail(serve_job *j, int status, const char *message, const char *extra_headers) {
+    api_error e = {.status = status, .loc_index = {-1, -1}};
+    snprintf(e.message, sizeof e.message, "%s", message);
+    job_fail_at(j, &e, extra_headers);
 }
 
 /* ------------------------------------------------------------------ searching */
 
 typedef struct worker_ctx {
     worker_pool *pool;
-    uint64_t labels[VW_MAX_K];
-    float distances[VW_MAX_K];
 } worker_ctx;
+
+/* The searches of one request, shared by the workers that take part: the
+ * one that took the job and, for a batch, helpers it queued. Each claims
+ * CHUNK queries at a time from `next`; the last one to leave writes the
+ * answer. A failure at query q stops everyone before the queries after q;
+ * the first failing query in order is the one reported, as if one worker
+ * had searched them all in turn. */
+struct shared_run {
+    served_index *x;
+    api_search req;
+    int normalize;
+    int64_t deadline_ms;
+    size_t chunk;
+    uint64_t *labels; /* nq x k */
+    float *distances;
+    uint32_t *found; /* nq */
+    atomic_size_t next;
+    atomic_int participants;
+    atomic_size_t fail_hint; /* fail_at, read without the lock */
+    pthread_mutex_t mu;
+    size_t fail_at; /* nq while nothing failed */
+    api_error fail;
+    const char *fail_headers;
+};
 
 /* Checked between two queries of a request: why the rest must not run, in
  * msg; 0 to go on. */
@@ -76,51 +104,15 @@ static int interrupted(worker_pool *p, int64_t deadline_ms, size_t done, size_t 
     return 0;
 }
 
-/* One query under the SIGBUS guard; *faulted says the mapped file vanished
- * under it (the answer is then garbage and must not be sent). */
-static vw_status search_one(const served_index *x, worker_ctx *w, float *q, const api_search *req,
-                            int normalize, uint32_t *found, int *faulted) {
-    vw_status st = normalize ? vw_normalize(q, x->info.dim) : VW_OK;
-    *faulted = 0;
-    if (st != VW_OK)
-        return st;
-    fault_guard_enter();
-    st = vw_index_search(x->index, q, req->k, req->ef, NULL, NULL, w->labels, w->distances, found);
-    *faulted = fault_guard_leave() > 0;
-    return st == VW_ERR_EMPTY_INDEX ? VW_OK : st; /* nothing to find: an empty answer */
-}
-
-/* Searches every query of a parsed request into j->resp; returns how many
- * were searched. */
-static size_t run_searches(worker_ctx *w, serve_job *j, served_index *x, api_search *req) {
-    worker_pool *p = w->pool;
-    int normalize = p->cfg->normalize && x->info.metric != VW_METRIC_COSINE;
-    int64_t deadline = now_ms() + p->cfg->timeout_ms;
-    size_t i = 0;
-    char msg[200];
-    for (; i < req->nq; i++) {
-        if (i > 0 && interrupted(p, deadline, i, req->nq, msg, sizeof msg)) {
-            job_fail(j, 503, msg, API_RETRY_LATER);
-            break;
-        }
-        uint32_t found = 0;
-        int faulted;
-        vw_status st =
-            search_one(x, w, req->queries + i * x->info.dim, req, normalize, &found, &faulted);
-        if (faulted) {
-            slot_mark_damaged(p->slot, x, "the mapped index file shrank under a search");
-            job_fail(j, 503, API_INDEX_CHANGED, API_RETRY_LATER);
-            break;
-        }
-        if (st != VW_OK) {
-            int status = api_search_failure(st, vw_last_error_detail(), j->batch ? (long)i : -1,
-                                            msg, sizeof msg);
-            job_fail(j, status, msg, NULL);
-            break;
-        }
-        tool_json_result(&j->resp, w->labels, w->distances, found);
+static void run_fail(shared_run *r, size_t q, const api_error *e, const char *headers) {
+    pthread_mutex_lock(&r->mu);
+    if (q < r->fail_at) {
+        r->fail_at = q;
+        r->fail = *e;
+        r->fail_headers = headers;
+        atomic_store(&r->fail_hint, q);
     }
-    return i;
+    pthread_mutex_unlock(&r->mu);
 }
 
 /* The /vectors routes and /snapshot (writes.c). A server that takes writes
@@ -138,65 +130,259 @@ static void run_vectors(worker_pool *p, serve_job *j, served_index *x) {
     }
 }
 
-static void run_job(worker_ctx *w, serve_job *j) {
-    worker_pool *p = w->pool;
+static void run_fail_msg(shared_run *r, size_t q, int status, const char *msg,
+                         const char *headers) {
+    api_error e = {.status = status, .loc_index = {-1, -1}};
+    snprintf(e.message, sizeof e.message, "%s", msg);
+    run_fail(r, q, &e, headers);
+}
+
+/* Query q under the SIGBUS guard; 0, or -1 after recording a failure. A
+ * fault means the mapped file vanished under it: the answer is garbage. */
+static int search_query(worker_pool *p, shared_run *r, size_t q, int batch) {
+    const served_index *x = r->x;
+    float *vec = r->req.queries + q * x->info.dim;
+    vw_status st = r->normalize ? vw_normalize(vec, x->info.dim) : VW_OK;
+    int faulted = 0;
+    if (st == VW_OK) {
+        fault_guard_enter();
+        st = vw_index_search(x->index, vec, r->req.k, r->req.ef, NULL, NULL,
+                             r->labels + q * r->req.k, r->distances + q * r->req.k, &r->found[q]);
+        faulted = fault_guard_leave() > 0;
+    }
+    if (faulted) {
+        slot_mark_damaged(p->slot, r->x, "the mapped index file shrank under a search");
+        run_fail_msg(r, q, 503, API_INDEX_CHANGED, API_RETRY_LATER);
+        return -1;
+    }
+    if (st == VW_ERR_EMPTY_INDEX) { /* nothing to find: an empty answer */
+        r->found[q] = 0;
+    } else if (st != VW_OK) {
+        api_error e;
+        api_search_failure(st, vw_last_error_detail(), batch ? (long)q : -1, &e);
+        run_fail(r, q, &e, NULL);
+        return -1;
+    }
+    return 0;
+}
+
+/* Claims and searches chunks of queries until none is left. */
+static void run_work(worker_pool *p, serve_job *j) {
+    shared_run *r = j->run;
+    size_t nq = r->req.nq;
+    char msg[200];
+    for (;;) {
+        size_t first = atomic_fetch_add(&r->next, r->chunk);
+        if (first >= nq)
+            return;
+        size_t end = first + r->chunk < nq ? first + r->chunk : nq;
+        for (size_t q = first; q < end; q++) {
+            if (q >= atomic_load(&r->fail_hint))
+                return;
+            if (q > 0 && interrupted(p, r->deadline_ms, q, nq, msg, sizeof msg)) {
+                run_fail_msg(r, q, 503, msg, API_RETRY_LATER);
+                return;
+            }
+            if (search_query(p, r, q, j->batch) != 0)
+                return;
+        }
+    }
+}
+
+static void run_free(shared_run *r) {
+    api_search_free(&r->req);
+    pthread_mutex_destroy(&r->mu);
+    free(r); /* the result arrays are in the same block */
+}
+
+/* The answer, from the results or the first failure. */
+static void run_answer(serve_job *j) {
+    shared_run *r = j->run;
+    j->queries = r->fail_at < r->req.nq ? r->fail_at : r->req.nq;
+    if (r->fail_at < r->req.nq) {
+        job_fail_at(j, &r->fail, r->fail_headers);
+        return;
+    }
+    j->status = 200;
+    api_begin_results(&j->resp, j->batch);
+    for (size_t q = 0; q < r->req.nq; q++)
+        tool_json_result(&j->resp, r->labels + q * r->req.k, r->distances + q * r->req.k,
+                         r->found[q]);
+    api_end_results(&j->resp, j->batch);
+    if (!json_writer_ok(&j->resp))
+        job_fail(j, 500,
+                 j->resp.nonfinite ? "a distance is not a finite number: the index holds a "
+                                     "non-finite vector"
+                                   : "out of memory",
+                 NULL);
+}
+
+/* A participant is done; the last one answers and hands the job back. */
+static void run_leave(worker_pool *p, serve_job *j) {
+    shared_run *r = j->run;
+    if (atomic_fetch_sub(&r->participants, 1) != 1)
+        return;
+    run_answer(j);
+    slot_release(r->x);
+    run_free(r);
+    j->run = NULL;
+    workers_complete(p, j);
+}
+
+static int queue_helpers(worker_pool *p, serve_job *j, unsigned n);
+
+/* Sets up the shared run of a parsed request, its result arrays in the
+ * same allocation (one per request); -1 when out of memory. */
+static int run_start(worker_pool *p, serve_job *j, served_index *x, api_search *req) {
+    size_t results = req->nq * req->k;
+    size_t labels_at = (sizeof(shared_run) + 7) & ~(size_t)7;
+    size_t distances_at = labels_at + results * sizeof(uint64_t);
+    size_t found_at = distances_at + results * sizeof(float);
+    shared_run *r = calloc(1, found_at + req->nq * sizeof(uint32_t) + 1);
+    if (r == NULL)
+        return -1;
+    r->labels = (uint64_t *)((char *)r + labels_at);
+    r->distances = (float *)((char *)r + distances_at);
+    r->found = (uint32_t *)((char *)r + found_at);
+    r->x = x;
+    r->req = *req;
+    r->normalize = p->cfg->normalize && x->info.metric != VW_METRIC_COSINE;
+    r->deadline_ms = now_ms() + p->cfg->timeout_ms;
+    size_t chunk = req->nq / ((size_t)p->nthreads * 4);
+    r->chunk = chunk < 1 ? 1 : (chunk > 32 ? 32 : chunk);
+    r->fail_at = req->nq;
+    atomic_init(&r->fail_hint, req->nq);
+    atomic_init(&r->next, 0);
+    atomic_init(&r->participants, 1);
+    pthread_mutex_init(&r->mu, NULL);
+    j->run = r;
+    size_t chunks = (req->nq + r->chunk - 1) / r->chunk;
+    if (chunks > 1 && p->nthreads > 1)
+        queue_helpers(p, j,
+                      (unsigned)(chunks - 1 < p->nthreads - 1 ? chunks - 1 : p->nthreads - 1));
+    return 0;
+}
+
+/* Borrows the index and decodes the body; -1 when the job was answered
+ * (an error) and handed back. */
+static int run_parse(worker_pool *p, serve_job *j, served_index **x_out, api_search *req) {
     served_index *x = slot_acquire(p->slot);
-    api_search req;
     api_error err;
     if (atomic_load(&x->damaged)) {
         job_fail(j, 503, API_INDEX_CHANGED, API_RETRY_LATER);
     } else if (j->route != API_SEARCH && j->route != API_SEARCH_BATCH) {
         run_vectors(p, j, x);
     } else if (api_parse_search(j->body, j->body_len, j->batch, x->info.dim, p->cfg->ef,
-                                p->cfg->max_work, &req, &err) != 0) {
-        job_fail(j, err.status, err.message, NULL);
+                                p->cfg->max_work, req, &err) != 0) {
+        job_fail_at(j, &err, NULL);
     } else {
-        j->status = 200;
-        api_begin_results(&j->resp, j->batch);
-        j->queries = run_searches(w, j, x, &req);
-        if (j->status == 200)
-            api_end_results(&j->resp, j->batch);
-        if (j->status == 200 && !json_writer_ok(&j->resp))
-            job_fail(j, 500,
-                     j->resp.nonfinite ? "a distance is not a finite number: the index holds a "
-                                         "non-finite vector"
-                                       : "out of memory",
-                     NULL);
-        api_search_free(&req);
+        *x_out = x;
+        return 0;
     }
     slot_release(x);
+    workers_complete(p, j);
+    return -1;
+}
+
+/* Runs the searches of a decoded request; the run holds x until its last
+ * participant leaves, which hands the job back. */
+static void run_go(worker_pool *p, serve_job *j, served_index *x, api_search *req) {
+    if (run_start(p, j, x, req) != 0) {
+        api_search_free(req);
+        job_fail(j, 500, "out of memory", NULL);
+        slot_release(x);
+        workers_complete(p, j);
+        return;
+    }
+    run_work(p, j);
+    run_leave(p, j);
+}
+
+static void run_job(worker_ctx *w, serve_job *j) {
+    served_index *x;
+    api_search req;
+    if (run_parse(w->pool, j, &x, &req) == 0)
+        run_go(w->pool, j, x, &req);
+}
+
+int workers_run_inline(worker_pool *p, serve_job *j, uint64_t budget) {
+    served_index *x;
+    api_search req;
+    /* The event loop never waits: a write (which waits for its log sync)
+     * or a read of /vectors always goes to a worker. */
+    if (j->route != API_SEARCH && j->route != API_SEARCH_BATCH)
+        return workers_submit(p, j) == 0 ? 1 : -1;
+    if (run_parse(p, j, &x, &req) != 0)
+        return 0;
+    uint64_t work = (uint64_t)req.nq * (req.ef > req.k ? req.ef : req.k);
+    if (req.nq != 1 || work > budget) {
+        api_search_free(&req);
+        slot_release(x);
+        return workers_submit(p, j) == 0 ? 1 : -1;
+    }
+    run_go(p, j, x, &req);
+    return 0;
 }
 
 /* ------------------------------------------------------------------ the queue */
 
-/* Blocks until a job arrives; NULL once stopped and drained. */
-static serve_job *queue_pop(worker_pool *p) {
+/* Blocks until a job arrives; {NULL} once stopped and drained. */
+static queue_item queue_pop(worker_pool *p) {
     pthread_mutex_lock(&p->mu);
     while (p->count == 0 && !p->stop)
         pthread_cond_wait(&p->cv, &p->mu);
-    serve_job *j = NULL;
+    queue_item it = {NULL, 0};
     if (p->count > 0) {
-        j = p->ring[p->head];
+        it = p->ring[p->head];
         p->head = (p->head + 1) % p->cap;
         p->count--;
     }
     pthread_mutex_unlock(&p->mu);
-    return j;
+    return it;
+}
+
+/* Queues up to n helpers for j's run at the head of the queue (they are
+ * part of a request already being answered), as far as there is room. */
+static int queue_helpers(worker_pool *p, serve_job *j, unsigned n) {
+    pthread_mutex_lock(&p->mu);
+    unsigned queued = 0;
+    for (; queued < n && p->count < p->cap; queued++) {
+        atomic_fetch_add(&j->run->participants, 1);
+        p->head = (p->head + p->cap - 1) % p->cap;
+        p->ring[p->head] = (queue_item){j, 1};
+        p->count++;
+    }
+    if (queued > 0)
+        pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return (int)queued;
+}
+
+void workers_complete(worker_pool *p, serve_job *j) {
+    pthread_mutex_lock(&p->done_mu);
+    int was_empty = p->done == NULL;
+    j->next = p->done;
+    p->done = j;
+    pthread_mutex_unlock(&p->done_mu);
+    /* One wake-up per batch of completions: while the list is not empty,
+     * the event loop has a wake-up coming and takes the whole list. */
+    if (was_empty) {
+        uint64_t one = 1;
+        ssize_t n = write(p->event_fd, &one, sizeof one);
+        (void)n; /* the counter cannot overflow; a failed write leaves it readable anyway */
+    }
 }
 
 static void *worker_main(void *arg) {
     worker_ctx *w = arg;
     worker_pool *p = w->pool;
-    serve_job *j;
-    while ((j = queue_pop(p)) != NULL) {
-        run_job(w, j);
-        pthread_mutex_lock(&p->done_mu);
-        j->next = p->done;
-        p->done = j;
-        pthread_mutex_unlock(&p->done_mu);
-        uint64_t one = 1;
-        ssize_t n = write(p->event_fd, &one, sizeof one);
-        (void)n; /* the counter cannot overflow; a failed write leaves it readable anyway */
+    for (queue_item it = queue_pop(p); it.job != NULL; it = queue_pop(p)) {
+        if (it.helper) {
+            run_work(p, it.job);
+            run_leave(p, it.job);
+        } else {
+            run_job(w, it.job);
+        }
     }
     return NULL;
 }
@@ -205,7 +391,7 @@ int workers_submit(worker_pool *p, serve_job *j) {
     pthread_mutex_lock(&p->mu);
     int ok = p->count < p->cap;
     if (ok) {
-        p->ring[(p->head + p->count) % p->cap] = j;
+        p->ring[(p->head + p->count) % p->cap] = (queue_item){j, 0};
         p->count++;
         pthread_cond_signal(&p->cv);
     }

@@ -7,13 +7,16 @@
  * worker decodes the body (api.c), borrows the index from the slot, runs
  * the searches under the SIGBUS guard and writes the answer into the job;
  * then it puts the job on a completion list and wakes the event loop
- * through an eventfd, which sends the answer.
+ * through an eventfd, which sends the answer. The queries of a batch are
+ * shared out: the worker that takes it queues helpers at the head of the
+ * queue, every free worker searches chunks of it, and the last one to finish
+ * writes the answer.
  *
  * A server that takes writes (--data) runs a second pool for the write API
  * (writes.c): a write blocks its worker until its log record is synced, so
  * writes have threads of their own and never hold up a search. A read-only
  * server answers GET /vectors/{id} (and refuses the writes) on its search
- * workers.
+ * workers. Writes are never shared out nor run inline on the event loop.
  */
 #ifndef VW_SERVE_WORKER_H
 #define VW_SERVE_WORKER_H
@@ -34,6 +37,7 @@
 #define SERVE_HEAD_ROOM 512u
 
 typedef struct serve_job serve_job;
+typedef struct shared_run shared_run;
 struct serve_job {
     void *conn;      /* the connection it answers (the event loop's) */
     int batch;       /* /search/batch */
@@ -48,8 +52,15 @@ struct serve_job {
     json_writer resp;          /* the answer's body, after SERVE_HEAD_ROOM bytes */
     char error[200];           /* what went wrong, for the log */
     uint64_t queries;          /* searches run */
+    shared_run *run;           /* while its searches run (worker.c) */
     serve_job *next;
 };
+
+/* A queue entry: a job, or a helper for the searches of a job's batch. */
+typedef struct queue_item {
+    serve_job *job;
+    int helper;
+} queue_item;
 
 /* A job for `conn` over the request body at body[0..len), which lives in
  * `input` (owned by the job from here on). NULL when out of memory. */
@@ -64,7 +75,7 @@ typedef struct worker_pool {
     atomic_int stop_searches; /* set at shutdown: batches stop between queries */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    serve_job **ring; /* the queue */
+    queue_item *ring; /* the queue */
     unsigned cap, head, count;
     int stop;
     pthread_mutex_t done_mu;
@@ -81,6 +92,15 @@ int workers_start(worker_pool *p, index_slot *slot, const serve_config *cfg, int
                   unsigned threads, serve_writes *writes);
 /* Queues a job; -1 when the queue is full (the job stays the caller's). */
 int workers_submit(worker_pool *p, serve_job *j);
+/* Runs a single search on the calling thread when its work, queries x
+ * max(k, ef_search), is at most `budget` (0: answered here; the answer
+ * comes through the completion list like a worker's); a larger request is
+ * queued (1), or refused when the queue is full (-1, the job stays the
+ * caller's). For the event loop when every worker is idle: it saves the
+ * two thread wake-ups of a hand-off. */
+int workers_run_inline(worker_pool *p, serve_job *j, uint64_t budget);
+/* Hands a finished job to the event loop (any thread may call it). */
+void workers_complete(worker_pool *p, serve_job *j);
 /* The jobs finished since the last call, as a list through ->next. */
 serve_job *workers_take_done(worker_pool *p);
 /* Running batches stop between two queries (503); for the shutdown. */

@@ -138,7 +138,7 @@ void writes_stop(serve_writes *w) {
 static int fail(json_writer *resp, char *error, size_t cap, int status, const char *message) {
     snprintf(error, cap, "%s", message);
     json_writer_reset(resp);
-    api_write_error(resp, error);
+    api_write_error(resp, status, error);
     return status;
 }
 
@@ -179,8 +179,12 @@ static int upsert(serve_writes *w, const vw_index *index, const char *body, size
     vw_index_stats(index, &info);
     api_upsert up;
     api_error err;
-    if (api_parse_upsert(body, len, info.dim, &up, &err) != 0)
-        return fail(resp, error, cap, err.status, err.message);
+    if (api_parse_upsert(body, len, info.dim, &up, &err) != 0) {
+        snprintf(error, cap, "%s", err.message);
+        json_writer_reset(resp);
+        api_write_error_at(resp, &err);
+        return err.status;
+    }
     vw_status st = vw_store_upsert(w->store, up.vectors, up.ids, up.n);
     int status = 200;
     if (st == VW_OK)
