@@ -420,16 +420,16 @@ static void test_float_fast_path(void) {
         else if (kind == 4)
             snprintf(text, sizeof text, "%.*f", (int)(state % 13), (double)(bits % 100000) / 997.0);
         else
-            snprintf(text, sizeof text, "%llue%d", (unsigned long long)(state >> 20) % 100000000000ull,
-                     (int)(state % 41) - 20);
+            snprintf(text, sizeof text, "%llue%d",
+                     (unsigned long long)(state >> 20) % 100000000000ull, (int)(state % 41) - 20);
         float want = strtof(text, NULL), got = 0;
         if (!isfinite(want))
             continue;
         if (json_number_to_float(text, strlen(text), &got) != 0 ||
             memcmp(&want, &got, sizeof want) != 0) {
             if (mismatches++ < 5)
-                fprintf(stderr, "%s: strtof %.9g, json_number_to_float %.9g\n", text,
-                        (double)want, (double)got);
+                fprintf(stderr, "%s: strtof %.9g, json_number_to_float %.9g\n", text, (double)want,
+                        (double)got);
         }
     }
     CHECK(mismatches == 0);
