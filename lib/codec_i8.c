@@ -22,13 +22,17 @@
  * its exact distance; only the graph walk sees the clamped codes. */
 #include "vw_internal.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 vw_status vw_i8_check(const float *offset, float step, uint32_t dim) {
-    if (!isfinite(step) || !(step > 0))
-        return vw_fail(VW_ERR_CORRUPT, "i8 codec: step %g is not a positive number", (double)step);
+    /* A subnormal step has no finite reciprocal: encoding would multiply by
+     * infinity and turn a zero difference into NaN. */
+    if (!isnormal(step) || !(step > 0))
+        return vw_fail(VW_ERR_CORRUPT, "i8 codec: step %g is not a positive normal number",
+                       (double)step);
     double norm2 = 0;
     for (uint32_t i = 0; i < dim; i++) {
         if (!isfinite(offset[i]))
@@ -72,8 +76,13 @@ static float choose_step(const float *lo, const float *hi, uint32_t dim, bool in
     for (uint32_t i = 0; i < dim; i++)
         range = (double)hi[i] - lo[i] > range ? (double)hi[i] - lo[i] : range;
     if (integers && range <= 255)
-        return 1.0f;                                  /* lossless */
-    return range > 0 ? (float)(range / 255.0) : 1.0f; /* all equal: any step decodes them */
+        return 1.0f; /* lossless */
+    if (!(range > 0))
+        return 1.0f; /* all equal: any step decodes them */
+    /* Ranges below 255 * FLT_MIN would give a subnormal step; the smallest
+     * normal one loses nothing that float32 distances could tell apart. */
+    double step = range / 255.0;
+    return step < FLT_MIN ? FLT_MIN : (float)step;
 }
 
 vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize) {
@@ -119,7 +128,7 @@ void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *o
     for (uint32_t i = 0; i < dim; i++) {
         float t = (v[i] - c->offset[i]) * inv; /* inv is exactly 1 for step 1 */
         t = floorf(t + 0.5f);
-        out[i] = (uint8_t)(t < 0 ? 0 : t > 255 ? 255 : t);
+        out[i] = (uint8_t)(t > 255 ? 255 : t >= 0 ? t : 0); /* NaN (never expected) gives 0 */
     }
 }
 

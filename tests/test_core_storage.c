@@ -224,6 +224,20 @@ static void i8_training(void) {
     free(x);
     p.flags = 0;
 
+    /* ranges so narrow that range / 255 is subnormal still give a codec
+     * that encodes without NaN: every row searchable, its own nearest */
+    x = malloc(50 * DIM * sizeof *x);
+    CHECK(x != NULL);
+    for (uint64_t i = 0; i < 50 * (uint64_t)DIM; i++)
+        x[i] = i % DIM ? 1.0f : (float)(i / DIM % 2) * 2e-39f; /* dimension 0 spans 2e-39 */
+    CHECK_OK(vw_index_create(&p, &ix));
+    CHECK_OK(vw_index_train(ix, x, 50));
+    CHECK_OK(vw_index_add_batch(ix, x, NULL, 50, 1, NULL, NULL));
+    CHECK_OK(vw_index_search(ix, x, 3, 50, NULL, NULL, l, d, &found));
+    CHECK(found == 3 && d[0] == 0.0f);
+    vw_index_free(ix);
+    free(x);
+
     /* training has no effect on the other kinds */
     p.storage = VW_STORAGE_F16;
     CHECK_OK(vw_index_create(&p, &ix));

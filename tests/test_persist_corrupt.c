@@ -427,6 +427,10 @@ static void storage_fields(unsigned char *f) {
     fix_crcs(f);
     expect(f, good_len, VW_ERR_CORRUPT, "step", "infinite step");
     memcpy(f, good, good_len);
+    wr32(f + so + 16, 0x00000001u); /* step 1.4e-45: subnormal, no finite reciprocal */
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "step", "subnormal step");
+    memcpy(f, good, good_len);
     wr32(f + so + 32 + 4, 0x7f000000u); /* offset 1.7e38: decoded rows would overflow */
     fix_crcs(f);
     expect(f, good_len, VW_ERR_CORRUPT, "storage", "huge offset");
