@@ -237,8 +237,55 @@ uint32_t vw_select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c, uin
 
 /* ------------------------------------------------------------------ link */
 
-/* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
- * the list is full. Takes nb's node lock; uses s->sel. */
+/* Prunes the full list of nb (len ids) plus id with the heuristic. */
+static void prune_with(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t *list, uint32_t len,
+                       uint32_t id, uint32_t max) {
+    vw_query base = vw_prepare_node(ix, nb, s->nbuf);
+    vw_cand *c = s->sel; /* the caller's selection lives in s->cand's storage */
+    VW_ASSERT(len + 1 <= s->sel_cap);
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t x = vw_list_at(list, i);
+        c[i] = (vw_cand){vw_qdist(ix, &base, x), x};
+    }
+    c[len] = (vw_cand){vw_qdist(ix, &base, id), id};
+    vw_cand_sort(c, len + 1);
+    uint32_t kept = vw_select_neighbours(ix, s, c, len + 1, max);
+    for (uint32_t i = 0; i < kept; i++)
+        vw_list_put(list, i, c[i].id);
+    vw_list_set_len(list, kept);
+}
+
+/* The position of the removed node in a full list farthest from nb, or
+ * len if none. A removed node is only a bridge until the next purge, which
+ * replaces it with its own neighbours; letting the heuristic weigh it like
+ * a live one would drop live nodes it "covers", and a live node can lose
+ * its last in-link that way and never be found again (churn tests showed
+ * it). So a full list gives up a removed member before a live one. */
+static uint32_t removed_slot(const vw_index *ix, vw_scratch *s, uint32_t nb, const uint32_t *list,
+                             uint32_t len) {
+    if (atomic_load_explicit(&((vw_index *)ix)->ndead, memory_order_relaxed) == 0)
+        return len; /* no removed node anywhere: a build's common case */
+    uint32_t at = len;
+    float far = -1;
+    vw_query base = {NULL, 0};
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t x = vw_list_at(list, i);
+        if (vw_state(ix, x) != VW_NODE_REMOVED)
+            continue;
+        if (!base.p)
+            base = vw_prepare_node(ix, nb, s->nbuf);
+        float d = vw_qdist(ix, &base, x);
+        if (d > far) {
+            far = d;
+            at = i;
+        }
+    }
+    return at;
+}
+
+/* Adds `id` to the list of `nb` at `level`: in a free place, else in place
+ * of a removed member, else pruning with the heuristic. Takes nb's node
+ * lock; uses s->sel. */
 void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level) {
     uint32_t max = vw_list_max(ix, level);
     vw_node_lock_take(ix, nb);
@@ -248,25 +295,16 @@ void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsi
     bool present = false;
     for (uint32_t i = 0; i < len && !present; i++)
         present = vw_list_at(list, i) == id;
+    uint32_t slot;
     if (present) {
         /* nb chose id itself while id was being linked */
     } else if (len < max) {
         vw_list_put(list, len, id);
         vw_list_set_len(list, len + 1);
+    } else if ((slot = removed_slot(ix, s, nb, list, len)) < len) {
+        vw_list_put(list, slot, id);
     } else {
-        vw_query base = vw_prepare_node(ix, nb, s->nbuf);
-        vw_cand *c = s->sel; /* the caller's selection lives in s->cand's storage */
-        VW_ASSERT(len + 1 <= s->sel_cap);
-        for (uint32_t i = 0; i < len; i++) {
-            uint32_t x = vw_list_at(list, i);
-            c[i] = (vw_cand){vw_qdist(ix, &base, x), x};
-        }
-        c[len] = (vw_cand){vw_qdist(ix, &base, id), id};
-        vw_cand_sort(c, len + 1);
-        uint32_t kept = vw_select_neighbours(ix, s, c, len + 1, max);
-        for (uint32_t i = 0; i < kept; i++)
-            vw_list_put(list, i, c[i].id);
-        vw_list_set_len(list, kept);
+        prune_with(ix, s, nb, list, len, id, max);
     }
     VW_ASSERT(vw_list_len(list) <= max);
     vw_node_lock_drop(ix, nb);
@@ -370,23 +408,33 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
 /* Gives a node already in the graph in-links on layer 0 again: the nodes
  * an insert of its vector would choose link back to it, as hnswlib's
  * repairConnectionsForUpdate does for an updated node. Purges call it for
- * nodes that no live node links to any more. Single writer, no batch. */
-void vw_relink(vw_index *ix, vw_scratch *s, uint32_t id) {
+ * live nodes a search from the entry point can no longer reach. Single
+ * writer, no batch. */
+uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only) {
     vw_top t = vw_top_get(ix);
     if (t.entry == VW_NO_NODE || t.entry == id)
-        return;
+        return VW_NO_NODE;
     vw_query q = vw_prepare_node(ix, id, s->pbuf);
     uint32_t cur = vw_greedy_descend(ix, &q, t.entry, t.level, 0, false);
+    if (only && !only[cur])
+        cur = t.entry; /* the descent ended among the nodes to avoid: they may
+                        * link only among themselves, so the search could not
+                        * leave them */
     vw_layer_query lq = {&q, ix->ef_construction, 0, false, true, NULL, NULL};
     if (vw_search_layer(ix, s, &lq, cur) != VW_OK)
-        return;
+        return VW_NO_NODE;
     vw_cand *sorted = s->cand.items;
-    uint32_t kept = vw_select_neighbours(ix, s, sorted, sorted_results(s, id), ix->M);
+    uint32_t n = sorted_results(s, id), m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!only || only[sorted[i].id])
+            sorted[m++] = sorted[i];
+    uint32_t kept = vw_select_neighbours(ix, s, sorted, m, ix->M);
     uint32_t chosen[VW_MAX_M];
     for (uint32_t i = 0; i < kept; i++)
         chosen[i] = sorted[i].id; /* add_backlink reuses the buffers */
     for (uint32_t i = 0; i < kept; i++)
         vw_add_backlink(ix, s, chosen[i], id, 0);
+    return kept > 0 ? chosen[0] : VW_NO_NODE;
 }
 
 /* ------------------------------------------------------------------ public */

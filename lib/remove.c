@@ -26,8 +26,9 @@
  *      while it runs wait for the next pass, and their lists lose the links
  *      to the pass's nodes before those are retired (scrub_pending). Lists
  *      of live and pending nodes are the only place a removed id can be, so
- *      after the pass no reachable list names one. Nodes no live node links to any
- *      more get in-links from an insert-like search (vw_relink). If the
+ *      after the pass no reachable list names one. Live nodes a search
+ *      from the entry point can no longer reach get in-links again from an
+ *      insert-like search (vw_relink, reconnect). If the
  *      entry point was removed, the live node on the highest level becomes
  *      the entry (so the top level can drop). The pass costs one read of
  *      every list plus the repairs, amortised over the removals it clears:
@@ -187,8 +188,10 @@ void vw_limbo_drain(vw_index *ix) {
 typedef struct vw_repair {
     vw_scratch *s;  /* visited set, to take each candidate once */
     uint8_t *indeg; /* layer-0 links from live nodes, saturating */
-    uint32_t *cid;  /* candidate ids */
-    float *cdist;   /* their distances */
+    uint8_t *seen;  /* reachable from the entry point (reconnect) */
+    uint32_t *queue;
+    uint32_t *cid; /* candidate ids */
+    float *cdist;  /* their distances */
     vw_cand *cand;
     uint32_t cand_cap;
     uint32_t ids[2 * VW_MAX_M];
@@ -296,6 +299,8 @@ static void free_work(vw_index *ix, repair *r) {
     free(r->cid);
     free(r->cdist);
     free(r->indeg);
+    free(r->seen);
+    free(r->queue);
     vw_scratch_release(ix, r->s);
     free(r);
 }
@@ -337,7 +342,7 @@ static vw_status reserve_pass(vw_index *ix, repair *r, uint64_t removed) {
 /* Counts the layer-0 in-links of every node from live nodes. */
 static void count_links(const vw_index *ix, repair *r) {
     for (uint64_t p = 0; p < ix->count; p++) {
-        if (vw_is_dead(ix, (uint32_t)p))
+        if (vw_state(ix, (uint32_t)p) != VW_NODE_LIVE)
             continue;
         const uint32_t *list = vw_links0(ix, (uint32_t)p);
         uint32_t len = vw_list_len(list);
@@ -348,20 +353,79 @@ static void count_links(const vw_index *ix, repair *r) {
     }
 }
 
-/* Nodes no live node links to on layer 0 would never be found again: an
- * insert-like search gives them in-links (the removed nodes that linked to
- * them may have been their only ones). Skipped when out of memory: the
- * next pass looks again. */
-static void relink_orphans(vw_index *ix, repair *r) {
-    if (!(r->indeg = calloc(ix->count, 1)) ||
+/* Marks (r->seen) every live node reachable from `from` through layer-0
+ * lists of live nodes; r->queue is the work list. */
+static void flood(const vw_index *ix, repair *r, uint32_t from) {
+    uint64_t head = 0, tail = 0;
+    r->seen[from] = 1;
+    r->queue[tail++] = from;
+    while (head < tail) {
+        const uint32_t *list = vw_links0(ix, r->queue[head++]);
+        uint32_t len = vw_list_len(list);
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t y = vw_list_at(list, i);
+            if (!r->seen[y] && vw_state(ix, y) == VW_NODE_LIVE) {
+                r->seen[y] = 1;
+                r->queue[tail++] = y;
+            }
+        }
+    }
+}
+
+/* Puts id into the layer-0 list of nb, which the heuristic pruned it from:
+ * in a free place, else in place of the member farthest from nb that other
+ * live nodes also link to (no node loses its last in-link for id). */
+static void insist(vw_index *ix, repair *r, uint32_t nb, uint32_t id) {
+    uint32_t *list = vw_links0(ix, nb), len = vw_list_len(list), at = len;
+    float far = -1;
+    vw_query base = vw_prepare_node(ix, nb, r->s->nbuf);
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t x = vw_list_at(list, i);
+        if (x == id)
+            return; /* the back-link held */
+        float d = vw_qdist(ix, &base, x);
+        if (r->indeg[x] > 1 && d > far) {
+            far = d;
+            at = i;
+        }
+    }
+    if (len < ix->M0) {
+        vw_list_put(list, len, id);
+        vw_list_set_len(list, len + 1);
+    } else if (at < len) {
+        r->indeg[vw_list_at(list, at)]--;
+        vw_list_put(list, at, id);
+    } else {
+        return; /* every member hangs on this list alone: leave it */
+    }
+    r->indeg[id] += r->indeg[id] < UINT8_MAX;
+}
+
+/* Live nodes a search from the entry point cannot reach would never be
+ * found again. HNSW graphs lose such nodes under churn: a removed node may
+ * have been a node's only in-link, and the heuristic that prunes a full
+ * list drops nodes it deems covered by a neighbour that does not link to
+ * them. A flood from the entry point over the live lists (one read of
+ * every list, as the repairs above) finds them; each is linked in again by
+ * an insert-like search, with an in-link forced if the heuristic refused
+ * every one, and what it reaches is flooded in turn, so a cut-off group
+ * needs one relink. Skipped when out of memory: the next pass looks again. */
+static void reconnect(vw_index *ix, repair *r) {
+    uint32_t entry = vw_top_get(ix).entry;
+    if (entry == VW_NO_NODE || !(r->indeg = calloc(ix->count, 1)) ||
+        !(r->seen = calloc(ix->count, 1)) || !(r->queue = malloc(ix->count * sizeof *r->queue)) ||
         vw_scratch_fit(r->s, ix->capacity, ix->ef_construction, ix->dim) != VW_OK)
         return;
     count_links(ix, r);
-    uint32_t entry = vw_top_get(ix).entry;
+    flood(ix, r, entry);
     for (uint64_t i = 0; i < ix->count; i++) {
         uint32_t id = (uint32_t)i;
-        if (r->indeg[i] == 0 && id != entry && !vw_is_dead(ix, id))
-            vw_relink(ix, r->s, id);
+        if (r->seen[i] || vw_state(ix, id) != VW_NODE_LIVE)
+            continue;
+        uint32_t nearest = vw_relink(ix, r->s, id, r->seen);
+        if (nearest != VW_NO_NODE)
+            insist(ix, r, nearest, id);
+        flood(ix, r, id);
     }
 }
 
@@ -421,7 +485,7 @@ static vw_status pass_start(vw_index *ix) {
 static void pass_finish(vw_index *ix) {
     repair *r = ix->purge.work;
     replace_entry(ix);
-    relink_orphans(ix, r);
+    reconnect(ix, r);
     retire_set(ix);
     free_work(ix, r);
     ix->purge.work = NULL;

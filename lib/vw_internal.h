@@ -681,8 +681,11 @@ vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n);
  * the list is full (node lock of nb taken; uses s->sel). */
 void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level);
 /* Links the layer-0 neighbours an insert of node id's vector would choose
- * back to id (which must be in the graph); the node locks must exist. */
-void vw_relink(vw_index *ix, vw_scratch *s, uint32_t id);
+ * back to id (which must be in the graph); the node locks must exist.
+ * With `only` (a byte per node), only nodes marked there are chosen.
+ * Returns the nearest of them (VW_NO_NODE if none): the heuristic may
+ * have pruned id from every list again, and the caller can insist. */
+uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only);
 
 /* remove.c */
 /* Sets the state of slot id and its dead bit (writers only). */

@@ -6,3 +6,6 @@ vw_add_test(NAME test_live_persist SOURCES test_live_persist.c
             ARGS ${CMAKE_CURRENT_SOURCE_DIR}/data/format1.vwi
                  ${CMAKE_CURRENT_SOURCE_DIR}/data/format2.vwi)
 vw_add_test(NAME test_live_writers SOURCES test_live_writers.c LABELS concurrency TIMEOUT 600)
+# Every live element stays reachable after purges, on a workload that once
+# cut nodes off (a dense cluster, writes spread far around it).
+vw_add_test(NAME test_live_reach SOURCES test_live_reach.c)
