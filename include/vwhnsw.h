@@ -325,8 +325,10 @@ VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
  * of the index, or vw_index_purge); then it is unlinked in one pass: every
  * node that linked to it replaces the link with one of the removed node's
  * neighbours (nearest first, by the insert heuristic's test), which links
- * back; a new entry point is chosen if needed; and the slot is reused by a
- * later insert once no search that began before the pass is still running.
+ * back; live nodes the pass finds cut off from the entry point are linked
+ * in again; a new entry point is chosen if needed; and the slot is reused
+ * by a later insert once no search that began before the pass is still
+ * running.
  * The pass is spread over the writes that follow (each repairs the lists
  * of about a thousand nodes, so no single call pays for all of it) and
  * costs about half an insert per removed element. VW_ERR_READONLY for an
