@@ -68,15 +68,16 @@ for log in ("vw.log", "hnswlib.log"):
         if m and scen:
             rows.setdefault(scen, {})[("rate", log)] = int(m.group(2))
 print("| scenario | ef | vw churned recall / QPS | vw fresh recall / QPS | recall diff | QPS ratio |"
-      " hnswlib churned recall / QPS | hnswlib fresh recall / QPS |")
-print("|---|---|---|---|---|---|---|---|")
+      " after reorder: recall / QPS ratio | hnswlib churned recall / QPS |"
+      " hnswlib fresh recall / QPS |")
+print("|---|---|---|---|---|---|---|---|---|")
 for scen, r in rows.items():
     for ef in (64, 256):
-        c, f = r[("churned", ef)], r[("fresh", ef)]
+        c, f, o = r[("churned", ef)], r[("fresh", ef)], r.get(("reordered", ef), (0, 0))
         hc, hf = r.get(("hnswlib-churned", ef), (0, 0)), r.get(("hnswlib-fresh", ef), (0, 0))
         print(f"| {scen} | {ef} | {c[0]:.4f} / {c[1]:.0f} | {f[0]:.4f} / {f[1]:.0f} | "
-              f"{c[0] - f[0]:+.4f} | {c[1] / f[1]:.3f} | {hc[0]:.4f} / {hc[1]:.0f} | "
-              f"{hf[0]:.4f} / {hf[1]:.0f} |")
-    print(f"| {scen} | churn rate (ops/s) | {r.get(('rate', 'vw.log'), 0)} | | | | "
+              f"{c[0] - f[0]:+.4f} | {c[1] / f[1]:.3f} | {o[0]:.4f} / {o[1] / f[1]:.3f} | "
+              f"{hc[0]:.4f} / {hc[1]:.0f} | {hf[0]:.4f} / {hf[1]:.0f} |")
+    print(f"| {scen} | churn rate (ops/s) | {r.get(('rate', 'vw.log'), 0)} | | | | | "
           f"{r.get(('rate', 'hnswlib.log'), 0)} | |")
 PY

@@ -11,13 +11,14 @@
  *                one vw_index_remove call at a time;
  *     replace:F  replaces the vectors of a fraction F with rows extra_from..
  *                of extra.fvecs (vw_index_upsert_batch, <threads> threads).
- *   Then, against exact ground truth over the vectors now in the index: the
- *   churned index as it stands, and a fresh build (plus reorder) of the same
- *   vectors and labels, each searched one query at a time on one thread at
- *   ef=64 and ef=256, the two in alternation (a warm-up pass each, then 5
- *   rounds of one pass each: the median round's QPS, and recall@10). The chosen labels (u64 each)
- * and the ground truth (.ivecs) go to out_dir/<scenario>.{labels,gt.ivecs} for
- * bench/hnswlib_churn.py.
+ *   Then, against exact ground truth over the vectors now in the index
+ *   (vw_exact_search): the churned index as it stands, a copy of it after
+ *   vw_index_reorder, and a fresh build (plus reorder) of the same vectors
+ *   and labels, each searched one query at a time on one thread at ef=64
+ *   and ef=256, the three in alternation (a warm-up pass each, then 5
+ *   rounds of one pass each: the median round's QPS, and recall@10). The
+ *   chosen labels (u64 each) and the ground truth (.ivecs) go to
+ *   out_dir/<scenario>.{labels,gt.ivecs} for bench/hnswlib_churn.py.
  *
  * writers: one thread writes as fast as it can (of each 4 writes: 2 upserts
  *   of a random present label with a vector from extra.fvecs, 1 removal of a
@@ -85,51 +86,32 @@ typedef struct corpus {
     uint32_t dim;
 } corpus;
 
-typedef struct gt_job {
-    const corpus *c;
-    const vw_dataset *q;
-    uint64_t *out; /* nq x K labels */
-    atomic_uint_fast64_t next;
-} gt_job;
-
-static void gt_one(const corpus *c, const float *q, uint64_t *out) {
-    float best[K];
-    uint32_t have = 0;
-    for (uint64_t i = 0; i < c->n; i++) {
-        if (!c->alive[i])
-            continue;
-        float d = vw_distance_l2sq(q, c->vec + i * c->dim, c->dim);
-        if (have == K && !(d < best[K - 1]))
-            continue;
-        uint32_t j = have < K ? have++ : K - 1;
-        while (j > 0 && d < best[j - 1]) {
-            best[j] = best[j - 1];
-            out[j] = out[j - 1];
-            j--;
-        }
-        best[j] = d;
-        out[j] = i;
-    }
-}
-
-static void *gt_worker(void *p) {
-    gt_job *g = p;
-    for (uint64_t i; (i = atomic_fetch_add(&g->next, 1)) < g->q->n;)
-        gt_one(g->c, g->q->data + i * g->q->dim, g->out + i * K);
-    return NULL;
-}
-
+/* The K nearest live rows of each query, as labels (row numbers of vec),
+ * by the library's brute force over the live rows gathered together. */
 static uint64_t *ground_truth(const corpus *c, const vw_dataset *q, unsigned threads) {
-    gt_job g = {.c = c, .q = q, .out = malloc(q->n * K * sizeof(uint64_t))};
-    atomic_init(&g.next, 0);
-    pthread_t t[64];
-    threads = threads < 1 ? 1 : threads > 64 ? 64 : threads;
-    for (unsigned i = 1; i < threads; i++)
-        pthread_create(&t[i], NULL, gt_worker, &g);
-    gt_worker(&g);
-    for (unsigned i = 1; i < threads; i++)
-        pthread_join(t[i], NULL);
-    return g.out;
+    uint64_t live = 0;
+    for (uint64_t i = 0; i < c->n; i++)
+        live += c->alive[i] != 0;
+    float *rows = malloc(live * c->dim * sizeof *rows);
+    uint64_t *label = malloc(live * sizeof *label);
+    uint64_t *out = malloc(q->n * K * sizeof *out);
+    if (!rows || !label || !out) {
+        fprintf(stderr, "vw_live_bench: out of memory for the ground truth\n");
+        exit(1);
+    }
+    for (uint64_t i = 0, r = 0; i < c->n; i++)
+        if (c->alive[i]) {
+            memcpy(rows + r * c->dim, c->vec + i * c->dim, c->dim * sizeof *rows);
+            label[r++] = i;
+        }
+    die_on(vw_exact_search(rows, live, q->data, q->n, c->dim, VW_METRIC_L2, K, threads, out, NULL,
+                           NULL, NULL),
+           "exact search");
+    for (uint64_t i = 0; i < q->n * K; i++)
+        out[i] = out[i] < live ? label[out[i]] : UINT64_MAX;
+    free(rows);
+    free(label);
+    return out;
 }
 
 static double recall(const uint64_t *got, const uint64_t *gt, uint64_t nq) {
@@ -170,22 +152,23 @@ static int cmp_double(const void *a, const void *b) {
  * change in the machine's load hits both alike: one warm-up pass each, then
  * per ef ROUNDS rounds of one timed pass each. QPS is the median round's,
  * recall the last pass's. */
-static void measure_pair(vw_index *churned, vw_index *fresh, const vw_dataset *q,
-                         const uint64_t *gt) {
+/* Searches the engines in alternation (a warm-up pass each, then ROUNDS
+ * rounds of one pass each) at each ef: the median round's QPS, and
+ * recall@10. */
+static void measure(vw_index *const *ix, const char *const *engine, int engines,
+                    const vw_dataset *q, const uint64_t *gt) {
     static const uint32_t efs[] = {64, 256};
-    vw_index *ix[2] = {churned, fresh};
-    const char *engine[2] = {"churned", "fresh"};
     uint64_t *res = malloc(q->n * K * sizeof *res);
-    for (int e = 0; e < 2; e++)
+    for (int e = 0; e < engines; e++)
         search_pass(ix[e], q, 64, res);
     for (size_t f = 0; f < sizeof efs / sizeof efs[0]; f++) {
-        double qps[2][ROUNDS], rec[2] = {0, 0};
+        double qps[3][ROUNDS], rec[3] = {0, 0, 0};
         for (int r = 0; r < ROUNDS; r++)
-            for (int e = 0; e < 2; e++) {
+            for (int e = 0; e < engines; e++) {
                 qps[e][r] = (double)q->n / search_pass(ix[e], q, efs[f], res);
                 rec[e] = recall(res, gt, q->n);
             }
-        for (int e = 0; e < 2; e++) {
+        for (int e = 0; e < engines; e++) {
             qsort(qps[e], ROUNDS, sizeof qps[e][0], cmp_double);
             printf("engine=%s ef=%u recall@10=%.4f QPS=%.1f\n", engine[e], efs[f], rec[e],
                    qps[e][ROUNDS / 2]);
@@ -193,6 +176,21 @@ static void measure_pair(vw_index *churned, vw_index *fresh, const vw_dataset *q
         fflush(stdout);
     }
     free(res);
+}
+
+/* A copy of the churned index (through a file) renumbered by
+ * vw_index_reorder: what a user gets by reordering after churn. */
+static vw_index *reordered_copy(const char *dir, vw_index *ix) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/churned.vwi", dir);
+    die_on(vw_index_save(ix, path), path);
+    vw_index *copy = NULL;
+    die_on(vw_index_load(path, VW_LOAD_DEFAULT, &copy), path);
+    remove(path);
+    double t0 = now();
+    die_on(vw_index_reorder(copy), "reorder");
+    printf("engine=reordered reorder_s=%.2f\n", now() - t0);
+    return copy;
 }
 
 static void write_outputs(const char *dir, const char *name, const uint64_t *picked, uint64_t n,
@@ -312,8 +310,12 @@ static void scenario(const churn_args *a, const char *name) {
     double s;
     vw_index *fresh = build(a, vec, order, live, &s);
     printf("engine=fresh n=%llu build_s=%.1f\n", (unsigned long long)live, s);
-    measure_pair(ix, fresh, a->q, gt);
+    vw_index *reordered = reordered_copy(a->dir, ix);
+    vw_index *engines[3] = {ix, reordered, fresh};
+    static const char *const names[3] = {"churned", "reordered", "fresh"};
+    measure(engines, names, 3, a->q, gt);
     vw_index_free(ix);
+    vw_index_free(reordered);
     vw_index_free(fresh);
     char file[64];
     snprintf(file, sizeof file, "%s-%s", replace ? "replace" : "remove", strchr(name, ':') + 1);
