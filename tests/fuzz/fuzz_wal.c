@@ -10,6 +10,7 @@
 #include "crc32c.h"
 #include "vwhnsw.h"
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,11 +23,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64], snapshot[96], log_path[96], pristine[96];
 
+/* At exit: the scratch directory and whatever the store left in it, so
+ * that runs do not pile up directories in /dev/shm. */
+static void cleanup(void) {
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char path[384];
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
 static void setup(void) {
     snprintf(dir, sizeof dir, "%s/fuzz_wal.XXXXXX",
              access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
     if (!mkdtemp(dir))
         abort();
+    atexit(cleanup);
     snprintf(snapshot, sizeof snapshot, "%s/index.vwi", dir);
     snprintf(log_path, sizeof log_path, "%s/wal.log", dir);
     snprintf(pristine, sizeof pristine, "%s/pristine.vwi", dir);
