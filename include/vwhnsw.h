@@ -330,8 +330,9 @@ VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
  * by a later insert once no search that began before the pass is still
  * running.
  * The pass is spread over the writes that follow (each repairs the lists
- * of about a thousand nodes, so no single call pays for all of it) and
- * costs about half an insert per removed element. VW_ERR_READONLY for an
+ * of about a thousand nodes per element it writes, so no single small call
+ * pays for all of it, and a large batch pays for its share) and costs about
+ * half an insert per removed element. VW_ERR_READONLY for an
  * mmap-loaded index. */
 VW_API vw_status vw_index_remove(vw_index *index, uint64_t label);
 

@@ -469,8 +469,8 @@ static vw_status prepare(vw_index *ix, uint64_t n, bool upsert, vw_scratch **s) 
 
 /* The end of every successful write: unlink removed nodes if enough have
  * piled up, and publish the numbers stats reads. */
-static void finish_write(vw_index *ix) {
-    vw_purge_if_due(ix);
+static void finish_write(vw_index *ix, uint64_t writes) {
+    vw_purge_if_due(ix, writes);
     vw_index_publish(ix);
 }
 
@@ -500,7 +500,7 @@ static vw_status insert_one(vw_index *ix, const float *vector, uint64_t label, b
         unhide(ix, p);
     vw_scratch_release(ix, s);
     if (st == VW_OK)
-        finish_write(ix);
+        finish_write(ix, 1);
     vw_writer_unlock(ix);
     return st;
 }
@@ -694,7 +694,7 @@ static vw_status insert_batch(vw_index *ix, const float *vectors, const uint64_t
     if (st == VW_OK) {
         st = run_batch(ix, vectors, labels, n, upsert, threads, progress, progress_ctx);
         /* A cancelled or failed batch keeps what it inserted: publish that too. */
-        finish_write(ix);
+        finish_write(ix, n);
     }
     if (st != VW_OK && trains && ix->count == 0)
         vw_storage_free(ix); /* a batch that left nothing behind leaves no codec either */

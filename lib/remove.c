@@ -64,8 +64,11 @@
 #include <string.h>
 
 /* A purge pass starts once removed nodes reach 1/32 of the live ones (at
- * least PURGE_MIN), and repairs the lists of PURGE_SLICE nodes per write
- * call, so that no single write pays for a whole pass. */
+ * least PURGE_MIN), and repairs the lists of PURGE_SLICE nodes per element
+ * a write call adds, replaces or removes: no single small write pays for a
+ * whole pass, and a large batch (whose upserts may retire thousands of
+ * nodes at once) pays for its own share instead of leaving them to be
+ * traversed, dead, by every search until enough later writes come. */
 #define PURGE_MIN     64u
 #define PURGE_DIVISOR 32u
 #define PURGE_SLICE   1024u
@@ -527,12 +530,21 @@ vw_status vw_purge_locked(vw_index *ix) {
     return VW_OK;
 }
 
-void vw_purge_if_due(vw_index *ix) {
-    uint64_t due = ix->live / PURGE_DIVISOR > PURGE_MIN ? ix->live / PURGE_DIVISOR : PURGE_MIN;
-    if (!ix->purge.active && ix->pending.n >= due && pass_start(ix) != VW_OK)
-        return; /* out of memory: the removed nodes wait for the next try */
-    if (ix->purge.active)
-        pass_step(ix, PURGE_SLICE);
+void vw_purge_if_due(vw_index *ix, uint64_t writes) {
+    uint64_t budget = writes < UINT64_MAX / PURGE_SLICE ? writes * PURGE_SLICE : UINT64_MAX;
+    while (budget > 0) {
+        uint64_t due = ix->live / PURGE_DIVISOR > PURGE_MIN ? ix->live / PURGE_DIVISOR : PURGE_MIN;
+        if (!ix->purge.active && ix->pending.n >= due && pass_start(ix) != VW_OK)
+            return; /* out of memory: the removed nodes wait for the next try */
+        if (!ix->purge.active)
+            return;
+        uint64_t left = ix->count - ix->purge.cursor, step = budget < left ? budget : left;
+        uint64_t before = ix->purge.cursor;
+        pass_step(ix, step);
+        if (ix->purge.active && ix->purge.cursor == before)
+            return; /* no memory for the visited set: the next write tries again */
+        budget -= step;
+    }
 }
 
 void vw_removal_free(vw_index *ix) {
@@ -571,7 +583,7 @@ vw_status vw_index_remove(vw_index *ix, uint64_t label) {
         st = vw_labelmap_remove(&ix->map, ix->labels, label, ix->capacity);
     if (st == VW_OK) {
         vw_node_retire(ix, id);
-        vw_purge_if_due(ix);
+        vw_purge_if_due(ix, 1);
         vw_index_publish(ix);
     }
     vw_writer_unlock(ix);

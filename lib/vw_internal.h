@@ -704,9 +704,10 @@ uint64_t vw_slots_reclaim(vw_index *ix);
 vw_status vw_ids_reserve(vw_ids *v, uint64_t n);
 /* Unlinks every removed node now (writer lock held, no batch running). */
 vw_status vw_purge_locked(vw_index *ix);
-/* After a write: goes on with the pass under way, or starts one when
- * enough removed nodes have piled up. */
-void vw_purge_if_due(vw_index *ix);
+/* After a write of `writes` elements: goes on with the pass under way, or
+ * starts one when enough removed nodes have piled up, for a budget
+ * proportional to `writes`. */
+void vw_purge_if_due(vw_index *ix, uint64_t writes);
 /* Removed nodes not yet unlinked (pending and in the pass under way). */
 uint64_t vw_removed_count(const vw_index *ix);
 /* Moves every limbo slot to the free list now (no search can run). */
