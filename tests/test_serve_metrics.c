@@ -26,7 +26,8 @@
 static unsigned g_port;
 static float *g_queries;
 
-/* One round: search 200, batch 200, search 422, GET / 200, GET /nope 404. */
+/* One round: search 200, batch 200, search 422, GET / 200, GET /nope 404,
+ * GET /search/batch 405 (counted under its route, not as unmatched). */
 static void *client_main(void *arg) {
     long id = (long)arg;
     sv_conn c;
@@ -56,6 +57,8 @@ static void *client_main(void *arg) {
         CHECK(sv_exchange(&c, "GET", "/", NULL, &r) == 0 && r.status == 200);
         sv_response_free(&r);
         CHECK(sv_exchange(&c, "GET", "/nope", NULL, &r) == 0 && r.status == 404);
+        sv_response_free(&r);
+        CHECK(sv_exchange(&c, "GET", "/search/batch", NULL, &r) == 0 && r.status == 405);
         sv_response_free(&r);
     }
     sv_close(&c);
@@ -145,9 +148,11 @@ static void check_counts(const char *m) {
     expect(m, "vw_http_requests_total{route=\"/search/batch\",code=\"200\"}", per);
     expect(m, "vw_http_requests_total{route=\"/\",code=\"200\"}", per);
     expect(m, "vw_http_requests_total{route=\"unmatched\",code=\"404\"}", per);
+    expect(m, "vw_http_requests_total{route=\"/search/batch\",code=\"405\"}", per);
+    expect(m, "vw_http_requests_total{route=\"unmatched\",code=\"405\"}", -1);
     expect(m, "vw_http_requests_total{route=\"/metrics\",code=\"200\"}", -1); /* not yet */
     check_histogram(m, "/search", 2 * per);
-    check_histogram(m, "/search/batch", per);
+    check_histogram(m, "/search/batch", 2 * per);
     check_histogram(m, "/", per);
     check_histogram(m, "unmatched", per);
     check_histogram(m, "/stats", 0);
@@ -189,9 +194,10 @@ static void check_access_log(const char *path, double per) {
         lines++;
     }
     fclose(f);
-    CHECK(lines == (long)(5 * per) + 2); /* two scrapes */
+    CHECK(lines == (long)(6 * per) + 2); /* two scrapes */
     CHECK(by_status[200] == (long)(3 * per) + 2);
-    CHECK(by_status[422] == (long)per && by_status[404] == (long)per);
+    CHECK(by_status[422] == (long)per && by_status[404] == (long)per &&
+          by_status[405] == (long)per);
     CHECK(metrics == 2);
 }
 

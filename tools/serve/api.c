@@ -44,11 +44,11 @@ int api_route_request(http_method method, const char *path, size_t path_len, api
             continue;
         int post = routes[i].is_post;
         int ok = post ? method == HTTP_POST : (method == HTTP_GET || method == HTTP_HEAD);
+        *route = (api_route)i; /* a 405 is counted under the route it addressed */
         if (!ok) {
             *allow = post ? "POST" : "GET, HEAD";
             return 405;
         }
-        *route = (api_route)i;
         return 0;
     }
     return 404;

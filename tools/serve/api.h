@@ -68,7 +68,8 @@ typedef enum api_route {
 
 /* Maps a method and path to a route. Returns 0, or 404 for an unknown path,
  * or 405 for a known path with another method (*allow then holds the value
- * of the Allow header). GET routes also answer HEAD. */
+ * of the Allow header; *route is the path's route, so that metrics count
+ * the 405 there). GET routes also answer HEAD. */
 int api_route_request(http_method method, const char *path, size_t path_len, api_route *route,
                       const char **allow);
 /* The path of a route ("/search"), or "unmatched" for API_UNROUTED. */

@@ -14,11 +14,11 @@
 #include <string.h>
 
 int api_route_vector(http_method method, api_route *route, const char **allow) {
+    *route = API_VECTOR; /* a 405 is counted under the route it addressed */
     if (method != HTTP_GET && method != HTTP_HEAD && method != HTTP_DELETE) {
         *allow = "GET, HEAD, DELETE";
         return 405;
     }
-    *route = API_VECTOR;
     return 0;
 }
 

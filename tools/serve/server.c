@@ -547,6 +547,7 @@ static void reload_done(void *arg, void *token, int ok, const char *path, const 
  * on the slot's reload thread and the answer comes back when it is done. */
 static void submit_reload(server *s, conn *c, const http_request *req) {
     if (!s->cfg->admin) {
+        c->route = API_UNROUTED; /* a route that does not exist here */
         respond_error(s, c, 404, API_NOT_FOUND, NULL);
         return;
     }
@@ -599,7 +600,7 @@ static void dispatch(server *s, conn *c, const http_request *req) {
     uint64_t id = 0;
     api_error err;
     int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
-    c->route = st == 0 ? route : API_UNROUTED;
+    c->route = st == 404 ? API_UNROUTED : route;
     if (st == 404) {
         respond_error(s, c, 404, API_NOT_FOUND, NULL);
     } else if (st == 405) {
