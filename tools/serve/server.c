@@ -27,8 +27,9 @@
  *   REQUEST  part of a request received, counted from the first byte (a
  *            slow client cannot extend it by trickling bytes): 408 + close;
  *   WRITE    a response the client stopped reading: closed. The deadline
- *            restarts whenever the client takes more bytes, so it measures
- *            a lack of progress, not the length of the answer: a client
+ *            restarts whenever the client takes more bytes (send() takes
+ *            more, or the socket's send queue shrank), so it measures a
+ *            lack of progress, not the length of the answer: a client
  *            that reads a 17 MB answer steadily gets all of it.
  * A connection whose request is with a worker has no deadline.
  *
@@ -76,16 +77,19 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -120,6 +124,7 @@ struct conn {
     size_t out_off, out_len, out_cap;
     timer_kind timer;
     int64_t deadline_ms;
+    int outq_mark;       /* WRITE: bytes in the socket's send queue when the deadline started */
     conn *tprev, *tnext; /* timer FIFO */
     conn *prev, *next;   /* all open connections */
     conn *grave_next;    /* closed, to be freed */
@@ -192,12 +197,20 @@ static void timer_remove(server *s, conn *c) {
     c->timer = TIMER_NONE;
 }
 
+/* Bytes in a socket's send queue (not yet taken by the peer), or -1. */
+static int send_queue(int fd) {
+    int n = 0;
+    return ioctl(fd, SIOCOUTQ, &n) == 0 ? n : -1;
+}
+
 static void timer_start(server *s, conn *c, timer_kind kind) {
     timer_remove(s, c);
     if (kind == TIMER_NONE)
         return;
     c->timer = kind;
     c->deadline_ms = now_ms() + s->cfg->timeout_ms;
+    if (kind == TIMER_WRITE)
+        c->outq_mark = send_queue(c->fd);
     c->tprev = s->ttail;
     c->tnext = NULL;
     if (s->ttail)
@@ -901,6 +914,16 @@ static void handle_completions(server *s) {
         complete_jobs(s, workers_take_done(&s->write_pool));
 }
 
+/* Whether a client whose answer waits took bytes since its deadline
+ * started. The kernel's send queue drains as the client reads, but send()
+ * only accepts more once a good part of the queue is free: a steady client
+ * that reads slowly (or a busy machine) can leave send() without progress
+ * for longer than the timeout while the queue keeps shrinking. */
+static bool client_took_bytes(const conn *c) {
+    int q = send_queue(c->fd);
+    return q >= 0 && c->outq_mark >= 0 && q < c->outq_mark;
+}
+
 static void expire_timers(server *s) {
     int64_t now = now_ms();
     while (s->thead && s->thead->deadline_ms <= now) {
@@ -916,6 +939,9 @@ static void expire_timers(server *s) {
             c->head_only = 0;
             respond_error(s, c, 408, "request not received in time", NULL);
             conn_flush(s, c);
+        } else if (kind == TIMER_WRITE && client_took_bytes(c)) {
+            timer_start(s, c, TIMER_WRITE); /* progress the kernel saw: wait again */
+            continue;
         } else if (kind == TIMER_WRITE) {
             count(&s->metrics.timeouts, 1);
             serve_log("%s: client did not read its response in time; connection closed", c->peer);
