@@ -375,33 +375,36 @@ static void flood(const vw_index *ix, repair *r, uint32_t from) {
     }
 }
 
-/* Puts id into the layer-0 list of nb, which the heuristic pruned it from:
- * in a free place, else in place of the member farthest from nb that other
- * live nodes also link to (no node loses its last in-link for id). */
-static void insist(vw_index *ix, repair *r, uint32_t nb, uint32_t id) {
+/* Puts id into the layer-0 list of nb, which the heuristic may have pruned
+ * it from: in a free place, else in place of the member farthest from nb
+ * that other live nodes also link to (no node loses its last in-link for
+ * id). Returns whether nb links to id now. */
+static bool insist(vw_index *ix, repair *r, uint32_t nb, uint32_t id) {
     uint32_t *list = vw_links0(ix, nb), len = vw_list_len(list), at = len;
-    float far = -1;
-    vw_query base = vw_prepare_node(ix, nb, r->s->nbuf);
-    for (uint32_t i = 0; i < len; i++) {
-        uint32_t x = vw_list_at(list, i);
-        if (x == id)
-            return; /* the back-link held */
-        float d = vw_qdist(ix, &base, x);
-        if (r->indeg[x] > 1 && d > far) {
-            far = d;
-            at = i;
-        }
-    }
+    for (uint32_t i = 0; i < len; i++)
+        if (vw_list_at(list, i) == id)
+            return true; /* the back-link held */
     if (len < ix->M0) {
         vw_list_put(list, len, id);
         vw_list_set_len(list, len + 1);
-    } else if (at < len) {
+    } else {
+        float far = -1;
+        vw_query base = vw_prepare_node(ix, nb, r->s->nbuf);
+        for (uint32_t i = 0; i < len; i++) {
+            uint32_t x = vw_list_at(list, i);
+            float d = vw_qdist(ix, &base, x);
+            if (r->indeg[x] > 1 && d > far) {
+                far = d;
+                at = i;
+            }
+        }
+        if (at == len)
+            return false; /* every member hangs on this list alone: leave it */
         r->indeg[vw_list_at(list, at)]--;
         vw_list_put(list, at, id);
-    } else {
-        return; /* every member hangs on this list alone: leave it */
     }
     r->indeg[id] += r->indeg[id] < UINT8_MAX;
+    return true;
 }
 
 /* Live nodes a search from the entry point cannot reach would never be
@@ -426,9 +429,10 @@ static void reconnect(vw_index *ix, repair *r) {
         if (r->seen[i] || vw_state(ix, id) != VW_NODE_LIVE)
             continue;
         uint32_t nearest = vw_relink(ix, r->s, id, r->seen);
-        if (nearest != VW_NO_NODE)
-            insist(ix, r, nearest, id);
-        flood(ix, r, id);
+        /* only a node linked in again counts as reached: the nodes it
+         * reaches may then be chosen as neighbours by the next relinks */
+        if (nearest != VW_NO_NODE && insist(ix, r, nearest, id))
+            flood(ix, r, id);
     }
 }
 
