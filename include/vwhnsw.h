@@ -47,8 +47,8 @@
  *     and vw_index_stats never wait for a write to finish. The one exception: when an insert
  *     needs more room than the arrays have, searches pause while the
  *     arrays are moved (a realloc; the arrays grow by half each time, so
- *     this is rare and short), and vw_index_reorder holds them off for its
- *     whole run.
+ *     this is rare and short), or a compaction (see vw_index_remove) swaps
+ *     in its new arrays; vw_index_reorder holds them off for its whole run.
  *   - Writers: mutating calls are taken one at a time (a later one waits);
  *     so are vw_index_get_vector and vw_index_save, which read the index
  *     as of between two writes. To insert in parallel, give many vectors
@@ -332,8 +332,15 @@ VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
  * The pass is spread over the writes that follow (each repairs the lists
  * of about a thousand nodes per element it writes, so no single small call
  * pays for all of it, and a large batch pays for its share) and costs about
- * half an insert per removed element. VW_ERR_READONLY for an
- * mmap-loaded index. */
+ * half an insert per removed element.
+ * Compaction: when a pass leaves a quarter or more of the slots empty (in
+ * an index of at least 1024 slots), the write that finished it also copies
+ * the live elements, renumbered as vw_index_reorder numbers them, into new
+ * arrays without the empty slots, while searches go on on the old ones
+ * (they wait only for the swap). That write takes longer (under a second
+ * per million live elements) and needs memory for a second copy of the
+ * live elements meanwhile; if it cannot be had, the index stays as it is.
+ * VW_ERR_READONLY for an mmap-loaded index. */
 VW_API vw_status vw_index_remove(vw_index *index, uint64_t label);
 
 /* Unlinks every removed element now (the pass vw_index_remove describes)

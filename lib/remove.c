@@ -536,19 +536,25 @@ vw_status vw_purge_locked(vw_index *ix) {
 
 void vw_purge_if_due(vw_index *ix, uint64_t writes) {
     uint64_t budget = writes < UINT64_MAX / PURGE_SLICE ? writes * PURGE_SLICE : UINT64_MAX;
+    bool finished = false;
     while (budget > 0) {
         uint64_t due = ix->live / PURGE_DIVISOR > PURGE_MIN ? ix->live / PURGE_DIVISOR : PURGE_MIN;
         if (!ix->purge.active && ix->pending.n >= due && pass_start(ix) != VW_OK)
             return; /* out of memory: the removed nodes wait for the next try */
         if (!ix->purge.active)
-            return;
+            break;
         uint64_t left = ix->count - ix->purge.cursor, step = budget < left ? budget : left;
         uint64_t before = ix->purge.cursor;
         pass_step(ix, step);
         if (ix->purge.active && ix->purge.cursor == before)
             return; /* no memory for the visited set: the next write tries again */
+        finished |= !ix->purge.active;
         budget -= step;
     }
+    /* Once per pass, so that a compaction that cannot get its memory is
+     * not tried again on every write. */
+    if (finished)
+        vw_compact_if_due(ix);
 }
 
 void vw_removal_free(vw_index *ix) {

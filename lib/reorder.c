@@ -24,11 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Breadth-first order of layer 0 from the entry point; nodes it cannot reach
- * (none in a healthy graph) follow in their old order, each starting a new
- * sweep; free slots come last. On return order[new] = old and rank[old] =
- * new. */
-static void bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank) {
+/* Breadth-first order of layer 0 from the entry point; live nodes it
+ * cannot reach (none in a healthy graph) follow in their old order, each
+ * starting a new sweep; dead slots come last. On return order[new] = old
+ * and rank[old] = new, and when no node is removed but still linked, the
+ * live nodes have the ranks below ix->live. */
+void vw_bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank) {
     uint32_t n = (uint32_t)ix->count;
     for (uint32_t i = 0; i < n; i++)
         rank[i] = VW_NO_NODE;
@@ -41,7 +42,7 @@ static void bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank) {
             const uint32_t *list = vw_links0(ix, order[head++]);
             for (uint32_t i = 1; i <= list[0]; i++) {
                 uint32_t nb = list[i];
-                if (rank[nb] != VW_NO_NODE)
+                if (rank[nb] != VW_NO_NODE || vw_is_dead(ix, nb))
                     continue;
                 rank[nb] = tail;
                 order[tail++] = nb;
@@ -166,7 +167,7 @@ static vw_status reorder_locked(vw_index *ix) {
         return vw_fail(VW_ERR_NOMEM, "reorder permutation of %llu nodes",
                        (unsigned long long)ix->count);
     }
-    bfs_order(ix, order, rank);
+    vw_bfs_order(ix, order, rank);
     free(order);
     /* The label map is rebuilt from the permuted labels before anything
      * moves, into a fresh map, so a failure leaves the index as it was. */

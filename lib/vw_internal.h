@@ -720,6 +720,20 @@ vw_status vw_removal_load(vw_index *ix, const uint8_t *states);
  * a purge), 2 free (limbo slots too: their data may be stale). */
 uint8_t vw_node_state(const vw_index *ix, uint32_t id);
 
+/* reorder.c */
+/* Breadth-first numbering of the nodes (see reorder.c): order[new] = old,
+ * rank[old] = new, each of ix->count entries. */
+void vw_bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank);
+
+/* compact.c */
+/* Purges, then renumbers the live nodes into new arrays without their
+ * empty slots while searches go on; only the swap holds searches off.
+ * Writer lock held, no batch running. */
+vw_status vw_compact(vw_index *ix);
+/* vw_compact when the index has a quarter of its slots empty (called at
+ * the end of a purge pass); does nothing when out of memory. */
+void vw_compact_if_due(vw_index *ix);
+
 /* persist.c */
 /* Test hook: when set, called after the temporary file is complete and
  * before the rename; a non-OK status aborts the save like a failure there. */

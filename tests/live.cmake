@@ -9,3 +9,5 @@ vw_add_test(NAME test_live_writers SOURCES test_live_writers.c LABELS concurrenc
 # Every live element stays reachable after purges, on a workload that once
 # cut nodes off (a dense cluster, writes spread far around it).
 vw_add_test(NAME test_live_reach SOURCES test_live_reach.c)
+# An index that loses most of its labels compacts itself while searches run.
+vw_add_test(NAME test_live_compact SOURCES test_live_compact.c LABELS concurrency TIMEOUT 600)
