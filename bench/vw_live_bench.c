@@ -257,7 +257,7 @@ static vw_index *full_index(const churn_args *a) {
 /* Applies a scenario; vec/alive describe the vectors afterwards. */
 static void apply(const churn_args *a, vw_index *ix, bool replace, const uint64_t *picked,
                   uint64_t n, float *vec, uint8_t *alive) {
-    double t0 = now();
+    double t0 = now(), slowest = 0;
     if (replace) {
         const float *rows = a->extra->data + a->extra_from * a->extra->dim;
         die_on(vw_index_upsert_batch(ix, rows, picked, n, a->threads, NULL, NULL), "upsert");
@@ -266,16 +266,21 @@ static void apply(const churn_args *a, vw_index *ix, bool replace, const uint64_
                    a->base->dim * sizeof(float));
     } else {
         for (uint64_t i = 0; i < n; i++) {
+            double c0 = now();
             die_on(vw_index_remove(ix, picked[i]), "remove");
+            double c = now() - c0;
+            slowest = c > slowest ? c : slowest; /* the call that finished a pass, or compacted */
             alive[picked[i]] = 0;
         }
     }
     double t = now() - t0;
     vw_stats s;
     die_on(vw_index_stats(ix, &s), "stats");
-    printf("churn_s=%.2f per_second=%.0f count=%llu removed=%llu free_slots=%llu slots=%llu\n", t,
-           (double)n / t, (unsigned long long)s.count, (unsigned long long)s.removed,
-           (unsigned long long)s.free_slots, (unsigned long long)s.slots);
+    printf("churn_s=%.2f per_second=%.0f slowest_call_ms=%.1f count=%llu removed=%llu "
+           "free_slots=%llu slots=%llu\n",
+           t, (double)n / t, slowest * 1e3, (unsigned long long)s.count,
+           (unsigned long long)s.removed, (unsigned long long)s.free_slots,
+           (unsigned long long)s.slots);
 }
 
 static void scenario(const churn_args *a, const char *name) {
