@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=out/tenm
 THREADS=2
+EFS=16,32,64,128,256,512,1024,2048
 FLOAT32=--no-float32
 HNSW=0
 while [ $# -gt 0 ]; do
@@ -40,21 +41,24 @@ mkdir -p "$OUT"
   echo "date=$(date -u +%Y-%m-%dT%H:%MZ) commit=$(git rev-parse --short HEAD)"
   echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-) cores=$(nproc)"
 } > "$OUT/meta.txt"
+# Steps whose output exists are not run again (the build takes about half
+# an hour): delete i8.vwi or gt.ivecs to redo them.
 # shellcheck disable=SC2086
-/usr/bin/time -v "$B"/tools/vw-build -i "$OUT/base.fvecs" -o "$OUT/i8.vwi" \
-  --storage i8 $FLOAT32 --threads "$THREADS" -q --report "$OUT/build.json" \
+[ -f "$OUT/i8.vwi" ] || /usr/bin/time -v "$B"/tools/vw-build -i "$OUT/base.fvecs" \
+  -o "$OUT/i8.vwi" --storage i8 $FLOAT32 --threads "$THREADS" -q --report "$OUT/build.json" \
   > "$OUT/build.log" 2> "$OUT/build.time"
-"$B"/tools/vw-bench -x "$OUT/i8.vwi" --base "$OUT/base.fvecs" --queries "$OUT/query.fvecs" \
-  --gt-out "$OUT/gt.ivecs" --ef 64 -o "$OUT/gt-run.json" > "$OUT/gt-run.log"
+[ -f "$OUT/gt.ivecs" ] || "$B"/tools/vw-bench -x "$OUT/i8.vwi" --base "$OUT/base.fvecs" \
+  --queries "$OUT/query.fvecs" --gt-out "$OUT/gt.ivecs" --ef 64 -o "$OUT/gt-run.json" \
+  > "$OUT/gt-run.log"
 "$B"/tools/vw-bench -x "$OUT/i8.vwi" --gt "$OUT/gt.ivecs" --queries "$OUT/query.fvecs" \
-  --sweep 16,32,64,128,256 --target-recall 0.95 --repeat 3 --build-report "$OUT/build.json" \
+  --sweep "$EFS" --target-recall 0.95 --repeat 3 --build-report "$OUT/build.json" \
   --plot "$OUT/recall_qps.svg" -o "$OUT/benchmark_results.json" > "$OUT/bench.log"
 if [ "$HNSW" = 1 ]; then
   PB=/tmp/vw_peer_bench_hnswlib
   [ -x $PB ] || g++ -O3 -march=native -fopenmp -o $PB ../shared/peers/peer_bench.cpp -lfaiss -lblas -llapack
-  /usr/bin/time -v $PB build hnswlib "$OUT/base.fvecs" "$OUT/hnswlib.idx" 32 200 "$THREADS" \
+  [ -f "$OUT/hnswlib.idx" ] || /usr/bin/time -v $PB build hnswlib "$OUT/base.fvecs" "$OUT/hnswlib.idx" 32 200 "$THREADS" \
     > "$OUT/hnswlib-build.log" 2> "$OUT/hnswlib-build.time"
-  $PB search hnswlib "$OUT/hnswlib.idx" "$OUT/query.fvecs" "$OUT/gt.ivecs" 16,32,64,128,256 \
+  $PB search hnswlib "$OUT/hnswlib.idx" "$OUT/query.fvecs" "$OUT/gt.ivecs" "$EFS" \
     "$THREADS" 3 > "$OUT/hnswlib-search.log"
 fi
 grep -E "Elapsed|Maximum resident" "$OUT/build.time"
