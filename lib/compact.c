@@ -11,23 +11,25 @@
  * vw_index_reorder renumbers in place, with 9 bytes per node of spare
  * memory, but ids change under any search running meanwhile, so it holds
  * searches off. Compaction trades memory for that: it writes a renumbered
- * copy of the live nodes (breadth-first order, as reorder) into new
- * arrays while searches go on reading the old ones, which nothing changes
- * meanwhile (the caller holds the writer lock, and the purge before it
- * leaves no removed node to unlink). Only the swap of the arrays takes the
- * storage lock, so searches wait for a few pointer stores, not for the
- * copy. No search can hold an old id afterwards (every search holds the
- * storage lock for reading while it runs), so the old arrays, limbo
- * included, are released at once.
+ * copy of the nodes (breadth-first order, as reorder) into new arrays
+ * while searches go on reading the old ones, which nothing changes
+ * meanwhile (the caller holds the writer lock). Live nodes and removed
+ * nodes not yet unlinked are copied (the latter still dead, still in
+ * ix->pending for the next pass: a compaction never waits for a purge);
+ * free slots, reusable or in limbo, are not. Only the swap of the arrays
+ * takes the storage lock, so searches wait for a few pointer stores, not
+ * for the copy. No search can hold an old id afterwards (every search
+ * holds the storage lock for reading while it runs), so the old arrays,
+ * limbo included, are released at once.
  *
- * The index does it by itself after the purge pass that leaves a quarter
- * or more of its slots empty (vw_compact_if_due): the copy costs about as
- * much as renumbering (well under a second per million nodes) plus the
- * memory of a second copy of the live nodes until the swap. Writers wait
- * meanwhile; the removals that freed the slots cost far more (about half
- * an insert each). When the memory cannot be had, the index stays as it
- * is and works on. Small indexes are left alone: their arrays fit in the
- * caches however spread they are. */
+ * The index does it by itself at the end of the purge pass that leaves a
+ * quarter or more of its slots empty (vw_compact_if_due). Writers wait
+ * while it runs (bench/RESULTS.md, section 8, has the time it takes), and
+ * it needs the memory of a second copy of the kept nodes until the swap;
+ * the removals that freed the slots cost far more (about half an insert
+ * each). When the memory cannot be had, the index stays as it is and
+ * works on. Small indexes are left alone: their arrays fit in the caches
+ * however spread they are. */
 #include "vw_internal.h"
 
 #include <stdlib.h>
@@ -85,29 +87,35 @@ static bool arrays_alloc(const vw_index *ix, arrays *a, uint64_t cap) {
            (a->state = calloc(cap, 1)) != NULL;
 }
 
-/* Copies list `from` (ids in the old numbering) to `to`, renumbered. After a
- * purge a list names live nodes only; an id ranked past the live ones
- * would be a free slot, and is dropped rather than carried over. */
+/* Copies list `from` (ids in the old numbering) to `to`, renumbered. Lists
+ * of live and removed nodes name no free slot (a purge pass takes those out
+ * before it frees them); one ranked past the kept nodes would be a free
+ * slot, and is dropped rather than carried over. */
 static void copy_list(const uint32_t *from, uint32_t *to, uint32_t max, const uint32_t *rank,
-                      uint64_t live) {
+                      uint64_t kept_nodes) {
     uint32_t n = from[0] < max ? from[0] : max, kept = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t r = rank[from[1 + i]];
-        if (r < live)
+        if (r < kept_nodes)
             to[1 + kept++] = r;
     }
     to[0] = kept;
 }
 
-/* Node old's row, level, label and lists to slot j of a. */
+/* Node old's row, level, label, state and lists to slot j of a, whose
+ * first `kept` slots are taken. */
 static bool copy_node(const vw_index *ix, arrays *a, uint32_t old, uint64_t j, const uint32_t *rank,
-                      uint64_t live) {
+                      uint64_t kept) {
     memcpy(a->codes + j * ix->code_size, vw_code(ix, old), ix->code_size);
     if (ix->exact)
         memcpy(a->exact + j * ix->dim, ix->exact + (size_t)old * ix->dim, ix->dim * sizeof(float));
     a->levels[j] = ix->levels[old];
     a->labels[j] = ix->labels[old];
-    copy_list(vw_links0(ix, old), a->links0 + j * (1 + ix->M0), ix->M0, rank, live);
+    if (vw_state(ix, old) == VW_NODE_REMOVED) { /* still linked: the next pass unlinks it */
+        a->state[j] = VW_NODE_REMOVED;
+        a->dead[j >> 6] |= (uint64_t)1 << (j & 63);
+    }
+    copy_list(vw_links0(ix, old), a->links0 + j * (1 + ix->M0), ix->M0, rank, kept);
     unsigned levels = ix->levels[old];
     a->n = j + 1;
     if (levels == 0)
@@ -118,14 +126,15 @@ static bool copy_node(const vw_index *ix, arrays *a, uint32_t old, uint64_t j, c
         return false;
     for (unsigned l = 1; l <= levels; l++)
         copy_list(vw_links_upper(ix, old, l), a->upper[j] + (size_t)(l - 1) * (1 + ix->M), ix->M,
-                  rank, live);
+                  rank, kept);
     a->upper_bytes += words * sizeof(uint32_t);
     return true;
 }
 
-/* Puts the new arrays in, the old ones into a (for the caller to free).
- * Searches wait for this, and only this. */
-static vw_status swap_in(vw_index *ix, arrays *a, uint64_t live, uint32_t entry) {
+/* Puts the new arrays in (the first `kept` slots taken), the old ones into
+ * a (for the caller to free). Searches wait for this, and only this. */
+static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
+                         const uint32_t *rank) {
     vw_status st = vw_lock_write(ix);
     if (st != VW_OK)
         return st;
@@ -156,42 +165,45 @@ static vw_status swap_in(vw_index *ix, arrays *a, uint64_t live, uint32_t entry)
     ix->state = a->state;
     ix->upper_bytes = a->upper_bytes;
     ix->map = a->map;
-    ix->count = live;
-    ix->capacity = live ? live : 1;
+    ix->count = kept;
+    ix->capacity = kept ? kept : 1;
     vw_top_set(ix, entry, vw_top_get(ix).level);
-    /* Every empty slot, waiting for searches or not, is gone. */
+    /* Every empty slot, waiting for searches or not, is gone; the removed
+     * nodes waiting for the next pass are renumbered with the rest. */
     ix->free_ids.n = 0;
     ix->limbo.ids.n = 0;
     ix->limbo.batches = 0;
+    for (uint64_t i = 0; i < ix->pending.n; i++)
+        ix->pending.ids[i] = rank[ix->pending.ids[i]];
     vw_unlock(ix);
     *a = old;
     return VW_OK;
 }
 
-/* The caller holds the writer lock and has purged: no pass is under way
- * and no node is removed but still linked. */
+/* The caller holds the writer lock; no purge pass is under way, so every
+ * slot is live, removed (still linked, in ix->pending) or free. */
 static vw_status compact_locked(vw_index *ix) {
-    uint64_t n = ix->count, live = ix->live;
+    uint64_t n = ix->count, kept = ix->live + ix->pending.n;
     uint32_t *order = malloc((n ? n : 1) * sizeof *order);
     uint32_t *rank = malloc((n ? n : 1) * sizeof *rank);
     arrays a = {0};
     vw_status st = VW_OK;
-    VW_ASSERT(!ix->purge.active && ix->pending.n == 0);
-    if (!order || !rank || !arrays_alloc(ix, &a, live ? live : 1))
-        st = vw_fail(VW_ERR_NOMEM, "compaction of %llu nodes", (unsigned long long)live);
+    VW_ASSERT(!ix->purge.active && kept <= n);
+    if (!order || !rank || !arrays_alloc(ix, &a, kept ? kept : 1))
+        st = vw_fail(VW_ERR_NOMEM, "compaction of %llu nodes", (unsigned long long)kept);
     if (st == VW_OK) {
         vw_bfs_order(ix, order, rank);
-        for (uint64_t j = 0; j < live && st == VW_OK; j++)
-            if (!copy_node(ix, &a, order[j], j, rank, live))
+        for (uint64_t j = 0; j < kept && st == VW_OK; j++)
+            if (!copy_node(ix, &a, order[j], j, rank, kept))
                 st = vw_fail(VW_ERR_NOMEM, "upper lists of a compacted index");
     }
-    if (st == VW_OK)
-        st = vw_labelmap_build_permuted(&a.map, ix->labels, rank, n, live, live ? live : 1);
+    if (st == VW_OK) /* live nodes only: removed ones left the map when removed */
+        st = vw_labelmap_build_permuted(&a.map, ix->labels, rank, ix->state, n, ix->live,
+                                        kept ? kept : 1);
     if (st == VW_OK) {
-        /* A purge leaves the entry point live, or none when nothing is. */
         uint32_t entry = vw_top_get(ix).entry;
-        VW_ASSERT(entry == VW_NO_NODE ? live == 0 : rank[entry] < live);
-        st = swap_in(ix, &a, live, entry == VW_NO_NODE ? VW_NO_NODE : rank[entry]);
+        VW_ASSERT(entry == VW_NO_NODE ? kept == 0 : rank[entry] < kept);
+        st = swap_in(ix, &a, kept, entry == VW_NO_NODE ? VW_NO_NODE : rank[entry], rank);
     }
     arrays_free(&a); /* the old arrays after a swap, the new ones after a failure */
     free(order);
@@ -199,18 +211,10 @@ static vw_status compact_locked(vw_index *ix) {
     return st;
 }
 
-vw_status vw_compact(vw_index *ix) {
-    if (ix->readonly)
-        return vw_fail(VW_ERR_READONLY, "index is memory-mapped");
-    vw_status st = vw_purge_locked(ix);
-    if (st != VW_OK)
-        return st;
-    return compact_locked(ix);
-}
-
 void vw_compact_if_due(vw_index *ix) {
     uint64_t empty = ix->free_ids.n + ix->limbo.ids.n;
-    if (ix->readonly || ix->count < COMPACT_MIN_SLOTS || empty < ix->count / COMPACT_FRACTION)
+    if (ix->readonly || ix->purge.active || ix->count < COMPACT_MIN_SLOTS ||
+        empty < ix->count / COMPACT_FRACTION)
         return;
-    (void)vw_compact(ix); /* out of memory: the index stays as it is */
+    (void)compact_locked(ix); /* out of memory: the index stays as it is */
 }

@@ -231,7 +231,9 @@ typedef struct build_src {
 } build_src;
 
 static bool included(const build_src *b, uint64_t i) {
-    return !(b->skip && b->skip[i]) && !(b->rank && b->rank[i] >= b->live);
+    if (b->skip)
+        return !b->skip[i];
+    return !(b->rank && b->rank[i] >= b->live);
 }
 
 static uint32_t target(const build_src *b, uint64_t i) {
@@ -309,8 +311,9 @@ vw_status vw_labelmap_build(vw_labelmap *m, const uint64_t *labels, const uint8_
 }
 
 vw_status vw_labelmap_build_permuted(vw_labelmap *m, const uint64_t *labels, const uint32_t *rank,
-                                     uint64_t n, uint64_t live, uint64_t capacity) {
-    build_src b = {.labels = labels, .rank = rank, .n = n, .live = live};
+                                     const uint8_t *skip, uint64_t n, uint64_t live,
+                                     uint64_t capacity) {
+    build_src b = {.labels = labels, .rank = rank, .skip = skip, .n = n, .live = live};
     return build(m, &b, capacity);
 }
 

@@ -24,11 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Breadth-first order of layer 0 from the entry point; live nodes it
- * cannot reach (none in a healthy graph) follow in their old order, each
- * starting a new sweep; dead slots come last. On return order[new] = old
- * and rank[old] = new, and when no node is removed but still linked, the
- * live nodes have the ranks below ix->live. */
+/* Breadth-first order of layer 0 from the entry point; nodes it cannot
+ * reach (none in a healthy graph) follow in their old order, each starting
+ * a new sweep; free slots come last. Removed nodes still linked are part of
+ * the graph here (searches walk through them). On return order[new] = old
+ * and rank[old] = new: the ranks below count - free slots are the live and
+ * removed nodes. */
 void vw_bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank) {
     uint32_t n = (uint32_t)ix->count;
     for (uint32_t i = 0; i < n; i++)
@@ -42,13 +43,14 @@ void vw_bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank) {
             const uint32_t *list = vw_links0(ix, order[head++]);
             for (uint32_t i = 1; i <= list[0]; i++) {
                 uint32_t nb = list[i];
-                if (rank[nb] != VW_NO_NODE || vw_is_dead(ix, nb))
+                if (rank[nb] != VW_NO_NODE || vw_state(ix, nb) == VW_NODE_FREE)
                     continue;
                 rank[nb] = tail;
                 order[tail++] = nb;
             }
         }
-        while (next_root < n && (rank[next_root] != VW_NO_NODE || vw_is_dead(ix, next_root)))
+        while (next_root < n &&
+               (rank[next_root] != VW_NO_NODE || vw_state(ix, next_root) == VW_NODE_FREE))
             next_root++;
         root = next_root < n ? next_root : VW_NO_NODE;
     }
@@ -173,7 +175,8 @@ static vw_status reorder_locked(vw_index *ix) {
      * moves, into a fresh map, so a failure leaves the index as it was. */
     vw_labelmap map;
     vw_labelmap_init(&map);
-    st = vw_labelmap_build_permuted(&map, ix->labels, rank, ix->count, ix->live, ix->capacity);
+    st =
+        vw_labelmap_build_permuted(&map, ix->labels, rank, NULL, ix->count, ix->live, ix->capacity);
     if (st == VW_OK)
         st = apply(ix, rank);
     if (st == VW_OK) {

@@ -198,10 +198,12 @@ vw_status vw_labelmap_remove(vw_labelmap *m, const uint64_t *labels, uint64_t la
 vw_status vw_labelmap_build(vw_labelmap *m, const uint64_t *labels, const uint8_t *skip,
                             uint64_t n);
 /* Builds the map of an index about to be renumbered: labels[i] (unique)
- * will sit at id rank[i] for the n ids i with rank[i] < live; room for
- * `capacity` labels. */
+ * will sit at id rank[i] for the `live` ids i among n that are mapped:
+ * those whose byte in `skip` is 0, or without skip, those with
+ * rank[i] < live. Room for `capacity` labels. */
 vw_status vw_labelmap_build_permuted(vw_labelmap *m, const uint64_t *labels, const uint32_t *rank,
-                                     uint64_t n, uint64_t live, uint64_t capacity);
+                                     const uint8_t *skip, uint64_t n, uint64_t live,
+                                     uint64_t capacity);
 void vw_labelmap_free(vw_labelmap *m);
 uint64_t vw_labelmap_bytes(const vw_labelmap *m);
 
@@ -722,16 +724,15 @@ uint8_t vw_node_state(const vw_index *ix, uint32_t id);
 
 /* reorder.c */
 /* Breadth-first numbering of the nodes (see reorder.c): order[new] = old,
- * rank[old] = new, each of ix->count entries. */
+ * rank[old] = new, each of ix->count entries; free slots rank last. */
 void vw_bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank);
 
 /* compact.c */
-/* Purges, then renumbers the live nodes into new arrays without their
- * empty slots while searches go on; only the swap holds searches off.
- * Writer lock held, no batch running. */
-vw_status vw_compact(vw_index *ix);
-/* vw_compact when the index has a quarter of its slots empty (called at
- * the end of a purge pass); does nothing when out of memory. */
+/* When a quarter of the slots are empty and no purge pass is under way:
+ * renumbers the nodes into new arrays without the empty slots while
+ * searches go on (only the swap holds them off). Writer lock held, no
+ * batch running; called at the end of a purge pass. Out of memory, the
+ * index stays as it is. */
 void vw_compact_if_due(vw_index *ix);
 
 /* persist.c */
