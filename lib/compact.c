@@ -131,6 +131,16 @@ static bool copy_node(const vw_index *ix, arrays *a, uint32_t old, uint64_t j, c
     return true;
 }
 
+/* Exchanges two fields of the same type (an index's and an arrays'). */
+#define EXCHANGE(x, y)                                                                             \
+    do {                                                                                           \
+        _Static_assert(sizeof(x) == sizeof(y), "fields differ");                                   \
+        unsigned char tmp_[sizeof(x)];                                                             \
+        memcpy(tmp_, &(x), sizeof(x));                                                             \
+        memcpy(&(x), &(y), sizeof(x));                                                             \
+        memcpy(&(y), tmp_, sizeof(x));                                                             \
+    } while (0)
+
 /* Puts the new arrays in (the first `kept` slots taken), the old ones into
  * a (for the caller to free). Searches wait for this, and only this. */
 static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
@@ -138,33 +148,20 @@ static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
     vw_status st = vw_lock_write(ix);
     if (st != VW_OK)
         return st;
-    arrays old = {.codes = ix->codes,
-                  .exact = ix->exact,
-                  .links0 = ix->links0,
-                  .codes_len = ix->codes_len,
-                  .exact_len = ix->exact_len,
-                  .links0_len = ix->links0_len,
-                  .levels = ix->levels,
-                  .labels = ix->labels,
-                  .upper = ix->upper,
-                  .dead = ix->dead,
-                  .state = ix->state,
-                  .upper_bytes = ix->upper_bytes,
-                  .n = ix->count, /* every old slot's upper lists go */
-                  .map = ix->map};
-    ix->codes = a->codes;
-    ix->exact = a->exact;
-    ix->links0 = a->links0;
-    ix->codes_len = a->codes_len;
-    ix->exact_len = a->exact_len;
-    ix->links0_len = a->links0_len;
-    ix->levels = a->levels;
-    ix->labels = a->labels;
-    ix->upper = a->upper;
-    ix->dead = a->dead;
-    ix->state = a->state;
-    ix->upper_bytes = a->upper_bytes;
-    ix->map = a->map;
+    EXCHANGE(ix->codes, a->codes);
+    EXCHANGE(ix->exact, a->exact);
+    EXCHANGE(ix->links0, a->links0);
+    EXCHANGE(ix->codes_len, a->codes_len);
+    EXCHANGE(ix->exact_len, a->exact_len);
+    EXCHANGE(ix->links0_len, a->links0_len);
+    EXCHANGE(ix->levels, a->levels);
+    EXCHANGE(ix->labels, a->labels);
+    EXCHANGE(ix->upper, a->upper);
+    EXCHANGE(ix->dead, a->dead);
+    EXCHANGE(ix->state, a->state);
+    EXCHANGE(ix->upper_bytes, a->upper_bytes);
+    EXCHANGE(ix->map, a->map);
+    a->n = ix->count; /* every old slot's upper lists go */
     ix->count = kept;
     ix->capacity = kept ? kept : 1;
     vw_top_set(ix, entry, vw_top_get(ix).level);
@@ -176,7 +173,6 @@ static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
     for (uint64_t i = 0; i < ix->pending.n; i++)
         ix->pending.ids[i] = rank[ix->pending.ids[i]];
     vw_unlock(ix);
-    *a = old;
     return VW_OK;
 }
 
