@@ -14,6 +14,7 @@
 #ifndef VW_TEST_HOSTILE_H
 #define VW_TEST_HOSTILE_H
 
+#include "test_argv.h"
 #include "test_serve_util.h"
 
 #include <dirent.h>
@@ -190,15 +191,10 @@ static hx_result hx_runv(char *const argv[], const hx_limits *limits, int timeou
 /* hx_run(limits, timeout_ms, prog, args..., NULL) */
 static hx_result hx_run(const hx_limits *limits, int timeout_ms, const char *prog, ...) {
     char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)prog;
     va_list ap;
     va_start(ap, prog);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 63)
-        argv[n++] = (char *)a;
+    tu_argv(argv, 64, prog, ap);
     va_end(ap);
-    argv[n] = NULL;
     return hx_runv(argv, limits, timeout_ms);
 }
 

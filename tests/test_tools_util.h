@@ -7,6 +7,7 @@
 #ifndef VW_TEST_TOOLS_UTIL_H
 #define VW_TEST_TOOLS_UTIL_H
 
+#include "test_argv.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -138,15 +139,10 @@ static tt_run_result tt_runv(const char *stdin_path, char *const argv[]) {
 /* tt_run(stdin_path, prog, arg1, ..., NULL) */
 static tt_run_result tt_run(const char *stdin_path, const char *prog, ...) {
     char *argv[64];
-    int n = 0;
-    argv[n++] = (char *)prog;
     va_list ap;
     va_start(ap, prog);
-    const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 63)
-        argv[n++] = (char *)a;
+    tu_argv(argv, 64, prog, ap);
     va_end(ap);
-    argv[n] = NULL;
     return tt_runv(stdin_path, argv);
 }
 
