@@ -13,6 +13,8 @@
 #
 # Engines: vw (float32), vw-f16 / vw-i8 (compact storage, float32 kept for
 # re-ranking), vw-f16n / vw-i8n (compact, no float32: approximate distances),
+# vw-i8np (vw-i8n saved with packed layer-0 lists), vw-i8r (vw-i8np with the
+# 4-bit residual re-scoring the candidates),
 # hnswlib, faiss, usearch, usearch-f16, usearch-i8 (USearch 2.26.2 through
 # ../shared/peers/usearch_bench.cpp; the binary from USEARCH_BENCH, see
 # ../shared/peers/usearch_README.md). Sets clustered100k, sift100k, sift1m
@@ -131,6 +133,8 @@ vw_build_args() {
     vw-i8) echo i8 ;;
     vw-f16n) echo f16 nofloat32 ;;
     vw-i8n) echo i8 nofloat32 ;;
+    vw-i8np) echo i8 nofloat32 packed ;;
+    vw-i8r) echo i8 nofloat32 residual packed ;;
   esac
 }
 

@@ -25,7 +25,9 @@ import subprocess
 import sys
 
 NAMES = {"vw": "libvwhnsw", "vw-f16": "libvwhnsw f16", "vw-f16n": "libvwhnsw f16, no f32",
-         "vw-i8": "libvwhnsw i8", "vw-i8n": "libvwhnsw i8, no f32", "hnswlib": "hnswlib",
+         "vw-i8": "libvwhnsw i8", "vw-i8n": "libvwhnsw i8, no f32",
+         "vw-i8np": "libvwhnsw i8, no f32, packed lists",
+         "vw-i8r": "libvwhnsw i8 + 4-bit residual, packed lists", "hnswlib": "hnswlib",
          "faiss": "Faiss+SIMD", "usearch": "usearch", "usearch-f16": "usearch f16",
          "usearch-i8": "usearch i8"}
 VW = [e for e in NAMES if e.startswith("vw")]

@@ -2,7 +2,7 @@
  * measures hnswlib and Faiss, so the figures can stand side by side.
  *
  *   vw_peer_bench build  <base.fvecs> <index_out> <M> <efC> <threads> [noreorder] [f32|f16|i8]
- *                        [nofloat32]
+ *                        [nofloat32] [residual] [packed]
  *   vw_peer_bench search <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <threads> [reps] [LOAD]
  *   vw_peer_bench load   <index> [LOAD] [times]
  *   vw_peer_bench reorder <index_in> <index_out>
@@ -14,8 +14,10 @@
  *
  * build : reads the base vectors, builds with <threads> threads (labels = row
  *         numbers) in the given storage kind (default f32; nofloat32: a
- *         compact index without float32 rows), reorders it (vw_index_reorder,
- *         as vw-build does; not with noreorder), saves. Prints build seconds
+ *         compact index without float32 rows; residual: i8 nofloat32 with
+ *         VW_PARAMS_RESIDUAL), reorders it (vw_index_reorder,
+ *         as vw-build does; not with noreorder), saves (packed: with
+ *         VW_SAVE_PACK_LINKS). Prints build seconds
  *         (graph construction and reorder), save seconds, index bytes, peak
  *         RSS.
  * search: loads the index (timed); one untimed warm-up pass at ef=64; then for
@@ -106,18 +108,24 @@ static int cmd_build(int argc, char **argv) {
     p.capacity = base->n;
     unsigned threads = (unsigned)atoi(argv[6]);
     bool reorder = true;
+    unsigned save = VW_SAVE_DEFAULT;
     for (int i = 7; i < argc; i++)
         if (strcmp(argv[i], "noreorder") == 0)
             reorder = false;
         else if (strcmp(argv[i], "nofloat32") == 0)
             p.flags |= VW_PARAMS_NO_FLOAT32;
+        else if (strcmp(argv[i], "residual") == 0)
+            p.flags |= VW_PARAMS_RESIDUAL;
+        else if (strcmp(argv[i], "packed") == 0)
+            save = VW_SAVE_PACK_LINKS;
         else
             die_on(vw_storage_parse(argv[i], &p.storage), argv[i]);
     printf("engine=vwhnsw base=%s n=%llu d=%u M=%u efC=%u threads=%u simd=%s storage=%s "
-           "float32=%s\n",
+           "float32=%s residual=%s links=%s\n",
            argv[2], (unsigned long long)base->n, base->dim, p.M, p.ef_construction, threads,
            vw_simd_name(vw_simd_active()), vw_storage_name(p.storage),
-           p.flags & VW_PARAMS_NO_FLOAT32 ? "no" : "yes");
+           p.flags & VW_PARAMS_NO_FLOAT32 ? "no" : "yes",
+           p.flags & VW_PARAMS_RESIDUAL ? "4bit" : "no", save ? "packed" : "fixed");
     printf("data_load_s=%.3f\n", t1 - t0);
     fflush(stdout);
     uint64_t *labels = malloc(base->n * sizeof *labels);
@@ -134,7 +142,7 @@ static int cmd_build(int argc, char **argv) {
     /* build_s includes the reorder: it is part of what vw-build does */
     printf("reorder=%s reorder_s=%.3f\nbuild_s=%.3f\n", reorder ? "bfs" : "none", te - tr, te - tb);
     fflush(stdout);
-    die_on(vw_index_save(ix, argv[3]), argv[3]);
+    die_on(vw_index_save_ex(ix, argv[3], save), argv[3]);
     printf("save_s=%.3f\nindex_file=%s\nindex_bytes=%lld\npeak_rss_mb=%.1f\n", now() - te, argv[3],
            file_bytes(argv[3]), peak_rss_mb());
     vw_index_free(ix);

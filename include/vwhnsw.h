@@ -173,6 +173,9 @@ VW_API vw_status vw_metric_parse(const char *name, vw_metric *out);
  *                        the trained range is CLAMPED to it (its codes
  *                        saturate at 0 or 255); with float32 kept, the
  *                        re-ranking still returns its exact distance.
+ *                        Without float32, VW_PARAMS_RESIDUAL adds d/2
+ *                        bytes of 4-bit residuals that the re-ranking
+ *                        decodes with (12-bit precision).
  *
  * Compact kinds also keep the float32 vectors (+4d bytes, a separate array
  * and file section that an mmap-loaded index only reads to re-rank) unless
@@ -188,7 +191,15 @@ enum {
     /* Compact storage only: keep no float32 copy of the vectors. Saves 4d
      * bytes per vector; searches cannot re-rank and return approximate
      * distances (and vw_index_get_vector the decoded vector). */
-    VW_PARAMS_NO_FLOAT32 = 1u << 0
+    VW_PARAMS_NO_FLOAT32 = 1u << 0,
+    /* i8 with VW_PARAMS_NO_FLOAT32 only: also keep a 4-bit residual of
+     * every component (ceil(d/2) bytes per vector, an eighth of float32),
+     * so that the best candidates are re-scored with 12-bit precision: the
+     * residual is the component's rounding error in 1/15 steps, and a
+     * decoded component is within step/30 of the original (step/2 without
+     * it) unless it was clamped. Distances stay approximate, but the final
+     * order is nearly float32's (bench/RESULTS.md, section 5). */
+    VW_PARAMS_RESIDUAL = 1u << 1
 };
 
 typedef struct vw_params {
@@ -385,6 +396,7 @@ typedef struct vw_stats {
     int exact_distances;       /* non-zero if searches return exact distances */
     uint32_t bytes_per_vector; /* vector bytes per element: codes plus any float32 copy */
     uint32_t code_bytes;       /* bytes per element that searches walk (4d, 2d or d) */
+    uint32_t residual_bits;    /* 4 with VW_PARAMS_RESIDUAL, else 0 */
 } vw_stats;
 
 /* Never waits for a writer; while writes run, each value is one that was
@@ -401,6 +413,23 @@ VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
  * Searches run meanwhile; writes wait until the data is written. The
  * format is documented in lib/FORMAT.md. */
 VW_API vw_status vw_index_save(const vw_index *index, const char *path);
+
+enum {
+    VW_SAVE_DEFAULT = 0,
+    /* Write the layer-0 neighbour lists packed (each list as long as it is,
+     * not padded to 2*M ids), format version 4: the lists take about half
+     * the bytes (1M clustered vectors, M=32, bench/RESULTS.md section 5).
+     * A read-mode load unpacks them; VW_LOAD_MMAP uses them in place
+     * through a 4-byte offset per node that the load builds, so a mapped
+     * index is smaller too, at the cost of one more memory read per node a
+     * search visits. */
+    VW_SAVE_PACK_LINKS = 1u << 0
+};
+
+/* vw_index_save with a choice of layout (VW_SAVE_* bits). vw_index_save
+ * keeps the layout of the file the index was loaded from (fixed lists for
+ * a built index), so loading and saving reproduces a file byte for byte. */
+VW_API vw_status vw_index_save_ex(const vw_index *index, const char *path, unsigned flags);
 
 enum {
     VW_LOAD_DEFAULT = 0,

@@ -19,7 +19,15 @@
  *
  * A vector outside the trained range is clamped: the codes saturate at 0 or
  * 255. The float32 copy (when kept) is untouched, so re-ranking still gives
- * its exact distance; only the graph walk sees the clamped codes. */
+ * its exact distance; only the graph walk sees the clamped codes.
+ *
+ * The 4-bit residual (VW_PARAMS_RESIDUAL) stores what a code left out, in
+ * fifteenths of a step: r = round((x - decoded) / (step / 15)), clamped to
+ * -8..7 and kept as r + 8 in a nibble (component 2j in the low nibble of
+ * byte j, 2j + 1 in the high one). Inside the trained range |x - decoded| <=
+ * step / 2, so |r| <= 7.5 and the refined value is within step / 30 of x:
+ * the precision of 12-bit codes for an eighth of the bytes of float32.
+ * Fifteenths, not sixteenths, keep the rounding inside the nibble. */
 #include "vw_internal.h"
 
 #include <float.h>
@@ -27,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-vw_status vw_i8_check(const float *offset, float step, uint32_t dim) {
+vw_status vw_i8_check(const float *offset, float step, uint32_t dim, bool residual) {
     /* A subnormal step has no finite reciprocal: encoding would multiply by
      * infinity and turn a zero difference into NaN. */
     if (!isnormal(step) || !(step > 0))
@@ -37,8 +45,9 @@ vw_status vw_i8_check(const float *offset, float step, uint32_t dim) {
     for (uint32_t i = 0; i < dim; i++) {
         if (!isfinite(offset[i]))
             return vw_fail(VW_ERR_CORRUPT, "i8 codec: offset %u is not finite", i);
-        /* the largest decoded magnitude in this dimension */
-        double m = fabs((double)offset[i]) + 255.0 * step;
+        /* the largest decoded magnitude in this dimension; a residual
+         * reaches 8/15 of a step beyond either end */
+        double m = fabs((double)offset[i]) + (residual ? 256.0 : 255.0) * step;
         norm2 += m * m;
     }
     if (norm2 > VW_MAX_NORM2)
@@ -85,7 +94,8 @@ static float choose_step(const float *lo, const float *hi, uint32_t dim, bool in
     return step < FLT_MIN ? FLT_MIN : (float)step;
 }
 
-vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize) {
+vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize,
+                      bool residual) {
     if (n == 0)
         return vw_fail(VW_ERR_INVALID_ARG, "i8 training needs at least one vector");
     bool widen = c->trained && c->hi != NULL;
@@ -105,7 +115,7 @@ vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, 
     sample_range(v, n, dim, row, lo, hi, &integers);
     free(row);
     float step = choose_step(lo, hi, dim, integers);
-    vw_status st = vw_i8_check(lo, step, dim);
+    vw_status st = vw_i8_check(lo, step, dim, residual);
     if (st != VW_OK) {
         free(lo);
         free(hi);
@@ -135,4 +145,32 @@ void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *o
 void vw_i8_decode(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code, float *out) {
     for (uint32_t i = 0; i < dim; i++)
         out[i] = c->offset[i] + c->step * (float)code[i];
+}
+
+/* Fifteenths of a step: see the top of the file. */
+#define RESIDUAL_PARTS 15.0f
+
+size_t vw_i8_residual_size(uint32_t dim) {
+    return ((size_t)dim + 1) / 2;
+}
+
+void vw_i8_encode_residual(const vw_codec_i8 *c, uint32_t dim, const float *v, const uint8_t *code,
+                           uint8_t *out) {
+    float inv = RESIDUAL_PARTS / c->step;
+    memset(out, 0, vw_i8_residual_size(dim));
+    for (uint32_t i = 0; i < dim; i++) {
+        float decoded = c->offset[i] + c->step * (float)code[i];
+        float t = floorf((v[i] - decoded) * inv + 0.5f);
+        t = t > 7 ? 7 : t >= -8 ? t : -8; /* NaN (never expected) gives -8 */
+        out[i / 2] |= (uint8_t)((unsigned)(t + 8) << (4 * (i & 1)));
+    }
+}
+
+void vw_i8_decode_residual(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code,
+                           const uint8_t *residual, float *out) {
+    float part = c->step / RESIDUAL_PARTS;
+    for (uint32_t i = 0; i < dim; i++) {
+        int r = (int)((residual[i / 2] >> (4 * (i & 1))) & 15u) - 8;
+        out[i] = c->offset[i] + c->step * (float)code[i] + part * (float)r;
+    }
 }

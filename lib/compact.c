@@ -44,8 +44,9 @@
 typedef struct arrays {
     unsigned char *codes;
     float *exact;
+    uint8_t *resid;
     uint32_t *links0;
-    size_t codes_len, exact_len, links0_len;
+    size_t codes_len, exact_len, resid_len, links0_len;
     uint8_t *levels;
     uint64_t *labels;
     uint32_t **upper;
@@ -63,6 +64,7 @@ static void arrays_free(arrays *a) {
     free(a->upper);
     vw_big_free(a->codes, a->codes_len);
     vw_big_free(a->exact, a->exact_len);
+    vw_big_free(a->resid, a->resid_len);
     vw_big_free(a->links0, a->links0_len);
     free(a->levels);
     free(a->labels);
@@ -79,6 +81,8 @@ static bool arrays_alloc(const vw_index *ix, arrays *a, uint64_t cap) {
     return vw_big_realloc((void **)&a->codes, &a->codes_len, cap * ix->code_size) &&
            (!ix->exact ||
             vw_big_realloc((void **)&a->exact, &a->exact_len, cap * ix->dim * sizeof(float))) &&
+           (!ix->resid ||
+            vw_big_realloc((void **)&a->resid, &a->resid_len, cap * ix->resid_size)) &&
            vw_big_realloc((void **)&a->links0, &a->links0_len, cap * list0) &&
            (a->levels = malloc(cap)) != NULL &&
            (a->labels = malloc(cap * sizeof *a->labels)) != NULL &&
@@ -109,6 +113,8 @@ static bool copy_node(const vw_index *ix, arrays *a, uint32_t old, uint64_t j, c
     memcpy(a->codes + j * ix->code_size, vw_code(ix, old), ix->code_size);
     if (ix->exact)
         memcpy(a->exact + j * ix->dim, ix->exact + (size_t)old * ix->dim, ix->dim * sizeof(float));
+    if (ix->resid)
+        memcpy(a->resid + j * ix->resid_size, vw_resid(ix, old), ix->resid_size);
     a->levels[j] = ix->levels[old];
     a->labels[j] = ix->labels[old];
     if (vw_state(ix, old) == VW_NODE_REMOVED) { /* still linked: the next pass unlinks it */
@@ -150,9 +156,11 @@ static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
         return st;
     EXCHANGE(ix->codes, a->codes);
     EXCHANGE(ix->exact, a->exact);
+    EXCHANGE(ix->resid, a->resid);
     EXCHANGE(ix->links0, a->links0);
     EXCHANGE(ix->codes_len, a->codes_len);
     EXCHANGE(ix->exact_len, a->exact_len);
+    EXCHANGE(ix->resid_len, a->resid_len);
     EXCHANGE(ix->links0_len, a->links0_len);
     EXCHANGE(ix->levels, a->levels);
     EXCHANGE(ix->labels, a->labels);

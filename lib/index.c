@@ -84,10 +84,15 @@ static vw_status check_params(const vw_params *p) {
                        VW_MAX_ELEMENTS);
     if (!vw_storage_name(p->storage))
         return vw_fail(VW_ERR_INVALID_ARG, "unknown storage kind %d", (int)p->storage);
-    if (p->flags & ~(uint32_t)VW_PARAMS_NO_FLOAT32)
+    if (p->flags & ~(uint32_t)(VW_PARAMS_NO_FLOAT32 | VW_PARAMS_RESIDUAL))
         return vw_fail(VW_ERR_INVALID_ARG, "unknown flags 0x%x", p->flags);
     if ((p->flags & VW_PARAMS_NO_FLOAT32) && p->storage == VW_STORAGE_F32)
         return vw_fail(VW_ERR_INVALID_ARG, "VW_PARAMS_NO_FLOAT32 needs a compact storage kind");
+    /* with float32 kept the re-rank is exact already: a residual would only cost */
+    if ((p->flags & VW_PARAMS_RESIDUAL) &&
+        (p->storage != VW_STORAGE_I8 || !(p->flags & VW_PARAMS_NO_FLOAT32)))
+        return vw_fail(VW_ERR_INVALID_ARG,
+                       "VW_PARAMS_RESIDUAL needs i8 storage with VW_PARAMS_NO_FLOAT32");
     return VW_OK;
 }
 
@@ -183,6 +188,7 @@ vw_status vw_index_alloc(const vw_params *p, vw_index **out) {
     ix->storage = p->storage;
     ix->flags = p->flags;
     ix->code_size = vw_code_size(p->storage, p->dim);
+    ix->resid_size = (p->flags & VW_PARAMS_RESIDUAL) ? vw_i8_residual_size(p->dim) : 0;
     ix->level_mult = 1.0 / log((double)p->M);
     vw_top_set(ix, VW_NO_NODE, -1);
     atomic_init(&ix->epoch, 1);
@@ -251,6 +257,8 @@ static vw_status grow_storage(vw_index *ix, uint64_t cap) {
     bool ok = vw_big_realloc((void **)&ix->codes, &ix->codes_len, cap * ix->code_size) &&
               (!keeps_float32(ix) || vw_big_realloc((void **)&ix->exact, &ix->exact_len,
                                                     cap * ix->dim * sizeof(float))) &&
+              (!ix->resid_size ||
+               vw_big_realloc((void **)&ix->resid, &ix->resid_len, cap * ix->resid_size)) &&
               vw_big_realloc((void **)&ix->links0, &ix->links0_len, cap * links0_bytes(ix)) &&
               grow_array((void **)&ix->levels, sizeof *ix->levels, cap) &&
               grow_array((void **)&ix->labels, sizeof *ix->labels, cap) &&
@@ -308,6 +316,9 @@ static void free_storage(vw_index *ix) {
         /* vectors, lists and labels live in the mapping; only the per-node
          * pointer table was allocated */
         munmap(ix->map_base, ix->map_len);
+        if (ix->links0_len) /* lists unpacked from the file; otherwise they are mapped */
+            vw_big_free(ix->links0, ix->links0_len);
+        free(ix->links0_at);
         free(ix->upper);
         free(ix->levels); /* a copy: see persist.c, copy_levels */
         vw_storage_free(ix);
@@ -320,6 +331,7 @@ static void free_storage(vw_index *ix) {
     free(ix->upper);
     vw_big_free(ix->codes, ix->codes_len);
     vw_big_free(ix->exact, ix->exact_len);
+    vw_big_free(ix->resid, ix->resid_len);
     vw_big_free(ix->links0, ix->links0_len);
     free(ix->levels);
     free(ix->labels);
@@ -348,13 +360,15 @@ static uint64_t memory_bytes(const vw_index *ix) {
     uint64_t per_node = sizeof(uint32_t *) + sizeof *ix->state + sizeof(uint8_t); /* levels */
     if (!ix->map_base)
         per_node += sizeof(uint64_t); /* labels */
-    uint64_t bytes = sizeof *ix + ix->codes_len + ix->exact_len + ix->links0_len +
+    uint64_t bytes = sizeof *ix + ix->codes_len + ix->exact_len + ix->resid_len + ix->links0_len +
                      ix->capacity * per_node + (ix->capacity + 63) / 64 * 8 + ix->upper_bytes +
                      vw_labelmap_bytes(&ix->map) + vw_storage_codec_bytes(ix) +
                      (ix->pending.cap + ix->purge.set.cap + ix->limbo.ids.cap + ix->free_ids.cap) *
                          sizeof(uint32_t);
     if (ix->node_locks)
         bytes += VW_NODE_LOCKS * sizeof(pthread_mutex_t);
+    if (ix->links0_at)
+        bytes += ix->capacity * sizeof *ix->links0_at;
     return bytes;
 }
 
@@ -376,27 +390,28 @@ vw_status vw_index_stats(const vw_index *ix, vw_stats *out) {
     if (!ix || !out)
         return vw_fail(VW_ERR_NULL_ARG, "index or out is NULL");
     vw_counters *c = &((vw_index *)ix)->counters;
-    *out = (vw_stats){
-        .count = atomic_load_explicit(&c->live, memory_order_relaxed),
-        .capacity = atomic_load_explicit(&c->capacity, memory_order_relaxed),
-        .dim = ix->dim,
-        .metric = ix->metric,
-        .M = ix->M,
-        .ef_construction = ix->ef_construction,
-        .seed = ix->seed,
-        .max_level = vw_top_get(ix).level,
-        .memory_bytes = atomic_load_explicit(&c->memory, memory_order_relaxed),
-        .mapped_bytes = ix->map_base ? ix->map_len : 0,
-        .mmapped = ix->map_base != NULL,
-        .storage = ix->storage,
-        .float32_kept = !(ix->flags & VW_PARAMS_NO_FLOAT32),
-        .exact_distances = !(ix->flags & VW_PARAMS_NO_FLOAT32),
-        .bytes_per_vector =
-            (uint32_t)(ix->code_size + (keeps_float32(ix) ? ix->dim * sizeof(float) : 0)),
-        .code_bytes = (uint32_t)ix->code_size,
-        .removed = atomic_load_explicit(&c->removed, memory_order_relaxed),
-        .free_slots = atomic_load_explicit(&c->free, memory_order_relaxed),
-        .slots = atomic_load_explicit(&c->slots, memory_order_relaxed)};
+    *out = (vw_stats){.count = atomic_load_explicit(&c->live, memory_order_relaxed),
+                      .capacity = atomic_load_explicit(&c->capacity, memory_order_relaxed),
+                      .dim = ix->dim,
+                      .metric = ix->metric,
+                      .M = ix->M,
+                      .ef_construction = ix->ef_construction,
+                      .seed = ix->seed,
+                      .max_level = vw_top_get(ix).level,
+                      .memory_bytes = atomic_load_explicit(&c->memory, memory_order_relaxed),
+                      .mapped_bytes = ix->map_base ? ix->map_len : 0,
+                      .mmapped = ix->map_base != NULL,
+                      .storage = ix->storage,
+                      .float32_kept = !(ix->flags & VW_PARAMS_NO_FLOAT32),
+                      .exact_distances = !(ix->flags & VW_PARAMS_NO_FLOAT32),
+                      .bytes_per_vector =
+                          (uint32_t)(ix->code_size + ix->resid_size +
+                                     (keeps_float32(ix) ? ix->dim * sizeof(float) : 0)),
+                      .code_bytes = (uint32_t)ix->code_size,
+                      .residual_bits = ix->resid_size ? 4 : 0,
+                      .removed = atomic_load_explicit(&c->removed, memory_order_relaxed),
+                      .free_slots = atomic_load_explicit(&c->free, memory_order_relaxed),
+                      .slots = atomic_load_explicit(&c->slots, memory_order_relaxed)};
     return VW_OK;
 }
 

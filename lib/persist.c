@@ -47,15 +47,17 @@
 
 static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', '\n'};
 
-#define FORMAT_VERSION   3u /* the newest this library reads and writes */
+#define FORMAT_VERSION   4u /* the newest this library reads and writes */
 #define VERSION_STORAGE  2u /* the first with the storage section */
 #define VERSION_STATES   3u /* the first with node states */
+#define VERSION_PACKED   4u /* the first with packed layer-0 lists and residuals */
 #define BYTE_ORDER_MARK  0x0A0B0C0Du
 #define SECTION_ALIGN    64u
 #define FIXED_HEADER     80u    /* bytes before the section table */
 #define SECTION_ENTRY    32u    /* bytes per section table entry */
 #define HEADER_MAX       65536u /* a reader's bound on header_size */
 #define SECTION_OPTIONAL 1u     /* entry flag: readers that do not know the id skip it */
+#define SECTION_PACKED   2u     /* links0 entry flag (version 4): lists packed */
 
 /* Byte offsets of the header fields (see FORMAT.md). */
 enum {
@@ -84,10 +86,11 @@ enum {
     S_RESERVED = 28
 };
 
-/* The sections we know, in file order; the id in the file is index + 1.
- * Version 1 has the first five; version 2 adds the storage section and, for
- * a compact index keeping float32 rows, the float32 section; version 3 adds
- * the node states. */
+/* The sections we know; the id in the file is index + 1. Version 1 has
+ * the first five; version 2 adds the storage section and, for a compact
+ * index keeping float32 rows, the float32 section; version 3 adds the node
+ * states; version 4 the residual section, which comes before the node
+ * states in the file. */
 enum {
     SEC_VECTORS,
     SEC_LEVELS,
@@ -97,12 +100,14 @@ enum {
     SEC_STORAGE,
     SEC_FLOAT32,
     SEC_STATES,
+    SEC_RESID,
     SEC_KNOWN,
     SEC_V1 = SEC_STORAGE /* sections of a version-1 file */
 };
 
-static const char *const section_name[SEC_KNOWN] = {"vectors", "levels",  "links0",  "upper links",
-                                                    "labels",  "storage", "float32", "node states"};
+static const char *const section_name[SEC_KNOWN] = {"vectors",     "levels",      "links0",
+                                                    "upper links", "labels",      "storage",
+                                                    "float32",     "node states", "residual"};
 
 /* Node states (section 8); the values vw_node_state gives. */
 enum { STATE_LIVE = 0, STATE_REMOVED = 1, STATE_FREE = 2 };
@@ -170,6 +175,9 @@ static bool known_length(const vw_params *p, uint64_t count, int sec, uint64_t *
     case SEC_STATES:
         per = 1;
         break;
+    case SEC_RESID:
+        per = vw_i8_residual_size(p->dim);
+        break;
     case SEC_LINKS0:
         per = (1 + 2 * (uint64_t)p->M) * sizeof(uint32_t);
         break;
@@ -197,6 +205,8 @@ typedef struct loader {
     uint32_t nknown;          /* known sections in this file: 5 (version 1) to 8 */
     uint8_t order[SEC_KNOWN]; /* their SEC_* values in table order */
     bool float32, states;     /* whether the file has those sections */
+    bool resid;               /* ... and the residual section (version 4) */
+    bool packed;              /* links0 holds packed lists (version 4) */
     vw_params params;
     uint64_t count;
     int32_t max_level;
@@ -319,10 +329,15 @@ static vw_status read_section_entry(const loader *ld, uint32_t i, uint64_t prev_
                    .offset = get64(e + S_OFFSET),
                    .length = get64(e + S_LENGTH),
                    .crc = get32(e + S_CRC)};
-    if (i < ld->nknown && (s->id != ld->order[i] + 1u || s->flags != 0))
+    /* the one flag a known section may carry: packed layer-0 lists */
+    uint32_t allowed = i < ld->nknown && ld->order[i] == SEC_LINKS0 && ld->version >= VERSION_PACKED
+                           ? SECTION_PACKED
+                           : 0;
+    if (i < ld->nknown && (s->id != ld->order[i] + 1u || (s->flags & ~allowed)))
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u is not the %s section", i,
                        section_name[ld->order[i]]);
-    uint32_t last_id = ld->version == 1 ? SEC_V1 : ld->version == 2 ? SEC_FLOAT32 + 1 : SEC_KNOWN;
+    static const uint32_t last_ids[] = {0, SEC_V1, SEC_FLOAT32 + 1, SEC_STATES + 1, SEC_RESID + 1};
+    uint32_t last_id = last_ids[ld->version];
     if (i >= ld->nknown && s->id <= last_id)
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u repeats id %u", i, s->id);
     if (i >= ld->nknown && !(s->flags & SECTION_OPTIONAL))
@@ -381,18 +396,31 @@ static vw_status read_section_data(const loader *ld, const section *s, void *dst
     return st;
 }
 
+/* Whether table entry `at` (if the table has it) has section id sec + 1. */
+static bool lists_at(const loader *ld, uint32_t at, int sec) {
+    if (at >= ld->nsections)
+        return false;
+    const unsigned char *e = ld->header + FIXED_HEADER + (size_t)at * SECTION_ENTRY;
+    return get32(e + S_ID) == (uint32_t)sec + 1;
+}
+
 /* The known sections this file lists, in table order: 1..5 (version 1),
  * then the storage section, the float32 section if the table lists it
- * right after, and (version 3) the node states. */
+ * right after, (version 4) the residual section if listed next, and
+ * (version 3 on) the node states. */
 static void known_sections(loader *ld) {
     uint32_t n = 0;
     for (int i = 0; i < (ld->version == 1 ? SEC_V1 : SEC_STORAGE + 1); i++)
         ld->order[n++] = (uint8_t)i;
-    if (ld->version > 1 && ld->nsections > SEC_FLOAT32) {
-        const unsigned char *e = ld->header + FIXED_HEADER + (size_t)SEC_FLOAT32 * SECTION_ENTRY;
-        ld->float32 = get32(e + S_ID) == SEC_FLOAT32 + 1;
+    if (ld->version > 1) {
+        ld->float32 = lists_at(ld, n, SEC_FLOAT32);
         if (ld->float32)
             ld->order[n++] = SEC_FLOAT32;
+    }
+    if (ld->version >= VERSION_PACKED) {
+        ld->resid = lists_at(ld, n, SEC_RESID);
+        if (ld->resid)
+            ld->order[n++] = SEC_RESID;
     }
     ld->states = ld->version >= VERSION_STATES;
     if (ld->states)
@@ -426,6 +454,7 @@ static vw_status check_section_table(loader *ld) {
         }
         prev_end = s.offset + s.length;
     }
+    ld->packed = ld->sec[SEC_LINKS0].flags & SECTION_PACKED;
     if (prev_end != ld->size)
         return vw_fail(VW_ERR_CORRUPT, "section table: last section ends at %llu, file at %llu",
                        (unsigned long long)prev_end, (unsigned long long)ld->size);
@@ -441,7 +470,9 @@ static vw_status check_section_lengths(loader *ld) {
         if (!known_length(&ld->params, ld->count, i, &want))
             return vw_fail(VW_ERR_CORRUPT, "header: %s size overflows", section_name[i]);
         bool ok = i == SEC_UPPER ? s->length <= want && s->length % (4 * (1 + ld->params.M)) == 0
-                                 : s->length == want;
+                  : i == SEC_LINKS0 && ld->packed
+                      ? s->length <= want && s->length >= 4 * ld->count && s->length % 4 == 0
+                      : s->length == want;
         if (!ok)
             return vw_fail(VW_ERR_CORRUPT, "section %s: length %llu does not match the header",
                            section_name[i], (unsigned long long)s->length);
@@ -458,8 +489,11 @@ static vw_status check_storage_fields(const loader *ld, const unsigned char *b, 
     float step;
     memcpy(&step, b + ST_STEP, sizeof step);
     bool i8 = kind == VW_STORAGE_I8;
-    if (kind > VW_STORAGE_I8 || (flags & ~(uint32_t)VW_PARAMS_NO_FLOAT32) ||
-        (kind == VW_STORAGE_F32 && flags) || trained > 1 || (!i8 && trained) ||
+    uint32_t known =
+        VW_PARAMS_NO_FLOAT32 | (ld->version >= VERSION_PACKED ? VW_PARAMS_RESIDUAL : 0);
+    bool resid = flags & VW_PARAMS_RESIDUAL;
+    if (kind > VW_STORAGE_I8 || (flags & ~known) || (kind == VW_STORAGE_F32 && flags) ||
+        (resid && (!i8 || !(flags & VW_PARAMS_NO_FLOAT32))) || trained > 1 || (!i8 && trained) ||
         (i8 && ld->count > 0 && !trained) || get32(b + ST_RESERVED1) || get32(b + ST_RESERVED2) ||
         get64(b + ST_RESERVED3))
         return vw_fail(VW_ERR_CORRUPT,
@@ -473,6 +507,9 @@ static vw_status check_storage_fields(const loader *ld, const unsigned char *b, 
     if (want_float32 != ld->float32)
         return vw_fail(VW_ERR_CORRUPT, "section table: float32 section %s",
                        want_float32 ? "missing" : "not expected");
+    if (resid != ld->resid)
+        return vw_fail(VW_ERR_CORRUPT, "section table: residual section %s",
+                       resid ? "missing" : "not expected");
     if (!trained && (step != 0 || !all_zero(b + STORAGE_FIXED, len - STORAGE_FIXED)))
         return vw_fail(VW_ERR_CORRUPT, "section storage: untrained codec with parameters");
     return VW_OK;
@@ -488,7 +525,7 @@ static vw_status take_codec(loader *ld, const unsigned char *b) {
         return vw_fail(VW_ERR_NOMEM, "i8 codec");
     memcpy(offset, b + STORAGE_FIXED, (size_t)dim * sizeof *offset);
     ld->i8 = (vw_codec_i8){offset, step, true, true, NULL, false};
-    vw_status st = vw_i8_check(offset, step, dim);
+    vw_status st = vw_i8_check(offset, step, dim, get32(b + ST_FLAGS) & VW_PARAMS_RESIDUAL);
     if (st == VW_OK)
         return VW_OK;
     char why[160];
@@ -731,6 +768,89 @@ static vw_status check_links0(const loader *ld, const uint32_t *links0, const ui
     return list_error("links0", bad, 0, links0 + bad * (1 + sc.cap), sc.cap, ld->count, levels);
 }
 
+/* Version 4 packed layer-0 lists: `count, ids...` back to back, each as
+ * long as its count. They are unpacked into the fixed rows of links0 (the
+ * unused slots zeroed) while the section is read in chunks and checksummed;
+ * the ids are then checked as those of a fixed section are. A checksum
+ * mismatch is reported before a malformed list, as in the fixed layout. */
+typedef struct unpacker {
+    uint32_t *links0;
+    uint32_t cap;    /* 2M */
+    uint64_t count;  /* nodes */
+    uint64_t node;   /* the list being filled */
+    uint32_t at;     /* its next word: 0 is the count */
+    uint32_t left;   /* ids still to come */
+    vw_status error; /* the first malformed list */
+} unpacker;
+
+static void unpack_words(unpacker *u, const uint32_t *w, size_t n) {
+    for (size_t i = 0; i < n && u->error == VW_OK; i++) {
+        if (u->node >= u->count) {
+            u->error = vw_fail(VW_ERR_CORRUPT, "links0: packed lists run past %llu nodes",
+                               (unsigned long long)u->count);
+            return;
+        }
+        uint32_t *list = u->links0 + u->node * (1 + (size_t)u->cap);
+        if (u->at == 0) {
+            if (w[i] > u->cap) {
+                u->error =
+                    vw_fail(VW_ERR_CORRUPT, "links0: node %llu layer 0 has %u neighbours, max %u",
+                            (unsigned long long)u->node, w[i], u->cap);
+                return;
+            }
+            list[0] = u->left = w[i];
+            memset(list + 1 + w[i], 0, (size_t)(u->cap - w[i]) * sizeof *list);
+            u->at = 1;
+        } else {
+            list[u->at++] = w[i];
+            u->left--;
+        }
+        if (u->left == 0) {
+            u->node++;
+            u->at = 0;
+        }
+    }
+}
+
+static vw_status unpack_links0(const loader *ld, uint32_t *links0) {
+    const section *s = &ld->sec[SEC_LINKS0];
+    uint32_t *buf = malloc(READ_CHUNK);
+    if (!buf)
+        return vw_fail(VW_ERR_NOMEM, "read buffer");
+    unpacker u = {.links0 = links0, .cap = 2 * ld->params.M, .count = ld->count};
+    uint32_t crc = 0;
+    vw_status st = VW_OK;
+    for (uint64_t done = 0; done < s->length && st == VW_OK;) {
+        size_t chunk = s->length - done < READ_CHUNK ? (size_t)(s->length - done) : READ_CHUNK;
+        st = read_at(ld, buf, chunk, s->offset + done);
+        if (st == VW_OK && ld->verify)
+            crc = vw_crc32c(crc, buf, chunk);
+        if (st == VW_OK)
+            unpack_words(&u, buf, chunk / sizeof *buf);
+        done += chunk;
+    }
+    free(buf);
+    if (st != VW_OK)
+        return st;
+    if (ld->verify && crc != s->crc)
+        return crc_mismatch(section_name[SEC_LINKS0]);
+    if (u.error == VW_OK && u.node < u.count)
+        return vw_fail(VW_ERR_CORRUPT, "links0: packed lists end inside node %llu of %llu",
+                       (unsigned long long)u.node, (unsigned long long)u.count);
+    if (u.error != VW_OK)
+        return u.error; /* its detail is the latest recorded */
+    return VW_OK;
+}
+
+/* The layer-0 lists into links0 (fixed rows), from either layout, checked. */
+static vw_status read_links0(const loader *ld, uint32_t *links0, const uint8_t *levels) {
+    vw_status st = ld->packed ? unpack_links0(ld, links0)
+                              : read_section_data(ld, &ld->sec[SEC_LINKS0], links0, "links0");
+    if (st == VW_OK)
+        st = check_links0(ld, links0, levels);
+    return st == VW_OK ? check_free_links0(ld, links0) : st;
+}
+
 /* Rows first..first+n-1 (v points at row `first`) must be what an insert
  * would have accepted, so that no distance can be NaN or overflow. */
 static vw_status check_vectors(const loader *ld, const float *v, const char *sec, uint64_t first,
@@ -858,9 +978,7 @@ static vw_status load_into_memory(loader *ld, vw_index *ix) {
         (st = check_codes(ld, ix->codes, 0, ld->count)) != VW_OK ||
         (st = read_section_data(ld, &s[SEC_LEVELS], ix->levels, "levels")) != VW_OK ||
         (st = check_levels(ld, ix->levels)) != VW_OK ||
-        (st = read_section_data(ld, &s[SEC_LINKS0], ix->links0, "links0")) != VW_OK ||
-        (st = check_links0(ld, ix->links0, ix->levels)) != VW_OK ||
-        (st = check_free_links0(ld, ix->links0)) != VW_OK)
+        (st = read_links0(ld, ix->links0, ix->levels)) != VW_OK)
         return st;
     uint32_t *upper = NULL;
     if (s[SEC_UPPER].length > 0 && !(upper = malloc(s[SEC_UPPER].length)))
@@ -877,6 +995,10 @@ static vw_status load_into_memory(loader *ld, vw_index *ix) {
         ((st = read_section_data(ld, &s[SEC_FLOAT32], ix->exact, "float32")) != VW_OK ||
          (st = check_vectors(ld, ix->exact, "float32", 0, ld->count)) != VW_OK))
         return st;
+    /* every nibble decodes to a value the codec check allowed for */
+    if (ld->resid && (st = read_section_data(ld, &s[SEC_RESID], ix->resid, "residual")) != VW_OK)
+        return st;
+    ix->pack_links = ld->packed;
     return build_label_map(ix, ld);
 }
 
@@ -984,6 +1106,70 @@ static vw_status alloc_removal_arrays(vw_index *ix, uint64_t count) {
     return VW_OK;
 }
 
+/* Mapped packed lists are searched in place: one pass finds where each
+ * list starts (at[id], in words) and checks it as check_links0 and
+ * check_free_links0 check fixed rows: count <= 2M, ids < n, free slots
+ * empty and never named, and the lists filling the section exactly. */
+static vw_status index_packed(const loader *ld, const uint32_t *words, uint32_t *at) {
+    uint64_t total = ld->sec[SEC_LINKS0].length / sizeof *words, w = 0;
+    uint32_t cap = 2 * ld->params.M;
+    for (uint64_t i = 0; i < ld->count; i++) {
+        uint32_t c = w < total ? words[w] : 0;
+        if (w < total && c > cap)
+            return vw_fail(VW_ERR_CORRUPT, "links0: node %llu layer 0 has %u neighbours, max %u",
+                           (unsigned long long)i, c, cap);
+        if (w >= total || c >= total - w)
+            return vw_fail(VW_ERR_CORRUPT, "links0: packed lists end inside node %llu of %llu",
+                           (unsigned long long)i, (unsigned long long)ld->count);
+        const uint32_t *list = words + w;
+        for (uint32_t j = 0; j < c; j++)
+            if (list[1 + j] >= ld->count)
+                return vw_fail(VW_ERR_CORRUPT,
+                               "links0: node %llu layer 0 neighbour id %u >= count %llu",
+                               (unsigned long long)i, list[1 + j], (unsigned long long)ld->count);
+        vw_status st = check_free_refs(ld, "links0", i, 0, list);
+        if (st != VW_OK)
+            return st;
+        at[i] = (uint32_t)w;
+        w += 1 + (uint64_t)c;
+    }
+    if (w != total)
+        return vw_fail(VW_ERR_CORRUPT, "links0: packed lists run past %llu nodes",
+                       (unsigned long long)ld->count);
+    return VW_OK;
+}
+
+/* Packed lists of a mapped file, used where they lie, with a word offset
+ * per node (4 bytes, against 4 * (1 + 2M) for an unpacked row). */
+static vw_status map_packed(const loader *ld, const unsigned char *base, vw_index *ix) {
+    vw_status st = verify_mapped(ld, base, SEC_LINKS0);
+    if (st != VW_OK)
+        return st;
+    ix->links0_at = malloc(ld->count > 0 ? (size_t)ld->count * sizeof *ix->links0_at : 1);
+    if (!ix->links0_at)
+        return vw_fail(VW_ERR_NOMEM, "list offsets of %llu nodes", (unsigned long long)ld->count);
+    return index_packed(ld, mapped_at(base, ld->sec[SEC_LINKS0].offset), ix->links0_at);
+}
+
+/* Packed lists too long for 32-bit word offsets (over 16 GiB of them), or
+ * too near the end of a tiny file, are unpacked into memory of the index's
+ * own instead, and their pages
+ * leave the process (a populated mapping holds them) so that they do not
+ * count twice. */
+static vw_status unpack_mapped(const loader *ld, const unsigned char *base, vw_index *ix) {
+    size_t bytes = (size_t)ld->count * (1 + 2 * (size_t)ld->params.M) * sizeof(uint32_t);
+    if (!vw_big_realloc((void **)&ix->links0, &ix->links0_len, bytes))
+        return vw_fail(VW_ERR_NOMEM, "layer-0 lists of %llu nodes", (unsigned long long)ld->count);
+    vw_status st = read_links0(ld, ix->links0, ix->levels);
+    const section *s = &ld->sec[SEC_LINKS0];
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)(base + s->offset) + page - 1) & ~(page - 1);
+    uintptr_t hi = (uintptr_t)(base + s->offset + s->length) & ~(page - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    return st;
+}
+
 static vw_status load_mapped(loader *ld, vw_index *ix) {
     vw_status st = read_states(ld);
     if (st != VW_OK)
@@ -1006,13 +1192,27 @@ static vw_status load_mapped(loader *ld, vw_index *ix) {
         (st = copy_levels(ld, base, ix)) != VW_OK)
         return st;
     const uint8_t *levels = ix->levels;
-    if ((st = verify_mapped(ld, base, SEC_LINKS0)) != VW_OK ||
-        (st = check_links0(ld, links0, levels)) != VW_OK ||
-        (st = check_free_links0(ld, links0)) != VW_OK ||
-        (st = verify_mapped(ld, base, SEC_UPPER)) != VW_OK ||
+    /* In place only when a count changed under the mapping cannot make a
+     * search read past the file's end (it reads at most 2M ids). */
+    uint64_t links0_end = s[SEC_LINKS0].offset + s[SEC_LINKS0].length;
+    if (ld->packed && s[SEC_LINKS0].length / 4 <= UINT32_MAX &&
+        links0_end + 4 * (1 + 2 * (uint64_t)ld->params.M) <= ld->size) {
+        st = map_packed(ld, base, ix);
+    } else if (ld->packed) {
+        st = unpack_mapped(ld, base, ix);
+        links0 = ix->links0;
+    } else {
+        st = verify_mapped(ld, base, SEC_LINKS0);
+        if (st == VW_OK)
+            st = check_links0(ld, links0, levels);
+        if (st == VW_OK)
+            st = check_free_links0(ld, links0);
+    }
+    if (st != VW_OK || (st = verify_mapped(ld, base, SEC_UPPER)) != VW_OK ||
         (st = check_upper(ld, upper, levels)) != VW_OK ||
         (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK ||
-        (float32 && (st = verify_rows(ld, SEC_FLOAT32, NULL)) != VW_OK))
+        (float32 && (st = verify_rows(ld, SEC_FLOAT32, NULL)) != VW_OK) ||
+        (ld->resid && (st = verify_mapped(ld, base, SEC_RESID)) != VW_OK))
         return st;
     ix->codes = codes;
     if (!ld->verify)
@@ -1021,7 +1221,12 @@ static vw_status load_mapped(loader *ld, vw_index *ix) {
         ix->exact = mapped_at(base, s[SEC_FLOAT32].offset);
         advise_random(ix->exact, s[SEC_FLOAT32].length);
     }
+    if (ld->resid) {
+        ix->resid = mapped_at(base, s[SEC_RESID].offset);
+        advise_random(ix->resid, s[SEC_RESID].length);
+    }
     ix->links0 = links0;
+    ix->pack_links = ld->packed;
     ix->labels = mapped_at(base, s[SEC_LABELS].offset);
     if (ld->count > 0) {
         ix->upper = calloc(ld->count, sizeof *ix->upper);
@@ -1190,21 +1395,33 @@ static vw_status put_list(writer *w, const uint32_t *list, uint32_t cap, uint32_
     return w_put(w, row, (1 + (size_t)cap) * sizeof *row);
 }
 
+/* A packed layer-0 list (version 4): count and ids only. */
+static vw_status put_packed_list(writer *w, const uint32_t *list, uint32_t cap, uint64_t node) {
+    uint32_t c = list[0];
+    if (c > cap)
+        return vw_fail(VW_ERR_CORRUPT, "in-memory node %llu has %u links, max %u",
+                       (unsigned long long)node, c, cap);
+    return w_put(w, list, (1 + (size_t)c) * sizeof *list);
+}
+
 static bool slot_free(const vw_index *ix, uint64_t id) {
     return vw_node_state(ix, (uint32_t)id) == STATE_FREE;
 }
 
 /* Free slots are written empty: memory may still hold what a removed node
  * left (searches that began before the purge may read it). */
-static vw_status put_links(writer *w, const vw_index *ix, section *sec) {
+static vw_status put_links(writer *w, const vw_index *ix, section *sec, bool packed) {
     uint32_t *row = calloc(1 + (size_t)ix->M0, sizeof *row);
     if (!row)
         return vw_fail(VW_ERR_NOMEM, "row buffer");
     const uint32_t empty = 0;
     vw_status st = begin_section(w, &sec[SEC_LINKS0], SEC_LINKS0 + 1);
-    for (uint64_t i = 0; i < ix->count && st == VW_OK; i++)
-        st = put_list(w, slot_free(ix, i) ? &empty : vw_links0(ix, (uint32_t)i), ix->M0, row, i);
+    for (uint64_t i = 0; i < ix->count && st == VW_OK; i++) {
+        const uint32_t *list = slot_free(ix, i) ? &empty : vw_links0(ix, (uint32_t)i);
+        st = packed ? put_packed_list(w, list, ix->M0, i) : put_list(w, list, ix->M0, row, i);
+    }
     end_section(w, &sec[SEC_LINKS0]);
+    sec[SEC_LINKS0].flags = packed ? SECTION_PACKED : 0;
     if (st == VW_OK)
         st = begin_section(w, &sec[SEC_UPPER], SEC_UPPER + 1);
     for (uint64_t i = 0; i < ix->count && st == VW_OK; i++)
@@ -1274,6 +1491,7 @@ static void build_header(const vw_index *ix, const section *sec, uint32_t nsec, 
     for (uint32_t i = 0; i < nsec; i++) {
         unsigned char *e = h + FIXED_HEADER + (size_t)i * SECTION_ENTRY;
         put32(e + S_ID, sec[i].id);
+        put32(e + S_FLAGS, sec[i].flags);
         put64(e + S_OFFSET, sec[i].offset);
         put64(e + S_LENGTH, sec[i].length);
         put32(e + S_CRC, sec[i].crc);
@@ -1303,14 +1521,18 @@ static vw_status put_storage(writer *w, const vw_index *ix, section *sec) {
 
 /* Everything but the header goes out through the buffer; the header, which
  * needs the section CRCs, is written last over the zeros reserved for it.
- * An index without removed nodes or free slots is written as version 2,
- * byte for byte as before node states existed, so older readers load it. */
-static vw_status write_index(writer *w, const vw_index *ix) {
+ * The oldest version that can hold the index is written, so older readers
+ * load what they can: version 4 for packed lists or residuals, else 3 for
+ * an index with removed nodes or free slots, else 2, byte for byte as
+ * before those versions existed. */
+static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
     unsigned char header[384];
     section sec[SEC_KNOWN];
     bool float32 = ix->storage != VW_STORAGE_F32 && !(ix->flags & VW_PARAMS_NO_FLOAT32);
-    bool states = vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
-    uint32_t nsec = SEC_STORAGE + 1 + float32 + states;
+    bool resid = ix->resid_size != 0;
+    bool v4 = packed || resid;
+    bool states = v4 || vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
+    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states;
     uint32_t hs = header_size_for(nsec);
     _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
     memset(header, 0, sizeof header);
@@ -1320,7 +1542,7 @@ static vw_status write_index(writer *w, const vw_index *ix) {
     if (st == VW_OK)
         st = put_rows_section(w, ix, &sec[SEC_LEVELS], SEC_LEVELS, ix->levels, 1);
     if (st == VW_OK)
-        st = put_links(w, ix, sec);
+        st = put_links(w, ix, sec, packed);
     if (st == VW_OK)
         st = put_rows_section(w, ix, &sec[SEC_LABELS], SEC_LABELS, ix->labels, sizeof(uint64_t));
     if (st == VW_OK)
@@ -1328,23 +1550,33 @@ static vw_status write_index(writer *w, const vw_index *ix) {
     if (st == VW_OK && float32)
         st = put_rows_section(w, ix, &sec[SEC_FLOAT32], SEC_FLOAT32, ix->exact,
                               ix->dim * sizeof(float));
-    /* the table lists the sections in file order: the float32 one may be absent */
+    /* the table lists the sections in file order: float32 and residual may be absent */
+    if (st == VW_OK && resid)
+        st = put_rows_section(w, ix, &sec[SEC_STORAGE + 1 + float32], SEC_RESID, ix->resid,
+                              ix->resid_size);
     if (st == VW_OK && states)
-        st = put_states(w, ix, &sec[SEC_STORAGE + 1 + float32]);
+        st = put_states(w, ix, &sec[SEC_STORAGE + 1 + float32 + resid]);
     if (st == VW_OK)
         st = w_flush(w);
     if (st != VW_OK)
         return st;
-    build_header(ix, sec, nsec, states ? VERSION_STATES : VERSION_STORAGE, w->offset, header);
+    uint32_t version = v4 ? VERSION_PACKED : states ? VERSION_STATES : VERSION_STORAGE;
+    build_header(ix, sec, nsec, version, w->offset, header);
     return write_all(w, header, hs, 0);
 }
 
 vw_status vw_index_save(const vw_index *ix, const char *path) {
+    return vw_index_save_ex(ix, path, ix && ix->pack_links ? VW_SAVE_PACK_LINKS : 0);
+}
+
+vw_status vw_index_save_ex(const vw_index *ix, const char *path, unsigned flags) {
     vw_clear_detail();
     if (!ix || !path)
         return vw_fail(VW_ERR_NULL_ARG, "index or path is NULL");
     if (!*path)
         return vw_fail(VW_ERR_INVALID_ARG, "empty path");
+    if (flags & ~(unsigned)VW_SAVE_PACK_LINKS)
+        return vw_fail(VW_ERR_INVALID_ARG, "unknown save flags 0x%x", flags);
     vw_atomic_file af;
     vw_status st = vw_atomic_open(path, &af);
     if (st != VW_OK)
@@ -1357,7 +1589,7 @@ vw_status vw_index_save(const vw_index *ix, const char *path) {
         /* Searches run meanwhile; writes wait until the data is written. */
         st = vw_writer_lock(ix);
         if (st == VW_OK) {
-            st = write_index(&w, ix);
+            st = write_index(&w, ix, flags & VW_SAVE_PACK_LINKS);
             vw_writer_unlock(ix);
         }
     }

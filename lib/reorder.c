@@ -121,6 +121,8 @@ static vw_status apply(vw_index *ix, const uint32_t *rank) {
     permute_rows(ix->codes, ix->code_size, rank, n, moved, carry, spare);
     if (ix->exact)
         permute_rows(ix->exact, vec_row, rank, n, moved, carry, spare);
+    if (ix->resid)
+        permute_rows(ix->resid, ix->resid_size, rank, n, moved, carry, spare);
     permute_rows(ix->links0, link_row, rank, n, moved, carry, spare);
     permute_rows(ix->levels, sizeof *ix->levels, rank, n, moved, carry, spare);
     permute_rows(ix->labels, sizeof *ix->labels, rank, n, moved, carry, spare);

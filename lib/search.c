@@ -241,6 +241,9 @@ static uint32_t rescore(const vw_index *ix, vw_scratch *s, const float *q, uint3
             for (size_t off = 0; off < (size_t)ix->dim * sizeof(float) && off < 256; off += 64)
                 __builtin_prefetch(p + off, 0, 0);
         }
+    if (ix->resid)
+        for (uint32_t i = 0; i < n; i++)
+            __builtin_prefetch(vw_resid(ix, c[i].id), 0, 0);
     for (uint32_t i = 0; i < n; i++)
         c[i].dist = vw_final_dist(ix, q, c[i].id, s->nbuf);
     vw_cand_sort(c, n);

@@ -14,6 +14,9 @@
  *        same integer kernel, times step^2 / 2;
  *   i8, inner product: the float32 query dot the codes, times step, plus
  *        <query, offsets>: 1 - <q, offset + step * c>.
+ * An i8 index without float32 may keep a 4-bit residual per component
+ * (`resid`, codec_i8.c): the re-rank and vw_fetch decode with it, the graph
+ * walk never reads it.
  * A stored node used as a query (inserts compare nodes with each other) is
  * decoded to float32 for f16 and i8 inner product, and used as it is for
  * i8 L2 and cosine. Every function here is what the graph code calls: it
@@ -47,7 +50,7 @@ vw_status vw_check_storable(const vw_index *ix, const float *v) {
 }
 
 vw_status vw_storage_train(vw_index *ix, const float *v, uint64_t n) {
-    return vw_i8_train(&ix->i8, ix->dim, v, n, ix->metric == VW_METRIC_COSINE);
+    return vw_i8_train(&ix->i8, ix->dim, v, n, ix->metric == VW_METRIC_COSINE, ix->resid_size != 0);
 }
 
 void vw_store_row(vw_index *ix, uint32_t id, const float *v) {
@@ -66,6 +69,9 @@ void vw_store_row(vw_index *ix, uint32_t id, const float *v) {
         if (ix->i8.hi)
             vw_i8_fix(&ix->i8); /* rows encoded from now on: the codec may not change */
         vw_i8_encode(&ix->i8, ix->dim, v, row);
+        if (ix->resid)
+            vw_i8_encode_residual(&ix->i8, ix->dim, v, row,
+                                  ix->resid + (size_t)id * ix->resid_size);
         break;
     }
     if (ix->exact)
@@ -78,6 +84,8 @@ static void decode(const vw_index *ix, uint32_t id, float *out) {
         const uint16_t *h = (const uint16_t *)(const void *)row;
         for (uint32_t i = 0; i < ix->dim; i++)
             out[i] = vw_f16_to_f32(h[i]);
+    } else if (ix->resid) {
+        vw_i8_decode_residual(&ix->i8, ix->dim, row, vw_resid(ix, id), out);
     } else {
         vw_i8_decode(&ix->i8, ix->dim, row, out);
     }

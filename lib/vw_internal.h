@@ -10,6 +10,8 @@
  *   exact[id * dim]            float32 rows of a compact index that keeps them
  *                              (re-ranking); NULL otherwise. For f32 storage
  *                              the codes are the exact rows.
+ *   resid[id * ceil(dim/2)]    4-bit residuals refining i8 codes for the re-rank
+ *                              (VW_PARAMS_RESIDUAL, i8 without float32 only)
  *   links0[id * (1 + M0)]      layer 0: a count followed by up to M0 = 2*M ids
  *   levels[id]                 top layer of each node (0..VW_MAX_LEVEL)
  *   labels[id]                 caller's label of each node
@@ -281,14 +283,23 @@ typedef struct vw_codec_i8 {
  * values. A codec trained before (and not fixed) widens to cover the new
  * rows as well: training on a file's chunks one after another gives the
  * codec training on the whole file gives. */
-vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize);
+vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, bool normalize,
+                      bool residual);
 /* Checks trained parameters (from a file or training) so that decoded rows
- * are finite and no distance between them can overflow. */
-vw_status vw_i8_check(const float *offset, float step, uint32_t dim);
+ * are finite and no distance between them can overflow (with a 4-bit
+ * residual added, when `residual`). */
+vw_status vw_i8_check(const float *offset, float step, uint32_t dim, bool residual);
 /* Ends training: the codec no longer widens (called before the first encode). */
 void vw_i8_fix(vw_codec_i8 *c);
 void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *out);
 void vw_i8_decode(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code, float *out);
+/* The 4-bit residual (VW_PARAMS_RESIDUAL): bytes per row, the residual of v
+ * given its codes, and the refined decode. */
+size_t vw_i8_residual_size(uint32_t dim);
+void vw_i8_encode_residual(const vw_codec_i8 *c, uint32_t dim, const float *v, const uint8_t *code,
+                           uint8_t *out);
+void vw_i8_decode_residual(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code,
+                           const uint8_t *residual, float *out);
 
 /* ------------------------------------------------------------------ index */
 
@@ -321,8 +332,16 @@ struct vw_index {
     uint64_t capacity;
     unsigned char *codes;
     float *exact;
+    uint8_t *resid; /* 4-bit residuals (VW_PARAMS_RESIDUAL), resid_size bytes per row */
     uint32_t *links0;
-    size_t codes_len, exact_len, links0_len; /* mapping lengths (memory.c); 0 when mmap-loaded */
+    /* mapping lengths (memory.c); 0 when mmap-loaded (links0: but for
+     * lists unpacked from a packed file) */
+    size_t codes_len, exact_len, resid_len, links0_len;
+    size_t resid_size;
+    bool pack_links; /* vw_index_save writes packed layer-0 lists (loaded from such a file) */
+    /* mmap-loaded packed lists: where node id's list starts, in words from
+     * links0 (which points into the mapping); NULL for fixed rows */
+    uint32_t *links0_at;
     uint8_t *levels;
     uint64_t *labels;
     uint32_t **upper;
@@ -419,6 +438,8 @@ static inline uint64_t vw_mix64(uint64_t x) {
 }
 
 static inline uint32_t *vw_links0(const vw_index *ix, uint32_t id) {
+    if (ix->links0_at) /* packed lists of a mapped file, used in place */
+        return ix->links0 + ix->links0_at[id];
     return ix->links0 + (size_t)id * (1 + ix->M0);
 }
 
@@ -511,6 +532,11 @@ static inline const float *vw_exact(const vw_index *ix, uint32_t id) {
     if (ix->storage == VW_STORAGE_F32)
         return (const float *)(const void *)vw_code(ix, id);
     return ix->exact ? ix->exact + (size_t)id * ix->dim : NULL;
+}
+
+/* The residual row of node id, or NULL when the index keeps none. */
+static inline const uint8_t *vw_resid(const vw_index *ix, uint32_t id) {
+    return ix->resid ? ix->resid + (size_t)id * ix->resid_size : NULL;
 }
 
 /* A query made ready for distances to stored rows: f32 and f16 rows take

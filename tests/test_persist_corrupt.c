@@ -288,9 +288,9 @@ static void crafted(void) {
     expect((const unsigned char *)"hello, world\n", 13, VW_ERR_FORMAT, "magic", "text file");
 
     memcpy(f, good, good_len);
-    wr32(f + 12, 4);
+    wr32(f + 12, 5);
     fix_crcs(f);
-    expect(f, good_len, VW_ERR_VERSION, "version 4", "newer version");
+    expect(f, good_len, VW_ERR_VERSION, "version 5", "newer version");
 
     storage_fields(f);
 
@@ -588,6 +588,121 @@ static void crafted_states(void) {
     free(f);
 }
 
+/* Each rule version 4 adds (FORMAT.md): packed layer-0 lists, and for i8
+ * without float32 the residual section, listed before the node states. */
+static void crafted_packed(void) {
+    unsigned char *f = malloc(good_len);
+    const uint32_t M = rd32(good + 40);
+    const uint64_t count = rd64(good + 56);
+    const bool resid = good_flags & VW_PARAMS_RESIDUAL;
+    const uint64_t lo = sec_offset(good, LINKS0), len = sec_length(good, LINKS0);
+    CHECK(rd32(good + 12) == 4 && rd32(good + 80 + 32 * LINKS0 + 4) == 2); /* the packed flag */
+    CHECK(len >= 4 * count && len < count * (1 + 2 * M) * 4 && len % 4 == 0);
+    uint64_t at = lo, last = lo, nonempty = 0;
+    for (uint64_t i = 0; i < count && at < lo + len; i++) {
+        uint32_t c = rd32(good + at);
+        if (c && !nonempty)
+            nonempty = at;
+        last = at;
+        at += 4 * (1 + (uint64_t)c);
+    }
+    CHECK(at == lo + len && nonempty != 0 && rd32(good + last) > 0);
+    if (at != lo + len || !nonempty || !rd32(good + last)) {
+        free(f);
+        return;
+    }
+    memcpy(f, good, good_len);
+    wr32(f + nonempty, 2 * M + 1);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "neighbours, max", "packed list longer than 2M");
+
+    memcpy(f, good, good_len); /* the last list one id short: a word is left over */
+    wr32(f + last, rd32(good + last) - 1);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "run past", "packed lists longer than the nodes");
+
+    memcpy(f, good, good_len); /* ... one id long: the section ends inside it */
+    wr32(f + last, rd32(good + last) + 1);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "end inside", "packed lists shorter than the nodes");
+
+    memcpy(f, good, good_len);
+    wr32(f + nonempty + 4, (uint32_t)count);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "neighbour id", "packed neighbour beyond the count");
+
+    memcpy(f, good, good_len); /* without the flag the length is that of fixed lists */
+    wr32(f + 80 + 32 * LINKS0 + 4, 0);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "section links0: length", "packed flag cleared");
+
+    memcpy(f, good, good_len); /* a version-3 reader knows no packed flag */
+    wr32(f + 12, 3);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_CORRUPT, "links0 section", "packed lists in version 3");
+
+    memcpy(f, good, good_len);
+    wr32(f + 12, 5);
+    fix_crcs(f);
+    expect(f, good_len, VW_ERR_VERSION, "version 5", "version 5");
+    if (resid) {
+        const uint64_t so = sec_offset(good, STORAGE);
+        memcpy(f, good, good_len);
+        wr32(f + so + 4, VW_PARAMS_NO_FLOAT32); /* residual section without the flag */
+        fix_crcs(f);
+        expect(f, good_len, VW_ERR_CORRUPT, "residual section", "residual flag cleared");
+        memcpy(f, good, good_len);
+        wr32(f + so + 4, VW_PARAMS_RESIDUAL); /* a residual needs i8 without float32 */
+        fix_crcs(f);
+        expect(f, good_len, VW_ERR_CORRUPT, "storage", "residual with float32");
+    }
+    /* loading and saving reproduces the file: vw_index_save keeps the layout */
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_load(good_path, VW_LOAD_DEFAULT, &ix));
+    if (ix) {
+        CHECK_OK(vw_index_save(ix, out_path));
+        size_t n = 0;
+        unsigned char *again = tu_slurp(out_path, &n);
+        CHECK(again && n == good_len && memcmp(again, good, n) == 0);
+        free(again);
+        CHECK_OK(vw_index_save_ex(ix, out_path, VW_SAVE_DEFAULT)); /* fixed lists again */
+        again = tu_slurp(out_path, &n);
+        CHECK(again && n > good_len && rd32(again + 80 + 32 * LINKS0 + 4) == 0);
+        CHECK(again &&
+              (resid ? rd32(again + 12) == 4 : rd32(again + 12) < 4)); /* the oldest that fits */
+        free(again);
+        CHECK_ST(vw_index_save_ex(ix, out_path, 1u << 4), VW_ERR_INVALID_ARG);
+    }
+    vw_index_free(ix);
+    free(f);
+}
+
+/* A packed file so small that its last list lies within 2M ids of the end:
+ * a mapped load unpacks the lists instead of using them in place. */
+static void tiny_packed(void) {
+    vw_params p;
+    vw_params_default(&p, 4);
+    p.M = 64;
+    good_storage = VW_STORAGE_F32;
+    good_flags = 0;
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    float *x = tu_gaussian(3, 4, 5);
+    CHECK_OK(vw_index_add_batch(ix, x, NULL, 3, 1, NULL, NULL));
+    CHECK_OK(vw_index_save_ex(ix, good_path, VW_SAVE_PACK_LINKS));
+    vw_index_free(ix);
+    free(x);
+    free(good);
+    good = tu_slurp(good_path, &good_len);
+    CHECK(good && rd32(good + 80 + 32 * LINKS0 + 4) == 2 &&
+          sec_offset(good, LINKS0) + sec_length(good, LINKS0) + 4 * 129 > good_len);
+    if (!good)
+        return;
+    expect(good, good_len, VW_OK, NULL, "tiny packed file");
+    every_truncation();
+    random_damage(FLIPS / 4, OVERWRITES / 4);
+}
+
 /* A float32 row no insert would accept, behind valid checksums, in the
  * vectors of an f32 index or the float32 section of a compact one:
  * refused in every mode that reads the rows (checksummed loads), mapped or
@@ -677,7 +792,7 @@ static void bad_calls(void) {
  * 37 nodes (a levels section of 37 bytes leaves a padding gap), or, with
  * n = 61, 20 of them purged into free slots and 10 more removed but still
  * linked (a version-3 file). */
-static void make_good_file(vw_storage storage, uint32_t flags, int n) {
+static void make_good_file_as(vw_storage storage, uint32_t flags, int n, unsigned save_flags) {
     vw_params p;
     vw_params_default(&p, 4);
     p.storage = good_storage = storage;
@@ -697,12 +812,16 @@ static void make_good_file(vw_storage storage, uint32_t flags, int n) {
         if (i == 19)
             CHECK_OK(vw_index_purge(ix)); /* 20 free slots, then 10 removed nodes */
     }
-    CHECK_OK(vw_index_save(ix, good_path));
+    CHECK_OK(vw_index_save_ex(ix, good_path, save_flags));
     vw_index_free(ix);
     free(x);
     free(good);
     good = tu_slurp(good_path, &good_len);
     CHECK(good != NULL && good_len > 256);
+}
+
+static void make_good_file(vw_storage storage, uint32_t flags, int n) {
+    make_good_file_as(storage, flags, n, VW_SAVE_DEFAULT);
 }
 
 int main(void) {
@@ -760,6 +879,28 @@ int main(void) {
             random_damage(FLIPS / 2, OVERWRITES / 2);
         }
     }
+    /* version 4: packed lists, with and without removals, and a residual */
+    static const struct {
+        vw_storage storage;
+        uint32_t flags;
+        int n;
+    } v4[] = {{VW_STORAGE_F32, 0, 37},
+              {VW_STORAGE_I8, VW_PARAMS_NO_FLOAT32 | VW_PARAMS_RESIDUAL, 37},
+              {VW_STORAGE_I8, VW_PARAMS_NO_FLOAT32 | VW_PARAMS_RESIDUAL, 61}};
+    for (size_t k = 0; k < sizeof v4 / sizeof v4[0] && tu_failures == 0; k++) {
+        printf("version 4: %s%s, %d slots\n", vw_storage_name(v4[k].storage),
+               v4[k].flags ? " with a residual" : "", v4[k].n);
+        make_good_file_as(v4[k].storage, v4[k].flags, v4[k].n, VW_SAVE_PACK_LINKS);
+        if (tu_failures == 0) {
+            expect(good, good_len, VW_OK, NULL, "intact version-4 file");
+            every_truncation();
+            crafted_packed();
+            extra_section();
+            random_damage(FLIPS / 2, OVERWRITES / 2);
+        }
+    }
+    if (tu_failures == 0)
+        tiny_packed();
     free(good);
     unlink(good_path);
     unlink(bad_path);

@@ -14,8 +14,8 @@ static const char *out_dir;
 
 /* n nodes; `removed` of them removed, the first half of those purged into
  * free slots (format version 3 when removed > 0). */
-static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_t M, uint64_t n,
-                       vw_storage storage, uint32_t flags, uint64_t removed) {
+static void write_seed_as(const char *name, vw_metric metric, uint32_t dim, uint32_t M, uint64_t n,
+                          vw_storage storage, uint32_t flags, uint64_t removed, unsigned save) {
     vw_params p;
     vw_params_default(&p, dim);
     p.metric = metric;
@@ -44,7 +44,7 @@ static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_
     }
     char path[512];
     snprintf(path, sizeof path, "%s/%s.vwi", out_dir, name);
-    CHECK_OK(vw_index_save(ix, path));
+    CHECK_OK(vw_index_save_ex(ix, path, save));
     vw_index_free(ix);
     static const unsigned modes[] = {0, VW_LOAD_MMAP, VW_LOAD_NO_VERIFY};
     for (int m = 0; m < 3; m++) {
@@ -52,6 +52,11 @@ static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_
         CHECK_OK(vw_index_load(path, modes[m], &back));
         vw_index_free(back);
     }
+}
+
+static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_t M, uint64_t n,
+                       vw_storage storage, uint32_t flags, uint64_t removed) {
+    write_seed_as(name, metric, dim, M, n, storage, flags, removed, VW_SAVE_DEFAULT);
 }
 
 int main(int argc, char **argv) {
@@ -85,5 +90,12 @@ int main(int argc, char **argv) {
     write_seed("f16_l2_d3_n20_removed6", VW_METRIC_L2, 3, 2, 20, F16, 0, 6);
     write_seed("i8_ip_d4_n24_removed8", VW_METRIC_IP, 4, 2, 24, I8, 0, 8);
     write_seed("i8n_cos_d3_n16_removed4", VW_METRIC_COSINE, 3, 3, 16, I8, NO, 4);
+    /* format version 4: packed layer-0 lists, the residual section */
+    const uint32_t RES = VW_PARAMS_NO_FLOAT32 | VW_PARAMS_RESIDUAL;
+    const unsigned PACK = VW_SAVE_PACK_LINKS;
+    write_seed_as("packed_l2_d2_n24", VW_METRIC_L2, 2, 2, 24, F32, 0, 0, PACK);
+    write_seed_as("packed_ip_d2_n20_removed6", VW_METRIC_IP, 2, 3, 20, F32, 0, 6, PACK);
+    write_seed_as("i8r_l2_d3_n16", VW_METRIC_L2, 3, 2, 16, I8, RES, 0, VW_SAVE_DEFAULT);
+    write_seed_as("i8r_packed_cos_d5_n20_removed4", VW_METRIC_COSINE, 5, 2, 20, I8, RES, 4, PACK);
     return tu_result("test_persist_seeds");
 }

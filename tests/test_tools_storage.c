@@ -6,6 +6,8 @@
  * flags are checked. */
 #include "test_tools_util.h"
 
+#include <sys/stat.h>
+
 enum { N = 3000, DIM = 48, NQ = 50 };
 
 static void one_kind(const char *storage, int no_float32, unsigned bytes) {
@@ -62,6 +64,47 @@ static void one_kind(const char *storage, int no_float32, unsigned bytes) {
     }
 }
 
+/* i8 --no-float32 --residual --pack-links: d/2 more bytes per vector, a
+ * smaller file than without --pack-links, the residual reported, recall at
+ * least that of plain i8 without float32, and both load modes. */
+static void residual_packed(void) {
+    tt_run_result r = tt_run(NULL, tt.build, "-i", tt_file("base.fvecs"), "-o", tt_file("r.vwi"),
+                             "-M", "12", "--storage", "i8", "--no-float32", "--residual",
+                             "--pack-links", "--report", tt_file("r-build.json"), "-q", NULL);
+    if (tt_expect_ok("vw-build --residual --pack-links", &r))
+        CHECK(strstr(r.out, "4-bit residual") != NULL);
+    tt_free_result(&r);
+    char *text = tt_read_text(tt_file("r-build.json"), NULL);
+    CHECK(text && strstr(text, "\"packed_links\": true") &&
+          tt_json_number(text, "residual_bits") == 4);
+    free(text);
+    r = tt_run(NULL, tt.build, "-i", tt_file("base.fvecs"), "-o", tt_file("rf.vwi"), "-M", "12",
+               "--storage", "i8", "--no-float32", "--residual", "-q", NULL);
+    tt_expect_ok("vw-build --residual", &r);
+    tt_free_result(&r);
+    struct stat packed, fixed;
+    CHECK(stat(tt_file("r.vwi"), &packed) == 0 && stat(tt_file("rf.vwi"), &fixed) == 0 &&
+          packed.st_size < fixed.st_size);
+    const char *mmap_or_not[] = {"--mmap", NULL};
+    for (int m = 0; m < 2; m++) {
+        r = tt_run(NULL, tt.bench, "-x", tt_file("r.vwi"), "--queries", tt_file("q.fvecs"),
+                   "--base", tt_file("base.fvecs"), "--sweep", "16,64", "-o", tt_file("r.json"),
+                   mmap_or_not[m], NULL);
+        if (tt_expect_ok("vw-bench on an i8 index with a residual", &r)) {
+            char *json = tt_read_text(tt_file("r.json"), NULL);
+            CHECK(json != NULL);
+            if (json) {
+                CHECK(tt_json_number(json, "bytes_per_vector") == DIM + DIM / 2);
+                CHECK(tt_json_number(json, "residual_bits") == 4);
+                CHECK(tt_json_number(tt_json_result_for_ef(json, 64), "recall_at_k") >= 0.9);
+            }
+            free(json);
+            CHECK(strstr(r.out, "4-bit residual") != NULL);
+        }
+        tt_free_result(&r);
+    }
+}
+
 int main(int argc, char **argv) {
     tt_setup(argc, argv);
     char n[16], nq[16], d[16];
@@ -85,5 +128,10 @@ int main(int argc, char **argv) {
                NULL);
     tt_expect_fail("vw-build --no-float32 with f32", &r, 2, "--no-float32");
     tt_free_result(&r);
+    r = tt_run(NULL, tt.build, "-i", tt_file("base.fvecs"), "-o", tt_file("x.vwi"), "--storage",
+               "i8", "--residual", NULL);
+    tt_expect_fail("vw-build --residual keeping float32", &r, 2, "--residual");
+    tt_free_result(&r);
+    residual_packed();
     return tu_result("tools_storage");
 }

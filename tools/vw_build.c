@@ -49,6 +49,12 @@ static void usage(void) {
            "                            float32 vectors too, to re-rank for exact results\n"
            "      --no-float32          with f16 or i8: keep no float32 vectors (smallest\n"
            "                            index; searches return approximate distances)\n"
+           "      --residual            with i8 --no-float32: keep a 4-bit residual per\n"
+           "                            component (d/2 bytes per vector) to re-score the\n"
+           "                            best candidates nearly as float32 would\n"
+           "      --pack-links          write the layer-0 lists packed: a smaller file\n"
+           "                            (format version 4) that loads into memory even\n"
+           "                            with mmap\n"
            "      --threads T           build threads, 0 = all CPUs (default 0)\n"
            "      --seed S              seed of the level draws (default %u)\n"
            "      --no-reorder          keep insertion order instead of renumbering the\n"
@@ -87,6 +93,7 @@ typedef struct build_figures {
     double read_seconds;
     double build_seconds;
     int reorder;
+    int pack_links; /* --pack-links */
     double reorder_seconds;
     double save_seconds;
     int64_t file_bytes;
@@ -109,6 +116,8 @@ static void write_report(const build_figures *b) {
     json_field_string(&w, "metric", vw_metric_name(b->metric));
     json_field_string(&w, "storage", vw_storage_name(b->storage));
     json_field_bool(&w, "float32_kept", !(b->flags & VW_PARAMS_NO_FLOAT32));
+    json_field_u64(&w, "residual_bits", (b->flags & VW_PARAMS_RESIDUAL) ? 4 : 0);
+    json_field_bool(&w, "packed_links", b->pack_links);
     json_field_u64(&w, "bytes_per_vector", b->bytes_per_vector);
     json_field_u64(&w, "M", b->M);
     json_field_u64(&w, "ef_construction", b->ef_construction);
@@ -249,7 +258,7 @@ static void reorder_and_save(build_figures *b, vw_index *index) {
         tool_die_status(st, b->output);
     double t1 = tool_now();
     b->reorder_seconds = b->reorder ? t1 - t0 : 0.0;
-    st = vw_index_save(index, b->output);
+    st = vw_index_save_ex(index, b->output, b->pack_links ? VW_SAVE_PACK_LINKS : 0);
     if (st != VW_OK)
         tool_die_status(st, b->output);
     b->save_seconds = tool_now() - t1;
@@ -309,6 +318,7 @@ static void print_summary(const build_figures *b) {
            b->output, (unsigned long long)b->count, b->dim, vw_metric_name(b->metric),
            vw_storage_name(b->storage),
            b->storage == VW_STORAGE_F32        ? ""
+           : (b->flags & VW_PARAMS_RESIDUAL)   ? " without float32, 4-bit residual"
            : (b->flags & VW_PARAMS_NO_FLOAT32) ? " without float32"
                                                : " + float32",
            b->bytes_per_vector, b->M, b->ef_construction, b->threads, b->build_seconds,
@@ -327,6 +337,8 @@ enum {
     OPT_NO_REORDER,
     OPT_STORAGE,
     OPT_NO_FLOAT32,
+    OPT_RESIDUAL,
+    OPT_PACK_LINKS,
     OPT_FROM
 };
 
@@ -337,6 +349,8 @@ static const struct option longopts[] = {{"input", required_argument, NULL, 'i'}
                                          {"metric", required_argument, NULL, OPT_METRIC},
                                          {"storage", required_argument, NULL, OPT_STORAGE},
                                          {"no-float32", no_argument, NULL, OPT_NO_FLOAT32},
+                                         {"residual", no_argument, NULL, OPT_RESIDUAL},
+                                         {"pack-links", no_argument, NULL, OPT_PACK_LINKS},
                                          {"threads", required_argument, NULL, OPT_THREADS},
                                          {"seed", required_argument, NULL, OPT_SEED},
                                          {"report", required_argument, NULL, OPT_REPORT},
@@ -376,6 +390,13 @@ static void parse_option(build_figures *b, int c, char **argv) {
     case OPT_NO_FLOAT32:
         b->flags |= VW_PARAMS_NO_FLOAT32;
         b->build_only = "--no-float32";
+        break;
+    case OPT_RESIDUAL:
+        b->flags |= VW_PARAMS_RESIDUAL;
+        b->build_only = "--residual";
+        break;
+    case OPT_PACK_LINKS:
+        b->pack_links = 1;
         break;
     case OPT_THREADS:
         b->threads = tool_parse_u32("--threads", optarg, 0, 1024);
@@ -424,6 +445,9 @@ static void parse_args(build_figures *b, int argc, char **argv) {
         tool_usage_error("missing -o INDEX");
     if ((b->flags & VW_PARAMS_NO_FLOAT32) && b->storage == VW_STORAGE_F32)
         tool_usage_error("--no-float32 needs --storage f16 or i8");
+    if ((b->flags & VW_PARAMS_RESIDUAL) &&
+        (b->storage != VW_STORAGE_I8 || !(b->flags & VW_PARAMS_NO_FLOAT32)))
+        tool_usage_error("--residual needs --storage i8 --no-float32");
     const tool_file_arg files[] = {{b->from ? "--from" : "-i", b->from ? b->from : b->input, 0},
                                    {"-o", b->output, 1},
                                    {"--report", b->report, 1}};

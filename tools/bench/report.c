@@ -162,7 +162,9 @@ static void print_header(const bench *b) {
            b->stats.bytes_per_vector,
            b->stats.storage == VW_STORAGE_F32 ? ""
            : b->stats.exact_distances         ? " (float32 kept: re-ranked, exact distances)"
-                                              : " (no float32: APPROXIMATE distances)");
+           : b->stats.residual_bits ? " (no float32, re-ranked with a 4-bit residual: APPROXIMATE "
+                                      "distances)"
+                                    : " (no float32: APPROXIMATE distances)");
     if (b->queries_path)
         printf("queries: %llu from %s", (unsigned long long)b->nq, b->queries_path);
     else

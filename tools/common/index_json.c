@@ -19,6 +19,7 @@ void tool_json_index_stats(json_writer *w, const vw_stats *s, int64_t file_bytes
     /* without float32 rows the distances of every answer are approximate */
     json_field_bool(w, "float32_kept", s->float32_kept);
     json_field_bool(w, "exact_distances", s->exact_distances);
+    json_field_u64(w, "residual_bits", s->residual_bits);
     json_field_u64(w, "memory_bytes", s->memory_bytes);
     json_field_u64(w, "mapped_bytes", s->mapped_bytes);
     json_field_u64(w, "file_bytes", file_bytes > 0 ? (uint64_t)file_bytes : 0);

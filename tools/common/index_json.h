@@ -12,8 +12,8 @@
 
 /* Writes the members count, dim, metric, M, ef_construction, max_level,
  * storage, bytes_per_vector, code_bytes, float32_kept, exact_distances,
- * memory_bytes, mapped_bytes, file_bytes and mmap into the object being
- * written. file_bytes < 0 (unknown) is written as 0. */
+ * residual_bits, memory_bytes, mapped_bytes, file_bytes and mmap into the
+ * object being written. file_bytes < 0 (unknown) is written as 0. */
 void tool_json_index_stats(json_writer *w, const vw_stats *s, int64_t file_bytes);
 
 /* {"indices":[...],"distances":[...]}: one query's `found` results, nearest
