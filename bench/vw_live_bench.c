@@ -18,7 +18,9 @@
  *   and ef=256, the three in alternation (a warm-up pass each, then 5
  *   rounds of one pass each: the median round's QPS, and recall@10). The
  *   chosen labels (u64 each) and the ground truth (.ivecs) go to
- *   out_dir/<scenario>.{labels,gt.ivecs} for bench/hnswlib_churn.py.
+ *   out_dir/<scenario>.{labels,gt.ivecs} for bench/hnswlib_churn.py. With
+ *   VW_LIVE_KEEP set in the environment the churned and the fresh index are
+ *   also saved, as out_dir/<scenario>.{churned,fresh}.vwi.
  *
  * writers: one thread writes as fast as it can (of each 4 writes: 2 upserts
  *   of a random present label with a vector from extra.fvecs, 1 removal of a
@@ -193,6 +195,20 @@ static vw_index *reordered_copy(const char *dir, vw_index *ix) {
     return copy;
 }
 
+/* VW_LIVE_KEEP set: out_dir/<scenario>.{churned,fresh}.vwi ("remove:0.3"
+ * becomes "remove-0.3"). */
+static void keep_files(const char *dir, const char *scenario, vw_index *churned, vw_index *fresh) {
+    char name[64], path[1024];
+    snprintf(name, sizeof name, "%s", scenario);
+    char *colon = strchr(name, ':');
+    if (colon)
+        *colon = '-';
+    snprintf(path, sizeof path, "%s/%s.churned.vwi", dir, name);
+    die_on(vw_index_save(churned, path), path);
+    snprintf(path, sizeof path, "%s/%s.fresh.vwi", dir, name);
+    die_on(vw_index_save(fresh, path), path);
+}
+
 static void write_outputs(const char *dir, const char *name, const uint64_t *picked, uint64_t n,
                           const uint64_t *gt, uint64_t nq) {
     char path[1024];
@@ -315,6 +331,8 @@ static void scenario(const churn_args *a, const char *name) {
     double s;
     vw_index *fresh = build(a, vec, order, live, &s);
     printf("engine=fresh n=%llu build_s=%.1f\n", (unsigned long long)live, s);
+    if (getenv("VW_LIVE_KEEP")) /* the graphs themselves, for inspection */
+        keep_files(a->dir, name, ix, fresh);
     vw_index *reordered = reordered_copy(a->dir, ix);
     vw_index *engines[3] = {ix, reordered, fresh};
     static const char *const names[3] = {"churned", "reordered", "fresh"};
