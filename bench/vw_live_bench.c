@@ -20,7 +20,8 @@
  *   chosen labels (u64 each) and the ground truth (.ivecs) go to
  *   out_dir/<scenario>.{labels,gt.ivecs} for bench/hnswlib_churn.py. With
  *   VW_LIVE_KEEP set in the environment the churned and the fresh index are
- *   also saved, as out_dir/<scenario>.{churned,fresh}.vwi.
+ *   also saved, as out_dir/<scenario>.{churned,fresh}.vwi; VW_LIVE_EFS=a,b,..
+ *   searches at those efSearch values instead of 64 and 256.
  *
  * writers: one thread writes as fast as it can (of each 4 writes: 2 upserts
  *   of a random present label with a vector from extra.fvecs, 1 removal of a
@@ -157,13 +158,36 @@ static int cmp_double(const void *a, const void *b) {
 /* Searches the engines in alternation (a warm-up pass each, then ROUNDS
  * rounds of one pass each) at each ef: the median round's QPS, and
  * recall@10. */
+/* The efSearch values: 64 and 256, or the comma-separated list in
+ * VW_LIVE_EFS (at most 32), e.g. to compare at equal recall. */
+static size_t search_efs(uint32_t *efs) {
+    const char *list = getenv("VW_LIVE_EFS");
+    size_t n = 0;
+    for (const char *p = list; p && *p && n < 32;) {
+        char *end;
+        unsigned long ef = strtoul(p, &end, 10);
+        if (end == p || ef == 0 || ef > 100000) {
+            fprintf(stderr, "vw_live_bench: VW_LIVE_EFS: bad list '%s'\n", list);
+            exit(2);
+        }
+        efs[n++] = (uint32_t)ef;
+        p = *end == ',' ? end + 1 : end;
+    }
+    if (n > 0)
+        return n;
+    efs[0] = 64;
+    efs[1] = 256;
+    return 2;
+}
+
 static void measure(vw_index *const *ix, const char *const *engine, int engines,
                     const vw_dataset *q, const uint64_t *gt) {
-    static const uint32_t efs[] = {64, 256};
+    uint32_t efs[32];
+    size_t nefs = search_efs(efs);
     uint64_t *res = malloc(q->n * K * sizeof *res);
     for (int e = 0; e < engines; e++)
         search_pass(ix[e], q, 64, res);
-    for (size_t f = 0; f < sizeof efs / sizeof efs[0]; f++) {
+    for (size_t f = 0; f < nefs; f++) {
         double qps[3][ROUNDS], rec[3] = {0, 0, 0};
         for (int r = 0; r < ROUNDS; r++)
             for (int e = 0; e < engines; e++) {
