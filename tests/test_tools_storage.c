@@ -82,6 +82,21 @@ static void residual_packed(void) {
                "--storage", "i8", "--no-float32", "--residual", "-q", NULL);
     tt_expect_ok("vw-build --residual", &r);
     tt_free_result(&r);
+    /* --from one of our files writes it again: packed, then back to fixed
+     * lists byte for byte */
+    r = tt_run(NULL, tt.build, "--from", tt_file("rf.vwi"), "-o", tt_file("rp.vwi"), "--pack-links",
+               "--no-reorder", NULL);
+    tt_expect_ok("vw-build --from ours --pack-links", &r);
+    tt_free_result(&r);
+    r = tt_run(NULL, tt.build, "--from", tt_file("rp.vwi"), "-o", tt_file("rf2.vwi"),
+               "--no-reorder", NULL);
+    tt_expect_ok("vw-build --from ours, fixed lists", &r);
+    tt_free_result(&r);
+    size_t n1 = 0, n2 = 0;
+    char *f1 = tt_read_text(tt_file("rf.vwi"), &n1), *f2 = tt_read_text(tt_file("rf2.vwi"), &n2);
+    CHECK(f1 && f2 && n1 == n2 && memcmp(f1, f2, n1) == 0);
+    free(f1);
+    free(f2);
     struct stat packed, fixed;
     CHECK(stat(tt_file("r.vwi"), &packed) == 0 && stat(tt_file("rf.vwi"), &fixed) == 0 &&
           packed.st_size < fixed.st_size);

@@ -38,7 +38,8 @@ static void usage(void) {
            "      --from FILE           index to convert: a Faiss IndexHNSWFlat\n"
            "                            (faiss.write_index; bare or in an IndexIDMap) or an\n"
            "                            hnswlib file (save_index; give --metric, which it\n"
-           "                            does not record)\n"
+           "                            does not record), or a vwhnsw file to write again\n"
+           "                            (e.g. with --pack-links, or back to fixed lists)\n"
            "  -o, --output FILE         index file to write (required)\n"
            "  -M, --M M                 links per node, 2..%u (default %u)\n"
            "      --ef-construction E   beam width while building, 1..%u (default %u)\n"
@@ -272,14 +273,14 @@ static void reorder_and_save(build_figures *b, vw_index *index) {
 
 /* ------------------------------------------------------------ convert */
 
-/* Opens another engine's index file; its parameters become the figures. */
+/* Opens another engine's index file, or one of ours to write it again in
+ * the layout asked for (--pack-links or fixed lists); its parameters become
+ * the figures. */
 static vw_index *convert_index(build_figures *b) {
     vw_index_format format = VW_INDEX_FORMAT_UNKNOWN;
     vw_status st = vw_index_detect(b->input, &format);
     if (st != VW_OK)
         tool_die_status(st, b->input);
-    if (format == VW_INDEX_FORMAT_VWHNSW)
-        tool_die("%s is already a vwhnsw index", b->input);
     b->from_format = vw_index_format_name(format);
     double t0 = tool_now();
     vw_index *index = tool_open_index(b->input, VW_LOAD_DEFAULT, b->metric_arg);
