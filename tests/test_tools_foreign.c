@@ -81,8 +81,11 @@ static void check_errors(void) {
     r = tt_run(NULL, tt.build, "--from", f, "-i", f, "-o", tt_file("x.vwi"), NULL);
     tt_expect_fail("--from with -i", &r, 2, "--from");
     tt_free_result(&r);
-    r = tt_run(NULL, tt.build, "--from", tt_file("converted.vwi"), "-o", tt_file("x.vwi"), NULL);
-    tt_expect_fail("--from our own file", &r, 1, "already");
+    /* our own file is written again (here: packed lists, tools_storage has more) */
+    r = tt_run(NULL, tt.build, "--from", tt_file("converted.vwi"), "-o", tt_file("x.vwi"),
+               "--pack-links", NULL);
+    if (tt_expect_ok("--from our own file", &r))
+        CHECK(strstr(r.out, "converted from vwhnsw") != NULL);
     tt_free_result(&r);
     /* a damaged file: one line naming it and the problem */
     size_t len;
