@@ -27,7 +27,9 @@
  * byte j, 2j + 1 in the high one). Inside the trained range |x - decoded| <=
  * step / 2, so |r| <= 7.5 and the refined value is within step / 30 of x:
  * the precision of 12-bit codes for an eighth of the bytes of float32.
- * Fifteenths, not sixteenths, keep the rounding inside the nibble. */
+ * Fifteenths, not sixteenths, keep the rounding inside the nibble. The
+ * refined decode is a dispatched kernel (decode_i8r, distance_compact_*.c):
+ * the re-rank decodes a few dozen rows per search. */
 #include "vw_internal.h"
 
 #include <float.h>
@@ -166,11 +168,6 @@ void vw_i8_encode_residual(const vw_codec_i8 *c, uint32_t dim, const float *v, c
     }
 }
 
-void vw_i8_decode_residual(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code,
-                           const uint8_t *residual, float *out) {
-    float part = c->step / RESIDUAL_PARTS;
-    for (uint32_t i = 0; i < dim; i++) {
-        int r = (int)((residual[i / 2] >> (4 * (i & 1))) & 15u) - 8;
-        out[i] = c->offset[i] + c->step * (float)code[i] + part * (float)r;
-    }
+float vw_i8_residual_part(const vw_codec_i8 *c) {
+    return c->step / RESIDUAL_PARTS;
 }

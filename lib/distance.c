@@ -22,7 +22,7 @@
     {                                                                                              \
         vw_l2sq_##L, vw_dot_##L, vw_ipdist_##L, vw_l2sq_batch_##L, vw_ipdist_batch_##L,            \
             vw_l2_f16_##L, vw_dot_f16_##L, vw_l2_f16_batch_##L, vw_dot_f16_batch_##L, U8, U8B,     \
-            vw_dot_u8_##L, vw_dot_u8_batch_##L                                                     \
+            vw_dot_u8_##L, vw_dot_u8_batch_##L, vw_decode_i8r_##L                                  \
     }
 
 static const vw_kernels scalar_kernels = KERNELS(scalar, vw_l2_u8_scalar, vw_l2_u8_batch_scalar);

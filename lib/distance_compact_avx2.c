@@ -114,5 +114,31 @@ float vw_dot_u8_avx2(const float *q, const uint8_t *c, size_t dim) {
     return hsum256(_mm256_add_ps(a0, a1));
 }
 
+/* Eight components: codes widened to floats; the four residual bytes
+ * doubled (b0 b0 b1 b1 ...) and shifted by 0 or 4 so that each lane holds
+ * its own nibble. Multiplies and adds stay separate, as in the scalar
+ * kernel; the tail is the scalar kernel itself. */
+void vw_decode_i8r_avx2(const float *offset, float step, float part, const uint8_t *code,
+                        const uint8_t *resid, size_t dim, float *out) {
+    const __m256 vs = _mm256_set1_ps(step), vp = _mm256_set1_ps(part);
+    const __m256i shifts = _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4);
+    const __m256i low = _mm256_set1_epi32(15), eight = _mm256_set1_epi32(8);
+    size_t i = 0;
+    for (; i + 8 <= dim; i += 8) {
+        __m256 c = _mm256_cvtepi32_ps(
+            _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)(code + i))));
+        int32_t four;
+        memcpy(&four, resid + i / 2, sizeof four);
+        __m128i b = _mm_cvtsi32_si128(four);
+        b = _mm_unpacklo_epi8(b, b);
+        __m256i nib = _mm256_and_si256(_mm256_srlv_epi32(_mm256_cvtepu8_epi32(b), shifts), low);
+        __m256 r = _mm256_cvtepi32_ps(_mm256_sub_epi32(nib, eight));
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(offset + i), _mm256_mul_ps(vs, c));
+        _mm256_storeu_ps(out + i, _mm256_add_ps(v, _mm256_mul_ps(vp, r)));
+    }
+    if (i < dim)
+        vw_decode_i8r_scalar(offset + i, step, part, code + i, resid + i / 2, dim - i, out + i);
+}
+
 #define VW_LEVEL avx2
 #include "distance_compact_batch.h"

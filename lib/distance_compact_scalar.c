@@ -54,5 +54,13 @@ float vw_dot_u8_scalar(const float *q, const uint8_t *c, size_t dim) {
     return s;
 }
 
+void vw_decode_i8r_scalar(const float *offset, float step, float part, const uint8_t *code,
+                          const uint8_t *resid, size_t dim, float *out) {
+    for (size_t i = 0; i < dim; i++) {
+        int r = (int)((resid[i / 2] >> (4 * (i & 1))) & 15u) - 8;
+        out[i] = offset[i] + step * (float)code[i] + part * (float)r;
+    }
+}
+
 #define VW_LEVEL scalar
 #include "distance_compact_batch.h"

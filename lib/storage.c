@@ -85,7 +85,8 @@ static void decode(const vw_index *ix, uint32_t id, float *out) {
         for (uint32_t i = 0; i < ix->dim; i++)
             out[i] = vw_f16_to_f32(h[i]);
     } else if (ix->resid) {
-        vw_i8_decode_residual(&ix->i8, ix->dim, row, vw_resid(ix, id), out);
+        ix->kernels->decode_i8r(ix->i8.offset, ix->i8.step, vw_i8_residual_part(&ix->i8), row,
+                                vw_resid(ix, id), ix->dim, out);
     } else {
         vw_i8_decode(&ix->i8, ix->dim, row, out);
     }

@@ -85,6 +85,13 @@ typedef float (*vw_u8f_fn)(const float *q, const uint8_t *c, size_t dim);
 typedef void (*vw_u8f_batch_fn)(const float *q, const uint8_t *base, size_t dim,
                                 const uint32_t *ids, uint32_t n, float *out);
 
+/* An i8 row refined by its 4-bit residual (codec_i8.c), decoded for the
+ * re-rank: out[i] = (offset[i] + step * code[i]) + part * (nibble_i - 8),
+ * every product and sum rounded on its own (no FMA), so that every level
+ * gives the scalar kernel's bits. */
+typedef void (*vw_i8r_decode_fn)(const float *offset, float step, float part, const uint8_t *code,
+                                 const uint8_t *resid, size_t dim, float *out);
+
 typedef struct vw_kernels {
     vw_dist_fn l2sq;
     vw_dist_fn dot;
@@ -99,6 +106,7 @@ typedef struct vw_kernels {
     vw_u8_batch_fn l2_u8_batch;
     vw_u8f_fn dot_u8;
     vw_u8f_batch_fn dot_u8_batch;
+    vw_i8r_decode_fn decode_i8r;
 } vw_kernels;
 
 /* The kernels for one level; the level must be supported (vw_simd_supported). */
@@ -127,7 +135,9 @@ void vw_ipdist_batch_scalar(const float *q, const float *base, size_t dim, const
                             const uint32_t *ids, uint32_t n, uint32_t *out);                       \
     float vw_dot_u8_##L(const float *q, const uint8_t *c, size_t dim);                             \
     void vw_dot_u8_batch_##L(const float *q, const uint8_t *base, size_t dim, const uint32_t *ids, \
-                             uint32_t n, float *out);
+                             uint32_t n, float *out);                                              \
+    void vw_decode_i8r_##L(const float *offset, float step, float part, const uint8_t *code,       \
+                           const uint8_t *resid, size_t dim, float *out);
 
 VW_DECLARE_COMPACT_KERNELS(scalar)
 #ifdef VW_HAVE_SIMD
@@ -293,13 +303,13 @@ vw_status vw_i8_check(const float *offset, float step, uint32_t dim, bool residu
 void vw_i8_fix(vw_codec_i8 *c);
 void vw_i8_encode(const vw_codec_i8 *c, uint32_t dim, const float *v, uint8_t *out);
 void vw_i8_decode(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code, float *out);
-/* The 4-bit residual (VW_PARAMS_RESIDUAL): bytes per row, the residual of v
- * given its codes, and the refined decode. */
+/* The 4-bit residual (VW_PARAMS_RESIDUAL): bytes per row and the residual
+ * of v given its codes; the refined decode is the decode_i8r kernel. */
 size_t vw_i8_residual_size(uint32_t dim);
+/* The value of one residual step: step / 15. */
+float vw_i8_residual_part(const vw_codec_i8 *c);
 void vw_i8_encode_residual(const vw_codec_i8 *c, uint32_t dim, const float *v, const uint8_t *code,
                            uint8_t *out);
-void vw_i8_decode_residual(const vw_codec_i8 *c, uint32_t dim, const uint8_t *code,
-                           const uint8_t *residual, float *out);
 
 /* ------------------------------------------------------------------ index */
 

@@ -169,6 +169,42 @@ static void check_compact(vw_simd_level level) {
     free(full);
 }
 
+/* The refined i8 decode (4-bit residual) of a level gives the scalar
+ * kernel's bits, for every length (odd ones end in half a residual byte)
+ * and every nibble and code value. */
+static void check_decode_i8r(vw_simd_level level) {
+    const vw_kernels *ref = vw_kernels_for(VW_SIMD_SCALAR);
+    const vw_kernels *k = vw_kernels_for(level);
+    tu_rng r;
+    tu_seed(&r, 7 + level);
+    for (size_t li = 0; li < sizeof lengths / sizeof *lengths; li++) {
+        size_t n = lengths[li];
+        float *offset = malloc(n * sizeof *offset), *out = malloc(n * sizeof *out);
+        float *want = malloc(n * sizeof *want);
+        uint8_t *code = malloc(n), *resid = malloc((n + 1) / 2);
+        for (size_t i = 0; i < n; i++) {
+            offset[i] = (float)(tu_uniform(&r) * 6 - 3);
+            code[i] = (uint8_t)(i % 5 == 0 ? 255 * (tu_next(&r) & 1) : tu_next(&r) & 255);
+        }
+        for (size_t i = 0; i < (n + 1) / 2; i++)
+            resid[i] = (uint8_t)(tu_next(&r) & 255);
+        float step = (float)(0.001 + tu_uniform(&r) * 0.05), part = step / 15;
+        ref->decode_i8r(offset, step, part, code, resid, n, want);
+        k->decode_i8r(offset, step, part, code, resid, n, out);
+        CHECK(memcmp(out, want, n * sizeof *out) == 0);
+        for (size_t i = 0; i < n; i++) { /* and the scalar kernel is the documented formula */
+            int nib = (int)((resid[i / 2] >> (4 * (i % 2))) & 15) - 8;
+            float v = offset[i] + step * (float)code[i];
+            CHECK(want[i] == v + part * (float)nib);
+        }
+        free(offset);
+        free(out);
+        free(want);
+        free(code);
+        free(resid);
+    }
+}
+
 int main(void) {
     int tested = 0;
     check_f16_codec();
@@ -180,6 +216,7 @@ int main(void) {
         check_level((vw_simd_level)l);
         check_batch((vw_simd_level)l);
         check_compact((vw_simd_level)l);
+        check_decode_i8r((vw_simd_level)l);
         printf("%s: checked\n", vw_simd_name((vw_simd_level)l));
         tested++;
     }
