@@ -137,16 +137,6 @@ static bool copy_node(const vw_index *ix, arrays *a, uint32_t old, uint64_t j, c
     return true;
 }
 
-/* Exchanges two fields of the same type (an index's and an arrays'). */
-#define EXCHANGE(x, y)                                                                             \
-    do {                                                                                           \
-        _Static_assert(sizeof(x) == sizeof(y), "fields differ");                                   \
-        unsigned char tmp_[sizeof(x)];                                                             \
-        memcpy(tmp_, &(x), sizeof(x));                                                             \
-        memcpy(&(x), &(y), sizeof(x));                                                             \
-        memcpy(&(y), tmp_, sizeof(x));                                                             \
-    } while (0)
-
 /* Puts the new arrays in (the first `kept` slots taken), the old ones into
  * a (for the caller to free). Searches wait for this, and only this. */
 static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
@@ -154,21 +144,21 @@ static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
     vw_status st = vw_lock_write(ix);
     if (st != VW_OK)
         return st;
-    EXCHANGE(ix->codes, a->codes);
-    EXCHANGE(ix->exact, a->exact);
-    EXCHANGE(ix->resid, a->resid);
-    EXCHANGE(ix->links0, a->links0);
-    EXCHANGE(ix->codes_len, a->codes_len);
-    EXCHANGE(ix->exact_len, a->exact_len);
-    EXCHANGE(ix->resid_len, a->resid_len);
-    EXCHANGE(ix->links0_len, a->links0_len);
-    EXCHANGE(ix->levels, a->levels);
-    EXCHANGE(ix->labels, a->labels);
-    EXCHANGE(ix->upper, a->upper);
-    EXCHANGE(ix->dead, a->dead);
-    EXCHANGE(ix->state, a->state);
-    EXCHANGE(ix->upper_bytes, a->upper_bytes);
-    EXCHANGE(ix->map, a->map);
+    VW_SWAP(unsigned char *, ix->codes, a->codes);
+    VW_SWAP(float *, ix->exact, a->exact);
+    VW_SWAP(uint8_t *, ix->resid, a->resid);
+    VW_SWAP(uint32_t *, ix->links0, a->links0);
+    VW_SWAP(size_t, ix->codes_len, a->codes_len);
+    VW_SWAP(size_t, ix->exact_len, a->exact_len);
+    VW_SWAP(size_t, ix->resid_len, a->resid_len);
+    VW_SWAP(size_t, ix->links0_len, a->links0_len);
+    VW_SWAP(uint8_t *, ix->levels, a->levels);
+    VW_SWAP(uint64_t *, ix->labels, a->labels);
+    VW_SWAP(uint32_t **, ix->upper, a->upper);
+    VW_SWAP(_Atomic uint64_t *, ix->dead, a->dead);
+    VW_SWAP(uint8_t *, ix->state, a->state);
+    VW_SWAP(uint64_t, ix->upper_bytes, a->upper_bytes);
+    VW_SWAP(vw_labelmap, ix->map, a->map);
     a->n = ix->count; /* every old slot's upper lists go */
     ix->count = kept;
     ix->capacity = kept ? kept : 1;

@@ -769,49 +769,74 @@ static vw_status check_links0(const loader *ld, const uint32_t *links0, const ui
 }
 
 /* Version 4 packed layer-0 lists: `count, ids...` back to back, each as
- * long as its count. They are unpacked into the fixed rows of links0 (the
- * unused slots zeroed) while the section is read in chunks and checksummed;
- * the ids are then checked as those of a fixed section are. A checksum
- * mismatch is reported before a malformed list, as in the fixed layout. */
+ * long as its count. One parser serves both load modes: read mode feeds it
+ * the section in chunks and has it unpack each list into the fixed rows of
+ * links0 (unused slots zeroed); mmap mode feeds it the mapped section and
+ * has it note where each list starts (at[id], in words). It checks the
+ * counts and that the lists fill the section exactly; the ids are checked
+ * afterwards, as those of a fixed section are. */
 typedef struct unpacker {
-    uint32_t *links0;
-    uint32_t cap;    /* 2M */
-    uint64_t count;  /* nodes */
-    uint64_t node;   /* the list being filled */
-    uint32_t at;     /* its next word: 0 is the count */
-    uint32_t left;   /* ids still to come */
-    vw_status error; /* the first malformed list */
+    uint32_t *links0; /* fixed rows to fill, or NULL */
+    uint32_t *at;     /* where each list starts, or NULL */
+    uint32_t cap;     /* 2M */
+    uint64_t count;   /* nodes */
+    uint64_t node;    /* the list being read */
+    uint64_t word;    /* words read so far */
+    uint32_t pos;     /* the list's next word: 0 is the count */
+    uint32_t left;    /* ids still to come */
+    vw_status error;  /* the first malformed list */
 } unpacker;
 
 static void unpack_words(unpacker *u, const uint32_t *w, size_t n) {
-    for (size_t i = 0; i < n && u->error == VW_OK; i++) {
+    for (size_t i = 0; i < n && u->error == VW_OK; i++, u->word++) {
         if (u->node >= u->count) {
             u->error = vw_fail(VW_ERR_CORRUPT, "links0: packed lists run past %llu nodes",
                                (unsigned long long)u->count);
             return;
         }
-        uint32_t *list = u->links0 + u->node * (1 + (size_t)u->cap);
-        if (u->at == 0) {
+        uint32_t *list = u->links0 ? u->links0 + u->node * (1 + (size_t)u->cap) : NULL;
+        if (u->pos == 0) {
             if (w[i] > u->cap) {
                 u->error =
                     vw_fail(VW_ERR_CORRUPT, "links0: node %llu layer 0 has %u neighbours, max %u",
                             (unsigned long long)u->node, w[i], u->cap);
                 return;
             }
-            list[0] = u->left = w[i];
-            memset(list + 1 + w[i], 0, (size_t)(u->cap - w[i]) * sizeof *list);
-            u->at = 1;
+            if (u->at)
+                u->at[u->node] = (uint32_t)u->word; /* the caller keeps words below 2^32 */
+            if (list) {
+                list[0] = w[i];
+                memset(list + 1 + w[i], 0, (size_t)(u->cap - w[i]) * sizeof *list);
+            }
+            u->left = w[i];
+            u->pos = 1;
         } else {
-            list[u->at++] = w[i];
+            if (list)
+                list[u->pos] = w[i];
+            u->pos++;
             u->left--;
         }
         if (u->left == 0) {
             u->node++;
-            u->at = 0;
+            u->pos = 0;
         }
     }
 }
 
+/* After the last word: the first malformed list, or a section that ended
+ * before the last list did. */
+static vw_status unpack_end(const unpacker *u) {
+    if (u->error != VW_OK)
+        return u->error; /* its detail is the latest recorded */
+    if (u->node < u->count)
+        return vw_fail(VW_ERR_CORRUPT, "links0: packed lists end inside node %llu of %llu",
+                       (unsigned long long)u->node, (unsigned long long)u->count);
+    return VW_OK;
+}
+
+/* Read mode: the section in chunks, each checksummed while in cache; a
+ * checksum mismatch is reported before a malformed list, as in the fixed
+ * layout. */
 static vw_status unpack_links0(const loader *ld, uint32_t *links0) {
     const section *s = &ld->sec[SEC_LINKS0];
     uint32_t *buf = malloc(READ_CHUNK);
@@ -834,12 +859,7 @@ static vw_status unpack_links0(const loader *ld, uint32_t *links0) {
         return st;
     if (ld->verify && crc != s->crc)
         return crc_mismatch(section_name[SEC_LINKS0]);
-    if (u.error == VW_OK && u.node < u.count)
-        return vw_fail(VW_ERR_CORRUPT, "links0: packed lists end inside node %llu of %llu",
-                       (unsigned long long)u.node, (unsigned long long)u.count);
-    if (u.error != VW_OK)
-        return u.error; /* its detail is the latest recorded */
-    return VW_OK;
+    return unpack_end(&u);
 }
 
 /* The layer-0 lists into links0 (fixed rows), from either layout, checked. */
@@ -1106,37 +1126,23 @@ static vw_status alloc_removal_arrays(vw_index *ix, uint64_t count) {
     return VW_OK;
 }
 
-/* Mapped packed lists are searched in place: one pass finds where each
- * list starts (at[id], in words) and checks it as check_links0 and
- * check_free_links0 check fixed rows: count <= 2M, ids < n, free slots
- * empty and never named, and the lists filling the section exactly. */
+/* Mapped packed lists are searched in place: the parser notes where each
+ * list starts, then each is checked as check_links0 and check_free_links0
+ * check fixed rows (ids < n, free slots empty and never named). */
 static vw_status index_packed(const loader *ld, const uint32_t *words, uint32_t *at) {
-    uint64_t total = ld->sec[SEC_LINKS0].length / sizeof *words, w = 0;
-    uint32_t cap = 2 * ld->params.M;
-    for (uint64_t i = 0; i < ld->count; i++) {
-        uint32_t c = w < total ? words[w] : 0;
-        if (w < total && c > cap)
-            return vw_fail(VW_ERR_CORRUPT, "links0: node %llu layer 0 has %u neighbours, max %u",
-                           (unsigned long long)i, c, cap);
-        if (w >= total || c >= total - w)
-            return vw_fail(VW_ERR_CORRUPT, "links0: packed lists end inside node %llu of %llu",
-                           (unsigned long long)i, (unsigned long long)ld->count);
-        const uint32_t *list = words + w;
-        for (uint32_t j = 0; j < c; j++)
+    unpacker u = {.at = at, .cap = 2 * ld->params.M, .count = ld->count};
+    unpack_words(&u, words, ld->sec[SEC_LINKS0].length / sizeof *words);
+    vw_status st = unpack_end(&u);
+    for (uint64_t i = 0; i < ld->count && st == VW_OK; i++) {
+        const uint32_t *list = words + at[i];
+        for (uint32_t j = 0; j < list[0]; j++)
             if (list[1 + j] >= ld->count)
                 return vw_fail(VW_ERR_CORRUPT,
                                "links0: node %llu layer 0 neighbour id %u >= count %llu",
                                (unsigned long long)i, list[1 + j], (unsigned long long)ld->count);
-        vw_status st = check_free_refs(ld, "links0", i, 0, list);
-        if (st != VW_OK)
-            return st;
-        at[i] = (uint32_t)w;
-        w += 1 + (uint64_t)c;
+        st = check_free_refs(ld, "links0", i, 0, list);
     }
-    if (w != total)
-        return vw_fail(VW_ERR_CORRUPT, "links0: packed lists run past %llu nodes",
-                       (unsigned long long)ld->count);
-    return VW_OK;
+    return st;
 }
 
 /* Packed lists of a mapped file, used where they lie, with a word offset
