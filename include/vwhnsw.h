@@ -336,14 +336,16 @@ VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
  * of the index, or vw_index_purge); then it is unlinked in one pass: every
  * node that linked to it replaces the link with one of the removed node's
  * neighbours (nearest first, by the insert heuristic's test), which links
- * back; live nodes the pass finds cut off from the entry point are linked
- * in again; a new entry point is chosen if needed; and the slot is reused
- * by a later insert once no search that began before the pass is still
- * running.
+ * back without lengthening its own list past M, or, now and then, selects
+ * its whole list again by an insert's search, so lists keep their length
+ * and their quality as the index shrinks; live nodes the pass finds cut off
+ * from the entry point are linked in again; a new entry point is chosen if
+ * needed; and the slot is reused by a later insert once no search that
+ * began before the pass is still running.
  * The pass is spread over the writes that follow (each repairs the lists
  * of about a thousand nodes per element it writes, so no single small call
  * pays for all of it, and a large batch pays for its share) and costs about
- * half an insert per removed element.
+ * one insert per removed element.
  * Compaction: when a pass leaves a quarter or more of the slots empty (in
  * an index of at least 1024 slots), the write that finished it also copies
  * its elements, renumbered as vw_index_reorder numbers them, into new

@@ -388,15 +388,11 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     return st;
 }
 
-/* Gives a node already in the graph in-links on layer 0 again: the nodes
- * an insert of its vector would choose link back to it, as hnswlib's
- * repairConnectionsForUpdate does for an updated node. Purges call it for
- * live nodes a search from the entry point can no longer reach. Single
- * writer, no batch. */
-uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only) {
+uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only,
+                         uint32_t max, uint32_t fill, uint32_t *out) {
     vw_top t = vw_top_get(ix);
     if (t.entry == VW_NO_NODE || t.entry == id)
-        return VW_NO_NODE;
+        return 0;
     vw_query q = vw_prepare_node(ix, id, s->pbuf);
     uint32_t cur = vw_greedy_descend(ix, &q, t.entry, t.level, 0, false);
     if (only && !only[cur])
@@ -405,16 +401,39 @@ uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only
                         * leave them */
     vw_layer_query lq = {&q, ix->ef_construction, 0, false, true, NULL, NULL};
     if (vw_search_layer(ix, s, &lq, cur) != VW_OK)
-        return VW_NO_NODE;
+        return 0;
     vw_cand *sorted = s->cand.items;
     uint32_t n = sorted_results(s, id), m = 0;
-    for (uint32_t i = 0; i < n; i++)
-        if (!only || only[sorted[i].id])
+    for (uint32_t i = 0; i < n; i++) /* free slots are dead too, but not in ndead */
+        if (!vw_is_dead(ix, sorted[i].id) && (!only || only[sorted[i].id]))
             sorted[m++] = sorted[i];
-    uint32_t kept = vw_select_neighbours(ix, s, sorted, m, ix->M);
-    uint32_t chosen[VW_MAX_M];
+    /* the heuristic's choice, then the nearest of the others up to fill
+     * (select_core overwrites the ones it drops: note them first) */
+    uint32_t others[2 * VW_MAX_M], nothers = 0;
+    fill = fill > max ? max : fill;
+    for (uint32_t i = 0; i < m && nothers < fill; i++)
+        others[nothers++] = sorted[i].id;
+    uint32_t kept = vw_select_neighbours(ix, s, sorted, m, max);
     for (uint32_t i = 0; i < kept; i++)
-        chosen[i] = sorted[i].id; /* add_backlink reuses the buffers */
+        out[i] = sorted[i].id; /* the caller's back-links reuse the buffers */
+    for (uint32_t i = 0; i < nothers && kept < fill; i++) {
+        bool chosen = false;
+        for (uint32_t j = 0; j < kept && !chosen; j++)
+            chosen = out[j] == others[i];
+        if (!chosen)
+            out[kept++] = others[i];
+    }
+    return kept;
+}
+
+/* Gives a node already in the graph in-links on layer 0 again: the nodes
+ * an insert of its vector would choose link back to it, as hnswlib's
+ * repairConnectionsForUpdate does for an updated node. Purges call it for
+ * live nodes a search from the entry point can no longer reach. Single
+ * writer, no batch. */
+uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only) {
+    uint32_t chosen[VW_MAX_M];
+    uint32_t kept = vw_choose_again(ix, s, id, only, ix->M, 0, chosen);
     for (uint32_t i = 0; i < kept; i++)
         vw_add_backlink(ix, s, chosen[i], id, 0);
     return kept > 0 ? chosen[0] : VW_NO_NODE;

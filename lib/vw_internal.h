@@ -718,6 +718,14 @@ vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n);
 /* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
  * the list is full (node lock of nb taken; uses s->sel). */
 void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level);
+/* The layer-0 neighbours an insert of node id's vector would choose (an
+ * ef_construction search from the entry point, then the heuristic), at most
+ * max (<= M0) of them, then the nearest of the others until there are
+ * `fill`, into out; live nodes only, and with `only` (a byte per node) only
+ * nodes marked there. Returns how many (0 if id is the entry point or
+ * nothing was found). Single writer, no batch; s fits ef_construction. */
+uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only,
+                         uint32_t max, uint32_t fill, uint32_t *out);
 /* Links the layer-0 neighbours an insert of node id's vector would choose
  * back to id (which must be in the graph); the node locks must exist.
  * With `only` (a byte per node), only nodes marked there are chosen.

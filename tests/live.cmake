@@ -11,3 +11,5 @@ vw_add_test(NAME test_live_writers SOURCES test_live_writers.c LABELS concurrenc
 vw_add_test(NAME test_live_reach SOURCES test_live_reach.c)
 # An index that loses most of its labels compacts itself while searches run.
 vw_add_test(NAME test_live_compact SOURCES test_live_compact.c LABELS concurrency TIMEOUT 600)
+# Removals do not lengthen the lists of the nodes that stay.
+vw_add_test(NAME test_live_degree SOURCES test_live_degree.c INTERNAL)
