@@ -28,7 +28,9 @@
  *   random present label, 1 upsert of a random removed label) while one
  *   thread searches (k=10, ef, default 64), for <seconds>. Prints search QPS
  *   (and alone, for 10 s, before), writes per second, errors, and recall@10
- *   of the final index against exact ground truth over what it holds. */
+ *   of the final index against exact ground truth over what it holds; with
+ *   VW_LIVE_FRESH set, also recall and QPS beside a fresh build of the
+ *   final vectors (at 64 and 256, or VW_LIVE_EFS). */
 #include "vwhnsw.h"
 
 #include <math.h>
@@ -509,6 +511,38 @@ static void load_labels(live_run *r) {
         die_on(vw_index_get_vector(r->ix, l, r->vec + l * s.dim), "labels 0..n-1");
 }
 
+/* VW_LIVE_FRESH set: the written index beside a fresh build (same M,
+ * efConstruction; 2 threads, then vw_index_reorder) of the vectors it ends
+ * with, searched in alternation as churn does (VW_LIVE_EFS applies). */
+static void against_fresh(live_run *r, const uint64_t *gt) {
+    vw_stats s;
+    die_on(vw_index_stats(r->ix, &s), "stats");
+    uint64_t *labels = malloc(r->n * sizeof *labels), n = 0;
+    float *vec = malloc(r->n * s.dim * sizeof *vec);
+    for (uint64_t l = 0; l < r->n; l++)
+        if (r->alive[l]) {
+            memcpy(vec + n * s.dim, r->vec + l * s.dim, s.dim * sizeof *vec);
+            labels[n++] = l;
+        }
+    vw_params p;
+    vw_params_default(&p, s.dim);
+    p.M = s.M;
+    p.ef_construction = s.ef_construction;
+    p.capacity = n;
+    vw_index *fresh = NULL;
+    double t0 = now();
+    die_on(vw_index_create(&p, &fresh), "create");
+    die_on(vw_index_add_batch(fresh, vec, labels, n, 2, NULL, NULL), "build");
+    die_on(vw_index_reorder(fresh), "reorder");
+    printf("engine=fresh n=%llu build_s=%.1f\n", (unsigned long long)n, now() - t0);
+    vw_index *both[2] = {r->ix, fresh};
+    const char *names[2] = {"written", "fresh"};
+    measure(both, names, 2, r->q, gt);
+    vw_index_free(fresh);
+    free(vec);
+    free(labels);
+}
+
 static int cmd_writers(int argc, char **argv) {
     if (argc < 6) {
         fprintf(stderr, "writers <index> <query.fvecs> <extra.fvecs> <seconds> [ef]\n");
@@ -544,6 +578,8 @@ static int cmd_writers(int argc, char **argv) {
     printf("recall@10 after (ef=%u, exact ground truth over the final vectors): %.4f\n", r.ef,
            recall(res, gt, r.q->n));
     free(res);
+    if (getenv("VW_LIVE_FRESH"))
+        against_fresh(&r, gt);
     free(gt);
     free(r.vec);
     free(r.alive);

@@ -389,7 +389,7 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
 }
 
 uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only,
-                         uint32_t max, uint32_t fill, uint32_t *out) {
+                         uint32_t max, uint32_t fill, uint32_t *out, uint32_t *diverse) {
     vw_top t = vw_top_get(ix);
     if (t.entry == VW_NO_NODE || t.entry == id)
         return 0;
@@ -416,6 +416,8 @@ uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t
     uint32_t kept = vw_select_neighbours(ix, s, sorted, m, max);
     for (uint32_t i = 0; i < kept; i++)
         out[i] = sorted[i].id; /* the caller's back-links reuse the buffers */
+    if (diverse)
+        *diverse = kept;
     for (uint32_t i = 0; i < nothers && kept < fill; i++) {
         bool chosen = false;
         for (uint32_t j = 0; j < kept && !chosen; j++)
@@ -433,7 +435,7 @@ uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t
  * writer, no batch. */
 uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only) {
     uint32_t chosen[VW_MAX_M];
-    uint32_t kept = vw_choose_again(ix, s, id, only, ix->M, 0, chosen);
+    uint32_t kept = vw_choose_again(ix, s, id, only, ix->M, 0, chosen, NULL);
     for (uint32_t i = 0; i < kept; i++)
         vw_add_backlink(ix, s, chosen[i], id, 0);
     return kept > 0 ? chosen[0] : VW_NO_NODE;
