@@ -317,7 +317,7 @@ static bool reselect_due(const vw_index *ix, repair *r, uint32_t lost) {
 static bool reselect(vw_index *ix, repair *r, uint32_t p, uint32_t len) {
     uint32_t want = len > ix->M ? len : ix->M;
     uint32_t diverse = 0;
-    uint32_t n = vw_choose_again(ix, r->s, p, NULL, want, want, r->ids, &diverse);
+    uint32_t n = vw_choose_again(ix, r->s, p, NULL, true, want, want, r->ids, &diverse);
     if (n == 0)
         return false;
     vw_list_store(vw_links0(ix, p), r->ids, n);

@@ -724,8 +724,9 @@ void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsi
  * `fill`, into out; live nodes only, and with `only` (a byte per node) only
  * nodes marked there. Returns how many (0 if id is the entry point or
  * nothing was found); *diverse (if not NULL) gets how many of them, at the
- * front, the heuristic chose. Single writer, no batch; s fits ef_construction. */
-uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only,
+ * front, the heuristic chose. With `own`, the live members of id's list are
+ * candidates too. Single writer, no batch; s fits ef_construction. */
+uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only, bool own,
                          uint32_t max, uint32_t fill, uint32_t *out, uint32_t *diverse);
 /* Links the layer-0 neighbours an insert of node id's vector would choose
  * back to id (which must be in the graph); the node locks must exist.
