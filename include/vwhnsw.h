@@ -571,6 +571,13 @@ typedef struct vw_store_stats {
     uint64_t replayed_writes;  /* labels they carried */
     uint64_t dropped_bytes;    /* torn tail cut off by vw_store_open */
     int failed;                /* non-zero: a write failed past the log; writes are refused */
+    /* Records vw_store_open skipped: upserts the index cannot take (an f16
+     * component beyond +-65504, ...), which versions up to 0.2.0 logged and
+     * then refused to their clients. The acknowledged records around them are
+     * replayed; skipped_detail ("" if none) says why the first was skipped,
+     * valid until vw_store_close. */
+    uint64_t skipped_records;
+    const char *skipped_detail;
 } vw_store_stats;
 
 VW_API vw_status vw_store_get_stats(const vw_store *store, vw_store_stats *out);
