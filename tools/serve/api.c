@@ -527,6 +527,7 @@ static void write_writes(json_writer *w, const api_write_figures *ws) {
     json_field_u64(w, "snapshot_failures", ws->snapshot_failures);
     json_field_u64(w, "replayed_records", s->replayed_records);
     json_field_u64(w, "dropped_bytes", s->dropped_bytes);
+    json_field_u64(w, "skipped_records", s->skipped_records);
     json_field_double(w, "seconds_since_snapshot", ws->seconds_since_snapshot);
     json_field_bool(w, "failed", s->failed);
     json_end_object(w);

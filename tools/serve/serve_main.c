@@ -320,6 +320,10 @@ static served_index *open_store(options *o) {
               (unsigned long long)s.replayed_records, (unsigned long long)s.replayed_writes,
               s.dropped_bytes ? ", dropped a torn tail of " : ", log ",
               (unsigned long long)(s.dropped_bytes ? s.dropped_bytes : s.log_bytes));
+    if (s.skipped_records)
+        serve_log("data %s: skipped %llu log records the index cannot take (refused to their "
+                  "clients when written; the first: %s)",
+                  c->data_dir, (unsigned long long)s.skipped_records, s.skipped_detail);
     static char snapshot[4096];
     snprintf(snapshot, sizeof snapshot, "%s/index.vwi", c->data_dir);
     c->index_path = snapshot; /* what logs and /stats name */
