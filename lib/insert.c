@@ -40,15 +40,26 @@ static unsigned draw_level(const vw_index *ix, uint64_t draw) {
 
 /* ------------------------------------------------------------------ validation */
 
-static vw_status check_vector(const vw_index *ix, const float *v) {
-    double norm2;
-    vw_status st = vw_check_vector(v, ix->dim, &norm2);
-    if (st != VW_OK)
-        return st;
-    if (ix->metric == VW_METRIC_COSINE && norm2 == 0)
-        return vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
-    /* a cosine row is stored normalized, always within any kind's range */
-    return ix->metric == VW_METRIC_COSINE ? VW_OK : vw_check_storable(ix, v);
+/* A cosine row is stored normalized, so any finite vector that is not zero
+ * can be, however large (its norm is summed in double, where no float
+ * squared overflows), and is then within every kind's range. */
+static vw_status check_direction(const vw_index *ix, const float *v) {
+    double s = 0;
+    for (uint32_t i = 0; i < ix->dim; i++) {
+        if (!isfinite(v[i]))
+            return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
+                           isnan(v[i]) ? "NaN" : "infinite");
+        s += (double)v[i] * v[i];
+    }
+    return s > 0 ? VW_OK
+                 : vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
+}
+
+vw_status vw_check_insertable(const vw_index *ix, const float *v) {
+    if (ix->metric == VW_METRIC_COSINE)
+        return check_direction(ix, v);
+    vw_status st = vw_check_vector(v, ix->dim, NULL);
+    return st == VW_OK ? vw_check_storable(ix, v) : st;
 }
 
 /* The label of row i of a batch: the caller's, or with labels == NULL the
@@ -63,7 +74,7 @@ static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *la
                              bool upsert) {
     for (uint64_t i = 0; i < n; i++) {
         uint64_t label = batch_label(labels, ix->live, i);
-        vw_status st = check_vector(ix, vecs + i * ix->dim);
+        vw_status st = vw_check_insertable(ix, vecs + i * ix->dim);
         if (st != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
@@ -531,7 +542,7 @@ static vw_status insert_one(vw_index *ix, const float *vector, uint64_t label, b
     vw_status st = vw_writer_lock(ix);
     if (st != VW_OK)
         return st;
-    st = check_vector(ix, vector);
+    st = vw_check_insertable(ix, vector);
     if (st == VW_OK && !upsert && vw_labelmap_find(&ix->map, ix->labels, label) != VW_NO_NODE)
         st = vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu already present",
                      (unsigned long long)label);
@@ -581,7 +592,7 @@ vw_status vw_index_train(vw_index *ix, const float *vectors, uint64_t n) {
         st = vw_fail(VW_ERR_INVALID_ARG, "training needs at least one vector");
     else {
         for (uint64_t i = 0; i < n && st == VW_OK; i++) {
-            st = check_vector(ix, vectors + i * ix->dim);
+            st = vw_check_insertable(ix, vectors + i * ix->dim);
             if (st != VW_OK) {
                 char why[160];
                 snprintf(why, sizeof why, "%s", vw_last_error_detail());

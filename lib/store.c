@@ -58,7 +58,8 @@ struct vw_store {
     bool snapshot_wanted; /* a snapshot waits: no new commit starts */
     vw_status failed;     /* sticky: writes are refused */
     char failed_detail[200];
-    vw_store_stats stats; /* under mu */
+    vw_store_stats stats;     /* under mu */
+    char skipped_detail[200]; /* why the first skipped record was skipped */
 };
 
 #define MAX_GROUP_BYTES ((uint64_t)64 << 20) /* one commit writes at most this much */
@@ -76,9 +77,23 @@ static vw_status apply_record(vw_index *ix, const vw_wal_record *r, bool replayi
     return st == VW_ERR_NOT_FOUND && replaying ? VW_OK : st;
 }
 
+static vw_status check_upsert(const vw_store *s, const float *vectors, const uint64_t *labels,
+                              uint64_t n);
+
+/* A record the index cannot take was refused to its client: versions before
+ * the store validated ahead of the log wrote it anyway, then failed to apply
+ * it. Replay skips it, so the acknowledged records around it stay
+ * reachable, and counts it (vw_store_stats.skipped_records). */
 static vw_status replay_one(void *ctx, const vw_record_view *v) {
+    vw_store *s = ctx;
     vw_wal_record r = {v->type, v->count, v->labels, v->vectors};
-    vw_status st = apply_record(ctx, &r, true);
+    if (r.type == VW_WAL_UPSERT && check_upsert(s, r.vectors, r.labels, r.count) != VW_OK) {
+        if (s->stats.skipped_records++ == 0)
+            snprintf(s->skipped_detail, sizeof s->skipped_detail, "write log record %llu: %s",
+                     (unsigned long long)v->seq, vw_last_error_detail());
+        return VW_OK;
+    }
+    vw_status st = apply_record(s->ix, &r, true);
     if (st == VW_OK)
         return VW_OK;
     char why[160];
@@ -142,7 +157,7 @@ static vw_status open_store(vw_store *s, const char *dir, const char *initial) {
     if (st == VW_OK) {
         vw_stats info;
         vw_index_stats(s->ix, &info);
-        st = vw_wal_open(log_path, info.dim, info.metric, replay_one, s->ix, &s->wal, &rep);
+        st = vw_wal_open(log_path, info.dim, info.metric, replay_one, s, &s->wal, &rep);
     }
     free(log_path);
     s->stats.replayed_records = rep.records;
@@ -293,6 +308,9 @@ static vw_status submit(vw_store *s, request *r) {
 
 /* ------------------------------------------------------------------ writes */
 
+/* Everything the index's upsert would refuse, refused before the log: a
+ * logged record is then one the index can apply, now and at every replay
+ * (what can still fail is memory). */
 static vw_status check_upsert(const vw_store *s, const float *vectors, const uint64_t *labels,
                               uint64_t n) {
     const vw_index *ix = s->ix;
@@ -300,17 +318,14 @@ static vw_status check_upsert(const vw_store *s, const float *vectors, const uin
         return vw_fail(VW_ERR_INVALID_ARG, "%llu vectors in one write (1..%u)",
                        (unsigned long long)n, UINT32_MAX);
     for (uint64_t i = 0; i < n; i++) {
-        double norm2;
-        vw_status st = vw_check_vector(vectors + i * ix->dim, ix->dim, &norm2);
-        if (st == VW_OK && ix->metric == VW_METRIC_COSINE && norm2 == 0)
-            st = vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
+        vw_status st = vw_check_insertable(ix, vectors + i * ix->dim);
         if (st != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
-            return vw_fail(st, "vector %llu: %s", (unsigned long long)i, why);
+            return vw_fail(st, "vector %llu (label %llu): %s", (unsigned long long)i,
+                           (unsigned long long)labels[i], why);
         }
     }
-    /* the index's batch call would refuse a repeated label after logging */
     return vw_check_unique_labels(labels, n);
 }
 
@@ -371,6 +386,7 @@ vw_status vw_store_get_stats(const vw_store *s, vw_store_stats *out) {
     pthread_mutex_lock(&ms->mu);
     *out = s->stats;
     out->failed = s->failed != VW_OK;
+    out->skipped_detail = s->skipped_detail;
     pthread_mutex_unlock(&ms->mu);
     return VW_OK;
 }

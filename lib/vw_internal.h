@@ -713,6 +713,12 @@ uint32_t vw_select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c, uin
 void vw_cand_sort(vw_cand *c, uint32_t n);
 /* VW_ERR_DUPLICATE_LABEL if a label appears twice among n. */
 vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n);
+/* Whether `ix` can store v as it is given: everything an insert or upsert
+ * checks of a vector (finite, a norm distances can hold or, for cosine, one
+ * it can normalize, the storage kind's range). Reads only what never changes
+ * after creation (dim, metric, storage), so it needs no lock; the store
+ * calls it before it logs a write, so that a logged write can be applied. */
+vw_status vw_check_insertable(const vw_index *ix, const float *v);
 /* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
  * the list is full (node lock of nb taken; uses s->sel). */
 void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level);
