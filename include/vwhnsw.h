@@ -686,6 +686,19 @@ VW_API float vw_distance_dot(const float *a, const float *b, uint32_t dim);
  * VW_ERR_NONFINITE if it holds NaN/Inf. */
 VW_API vw_status vw_normalize(float *v, uint32_t dim);
 
+/* ------------------------------------------------------------------ shards */
+
+/* The shard, 0..n_shards-1, that holds the element labelled `id` when an
+ * index is split over n_shards machines (vw-build --shard I/N, the nginx
+ * router of tools/cluster/). The function is fixed forever, so a shard's
+ * ids never move unless n_shards changes: jump consistent hashing (Lamping
+ * and Veach 2014, the paper's code) of the splitmix64 finalizer of the id
+ * (x ^= x >> 30; x *= 0xbf58476d1ce4e5b9; x ^= x >> 27;
+ * x *= 0x94d049bb133111eb; x ^= x >> 31). Going from N to N+1 shards moves
+ * 1/(N+1) of the ids, all to the new shard N. n_shards 0 or 1 gives 0.
+ * Never fails, allocates nothing, any thread. */
+VW_API uint32_t vw_shard_of(uint64_t id, uint32_t n_shards);
+
 /* ------------------------------------------------------------------ exact search */
 
 /* The exact k nearest rows of base (n rows of dim floats, row-major) for

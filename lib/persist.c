@@ -1307,6 +1307,7 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
         vw_index_free(ix);
         return st;
     }
+    vw_index_handed_over(ix);
     *out = ix;
     return VW_OK;
 }

@@ -30,6 +30,9 @@
  * word loads and stores; the count is stored last). Vectors, levels, labels
  * and upper blocks are written only before a node becomes reachable, or
  * after every search that could still reach its slot has ended (epoch.c).
+ *
+ * Locks: vw_locks.h lists every lock, what it guards, the order they nest
+ * in and the debug-build checks of it.
  */
 #ifndef VW_INTERNAL_H
 #define VW_STORE_TAG_BYTES 32u /* the store section of an index file (store.c) */
@@ -37,6 +40,7 @@
 
 #include "heap.h"
 #include "vw_assert.h"
+#include "vw_locks.h"
 #include "vwhnsw.h"
 
 #include <float.h>
@@ -384,12 +388,7 @@ struct vw_index {
     vw_dist_batch_fn dist_batch;
     const vw_kernels *kernels;
 
-    /* concurrency (see the Threads section of vwhnsw.h):
-     *   writer  one mutating call at a time (error-checking: re-entry fails);
-     *   rw      searches hold it for reading; taken for writing only to
-     *           grow or renumber the arrays;
-     *   global  the threads of one batch insert: entry point and top level;
-     *   node_locks  the threads of one batch insert: link lists. */
+    /* the locks: what each guards and how they nest is in vw_locks.h */
     pthread_mutex_t writer;
     pthread_rwlock_t rw;
     pthread_mutex_t global;
@@ -420,9 +419,8 @@ static inline pthread_mutex_t *vw_node_lock(const vw_index *ix, uint32_t id) {
     return &ix->node_locks[id % VW_NODE_LOCKS];
 }
 
-#ifdef VW_ASSERTIONS
-extern _Thread_local unsigned vw_node_locks_held; /* assert.c */
-#endif
+/* Defined (assert.c) and counted only with VW_ASSERTIONS. */
+extern _Thread_local unsigned vw_node_locks_held;
 
 static inline void vw_node_lock_take(const vw_index *ix, uint32_t id) {
 #ifdef VW_ASSERTIONS

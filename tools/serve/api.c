@@ -473,9 +473,17 @@ void api_write_error_at(json_writer *w, const api_error *e) {
 }
 
 void api_write_error(json_writer *w, int status, const char *message) {
-    api_error e = {.status = status, .loc_index = {-1, -1}};
-    snprintf(e.message, sizeof e.message, "%s", message);
-    api_write_error_at(w, &e);
+    if (status == 422) {
+        api_error e = {.status = status, .loc_index = {-1, -1}};
+        snprintf(e.message, sizeof e.message, "%s", message);
+        api_write_error_at(w, &e);
+        return;
+    }
+    /* Written whole: a message can be longer than api_error's (the 404's). */
+    json_begin_object(w);
+    json_field_string(w, "error", message);
+    json_field_string(w, "detail", message);
+    json_end_object(w);
 }
 
 void api_begin_results(json_writer *w, int batch) {

@@ -25,6 +25,8 @@ typedef struct serve_config {
     int normalize;            /* normalize queries before searching an l2/ip index */
     int admin;                /* POST /admin/reload answered (to loopback clients) */
     const char *access_log;   /* FILE or "-", or NULL for none */
+    const char *api_keys;     /* --api-keys FILE (auth.h), or NULL: no keys asked for */
+    int auth_all;             /* keys for GET / and /metrics too */
     /* writes (NULL store: read-only) */
     vw_store *store;              /* the index's durable store, opened by the caller */
     const char *data_dir;         /* its directory, for logs */

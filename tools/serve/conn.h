@@ -7,6 +7,7 @@
 #define VW_SERVE_CONN_H
 
 #include "api.h"
+#include "auth.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
@@ -48,6 +49,8 @@ struct conn {
     char peer[64];
     char what[96];      /* request line of the request being answered, for logs */
     api_route route;    /* of the request being answered */
+    char key_name[48];  /* its API key's name, or "-", for the access log */
+    char forwarded[64]; /* its X-Forwarded-For (no spaces), or "-" */
     int64_t started_ns; /* when its head was parsed */
 };
 
@@ -73,6 +76,7 @@ typedef struct server {
     int64_t started_ms;
     atomic_uint_fast64_t requests, errors;
     serve_metrics metrics;
+    auth_keys *keys; /* --api-keys, re-read on SIGHUP; NULL: none */
 } server;
 
 static inline int64_t now_ms(void) {

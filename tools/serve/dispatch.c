@@ -9,6 +9,7 @@
 
 #include "access_log.h"
 #include "api.h"
+#include "auth.h"
 #include "fault.h"
 #include "log.h"
 #include "metrics.h"
@@ -94,7 +95,8 @@ static void answer_get(server *s, conn *c, api_route route) {
     if (route == API_HEALTH) {
         status = api_write_health(&w, &info, changed);
     } else if (route == API_OPENAPI) {
-        openapi_write(&w, &info, s->cfg->admin);
+        openapi_access a = {s->cfg->admin, s->keys != NULL, s->cfg->auth_all};
+        openapi_write(&w, &info, &a);
     } else {
         char path[4096], error[512];
         slot_describe(&s->slot, path, sizeof path, error, sizeof error);
@@ -167,7 +169,8 @@ void reload_done(void *arg, void *token, int ok, const char *path, const vw_stat
     workers_complete(&s->pool, j);
 }
 
-/* POST /admin/reload: only with --admin, only from loopback; the load runs
+/* POST /admin/reload: only with --admin, only from loopback (or with an
+ * admin key, when the server has keys); the load runs
  * on the slot's reload thread and the answer comes back when it is done. */
 static void submit_reload(server *s, conn *c, const http_request *req) {
     if (!s->cfg->admin) {
@@ -175,7 +178,7 @@ static void submit_reload(server *s, conn *c, const http_request *req) {
         respond_error(s, c, 404, API_NOT_FOUND, NULL);
         return;
     }
-    if (!c->loopback) {
+    if (!c->loopback && s->keys == NULL) { /* with keys, an admin key was asked for */
         respond_error(s, c, 403, "the admin API answers loopback clients only", NULL);
         return;
     }
@@ -202,6 +205,65 @@ static void submit_reload(server *s, conn *c, const http_request *req) {
     s->jobs_out++;
 }
 
+/* The scope a route needs: GET / and /metrics are open (to health checks
+ * and scrapers) unless --auth-all. */
+static auth_scope scope_needed(const server *s, api_route route, http_method method) {
+    switch (route) {
+    case API_HEALTH:
+    case API_METRICS:
+        return s->cfg->auth_all ? AUTH_READ : AUTH_NONE;
+    case API_VECTOR:
+        return method == HTTP_DELETE ? AUTH_WRITE : AUTH_READ;
+    case API_VECTORS:
+    case API_SNAPSHOT:
+        return AUTH_WRITE;
+    case API_ADMIN_RELOAD:
+        return AUTH_ADMIN;
+    default:
+        return AUTH_READ;
+    }
+}
+
+/* With --api-keys: the request's key (Authorization: Bearer, else
+ * X-API-Key) must be one of the file's with the route's scope. 1 when it
+ * may go on; 0 after answering 401 (no key, or an unknown one; FastAPI's
+ * HTTPBearer body) or 403 (a key without the scope). */
+static int authorized(server *s, conn *c, const http_request *req, api_route route) {
+    auth_scope need = scope_needed(s, route, req->method);
+    if (s->keys == NULL || need == AUTH_NONE)
+        return 1;
+    http_span key = req->bearer.p ? req->bearer : req->api_key;
+    const char *name = NULL;
+    auth_scope has = key.p ? auth_lookup(s->keys, key.p, key.len, &name) : AUTH_NONE;
+    if (has == AUTH_NONE) {
+        respond_error(s, c, 401, key.p ? API_KEY_INVALID : API_NOT_AUTHENTICATED,
+                      key.p ? "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n"
+                            : "WWW-Authenticate: Bearer\r\n");
+        return 0;
+    }
+    snprintf(c->key_name, sizeof c->key_name, "%s", name);
+    if (has < need) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the API key '%s' has the %s scope; %s needs %s", name,
+                 auth_scope_name(has), api_route_path(route), auth_scope_name(need));
+        respond_error(s, c, 403, msg, NULL);
+        return 0;
+    }
+    return 1;
+}
+
+/* Keeps the request's X-Forwarded-For for the access log, without spaces
+ * (the log's fields are separated by one). */
+static void note_forwarded_for(conn *c, const http_request *req) {
+    size_t n = 0;
+    for (size_t i = 0; i < req->forwarded_for.len && n + 1 < sizeof c->forwarded; i++)
+        if (req->forwarded_for.p[i] != ' ' && req->forwarded_for.p[i] != '\t')
+            c->forwarded[n++] = req->forwarded_for.p[i];
+    c->forwarded[n] = '\0';
+    if (n == 0)
+        strcpy(c->forwarded, "-");
+}
+
 /* Remembers "METHOD /target" of the request for the log. */
 static void note_request_line(conn *c, const http_request *req) {
     const char *line = c->in;
@@ -225,7 +287,10 @@ void dispatch(server *s, conn *c, const http_request *req) {
     api_error err;
     int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
     c->route = st == 404 ? API_UNROUTED : route;
-    if (st == 404) {
+    note_forwarded_for(c, req);
+    if (st == 0 && !authorized(s, c, req, route)) {
+        return; /* answered 401 or 403 */
+    } else if (st == 404) {
         respond_error(s, c, 404, API_NOT_FOUND, NULL);
     } else if (st == 405) {
         char extra[64];
@@ -241,4 +306,19 @@ void dispatch(server *s, conn *c, const http_request *req) {
     } else {
         answer_get(s, c, route);
     }
+}
+
+int dispatch_load_keys(server *s) {
+    if (s->cfg->api_keys == NULL)
+        return 0;
+    char err[600];
+    auth_keys *k = auth_load(s->cfg->api_keys, err, sizeof err);
+    if (k == NULL) {
+        serve_log("%s%s", err, s->keys ? "; the keys read before stay in force" : "");
+        return -1;
+    }
+    auth_free(s->keys);
+    s->keys = k;
+    serve_log("API keys: %zu from %s", auth_count(k), s->cfg->api_keys);
+    return 0;
 }

@@ -18,4 +18,8 @@ void dispatch(server *s, conn *c, const http_request *req);
 void reload_done(void *arg, void *token, int ok, const char *path, const vw_stats *info,
                  const char *error);
 
+/* Reads --api-keys (if given) into s->keys, replacing the keys in force;
+ * -1 after logging why the file was refused (the keys in force stay). */
+int dispatch_load_keys(server *s);
+
 #endif /* VW_SERVE_DISPATCH_H */

@@ -247,7 +247,10 @@ static void conn_flush(server *s, conn *c) {
 static void account(server *s, conn *c, int status, size_t body_len, const char *log_msg) {
     uint64_t latency = (uint64_t)(now_ns() - c->started_ns);
     metrics_request(&s->metrics, c->route, status, latency);
-    access_log_record(c->peer, c->what, status, c->head_only ? 0 : body_len, latency);
+    access_log_record(c->peer, c->what, status, c->head_only ? 0 : body_len, latency, c->key_name,
+                      c->forwarded);
+    strcpy(c->key_name, "-"); /* the next request's own, once dispatched */
+    strcpy(c->forwarded, "-");
     count(&s->requests, 1);
     if (status >= 400) {
         count(&s->errors, 1);
@@ -563,6 +566,8 @@ static void accept_all(server *s) {
         }
         c->fd = fd;
         snprintf(c->what, sizeof c->what, "-");
+        strcpy(c->key_name, "-");
+        strcpy(c->forwarded, "-");
         format_peer(c->peer, sizeof c->peer, &ss);
         c->loopback = is_loopback(&ss);
         int one = 1;
@@ -686,6 +691,7 @@ static void handle_signal(server *s) {
         return;
     }
     if (si.ssi_signo == SIGHUP) {
+        dispatch_load_keys(s);
         int rc = s->stopping ? -1 : slot_request_reload(&s->slot, NULL, NULL);
         if (rc == 0)
             serve_log("SIGHUP: loading the index file again");
@@ -815,6 +821,13 @@ static int watch(server *s, int fd, int *tag) {
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Whether the listener takes loopback clients only. */
+static int listener_is_loopback(const server *s) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    return getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) == 0 && is_loopback(&ss);
+}
+
 static void log_startup(server *s, unsigned port) {
     const serve_config *cfg = s->cfg;
     served_index *x = slot_acquire(&s->slot);
@@ -831,6 +844,9 @@ static void log_startup(server *s, unsigned port) {
               (unsigned long long)cfg->max_work, cfg->normalize ? " normalize=on" : "",
               cfg->admin ? " admin=on" : "", cfg->access_log ? " access_log=on" : "",
               cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");
+    if (cfg->data_dir && s->keys == NULL && !listener_is_loopback(s))
+        serve_log("warning: writes are open to every client that can reach %s: no --api-keys",
+                  cfg->host);
 }
 
 static void server_close_fds(server *s) {
@@ -894,7 +910,7 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
         return 1;
     }
     int slotted = slot_start(&s->slot, cfg->load_flags, cfg->metric, initial, reload_done, s) == 0;
-    if (slotted && server_start(s, &port, stop_signals) == 0) {
+    if (slotted && dispatch_load_keys(s) == 0 && server_start(s, &port, stop_signals) == 0) {
         log_startup(s, port);
         event_loop(s);
         rc = 0;
@@ -909,6 +925,7 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
     slot_stop(&s->slot);
     free_graveyard(s);
     server_close_fds(s);
+    auth_free(s->keys);
     access_log_close();
     serve_log_stop();
     return rc;
