@@ -82,11 +82,16 @@ static int cl_build_shards(const char *dir, const char *name, const float *rows,
 static int cl_start_shard(cl_shard *s, const char *binary, const char *dir, const char *name,
                           unsigned number, int writable) {
     char port[16];
-    if (s->port == 0)
-        s->port = sv_free_port();
-    snprintf(port, sizeof port, "%u", s->port);
     snprintf(s->data, sizeof s->data, "%s/%s-%u.data", dir, name, number);
     snprintf(s->log, sizeof s->log, "%s/%s-%u.log", dir, name, number);
+    if (s->port == 0) { /* the first start: no data of an earlier run */
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", s->data);
+        if (system(cmd) != 0)
+            return -1;
+        s->port = sv_free_port();
+    }
+    snprintf(port, sizeof port, "%u", s->port);
     if (writable)
         mkdir(s->data, 0755);
     const char *const rw[] = {"--port", port, "--threads", "2", "--data", s->data, NULL};

@@ -365,14 +365,13 @@ function clientError(reply, part) {
  * may not have been, as with any write whose answer never came: send the
  * failed ids again (an upsert applied twice gives the same result). */
 function answerPartialWrite(r, parts, sent, replies) {
-    var durable = [], failed = [], down = [], refused = null, refusedPart = null;
+    var byPos = [], durable = [], failed = [], down = [], refused = null, refusedPart = null;
     for (var i = 0; i < sent.length; i++) {
         var p = parts[sent[i]], reply = replies[i];
-        if (reply.status === 200) {
-            durable = durable.concat(p.ids);
+        for (var j = 0; j < p.ids.length; j++)
+            byPos[p.pos[j]] = {id: p.ids[j], ok: reply.status === 200};
+        if (reply.status === 200)
             continue;
-        }
-        failed = failed.concat(p.ids);
         if (isDown(reply))
             down.push(sent[i]);
         else if (refused === null) {
@@ -380,6 +379,8 @@ function answerPartialWrite(r, parts, sent, replies) {
             refusedPart = p;
         }
     }
+    for (var k = 0; k < byPos.length; k++) /* in the client's order */
+        (byPos[k].ok ? durable : failed).push(byPos[k].id);
     var extra = ',"upserted":' + durable.length + ',"durable_ids":[' + durable.join(',') +
                 '],"failed_ids":[' + failed.join(',') + '],"missing_shards":[' + down.join(',') +
                 ']';
