@@ -3,10 +3,8 @@
 #include "persist.h"
 #include "fileio.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ================================================================== save */
 
@@ -28,23 +26,7 @@ typedef struct writer {
 } writer;
 
 static vw_status write_all(const writer *w, const void *data, size_t len, uint64_t off) {
-    const unsigned char *p = data;
-    while (len > 0) {
-        size_t chunk = len < (1u << 30) ? len : (1u << 30);
-        ssize_t n = pwrite(w->fd, p, chunk, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return vw_fail_errno(VW_ERR_IO, "write", w->path);
-        if (n == 0) {
-            errno = ENOSPC;
-            return vw_fail_errno(VW_ERR_IO, "write", w->path);
-        }
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return VW_OK;
+    return vw_pwrite_full(w->fd, data, len, off, w->path);
 }
 
 static vw_status w_flush(writer *w) {
@@ -234,6 +216,17 @@ static vw_status put_storage(writer *w, const vw_index *ix, section *sec) {
     return st;
 }
 
+/* The store section: optional, so that any reader loads a store's snapshot
+ * as an ordinary index. */
+static vw_status put_store_tag(writer *w, const vw_index *ix, section *sec) {
+    vw_status st = begin_section(w, sec, SECTION_STORE);
+    if (st == VW_OK)
+        st = w_put(w, ix->store_tag, sizeof ix->store_tag);
+    end_section(w, sec);
+    sec->flags = SECTION_OPTIONAL;
+    return st;
+}
+
 /* Everything but the header goes out through the buffer; the header, which
  * needs the section CRCs, is written last over the zeros reserved for it.
  * The oldest version that can hold the index is written, so older readers
@@ -241,15 +234,16 @@ static vw_status put_storage(writer *w, const vw_index *ix, section *sec) {
  * an index with removed nodes or free slots, else 2, byte for byte as
  * before those versions existed. */
 static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
-    unsigned char header[384];
-    section sec[SEC_KNOWN];
+    unsigned char header[448];
+    section sec[SEC_KNOWN + 1];
     bool float32 = ix->storage != VW_STORAGE_F32 && !(ix->flags & VW_PARAMS_NO_FLOAT32);
     bool resid = ix->resid_size != 0;
     bool v4 = packed || resid;
     bool states = v4 || vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
-    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states;
+    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states + ix->has_store_tag;
     uint32_t hs = header_size_for(nsec);
-    _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
+    _Static_assert(sizeof header >= FIXED_HEADER + (SEC_KNOWN + 1) * SECTION_ENTRY,
+                   "header buffer");
     memset(header, 0, sizeof header);
     vw_status st = w_put(w, header, hs);
     if (st == VW_OK)
@@ -271,6 +265,8 @@ static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
                               ix->resid_size);
     if (st == VW_OK && states)
         st = put_states(w, ix, &sec[SEC_STORAGE + 1 + float32 + resid]);
+    if (st == VW_OK && ix->has_store_tag)
+        st = put_store_tag(w, ix, &sec[nsec - 1]);
     if (st == VW_OK)
         st = w_flush(w);
     if (st != VW_OK)

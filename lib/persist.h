@@ -49,6 +49,7 @@ static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', 
 #define SECTION_ENTRY    32u    /* bytes per section table entry */
 #define HEADER_MAX       65536u /* a reader's bound on header_size */
 #define SECTION_OPTIONAL 1u     /* entry flag: readers that do not know the id skip it */
+#define SECTION_STORE    64u    /* optional: a durable store's binding (store.c) */
 #define SECTION_PACKED   2u     /* links0 entry flag (version 4): lists packed */
 
 /* Byte offsets of the header fields (see FORMAT.md). */
@@ -208,6 +209,8 @@ typedef struct loader {
     vw_codec_i8 i8;         /* the codec read from the storage section (heap offsets) */
     uint8_t *node_states;   /* version 3: a copy of the node states, else NULL (all live) */
     uint64_t nfree;         /* free slots */
+    bool has_store_tag;     /* the optional store section, kept for the index */
+    unsigned char store_tag[VW_STORE_TAG_BYTES];
 } loader;
 
 /* Reads in chunks of this size (checksummed while each is in cache). */

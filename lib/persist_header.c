@@ -233,6 +233,11 @@ vw_status vw_load_section_table(loader *ld) {
         }
         if (i < ld->nknown) {
             ld->sec[ld->order[i]] = s;
+        } else if (s.id == SECTION_STORE && s.length == VW_STORE_TAG_BYTES) {
+            st = vw_load_section(ld, &s, ld->store_tag, "store");
+            if (st != VW_OK)
+                return st;
+            ld->has_store_tag = true;
         } else if (ld->verify) {
             /* Sections from a newer minor revision: ignored, but still checked. */
             st = vw_load_section(ld, &s, NULL, "optional");

@@ -96,10 +96,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_HIGH_WATER  (256u * 1024u) /* stop parsing while this much output waits */
-#define IN_FIRST_ALLOC  16384u
-#define KEEP_BUFFER_MAX (64u * 1024u) /* larger idle buffers are released */
-#define MAX_EVENTS      256
+#define OUT_HIGH_WATER   (256u * 1024u) /* stop parsing while this much output waits */
+#define IN_FIRST_ALLOC   16384u
+#define KEEP_BUFFER_MAX  (64u * 1024u) /* larger idle buffers are released */
+#define MAX_EVENTS       256
+#define LINGER_MAX_BYTES ((uint64_t)1 << 30) /* dropped at most while lingering */
 
 /* ------------------------------------------------------------------ timers */
 
@@ -146,7 +147,8 @@ static void timer_start(server *s, conn *c, timer_kind kind) {
 static void timer_update(server *s, conn *c) {
     if (c->closed)
         return;
-    timer_kind kind = c->in_flight              ? TIMER_NONE
+    timer_kind kind = c->lingering              ? TIMER_LINGER
+                      : c->in_flight            ? TIMER_NONE
                       : c->out_off < c->out_len ? TIMER_WRITE
                       : c->in_len > 0           ? TIMER_REQUEST
                                                 : TIMER_IDLE;
@@ -166,7 +168,16 @@ static void conn_close(server *s, conn *c) {
     if (c->closed)
         return;
     c->closed = 1;
-    close(c->fd);
+    if (c->streaming) {
+        /* A worker reads this socket: the descriptor must not be reused
+         * under it. Shut it (the worker's read fails at once) and close it
+         * when the job comes back. */
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        shutdown(c->fd, SHUT_RDWR);
+        c->held_fd = c->fd;
+    } else {
+        close(c->fd);
+    }
     c->fd = -1;
     timer_remove(s, c);
     if (c->prev)
@@ -213,6 +224,47 @@ static int out_append(conn *c, const char *data, size_t n) {
     return 0;
 }
 
+/* Bytes the client sent that nobody read yet (buffered or in the socket). */
+static int unread_input(const conn *c) {
+    int n = 0;
+    return c->body_unread || c->in_len > 0 || (ioctl(c->fd, FIONREAD, &n) == 0 && n > 0);
+}
+
+/* After the last answer of a connection whose client may still be
+ * sending (a body refused before it was read: 413, 401...): closing now
+ * would make the kernel answer those bytes with a reset, which can destroy
+ * the answer before the client reads it (Python's http.client and requests
+ * write the whole body before reading). So, as nginx's lingering close
+ * does, the write side is shut and what arrives is read and dropped until
+ * the client closes, --timeout-ms passes or LINGER_MAX_BYTES were dropped. */
+static void linger_or_close(server *s, conn *c) {
+    if (!unread_input(c)) {
+        conn_close(s, c);
+        return;
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = 1;
+    c->readable = 1;
+    timer_start(s, c, TIMER_LINGER);
+}
+
+static void linger_drain(server *s, conn *c) {
+    char sink[65536];
+    for (;;) {
+        ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+        if (n > 0 && (c->lingered += (uint64_t)n) <= LINGER_MAX_BYTES)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->readable = 0;
+            return;
+        }
+        conn_close(s, c); /* the client closed, failed, or sent too much */
+        return;
+    }
+}
+
 /* Sends what is queued. A full socket waits for EPOLLOUT; a finished
  * response on a closing connection closes it. */
 static void conn_flush(server *s, conn *c) {
@@ -239,8 +291,8 @@ static void conn_flush(server *s, conn *c) {
         c->out = NULL;
         c->out_cap = 0;
     }
-    if (c->close_after_write)
-        conn_close(s, c);
+    if (c->close_after_write && !c->lingering)
+        linger_or_close(s, c);
 }
 
 /* Counts an answered request (metrics, access log) and logs an error one. */
@@ -350,6 +402,74 @@ static void consume_input(conn *c, size_t n) {
     }
 }
 
+/* A request the server cannot frame or read: answer and close (after
+ * lingering: the client may still be sending). */
+static void refuse_request(server *s, conn *c, int status, const char *reason) {
+    snprintf(c->what, sizeof c->what, "-");
+    c->keep_alive = 0;
+    c->head_only = 0;
+    c->route = API_UNROUTED;
+    c->started_ns = now_ns();
+    c->body_unread = 1;
+    respond_error(s, c, status, reason, NULL);
+}
+
+/* The 413 of a body over its limit, before the body is read; the detail
+ * names the flag that raises it. */
+static void refuse_too_large(server *s, conn *c, const http_request *req) {
+    char msg[256];
+    if (c->bulk != BULK_NONE)
+        snprintf(msg, sizeof msg,
+                 "request body of %llu bytes is larger than --max-write-body (%llu bytes)",
+                 (unsigned long long)req->content_length,
+                 (unsigned long long)s->cfg->max_write_body);
+    else
+        snprintf(msg, sizeof msg,
+                 "request body of %llu bytes is larger than --max-body (%llu bytes); load "
+                 "vectors in bulk as application/x-ndjson or application/x-npy (up to "
+                 "--max-write-body)",
+                 (unsigned long long)req->content_length, (unsigned long long)s->cfg->max_body);
+    c->keep_alive = 0;
+    c->head_only = 0;
+    c->started_ns = now_ns();
+    note_request_line(c, req);
+    c->route = API_VECTORS;
+    if (c->bulk == BULK_NONE)
+        api_route_request(req->method, req->path, req->path_len, &c->route, &(const char *){NULL});
+    c->body_unread = 1;
+    respond_error(s, c, 413, msg, NULL);
+}
+
+/* Sends "100 Continue" once for a request whose body is awaited. */
+static int send_continue(server *s, conn *c, const http_request *req) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (!req->expect_continue || c->sent_continue)
+        return 0;
+    if (out_append(c, cont, sizeof cont - 1) != 0) {
+        conn_close(s, c);
+        return -1;
+    }
+    c->sent_continue = 1;
+    return 0;
+}
+
+/* A bulk load is dispatched as soon as its head is in: its worker reads
+ * the body from the socket. A request answered here instead (401, 403,
+ * 503...) leaves the rest of its body unread, so the connection closes. */
+static void dispatch_bulk(server *s, conn *c, const http_request *req, size_t total) {
+    size_t have = c->in_len < total ? c->in_len : total;
+    if (have < total && send_continue(s, c, req) != 0)
+        return;
+    dispatch(s, c, req);
+    if (c->closed)
+        return;
+    consume_input(c, have);
+    if (have < total && !c->in_flight) {
+        c->body_unread = 1;
+        c->close_after_write = 1;
+    }
+}
+
 /* Answers complete requests from the input buffer, one at a time, in order. */
 static void process_input(server *s, conn *c) {
     while (!c->closed && !c->in_flight && !c->close_after_write && !s->stopping && c->in_len > 0 &&
@@ -358,35 +478,31 @@ static void process_input(server *s, conn *c) {
         int status = 0;
         const char *reason = NULL;
         http_parse_result r =
-            http_parse_request(c->in, c->in_len, s->cfg->max_body, &req, &status, &reason);
+            http_parse_request(c->in, c->in_len, UINT64_MAX, &req, &status, &reason);
         if (r == HTTP_PARSE_INCOMPLETE)
             return;
         if (r == HTTP_PARSE_ERROR) {
-            /* The stream cannot be framed any more: answer and close. */
-            snprintf(c->what, sizeof c->what, "-");
-            c->keep_alive = 0;
-            c->head_only = 0;
-            c->route = API_UNROUTED;
-            c->started_ns = now_ns();
-            respond_error(s, c, status, reason, NULL);
+            refuse_request(s, c, status, reason); /* the stream cannot be framed any more */
+            return;
+        }
+        c->bulk = dispatch_bulk_format(&req);
+        uint64_t limit = c->bulk != BULK_NONE ? s->cfg->max_write_body : s->cfg->max_body;
+        if (req.content_length > limit) {
+            refuse_too_large(s, c, &req);
             return;
         }
         size_t total = req.head_len + (size_t)req.content_length;
-        if (c->in_len < total) {
-            if (req.expect_continue && !c->sent_continue) {
-                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-                if (out_append(c, cont, sizeof cont - 1) != 0) {
-                    conn_close(s, c);
-                    return;
-                }
-                c->sent_continue = 1;
-            }
+        if (c->bulk != BULK_NONE) {
+            dispatch_bulk(s, c, &req, total);
+        } else if (c->in_len < total) {
+            send_continue(s, c, &req);
             return;
+        } else {
+            dispatch(s, c, &req);
+            if (c->closed)
+                return;
+            consume_input(c, total);
         }
-        dispatch(s, c, &req);
-        if (c->closed)
-            return;
-        consume_input(c, total);
         timer_remove(s, c); /* the next request gets a fresh deadline */
     }
 }
@@ -394,7 +510,7 @@ static void process_input(server *s, conn *c) {
 /* Reads until EAGAIN, EOF or a full buffer (one largest request). */
 static void read_input(server *s, conn *c) {
     size_t limit = HTTP_MAX_HEAD + (size_t)s->cfg->max_body;
-    while (!c->closed && c->readable && c->in_len < limit) {
+    while (!c->closed && c->readable && !c->streaming && c->in_len < limit) {
         if (c->in_cap == c->in_len) {
             size_t cap = c->in_cap ? c->in_cap * 2 : IN_FIRST_ALLOC;
             if (cap > limit)
@@ -435,12 +551,20 @@ static void read_input(server *s, conn *c) {
  * otherwise wait for an event that never comes. Each round reads, consumes
  * or sends something, so the loop ends. */
 static void conn_service(server *s, conn *c) {
+    if (c->lingering) {
+        linger_drain(s, c);
+        return;
+    }
     for (;;) {
         size_t in_before = c->in_len, out_before = c->out_len - c->out_off;
         read_input(s, c);
         size_t in_read = c->in_len;
         process_input(s, c);
         conn_flush(s, c);
+        if (c->lingering) {
+            linger_drain(s, c);
+            return;
+        }
         if (c->closed || c->in_flight)
             break;
         int progressed =
@@ -596,11 +720,21 @@ static void complete_jobs(server *s, serve_job *done) {
         next = j->next;
         conn *c = j->conn;
         c->in_flight = 0;
+        if (c->streaming) { /* the worker read what it could of the body */
+            c->streaming = 0;
+            c->readable = 1; /* bytes may wait with no edge to announce them */
+            if (j->bulk.left > 0) {
+                c->body_unread = 1;
+                c->close_after_write = 1;
+            }
+        }
         s->jobs_out--;
         count(&s->metrics.queries, j->queries);
         if (j->status == 200 && (c->route == API_SEARCH || c->route == API_SEARCH_BATCH))
             count(&s->metrics.searches, 1);
         if (c->closed) {
+            if (c->held_fd > 0)
+                close(c->held_fd);
             c->grave_next = s->graveyard;
             s->graveyard = c;
         } else {
