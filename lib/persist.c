@@ -28,6 +28,7 @@
  * Saving writes only deterministic bytes (unused slots and padding zero, no
  * timestamps), so saving a loaded index reproduces the file byte for byte.
  */
+#include "attrs.h"
 #include "bytes.h"
 #include "crc32c.h"
 #include "fileio.h"
@@ -47,10 +48,11 @@
 
 static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', '\n'};
 
-#define FORMAT_VERSION   4u /* the newest this library reads and writes */
+#define FORMAT_VERSION   5u /* the newest this library reads and writes */
 #define VERSION_STORAGE  2u /* the first with the storage section */
 #define VERSION_STATES   3u /* the first with node states */
 #define VERSION_PACKED   4u /* the first with packed layer-0 lists and residuals */
+#define VERSION_ATTRS    5u /* the first with the attributes section */
 #define BYTE_ORDER_MARK  0x0A0B0C0Du
 #define SECTION_ALIGN    64u
 #define FIXED_HEADER     80u    /* bytes before the section table */
@@ -90,7 +92,7 @@ enum {
  * the first five; version 2 adds the storage section and, for a compact
  * index keeping float32 rows, the float32 section; version 3 adds the node
  * states; version 4 the residual section, which comes before the node
- * states in the file. */
+ * states in the file; version 5 the attributes section, after the states. */
 enum {
     SEC_VECTORS,
     SEC_LEVELS,
@@ -101,13 +103,14 @@ enum {
     SEC_FLOAT32,
     SEC_STATES,
     SEC_RESID,
+    SEC_ATTRS,
     SEC_KNOWN,
     SEC_V1 = SEC_STORAGE /* sections of a version-1 file */
 };
 
-static const char *const section_name[SEC_KNOWN] = {"vectors",     "levels",      "links0",
-                                                    "upper links", "labels",      "storage",
-                                                    "float32",     "node states", "residual"};
+static const char *const section_name[SEC_KNOWN] = {
+    "vectors", "levels",  "links0",      "upper links", "labels",
+    "storage", "float32", "node states", "residual",    "attributes"};
 
 /* Node states (section 8); the values vw_node_state gives. */
 enum { STATE_LIVE = 0, STATE_REMOVED = 1, STATE_FREE = 2 };
@@ -206,6 +209,7 @@ typedef struct loader {
     uint8_t order[SEC_KNOWN]; /* their SEC_* values in table order */
     bool float32, states;     /* whether the file has those sections */
     bool resid;               /* ... and the residual section (version 4) */
+    bool attrs;               /* ... and the attributes section (version 5) */
     bool packed;              /* links0 holds packed lists (version 4) */
     vw_params params;
     uint64_t count;
@@ -309,7 +313,9 @@ static vw_status check_header_fields(loader *ld) {
                        ld->max_level, ld->entry, (unsigned long long)ld->count);
     if (get32(h + H_RESERVED) != 0)
         return vw_fail(VW_ERR_CORRUPT, "header: reserved field not zero");
-    uint32_t need = version == 1 ? SEC_V1 : SEC_STORAGE + 1 + (version >= VERSION_STATES);
+    uint32_t need =
+        version == 1 ? SEC_V1
+                     : SEC_STORAGE + 1 + (version >= VERSION_STATES) + (version >= VERSION_ATTRS);
     if (ld->nsections < need)
         return vw_fail(VW_ERR_CORRUPT, "header: %u sections, version %u has at least %u",
                        ld->nsections, version, need);
@@ -336,7 +342,8 @@ static vw_status read_section_entry(const loader *ld, uint32_t i, uint64_t prev_
     if (i < ld->nknown && (s->id != ld->order[i] + 1u || (s->flags & ~allowed)))
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u is not the %s section", i,
                        section_name[ld->order[i]]);
-    static const uint32_t last_ids[] = {0, SEC_V1, SEC_FLOAT32 + 1, SEC_STATES + 1, SEC_RESID + 1};
+    static const uint32_t last_ids[] = {
+        0, SEC_V1, SEC_FLOAT32 + 1, SEC_STATES + 1, SEC_RESID + 1, SEC_ATTRS + 1};
     uint32_t last_id = last_ids[ld->version];
     if (i >= ld->nknown && s->id <= last_id)
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u repeats id %u", i, s->id);
@@ -425,6 +432,9 @@ static void known_sections(loader *ld) {
     ld->states = ld->version >= VERSION_STATES;
     if (ld->states)
         ld->order[n++] = SEC_STATES;
+    ld->attrs = ld->version >= VERSION_ATTRS;
+    if (ld->attrs)
+        ld->order[n++] = SEC_ATTRS;
     ld->nknown = n;
 }
 
@@ -469,7 +479,8 @@ static vw_status check_section_lengths(loader *ld) {
         uint64_t want;
         if (!known_length(&ld->params, ld->count, i, &want))
             return vw_fail(VW_ERR_CORRUPT, "header: %s size overflows", section_name[i]);
-        bool ok = i == SEC_UPPER ? s->length <= want && s->length % (4 * (1 + ld->params.M)) == 0
+        bool ok = i == SEC_ATTRS   ? s->length >= 8 /* its records: vw_attrs_deserialize */
+                  : i == SEC_UPPER ? s->length <= want && s->length % (4 * (1 + ld->params.M)) == 0
                   : i == SEC_LINKS0 && ld->packed
                       ? s->length <= want && s->length >= 4 * ld->count && s->length % 4 == 0
                       : s->length == want;
@@ -1251,6 +1262,23 @@ static vw_status load_mapped(loader *ld, vw_index *ix) {
     return st == VW_OK ? build_label_map(ix, ld) : st;
 }
 
+/* ------------------------------------------------------------------ attributes */
+
+/* Read (never mapped: the records are parsed into the store) and checked
+ * once the index is whole, since each record names a live label. */
+static vw_status load_attrs(const loader *ld, vw_index *ix) {
+    const section *s = &ld->sec[SEC_ATTRS];
+    unsigned char *buf = malloc(s->length);
+    if (!buf)
+        return vw_fail(VW_ERR_NOMEM, "attributes section of %llu bytes",
+                       (unsigned long long)s->length);
+    vw_status st = read_section_data(ld, s, buf, section_name[SEC_ATTRS]);
+    if (st == VW_OK)
+        st = vw_attrs_deserialize(ix, buf, s->length, s->offset);
+    free(buf);
+    return st;
+}
+
 /* ------------------------------------------------------------------ vw_index_load */
 
 static vw_status open_index_file(loader *ld) {
@@ -1286,6 +1314,8 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
         st = (flags & VW_LOAD_MMAP) ? load_mapped(&ld, ix) : load_into_memory(&ld, ix);
     if (st == VW_OK)
         st = finish_index(ix, &ld);
+    if (st == VW_OK && ld.attrs)
+        st = load_attrs(&ld, ix);
     if (ld.fd >= 0)
         close(ld.fd); /* a mapping outlives its descriptor */
     free(ld.header);
@@ -1474,6 +1504,21 @@ static vw_status put_states(writer *w, const vw_index *ix, section *s) {
     return st;
 }
 
+/* The attributes section (attrs_file.c has its layout). */
+static vw_status put_attrs(writer *w, const vw_index *ix, section *s) {
+    unsigned char *p;
+    size_t len;
+    vw_status st = vw_attrs_serialize(ix, &p, &len);
+    if (st != VW_OK)
+        return st;
+    st = begin_section(w, s, SEC_ATTRS + 1);
+    if (st == VW_OK)
+        st = w_put(w, p, len);
+    end_section(w, s);
+    free(p);
+    return st;
+}
+
 /* sec: the sections in file order. */
 static void build_header(const vw_index *ix, const section *sec, uint32_t nsec, uint32_t version,
                          uint64_t file_size, unsigned char *h) {
@@ -1532,13 +1577,14 @@ static vw_status put_storage(writer *w, const vw_index *ix, section *sec) {
  * an index with removed nodes or free slots, else 2, byte for byte as
  * before those versions existed. */
 static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
-    unsigned char header[384];
+    unsigned char header[448];
     section sec[SEC_KNOWN];
     bool float32 = ix->storage != VW_STORAGE_F32 && !(ix->flags & VW_PARAMS_NO_FLOAT32);
     bool resid = ix->resid_size != 0;
     bool v4 = packed || resid;
-    bool states = v4 || vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
-    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states;
+    bool attrs = vw_attrs_present(ix);
+    bool states = v4 || attrs || vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
+    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states + attrs;
     uint32_t hs = header_size_for(nsec);
     _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
     memset(header, 0, sizeof header);
@@ -1562,11 +1608,16 @@ static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
                               ix->resid_size);
     if (st == VW_OK && states)
         st = put_states(w, ix, &sec[SEC_STORAGE + 1 + float32 + resid]);
+    if (st == VW_OK && attrs)
+        st = put_attrs(w, ix, &sec[SEC_STORAGE + 1 + float32 + resid + states]);
     if (st == VW_OK)
         st = w_flush(w);
     if (st != VW_OK)
         return st;
-    uint32_t version = v4 ? VERSION_PACKED : states ? VERSION_STATES : VERSION_STORAGE;
+    uint32_t version = attrs    ? VERSION_ATTRS
+                       : v4     ? VERSION_PACKED
+                       : states ? VERSION_STATES
+                                : VERSION_STORAGE;
     build_header(ix, sec, nsec, version, w->offset, header);
     return write_all(w, header, hs, 0);
 }
