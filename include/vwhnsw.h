@@ -650,6 +650,13 @@ typedef struct vw_store_stats {
     uint64_t replayed_writes;  /* labels they carried */
     uint64_t dropped_bytes;    /* torn tail cut off by vw_store_open */
     int failed;                /* non-zero: a write failed past the log; writes are refused */
+    /* Records vw_store_open skipped: upserts the index cannot take (an f16
+     * component beyond +-65504, ...), which versions up to 0.2.0 logged and
+     * then refused to their clients. The acknowledged records around them are
+     * replayed; skipped_detail ("" if none) says why the first was skipped,
+     * valid until vw_store_close. */
+    uint64_t skipped_records;
+    const char *skipped_detail;
 } vw_store_stats;
 
 VW_API vw_status vw_store_get_stats(const vw_store *store, vw_store_stats *out);
@@ -757,6 +764,19 @@ VW_API float vw_distance_dot(const float *a, const float *b, uint32_t dim);
 /* Normalizes v to unit length in place; VW_ERR_ZERO_VECTOR if it is zero,
  * VW_ERR_NONFINITE if it holds NaN/Inf. */
 VW_API vw_status vw_normalize(float *v, uint32_t dim);
+
+/* ------------------------------------------------------------------ shards */
+
+/* The shard, 0..n_shards-1, that holds the element labelled `id` when an
+ * index is split over n_shards machines (vw-build --shard I/N, the nginx
+ * router of tools/cluster/). The function is fixed forever, so a shard's
+ * ids never move unless n_shards changes: jump consistent hashing (Lamping
+ * and Veach 2014, the paper's code) of the splitmix64 finalizer of the id
+ * (x ^= x >> 30; x *= 0xbf58476d1ce4e5b9; x ^= x >> 27;
+ * x *= 0x94d049bb133111eb; x ^= x >> 31). Going from N to N+1 shards moves
+ * 1/(N+1) of the ids, all to the new shard N. n_shards 0 or 1 gives 0.
+ * Never fails, allocates nothing, any thread. */
+VW_API uint32_t vw_shard_of(uint64_t id, uint32_t n_shards);
 
 /* ------------------------------------------------------------------ exact search */
 

@@ -179,6 +179,7 @@ static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
 /* The caller holds the writer lock; no purge pass is under way, so every
  * slot is live, removed (still linked, in ix->pending) or free. */
 static vw_status compact_locked(vw_index *ix) {
+    VW_ASSERT_SOLE_WRITER(ix);
     uint64_t n = ix->count, kept = ix->live + ix->pending.n;
     uint32_t *order = malloc((n ? n : 1) * sizeof *order);
     uint32_t *rank = malloc((n ? n : 1) * sizeof *rank);
@@ -208,6 +209,7 @@ static vw_status compact_locked(vw_index *ix) {
 }
 
 void vw_compact_if_due(vw_index *ix) {
+    VW_ASSERT_SOLE_WRITER(ix);
     uint64_t empty = ix->free_ids.n + ix->limbo.ids.n;
     if (ix->readonly || ix->purge.active || ix->count < COMPACT_MIN_SLOTS ||
         empty < ix->count / COMPACT_FRACTION)

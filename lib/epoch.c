@@ -36,6 +36,7 @@
 #include "vw_internal.h"
 
 void vw_epoch_enter(const vw_index *ix, vw_scratch *s) {
+    VW_ASSERT(atomic_load_explicit(&s->epoch, memory_order_relaxed) == 0); /* not nested */
     vw_index *mix = (vw_index *)ix;
     uint64_t e = atomic_load(&mix->epoch);
     atomic_store(&s->epoch, e);
@@ -43,17 +44,21 @@ void vw_epoch_enter(const vw_index *ix, vw_scratch *s) {
 }
 
 void vw_epoch_exit(vw_scratch *s) {
+    VW_ASSERT(atomic_load_explicit(&s->epoch, memory_order_relaxed) != 0);
     atomic_store_explicit(&s->epoch, 0, memory_order_release);
 }
 
 uint64_t vw_epoch_advance(vw_index *ix) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER); /* one advancer: the epoch only grows */
     uint64_t e = atomic_fetch_add(&ix->epoch, 1) + 1;
+    VW_ASSERT(e > 1);
     atomic_thread_fence(memory_order_seq_cst);
     return e;
 }
 
 bool vw_epoch_passed(const vw_index *ix, uint64_t epoch) {
     vw_index *mix = (vw_index *)ix;
+    VW_ASSERT(epoch >= 1 && epoch <= atomic_load(&mix->epoch)); /* an epoch advance returned */
     atomic_thread_fence(memory_order_seq_cst);
     for (vw_scratch *s = atomic_load_explicit(&mix->all_scratch, memory_order_acquire); s;
          s = s->all_next) {

@@ -496,6 +496,7 @@ vw_status vw_foreign_build(const vw_foreign *f, vw_index **out) {
         vw_index_free(im.ix);
         return st;
     }
+    vw_index_handed_over(im.ix);
     *out = im.ix;
     return VW_OK;
 }

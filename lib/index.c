@@ -146,24 +146,43 @@ static vw_status lock_failed(int rc) {
 
 vw_status vw_writer_lock(const vw_index *ix) {
     int rc = pthread_mutex_lock(&((vw_index *)ix)->writer);
-    return rc == 0 ? VW_OK : lock_failed(rc);
+    if (rc != 0)
+        return lock_failed(rc);
+    vw_lock_note(ix, VW_HELD_WRITER, true);
+    return VW_OK;
 }
 
 void vw_writer_unlock(const vw_index *ix) {
+    VW_ASSERT(vw_holds_any(ix, VW_HELD_WRITER));
+    vw_lock_note(ix, VW_HELD_WRITER, false);
     pthread_mutex_unlock(&((vw_index *)ix)->writer);
 }
 
+/* rw is not recursive: a second read lock of one thread can deadlock
+ * behind a waiting growth (writer preference). */
 vw_status vw_lock_read(const vw_index *ix) {
+    VW_ASSERT(!vw_holds_any(ix, VW_HELD_READ | VW_HELD_STORAGE));
     int rc = pthread_rwlock_rdlock(&((vw_index *)ix)->rw);
-    return rc == 0 ? VW_OK : lock_failed(rc);
+    if (rc != 0)
+        return lock_failed(rc);
+    vw_lock_note(ix, VW_HELD_READ, true);
+    return VW_OK;
 }
 
+/* Only writers move the arrays: writer -> rw is the order (vw_locks.h). */
 vw_status vw_lock_write(vw_index *ix) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
+    VW_ASSERT(!vw_holds_any(ix, VW_HELD_READ | VW_HELD_STORAGE));
     int rc = pthread_rwlock_wrlock(&ix->rw);
-    return rc == 0 ? VW_OK : lock_failed(rc);
+    if (rc != 0)
+        return lock_failed(rc);
+    vw_lock_note(ix, VW_HELD_STORAGE, true);
+    return VW_OK;
 }
 
 void vw_unlock(const vw_index *ix) {
+    VW_ASSERT(vw_holds_any(ix, VW_HELD_READ | VW_HELD_STORAGE));
+    vw_lock_note(ix, VW_HELD_READ | VW_HELD_STORAGE, false);
     pthread_rwlock_unlock(&((vw_index *)ix)->rw);
 }
 
@@ -203,6 +222,7 @@ vw_status vw_index_alloc(const vw_params *p, vw_index **out) {
         free(ix);
         return st;
     }
+    vw_lock_note(ix, VW_HELD_OWNER, true); /* until vw_index_handed_over */
     *out = ix;
     return VW_OK;
 }
@@ -222,6 +242,7 @@ vw_status vw_index_create(const vw_params *params, vw_index **out) {
         return st;
     }
     vw_index_publish(ix);
+    vw_index_handed_over(ix);
     *out = ix;
     return VW_OK;
 }
@@ -276,6 +297,7 @@ static vw_status grow_storage(vw_index *ix, uint64_t cap) {
 }
 
 vw_status vw_index_reserve(vw_index *ix, uint64_t need) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     if (need <= ix->capacity)
         return VW_OK;
     if (ix->readonly)
@@ -298,6 +320,7 @@ vw_status vw_index_reserve(vw_index *ix, uint64_t need) {
 }
 
 vw_status vw_index_ensure_locks(vw_index *ix) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     if (ix->node_locks)
         return VW_OK;
     pthread_mutex_t *locks = malloc(VW_NODE_LOCKS * sizeof *locks);
@@ -341,6 +364,7 @@ static void free_storage(vw_index *ix) {
 void vw_index_free(vw_index *ix) {
     if (!ix)
         return;
+    vw_lock_forget(ix);
     free_storage(ix);
     vw_labelmap_free(&ix->map);
     vw_attrs_free(ix->attrs);
@@ -376,6 +400,7 @@ static uint64_t memory_bytes(const vw_index *ix) {
 }
 
 void vw_index_publish(vw_index *ix) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     vw_counters *c = &ix->counters;
     uint64_t free_slots = ix->free_ids.n + ix->limbo.ids.n;
     atomic_store_explicit(&c->slots, ix->count, memory_order_relaxed);

@@ -41,15 +41,26 @@ static unsigned draw_level(const vw_index *ix, uint64_t draw) {
 
 /* ------------------------------------------------------------------ validation */
 
-static vw_status check_vector(const vw_index *ix, const float *v) {
-    double norm2;
-    vw_status st = vw_check_vector(v, ix->dim, &norm2);
-    if (st != VW_OK)
-        return st;
-    if (ix->metric == VW_METRIC_COSINE && norm2 == 0)
-        return vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
-    /* a cosine row is stored normalized, always within any kind's range */
-    return ix->metric == VW_METRIC_COSINE ? VW_OK : vw_check_storable(ix, v);
+/* A cosine row is stored normalized, so any finite vector that is not zero
+ * can be, however large (its norm is summed in double, where no float
+ * squared overflows), and is then within every kind's range. */
+static vw_status check_direction(const vw_index *ix, const float *v) {
+    double s = 0;
+    for (uint32_t i = 0; i < ix->dim; i++) {
+        if (!isfinite(v[i]))
+            return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
+                           isnan(v[i]) ? "NaN" : "infinite");
+        s += (double)v[i] * v[i];
+    }
+    return s > 0 ? VW_OK
+                 : vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
+}
+
+vw_status vw_check_insertable(const vw_index *ix, const float *v) {
+    if (ix->metric == VW_METRIC_COSINE)
+        return check_direction(ix, v);
+    vw_status st = vw_check_vector(v, ix->dim, NULL);
+    return st == VW_OK ? vw_check_storable(ix, v) : st;
 }
 
 /* The label of row i of a batch: the caller's, or with labels == NULL the
@@ -64,7 +75,7 @@ static vw_status check_batch(vw_index *ix, const float *vecs, const uint64_t *la
                              bool upsert) {
     for (uint64_t i = 0; i < n; i++) {
         uint64_t label = batch_label(labels, ix->live, i);
-        vw_status st = check_vector(ix, vecs + i * ix->dim);
+        vw_status st = vw_check_insertable(ix, vecs + i * ix->dim);
         if (st != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
@@ -105,12 +116,15 @@ static void write_node(vw_index *ix, uint32_t id, const float *v, float *tmp, un
  * only when all of them succeeded. Single-threaded (batches serialize it). */
 static vw_status place_at(vw_index *ix, const float *v, uint64_t label, unsigned level, bool upsert,
                           float *tmp, placed *out) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     uint32_t old = upsert ? vw_labelmap_find(&ix->map, ix->labels, label) : VW_NO_NODE;
     uint32_t id = vw_slot_peek(ix);
     vw_status st = ix->attrs ? vw_attrs_reserve(ix->attrs, 1) : VW_OK;
     if (st != VW_OK)
         return st;
     VW_ASSERT(id < ix->capacity); /* prepare() reserved the room */
+    /* a free slot, or a never-used one (zeroed: it reads live) */
+    VW_ASSERT(vw_state(ix, id) == (id < ix->count ? VW_NODE_FREE : VW_NODE_LIVE));
     uint32_t *upper = NULL;
     size_t words = (size_t)level * (1 + ix->M);
     if (level > 0 && !(upper = calloc(words, sizeof *upper)))
@@ -144,6 +158,7 @@ static vw_status place(vw_index *ix, const float *v, uint64_t label, bool upsert
 
 vw_status vw_node_place(vw_index *ix, const float *v, uint64_t label, unsigned level, float *tmp,
                         uint32_t *out_id) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     placed p = {VW_NO_NODE, VW_NO_NODE};
     vw_status st = place_at(ix, v, label, level, false, tmp, &p);
     if (st == VW_OK) {
@@ -277,6 +292,7 @@ static void prune_with(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t *list,
 /* Adds `id` to the list of `nb` at `level`: in a free place, else pruning
  * with the heuristic. Takes nb's node lock; uses s->sel. */
 void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     uint32_t max = vw_list_max(ix, level);
     vw_node_lock_take(ix, nb);
     uint32_t *list = vw_links(ix, nb, level);
@@ -349,13 +365,26 @@ static void link_back(vw_index *ix, vw_scratch *s, uint32_t id, unsigned level) 
         vw_add_backlink(ix, s, copy[i], id, level);
 }
 
-static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
-    int level = ix->levels[id];
+/* global -> one stripe is the order (vw_locks.h): no stripe is held here. */
+static void global_take(vw_index *ix) {
+    VW_ASSERT(vw_node_locks_held == 0 && !vw_holds_any(ix, VW_HELD_GLOBAL));
     pthread_mutex_lock(&ix->global);
+    vw_lock_note(ix, VW_HELD_GLOBAL, true);
+}
+
+static void global_drop(vw_index *ix) {
+    vw_lock_note(ix, VW_HELD_GLOBAL, false);
+    pthread_mutex_unlock(&ix->global);
+}
+
+static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
+    int level = ix->levels[id];
+    global_take(ix);
     vw_top t = vw_top_get(ix);
     if (t.entry == VW_NO_NODE) {
         vw_top_set(ix, id, level);
-        pthread_mutex_unlock(&ix->global);
+        global_drop(ix);
         return VW_OK;
     }
     /* A node that raises the top level keeps the global lock until linked,
@@ -363,7 +392,7 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
      * yet (rare: about one node in M^top). */
     bool raises_top = level > t.level;
     if (!raises_top)
-        pthread_mutex_unlock(&ix->global);
+        global_drop(ix);
 
     /* pbuf, not nbuf: the neighbour selection below decodes into nbuf */
     vw_query q = vw_prepare_node(ix, id, s->pbuf);
@@ -387,7 +416,7 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     if (raises_top) {
         if (st == VW_OK)
             vw_top_set(ix, id, level);
-        pthread_mutex_unlock(&ix->global);
+        global_drop(ix);
     }
     return st;
 }
@@ -417,6 +446,7 @@ static uint32_t add_own_list(const vw_index *ix, const vw_query *q, uint32_t id,
 
 uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only, bool own,
                          uint32_t max, uint32_t fill, uint32_t *out, uint32_t *diverse) {
+    VW_ASSERT_SOLE_WRITER(ix);
     vw_top t = vw_top_get(ix);
     if (t.entry == VW_NO_NODE || t.entry == id)
         return 0;
@@ -463,6 +493,7 @@ uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t
  * live nodes a search from the entry point can no longer reach. Single
  * writer, no batch. */
 uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only) {
+    VW_ASSERT_SOLE_WRITER(ix);
     uint32_t chosen[VW_MAX_M];
     uint32_t kept = vw_choose_again(ix, s, id, only, false, ix->M, 0, chosen, NULL);
     for (uint32_t i = 0; i < kept; i++)
@@ -475,6 +506,7 @@ uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only
 /* Room for n more nodes (free slots first, then growth), room to queue the
  * nodes an upsert replaces, and an insert scratch. */
 static vw_status prepare(vw_index *ix, uint64_t n, bool upsert, vw_scratch **s) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     if (ix->readonly)
         return vw_fail(VW_ERR_READONLY, "index was loaded with VW_LOAD_MMAP");
     uint64_t reusable = vw_slots_reclaim(ix);
@@ -514,7 +546,7 @@ static vw_status insert_one(vw_index *ix, const float *vector, uint64_t label, b
     vw_status st = vw_writer_lock(ix);
     if (st != VW_OK)
         return st;
-    st = check_vector(ix, vector);
+    st = vw_check_insertable(ix, vector);
     if (st == VW_OK && !upsert && vw_labelmap_find(&ix->map, ix->labels, label) != VW_NO_NODE)
         st = vw_fail(VW_ERR_DUPLICATE_LABEL, "label %llu already present",
                      (unsigned long long)label);
@@ -564,7 +596,7 @@ vw_status vw_index_train(vw_index *ix, const float *vectors, uint64_t n) {
         st = vw_fail(VW_ERR_INVALID_ARG, "training needs at least one vector");
     else {
         for (uint64_t i = 0; i < n && st == VW_OK; i++) {
-            st = check_vector(ix, vectors + i * ix->dim);
+            st = vw_check_insertable(ix, vectors + i * ix->dim);
             if (st != VW_OK) {
                 char why[160];
                 snprintf(why, sizeof why, "%s", vw_last_error_detail());
@@ -641,6 +673,7 @@ static void report_progress(batch_insert *b) {
 static void insert_worker(void *p, unsigned worker) {
     batch_insert *b = p;
     vw_index *ix = b->ix;
+    unsigned noted = vw_lock_note_worker(ix); /* the caller holds writer for us */
     vw_scratch *s = vw_scratch_acquire(ix);
     vw_status st = s ? vw_scratch_fit(s, ix->capacity, ix->ef_construction, ix->dim)
                      : vw_fail(VW_ERR_NOMEM, "insert scratch");
@@ -671,6 +704,7 @@ static void insert_worker(void *p, unsigned worker) {
     if (st != VW_OK)
         fail_batch(b, st);
     vw_scratch_release(ix, s);
+    vw_lock_note(ix, noted, false);
 }
 
 static vw_status run_batch(vw_index *ix, const float *vecs, const uint64_t *labels, uint64_t n,

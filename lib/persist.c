@@ -59,6 +59,7 @@ static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', 
 #define SECTION_ENTRY    32u    /* bytes per section table entry */
 #define HEADER_MAX       65536u /* a reader's bound on header_size */
 #define SECTION_OPTIONAL 1u     /* entry flag: readers that do not know the id skip it */
+#define SECTION_STORE    64u    /* optional: a durable store's binding (store.c) */
 #define SECTION_PACKED   2u     /* links0 entry flag (version 4): lists packed */
 
 /* Byte offsets of the header fields (see FORMAT.md). */
@@ -220,6 +221,8 @@ typedef struct loader {
     vw_codec_i8 i8;         /* the codec read from the storage section (heap offsets) */
     uint8_t *node_states;   /* version 3: a copy of the node states, else NULL (all live) */
     uint64_t nfree;         /* free slots */
+    bool has_store_tag;     /* the optional store section, kept for the index */
+    unsigned char store_tag[VW_STORE_TAG_BYTES];
 } loader;
 
 /* pread the whole range or fail: a short read means the file shrank under us. */
@@ -456,6 +459,11 @@ static vw_status check_section_table(loader *ld) {
         }
         if (i < ld->nknown) {
             ld->sec[ld->order[i]] = s;
+        } else if (s.id == SECTION_STORE && s.length == VW_STORE_TAG_BYTES) {
+            st = read_section_data(ld, &s, ld->store_tag, "store");
+            if (st != VW_OK)
+                return st;
+            ld->has_store_tag = true;
         } else if (ld->verify) {
             /* Sections from a newer minor revision: ignored, but still checked. */
             st = read_section_data(ld, &s, NULL, "optional");
@@ -1316,6 +1324,10 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
         st = finish_index(ix, &ld);
     if (st == VW_OK && ld.attrs)
         st = load_attrs(&ld, ix);
+    if (st == VW_OK && ld.has_store_tag) {
+        ix->has_store_tag = true;
+        memcpy(ix->store_tag, ld.store_tag, sizeof ix->store_tag);
+    }
     if (ld.fd >= 0)
         close(ld.fd); /* a mapping outlives its descriptor */
     free(ld.header);
@@ -1325,6 +1337,7 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
         vw_index_free(ix);
         return st;
     }
+    vw_index_handed_over(ix);
     *out = ix;
     return VW_OK;
 }
@@ -1349,23 +1362,7 @@ typedef struct writer {
 } writer;
 
 static vw_status write_all(const writer *w, const void *data, size_t len, uint64_t off) {
-    const unsigned char *p = data;
-    while (len > 0) {
-        size_t chunk = len < (1u << 30) ? len : (1u << 30);
-        ssize_t n = pwrite(w->fd, p, chunk, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return vw_fail_errno(VW_ERR_IO, "write", w->path);
-        if (n == 0) {
-            errno = ENOSPC;
-            return vw_fail_errno(VW_ERR_IO, "write", w->path);
-        }
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return VW_OK;
+    return vw_pwrite_full(w->fd, data, len, off, w->path);
 }
 
 static vw_status w_flush(writer *w) {
@@ -1570,6 +1567,17 @@ static vw_status put_storage(writer *w, const vw_index *ix, section *sec) {
     return st;
 }
 
+/* The store section: optional, so that any reader loads a store's snapshot
+ * as an ordinary index. */
+static vw_status put_store_tag(writer *w, const vw_index *ix, section *sec) {
+    vw_status st = begin_section(w, sec, SECTION_STORE);
+    if (st == VW_OK)
+        st = w_put(w, ix->store_tag, sizeof ix->store_tag);
+    end_section(w, sec);
+    sec->flags = SECTION_OPTIONAL;
+    return st;
+}
+
 /* Everything but the header goes out through the buffer; the header, which
  * needs the section CRCs, is written last over the zeros reserved for it.
  * The oldest version that can hold the index is written, so older readers
@@ -1578,15 +1586,16 @@ static vw_status put_storage(writer *w, const vw_index *ix, section *sec) {
  * before those versions existed. */
 static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
     unsigned char header[448];
-    section sec[SEC_KNOWN];
+    section sec[SEC_KNOWN + 1];
     bool float32 = ix->storage != VW_STORAGE_F32 && !(ix->flags & VW_PARAMS_NO_FLOAT32);
     bool resid = ix->resid_size != 0;
     bool v4 = packed || resid;
     bool attrs = vw_attrs_present(ix);
     bool states = v4 || attrs || vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
-    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states + attrs;
+    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states + attrs + ix->has_store_tag;
     uint32_t hs = header_size_for(nsec);
-    _Static_assert(sizeof header >= FIXED_HEADER + SEC_KNOWN * SECTION_ENTRY, "header buffer");
+    _Static_assert(sizeof header >= FIXED_HEADER + (SEC_KNOWN + 1) * SECTION_ENTRY,
+                   "header buffer");
     memset(header, 0, sizeof header);
     vw_status st = w_put(w, header, hs);
     if (st == VW_OK)
@@ -1610,6 +1619,8 @@ static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
         st = put_states(w, ix, &sec[SEC_STORAGE + 1 + float32 + resid]);
     if (st == VW_OK && attrs)
         st = put_attrs(w, ix, &sec[SEC_STORAGE + 1 + float32 + resid + states]);
+    if (st == VW_OK && ix->has_store_tag)
+        st = put_store_tag(w, ix, &sec[nsec - 1]);
     if (st == VW_OK)
         st = w_flush(w);
     if (st != VW_OK)

@@ -109,8 +109,29 @@ static bool counts_as_dead(uint8_t state) {
     return state == VW_NODE_REMOVED || state == VW_NODE_HIDDEN;
 }
 
+/* The life cycle drawn at the top of this file. A never-used slot reads
+ * LIVE (zeroed) and becomes LIVE or HIDDEN when an insert takes it; the
+ * maker of an index (a load) sets REMOVED and FREE on such slots directly;
+ * a reorder turns the FREE slots it drops back to LIVE. */
+static bool state_change_ok(const vw_index *ix, uint8_t from, uint8_t to) {
+    switch (to) {
+    case VW_NODE_LIVE:
+        return from != VW_NODE_REMOVED; /* a removed node is only ever purged */
+    case VW_NODE_HIDDEN:
+        return from == VW_NODE_LIVE || from == VW_NODE_FREE;
+    case VW_NODE_REMOVED:
+        return from == VW_NODE_LIVE;
+    case VW_NODE_FREE:
+        return from == VW_NODE_REMOVED || (from == VW_NODE_LIVE && vw_holds_any(ix, VW_HELD_OWNER));
+    }
+    return false;
+}
+
 void vw_state_set(vw_index *ix, uint32_t id, uint8_t state) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
+    VW_ASSERT(id < ix->capacity);
     uint8_t old = vw_state(ix, id);
+    VW_ASSERT(state_change_ok(ix, old, state));
     uint64_t bit = (uint64_t)1 << (id & 63);
     if (state != VW_NODE_LIVE)
         atomic_fetch_or(&ix->dead[id >> 6], bit);
@@ -121,6 +142,7 @@ void vw_state_set(vw_index *ix, uint32_t id, uint8_t state) {
         atomic_fetch_sub(&ix->ndead, 1);
     if (state == VW_NODE_LIVE)
         atomic_fetch_and(&ix->dead[id >> 6], ~bit);
+    VW_ASSERT(vw_is_dead(ix, id) == (state != VW_NODE_LIVE));
 }
 
 uint8_t vw_node_state(const vw_index *ix, uint32_t id) {
@@ -129,6 +151,7 @@ uint8_t vw_node_state(const vw_index *ix, uint32_t id) {
 }
 
 void vw_node_retire(vw_index *ix, uint32_t id) {
+    VW_ASSERT(vw_state(ix, id) == VW_NODE_LIVE && ix->pending.n < ix->pending.cap);
     vw_state_set(ix, id, VW_NODE_REMOVED);
     ix->pending.ids[ix->pending.n++] = id; /* room reserved by the caller */
     ix->live--;
@@ -137,12 +160,14 @@ void vw_node_retire(vw_index *ix, uint32_t id) {
 /* ------------------------------------------------------------------ slots */
 
 uint32_t vw_slot_peek(const vw_index *ix) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     if (ix->free_ids.n > 0)
         return ix->free_ids.ids[ix->free_ids.n - 1];
     return (uint32_t)ix->count;
 }
 
 void vw_slot_take(vw_index *ix, uint32_t id) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     if (ix->free_ids.n > 0 && ix->free_ids.ids[ix->free_ids.n - 1] == id)
         ix->free_ids.n--;
     else
@@ -158,6 +183,7 @@ static void free_slot(vw_index *ix, uint32_t id) {
     }
     ix->levels[id] = 0;
     vw_list_set_len(vw_links0(ix, id), 0);
+    VW_ASSERT(vw_state(ix, id) == VW_NODE_FREE && ix->free_ids.n < ix->free_ids.cap);
     ix->free_ids.ids[ix->free_ids.n++] = id; /* room reserved by the purge */
 }
 
@@ -179,6 +205,7 @@ static void limbo_release(vw_index *ix, uint64_t batches) {
 }
 
 uint64_t vw_slots_reclaim(vw_index *ix) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     uint64_t done = 0;
     while (done < ix->limbo.batches && vw_epoch_passed(ix, ix->limbo.epochs[done]))
         done++;
@@ -187,6 +214,7 @@ uint64_t vw_slots_reclaim(vw_index *ix) {
 }
 
 void vw_limbo_drain(vw_index *ix) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER | VW_HELD_STORAGE); /* no search can run */
     limbo_release(ix, ix->limbo.batches);
 }
 
@@ -574,6 +602,8 @@ static void retire_set(vw_index *ix) {
         vw_state_set(ix, set->ids[i], VW_NODE_FREE);
     scrub_pending(ix);
     uint64_t epoch = vw_epoch_advance(ix);
+    /* limbo is in epoch order: vw_slots_reclaim frees a prefix of it */
+    VW_ASSERT(lb->batches < lb->cap && (lb->batches == 0 || lb->epochs[lb->batches - 1] < epoch));
     for (uint64_t i = 0; i < set->n; i++)
         lb->ids.ids[lb->ids.n++] = set->ids[i];
     lb->epochs[lb->batches] = epoch;
@@ -632,6 +662,7 @@ static void pass_step(vw_index *ix, uint64_t nodes) {
 }
 
 vw_status vw_purge_locked(vw_index *ix) {
+    VW_ASSERT_SOLE_WRITER(ix);
     for (int round = 0; round < 2; round++) { /* the pass under way, then the pending */
         if (!ix->purge.active && ix->pending.n > 0) {
             vw_status st = pass_start(ix);
@@ -646,6 +677,7 @@ vw_status vw_purge_locked(vw_index *ix) {
 }
 
 void vw_purge_if_due(vw_index *ix, uint64_t writes) {
+    VW_ASSERT_SOLE_WRITER(ix);
     uint64_t budget = writes < UINT64_MAX / PURGE_SLICE ? writes * PURGE_SLICE : UINT64_MAX;
     bool finished = false;
     while (budget > 0) {
@@ -729,6 +761,7 @@ vw_status vw_index_purge(vw_index *ix) {
 /* ------------------------------------------------------------------ loading */
 
 vw_status vw_removal_load(vw_index *ix, const uint8_t *states) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_OWNER);
     ix->live = ix->count;
     if (!states)
         return VW_OK;

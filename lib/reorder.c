@@ -32,6 +32,7 @@
  * and rank[old] = new: the ranks below count - free slots are the live and
  * removed nodes. */
 void vw_bfs_order(const vw_index *ix, uint32_t *order, uint32_t *rank) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER); /* the lists hold still */
     uint32_t n = (uint32_t)ix->count;
     for (uint32_t i = 0; i < n; i++)
         rank[i] = VW_NO_NODE;
@@ -155,7 +156,9 @@ static vw_status settle_removals(vw_index *ix) {
     return st;
 }
 
+/* Writer lock and storage lock held: no search runs. */
 static vw_status reorder_locked(vw_index *ix) {
+    VW_ASSERT_HOLDS(ix, VW_HELD_WRITER | VW_HELD_STORAGE);
     if (ix->readonly)
         return vw_fail(VW_ERR_READONLY, "index is memory-mapped");
     vw_status st = settle_removals(ix);

@@ -13,10 +13,13 @@
 
 vw_scratch *vw_scratch_acquire(const vw_index *ix) {
     vw_index *mix = (vw_index *)ix; /* the pool is the only mutable part of a search */
+    VW_ASSERT(!vw_holds_any(ix, VW_HELD_POOL) && vw_node_locks_held == 0); /* a leaf */
     pthread_mutex_lock(&mix->pool_lock);
+    vw_lock_note(ix, VW_HELD_POOL, true);
     vw_scratch *s = mix->pool;
     if (s)
         mix->pool = s->next;
+    vw_lock_note(ix, VW_HELD_POOL, false);
     pthread_mutex_unlock(&mix->pool_lock);
     if (!s) {
         /* A whole number of cache lines of its own: the heap sizes change on
@@ -42,9 +45,12 @@ void vw_scratch_release(const vw_index *ix, vw_scratch *s) {
     if (!s)
         return;
     vw_index *mix = (vw_index *)ix;
+    VW_ASSERT(!vw_holds_any(ix, VW_HELD_POOL) && vw_node_locks_held == 0); /* a leaf */
     pthread_mutex_lock(&mix->pool_lock);
+    vw_lock_note(ix, VW_HELD_POOL, true);
     s->next = mix->pool;
     mix->pool = s;
+    vw_lock_note(ix, VW_HELD_POOL, false);
     pthread_mutex_unlock(&mix->pool_lock);
 }
 

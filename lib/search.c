@@ -50,9 +50,13 @@ static inline const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigne
 }
 
 /* Ids a search may visit: below the capacity, which cannot change while it
- * holds the storage lock (inserts, which place nodes while others link,
- * read only lists they wrote themselves). */
+ * holds the storage lock or the writer lock (inserts, which place nodes
+ * while others link, read only lists they wrote themselves). Called on
+ * entry of both walks, so it checks what they need: one of those locks
+ * (`locked`: an insert's walk, which takes node locks, under writer). */
 static uint32_t id_limit(const vw_index *ix, bool locked) {
+    VW_ASSERT(vw_holds(ix, VW_HELD_READ) || vw_holds(ix, VW_HELD_WRITER));
+    VW_ASSERT(!locked || vw_holds(ix, VW_HELD_WRITER));
     return locked ? VW_NO_NODE : (uint32_t)ix->capacity;
 }
 
@@ -256,6 +260,7 @@ static uint32_t rescore(const vw_index *ix, vw_scratch *s, const float *q, uint3
 vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const float *q, uint32_t k,
                          const vw_search_options *o, uint64_t *out_labels, float *out_distances,
                          uint32_t *found) {
+    VW_ASSERT(vw_holds(ix, VW_HELD_READ) && atomic_load(&s->epoch) != 0);
     uint32_t beam = o->ef > k ? o->ef : k;
     vw_status st = vw_scratch_fit(s, ix->capacity, beam, ix->dim);
     if (st != VW_OK)

@@ -5,14 +5,14 @@
 #include <stdio.h>
 
 /* One detail buffer per thread: errors from concurrent searches never mix. */
-static _Thread_local char detail[256];
+static _Thread_local char detail[1024]; /* room for two paths and a way to recover */
 
 static const char *const status_text[VW_STATUS_COUNT_] = {
     [VW_OK] = "success",
     [VW_ERR_NULL_ARG] = "a required pointer argument is NULL",
     [VW_ERR_INVALID_ARG] = "invalid argument",
     [VW_ERR_DIMENSION] = "vector dimension mismatch or out of range",
-    [VW_ERR_NONFINITE] = "vector contains NaN or infinity",
+    [VW_ERR_NONFINITE] = "vector contains NaN or infinity, or values too large to store",
     [VW_ERR_ZERO_VECTOR] = "zero vector cannot be normalized",
     [VW_ERR_K] = "k must be between 1 and VW_MAX_K",
     [VW_ERR_EF] = "ef must be between 1 and VW_MAX_EF",

@@ -30,12 +30,17 @@
  * word loads and stores; the count is stored last). Vectors, levels, labels
  * and upper blocks are written only before a node becomes reachable, or
  * after every search that could still reach its slot has ended (epoch.c).
+ *
+ * Locks: vw_locks.h lists every lock, what it guards, the order they nest
+ * in and the debug-build checks of it.
  */
 #ifndef VW_INTERNAL_H
+#define VW_STORE_TAG_BYTES 32u /* the store section of an index file (store.c) */
 #define VW_INTERNAL_H
 
 #include "heap.h"
 #include "vw_assert.h"
+#include "vw_locks.h"
 #include "vwhnsw.h"
 
 #include <float.h>
@@ -349,6 +354,11 @@ struct vw_index {
     size_t codes_len, exact_len, resid_len, links0_len;
     size_t resid_size;
     bool pack_links; /* vw_index_save writes packed layer-0 lists (loaded from such a file) */
+    /* A durable store's binding of its snapshot to its log (store.c), kept
+     * opaque here: vw_index_save writes it as an optional section, the
+     * loader reads it back (lib/FORMAT.md, "The store section"). */
+    bool has_store_tag;
+    unsigned char store_tag[VW_STORE_TAG_BYTES];
     /* mmap-loaded packed lists: where node id's list starts, in words from
      * links0 (which points into the mapping); NULL for fixed rows */
     uint32_t *links0_at;
@@ -379,12 +389,7 @@ struct vw_index {
     vw_dist_batch_fn dist_batch;
     const vw_kernels *kernels;
 
-    /* concurrency (see the Threads section of vwhnsw.h):
-     *   writer  one mutating call at a time (error-checking: re-entry fails);
-     *   rw      searches hold it for reading; taken for writing only to
-     *           grow or renumber the arrays;
-     *   global  the threads of one batch insert: entry point and top level;
-     *   node_locks  the threads of one batch insert: link lists. */
+    /* the locks: what each guards and how they nest is in vw_locks.h */
     pthread_mutex_t writer;
     pthread_rwlock_t rw;
     pthread_mutex_t global;
@@ -415,9 +420,8 @@ static inline pthread_mutex_t *vw_node_lock(const vw_index *ix, uint32_t id) {
     return &ix->node_locks[id % VW_NODE_LOCKS];
 }
 
-#ifdef VW_ASSERTIONS
-extern _Thread_local unsigned vw_node_locks_held; /* assert.c */
-#endif
+/* Defined (assert.c) and counted only with VW_ASSERTIONS. */
+extern _Thread_local unsigned vw_node_locks_held;
 
 static inline void vw_node_lock_take(const vw_index *ix, uint32_t id) {
 #ifdef VW_ASSERTIONS
@@ -716,6 +720,12 @@ uint32_t vw_select_neighbours(const vw_index *ix, vw_scratch *s, vw_cand *c, uin
 void vw_cand_sort(vw_cand *c, uint32_t n);
 /* VW_ERR_DUPLICATE_LABEL if a label appears twice among n. */
 vw_status vw_check_unique_labels(const uint64_t *labels, uint64_t n);
+/* Whether `ix` can store v as it is given: everything an insert or upsert
+ * checks of a vector (finite, a norm distances can hold or, for cosine, one
+ * it can normalize, the storage kind's range). Reads only what never changes
+ * after creation (dim, metric, storage), so it needs no lock; the store
+ * calls it before it logs a write, so that a logged write can be applied. */
+vw_status vw_check_insertable(const vw_index *ix, const float *v);
 /* Adds `id` to the list of `nb` at `level`, pruning with the heuristic when
  * the list is full (node lock of nb taken; uses s->sel). */
 void vw_add_backlink(vw_index *ix, vw_scratch *s, uint32_t nb, uint32_t id, unsigned level);

@@ -24,6 +24,9 @@ if(TARGET vw-serve)
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   vw_add_test(NAME test_serve_concurrent SOURCES test_serve_concurrent.c LABELS concurrency
               TIMEOUT 300 ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # API keys: every scope against every route class, SIGHUP, refused files.
+  vw_add_test(NAME test_serve_auth SOURCES test_serve_auth.c LABELS concurrency TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   # The write API with --data, and a read-only server refusing it.
   vw_add_test(NAME test_serve_writes SOURCES test_serve_writes.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})

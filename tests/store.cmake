@@ -1,2 +1,5 @@
 # The durable store (snapshot + write log), alone and with concurrent writers.
 vw_add_test(NAME test_store SOURCES test_store.c LABELS concurrency)
+# The write path's faults: validation before the log, the log bound to its
+# snapshot, stale temporaries, compact kinds that cannot hold the data.
+vw_add_test(NAME test_store_faults SOURCES test_store_faults.c INTERNAL)

@@ -119,6 +119,35 @@ static void test_misc_accepts(void) {
     CHECK(o.result == HTTP_PARSE_DONE && o.req.content_length == 1000);
     o = parse("GET / HTTP/1.1\r\nHost: h\r\nX-Empty:\r\nX-Utf8: \xc3\xa9t\xc3\xa9\r\n\r\n");
     CHECK(o.result == HTTP_PARSE_DONE);
+    /* RFC 9112 6.3: neither Content-Length nor Transfer-Encoding is an
+     * empty body, for a POST too (curl -X POST sends one). */
+    o = parse("POST /snapshot HTTP/1.1\r\nHost: h\r\n\r\n");
+    CHECK(o.result == HTTP_PARSE_DONE && o.req.content_length == 0);
+}
+
+static int span_is(http_span s, const char *lit) {
+    return s.p != NULL && s.len == strlen(lit) && memcmp(s.p, lit, s.len) == 0;
+}
+
+/* The headers the application reads: keys, client address, media type. */
+static void test_app_headers(void) {
+    outcome o = parse("POST /vectors HTTP/1.1\r\nHost: h\r\nAuthorization: bearer  abc.def \r\n"
+                      "X-API-Key: k1\r\nX-Forwarded-For: 10.0.0.1, 10.0.0.2\r\n"
+                      "Content-Type: application/x-ndjson; charset=utf-8\r\n"
+                      "Content-Length: 0\r\n\r\n");
+    CHECK(o.result == HTTP_PARSE_DONE);
+    CHECK(span_is(o.req.bearer, "abc.def"));
+    CHECK(span_is(o.req.api_key, "k1"));
+    CHECK(span_is(o.req.forwarded_for, "10.0.0.1, 10.0.0.2"));
+    CHECK(span_is(o.req.content_type, "application/x-ndjson"));
+    o = parse("GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Basic dTpw\r\n\r\n");
+    CHECK(o.result == HTTP_PARSE_DONE && o.req.bearer.p == NULL);
+    o = parse("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    CHECK(o.req.bearer.p == NULL && o.req.api_key.p == NULL && o.req.content_type.p == NULL);
+    expect_error("GET / HTTP/1.1\r\nHost: h\r\nAuthorization: Bearer a\r\n"
+                 "Authorization: Bearer b\r\n\r\n",
+                 400);
+    expect_error("GET / HTTP/1.1\r\nHost: h\r\nX-API-Key: a\r\nX-API-Key: b\r\n\r\n", 400);
 }
 
 static void test_errors(void) {
@@ -158,7 +187,6 @@ static void test_errors(void) {
           HTTP_PARSE_DONE);
     CHECK(parse("GET / HTTP/1.1\r").result == HTTP_PARSE_INCOMPLETE);
     CHECK(parse("\r\n\r").result == HTTP_PARSE_INCOMPLETE);
-    expect_error("POST /search HTTP/1.1\r\nHost: h\r\n\r\n", 411);
     expect_error("POST /search HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", 411);
     expect_error("POST /search HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n"
                  "Transfer-Encoding: chunked\r\n\r\n",
@@ -227,6 +255,7 @@ int main(void) {
     test_post_and_pipelining();
     test_keep_alive_rules();
     test_misc_accepts();
+    test_app_headers();
     test_errors();
     test_head_limit();
     test_format_head();

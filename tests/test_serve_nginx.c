@@ -16,35 +16,6 @@
 #define QUERIES 40
 #define SKIP    77
 
-static const char *find_nginx(void) {
-    static char found[512];
-    const char *path = getenv("PATH");
-    char dirs[4096];
-    snprintf(dirs, sizeof dirs, "%s:/usr/sbin:/usr/local/sbin:/sbin", path ? path : "");
-    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(found, sizeof found, "%s/nginx", d);
-        if (access(found, X_OK) == 0)
-            return found;
-    }
-    return NULL;
-}
-
-static unsigned free_port(void) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    unsigned port = 0;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 static int write_config(const char *conf, const char *prefix, unsigned port, unsigned r1,
                         unsigned r2) {
     FILE *f = fopen(conf, "w");
@@ -180,7 +151,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s VW_SERVE_BINARY SCRATCH_DIR\n", argv[0]);
         return 2;
     }
-    const char *nginx = find_nginx();
+    const char *nginx = sv_find_nginx();
     if (nginx == NULL) {
         printf("SKIP: nginx is not installed (Debian package 'nginx'); scale-out not checked\n");
         return SKIP;
@@ -207,7 +178,7 @@ int main(int argc, char **argv) {
         sv_stop(&r1);
         return 1;
     }
-    unsigned port = free_port();
+    unsigned port = sv_free_port();
     pid_t ng = -1;
     if (port == 0 || write_config(conf, prefix, port, r1.port, r2.port) != 0) {
         CHECK(!"cannot prepare the nginx configuration");

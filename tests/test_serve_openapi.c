@@ -15,7 +15,8 @@
  * The status table of README.md and of the man page must hold the same
  * statuses as the document.
  *
- * The write API is tried on the read-only server (403), on a server with
+ * A server with --api-keys answers 401 and 403. The write API is tried on
+ * the read-only server (403), on a server with
  * --data (200, 404, 409, 422, and 500: a file size limit, prlimit
  * RLIMIT_FSIZE, on the running server makes the log and snapshot writes
  * fail) and on a server whose mapped file changed in place (503).
@@ -286,11 +287,36 @@ static void data_writes(const char *binary, const char *dir, const char *index_p
     CHECK(sv_stop(&s) == 0);
 }
 
+/* A server with --api-keys: 401 without a key, 403 for a key without the
+ * scope. */
+static void with_keys(const char *binary, const char *dir, const char *index_path) {
+    char keys[512], log[512];
+    snprintf(keys, sizeof keys, "%s/openapi_keys", dir);
+    snprintf(log, sizeof log, "%s/openapi_keys.log", dir);
+    FILE *f = fopen(keys, "w");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    fputs("read reader-key-0123456789\n", f);
+    fclose(f);
+    CHECK(chmod(keys, 0600) == 0);
+    sv_server s;
+    const char *const args[] = {"--api-keys", keys, NULL};
+    CHECK(sv_start(&s, binary, index_path, log, args) == 0);
+    raw(s.port, "GET", "/stats", "GET /stats HTTP/1.1\r\nHost: x\r\n\r\n", 401);
+    raw(s.port, "POST", "/vectors",
+        "POST /vectors HTTP/1.1\r\nHost: x\r\nX-API-Key: reader-key-0123456789\r\n"
+        "Content-Length: 2\r\n\r\n{}",
+        403);
+    CHECK(sv_stop(&s) == 0);
+}
+
 static void protocol_errors(unsigned port) {
     raw(port, "GET", "/stats", "GET /stats HTTP/1.1\r\nHost: x\r\nBad header\r\n\r\n", 400);
     request(port, "GET", "/nowhere", NULL, 404);
     request(port, "GET", "/search", NULL, 405);
-    raw(port, "POST", "/search", "POST /search HTTP/1.1\r\nHost: x\r\n\r\n", 411);
+    raw(port, "POST", "/search",
+        "POST /search HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n", 411);
     raw(port, "POST", "/search",
         "POST /search HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n", 413);
     raw(port, "POST", "/search",
@@ -557,6 +583,7 @@ int main(int argc, char **argv) {
     CHECK(sv_stop(&s) == 0);
     index_changed(argv[1], argv[2], index_path);
     data_writes(argv[1], argv[2], index_path);
+    with_keys(argv[1], argv[2], index_path);
     if (!saw_403)
         fprintf(stderr, "note: no non-loopback address; the 403 was not tried\n");
     if (!saw_500)

@@ -192,6 +192,36 @@ static int sv_stop(sv_server *s) {
     return rc;
 }
 
+/* The nginx binary on PATH or in the sbin directories, or NULL. */
+static const char *sv_find_nginx(void) {
+    static char found[512];
+    const char *path = getenv("PATH");
+    char dirs[4096];
+    snprintf(dirs, sizeof dirs, "%s:/usr/sbin:/usr/local/sbin:/sbin", path ? path : "");
+    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(found, sizeof found, "%s/nginx", d);
+        if (access(found, X_OK) == 0)
+            return found;
+    }
+    return NULL;
+}
+
+static unsigned sv_free_port(void) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    unsigned port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
 /* ------------------------------------------------------------------ client */
 
 typedef struct sv_conn {

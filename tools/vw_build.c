@@ -1,8 +1,10 @@
 /*
  * vw-build - reads a vector file, builds an HNSW index over it (labels are
  * the row numbers 0..n-1) and saves the index. The file is read in chunks
- * straight into the index, so the vectors are held once. Or converts a
- * Faiss or hnswlib index file to ours, keeping its graph (--from).
+ * straight into the index, so the vectors are held once. With --shard I/N
+ * only the rows whose label vw_shard_of puts on shard I are indexed, so N
+ * machines build the N shards of one file in parallel. Or converts a Faiss
+ * or hnswlib index file to ours, keeping its graph (--from).
  */
 #include "cli.h"
 #include "files.h"
@@ -56,6 +58,9 @@ static void usage(void) {
            "      --pack-links          write the layer-0 lists packed: a smaller file\n"
            "                            (format version 4) that loads into memory even\n"
            "                            with mmap\n"
+           "      --shard I/N           index only shard I of N (0 <= I < N): the rows\n"
+           "                            whose label (row number) vw_shard_of(label, N)\n"
+           "                            maps to I, as the shard router places them\n"
            "      --threads T           build threads, 0 = all CPUs (default 0)\n"
            "      --seed S              seed of the level draws (default %u)\n"
            "      --no-reorder          keep insertion order instead of renumbering the\n"
@@ -81,7 +86,10 @@ typedef struct build_figures {
     const char *metric_arg;  /* --metric as given (NULL: none) */
     const char *build_only;  /* the last option given that --from cannot take */
     int quiet;
-    uint64_t count;
+    uint64_t count;     /* rows indexed: the file's, or shard I's share */
+    uint64_t file_rows; /* rows in the input file */
+    uint32_t shard_i;   /* --shard I/N; shard_n 0 without it */
+    uint32_t shard_n;
     uint32_t dim;
     vw_metric metric;
     vw_storage storage;
@@ -113,6 +121,11 @@ static void write_report(const build_figures *b) {
         json_field_string(&w, "converted_from", b->from_format);
     json_field_string(&w, "index", b->output);
     json_field_u64(&w, "count", b->count);
+    if (b->shard_n) {
+        json_field_u64(&w, "shard", b->shard_i);
+        json_field_u64(&w, "shards", b->shard_n);
+        json_field_u64(&w, "file_rows", b->file_rows);
+    }
     json_field_u64(&w, "dim", b->dim);
     json_field_string(&w, "metric", vw_metric_name(b->metric));
     json_field_string(&w, "storage", vw_storage_name(b->storage));
@@ -144,8 +157,14 @@ static vw_dataset_reader *open_input(build_figures *b) {
     vw_status st = vw_dataset_open(b->input, VW_FORMAT_AUTO, &in);
     if (st != VW_OK)
         tool_die_status(st, b->input);
-    b->count = vw_dataset_rows(in);
+    b->file_rows = b->count = vw_dataset_rows(in);
     b->dim = vw_dataset_dim(in);
+    if (b->shard_n) {
+        /* capacity for exactly this shard's rows: counting needs no reading */
+        b->count = 0;
+        for (uint64_t r = 0; r < b->file_rows; r++)
+            b->count += vw_shard_of(r, b->shard_n) == b->shard_i;
+    }
     if (b->count > VW_MAX_ELEMENTS)
         tool_die("%s: %llu vectors is more than an index holds (%u)", b->input,
                  (unsigned long long)b->count, VW_MAX_ELEMENTS);
@@ -220,35 +239,59 @@ static void train_codec(build_figures *b, vw_index *index, float *chunk, uint64_
     b->read_seconds += tool_now() - t0;
 }
 
+/* --shard I/N: moves this shard's rows of a chunk (rows first..first+got-1
+ * of the file) to its front, their row numbers to labels; returns how many. */
+static uint64_t keep_shard_rows(const build_figures *b, float *chunk, uint64_t first, uint64_t got,
+                                uint64_t *labels) {
+    uint64_t kept = 0;
+    for (uint64_t r = 0; r < got; r++) {
+        if (vw_shard_of(first + r, b->shard_n) != b->shard_i)
+            continue;
+        if (kept != r)
+            memcpy(chunk + kept * b->dim, chunk + r * b->dim, b->dim * sizeof *chunk);
+        labels[kept++] = first + r;
+    }
+    return kept;
+}
+
 /* Streams the input into the index a chunk at a time, so that the vectors
  * are in memory once (in the index), not twice. Labels are the row numbers:
- * each batch without labels continues where the last one stopped. */
+ * each batch without labels continues where the last one stopped; a shard's
+ * batches name theirs. */
 static void insert_all(build_figures *b, vw_dataset_reader *in, vw_index *index) {
-    uint64_t rows = CHUNK_FLOATS / b->dim < b->count ? CHUNK_FLOATS / b->dim : b->count;
+    uint64_t rows = CHUNK_FLOATS / b->dim < b->file_rows ? CHUNK_FLOATS / b->dim : b->file_rows;
+    if (rows == 0)
+        rows = 1;
     float *chunk = malloc((size_t)rows * b->dim * sizeof *chunk);
-    if (!chunk)
+    uint64_t *labels = b->shard_n ? malloc((size_t)rows * sizeof *labels) : NULL;
+    if (!chunk || (b->shard_n && !labels))
         tool_die("%s: out of memory for a read buffer", b->input);
     if (b->storage == VW_STORAGE_I8)
         train_codec(b, index, chunk, rows);
     build_progress p = {.before = 0};
     tool_progress_start(&p.bar, "building", b->count, !b->quiet && isatty(STDERR_FILENO));
-    for (uint64_t got = 1; got > 0; p.before += got) {
+    uint64_t got = 1;
+    for (uint64_t at = 0; got > 0; at += got) {
         double t0 = tool_now();
         vw_status st = vw_dataset_read_next(in, chunk, rows, &got);
         double t1 = tool_now();
         b->read_seconds += t1 - t0;
-        if (st == VW_OK) {
-            st = vw_index_add_batch(index, chunk, NULL, got, b->threads, on_progress, &p);
+        uint64_t n = st == VW_OK && b->shard_n ? keep_shard_rows(b, chunk, at, got, labels) : got;
+        if (st == VW_OK && n > 0) {
+            st = vw_index_add_batch(index, chunk, labels, n, b->threads, on_progress, &p);
             b->build_seconds += tool_now() - t1;
         }
         if (st != VW_OK) {
             /* A bad row or vector (NaN, or zero for cosine) is a fault of
              * the input; the detail names the row. */
             tool_progress_finish(&p.bar, p.before);
+            free(labels);
             die_building(b->input, st, chunk, in, index);
         }
+        p.before += n;
     }
     tool_progress_finish(&p.bar, b->count);
+    free(labels);
     free(chunk);
 }
 
@@ -313,10 +356,14 @@ static void print_summary(const build_figures *b) {
                (long long)b->file_bytes, size);
         return;
     }
-    printf("%s: %llu elements, dim %u, %s, %s storage%s (%u bytes per vector), M %u, "
+    char shard[96] = "";
+    if (b->shard_n)
+        snprintf(shard, sizeof shard, " (shard %u of %u: of %llu rows)", b->shard_i, b->shard_n,
+                 (unsigned long long)b->file_rows);
+    printf("%s: %llu elements%s, dim %u, %s, %s storage%s (%u bytes per vector), M %u, "
            "ef_construction %u, %u threads: "
            "built in %.2f s (%.0f vectors/s), reordered in %.2f s, index %lld bytes (%s)\n",
-           b->output, (unsigned long long)b->count, b->dim, vw_metric_name(b->metric),
+           b->output, (unsigned long long)b->count, shard, b->dim, vw_metric_name(b->metric),
            vw_storage_name(b->storage),
            b->storage == VW_STORAGE_F32        ? ""
            : (b->flags & VW_PARAMS_RESIDUAL)   ? " without float32, 4-bit residual"
@@ -340,7 +387,8 @@ enum {
     OPT_NO_FLOAT32,
     OPT_RESIDUAL,
     OPT_PACK_LINKS,
-    OPT_FROM
+    OPT_FROM,
+    OPT_SHARD
 };
 
 static const struct option longopts[] = {{"input", required_argument, NULL, 'i'},
@@ -357,10 +405,23 @@ static const struct option longopts[] = {{"input", required_argument, NULL, 'i'}
                                          {"report", required_argument, NULL, OPT_REPORT},
                                          {"no-reorder", no_argument, NULL, OPT_NO_REORDER},
                                          {"from", required_argument, NULL, OPT_FROM},
+                                         {"shard", required_argument, NULL, OPT_SHARD},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
+
+/* --shard I/N, 0 <= I < N. */
+static void parse_shard(build_figures *b, const char *arg) {
+    char n_text[32];
+    const char *slash = strchr(arg, '/');
+    if (slash == NULL || slash == arg || (size_t)(slash - arg) >= sizeof n_text)
+        tool_usage_error("--shard: '%s' is not I/N (e.g. 0/4)", arg);
+    memcpy(n_text, arg, (size_t)(slash - arg));
+    n_text[slash - arg] = '\0';
+    b->shard_n = tool_parse_u32("--shard N", slash + 1, 1, 65536);
+    b->shard_i = tool_parse_u32("--shard I", n_text, 0, b->shard_n - 1);
+}
 
 static void parse_option(build_figures *b, int c, char **argv) {
     switch (c) {
@@ -409,6 +470,10 @@ static void parse_option(build_figures *b, int c, char **argv) {
         break;
     case OPT_FROM:
         b->from = optarg;
+        break;
+    case OPT_SHARD:
+        parse_shard(b, optarg);
+        b->build_only = "--shard";
         break;
     case OPT_REPORT:
         b->report = optarg;

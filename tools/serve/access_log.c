@@ -24,6 +24,8 @@ typedef struct entry {
     int status;
     char peer[48];
     char request[104];
+    char key_name[48];
+    char forwarded[64];
 } entry;
 
 static struct {
@@ -47,9 +49,9 @@ static size_t format_entry(const entry *e, char *out, size_t cap) {
     char when[32];
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     const char *request = strchr(e->request, ' ') ? e->request : "- -";
-    int n =
-        snprintf(out, cap, "%s.%06ldZ %s %s %d %llu %.3f\n", when, e->at.tv_nsec / 1000, e->peer,
-                 request, e->status, (unsigned long long)e->bytes, (double)e->latency_ns / 1e6);
+    int n = snprintf(out, cap, "%s.%06ldZ %s %s %d %llu %.3f %s %s\n", when, e->at.tv_nsec / 1000,
+                     e->peer, request, e->status, (unsigned long long)e->bytes,
+                     (double)e->latency_ns / 1e6, e->key_name, e->forwarded);
     return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
 
@@ -139,7 +141,7 @@ int access_log_open(const char *path, char *err, size_t err_size) {
 }
 
 void access_log_record(const char *peer, const char *request, int status, uint64_t bytes,
-                       uint64_t latency_ns) {
+                       uint64_t latency_ns, const char *key_name, const char *forwarded) {
     if (!atomic_load_explicit(&enabled, memory_order_relaxed))
         return;
     entry e;
@@ -149,6 +151,8 @@ void access_log_record(const char *peer, const char *request, int status, uint64
     e.status = status;
     snprintf(e.peer, sizeof e.peer, "%s", peer);
     snprintf(e.request, sizeof e.request, "%s", request);
+    snprintf(e.key_name, sizeof e.key_name, "%s", key_name);
+    snprintf(e.forwarded, sizeof e.forwarded, "%s", forwarded);
     pthread_mutex_lock(&al.mu);
     int queued = al.running && !al.stopping && al.count < RING_LINES;
     if (queued) {

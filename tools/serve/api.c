@@ -473,9 +473,17 @@ void api_write_error_at(json_writer *w, const api_error *e) {
 }
 
 void api_write_error(json_writer *w, int status, const char *message) {
-    api_error e = {.status = status, .loc_index = {-1, -1}};
-    snprintf(e.message, sizeof e.message, "%s", message);
-    api_write_error_at(w, &e);
+    if (status == 422) {
+        api_error e = {.status = status, .loc_index = {-1, -1}};
+        snprintf(e.message, sizeof e.message, "%s", message);
+        api_write_error_at(w, &e);
+        return;
+    }
+    /* Written whole: a message can be longer than api_error's (the 404's). */
+    json_begin_object(w);
+    json_field_string(w, "error", message);
+    json_field_string(w, "detail", message);
+    json_end_object(w);
 }
 
 void api_begin_results(json_writer *w, int batch) {
@@ -519,6 +527,7 @@ static void write_writes(json_writer *w, const api_write_figures *ws) {
     json_field_u64(w, "snapshot_failures", ws->snapshot_failures);
     json_field_u64(w, "replayed_records", s->replayed_records);
     json_field_u64(w, "dropped_bytes", s->dropped_bytes);
+    json_field_u64(w, "skipped_records", s->skipped_records);
     json_field_double(w, "seconds_since_snapshot", ws->seconds_since_snapshot);
     json_field_bool(w, "failed", s->failed);
     json_end_object(w);

@@ -151,6 +151,10 @@ void api_write_reloaded(json_writer *w, const char *path, const vw_stats *info);
 #define API_INDEX_CHANGED                                                                          \
     "the index file was changed in place while the server mapped it; it is being loaded again"
 #define API_RETRY_LATER "Retry-After: 1\r\n"
+/* The 401s of a server with --api-keys: no key (FastAPI HTTPBearer's
+ * detail), or a key that is not in the file. */
+#define API_NOT_AUTHENTICATED "Not authenticated"
+#define API_KEY_INVALID       "Invalid API key"
 
 /* The status of a failed search, with the error in *e: the caller's fault
  * (a zero vector to normalize, a non-finite value, a wrong dimension, k or

@@ -14,6 +14,7 @@
 
 typedef struct head_state {
     int content_length_seen;
+    int authorization_seen;
     int transfer_encoding_seen;
     int host_count;
     int connection_close;
@@ -209,10 +210,55 @@ static void parse_connection(const char *v, size_t n, head_state *st) {
     }
 }
 
+/* Keeps a header value that may appear once. */
+static http_parse_result keep_once(http_span *span, const char *v, size_t n, parse_error *err,
+                                   const char *twice) {
+    if (span->p != NULL)
+        return fail(err, 400, twice);
+    span->p = v;
+    span->len = n;
+    return HTTP_PARSE_DONE;
+}
+
+/* Authorization: only the Bearer scheme carries a key here; another scheme
+ * (Basic) is kept as no key, so the answer is a 401 that says which one. */
+static http_parse_result parse_authorization(const char *v, size_t n, http_request *req,
+                                             head_state *st, parse_error *err) {
+    if (st->authorization_seen)
+        return fail(err, 400, "more than one Authorization header");
+    st->authorization_seen = 1;
+    if (n < 7 || !equals_nocase(v, 6, "bearer") || (v[6] != ' ' && v[6] != '\t'))
+        return HTTP_PARSE_DONE;
+    size_t i = 7;
+    while (i < n && (v[i] == ' ' || v[i] == '\t'))
+        i++;
+    return keep_once(&req->bearer, v + i, n - i, err, "more than one Authorization header");
+}
+
+/* Content-Type: the media type, without parameters (";charset=utf-8"). */
+static http_parse_result parse_content_type(const char *v, size_t n, http_request *req,
+                                            parse_error *err) {
+    size_t m = 0;
+    while (m < n && v[m] != ';' && v[m] != ' ' && v[m] != '\t')
+        m++;
+    return keep_once(&req->content_type, v, m, err, "more than one Content-Type header");
+}
+
 static http_parse_result apply_header(const char *name, size_t name_len, const char *v, size_t n,
                                       http_request *req, head_state *st, parse_error *err) {
     if (equals_nocase(name, name_len, "content-length"))
         return parse_content_length(v, n, req, st, err);
+    if (equals_nocase(name, name_len, "authorization"))
+        return parse_authorization(v, n, req, st, err);
+    if (equals_nocase(name, name_len, "x-api-key"))
+        return keep_once(&req->api_key, v, n, err, "more than one X-API-Key header");
+    if (equals_nocase(name, name_len, "content-type"))
+        return parse_content_type(v, n, req, err);
+    if (equals_nocase(name, name_len, "x-forwarded-for")) {
+        req->forwarded_for.p = v; /* the last one: the nearest proxy's */
+        req->forwarded_for.len = n;
+        return HTTP_PARSE_DONE;
+    }
     if (equals_nocase(name, name_len, "transfer-encoding"))
         st->transfer_encoding_seen = 1;
     else if (equals_nocase(name, name_len, "host"))
@@ -255,8 +301,6 @@ static http_parse_result finish_head(http_request *req, const head_state *st, ui
         return fail(err, 411, "Transfer-Encoding is not supported; send Content-Length");
     if (req->minor_version == 1 && st->host_count != 1)
         return fail(err, 400, "HTTP/1.1 request needs exactly one Host header");
-    if (req->method == HTTP_POST && !st->content_length_seen)
-        return fail(err, 411, "POST needs a Content-Length");
     if (req->content_length > max_body)
         return fail(err, 413, "request body larger than the limit");
     if (req->minor_version == 1)
@@ -270,7 +314,7 @@ http_parse_result http_parse_request(const char *buf, size_t len, uint64_t max_b
                                      http_request *req, int *status, const char **reason) {
     memset(req, 0, sizeof *req);
     parse_error err = {0, ""};
-    head_state st = {0, 0, 0, 0, 0};
+    head_state st = {0, 0, 0, 0, 0, 0};
     size_t limit = len < HTTP_MAX_HEAD ? len : HTTP_MAX_HEAD;
     size_t pos = 0;
     /* RFC 9112 2.2: a server SHOULD ignore empty lines before the request line. */
@@ -316,6 +360,8 @@ const char *http_reason_phrase(int status) {
         return "OK";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:

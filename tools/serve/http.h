@@ -12,7 +12,9 @@
  *     ("/path?query"); HTTP/1.1 needs exactly one Host header;
  *   - bodies are framed by Content-Length only: one such header with digits
  *     only; Transfer-Encoding (chunked or any other) is refused with 411, so
- *     no request can be framed two ways (no request smuggling);
+ *     no request can be framed two ways (no request smuggling); a request
+ *     with neither has no body (RFC 9112 6.3), a POST included;
+ *   - Authorization, X-API-Key and Content-Type may appear once each (400);
  *   - the head (request line + headers) must fit in HTTP_MAX_HEAD bytes (431);
  *     a Content-Length above the caller's body limit is 413 before the body
  *     is read.
@@ -30,6 +32,12 @@
 
 typedef enum http_method { HTTP_GET, HTTP_HEAD, HTTP_POST, HTTP_DELETE, HTTP_OTHER } http_method;
 
+/* Bytes of the caller's buffer; p NULL when absent. */
+typedef struct http_span {
+    const char *p;
+    size_t len;
+} http_span;
+
 typedef struct http_request {
     http_method method;
     const char *path; /* points into the caller's buffer; query string removed */
@@ -39,6 +47,11 @@ typedef struct http_request {
     int expect_continue; /* client sent "Expect: 100-continue" */
     uint64_t content_length;
     size_t head_len; /* bytes of the head, final blank line included */
+    /* Header values the application reads, pointing into the caller's
+     * buffer (NULL when absent): the token of "Authorization: Bearer T",
+     * X-API-Key, X-Forwarded-For and the media type of Content-Type
+     * (parameters after ';' cut off). */
+    http_span bearer, api_key, forwarded_for, content_type;
 } http_request;
 
 typedef enum http_parse_result {

@@ -23,9 +23,14 @@ static const status_row status_table[] = {
      "the request head is not valid HTTP/1.1 (request line, headers, Host); the connection is "
      "closed",
      1},
+    {401, "Unauthorized",
+     "with --api-keys: no key (Authorization: Bearer or X-API-Key), or a key that is not in the "
+     "file; WWW-Authenticate: Bearer",
+     1},
     {403, "Forbidden",
-     "POST /admin/reload from a client that is not on the loopback interface, or a write (POST "
-     "/vectors, DELETE /vectors/{id}, POST /snapshot) to a read-only server (no --data)",
+     "an API key without the route's scope, POST /admin/reload from a client that is not on the "
+     "loopback interface (without --api-keys), or a write (POST /vectors, DELETE /vectors/{id}, "
+     "POST /snapshot) to a read-only server (no --data)",
      0},
     {404, "NotFound", "no such path, or no vector with that id", 1},
     {405, "MethodNotAllowed", "the path exists with another method (see the Allow header)", 1},
@@ -36,7 +41,7 @@ static const status_row status_table[] = {
      "POST /admin/reload on a server with --data: the index is the write log's and is never "
      "reloaded from a file",
      0},
-    {411, "LengthRequired", "a POST without Content-Length, or any Transfer-Encoding", 1},
+    {411, "LengthRequired", "any Transfer-Encoding (send Content-Length)", 1},
     {413, "ContentTooLarge", "the body is larger than --max-body", 1},
     {417, "ExpectationFailed", "an Expect header other than 100-continue", 1},
     {422, "ValidationError",
@@ -211,11 +216,39 @@ static void write_ok(json_writer *w, const operation *op) {
     json_end_object(w);
 }
 
-static void write_operation(json_writer *w, const operation *op) {
+/* The scope of API key an operation needs (see auth.h), or NULL when it
+ * is open to clients without a key. */
+static const char *scope_of(const operation *op, const openapi_access *a) {
+    int open = strcmp(op->path, "/") == 0 || strcmp(op->path, "/metrics") == 0;
+    if (!a->keys || (open && !a->auth_all))
+        return NULL;
+    if (strcmp(op->path, "/admin/reload") == 0)
+        return "admin";
+    int write = strcmp(op->method, "post") == 0 && strncmp(op->path, "/search", 7) != 0;
+    return write || strcmp(op->method, "delete") == 0 ? "write" : "read";
+}
+
+/* With keys, the document's security applies to every operation but the
+ * open ones, which say so with an empty list; x-scope names the key scope. */
+static void write_security(json_writer *w, const operation *op, const openapi_access *a) {
+    if (!a->keys)
+        return;
+    const char *scope = scope_of(op, a);
+    if (scope) {
+        json_field_string(w, "x-scope", scope);
+        return;
+    }
+    json_key(w, "security");
+    json_begin_array(w);
+    json_end_array(w);
+}
+
+static void write_operation(json_writer *w, const operation *op, const openapi_access *a) {
     json_key(w, op->method);
     json_begin_object(w);
     json_field_string(w, "operationId", op->id);
     json_field_string(w, "summary", op->summary);
+    write_security(w, op, a);
     if (op->id_param)
         id_parameter(w);
     if (op->request) {
@@ -245,19 +278,19 @@ static void write_operation(json_writer *w, const operation *op) {
     json_end_object(w);
 }
 
-static void write_paths(json_writer *w, int admin) {
+static void write_paths(json_writer *w, const openapi_access *a) {
     json_key(w, "paths");
     json_begin_object(w);
     size_t n = sizeof operations / sizeof operations[0];
     for (size_t i = 0; i < n; i++) {
-        if (!admin && strcmp(operations[i].path, "/admin/reload") == 0)
+        if (!a->admin && strcmp(operations[i].path, "/admin/reload") == 0)
             continue;
         /* the operations of one path are neighbours in the table */
         if (i == 0 || strcmp(operations[i - 1].path, operations[i].path) != 0) {
             json_key(w, operations[i].path);
             json_begin_object(w);
         }
-        write_operation(w, &operations[i]);
+        write_operation(w, &operations[i], a);
         if (i + 1 == n || strcmp(operations[i + 1].path, operations[i].path) != 0)
             json_end_object(w);
     }
@@ -505,7 +538,43 @@ static void write_responses(json_writer *w) {
     json_end_object(w);
 }
 
-static void write_components(json_writer *w, const vw_stats *index) {
+/* components/securitySchemes: a key as a bearer token or in X-API-Key. */
+static void write_schemes(json_writer *w) {
+    json_key(w, "securitySchemes");
+    json_begin_object(w);
+    json_key(w, "bearer");
+    json_begin_object(w);
+    json_field_string(w, "type", "http");
+    json_field_string(w, "scheme", "bearer");
+    json_field_string(w, "description",
+                      "an API key of --api-keys; its scope (read, write, admin) must cover "
+                      "the operation's x-scope");
+    json_end_object(w);
+    json_key(w, "apiKey");
+    json_begin_object(w);
+    json_field_string(w, "type", "apiKey");
+    json_field_string(w, "in", "header");
+    json_field_string(w, "name", "X-API-Key");
+    json_end_object(w);
+    json_end_object(w);
+}
+
+/* "security": either scheme. */
+static void write_document_security(json_writer *w) {
+    json_key(w, "security");
+    json_begin_array(w);
+    static const char *const schemes[] = {"bearer", "apiKey"};
+    for (int i = 0; i < 2; i++) {
+        json_begin_object(w);
+        json_key(w, schemes[i]);
+        json_begin_array(w);
+        json_end_array(w);
+        json_end_object(w);
+    }
+    json_end_array(w);
+}
+
+static void write_components(json_writer *w, const vw_stats *index, int keys) {
     uint32_t dim = index->dim;
     json_key(w, "components");
     json_begin_object(w);
@@ -521,6 +590,8 @@ static void write_components(json_writer *w, const vw_stats *index) {
     schema_errors(w);
     json_end_object(w);
     write_responses(w);
+    if (keys)
+        write_schemes(w);
     json_end_object(w);
 }
 
@@ -538,7 +609,7 @@ static void write_protocol(json_writer *w) {
     json_end_object(w);
 }
 
-void openapi_write(json_writer *w, const vw_stats *index, int admin) {
+void openapi_write(json_writer *w, const vw_stats *index, const openapi_access *a) {
     json_begin_object(w);
     json_field_string(w, "openapi", "3.1.0");
     json_key(w, "info");
@@ -554,8 +625,10 @@ void openapi_write(json_writer *w, const vw_stats *index, int admin) {
                       "x-protocol-responses lists what any request can get before it reaches "
                       "a route.");
     json_end_object(w);
-    write_paths(w, admin);
-    write_components(w, index);
+    if (a->keys)
+        write_document_security(w);
+    write_paths(w, a);
+    write_components(w, index, a->keys);
     write_protocol(w);
     json_end_object(w);
 }

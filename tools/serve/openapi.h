@@ -17,7 +17,16 @@
 #include "json.h"
 #include "vwhnsw.h"
 
-/* Writes the document; the admin route is described only when enabled. */
-void openapi_write(json_writer *w, const vw_stats *index, int admin);
+/* What the document describes of access: the admin route only when
+ * enabled; with API keys, the security schemes, the document's security
+ * and each operation's scope ("x-scope"), GET / and /metrics open
+ * ("security": []) unless auth_all. */
+typedef struct openapi_access {
+    int admin;
+    int keys;
+    int auth_all;
+} openapi_access;
+
+void openapi_write(json_writer *w, const vw_stats *index, const openapi_access *a);
 
 #endif /* VW_SERVE_OPENAPI_H */

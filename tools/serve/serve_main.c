@@ -20,6 +20,7 @@
 #include "server.h"
 
 #include "api.h"
+#include "auth.h"
 #include "cli.h"
 #include "fault.h"
 #include "index_files.h"
@@ -42,6 +43,24 @@
  * signalfd, inotify, the spare for refusing connections, an index file
  * being loaded, and a margin. */
 #define FD_RESERVE 16u
+
+/* The end of --help: endpoints and signals. */
+static void usage_signals(void) {
+    printf("\n"
+           "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /metrics,\n"
+           "GET /openapi.json, GET /vectors/{id}; POST /admin/reload with --admin; with\n"
+           "--data also POST /vectors, DELETE /vectors/{id}, POST /snapshot.\n"
+           "SIGHUP: read --api-keys again (a file that is refused leaves the keys as they\n"
+           "were), load the index file again and swap it in; searches in flight finish on\n"
+           "the old one, and a file that does not load leaves the old one serving. With\n"
+           "--data the index is the write log's: SIGHUP only re-reads the keys and POST\n"
+           "/admin/reload is refused.\n"
+           "SIGTERM or SIGINT: stop accepting, answer the requests in flight (a batch is\n"
+           "cut short with 503), exit 0; while the index loads they end the process.\n"
+           "SIGUSR1: write a snapshot (with --data).\n"
+           "With --mmap, replace the index file by renaming a new file over it: the server\n"
+           "keeps serving the old one. A file changed in place is loaded again (503 meanwhile).\n");
+}
 
 static void usage(void) {
     printf("Usage: vw-serve -x INDEX [options]\n"
@@ -82,22 +101,18 @@ static void usage(void) {
            "                           cosine indexes always do\n"
            "      --access-log FILE    one line per request to FILE (appended), or - for\n"
            "                           standard output (default: none)\n"
-           "      --admin              answer POST /admin/reload (from loopback clients only)\n"
+           "      --admin              answer POST /admin/reload (from loopback clients only,\n"
+           "                           or with an admin key)\n"
+           "      --api-keys FILE      require an API key (Authorization: Bearer KEY or\n"
+           "                           X-API-Key: KEY) on every route but GET / and /metrics:\n"
+           "                           one 'SCOPE KEY [NAME]' per line, SCOPE read, write\n"
+           "                           (also upserts, deletes, snapshots) or admin (also\n"
+           "                           reload); the file must be mode 600; SIGHUP re-reads it\n"
+           "      --auth-all           require a read key for GET / and /metrics too\n"
            "  -h, --help               show this help\n"
-           "  -V, --version            show the version\n"
-           "\n"
-           "Endpoints: GET /, GET /stats, POST /search, POST /search/batch, GET /metrics,\n"
-           "GET /openapi.json, GET /vectors/{id}; POST /admin/reload with --admin; with\n"
-           "--data also POST /vectors, DELETE /vectors/{id}, POST /snapshot.\n"
-           "SIGHUP: load the index file again and swap it in; searches in flight finish on\n"
-           "the old one, and a file that does not load leaves the old one serving. With\n"
-           "--data the index is the write log's: SIGHUP and POST /admin/reload are refused.\n"
-           "SIGTERM or SIGINT: stop accepting, answer the requests in flight (a batch is\n"
-           "cut short with 503), exit 0; while the index loads they end the process.\n"
-           "SIGUSR1: write a snapshot (with --data).\n"
-           "With --mmap, replace the index file by renaming a new file over it: the server\n"
-           "keeps serving the old one. A file changed in place is loaded again (503 meanwhile).\n",
+           "  -V, --version            show the version\n",
            VW_MAX_EF, API_DEFAULT_MAX_WORK);
+    usage_signals();
 }
 
 typedef struct options {
@@ -123,7 +138,9 @@ enum {
     OPT_DATA,
     OPT_WRITE_THREADS,
     OPT_SNAPSHOT_INTERVAL,
-    OPT_SNAPSHOT_LOG_BYTES
+    OPT_SNAPSHOT_LOG_BYTES,
+    OPT_API_KEYS,
+    OPT_AUTH_ALL
 };
 
 static const struct option longopts[] = {
@@ -146,9 +163,41 @@ static const struct option longopts[] = {
     {"write-threads", required_argument, NULL, OPT_WRITE_THREADS},
     {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
     {"snapshot-log-bytes", required_argument, NULL, OPT_SNAPSHOT_LOG_BYTES},
+    {"api-keys", required_argument, NULL, OPT_API_KEYS},
+    {"auth-all", no_argument, NULL, OPT_AUTH_ALL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0}};
+
+/* The options of writes and of who may do what. Exits on --help,
+ * --version and usage errors (status 2). */
+static void parse_access_option(serve_config *c, int ch, char **argv) {
+    switch (ch) {
+    case OPT_ADMIN:
+        c->admin = 1;
+        break;
+    case OPT_DATA:
+        c->data_dir = optarg;
+        break;
+    case OPT_WRITE_THREADS:
+        c->write_threads = tool_parse_u32("--write-threads", optarg, 1, 1024);
+        break;
+    case OPT_SNAPSHOT_INTERVAL:
+        c->snapshot_interval_s = tool_parse_u32("--snapshot-interval", optarg, 0, 31536000);
+        break;
+    case OPT_SNAPSHOT_LOG_BYTES:
+        c->snapshot_log_bytes = tool_parse_u64("--snapshot-log-bytes", optarg, 0, UINT64_MAX);
+        break;
+    case OPT_API_KEYS:
+        c->api_keys = optarg;
+        break;
+    case OPT_AUTH_ALL:
+        c->auth_all = 1;
+        break;
+    default:
+        tool_other_option(ch, argv, usage);
+    }
+}
 
 /* Exits on --help, --version and usage errors (status 2). */
 static void parse_option(options *o, unsigned *threads, int ch, char **argv) {
@@ -197,23 +246,8 @@ static void parse_option(options *o, unsigned *threads, int ch, char **argv) {
     case OPT_ACCESS_LOG:
         c->access_log = optarg;
         break;
-    case OPT_ADMIN:
-        c->admin = 1;
-        break;
-    case OPT_DATA:
-        c->data_dir = optarg;
-        break;
-    case OPT_WRITE_THREADS:
-        c->write_threads = tool_parse_u32("--write-threads", optarg, 1, 1024);
-        break;
-    case OPT_SNAPSHOT_INTERVAL:
-        c->snapshot_interval_s = tool_parse_u32("--snapshot-interval", optarg, 0, 31536000);
-        break;
-    case OPT_SNAPSHOT_LOG_BYTES:
-        c->snapshot_log_bytes = tool_parse_u64("--snapshot-log-bytes", optarg, 0, UINT64_MAX);
-        break;
     default:
-        tool_other_option(ch, argv, usage);
+        parse_access_option(c, ch, argv);
     }
 }
 
@@ -239,6 +273,8 @@ static void parse_options(int argc, char **argv, options *o) {
         tool_usage_error("an index is required (-x INDEX, or --data DIR)");
     if (o->cfg.data_dir && o->mmap)
         tool_usage_error("--mmap maps the index read-only; it cannot be used with --data");
+    if (o->cfg.auth_all && o->cfg.api_keys == NULL)
+        tool_usage_error("--auth-all needs --api-keys FILE");
     unsigned cpus = tool_cpu_count();
     o->cfg.threads = threads ? threads : (cpus > 1024 ? 1024 : cpus);
 }
@@ -284,6 +320,10 @@ static served_index *open_store(options *o) {
               (unsigned long long)s.replayed_records, (unsigned long long)s.replayed_writes,
               s.dropped_bytes ? ", dropped a torn tail of " : ", log ",
               (unsigned long long)(s.dropped_bytes ? s.dropped_bytes : s.log_bytes));
+    if (s.skipped_records)
+        serve_log("data %s: skipped %llu log records the index cannot take (refused to their "
+                  "clients when written; the first: %s)",
+                  c->data_dir, (unsigned long long)s.skipped_records, s.skipped_detail);
     static char snapshot[4096];
     snprintf(snapshot, sizeof snapshot, "%s/index.vwi", c->data_dir);
     c->index_path = snapshot; /* what logs and /stats name */
@@ -318,6 +358,17 @@ static void check_access_log(const char *path) {
     close(fd);
 }
 
+/* A key file that will be refused is an error before the index loads. */
+static void check_api_keys(const char *path) {
+    if (path == NULL)
+        return;
+    char err[600];
+    auth_keys *k = auth_load(path, err, sizeof err);
+    if (k == NULL)
+        tool_die("%s", err);
+    auth_free(k);
+}
+
 int main(int argc, char **argv) {
     tool_init("vw-serve");
     options o;
@@ -325,6 +376,7 @@ int main(int argc, char **argv) {
     parse_options(argc, argv, &o);
     fit_descriptor_limit(&o);
     check_access_log(o.cfg.access_log);
+    check_api_keys(o.cfg.api_keys);
     signal(SIGPIPE, SIG_IGN);
     /* A file size limit (RLIMIT_FSIZE) makes a write to the log or a
      * snapshot fail with EFBIG, answered 500 and logged, instead of killing

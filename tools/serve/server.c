@@ -2,10 +2,11 @@
  * server.c - the vw-serve event loop and the state of its connections.
  *
  * One I/O thread (the caller of serve_run) owns every socket and every
- * connection: it accepts, reads, parses requests with http.c, answers the
- * cheap ones (GET /, GET /stats, errors, whose bodies api.c writes) itself
- * and hands each search to the worker pool (worker.c) through a bounded
- * queue; a finished search comes back through an eventfd. So the I/O
+ * connection: it accepts, reads, parses requests with http.c and passes
+ * each to dispatch.c (the application policy), which answers the cheap ones
+ * (GET /, GET /stats, errors, whose bodies api.c writes) on this thread and
+ * hands each search to the worker pool (worker.c) through a bounded queue;
+ * a finished search comes back through an eventfd. So the I/O
  * thread never waits for a long search, and a full queue is answered at
  * once with 503 instead of letting latency grow without bound. One
  * exception saves the two thread wake-ups of the hand-off where they cost
@@ -64,12 +65,12 @@
 
 #include "access_log.h"
 #include "api.h"
-#include "fault.h"
+#include "conn.h"
+#include "dispatch.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
-#include "openapi.h"
 #include "slot.h"
 #include "worker.h"
 #include "writes.h"
@@ -99,86 +100,6 @@
 #define IN_FIRST_ALLOC  16384u
 #define KEEP_BUFFER_MAX (64u * 1024u) /* larger idle buffers are released */
 #define MAX_EVENTS      256
-/* The largest search the event loop runs itself (queries x max(k, ef)):
- * one query at ef_search 256, under a millisecond on a million vectors. */
-#define INLINE_BUDGET 256u
-
-typedef enum timer_kind { TIMER_NONE, TIMER_IDLE, TIMER_REQUEST, TIMER_WRITE } timer_kind;
-
-typedef struct conn conn;
-struct conn {
-    int fd;
-    int closed;
-    int readable; /* edge-triggered: set by EPOLLIN, cleared on EAGAIN */
-    int rdhup;    /* the peer has shut down its side: read on to the end */
-    int peer_eof;
-    int in_flight; /* a search of this connection is with the workers */
-    int close_after_write;
-    int sent_continue; /* "100 Continue" sent for the current request */
-    int keep_alive;    /* of the request being answered */
-    int head_only;     /* the request being answered is HEAD */
-    int loopback;      /* the client is on the loopback interface */
-    char *in;
-    size_t in_len, in_cap;
-    char *out;
-    size_t out_off, out_len, out_cap;
-    timer_kind timer;
-    int64_t deadline_ms;
-    int outq_mark;       /* WRITE: bytes in the socket's send queue when the deadline started */
-    conn *tprev, *tnext; /* timer FIFO */
-    conn *prev, *next;   /* all open connections */
-    conn *grave_next;    /* closed, to be freed */
-    char peer[64];
-    char what[96];      /* request line of the request being answered, for logs */
-    api_route route;    /* of the request being answered */
-    int64_t started_ns; /* when its head was parsed */
-};
-
-typedef struct server {
-    index_slot slot;
-    const serve_config *cfg;
-    int epfd, listen_fd, event_fd, signal_fd, inotify_fd;
-    int spare_fd;           /* /dev/null, closed to accept a connection when out of descriptors */
-    worker_pool pool;       /* searches (and GET /vectors/{id} when read-only) */
-    worker_pool write_pool; /* the write API, with --data */
-    int workers_started;    /* pool to stop */
-    int write_workers_started; /* write_pool to stop */
-    serve_writes *writes;      /* the write side; NULL on a read-only server */
-    conn *conns;
-    unsigned nconns;
-    conn *thead, *ttail;
-    conn *graveyard;
-    unsigned jobs_out;
-    int stopping;
-    int quiet; /* the last epoll_wait returned one event: little concurrency */
-    int accept_paused;
-    int64_t stop_deadline_ms;
-    int64_t started_ms;
-    atomic_uint_fast64_t requests, errors;
-    serve_metrics metrics;
-} server;
-
-/* ------------------------------------------------------------------ small helpers */
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void count(atomic_uint_fast64_t *c, uint64_t v) {
-    atomic_fetch_add_explicit(c, v, memory_order_relaxed);
-}
-
-static uint64_t load(atomic_uint_fast64_t *c) {
-    return atomic_load_explicit(c, memory_order_relaxed);
-}
 
 /* ------------------------------------------------------------------ timers */
 
@@ -326,7 +247,10 @@ static void conn_flush(server *s, conn *c) {
 static void account(server *s, conn *c, int status, size_t body_len, const char *log_msg) {
     uint64_t latency = (uint64_t)(now_ns() - c->started_ns);
     metrics_request(&s->metrics, c->route, status, latency);
-    access_log_record(c->peer, c->what, status, c->head_only ? 0 : body_len, latency);
+    access_log_record(c->peer, c->what, status, c->head_only ? 0 : body_len, latency, c->key_name,
+                      c->forwarded);
+    strcpy(c->key_name, "-"); /* the next request's own, once dispatched */
+    strcpy(c->forwarded, "-");
     count(&s->requests, 1);
     if (status >= 400) {
         count(&s->errors, 1);
@@ -340,8 +264,8 @@ static void account(server *s, conn *c, int status, size_t body_len, const char 
  * (up to tens of megabytes for a large batch) is never copied. Otherwise,
  * or for a HEAD request, head and body are appended. `log_msg` is logged
  * for error statuses. */
-static void respond_typed(server *s, conn *c, int status, json_writer *w, const char *content_type,
-                          const char *extra_headers, const char *log_msg) {
+void respond_typed(server *s, conn *c, int status, json_writer *w, const char *content_type,
+                   const char *extra_headers, const char *log_msg) {
     int keep = c->keep_alive && !c->close_after_write && !s->stopping;
     size_t body_len;
     const char *body = json_writer_text(w, &body_len);
@@ -368,13 +292,12 @@ static void respond_typed(server *s, conn *c, int status, json_writer *w, const 
     account(s, c, status, body_len, log_msg);
 }
 
-static void respond(server *s, conn *c, int status, json_writer *w, const char *extra_headers,
-                    const char *log_msg) {
+void respond(server *s, conn *c, int status, json_writer *w, const char *extra_headers,
+             const char *log_msg) {
     respond_typed(s, c, status, w, NULL, extra_headers, log_msg);
 }
 
-static void respond_error(server *s, conn *c, int status, const char *message,
-                          const char *extra_headers) {
+void respond_error(server *s, conn *c, int status, const char *message, const char *extra_headers) {
     json_writer w;
     json_writer_init(&w, 0, SERVE_HEAD_ROOM);
     api_write_error(&w, status, message);
@@ -382,7 +305,7 @@ static void respond_error(server *s, conn *c, int status, const char *message,
     json_writer_free(&w);
 }
 
-static void respond_error_at(server *s, conn *c, const api_error *e) {
+void respond_error_at(server *s, conn *c, const api_error *e) {
     json_writer w;
     json_writer_init(&w, 0, SERVE_HEAD_ROOM);
     api_write_error_at(&w, e);
@@ -390,97 +313,11 @@ static void respond_error_at(server *s, conn *c, const api_error *e) {
     json_writer_free(&w);
 }
 
-/* The figures of GET /stats the server keeps; path and error are the
- * caller's buffers. */
-static api_server_stats server_figures(server *s, int index_changed, const char *path,
-                                       const char *error) {
-    return (api_server_stats){.ef_search = s->cfg->ef,
-                              .normalize_queries = s->cfg->normalize,
-                              .threads = s->pool.nthreads,
-                              .uptime_s = (double)(now_ms() - s->started_ms) / 1000.0,
-                              .requests = load(&s->requests),
-                              .errors = load(&s->errors),
-                              .queries = load(&s->metrics.queries),
-                              .timeouts = load(&s->metrics.timeouts),
-                              .rejected = load(&s->metrics.connections_rejected) +
-                                          load(&s->metrics.queue_rejected),
-                              .in_flight = s->jobs_out,
-                              .connections = s->nconns,
-                              .connections_accepted = load(&s->metrics.connections_accepted),
-                              .max_work = s->cfg->max_work,
-                              .log_dropped = serve_log_dropped(),
-                              .index_faults = fault_guard_total(),
-                              .index_reloads = atomic_load(&s->slot.reloads),
-                              .index_reload_failures = atomic_load(&s->slot.reload_failures),
-                              .access_log_dropped = access_log_dropped(),
-                              .index_path = path,
-                              .last_reload_error = error,
-                              .index_changed = index_changed};
-}
-
-static void answer_metrics(server *s, conn *c, const served_index *x) {
-    metrics_gauges g = {.in_flight = s->jobs_out,
-                        .connections = s->nconns,
-                        .log_dropped = serve_log_dropped(),
-                        .access_log_dropped = access_log_dropped(),
-                        .index_reloads = atomic_load(&s->slot.reloads),
-                        .index_reload_failures = atomic_load(&s->slot.reload_failures),
-                        .index_faults = fault_guard_total(),
-                        .index_changed = atomic_load(&x->damaged),
-                        .index = &x->info,
-                        .index_file_bytes = x->file_bytes,
-                        .threads = s->pool.nthreads};
-    json_writer w;
-    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
-    metrics_write(&w, &s->metrics, &g);
-    if (json_writer_text(&w, &(size_t){0}) == NULL)
-        respond_error(s, c, 500, "out of memory", NULL);
-    else
-        respond_typed(s, c, 200, &w, METRICS_CONTENT_TYPE, NULL, NULL);
-    json_writer_free(&w);
-}
-
-/* GET /, /stats, /metrics and /openapi.json, answered on the event loop:
- * they never search. */
-static void answer_get(server *s, conn *c, api_route route) {
-    served_index *x = slot_acquire(&s->slot);
-    if (route == API_METRICS) {
-        answer_metrics(s, c, x);
-        slot_release(x);
-        return;
-    }
-    vw_stats info = served_index_stats(x);
-    uint64_t file_bytes = x->file_bytes;
-    int changed = atomic_load(&x->damaged);
-    slot_release(x);
-    json_writer w;
-    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
-    int status = 200;
-    if (route == API_HEALTH) {
-        status = api_write_health(&w, &info, changed);
-    } else if (route == API_OPENAPI) {
-        openapi_write(&w, &info, s->cfg->admin);
-    } else {
-        char path[4096], error[512];
-        slot_describe(&s->slot, path, sizeof path, error, sizeof error);
-        api_server_stats figures = server_figures(s, changed, path, error);
-        api_write_figures ws;
-        int writes = writes_stats(s->writes, &ws) == 0;
-        api_write_stats(&w, &info, file_bytes, &figures, writes ? &ws : NULL);
-    }
-    if (!json_writer_ok(&w))
-        respond_error(s, c, 500, "out of memory", NULL);
-    else
-        respond(s, c, status, &w, status == 503 ? API_RETRY_LATER : NULL,
-                status == 503 ? API_INDEX_CHANGED : NULL);
-    json_writer_free(&w);
-}
-
 /* The request's body for a job: when the request is all the connection has
  * buffered (no pipelined request behind it, the usual case), the input
  * buffer itself goes to the job and the connection starts a new one;
  * otherwise the body is copied. 0 when the input is consumed. */
-static serve_job *take_body(conn *c, int batch, const http_request *req) {
+serve_job *take_body(conn *c, int batch, const http_request *req) {
     size_t total = req->head_len + (size_t)req->content_length;
     if (c->in_len == total) {
         serve_job *j = serve_job_new(c, batch, c->in, c->in + req->head_len, req->content_length);
@@ -498,138 +335,6 @@ static serve_job *take_body(conn *c, int batch, const http_request *req) {
     if (j == NULL)
         free(copy);
     return j;
-}
-
-/* Hands a request to the workers: searches to the search pool, the write
- * API to the write pool (if the server takes writes). */
-static void submit_job(server *s, conn *c, const http_request *req, api_route route, uint64_t id) {
-    int batch = route == API_SEARCH_BATCH;
-    serve_job *j = take_body(c, batch, req);
-    if (j == NULL) {
-        respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
-        return;
-    }
-    j->route = route;
-    j->method = req->method;
-    j->id = id;
-    int search = route == API_SEARCH || route == API_SEARCH_BATCH;
-    /* A lone small search while every worker is idle is answered here: the
-     * hand-off would cost two thread wake-ups, more than such a search.
-     * The write API never runs here: a write waits for its log sync. */
-    int inline_ok = search && !batch && s->quiet && s->jobs_out == 0;
-    worker_pool *pool = s->writes && !search ? &s->write_pool : &s->pool;
-    int rc = inline_ok ? workers_run_inline(pool, j, INLINE_BUDGET)
-                       : (workers_submit(pool, j) == 0 ? 1 : -1);
-    if (rc < 0) {
-        serve_job_free(j);
-        count(&s->metrics.queue_rejected, 1);
-        respond_error(s, c, 503, "server overloaded: the request queue is full", API_RETRY_LATER);
-        return;
-    }
-    c->in_flight = 1;
-    s->jobs_out++;
-}
-
-/* Runs on the reload thread when a reload asked for by POST /admin/reload
- * is done: the answer goes back to the event loop like a search's. */
-static void reload_done(void *arg, void *token, int ok, const char *path, const vw_stats *info,
-                        const char *error) {
-    server *s = arg;
-    serve_job *j = token;
-    if (j == NULL)
-        return; /* a SIGHUP: the slot logged the outcome */
-    json_writer_reset(&j->resp);
-    if (ok) {
-        j->status = 200;
-        api_write_reloaded(&j->resp, path, info);
-    } else {
-        api_error e = {.status = 422, .type = "value_error", .loc_index = {-1, -1}};
-        snprintf(e.loc_key, sizeof e.loc_key, "path");
-        snprintf(e.message, sizeof e.message,
-                 "the index did not load; the previous one goes on "
-                 "serving: %s",
-                 error);
-        j->status = 422;
-        snprintf(j->error, sizeof j->error, "%s", e.message);
-        api_write_error_at(&j->resp, &e);
-    }
-    workers_complete(&s->pool, j);
-}
-
-/* POST /admin/reload: only with --admin, only from loopback; the load runs
- * on the slot's reload thread and the answer comes back when it is done. */
-static void submit_reload(server *s, conn *c, const http_request *req) {
-    if (!s->cfg->admin) {
-        c->route = API_UNROUTED; /* a route that does not exist here */
-        respond_error(s, c, 404, API_NOT_FOUND, NULL);
-        return;
-    }
-    if (!c->loopback) {
-        respond_error(s, c, 403, "the admin API answers loopback clients only", NULL);
-        return;
-    }
-    if (s->writes) {
-        respond_error(s, c, 409, API_RELOAD_DATA, NULL);
-        return;
-    }
-    char path[4096];
-    api_error err;
-    if (api_parse_reload(c->in + req->head_len, req->content_length, path, sizeof path, &err) !=
-        0) {
-        respond_error_at(s, c, &err);
-        return;
-    }
-    serve_job *j = serve_job_new(c, 0, NULL, NULL, 0);
-    if (j == NULL || slot_request_reload(&s->slot, path[0] ? path : NULL, j) != 0) {
-        if (j)
-            serve_job_free(j);
-        respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
-        return;
-    }
-    serve_log("%s: reload of %s asked for", c->peer, path[0] ? path : "the index file");
-    c->in_flight = 1;
-    s->jobs_out++;
-}
-
-/* Remembers "METHOD /target" of the request for the log. */
-static void note_request_line(conn *c, const http_request *req) {
-    const char *line = c->in;
-    while (line[0] == '\r')
-        line += 2; /* empty lines the parser skipped */
-    size_t n = (size_t)(req->path + req->path_len - line);
-    if (n >= sizeof c->what)
-        n = sizeof c->what - 1;
-    memcpy(c->what, line, n);
-    c->what[n] = '\0';
-}
-
-static void dispatch(server *s, conn *c, const http_request *req) {
-    c->keep_alive = req->keep_alive;
-    c->head_only = req->method == HTTP_HEAD;
-    c->started_ns = now_ns();
-    note_request_line(c, req);
-    api_route route = API_UNROUTED;
-    const char *allow = NULL;
-    uint64_t id = 0;
-    api_error err;
-    int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
-    c->route = st == 404 ? API_UNROUTED : route;
-    if (st == 404) {
-        respond_error(s, c, 404, API_NOT_FOUND, NULL);
-    } else if (st == 405) {
-        char extra[64];
-        snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
-        respond_error(s, c, 405, "method not allowed", extra);
-    } else if (route == API_ADMIN_RELOAD) {
-        submit_reload(s, c, req);
-    } else if (route == API_VECTOR &&
-               api_parse_vector_id(req->path, req->path_len, &id, &err) != 0) {
-        respond_error_at(s, c, &err);
-    } else if (route == API_VECTOR || api_route_is_post(route)) {
-        submit_job(s, c, req, route, id);
-    } else {
-        answer_get(s, c, route);
-    }
 }
 
 static void consume_input(conn *c, size_t n) {
@@ -861,6 +566,8 @@ static void accept_all(server *s) {
         }
         c->fd = fd;
         snprintf(c->what, sizeof c->what, "-");
+        strcpy(c->key_name, "-");
+        strcpy(c->forwarded, "-");
         format_peer(c->peer, sizeof c->peer, &ss);
         c->loopback = is_loopback(&ss);
         int one = 1;
@@ -984,6 +691,7 @@ static void handle_signal(server *s) {
         return;
     }
     if (si.ssi_signo == SIGHUP) {
+        dispatch_load_keys(s);
         int rc = s->stopping ? -1 : slot_request_reload(&s->slot, NULL, NULL);
         if (rc == 0)
             serve_log("SIGHUP: loading the index file again");
@@ -1113,6 +821,13 @@ static int watch(server *s, int fd, int *tag) {
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
 
+/* Whether the listener takes loopback clients only. */
+static int listener_is_loopback(const server *s) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    return getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) == 0 && is_loopback(&ss);
+}
+
 static void log_startup(server *s, unsigned port) {
     const serve_config *cfg = s->cfg;
     served_index *x = slot_acquire(&s->slot);
@@ -1129,6 +844,9 @@ static void log_startup(server *s, unsigned port) {
               (unsigned long long)cfg->max_work, cfg->normalize ? " normalize=on" : "",
               cfg->admin ? " admin=on" : "", cfg->access_log ? " access_log=on" : "",
               cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");
+    if (cfg->data_dir && s->keys == NULL && !listener_is_loopback(s))
+        serve_log("warning: writes are open to every client that can reach %s: no --api-keys",
+                  cfg->host);
 }
 
 static void server_close_fds(server *s) {
@@ -1192,7 +910,7 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
         return 1;
     }
     int slotted = slot_start(&s->slot, cfg->load_flags, cfg->metric, initial, reload_done, s) == 0;
-    if (slotted && server_start(s, &port, stop_signals) == 0) {
+    if (slotted && dispatch_load_keys(s) == 0 && server_start(s, &port, stop_signals) == 0) {
         log_startup(s, port);
         event_loop(s);
         rc = 0;
@@ -1207,6 +925,7 @@ int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *st
     slot_stop(&s->slot);
     free_graveyard(s);
     server_close_fds(s);
+    auth_free(s->keys);
     access_log_close();
     serve_log_stop();
     return rc;

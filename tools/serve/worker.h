@@ -22,8 +22,8 @@
 #define VW_SERVE_WORKER_H
 
 #include "api.h"
+#include "config.h"
 #include "json.h"
-#include "server.h"
 #include "slot.h"
 #include "writes.h"
 

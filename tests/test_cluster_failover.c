@@ -1,0 +1,222 @@
+/*
+ * test_cluster_failover.c - a shard killed (SIGKILL) while writes stream in
+ * through the router, then started again on its data directory:
+ *   - while it is down, a write that has ids on it is answered 503 with
+ *     Retry-After, "missing_shards":[1] and "durable_ids" naming exactly its
+ *     ids on the live shards; a search is 503 with "missing_shards":[1]
+ *     (the default), or 200 with "partial":true from a router generated
+ *     with --partial; GET /vectors/{id} of an id on it is 503;
+ *   - once it is back, every acknowledged id (the whole of every 200, the
+ *     durable_ids of every 503) is there with its vector, read through the
+ *     router.
+ * Skipped (77) without nginx and its njs module.
+ *
+ * Usage: test_cluster_failover VW_SERVE_BINARY SCRATCH_DIR CLUSTER_DIR
+ */
+#include "test_cluster_util.h"
+
+#include <pthread.h>
+
+#define SHARDS    3
+#define DIM       8
+#define BASE      300
+#define BATCH     12
+#define MAX_BATCH 4000
+#define VICTIM    1
+
+static void fill_vector(uint64_t id, uint32_t dim, float *v) {
+    for (uint32_t d = 0; d < dim; d++)
+        v[d] = (float)((id * 31 + d * 7) % 97) / 97.0f - 0.5f + (float)d;
+}
+
+/* What the loader saw, shared with the main thread under `lock`. */
+typedef struct load_state {
+    pthread_mutex_t lock;
+    unsigned router;
+    int stop;
+    int batches, acked, refused; /* refused: answered 503 */
+    int acked_before;            /* acked when the shard was started again */
+    int bad;                     /* answers of any other shape */
+    uint8_t durable[MAX_BATCH * BATCH];
+} load_state;
+
+static uint64_t id_of(int n) {
+    return 1000000 + (uint64_t)n * 7919u; /* spread over the shards */
+}
+
+/* In a 503's body: "durable_ids" lists exactly the batch's ids not on the
+ * victim; marks them durable. 0 if the body is as documented. */
+static int note_refusal(load_state *ls, int b, const sv_response *r) {
+    char retry[16];
+    const char *d = r->body ? strstr(r->body, "\"durable_ids\":[") : NULL;
+    if (!sv_header(r, "Retry-After", retry, sizeof retry) || strcmp(retry, "1") != 0 ||
+        !strstr(r->body, "\"missing_shards\":[1]") || !strstr(r->body, "\"detail\":\"") ||
+        d == NULL)
+        return -1;
+    d += 15;
+    for (int i = 0; i < BATCH; i++) {
+        uint64_t id = id_of(b * BATCH + i);
+        if (vw_shard_of(id, SHARDS) == VICTIM)
+            continue;
+        char *end;
+        if (strtoull(d, &end, 10) != id)
+            return -1;
+        ls->durable[b * BATCH + i] = 1;
+        d = *end == ',' ? end + 1 : end;
+    }
+    return *d == ']' ? 0 : -1;
+}
+
+static void *load(void *arg) {
+    load_state *ls = arg;
+    for (int b = 0; b < MAX_BATCH; b++) {
+        pthread_mutex_lock(&ls->lock);
+        int stop = ls->stop;
+        pthread_mutex_unlock(&ls->lock);
+        if (stop)
+            break;
+        uint64_t ids[BATCH];
+        for (int i = 0; i < BATCH; i++)
+            ids[i] = id_of(b * BATCH + i);
+        char *body = cl_write_body(ids, BATCH, DIM, fill_vector);
+        sv_response r;
+        int status = cl_request(ls->router, "POST", "/vectors", body, &r);
+        pthread_mutex_lock(&ls->lock);
+        ls->batches = b + 1;
+        if (status == 200) {
+            memset(ls->durable + b * BATCH, 1, BATCH);
+            ls->acked++;
+        } else if (status == 503 && note_refusal(ls, b, &r) == 0) {
+            ls->refused++;
+        } else {
+            fprintf(stderr, "batch %d: %d %s\n", b, status, r.body ? r.body : "");
+            ls->bad++;
+        }
+        pthread_mutex_unlock(&ls->lock);
+        sv_response_free(&r);
+        free(body);
+    }
+    return NULL;
+}
+
+/* Waits until fn(ls) holds (the loader keeps going meanwhile). */
+static int wait_for(load_state *ls, int (*fn)(const load_state *)) {
+    for (int i = 0; i < 6000; i++) {
+        pthread_mutex_lock(&ls->lock);
+        int ok = fn(ls) || ls->batches == MAX_BATCH;
+        pthread_mutex_unlock(&ls->lock);
+        if (ok)
+            return 0;
+        sv_sleep_ms(10);
+    }
+    return -1;
+}
+
+static int some_acked(const load_state *ls) {
+    return ls->acked >= 20;
+}
+static int some_refused(const load_state *ls) {
+    return ls->refused >= 5;
+}
+static int acked_again(const load_state *ls) {
+    return ls->acked >= ls->acked_before + 40;
+}
+
+/* With the victim down: searches and reads of its ids, both routers. */
+static void check_down(unsigned router, unsigned partial) {
+    const char *q = "{\"query_vector\":[0,1,2,3,4,5,6,7],\"k\":5}";
+    sv_response r;
+    CHECK(cl_request(router, "POST", "/search", q, &r) == 503);
+    CHECK(r.body && strstr(r.body, "\"missing_shards\":[1]") && strstr(r.body, "\"error\":"));
+    sv_response_free(&r);
+    CHECK(cl_request(partial, "POST", "/search", q, &r) == 200);
+    CHECK(r.body && strstr(r.body, "\"partial\":true,\"missing_shards\":[1]}"));
+    sv_response_free(&r);
+    CHECK(cl_request(router, "GET", "/", NULL, NULL) == 503);
+    uint64_t id = 0;
+    while (vw_shard_of(id, SHARDS) != VICTIM)
+        id++;
+    char path[64];
+    snprintf(path, sizeof path, "/vectors/%llu", (unsigned long long)id);
+    CHECK(cl_request(router, "GET", path, NULL, &r) == 503);
+    CHECK(r.body && strstr(r.body, "\"detail\":"));
+    sv_response_free(&r);
+}
+
+/* Every acknowledged write is there, through the router. */
+static void check_acknowledged(const load_state *ls, unsigned router) {
+    int checked = 0;
+    for (int n = 0; n < ls->batches * BATCH; n++) {
+        if (!ls->durable[n])
+            continue;
+        checked++;
+        if (cl_has_vector(router, id_of(n), DIM, fill_vector) != 1) {
+            fprintf(stderr, "acknowledged id %llu is lost\n", (unsigned long long)id_of(n));
+            sv_failures++;
+        }
+    }
+    printf("%d batches: %d acknowledged, %d answered 503; %d acknowledged ids all present\n",
+           ls->batches, ls->acked, ls->refused, checked);
+}
+
+static void run(load_state *ls, cl_shard *shards, const char **argv, unsigned partial) {
+    pthread_t loader;
+    CHECK(pthread_create(&loader, NULL, load, ls) == 0);
+    CHECK(wait_for(ls, some_acked) == 0);
+    kill(shards[VICTIM].server.pid, SIGKILL);
+    waitpid(shards[VICTIM].server.pid, NULL, 0);
+    shards[VICTIM].server.pid = -1;
+    CHECK(wait_for(ls, some_refused) == 0);
+    check_down(ls->router, partial);
+    pthread_mutex_lock(&ls->lock);
+    ls->acked_before = ls->acked;
+    pthread_mutex_unlock(&ls->lock);
+    CHECK(cl_start_shard(&shards[VICTIM], argv[1], argv[2], "failover", VICTIM, 1) == 0);
+    CHECK(wait_for(ls, acked_again) == 0);
+    pthread_mutex_lock(&ls->lock);
+    ls->stop = 1;
+    pthread_mutex_unlock(&ls->lock);
+    pthread_join(loader, NULL);
+    CHECK(ls->bad == 0 && ls->refused >= 5);
+    check_acknowledged(ls, ls->router);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s VW_SERVE_BINARY SCRATCH_DIR CLUSTER_DIR\n", argv[0]);
+        return 2;
+    }
+    if (cl_can_run() != 0)
+        return CL_SKIP;
+    signal(SIGPIPE, SIG_IGN);
+    cl_mkdirs(argv[2]);
+    float *rows = sv_random_vectors(BASE, DIM);
+    cl_shard shards[SHARDS];
+    memset(shards, 0, sizeof shards);
+    cl_router router = {.pid = -1}, partial = {.pid = -1};
+    static load_state ls;
+    pthread_mutex_init(&ls.lock, NULL);
+    if (rows == NULL || cl_build_shards(argv[2], "failover", rows, BASE, DIM, 0, SHARDS, shards))
+        return 1;
+    int up = 1;
+    for (unsigned s = 0; s < SHARDS && up; s++)
+        up = cl_start_shard(&shards[s], argv[1], argv[2], "failover", s, 1) == 0;
+    if (up && cl_start_router(&router, argv[3], argv[2], "failover", shards, SHARDS, "") == 0 &&
+        cl_start_router(&partial, argv[3], argv[2], "partial", shards, SHARDS, "--partial") == 0) {
+        ls.router = router.port;
+        run(&ls, shards, (const char **)argv, partial.port);
+    } else {
+        sv_failures++;
+    }
+    CHECK(cl_stop_router(&router) == 0);
+    CHECK(cl_stop_router(&partial) == 0);
+    for (unsigned s = 0; s < SHARDS; s++)
+        if (shards[s].server.pid > 0)
+            CHECK(sv_stop(&shards[s].server) == 0);
+    free(rows);
+    if (sv_failures) {
+        fprintf(stderr, "%d check(s) failed (logs in %s)\n", sv_failures, argv[2]);
+        return 1;
+    }
+    return 0;
+}

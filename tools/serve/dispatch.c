@@ -1,0 +1,324 @@
+/*
+ * dispatch.c - vw-serve's HTTP application policy: which route answers a
+ * parsed request and how. GET /, /stats, /metrics and /openapi.json are
+ * answered on the event loop (they never search); searches and the write
+ * API go to the worker pools; POST /admin/reload to the slot's reload
+ * thread. The transport (reading, framing, writing, timers) is server.c's.
+ */
+#include "dispatch.h"
+
+#include "access_log.h"
+#include "api.h"
+#include "auth.h"
+#include "fault.h"
+#include "log.h"
+#include "metrics.h"
+#include "openapi.h"
+#include "slot.h"
+#include "worker.h"
+#include "writes.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+/* The largest search the event loop runs itself (queries x max(k, ef)):
+ * one query at ef_search 256, under a millisecond on a million vectors. */
+#define INLINE_BUDGET 256u
+
+/* The figures of GET /stats the server keeps; path and error are the
+ * caller's buffers. */
+static api_server_stats server_figures(server *s, int index_changed, const char *path,
+                                       const char *error) {
+    return (api_server_stats){.ef_search = s->cfg->ef,
+                              .normalize_queries = s->cfg->normalize,
+                              .threads = s->pool.nthreads,
+                              .uptime_s = (double)(now_ms() - s->started_ms) / 1000.0,
+                              .requests = load(&s->requests),
+                              .errors = load(&s->errors),
+                              .queries = load(&s->metrics.queries),
+                              .timeouts = load(&s->metrics.timeouts),
+                              .rejected = load(&s->metrics.connections_rejected) +
+                                          load(&s->metrics.queue_rejected),
+                              .in_flight = s->jobs_out,
+                              .connections = s->nconns,
+                              .connections_accepted = load(&s->metrics.connections_accepted),
+                              .max_work = s->cfg->max_work,
+                              .log_dropped = serve_log_dropped(),
+                              .index_faults = fault_guard_total(),
+                              .index_reloads = atomic_load(&s->slot.reloads),
+                              .index_reload_failures = atomic_load(&s->slot.reload_failures),
+                              .access_log_dropped = access_log_dropped(),
+                              .index_path = path,
+                              .last_reload_error = error,
+                              .index_changed = index_changed};
+}
+
+static void answer_metrics(server *s, conn *c, const served_index *x) {
+    metrics_gauges g = {.in_flight = s->jobs_out,
+                        .connections = s->nconns,
+                        .log_dropped = serve_log_dropped(),
+                        .access_log_dropped = access_log_dropped(),
+                        .index_reloads = atomic_load(&s->slot.reloads),
+                        .index_reload_failures = atomic_load(&s->slot.reload_failures),
+                        .index_faults = fault_guard_total(),
+                        .index_changed = atomic_load(&x->damaged),
+                        .index = &x->info,
+                        .index_file_bytes = x->file_bytes,
+                        .threads = s->pool.nthreads};
+    json_writer w;
+    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
+    metrics_write(&w, &s->metrics, &g);
+    if (json_writer_text(&w, &(size_t){0}) == NULL)
+        respond_error(s, c, 500, "out of memory", NULL);
+    else
+        respond_typed(s, c, 200, &w, METRICS_CONTENT_TYPE, NULL, NULL);
+    json_writer_free(&w);
+}
+
+/* GET /, /stats, /metrics and /openapi.json, answered on the event loop:
+ * they never search. */
+static void answer_get(server *s, conn *c, api_route route) {
+    served_index *x = slot_acquire(&s->slot);
+    if (route == API_METRICS) {
+        answer_metrics(s, c, x);
+        slot_release(x);
+        return;
+    }
+    vw_stats info = served_index_stats(x);
+    uint64_t file_bytes = x->file_bytes;
+    int changed = atomic_load(&x->damaged);
+    slot_release(x);
+    json_writer w;
+    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
+    int status = 200;
+    if (route == API_HEALTH) {
+        status = api_write_health(&w, &info, changed);
+    } else if (route == API_OPENAPI) {
+        openapi_access a = {s->cfg->admin, s->keys != NULL, s->cfg->auth_all};
+        openapi_write(&w, &info, &a);
+    } else {
+        char path[4096], error[512];
+        slot_describe(&s->slot, path, sizeof path, error, sizeof error);
+        api_server_stats figures = server_figures(s, changed, path, error);
+        api_write_figures ws;
+        int writes = writes_stats(s->writes, &ws) == 0;
+        api_write_stats(&w, &info, file_bytes, &figures, writes ? &ws : NULL);
+    }
+    if (!json_writer_ok(&w))
+        respond_error(s, c, 500, "out of memory", NULL);
+    else
+        respond(s, c, status, &w, status == 503 ? API_RETRY_LATER : NULL,
+                status == 503 ? API_INDEX_CHANGED : NULL);
+    json_writer_free(&w);
+}
+
+/* Hands a request to the workers: searches to the search pool, the write
+ * API to the write pool (if the server takes writes). */
+static void submit_job(server *s, conn *c, const http_request *req, api_route route, uint64_t id) {
+    int batch = route == API_SEARCH_BATCH;
+    serve_job *j = take_body(c, batch, req);
+    if (j == NULL) {
+        respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
+        return;
+    }
+    j->route = route;
+    j->method = req->method;
+    j->id = id;
+    int search = route == API_SEARCH || route == API_SEARCH_BATCH;
+    /* A lone small search while every worker is idle is answered here: the
+     * hand-off would cost two thread wake-ups, more than such a search.
+     * The write API never runs here: a write waits for its log sync. */
+    int inline_ok = search && !batch && s->quiet && s->jobs_out == 0;
+    worker_pool *pool = s->writes && !search ? &s->write_pool : &s->pool;
+    int rc = inline_ok ? workers_run_inline(pool, j, INLINE_BUDGET)
+                       : (workers_submit(pool, j) == 0 ? 1 : -1);
+    if (rc < 0) {
+        serve_job_free(j);
+        count(&s->metrics.queue_rejected, 1);
+        respond_error(s, c, 503, "server overloaded: the request queue is full", API_RETRY_LATER);
+        return;
+    }
+    c->in_flight = 1;
+    s->jobs_out++;
+}
+
+/* Runs on the reload thread when a reload asked for by POST /admin/reload
+ * is done: the answer goes back to the event loop like a search's. */
+void reload_done(void *arg, void *token, int ok, const char *path, const vw_stats *info,
+                 const char *error) {
+    server *s = arg;
+    serve_job *j = token;
+    if (j == NULL)
+        return; /* a SIGHUP: the slot logged the outcome */
+    json_writer_reset(&j->resp);
+    if (ok) {
+        j->status = 200;
+        api_write_reloaded(&j->resp, path, info);
+    } else {
+        api_error e = {.status = 422, .type = "value_error", .loc_index = {-1, -1}};
+        snprintf(e.loc_key, sizeof e.loc_key, "path");
+        snprintf(e.message, sizeof e.message,
+                 "the index did not load; the previous one goes on "
+                 "serving: %s",
+                 error);
+        j->status = 422;
+        snprintf(j->error, sizeof j->error, "%s", e.message);
+        api_write_error_at(&j->resp, &e);
+    }
+    workers_complete(&s->pool, j);
+}
+
+/* POST /admin/reload: only with --admin, only from loopback (or with an
+ * admin key, when the server has keys); the load runs
+ * on the slot's reload thread and the answer comes back when it is done. */
+static void submit_reload(server *s, conn *c, const http_request *req) {
+    if (!s->cfg->admin) {
+        c->route = API_UNROUTED; /* a route that does not exist here */
+        respond_error(s, c, 404, API_NOT_FOUND, NULL);
+        return;
+    }
+    if (!c->loopback && s->keys == NULL) { /* with keys, an admin key was asked for */
+        respond_error(s, c, 403, "the admin API answers loopback clients only", NULL);
+        return;
+    }
+    if (s->writes) {
+        respond_error(s, c, 409, API_RELOAD_DATA, NULL);
+        return;
+    }
+    char path[4096];
+    api_error err;
+    if (api_parse_reload(c->in + req->head_len, req->content_length, path, sizeof path, &err) !=
+        0) {
+        respond_error_at(s, c, &err);
+        return;
+    }
+    serve_job *j = serve_job_new(c, 0, NULL, NULL, 0);
+    if (j == NULL || slot_request_reload(&s->slot, path[0] ? path : NULL, j) != 0) {
+        if (j)
+            serve_job_free(j);
+        respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
+        return;
+    }
+    serve_log("%s: reload of %s asked for", c->peer, path[0] ? path : "the index file");
+    c->in_flight = 1;
+    s->jobs_out++;
+}
+
+/* The scope a route needs: GET / and /metrics are open (to health checks
+ * and scrapers) unless --auth-all. */
+static auth_scope scope_needed(const server *s, api_route route, http_method method) {
+    switch (route) {
+    case API_HEALTH:
+    case API_METRICS:
+        return s->cfg->auth_all ? AUTH_READ : AUTH_NONE;
+    case API_VECTOR:
+        return method == HTTP_DELETE ? AUTH_WRITE : AUTH_READ;
+    case API_VECTORS:
+    case API_SNAPSHOT:
+        return AUTH_WRITE;
+    case API_ADMIN_RELOAD:
+        return AUTH_ADMIN;
+    default:
+        return AUTH_READ;
+    }
+}
+
+/* With --api-keys: the request's key (Authorization: Bearer, else
+ * X-API-Key) must be one of the file's with the route's scope. 1 when it
+ * may go on; 0 after answering 401 (no key, or an unknown one; FastAPI's
+ * HTTPBearer body) or 403 (a key without the scope). */
+static int authorized(server *s, conn *c, const http_request *req, api_route route) {
+    auth_scope need = scope_needed(s, route, req->method);
+    if (s->keys == NULL || need == AUTH_NONE)
+        return 1;
+    http_span key = req->bearer.p ? req->bearer : req->api_key;
+    const char *name = NULL;
+    auth_scope has = key.p ? auth_lookup(s->keys, key.p, key.len, &name) : AUTH_NONE;
+    if (has == AUTH_NONE) {
+        respond_error(s, c, 401, key.p ? API_KEY_INVALID : API_NOT_AUTHENTICATED,
+                      key.p ? "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n"
+                            : "WWW-Authenticate: Bearer\r\n");
+        return 0;
+    }
+    snprintf(c->key_name, sizeof c->key_name, "%s", name);
+    if (has < need) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "the API key '%s' has the %s scope; %s needs %s", name,
+                 auth_scope_name(has), api_route_path(route), auth_scope_name(need));
+        respond_error(s, c, 403, msg, NULL);
+        return 0;
+    }
+    return 1;
+}
+
+/* Keeps the request's X-Forwarded-For for the access log, without spaces
+ * (the log's fields are separated by one). */
+static void note_forwarded_for(conn *c, const http_request *req) {
+    size_t n = 0;
+    for (size_t i = 0; i < req->forwarded_for.len && n + 1 < sizeof c->forwarded; i++)
+        if (req->forwarded_for.p[i] != ' ' && req->forwarded_for.p[i] != '\t')
+            c->forwarded[n++] = req->forwarded_for.p[i];
+    c->forwarded[n] = '\0';
+    if (n == 0)
+        strcpy(c->forwarded, "-");
+}
+
+/* Remembers "METHOD /target" of the request for the log. */
+static void note_request_line(conn *c, const http_request *req) {
+    const char *line = c->in;
+    while (line[0] == '\r')
+        line += 2; /* empty lines the parser skipped */
+    size_t n = (size_t)(req->path + req->path_len - line);
+    if (n >= sizeof c->what)
+        n = sizeof c->what - 1;
+    memcpy(c->what, line, n);
+    c->what[n] = '\0';
+}
+
+void dispatch(server *s, conn *c, const http_request *req) {
+    c->keep_alive = req->keep_alive;
+    c->head_only = req->method == HTTP_HEAD;
+    c->started_ns = now_ns();
+    note_request_line(c, req);
+    api_route route = API_UNROUTED;
+    const char *allow = NULL;
+    uint64_t id = 0;
+    api_error err;
+    int st = api_route_request(req->method, req->path, req->path_len, &route, &allow);
+    c->route = st == 404 ? API_UNROUTED : route;
+    note_forwarded_for(c, req);
+    if (st == 0 && !authorized(s, c, req, route)) {
+        return; /* answered 401 or 403 */
+    } else if (st == 404) {
+        respond_error(s, c, 404, API_NOT_FOUND, NULL);
+    } else if (st == 405) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "Allow: %s\r\n", allow);
+        respond_error(s, c, 405, "method not allowed", extra);
+    } else if (route == API_ADMIN_RELOAD) {
+        submit_reload(s, c, req);
+    } else if (route == API_VECTOR &&
+               api_parse_vector_id(req->path, req->path_len, &id, &err) != 0) {
+        respond_error_at(s, c, &err);
+    } else if (route == API_VECTOR || api_route_is_post(route)) {
+        submit_job(s, c, req, route, id);
+    } else {
+        answer_get(s, c, route);
+    }
+}
+
+int dispatch_load_keys(server *s) {
+    if (s->cfg->api_keys == NULL)
+        return 0;
+    char err[600];
+    auth_keys *k = auth_load(s->cfg->api_keys, err, sizeof err);
+    if (k == NULL) {
+        serve_log("%s%s", err, s->keys ? "; the keys read before stay in force" : "");
+        return -1;
+    }
+    auth_free(s->keys);
+    s->keys = k;
+    serve_log("API keys: %zu from %s", auth_count(k), s->cfg->api_keys);
+    return 0;
+}
