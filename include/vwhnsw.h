@@ -382,6 +382,15 @@ VW_API vw_status vw_index_reorder(vw_index *index);
  * approximation). VW_ERR_NOT_FOUND if the label is absent. */
 VW_API vw_status vw_index_get_vector(const vw_index *index, uint64_t label, float *out);
 
+/* Copies the labels present in the index (vw_stats.count of them, in no
+ * particular order) into out, room for `capacity` labels, and their number
+ * to *n. VW_ERR_INVALID_ARG, with *n set to the number needed and out
+ * untouched, when capacity is too small. Read as vw_index_get_vector reads:
+ * between two writes. For listing an index's contents (the Python module's
+ * get_ids_list); removed labels are never listed. */
+VW_API vw_status vw_index_labels(const vw_index *index, uint64_t *out, uint64_t capacity,
+                                 uint64_t *n);
+
 typedef struct vw_stats {
     uint64_t count;    /* elements (labels) in the index */
     uint64_t capacity; /* slots that fit before the next growth */

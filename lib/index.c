@@ -459,3 +459,31 @@ vw_status vw_index_get_vector(const vw_index *ix, uint64_t label, float *out) {
         return vw_fail(VW_ERR_NOT_FOUND, "label %llu", (unsigned long long)label);
     return VW_OK;
 }
+
+/* Under the writer lock, like vw_index_get_vector. A slot holds a present
+ * label when the map sends that label back to the slot: the map names live
+ * nodes only, whatever state removed and free slots are in. */
+vw_status vw_index_labels(const vw_index *ix, uint64_t *out, uint64_t capacity, uint64_t *n) {
+    vw_clear_detail();
+    if (!ix || !n || (capacity > 0 && !out))
+        return vw_fail(VW_ERR_NULL_ARG, "index, out or n is NULL");
+    vw_status st = vw_writer_lock(ix);
+    if (st != VW_OK)
+        return st;
+    uint64_t live = ix->live;
+    if (live > capacity) {
+        vw_writer_unlock(ix);
+        *n = live;
+        return vw_fail(VW_ERR_INVALID_ARG, "room for %llu labels, %llu needed",
+                       (unsigned long long)capacity, (unsigned long long)live);
+    }
+    uint64_t got = 0;
+    for (uint64_t id = 0; id < ix->count && got < live; id++) {
+        uint64_t label = ix->labels[id];
+        if (vw_labelmap_find(&ix->map, ix->labels, label) == id)
+            out[got++] = label;
+    }
+    vw_writer_unlock(ix);
+    *n = got;
+    return VW_OK;
+}
