@@ -124,6 +124,8 @@ void respond(server *s, conn *c, int status, json_writer *w, const char *extra_h
              const char *log_msg);
 void respond_error(server *s, conn *c, int status, const char *message, const char *extra_headers);
 void respond_error_at(server *s, conn *c, const api_error *e);
+/* Starts, keeps or stops the connection's deadline for its state. */
+void timer_update(server *s, conn *c);
 /* The request's body for a job: when the request is all the connection has
  * buffered (no pipelined request behind it, the usual case), the input
  * buffer itself goes to the job and the connection starts a new one;
