@@ -12,7 +12,9 @@ Data sets (made on first use under --data, as the peers' harness makes them):
 
 What is timed (M=32, ef_construction=200, k=10, the same data for both):
   build   add_items of the whole float32 array with --build-threads threads,
-          each engine in its own process (time and peak RSS), index saved;
+          each engine in its own process (wall and CPU time, peak RSS: the
+          data is read in before the index exists, so peak - before is what
+          the build added), index saved; --build-rounds alternate the engines;
   search  both indexes loaded in one process; per round and per ef, for each
           engine in turn (the order alternates between rounds): 1000
           knn_query calls of one query each (num_threads=1), then one call
@@ -92,15 +94,18 @@ engine, base_path, out, threads = {engine!r}, {base!r}, {out!r}, {threads}
 import vwhnsw
 mod = vwhnsw if engine == "vwhnsw" else __import__("hnswlib")
 x = read_fvecs(base_path)
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 ix = mod.Index(space="l2", dim=x.shape[1])
 ix.init_index(max_elements=len(x), M={m}, ef_construction={efc}, random_seed=100)
-t = time.perf_counter()
+t, c = time.perf_counter(), cpu()
 ix.add_items(x, np.arange(len(x)), num_threads=threads)
-t = time.perf_counter() - t
+t, c = time.perf_counter() - t, cpu() - c
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 ix.save_index(out)
-print(t, rss0 / 1024, rss / 1024)
+print(t, c, rss0 / 1024, rss / 1024)
 """
 
 
@@ -109,8 +114,9 @@ def build(engine, base_path, out, threads):
                         efc=EFC)
     res = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                          env=dict(os.environ))
-    seconds, rss_before, rss_after = map(float, res.stdout.split())
-    return {"seconds": seconds, "rss_before_mb": rss_before, "peak_rss_mb": rss_after}
+    seconds, cpu, rss_before, rss_after = map(float, res.stdout.split())
+    return {"seconds": seconds, "cpu_seconds": cpu, "rss_before_mb": rss_before,
+            "peak_rss_mb": rss_after}
 
 
 # ------------------------------------------------------------------ search
@@ -182,6 +188,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--efs", default="10,16,24,32,48,64,96,128,192,256,384,512")
     ap.add_argument("--build-threads", type=int, default=2)
+    ap.add_argument("--build-rounds", type=int, default=1)
     ap.add_argument("--vw-gen", default=os.path.join(ROOT, "build", "tools", "vw-gen"))
     ap.add_argument("--build-only", action="store_true")
     a = ap.parse_args()
@@ -190,12 +197,16 @@ def main():
     d = make_set(a.data, a.set, a.vw_gen)
     base_path = os.path.join(d, "base.fvecs")
     files = {e: os.path.join(d, f"{e}.idx") for e in ("vwhnsw", "hnswlib")}
-    builds = {}
-    for e in ("vwhnsw", "hnswlib"):
-        builds[e] = build(e, base_path, files[e], a.build_threads)
-        print(f"build {e}: {builds[e]}", file=sys.stderr, flush=True)
+    rounds = {"vwhnsw": [], "hnswlib": []}
+    for r in range(a.build_rounds):
+        for e in ("vwhnsw", "hnswlib") if r % 2 == 0 else ("hnswlib", "vwhnsw"):
+            rounds[e].append(build(e, base_path, files[e], a.build_threads))
+            print(f"build {e}: {rounds[e][-1]}", file=sys.stderr, flush=True)
+    builds = {e: {k: statistics.median(b[k] for b in bs) for k in bs[0]}
+              for e, bs in rounds.items()}
     result = {"set": a.set, "build_threads": a.build_threads, "builds": builds,
               "build_ratio": builds["vwhnsw"]["seconds"] / builds["hnswlib"]["seconds"],
+              "build_cpu_ratio": builds["vwhnsw"]["cpu_seconds"] / builds["hnswlib"]["cpu_seconds"],
               "vwhnsw": vwhnsw.__version__, "simd": vwhnsw.simd()}
     if not a.build_only:
         q = read_fvecs(os.path.join(d, "query.fvecs"))
