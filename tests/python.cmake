@@ -19,8 +19,15 @@ if(TARGET vwhnsw_python AND NOT VW_SANITIZE MATCHES "thread")
     endif()
     execute_process(COMMAND "${CMAKE_C_COMPILER}" -print-file-name=${_vw_asan_name}
                     OUTPUT_VARIABLE _vw_asan_lib OUTPUT_STRIP_TRAILING_WHITESPACE)
-    list(APPEND _vw_py_env "LD_PRELOAD=${_vw_asan_lib}"
-         "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1")
+    # libstdc++ too, right after the runtime: without it the runtime cannot
+    # find __cxa_throw, and the C++ peer (hnswlib) aborts on its first throw.
+    execute_process(COMMAND "${CMAKE_C_COMPILER}" -print-file-name=libstdc++.so.6
+                    OUTPUT_VARIABLE _vw_cxx_lib OUTPUT_STRIP_TRAILING_WHITESPACE)
+    # alloc_dealloc_mismatch=0: Debian's hnswlib module (the compat suite's
+    # peer) frees its result arrays with delete where it allocated with
+    # new[]; C code has no such pair, so ours loses no check.
+    list(APPEND _vw_py_env "LD_PRELOAD=${_vw_asan_lib} ${_vw_cxx_lib}"
+         "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:alloc_dealloc_mismatch=0")
   endif()
   foreach(_vw_py api compat)
     add_test(NAME python_${_vw_py}

@@ -63,3 +63,16 @@ if(TARGET vw-serve)
   target_compile_definitions(test_serve_foreign PRIVATE
                              VW_SEEDS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/fuzz/seeds")
 endif()
+
+# TLS through nginx (tools/nginx/vw-serve-tls.conf): a self-signed
+# certificate, nginx from a private prefix, search, write and 401 over
+# https://. Skipped (77) without nginx, openssl or curl.
+find_program(VW_BASH_TLS bash)
+if(VW_BASH_TLS AND TARGET vw-serve AND TARGET vw-gen AND TARGET vw-build)
+  add_test(NAME test_serve_tls
+           COMMAND ${VW_BASH_TLS} ${CMAKE_CURRENT_SOURCE_DIR}/test_serve_tls.sh
+                   $<TARGET_FILE:vw-serve> $<TARGET_FILE:vw-gen> $<TARGET_FILE:vw-build>
+                   ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/tls_scratch)
+  set_tests_properties(test_serve_tls PROPERTIES LABELS concurrency TIMEOUT 300
+                       SKIP_RETURN_CODE 77)
+endif()

@@ -359,6 +359,26 @@ def test_store(tmp):
     raises(OSError, vwhnsw.Store, os.path.join(tmp, "empty"))
 
 
+def test_shard_of():
+    """vwhnsw.shard_of is the library's vw_shard_of: pinned values (the
+    function is fixed forever), the array form agrees with the scalar one,
+    and growing N to N+1 shards moves ids only to the new shard."""
+    assert vwhnsw.shard_of(12345, 1) == 0 and vwhnsw.shard_of(7, 0) == 0
+    # tests/test_cluster_hash.c's golden values for n = 10
+    golden_ids = [0, 1, 2, 3, 7, 1000, 2**32 - 1, 2**32, 2**53 - 1, 2**53, 2**53 + 1, 2**63,
+                  2**64 - 2, 2**64 - 1, 0x123456789ABCDEF0]
+    assert [vwhnsw.shard_of(i, 10) for i in golden_ids] == [0, 9, 7, 9, 8, 5, 9, 1, 4, 1, 7, 1,
+                                                            9, 3, 8]
+    ids = np.arange(10000, dtype=np.uint64)
+    four = vwhnsw.shard_of(ids, 4)
+    assert four.shape == (10000,) and set(four.tolist()) == {0, 1, 2, 3}
+    assert [vwhnsw.shard_of(int(i), 4) for i in ids[:50]] == four[:50].tolist()
+    five = vwhnsw.shard_of(ids, 5)
+    moved = four != five
+    assert (five[moved] == 4).all() and 0.1 < moved.mean() < 0.3
+    raises(ValueError, vwhnsw.shard_of, -1, 4)
+
+
 def test_bfindex(tmp):
     x = data(300)
     q = data(20, seed=4)

@@ -241,7 +241,54 @@ static PyObject *mod_simd(PyObject *mod, PyObject *unused) {
     return PyUnicode_FromString(vw_simd_name(vw_simd_active()));
 }
 
+static const char doc_shard_of[] =
+    "shard_of(ids, n_shards)\n--\n\n"
+    "The shard (0..n_shards-1) holding each id when an index is split over\n"
+    "n_shards machines: the library's vw_shard_of, the one function vw-build\n"
+    "--shard I/N and the nginx router use (jump consistent hashing of the\n"
+    "id's splitmix64 finalizer; fixed forever). ids: an int (returns an int)\n"
+    "or a sequence/array of them (returns a uint64 numpy array, or a list\n"
+    "without numpy). Route a batch: mask = vwhnsw.shard_of(ids, 4) == 2.";
+
+static PyObject *shards_of(const pyvw_labels *l, uint32_t n) {
+    if (!pyvw_have_numpy()) {
+        PyObject *list = PyList_New((Py_ssize_t)l->n);
+        for (uint64_t i = 0; list && i < l->n; i++) {
+            PyObject *x = PyLong_FromUnsignedLong(vw_shard_of(l->data[i], n));
+            if (!x)
+                Py_CLEAR(list);
+            else
+                PyList_SET_ITEM(list, (Py_ssize_t)i, x);
+        }
+        return list;
+    }
+    uint64_t *out = NULL;
+    PyObject *m = pyvw_new_matrix(1, l->n, 'Q', (void **)&out);
+    for (uint64_t i = 0; m && i < l->n; i++)
+        out[i] = vw_shard_of(l->data[i], n);
+    PyObject *row = m ? PySequence_GetItem(m, 0) : NULL;
+    Py_XDECREF(m);
+    return row;
+}
+
+static PyObject *mod_shard_of(PyObject *mod, PyObject *args, PyObject *kw) {
+    (void)mod;
+    static char *names[] = {"ids", "n_shards", NULL};
+    PyObject *ids = NULL;
+    unsigned int n = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO&:shard_of", names, &ids, pyvw_u32, &n))
+        return NULL;
+    pyvw_labels l;
+    if (pyvw_labels_get(ids, UINT64_MAX, &l) < 0)
+        return NULL;
+    PyObject *out =
+        PyLong_Check(ids) ? PyLong_FromUnsignedLong(vw_shard_of(l.data[0], n)) : shards_of(&l, n);
+    pyvw_labels_release(&l);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
+    {"shard_of", PYVW_KW(mod_shard_of), METH_VARARGS | METH_KEYWORDS, doc_shard_of},
     {"open", PYVW_KW(mod_open), METH_VARARGS | METH_KEYWORDS, doc_open},
     {"detect", mod_detect, METH_O, doc_detect},
     {"simd", mod_simd, METH_NOARGS, doc_simd},

@@ -6,6 +6,8 @@
  */
 #include "pyvw.h"
 
+#include <string.h>
+
 typedef struct pyvw_store {
     PyObject_HEAD vw_store *store; /* NULL once closed */
     pthread_rwlock_t lock;
@@ -212,6 +214,25 @@ static int set_u64(PyObject *d, const char *key, uint64_t v) {
     return rc;
 }
 
+static int add_store_stats(PyObject *d, const vw_store_stats *s) {
+    const char *why = s->skipped_detail ? s->skipped_detail : "";
+    PyObject *text = PyUnicode_DecodeUTF8(why, (Py_ssize_t)strlen(why), "replace");
+    int rc = text ? PyDict_SetItemString(d, "skipped_detail", text) : -1;
+    Py_XDECREF(text);
+    return rc < 0 || set_u64(d, "log_bytes", s->log_bytes) < 0 ||
+                   set_u64(d, "log_records", s->log_records) < 0 ||
+                   set_u64(d, "writes", s->writes) < 0 || set_u64(d, "commits", s->commits) < 0 ||
+                   set_u64(d, "snapshots", s->snapshots) < 0 ||
+                   set_u64(d, "replayed_records", s->replayed_records) < 0 ||
+                   set_u64(d, "replayed_writes", s->replayed_writes) < 0 ||
+                   set_u64(d, "dropped_bytes", s->dropped_bytes) < 0 ||
+                   set_u64(d, "failed", (uint64_t)s->failed) < 0 ||
+                   set_u64(d, "skipped_records", s->skipped_records) < 0
+               ? -1
+               : 0;
+}
+
+/* Under the read lock throughout: skipped_detail lives until the store closes. */
 static PyObject *store_stats(pyvw_store *self, PyObject *unused) {
     (void)unused;
     if (store_enter(self) < 0)
@@ -221,15 +242,9 @@ static PyObject *store_stats(pyvw_store *self, PyObject *unused) {
     pyvw_capture(&r, vw_store_get_stats(self->store, &s));
     PyObject *d =
         r.st == VW_OK ? pyvw_stats_dict(vw_store_index(self->store)) : pyvw_raise_result(&r, NULL);
-    pthread_rwlock_unlock(&self->lock);
-    if (d && (set_u64(d, "log_bytes", s.log_bytes) < 0 ||
-              set_u64(d, "log_records", s.log_records) < 0 || set_u64(d, "writes", s.writes) < 0 ||
-              set_u64(d, "commits", s.commits) < 0 || set_u64(d, "snapshots", s.snapshots) < 0 ||
-              set_u64(d, "replayed_records", s.replayed_records) < 0 ||
-              set_u64(d, "replayed_writes", s.replayed_writes) < 0 ||
-              set_u64(d, "dropped_bytes", s.dropped_bytes) < 0 ||
-              set_u64(d, "failed", (uint64_t)s.failed) < 0))
+    if (d && add_store_stats(d, &s) < 0)
         Py_CLEAR(d);
+    pthread_rwlock_unlock(&self->lock);
     return d;
 }
 

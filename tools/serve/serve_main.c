@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Descriptors besides the connections: stdio, listener, epoll, eventfd,
@@ -75,8 +76,8 @@ static void usage(void) {
         "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
         "      --data DIR           take writes, durably: DIR keeps a snapshot of the index\n"
         "                           and a log of every acknowledged write; the first start\n"
-        "                           copies INDEX (a vw-build file) there; later starts\n"
-        "                           ignore -x\n"
+        "                           copies INDEX there (a Faiss or hnswlib file is\n"
+        "                           converted); later starts ignore -x\n"
         "      --write-threads N    workers for writes, 1..1024 (default 8)\n"
         "      --snapshot-interval S  seconds between snapshots while writes arrive, 0 = only\n"
         "                           on SIGUSR1, POST /snapshot or the log limit (default 300)\n"
@@ -316,11 +317,39 @@ static void fit_descriptor_limit(options *o) {
     o->cfg.max_connections = fit;
 }
 
+/* The first start of a data directory from a Faiss or hnswlib file: the
+ * file is converted (graph kept, as vw-build --from does) into a vwhnsw
+ * file in the directory, which seeds the store and is then removed. The
+ * path of the file to seed from (`path` itself for a vwhnsw file or when
+ * the directory already holds a snapshot); exits when it cannot convert. */
+static const char *seed_file(const options *o, char *tmp, size_t cap) {
+    const serve_config *c = &o->cfg;
+    vw_index_format format = VW_INDEX_FORMAT_UNKNOWN;
+    snprintf(tmp, cap, "%s/index.vwi", c->data_dir);
+    if (c->index_path == NULL || access(tmp, F_OK) == 0 ||
+        vw_index_detect(c->index_path, &format) != VW_OK || format == VW_INDEX_FORMAT_VWHNSW)
+        return c->index_path;
+    mkdir(c->data_dir, 0755); /* the store makes it too; the file goes in first */
+    snprintf(tmp, cap, "%s/import.vwi", c->data_dir);
+    serve_log("data %s: converting the %s file %s", c->data_dir, vw_index_format_name(format),
+              c->index_path);
+    vw_index *ix = tool_open_index(c->index_path, VW_LOAD_DEFAULT, o->metric);
+    vw_status st = vw_index_save(ix, tmp);
+    vw_index_free(ix);
+    if (st != VW_OK)
+        tool_die_status(st, tmp);
+    return tmp;
+}
+
 /* The store of the data directory, opened and recovered, and its index to
  * serve. Exits with a message when it cannot be opened. */
 static served_index *open_store(options *o) {
     serve_config *c = &o->cfg;
-    vw_status st = vw_store_open(c->data_dir, c->index_path, &c->store);
+    char converted[4096];
+    const char *seed = seed_file(o, converted, sizeof converted);
+    vw_status st = vw_store_open(c->data_dir, seed, &c->store);
+    if (seed != c->index_path)
+        unlink(seed);
     if (st != VW_OK)
         tool_die_status(st, c->data_dir);
     vw_store_stats s;
