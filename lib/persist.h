@@ -45,6 +45,7 @@
 #ifndef VW_PERSIST_H
 #define VW_PERSIST_H
 
+#include "attrs.h"
 #include "bytes.h"
 #include "crc32c.h"
 #include "vw_internal.h"
@@ -53,10 +54,11 @@
 
 static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', '\n'};
 
-#define FORMAT_VERSION   4u /* the newest this library reads and writes */
+#define FORMAT_VERSION   5u /* the newest this library reads and writes */
 #define VERSION_STORAGE  2u /* the first with the storage section */
 #define VERSION_STATES   3u /* the first with node states */
 #define VERSION_PACKED   4u /* the first with packed layer-0 lists and residuals */
+#define VERSION_ATTRS    5u /* the first with the attributes section */
 #define BYTE_ORDER_MARK  0x0A0B0C0Du
 #define SECTION_ALIGN    64u
 #define FIXED_HEADER     80u    /* bytes before the section table */
@@ -97,7 +99,7 @@ enum {
  * the first five; version 2 adds the storage section and, for a compact
  * index keeping float32 rows, the float32 section; version 3 adds the node
  * states; version 4 the residual section, which comes before the node
- * states in the file. */
+ * states in the file; version 5 the attributes section, after the states. */
 enum {
     SEC_VECTORS,
     SEC_LEVELS,
@@ -108,13 +110,14 @@ enum {
     SEC_FLOAT32,
     SEC_STATES,
     SEC_RESID,
+    SEC_ATTRS,
     SEC_KNOWN,
     SEC_V1 = SEC_STORAGE /* sections of a version-1 file */
 };
 
-static const char *const section_name[SEC_KNOWN] = {"vectors",     "levels",      "links0",
-                                                    "upper links", "labels",      "storage",
-                                                    "float32",     "node states", "residual"};
+static const char *const section_name[SEC_KNOWN] = {
+    "vectors", "levels",  "links0",      "upper links", "labels",
+    "storage", "float32", "node states", "residual",    "attributes"};
 
 /* Node states (section 8); the values vw_node_state gives. */
 enum { STATE_LIVE = 0, STATE_REMOVED = 1, STATE_FREE = 2 };
@@ -213,6 +216,7 @@ typedef struct loader {
     uint8_t order[SEC_KNOWN]; /* their SEC_* values in table order */
     bool float32, states;     /* whether the file has those sections */
     bool resid;               /* ... and the residual section (version 4) */
+    bool attrs;               /* ... and the attributes section (version 5) */
     bool packed;              /* links0 holds packed lists (version 4) */
     vw_params params;
     uint64_t count;

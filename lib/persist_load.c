@@ -334,6 +334,22 @@ static vw_status open_index_file(loader *ld) {
     return VW_OK;
 }
 
+/* The attributes section: read (never mapped: the records are parsed into
+ * the store) and checked once the index is whole, since each record names
+ * a live label. */
+static vw_status load_attrs(const loader *ld, vw_index *ix) {
+    const section *s = &ld->sec[SEC_ATTRS];
+    unsigned char *buf = malloc(s->length);
+    if (!buf)
+        return vw_fail(VW_ERR_NOMEM, "attributes section of %llu bytes",
+                       (unsigned long long)s->length);
+    vw_status st = vw_load_section(ld, s, buf, section_name[SEC_ATTRS]);
+    if (st == VW_OK)
+        st = vw_attrs_deserialize(ix, buf, s->length, s->offset);
+    free(buf);
+    return st;
+}
+
 vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
     vw_clear_detail();
     if (!path || !out)
@@ -358,6 +374,8 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
         st = (flags & VW_LOAD_MMAP) ? load_mapped(&ld, ix) : load_into_memory(&ld, ix);
     if (st == VW_OK)
         st = finish_index(ix, &ld);
+    if (st == VW_OK && ld.attrs)
+        st = load_attrs(&ld, ix);
     if (st == VW_OK && ld.has_store_tag) {
         ix->has_store_tag = true;
         memcpy(ix->store_tag, ld.store_tag, sizeof ix->store_tag);
