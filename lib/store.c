@@ -78,7 +78,8 @@ struct vw_store {
     char *dir, *log_path;
 };
 
-#define MAX_GROUP_BYTES ((uint64_t)64 << 20) /* one commit writes at most this much */
+#define MAX_GROUP_BYTES   ((uint64_t)64 << 20) /* one commit writes at most this much */
+#define MAX_GROUP_RECORDS 64                   /* ... and at most this many records */
 
 /* ------------------------------------------------------------------ applying */
 
@@ -309,12 +310,27 @@ static vw_status upgrade(vw_store *s, bool have_log) {
     return st == VW_OK ? rebind_log(s, 0) : st;
 }
 
+/* An i8 index trains its codec on its first batch; in a store that is the
+ * first write, often one vector, whose codec would then clamp every later
+ * vector onto it. A store therefore starts only from a trained codec. */
+static vw_status check_trained(const vw_store *s) {
+    if (s->ix->storage != VW_STORAGE_I8 || s->ix->i8.trained)
+        return VW_OK;
+    return vw_fail(VW_ERR_INVALID_ARG,
+                   "%s: the i8 index has no trained codec, and a store's first write would "
+                   "train it on its own few vectors; start from an index trained on a sample "
+                   "of the data (vw-build --storage i8 trains on its input)",
+                   s->dir);
+}
+
 /* The first start: the log first, then the snapshot, so that a snapshot
  * never exists without its log (a crash between leaves an empty log, which
  * the next start recognises as this unfinished creation). */
 static vw_status create_store(vw_store *s, const char *initial) {
     vw_wal_close(&s->wal);
     vw_status st = vw_index_load(initial, VW_LOAD_DEFAULT, &s->ix);
+    if (st == VW_OK)
+        st = check_trained(s);
     if (st != VW_OK)
         return st;
     new_id(s->id);
@@ -373,6 +389,8 @@ static vw_status open_store(vw_store *s, const char *initial) {
         return create_store(s, initial);
     }
     st = vw_index_load(s->snap_path, VW_LOAD_DEFAULT, &s->ix);
+    if (st == VW_OK)
+        st = check_trained(s);
     if (st != VW_OK)
         return st;
     if (!s->ix->has_store_tag)
@@ -443,7 +461,7 @@ static void finish(request *r, vw_status st) {
  * outside the mutex (busy is set, so nothing else writes); returns whether
  * the group reached the log. */
 static bool commit(vw_store *s, request *group, size_t n) {
-    const vw_wal_record *recs[64] = {0};
+    const vw_wal_record *recs[MAX_GROUP_RECORDS] = {0};
     request *r = group;
     for (size_t i = 0; i < n; i++, r = r->next)
         recs[i] = &r->rec;
@@ -477,13 +495,13 @@ static void count_group(vw_store *s, request *group, size_t n, bool logged) {
     s->stats.log_bytes = s->wal.size;
 }
 
-/* Takes the queue's oldest writes, up to 64 records and MAX_GROUP_BYTES. */
+/* Takes the queue's oldest writes, up to MAX_GROUP_RECORDS and MAX_GROUP_BYTES. */
 static size_t take_group(vw_store *s, request **group) {
     size_t n = 0;
     uint64_t bytes = 0;
     request *r = s->head;
     *group = r;
-    while (r && n < 64) {
+    while (r && n < MAX_GROUP_RECORDS) {
         bytes += vw_wal_record_bytes(&s->wal, r->rec.type, r->rec.count);
         if (n > 0 && bytes > MAX_GROUP_BYTES)
             break;
