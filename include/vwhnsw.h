@@ -493,6 +493,13 @@ typedef struct vw_filter_plan {
 VW_API vw_status vw_index_filter_plan(const vw_index *index, const vw_filter *filter, uint32_t k,
                                       uint32_t ef, vw_filter_plan *out);
 
+/* Lists the labels of every element that matches `filter`, ascending, the
+ * first `cap` of them into out, and their number into *count (which may be
+ * larger than cap: call again with more room). Exact: counts and ground
+ * truths for filtered searches (vw-bench --filter) come from it. */
+VW_API vw_status vw_index_filter_labels(const vw_index *index, const vw_filter *filter,
+                                        uint64_t *out, uint64_t cap, uint64_t *count);
+
 /* ------------------------------------------------------------------ files */
 
 /* Writes the index to `path` atomically: a temporary file in the same
