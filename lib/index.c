@@ -1,4 +1,5 @@
 /* Index lifetime, parameters, storage growth, statistics and lookups. */
+#include "attrs.h"
 #include "vw_internal.h"
 
 #include <errno.h>
@@ -366,6 +367,7 @@ void vw_index_free(vw_index *ix) {
     vw_lock_forget(ix);
     free_storage(ix);
     vw_labelmap_free(&ix->map);
+    vw_attrs_free(ix->attrs);
     vw_scratch_free(ix->pool);
     if (ix->node_locks) {
         for (unsigned i = 0; i < VW_NODE_LOCKS; i++)
@@ -387,6 +389,7 @@ static uint64_t memory_bytes(const vw_index *ix) {
     uint64_t bytes = sizeof *ix + ix->codes_len + ix->exact_len + ix->resid_len + ix->links0_len +
                      ix->capacity * per_node + (ix->capacity + 63) / 64 * 8 + ix->upper_bytes +
                      vw_labelmap_bytes(&ix->map) + vw_storage_codec_bytes(ix) +
+                     vw_attrs_bytes(ix->attrs) +
                      (ix->pending.cap + ix->purge.set.cap + ix->limbo.ids.cap + ix->free_ids.cap) *
                          sizeof(uint32_t);
     if (ix->node_locks)

@@ -165,6 +165,21 @@ static vw_status put_states(writer *w, const vw_index *ix, section *s) {
     return st;
 }
 
+/* The attributes section (attrs_file.c has its layout). */
+static vw_status put_attrs(writer *w, const vw_index *ix, section *s) {
+    unsigned char *p;
+    size_t len;
+    vw_status st = vw_attrs_serialize(ix, &p, &len);
+    if (st != VW_OK)
+        return st;
+    st = begin_section(w, s, SEC_ATTRS + 1);
+    if (st == VW_OK)
+        st = w_put(w, p, len);
+    end_section(w, s);
+    free(p);
+    return st;
+}
+
 /* sec: the sections in file order. */
 static void build_header(const vw_index *ix, const section *sec, uint32_t nsec, uint32_t version,
                          uint64_t file_size, unsigned char *h) {
@@ -230,7 +245,8 @@ static vw_status put_store_tag(writer *w, const vw_index *ix, section *sec) {
 /* Everything but the header goes out through the buffer; the header, which
  * needs the section CRCs, is written last over the zeros reserved for it.
  * The oldest version that can hold the index is written, so older readers
- * load what they can: version 4 for packed lists or residuals, else 3 for
+ * load what they can: version 5 for attributes, 4 for packed lists or
+ * residuals, else 3 for
  * an index with removed nodes or free slots, else 2, byte for byte as
  * before those versions existed. */
 static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
@@ -239,8 +255,9 @@ static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
     bool float32 = ix->storage != VW_STORAGE_F32 && !(ix->flags & VW_PARAMS_NO_FLOAT32);
     bool resid = ix->resid_size != 0;
     bool v4 = packed || resid;
-    bool states = v4 || vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
-    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states + ix->has_store_tag;
+    bool attrs = vw_attrs_present(ix);
+    bool states = v4 || attrs || vw_removed_count(ix) + ix->limbo.ids.n + ix->free_ids.n > 0;
+    uint32_t nsec = SEC_STORAGE + 1 + float32 + resid + states + attrs + ix->has_store_tag;
     uint32_t hs = header_size_for(nsec);
     _Static_assert(sizeof header >= FIXED_HEADER + (SEC_KNOWN + 1) * SECTION_ENTRY,
                    "header buffer");
@@ -265,13 +282,18 @@ static vw_status write_index(writer *w, const vw_index *ix, bool packed) {
                               ix->resid_size);
     if (st == VW_OK && states)
         st = put_states(w, ix, &sec[SEC_STORAGE + 1 + float32 + resid]);
+    if (st == VW_OK && attrs)
+        st = put_attrs(w, ix, &sec[SEC_STORAGE + 1 + float32 + resid + states]);
     if (st == VW_OK && ix->has_store_tag)
         st = put_store_tag(w, ix, &sec[nsec - 1]);
     if (st == VW_OK)
         st = w_flush(w);
     if (st != VW_OK)
         return st;
-    uint32_t version = v4 ? VERSION_PACKED : states ? VERSION_STATES : VERSION_STORAGE;
+    uint32_t version = attrs    ? VERSION_ATTRS
+                       : v4     ? VERSION_PACKED
+                       : states ? VERSION_STATES
+                                : VERSION_STORAGE;
     build_header(ix, sec, nsec, version, w->offset, header);
     return write_all(w, header, hs, 0);
 }

@@ -1,29 +1,43 @@
 /*
- * persist.h - the index file, shared by its loader and its writer.
+ * persist.h - the index file, shared by its loader (persist_header.c,
+ * persist_check.c, persist_load.c) and its writer (persist.c).
  *
  * FORMAT.md specifies the file byte by byte. In short: a header (magic,
  * byte-order marker, version, parameters, counts, a table giving offset,
  * length and CRC32C of every section, and a CRC32C of the header itself),
  * then the sections, each on a 64-byte boundary with zero padding between:
  * vectors (the rows searches walk, in the index's storage kind), levels,
- * layer-0 lists, upper-layer lists, labels, the storage description (kind,
- * flags, i8 codec) and, for a compact index that keeps them, the float32
- * rows, and for an index with removed elements or free slots, the node
- * states (version 3). Version 1 files (float32 only, no storage section)
- * and version 2 files (no node states) still load, and an index without
- * removals is still written as version 2. The
+ * layer-0 lists, upper-layer lists, labels, then the newer ones. Versions:
+ *
+ *   1  float32 only: the five sections above.
+ *   2  the storage section (kind, flags, i8 codec) and, for a compact index
+ *      that keeps them, the float32 rows.
+ *   3  the node states (live, removed, free), for an index with removed
+ *      elements or free slots.
+ *   4  packed layer-0 lists (each as long as its count; VW_SAVE_PACK_LINKS)
+ *      and the 4-bit residual section (VW_PARAMS_RESIDUAL); always with
+ *      node states.
+ *
+ * Every version still loads, and the writer writes the oldest version that
+ * can hold the index (2 for an index without removals, packed lists or
+ * residuals), so older readers keep reading what they can. Optional
+ * sections (table flag bit 0) are skipped by readers that do not know
+ * them: a durable store's binding (id 64, store.c) is one. Fixed-layout
  * sections hold the in-memory arrays unchanged (layer-0 lists keep their
- * fixed slot of 1 + 2M words), so an mmap-loaded index uses them in place
- * and only the per-node pointers to upper-layer lists and the label map are
- * built.
+ * slot of 1 + 2M words), so an mmap-loaded index uses them in place and
+ * only the per-node pointers to upper-layer lists and the label map are
+ * built; packed lists are used in place through a word offset per node.
  *
  * Loading trusts nothing. Every header field is checked against the file
- * size and the format's limits before use, and the graph is validated in
- * both load modes: neighbour ids < count, a neighbour on layer l has a
- * level >= l, unused list slots are zero, the entry point sits on the top
- * layer, labels of live nodes are unique, free slots are unlinked. After that, search cannot read
- * outside the arrays whatever the file held. The CRCs catch the rest (a flipped bit in a vector)
- * unless the caller asks for VW_LOAD_NO_VERIFY.
+ * size and the format's limits before use (persist_header.c), and the graph
+ * and rows are validated in both load modes (persist_check.c, with the
+ * rules of graph_check.c that imported graphs obey too): neighbour ids <
+ * count, a neighbour on layer l has a level >= l, unused list slots are
+ * zero, the entry point sits on the top layer, labels of live nodes are
+ * unique, free slots are unlinked, vectors are finite. After that, search
+ * cannot read outside the arrays whatever the file held. The CRCs catch the
+ * rest (a flipped bit in a vector) unless the caller asks for
+ * VW_LOAD_NO_VERIFY.
  *
  * Saving writes only deterministic bytes (unused slots and padding zero, no
  * timestamps), so saving a loaded index reproduces the file byte for byte.
@@ -31,6 +45,7 @@
 #ifndef VW_PERSIST_H
 #define VW_PERSIST_H
 
+#include "attrs.h"
 #include "bytes.h"
 #include "crc32c.h"
 #include "vw_internal.h"
@@ -39,10 +54,11 @@
 
 static const unsigned char file_magic[8] = {0x89, 'V', 'W', 'H', 'N', 'S', 'W', '\n'};
 
-#define FORMAT_VERSION   4u /* the newest this library reads and writes */
+#define FORMAT_VERSION   5u /* the newest this library reads and writes */
 #define VERSION_STORAGE  2u /* the first with the storage section */
 #define VERSION_STATES   3u /* the first with node states */
 #define VERSION_PACKED   4u /* the first with packed layer-0 lists and residuals */
+#define VERSION_ATTRS    5u /* the first with the attributes section */
 #define BYTE_ORDER_MARK  0x0A0B0C0Du
 #define SECTION_ALIGN    64u
 #define FIXED_HEADER     80u    /* bytes before the section table */
@@ -83,7 +99,7 @@ enum {
  * the first five; version 2 adds the storage section and, for a compact
  * index keeping float32 rows, the float32 section; version 3 adds the node
  * states; version 4 the residual section, which comes before the node
- * states in the file. */
+ * states in the file; version 5 the attributes section, after the states. */
 enum {
     SEC_VECTORS,
     SEC_LEVELS,
@@ -94,13 +110,14 @@ enum {
     SEC_FLOAT32,
     SEC_STATES,
     SEC_RESID,
+    SEC_ATTRS,
     SEC_KNOWN,
     SEC_V1 = SEC_STORAGE /* sections of a version-1 file */
 };
 
-static const char *const section_name[SEC_KNOWN] = {"vectors",     "levels",      "links0",
-                                                    "upper links", "labels",      "storage",
-                                                    "float32",     "node states", "residual"};
+static const char *const section_name[SEC_KNOWN] = {
+    "vectors", "levels",  "links0",      "upper links", "labels",
+    "storage", "float32", "node states", "residual",    "attributes"};
 
 /* Node states (section 8); the values vw_node_state gives. */
 enum { STATE_LIVE = 0, STATE_REMOVED = 1, STATE_FREE = 2 };
@@ -199,6 +216,7 @@ typedef struct loader {
     uint8_t order[SEC_KNOWN]; /* their SEC_* values in table order */
     bool float32, states;     /* whether the file has those sections */
     bool resid;               /* ... and the residual section (version 4) */
+    bool attrs;               /* ... and the attributes section (version 5) */
     bool packed;              /* links0 holds packed lists (version 4) */
     vw_params params;
     uint64_t count;

@@ -99,7 +99,9 @@ static vw_status check_header_fields(loader *ld) {
                        ld->max_level, ld->entry, (unsigned long long)ld->count);
     if (get32(h + H_RESERVED) != 0)
         return vw_fail(VW_ERR_CORRUPT, "header: reserved field not zero");
-    uint32_t need = version == 1 ? SEC_V1 : SEC_STORAGE + 1 + (version >= VERSION_STATES);
+    uint32_t need =
+        version == 1 ? SEC_V1
+                     : SEC_STORAGE + 1 + (version >= VERSION_STATES) + (version >= VERSION_ATTRS);
     if (ld->nsections < need)
         return vw_fail(VW_ERR_CORRUPT, "header: %u sections, version %u has at least %u",
                        ld->nsections, version, need);
@@ -126,7 +128,8 @@ static vw_status read_section_entry(const loader *ld, uint32_t i, uint64_t prev_
     if (i < ld->nknown && (s->id != ld->order[i] + 1u || (s->flags & ~allowed)))
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u is not the %s section", i,
                        section_name[ld->order[i]]);
-    static const uint32_t last_ids[] = {0, SEC_V1, SEC_FLOAT32 + 1, SEC_STATES + 1, SEC_RESID + 1};
+    static const uint32_t last_ids[] = {
+        0, SEC_V1, SEC_FLOAT32 + 1, SEC_STATES + 1, SEC_RESID + 1, SEC_ATTRS + 1};
     uint32_t last_id = last_ids[ld->version];
     if (i >= ld->nknown && s->id <= last_id)
         return vw_fail(VW_ERR_CORRUPT, "section table: entry %u repeats id %u", i, s->id);
@@ -212,6 +215,9 @@ static void known_sections(loader *ld) {
     ld->states = ld->version >= VERSION_STATES;
     if (ld->states)
         ld->order[n++] = SEC_STATES;
+    ld->attrs = ld->version >= VERSION_ATTRS;
+    if (ld->attrs)
+        ld->order[n++] = SEC_ATTRS;
     ld->nknown = n;
 }
 
@@ -261,7 +267,8 @@ vw_status vw_load_section_lengths(loader *ld) {
         uint64_t want;
         if (!known_length(&ld->params, ld->count, i, &want))
             return vw_fail(VW_ERR_CORRUPT, "header: %s size overflows", section_name[i]);
-        bool ok = i == SEC_UPPER ? s->length <= want && s->length % (4 * (1 + ld->params.M)) == 0
+        bool ok = i == SEC_ATTRS   ? s->length >= 8 /* its records: vw_attrs_deserialize */
+                  : i == SEC_UPPER ? s->length <= want && s->length % (4 * (1 + ld->params.M)) == 0
                   : i == SEC_LINKS0 && ld->packed
                       ? s->length <= want && s->length >= 4 * ld->count && s->length % 4 == 0
                       : s->length == want;

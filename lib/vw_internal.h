@@ -384,7 +384,8 @@ struct vw_index {
     uint64_t live;          /* labels present (writer's copy; stats reads counters) */
 
     vw_labelmap map;
-    vw_dist_fn dist; /* float32 distance: l2sq for L2, 1 - dot for IP/cosine */
+    struct vw_attrs *attrs; /* attributes (attrs.h); NULL until an element has some */
+    vw_dist_fn dist;        /* float32 distance: l2sq for L2, 1 - dot for IP/cosine */
     vw_dist_batch_fn dist_batch;
     const vw_kernels *kernels;
 
