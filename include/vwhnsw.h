@@ -160,13 +160,18 @@ VW_API vw_status vw_metric_parse(const char *name, vw_metric *out);
  *   VW_STORAGE_F32  4d   float32, exact. The default.
  *   VW_STORAGE_F16  2d   IEEE binary16 (11-bit significand, relative error
  *                        <= 2^-11 per component; components beyond +-65504
- *                        are refused with VW_ERR_NONFINITE). Recall is within
+ *                        are refused with VW_ERR_NONFINITE; without float32,
+ *                        a non-zero vector whose every component is below
+ *                        f16's smallest value, 6e-8, would be stored as
+ *                        zero and is refused with VW_ERR_INVALID_ARG). Recall is within
  *                        a few thousandths of f32 without re-ranking.
  *   VW_STORAGE_I8   d    8-bit scalar quantization: component i is stored as
  *                        code c in 0..255 and decodes to offset[i] + step * c,
  *                        with a per-dimension offset and one step for all
  *                        dimensions, trained from data (vw_index_train or the
- *                        first vw_index_add_batch: per-dimension min/max).
+ *                        first vw_index_add_batch: per-dimension min/max;
+ *                        a sample whose vectors are all equal, such as one
+ *                        vector, is refused with VW_ERR_INVALID_ARG).
  *                        Data made of at most 256 consecutive integers per
  *                        dimension (uint8 descriptors such as SIFT) gets step
  *                        1 and is stored losslessly. A later vector outside
@@ -198,7 +203,7 @@ enum {
      * residual is the component's rounding error in 1/15 steps, and a
      * decoded component is within step/30 of the original (step/2 without
      * it) unless it was clamped. Distances stay approximate, but the final
-     * order is nearly float32's (bench/RESULTS.md, section 5). */
+     * order is nearly float32's (bench/RESULTS.md, "Compact storage"). */
     VW_PARAMS_RESIDUAL = 1u << 1
 };
 
@@ -515,7 +520,7 @@ enum {
     VW_SAVE_DEFAULT = 0,
     /* Write the layer-0 neighbour lists packed (each list as long as it is,
      * not padded to 2*M ids), format version 4: the lists take about half
-     * the bytes (1M clustered vectors, M=32, bench/RESULTS.md section 5).
+     * the bytes (1M clustered vectors, M=32, bench/RESULTS.md, "Compact storage").
      * A read-mode load unpacks them; VW_LOAD_MMAP uses them in place
      * through a 4-byte offset per node that the load builds, so a mapped
      * index is smaller too, at the cost of one more memory read per node a
