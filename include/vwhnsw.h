@@ -203,7 +203,7 @@ enum {
      * residual is the component's rounding error in 1/15 steps, and a
      * decoded component is within step/30 of the original (step/2 without
      * it) unless it was clamped. Distances stay approximate, but the final
-     * order is nearly float32's (bench/RESULTS.md, section 5). */
+     * order is nearly float32's (bench/RESULTS.md, "Compact storage"). */
     VW_PARAMS_RESIDUAL = 1u << 1
 };
 
@@ -520,7 +520,7 @@ enum {
     VW_SAVE_DEFAULT = 0,
     /* Write the layer-0 neighbour lists packed (each list as long as it is,
      * not padded to 2*M ids), format version 4: the lists take about half
-     * the bytes (1M clustered vectors, M=32, bench/RESULTS.md section 5).
+     * the bytes (1M clustered vectors, M=32, bench/RESULTS.md, "Compact storage").
      * A read-mode load unpacks them; VW_LOAD_MMAP uses them in place
      * through a 4-byte offset per node that the load builds, so a mapped
      * index is smaller too, at the cost of one more memory read per node a
