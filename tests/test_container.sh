@@ -159,7 +159,7 @@ check_writes_with_key() {
     expect "POST /vectors, read key" "$(curl -sS --max-time 10 "${read[@]}" -X POST -d "{\"ids\":[7],\"vectors\":[$v]}" "$url/vectors")" 'has the read scope'
     expect "POST /vectors, write key" "$(curl -sS --max-time 10 "${write[@]}" -X POST -d "{\"ids\":[7],\"vectors\":[$v]}" "$url/vectors")" '{"upserted":1}'
     expect "NDJSON, write key" "$(printf '{"id":8,"vector":[1,1,1,1]}\n{"id":9,"vector":[2,2,2,2]}\n' | curl -sS --max-time 10 "${write[@]}" -H 'Content-Type: application/x-ndjson' --data-binary @- "$url/vectors")" '{"upserted":2}'
-    expect "GET /vectors/9, read key" "$(curl -sS --max-time 10 "${read[@]}" "$url/vectors/9")" '"id":9,"vector":?2,2,2,2?}'
+    expect "GET /vectors/9, read key" "$(curl -sS --max-time 10 "${read[@]}" "$url/vectors/9")" '"id":9,"vector":?2,2,2,2?,"attributes":null}'
     expect "GET /stats, read key" "$(curl -sS --max-time 10 "${read[@]}" "$url/stats")" '"read_only":false'
     podman exec "$container" ls /data | tr '\n' ' ' | grep -q 'wal.log' ||
         fail "no write log in the data volume"
