@@ -293,6 +293,10 @@ typedef struct vw_search_options {
                           * at least k and at most max(ef, k) */
     vw_filter_fn filter; /* may be NULL */
     void *filter_ctx;
+    /* An attribute filter (vw_filter_parse; NULL = none), combined with
+     * `filter` by AND. Results always match it; see "Attributes and
+     * filters" for how the search is planned. */
+    const struct vw_filter *where;
 } vw_search_options;
 
 #define VW_RERANK_FACTOR 4u
@@ -378,6 +382,15 @@ VW_API vw_status vw_index_reorder(vw_index *index);
  * approximation). VW_ERR_NOT_FOUND if the label is absent. */
 VW_API vw_status vw_index_get_vector(const vw_index *index, uint64_t label, float *out);
 
+/* Copies the labels present in the index (vw_stats.count of them, in no
+ * particular order) into out, room for `capacity` labels, and their number
+ * to *n. VW_ERR_INVALID_ARG, with *n set to the number needed and out
+ * untouched, when capacity is too small. Read as vw_index_get_vector reads:
+ * between two writes. For listing an index's contents (the Python module's
+ * get_ids_list); removed labels are never listed. */
+VW_API vw_status vw_index_labels(const vw_index *index, uint64_t *out, uint64_t capacity,
+                                 uint64_t *n);
+
 typedef struct vw_stats {
     uint64_t count;    /* elements (labels) in the index */
     uint64_t capacity; /* slots that fit before the next growth */
@@ -404,6 +417,81 @@ typedef struct vw_stats {
 /* Never waits for a writer; while writes run, each value is one that was
  * true at some moment during the call. */
 VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
+
+/* ------------------------------------------------------------------ attributes and filters */
+
+/* Each element may carry attributes: a flat JSON object whose members are
+ * strings, numbers, booleans, null or arrays of strings, e.g.
+ * {"color": "red", "price": 12.5, "in_stock": true, "tags": ["a", "b"]}.
+ * Limits: VW_MAX_ATTR_BYTES of text, 64 members, member names of 1 to 128
+ * bytes, strings of at most 1024 bytes, arrays of at most 256 strings;
+ * nested objects and arrays of anything but strings are refused
+ * (VW_ERR_INVALID_ARG, with a detail naming the member). Attributes are
+ * saved with the index (lib/FORMAT.md, section 10) and dropped when the
+ * element is removed; an upsert of the vector keeps them. */
+#define VW_MAX_ATTR_BYTES 4096u
+
+/* Sets (replaces) the attributes of a present label; json NULL with len 0,
+ * or the text "null", removes them. VW_ERR_NOT_FOUND if the label is
+ * absent, VW_ERR_READONLY for an mmap-loaded index. Searches running
+ * meanwhile see the old attributes or the new ones, never a mixture. */
+VW_API vw_status vw_index_set_attributes(vw_index *index, uint64_t label, const char *json,
+                                         size_t len);
+
+/* Copies the attributes of `label` as canonical JSON (members in the order
+ * given, no spaces) into out (cap bytes, NUL-terminated) and their length
+ * into *len; an element without attributes gives "" and *len 0.
+ * VW_ERR_NOT_FOUND if the label is absent; VW_ERR_INVALID_ARG, with *len
+ * set to the length needed, if cap is too small (VW_MAX_ATTR_BYTES * 6 + 16
+ * is always enough). */
+VW_API vw_status vw_index_get_attributes(const vw_index *index, uint64_t label, char *out,
+                                         size_t cap, size_t *len);
+
+/* A filter in Qdrant's JSON shape, the same as vw-serve's "filter":
+ *
+ *   {"must": [C, ...], "should": [C, ...], "must_not": [C, ...]}
+ *
+ * each list optional (a single condition may stand for a list of one):
+ * must = all of, should = at least one of, must_not = none of. A condition
+ * C is one of
+ *
+ *   {"key": "color", "match": {"value": "red"}}     (a string, number or boolean)
+ *   {"key": "color", "match": {"any": ["red", "blue"]}}
+ *   {"key": "price", "range": {"gte": 10, "lt": 20}} (gt, gte, lt, lte)
+ *   {"is_empty": {"key": "tags"}}                   (absent, null or [])
+ *   {"has_id": [1, 2, 3]}                           (labels)
+ *   {"must": ...}                                   (a nested group)
+ *
+ * match holds when the value, or any item of an array of strings, equals
+ * the value (one of the values); range holds for a number inside the
+ * bounds. Unknown members and malformed values are VW_ERR_INVALID_ARG with
+ * a detail naming the place: "filter.must[1].range.gte: expected a number,
+ * got a string". A filter is immutable and may be shared by threads. */
+typedef struct vw_filter vw_filter;
+
+VW_API vw_status vw_filter_parse(const char *json, size_t len, vw_filter **out);
+VW_API void vw_filter_free(vw_filter *filter);
+
+typedef enum vw_filter_path {
+    VW_FILTER_PATH_SCAN = 0, /* measure every candidate the attribute indexes list */
+    VW_FILTER_PATH_WALK = 1  /* walk the graph with the filter, beam widened */
+} vw_filter_path;
+
+/* What a filtered search of this index would do (the planner's choice). */
+typedef struct vw_filter_plan {
+    vw_filter_path path;
+    uint64_t estimate;   /* matching elements, estimated from the indexes */
+    uint64_t candidates; /* elements the scan would measure (upper bound) */
+    uint64_t elements;   /* live elements */
+    uint32_t ef;         /* the walk's widened beam; 0 for a scan */
+} vw_filter_plan;
+
+/* The plan of a search for k results at beam ef with `filter`. The rule:
+ * with b = max(ef, k), p the estimated matching fraction and G the
+ * candidates, scan when G <= (b / sqrt(p)) * M / p, else walk with beam
+ * b / sqrt(p) (lib/planner.c explains it; README "Filters"). */
+VW_API vw_status vw_index_filter_plan(const vw_index *index, const vw_filter *filter, uint32_t k,
+                                      uint32_t ef, vw_filter_plan *out);
 
 /* ------------------------------------------------------------------ files */
 

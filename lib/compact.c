@@ -30,6 +30,7 @@
  * each). When the memory cannot be had, the index stays as it is and
  * works on. Small indexes are left alone: their arrays fit in the caches
  * however spread they are. */
+#include "attrs.h"
 #include "vw_internal.h"
 
 #include <stdlib.h>
@@ -160,6 +161,7 @@ static vw_status swap_in(vw_index *ix, arrays *a, uint64_t kept, uint32_t entry,
     VW_SWAP(uint64_t, ix->upper_bytes, a->upper_bytes);
     VW_SWAP(vw_labelmap, ix->map, a->map);
     a->n = ix->count; /* every old slot's upper lists go */
+    vw_attrs_on_renumber(ix, rank, a->n);
     ix->count = kept;
     ix->capacity = kept ? kept : 1;
     vw_top_set(ix, entry, vw_top_get(ix).level);

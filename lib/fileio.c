@@ -147,7 +147,7 @@ vw_status vw_sync_parent_dir(const char *path) {
         st = vw_fail_errno(VW_ERR_IO, "open directory", dir);
     } else {
         /* some file systems cannot sync a directory; the rename stands */
-        if (fsync(fd) != 0 && errno != EINVAL && errno != ENOTSUP)
+        if (vw_io_sync(fd, false) != 0 && errno != EINVAL && errno != ENOTSUP)
             st = vw_fail_errno(VW_ERR_IO, "fsync directory", dir);
         close(fd);
     }
@@ -157,14 +157,14 @@ vw_status vw_sync_parent_dir(const char *path) {
 
 vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const char *tmp)) {
     vw_status st = VW_OK;
-    if (fsync(af->fd) != 0)
+    if (vw_io_sync(af->fd, false) != 0)
         st = vw_fail_errno(VW_ERR_IO, "fsync", af->tmp);
     if (close(af->fd) != 0 && st == VW_OK)
         st = vw_fail_errno(VW_ERR_IO, "close", af->tmp);
     af->fd = -1;
     if (st == VW_OK && before_rename)
         st = before_rename(af->tmp);
-    if (st == VW_OK && rename(af->tmp, af->path) != 0)
+    if (st == VW_OK && vw_io_rename(af->tmp, af->path) != 0)
         st = vw_fail_errno(VW_ERR_IO, "rename to", af->path);
     if (st != VW_OK)
         unlink(af->tmp);
@@ -173,21 +173,77 @@ vw_status vw_atomic_commit(vw_atomic_file *af, vw_status (*before_rename)(const 
     return st == VW_OK ? vw_sync_parent_dir(af->path) : st;
 }
 
-vw_status vw_write_all(int fd, const void *data, size_t len) {
+/* ------------------------------------------------------------------ the system calls */
+
+int (*vw_io_fault_hook)(vw_io_op op);
+
+/* What the hook says of the next call: 0 run it, > 0 fail with that errno,
+ * -1 (writes) write short. */
+static int injected(vw_io_op op) {
+    return vw_io_fault_hook ? vw_io_fault_hook(op) : 0;
+}
+
+/* One write(2) (off < 0) or pwrite(2), at most IO_MAX bytes. */
+static ssize_t write_once(int fd, const void *p, size_t len, int64_t off) {
+    int f = injected(VW_IO_WRITE);
+    if (f > 0) {
+        errno = f;
+        return -1;
+    }
+    if (len > IO_MAX)
+        len = IO_MAX;
+    if (f < 0 && len > 1)
+        len /= 2;
+    return off < 0 ? write(fd, p, len) : pwrite(fd, p, len, (off_t)off);
+}
+
+static vw_status write_loop(int fd, const void *data, size_t len, int64_t off, const char *path) {
     const unsigned char *p = data;
     while (len > 0) {
-        ssize_t put = write(fd, p, len < IO_MAX ? len : IO_MAX);
+        ssize_t put = write_once(fd, p, len, off);
         if (put < 0 && errno == EINTR)
             continue;
         if (put <= 0) {
             if (put == 0)
                 errno = ENOSPC;
-            return vw_fail_errno(VW_ERR_IO, "write", NULL);
+            return vw_fail_errno(VW_ERR_IO, "write", path);
         }
         p += put;
         len -= (size_t)put;
+        if (off >= 0)
+            off += put;
     }
     return VW_OK;
+}
+
+vw_status vw_write_all(int fd, const void *data, size_t len) {
+    return write_loop(fd, data, len, -1, NULL);
+}
+
+vw_status vw_pwrite_full(int fd, const void *data, size_t len, uint64_t off, const char *path) {
+    return write_loop(fd, data, len, (int64_t)off, path);
+}
+
+static int fail_with(int f) {
+    errno = f;
+    return -1;
+}
+
+int vw_io_sync(int fd, bool data_only) {
+    int f = injected(VW_IO_SYNC);
+    if (f > 0)
+        return fail_with(f);
+    return data_only ? fdatasync(fd) : fsync(fd);
+}
+
+int vw_io_truncate(int fd, uint64_t len) {
+    int f = injected(VW_IO_TRUNCATE);
+    return f > 0 ? fail_with(f) : ftruncate(fd, (off_t)len);
+}
+
+int vw_io_rename(const char *from, const char *to) {
+    int f = injected(VW_IO_RENAME);
+    return f > 0 ? fail_with(f) : rename(from, to);
 }
 
 vw_status vw_file_write_atomic(const char *path, const void *data, size_t len) {

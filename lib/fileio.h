@@ -6,7 +6,9 @@
 
 #include "vwhnsw.h"
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* vw_fail with the message "<what>: <strerror(errno)>". */
 vw_status vw_fail_errno(vw_status st, const char *what, const char *path);
@@ -53,5 +55,25 @@ void vw_atomic_abort(vw_atomic_file *af);
 /* write(2) until len bytes are written (EINTR retried); VW_ERR_IO naming
  * errno otherwise (a full disk is ENOSPC, a file size limit EFBIG). */
 vw_status vw_write_all(int fd, const void *data, size_t len);
+
+/* pwrite(2) of exactly `len` bytes at `off`, as vw_write_all; `path` (may be
+ * NULL) names the file in messages. */
+vw_status vw_pwrite_full(int fd, const void *data, size_t len, uint64_t off, const char *path);
+
+/* fdatasync (data_only) or fsync; ftruncate; rename. -1 with errno on
+ * failure, as the system calls. Every write, sync, truncation and rename of
+ * the library's files goes through these and the two loops above, so that
+ * the fault hook below sees each of them. */
+int vw_io_sync(int fd, bool data_only);
+int vw_io_truncate(int fd, uint64_t len);
+int vw_io_rename(const char *from, const char *to);
+
+/* Test hook (tests/test_store_inject.c), NULL in normal use: called before
+ * each write, sync, truncation and rename. It returns 0 to let the call
+ * run, an errno value to make it fail with that error, or -1 to make a
+ * write short (half its bytes; other calls run). Like SQLite's test VFS, a
+ * test fails the Nth call for every N and checks what is left. */
+typedef enum vw_io_op { VW_IO_WRITE, VW_IO_SYNC, VW_IO_TRUNCATE, VW_IO_RENAME } vw_io_op;
+extern int (*vw_io_fault_hook)(vw_io_op op);
 
 #endif /* VW_FILEIO_H */

@@ -1,4 +1,5 @@
 /* Index lifetime, parameters, storage growth, statistics and lookups. */
+#include "attrs.h"
 #include "vw_internal.h"
 
 #include <errno.h>
@@ -366,6 +367,7 @@ void vw_index_free(vw_index *ix) {
     vw_lock_forget(ix);
     free_storage(ix);
     vw_labelmap_free(&ix->map);
+    vw_attrs_free(ix->attrs);
     vw_scratch_free(ix->pool);
     if (ix->node_locks) {
         for (unsigned i = 0; i < VW_NODE_LOCKS; i++)
@@ -387,6 +389,7 @@ static uint64_t memory_bytes(const vw_index *ix) {
     uint64_t bytes = sizeof *ix + ix->codes_len + ix->exact_len + ix->resid_len + ix->links0_len +
                      ix->capacity * per_node + (ix->capacity + 63) / 64 * 8 + ix->upper_bytes +
                      vw_labelmap_bytes(&ix->map) + vw_storage_codec_bytes(ix) +
+                     vw_attrs_bytes(ix->attrs) +
                      (ix->pending.cap + ix->purge.set.cap + ix->limbo.ids.cap + ix->free_ids.cap) *
                          sizeof(uint32_t);
     if (ix->node_locks)
@@ -454,5 +457,33 @@ vw_status vw_index_get_vector(const vw_index *ix, uint64_t label, float *out) {
     vw_writer_unlock(ix);
     if (id == VW_NO_NODE)
         return vw_fail(VW_ERR_NOT_FOUND, "label %llu", (unsigned long long)label);
+    return VW_OK;
+}
+
+/* Under the writer lock, like vw_index_get_vector. A slot holds a present
+ * label when the map sends that label back to the slot: the map names live
+ * nodes only, whatever state removed and free slots are in. */
+vw_status vw_index_labels(const vw_index *ix, uint64_t *out, uint64_t capacity, uint64_t *n) {
+    vw_clear_detail();
+    if (!ix || !n || (capacity > 0 && !out))
+        return vw_fail(VW_ERR_NULL_ARG, "index, out or n is NULL");
+    vw_status st = vw_writer_lock(ix);
+    if (st != VW_OK)
+        return st;
+    uint64_t live = ix->live;
+    if (live > capacity) {
+        vw_writer_unlock(ix);
+        *n = live;
+        return vw_fail(VW_ERR_INVALID_ARG, "room for %llu labels, %llu needed",
+                       (unsigned long long)capacity, (unsigned long long)live);
+    }
+    uint64_t got = 0;
+    for (uint64_t id = 0; id < ix->count && got < live; id++) {
+        uint64_t label = ix->labels[id];
+        if (vw_labelmap_find(&ix->map, ix->labels, label) == id)
+            out[got++] = label;
+    }
+    vw_writer_unlock(ix);
+    *n = got;
     return VW_OK;
 }

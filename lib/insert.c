@@ -23,6 +23,7 @@
  * The level of a node is drawn from a hash of (seed, n) for the n-th level
  * drawn by the index rather than from a shared generator, so the graph a
  * single thread builds depends only on the seed and the input order. */
+#include "attrs.h"
 #include "vw_internal.h"
 
 #include <math.h>
@@ -118,6 +119,9 @@ static vw_status place_at(vw_index *ix, const float *v, uint64_t label, unsigned
     VW_ASSERT_HOLDS(ix, VW_HELD_WRITER);
     uint32_t old = upsert ? vw_labelmap_find(&ix->map, ix->labels, label) : VW_NO_NODE;
     uint32_t id = vw_slot_peek(ix);
+    vw_status st = ix->attrs ? vw_attrs_reserve(ix->attrs, 1) : VW_OK;
+    if (st != VW_OK)
+        return st;
     VW_ASSERT(id < ix->capacity); /* prepare() reserved the room */
     /* a free slot, or a never-used one (zeroed: it reads live) */
     VW_ASSERT(vw_state(ix, id) == (id < ix->count ? VW_NODE_FREE : VW_NODE_LIVE));
@@ -127,9 +131,8 @@ static vw_status place_at(vw_index *ix, const float *v, uint64_t label, unsigned
         return vw_fail(VW_ERR_NOMEM, "upper links of node %u", id);
     uint64_t keep_label = ix->labels[id]; /* the slot is unused: nobody reads it */
     ix->labels[id] = label;
-    vw_status st = old != VW_NO_NODE
-                       ? vw_labelmap_set(&ix->map, ix->labels, label, id, ix->capacity)
-                       : vw_labelmap_insert(&ix->map, ix->labels, id, ix->capacity);
+    st = old != VW_NO_NODE ? vw_labelmap_set(&ix->map, ix->labels, label, id, ix->capacity)
+                           : vw_labelmap_insert(&ix->map, ix->labels, id, ix->capacity);
     if (st != VW_OK) {
         ix->labels[id] = keep_label;
         free(upper);
@@ -140,6 +143,7 @@ static vw_status place_at(vw_index *ix, const float *v, uint64_t label, unsigned
     write_node(ix, id, v, tmp, level, upper);
     /* Visible at once, or hidden until linked when it replaces a node. */
     vw_state_set(ix, id, old != VW_NO_NODE ? VW_NODE_HIDDEN : VW_NODE_LIVE);
+    vw_attrs_on_place(ix, label, id);
     ix->live++; /* a replaced node's removal takes one off */
     *out = (placed){id, old};
     return VW_OK;

@@ -61,6 +61,7 @@
  * Everything here runs under the writer lock with no batch insert running,
  * so lists change only through this file while it works; searches read
  * them meanwhile (see vw_list_* in vw_internal.h for why that is safe). */
+#include "attrs.h"
 #include "vw_internal.h"
 
 #include <stdlib.h>
@@ -734,6 +735,7 @@ vw_status vw_index_remove(vw_index *ix, uint64_t label) {
     if (st == VW_OK)
         st = vw_labelmap_remove(&ix->map, ix->labels, label, ix->capacity);
     if (st == VW_OK) {
+        vw_attrs_on_remove(ix, label);
         vw_node_retire(ix, id);
         vw_purge_if_due(ix, 1);
         vw_index_publish(ix);

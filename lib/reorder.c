@@ -19,6 +19,7 @@
  * are numbered last and then dropped, which compacts the index after churn.
  * Searches wait (the storage lock is held for writing): ids change under
  * them, so neither epochs nor atomic list reads would make it safe. */
+#include "attrs.h"
 #include "vw_internal.h"
 
 #include <stdlib.h>
@@ -130,6 +131,7 @@ static vw_status apply(vw_index *ix, const uint32_t *rank) {
     permute_rows(ix->upper, sizeof *ix->upper, rank, n, moved, carry, spare);
     vw_top t = vw_top_get(ix);
     vw_top_set(ix, rank[t.entry], t.level);
+    vw_attrs_on_renumber(ix, rank, n);
     free(moved);
     free(carry);
     free(spare);

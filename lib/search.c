@@ -22,6 +22,7 @@
  * the layer by the levels the index holds in memory. So every read stays
  * inside the arrays, whatever the file holds; it costs one well-predicted
  * compare per neighbour. */
+#include "attrs.h"
 #include "count.h"
 #include "vw_internal.h"
 
@@ -282,25 +283,16 @@ static uint32_t rescore(const vw_index *ix, vw_scratch *s, const float *q, uint3
     return n;
 }
 
-/* Search with the storage lock held, the epoch entered and the arguments
- * checked. The visited set covers the capacity: inserts may add ids past
- * any count read now, but not past the capacity while the lock is held. */
-static vw_status search_locked(const vw_index *ix, vw_scratch *s, vw_top top, const float *query,
-                               uint32_t k, const vw_search_options *o, uint64_t *out_labels,
-                               float *out_distances, uint32_t *found) {
+/* The walk: descent, layer-0 beam, re-rank, with the query normalized.
+ * The planner calls it too, with a widened beam and its filter. */
+vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const float *q, uint32_t k,
+                         const vw_search_options *o, uint64_t *out_labels, float *out_distances,
+                         uint32_t *found) {
     VW_ASSERT(vw_holds(ix, VW_HELD_READ) && atomic_load(&s->epoch) != 0);
     uint32_t beam = o->ef > k ? o->ef : k;
     vw_status st = vw_scratch_fit(s, ix->capacity, beam, ix->dim);
     if (st != VW_OK)
         return st;
-    const float *q = query;
-    if (ix->metric == VW_METRIC_COSINE) {
-        memcpy(s->qbuf, query, (size_t)ix->dim * sizeof *s->qbuf);
-        st = vw_normalize(s->qbuf, ix->dim);
-        if (st != VW_OK)
-            return st;
-        q = s->qbuf;
-    }
     vw_query pq = vw_prepare_query(ix, q, s->pbuf);
     VW_COUNT_ADD(searches, 1);
     uint32_t ep = vw_greedy_descend(ix, &pq, top.entry, top.level, 0, false);
@@ -321,6 +313,31 @@ static vw_status search_locked(const vw_index *ix, vw_scratch *s, vw_top top, co
     return VW_OK;
 }
 
+/* Search with the storage lock held, the epoch entered and the arguments
+ * checked. The visited set covers the capacity: inserts may add ids past
+ * any count read now, but not past the capacity while the lock is held.
+ * An attribute filter goes to the planner (planner.c); without one the
+ * search costs one test more than before filters existed. */
+static vw_status search_locked(const vw_index *ix, vw_scratch *s, vw_top top, const float *query,
+                               uint32_t k, const vw_search_options *o, uint64_t *out_labels,
+                               float *out_distances, uint32_t *found) {
+    uint32_t beam = o->ef > k ? o->ef : k;
+    vw_status st = vw_scratch_fit(s, ix->capacity, beam, ix->dim);
+    if (st != VW_OK)
+        return st;
+    const float *q = query;
+    if (ix->metric == VW_METRIC_COSINE) {
+        memcpy(s->qbuf, query, (size_t)ix->dim * sizeof *s->qbuf);
+        st = vw_normalize(s->qbuf, ix->dim);
+        if (st != VW_OK)
+            return st;
+        q = s->qbuf;
+    }
+    if (o->where)
+        return vw_filtered_search(ix, s, top, q, k, o, out_labels, out_distances, found);
+    return vw_search_walk(ix, s, top, q, k, o, out_labels, out_distances, found);
+}
+
 /* An index with no element: never filled, or every element removed. */
 static bool is_empty(const vw_index *ix, vw_top top) {
     vw_index *mix = (vw_index *)ix;
@@ -330,7 +347,8 @@ static bool is_empty(const vw_index *ix, vw_top top) {
 
 void vw_search_options_default(vw_search_options *o) {
     if (o)
-        *o = (vw_search_options){.ef = 64, .rerank = 0, .filter = NULL, .filter_ctx = NULL};
+        *o = (vw_search_options){
+            .ef = 64, .rerank = 0, .filter = NULL, .filter_ctx = NULL, .where = NULL};
 }
 
 vw_status vw_index_search_ex(const vw_index *ix, const float *query, uint32_t k,

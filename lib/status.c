@@ -5,7 +5,7 @@
 #include <stdio.h>
 
 /* One detail buffer per thread: errors from concurrent searches never mix. */
-static _Thread_local char detail[256];
+static _Thread_local char detail[1024]; /* room for two paths and a way to recover */
 
 static const char *const status_text[VW_STATUS_COUNT_] = {
     [VW_OK] = "success",

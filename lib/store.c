@@ -20,21 +20,33 @@
  * so replaying writes the index already holds changes nothing.
  *
  * Opening replays the log over the snapshot; a torn tail (a group the crash
- * interrupted, never acknowledged) is cut off whole. If a logged write
- * cannot be applied (out of memory), the index and the log disagree: the
- * store refuses further writes until it is reopened, which replays the log
- * again. */
+ * interrupted, never acknowledged) is cut off whole. A write is checked
+ * against the index before it is logged, so a logged write can be applied;
+ * if it still cannot be (out of memory), the index and the log disagree:
+ * the store refuses further writes until it is reopened, which replays the
+ * log again.
+ *
+ * The directory describes itself: the snapshot carries the store's id and
+ * the number of the last write it holds, the log's header the id and the
+ * number of its first record. So a log of another store, a snapshot older
+ * than its log, a lost snapshot under a log and a lost log beside a
+ * snapshot are each refused with what is missing and how to recover,
+ * never papered over by re-seeding from the initial index (FORMAT.md, "What
+ * a reader does"). */
 #include "fileio.h"
 #include "vw_internal.h"
 #include "wal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* One caller's write, queued until a leader commits it. */
@@ -58,8 +70,12 @@ struct vw_store {
     bool snapshot_wanted; /* a snapshot waits: no new commit starts */
     vw_status failed;     /* sticky: writes are refused */
     char failed_detail[200];
-    vw_store_stats stats;     /* under mu */
-    char skipped_detail[200]; /* why the first skipped record was skipped */
+    vw_store_stats stats;              /* under mu */
+    char skipped_detail[200];          /* why the first skipped record was skipped */
+    unsigned char id[VW_WAL_ID_BYTES]; /* the store's id, in its snapshot and its log */
+    uint64_t covered;                  /* replay: the last write the snapshot holds */
+    bool skip_covered;                 /* replay: records up to `covered` are in it */
+    char *dir, *log_path;
 };
 
 #define MAX_GROUP_BYTES ((uint64_t)64 << 20) /* one commit writes at most this much */
@@ -87,6 +103,8 @@ static vw_status check_upsert(const vw_store *s, const float *vectors, const uin
 static vw_status replay_one(void *ctx, const vw_record_view *v) {
     vw_store *s = ctx;
     vw_wal_record r = {v->type, v->count, v->labels, v->vectors};
+    if (s->skip_covered && v->seq <= s->covered)
+        return VW_OK; /* a crash came between the snapshot and emptying the log */
     if (r.type == VW_WAL_UPSERT && check_upsert(s, r.vectors, r.labels, r.count) != VW_OK) {
         if (s->stats.skipped_records++ == 0)
             snprintf(s->skipped_detail, sizeof s->skipped_detail, "write log record %llu: %s",
@@ -131,41 +149,235 @@ static vw_status lock_dir(vw_store *s, const char *dir) {
     return st;
 }
 
-/* The snapshot, or the first one made from `initial`. */
-static vw_status load_snapshot(vw_store *s, const char *dir, const char *initial) {
-    struct stat sb;
-    if (stat(s->snap_path, &sb) == 0)
-        return vw_index_load(s->snap_path, VW_LOAD_DEFAULT, &s->ix);
-    if (errno != ENOENT)
-        return vw_fail_errno(VW_ERR_IO, "stat", s->snap_path);
-    if (!initial)
-        return vw_fail(VW_ERR_NOT_FOUND, "%s holds no index yet and none was given to start from",
-                       dir);
-    vw_status st = vw_index_load(initial, VW_LOAD_DEFAULT, &s->ix);
-    return st == VW_OK ? vw_index_save(s->ix, s->snap_path) : st;
+/* ------------------------------------------------------------------ binding */
+
+/* The snapshot carries the store's id and the number of the last write it
+ * holds (the index's store tag: 16 bytes id, 8 bytes number, 8 zero); the
+ * log's header carries the id and the number of its first record. */
+static void set_tag(vw_store *s, uint64_t covered) {
+    memset(s->ix->store_tag, 0, sizeof s->ix->store_tag);
+    memcpy(s->ix->store_tag, s->id, VW_WAL_ID_BYTES);
+    memcpy(s->ix->store_tag + VW_WAL_ID_BYTES, &covered, sizeof covered);
+    s->ix->has_store_tag = true;
 }
 
-static vw_status open_store(vw_store *s, const char *dir, const char *initial) {
-    vw_status st = lock_dir(s, dir);
-    char *log_path = join(dir, "wal.log");
-    s->snap_path = join(dir, "index.vwi");
-    if (st == VW_OK && (!log_path || !s->snap_path))
-        st = vw_fail(VW_ERR_NOMEM, "paths");
-    if (st == VW_OK)
-        st = load_snapshot(s, dir, initial);
-    vw_wal_report rep = {0};
-    if (st == VW_OK) {
-        vw_stats info;
-        vw_index_stats(s->ix, &info);
-        st = vw_wal_open(log_path, info.dim, info.metric, replay_one, s, &s->wal, &rep);
-    }
-    free(log_path);
+static uint64_t tag_covered(const vw_index *ix) {
+    uint64_t covered;
+    memcpy(&covered, ix->store_tag + VW_WAL_ID_BYTES, sizeof covered);
+    return covered;
+}
+
+/* 16 random bytes: two stores never share an id, so a log copied from one
+ * into the other is told apart even when both began from the same file. */
+static void new_id(unsigned char *id) {
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    bool got = fd >= 0 && read(fd, id, VW_WAL_ID_BYTES) == (ssize_t)VW_WAL_ID_BYTES;
+    if (fd >= 0)
+        close(fd);
+    if (got)
+        return;
+    static atomic_uint counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t a = vw_mix64((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    uint64_t b = vw_mix64(((uint64_t)getpid() << 32) ^ atomic_fetch_add(&counter, 1) ^ a);
+    memcpy(id, &a, sizeof a);
+    memcpy(id + sizeof a, &b, sizeof b);
+}
+
+/* Saves the index with a tag holding every logged write, then empties the
+ * log. No write runs meanwhile. A failure after the rename leaves the log
+ * unknown (w->broken): the caller stops taking writes. */
+static vw_status take_snapshot(vw_store *s) {
+    uint64_t covered = s->wal.next_seq - 1;
+    set_tag(s, covered);
+    vw_status st = vw_index_save(s->ix, s->snap_path);
+    return st == VW_OK ? vw_wal_reset(&s->wal, covered + 1) : st;
+}
+
+/* How to start over from the snapshot alone, for the messages below. */
+#define FROM_SNAPSHOT_ALONE                                                                        \
+    "to keep only what the snapshot holds, start a new store from it (vw-serve -x %s "             \
+    "--data NEWDIR)"
+
+static vw_status refuse_missing_snapshot(const vw_store *s) {
+    return vw_fail(VW_ERR_CORRUPT,
+                   "%s: index.vwi is missing, but wal.log holds writes made after a snapshot of "
+                   "this store (from write %llu on): starting again from the initial index would "
+                   "lose acknowledged writes. Put this store's index.vwi back; to give those "
+                   "writes up, move wal.log away and start again from the initial index",
+                   s->dir, (unsigned long long)s->wal.base);
+}
+
+static vw_status refuse_missing_log(const vw_store *s) {
+    return vw_fail(VW_ERR_CORRUPT,
+                   "%s: wal.log is missing, but index.vwi is a store's snapshot (of writes up to "
+                   "%llu) whose log held every write acknowledged since. Put this store's wal.log "
+                   "back; " FROM_SNAPSHOT_ALONE,
+                   s->dir, (unsigned long long)tag_covered(s->ix), s->snap_path);
+}
+
+/* The log's header against the snapshot's tag. */
+static vw_status check_binding(const vw_store *s) {
+    uint64_t covered = tag_covered(s->ix);
+    if (memcmp(s->wal.id, s->id, VW_WAL_ID_BYTES) != 0)
+        return vw_fail(VW_ERR_CORRUPT,
+                       "%s: wal.log belongs to another store than index.vwi (their store ids "
+                       "differ): replaying it would mix two stores. Put this store's wal.log "
+                       "back; " FROM_SNAPSHOT_ALONE,
+                       s->dir, s->snap_path);
+    if (s->wal.base > covered + 1)
+        return vw_fail(VW_ERR_CORRUPT,
+                       "%s: wal.log starts at write %llu but index.vwi holds writes up to %llu: "
+                       "writes %llu..%llu are missing (is index.vwi an older copy?). Put the newer "
+                       "index.vwi back; " FROM_SNAPSHOT_ALONE,
+                       s->dir, (unsigned long long)s->wal.base, (unsigned long long)covered,
+                       (unsigned long long)covered + 1, (unsigned long long)s->wal.base - 1,
+                       s->snap_path);
+    return VW_OK;
+}
+
+/* ------------------------------------------------------------------ recovering */
+
+static vw_status replay(vw_store *s) {
+    vw_stats info;
+    vw_index_stats(s->ix, &info);
+    vw_wal_report rep;
+    vw_status st = vw_wal_replay(&s->wal, info.dim, info.metric, replay_one, s, &rep);
     s->stats.replayed_records = rep.records;
     s->stats.replayed_writes = rep.writes;
     s->stats.dropped_bytes = rep.dropped_bytes;
     s->stats.log_records = rep.records;
-    s->stats.log_bytes = s->wal.size;
+    if (st == VW_ERR_CORRUPT) {
+        char why[400];
+        snprintf(why, sizeof why, "%s", vw_last_error_detail());
+        st = vw_fail(st, "%s; " FROM_SNAPSHOT_ALONE, why, s->snap_path);
+    }
     return st;
+}
+
+/* The log, emptied and bound to this store, as if a snapshot had just been
+ * taken: for a log of an older version (no binding), or one that a crash
+ * left behind the snapshot. */
+static vw_status rebind_log(vw_store *s, uint64_t covered) {
+    vw_stats info;
+    vw_index_stats(s->ix, &info);
+    memcpy(s->wal.id, s->id, VW_WAL_ID_BYTES);
+    s->wal.dim = info.dim;
+    s->wal.metric = info.metric;
+    s->wal.next_seq = covered + 1;
+    s->stats.log_records = 0;
+    bool tagged = s->ix->has_store_tag && covered == tag_covered(s->ix);
+    return tagged ? vw_wal_reset(&s->wal, covered + 1) : take_snapshot(s);
+}
+
+/* A store of this version: snapshot tagged, log bound to it. */
+static vw_status recover(vw_store *s) {
+    memcpy(s->id, s->ix->store_tag, VW_WAL_ID_BYTES);
+    uint64_t covered = tag_covered(s->ix);
+    if (s->wal.version != 2) /* a crash came in the middle of upgrading this store */
+        return rebind_log(s, covered);
+    vw_status st = check_binding(s);
+    s->covered = covered;
+    s->skip_covered = true;
+    if (st == VW_OK)
+        st = replay(s);
+    if (st == VW_OK && s->wal.next_seq <= covered) /* the whole log is in the snapshot */
+        st = rebind_log(s, covered);
+    return st;
+}
+
+/* A store written before snapshots were tagged (or a log of such a store
+ * beside a snapshot that lost its log): replayed as it is, then given an id
+ * and tagged by a snapshot. A bound log with records beside an untagged
+ * snapshot is another store's. */
+static vw_status upgrade(vw_store *s, bool have_log) {
+    new_id(s->id);
+    vw_status st = VW_OK;
+    if (have_log && s->wal.version == 2 && !vw_wal_empty(&s->wal))
+        return vw_fail(VW_ERR_CORRUPT,
+                       "%s: wal.log belongs to a store but index.vwi is no store's snapshot: "
+                       "replaying it would mix two stores; " FROM_SNAPSHOT_ALONE,
+                       s->dir, s->snap_path);
+    if (have_log && s->wal.version == 1)
+        st = replay(s);
+    if (st == VW_OK && !have_log) {
+        vw_stats info;
+        vw_index_stats(s->ix, &info);
+        st = vw_wal_create(s->log_path, s->id, 1, info.dim, info.metric, &s->wal);
+    }
+    return st == VW_OK ? rebind_log(s, 0) : st;
+}
+
+/* The first start: the log first, then the snapshot, so that a snapshot
+ * never exists without its log (a crash between leaves an empty log, which
+ * the next start recognises as this unfinished creation). */
+static vw_status create_store(vw_store *s, const char *initial) {
+    vw_wal_close(&s->wal);
+    vw_status st = vw_index_load(initial, VW_LOAD_DEFAULT, &s->ix);
+    if (st != VW_OK)
+        return st;
+    new_id(s->id);
+    vw_stats info;
+    vw_index_stats(s->ix, &info);
+    st = vw_wal_create(s->log_path, s->id, 1, info.dim, info.metric, &s->wal);
+    return st == VW_OK ? take_snapshot(s) : st;
+}
+
+/* A log that can only be what a first start left when a crash stopped it. */
+static bool unfinished_creation(const vw_wal *w) {
+    return w->version == 0 || (w->version == 2 && w->base == 1 && vw_wal_empty(w));
+}
+
+/* Removes what a writer killed in the middle left: "<name>.tmp.<pid>.<n>"
+ * files of the snapshot and of the log (vw_atomic_open's names). Only under
+ * the directory's lock, so no live writer of this store owns them. */
+static void remove_stale_temporaries(const vw_store *s) {
+    DIR *d = opendir(s->dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        const char *rest = NULL;
+        if (strncmp(e->d_name, "index.vwi.tmp.", 14) == 0)
+            rest = e->d_name + 14;
+        else if (strncmp(e->d_name, "wal.log.tmp.", 12) == 0)
+            rest = e->d_name + 12;
+        if (!rest || strspn(rest, "0123456789.") != strlen(rest) || !strchr(rest, '.'))
+            continue;
+        char *path = join(s->dir, e->d_name);
+        if (path)
+            unlink(path);
+        free(path);
+    }
+    if (d)
+        closedir(d);
+}
+
+static vw_status open_store(vw_store *s, const char *initial) {
+    vw_status st = lock_dir(s, s->dir);
+    if (st != VW_OK)
+        return st;
+    remove_stale_temporaries(s);
+    struct stat sb;
+    bool have_snap = stat(s->snap_path, &sb) == 0;
+    if (!have_snap && errno != ENOENT)
+        return vw_fail_errno(VW_ERR_IO, "stat", s->snap_path);
+    vw_status lst = vw_wal_open(s->log_path, &s->wal);
+    if (lst != VW_OK && lst != VW_ERR_NOT_FOUND)
+        return lst;
+    bool have_log = lst == VW_OK;
+    if (!have_snap) {
+        if (have_log && !unfinished_creation(&s->wal))
+            return refuse_missing_snapshot(s);
+        if (!initial)
+            return vw_fail(VW_ERR_NOT_FOUND,
+                           "%s holds no index yet and none was given to start from", s->dir);
+        return create_store(s, initial);
+    }
+    st = vw_index_load(s->snap_path, VW_LOAD_DEFAULT, &s->ix);
+    if (st != VW_OK)
+        return st;
+    if (!s->ix->has_store_tag)
+        return upgrade(s, have_log);
+    return have_log ? recover(s) : refuse_missing_log(s);
 }
 
 vw_status vw_store_open(const char *dir, const char *initial, vw_store **out) {
@@ -180,7 +392,12 @@ vw_status vw_store_open(const char *dir, const char *initial, vw_store **out) {
     s->wal.fd = -1;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    vw_status st = open_store(s, dir, initial);
+    s->dir = strdup(dir);
+    s->log_path = join(dir, "wal.log");
+    s->snap_path = join(dir, "index.vwi");
+    vw_status st = !s->dir || !s->log_path || !s->snap_path ? vw_fail(VW_ERR_NOMEM, "paths")
+                                                            : open_store(s, initial);
+    s->stats.log_bytes = s->wal.size;
     if (st != VW_OK) {
         vw_store_close(s);
         return st;
@@ -197,6 +414,8 @@ void vw_store_close(vw_store *s) {
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* releases the flock */
     free(s->snap_path);
+    free(s->log_path);
+    free(s->dir);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -363,10 +582,10 @@ vw_status vw_store_snapshot(vw_store *s) {
     pthread_mutex_unlock(&s->mu);
     /* Everything logged is applied (commits apply before they end): the
      * snapshot holds the whole log, which can then go. */
-    vw_status st = vw_index_save(s->ix, s->snap_path);
-    if (st == VW_OK)
-        st = vw_wal_reset(&s->wal);
+    vw_status st = take_snapshot(s);
     pthread_mutex_lock(&s->mu);
+    if (st != VW_OK && s->wal.broken && s->failed == VW_OK)
+        fail_store(s, st); /* the snapshot is in place, the log may not be emptied */
     if (st == VW_OK) {
         s->stats.snapshots++;
         s->stats.log_records = 0;

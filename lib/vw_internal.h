@@ -35,6 +35,7 @@
  * in and the debug-build checks of it.
  */
 #ifndef VW_INTERNAL_H
+#define VW_STORE_TAG_BYTES 32u /* the store section of an index file (store.c) */
 #define VW_INTERNAL_H
 
 #include "heap.h"
@@ -353,6 +354,11 @@ struct vw_index {
     size_t codes_len, exact_len, resid_len, links0_len;
     size_t resid_size;
     bool pack_links; /* vw_index_save writes packed layer-0 lists (loaded from such a file) */
+    /* A durable store's binding of its snapshot to its log (store.c), kept
+     * opaque here: vw_index_save writes it as an optional section, the
+     * loader reads it back (lib/FORMAT.md, "The store section"). */
+    bool has_store_tag;
+    unsigned char store_tag[VW_STORE_TAG_BYTES];
     /* mmap-loaded packed lists: where node id's list starts, in words from
      * links0 (which points into the mapping); NULL for fixed rows */
     uint32_t *links0_at;
@@ -378,7 +384,8 @@ struct vw_index {
     uint64_t live;          /* labels present (writer's copy; stats reads counters) */
 
     vw_labelmap map;
-    vw_dist_fn dist; /* float32 distance: l2sq for L2, 1 - dot for IP/cosine */
+    struct vw_attrs *attrs; /* attributes (attrs.h); NULL until an element has some */
+    vw_dist_fn dist;        /* float32 distance: l2sq for L2, 1 - dot for IP/cosine */
     vw_dist_batch_fn dist_batch;
     const vw_kernels *kernels;
 

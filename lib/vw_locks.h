@@ -33,6 +33,13 @@
  *               two could deadlock.
  *   pool_lock   mutex: the free list of search scratch (scratch.c). A leaf:
  *               nothing else is taken while it is held.
+ *   attrs lock  rwlock of the attribute store (attrs.h, ix->attrs). Read: a
+ *               filtered search, for its planning and its whole scan or
+ *               walk. Write: a writer changing records or the per-field
+ *               indexes (set_attributes, a removal, a new label's record
+ *               in place_at, their growth). A leaf: nothing is taken while
+ *               it is held. A record's node is an atomic word, which
+ *               place_at sets for an upsert without the lock.
  *
  * Outside an index:
  *
@@ -55,6 +62,8 @@
  *   writer -> pool_lock              an insert or a purge getting scratch
  *   writer -> rw (read)              a search from a progress callback
  *   rw (read) -> pool_lock           every search
+ *   rw (read) -> attrs (read)        a filtered search (planner.c)
+ *   writer [-> place_lock] -> attrs (write)   attrs.c, insert.c place_at
  *
  * rw is never taken twice by one thread (not recursive), and a thread holding
  * rw never takes writer: a growth waiting for the searches would wait for

@@ -8,10 +8,15 @@
  * most a partly written group at the end of the file: its records were never
  * acknowledged. Reading back stops at the first record that is incomplete
  * or fails its checksum and truncates the file there, so a torn record is
- * dropped whole and never half-applied. If intact records follow the
- * damage, the damage cannot be a torn tail (nothing is written after an
- * unfinished group) but a damaged disk: dropping them would lose
- * acknowledged writes, so the log is refused instead (VW_ERR_CORRUPT). */
+ * dropped whole and never half-applied. If an intact record follows the
+ * damage, or follows a gap in the numbering, the damage cannot be a torn
+ * tail (nothing is written after an unfinished group) but a damaged disk:
+ * dropping it would lose acknowledged writes, so the log is refused
+ * instead (VW_ERR_CORRUPT).
+ *
+ * The header binds the log to its store: the store's id (also in the
+ * snapshot) and the number of the first record the log may hold, one past
+ * the last write the snapshot holds (store.c checks both). */
 #include "wal.h"
 
 #include "bytes.h"
@@ -28,7 +33,7 @@
 
 static const unsigned char log_magic[8] = {0x89, 'V', 'W', 'L', 'O', 'G', '\n', 0};
 
-#define LOG_VERSION     1u
+#define LOG_VERSION     2u /* 1: no store id and base (read, never written) */
 #define BYTE_ORDER_MARK 0x0A0B0C0Du
 #define RECORD_MAGIC    0x52435756u /* "VWCR" */
 #define MAX_PAYLOAD     ((uint64_t)1 << 32)
@@ -41,6 +46,8 @@ enum {
     L_DIM = 16,
     L_METRIC = 20,
     L_CRC = 24,
+    L_ID = 32,
+    L_BASE = 48,
     R_MAGIC = 0,
     R_CRC = 4,
     R_TYPE = 8,
@@ -61,17 +68,20 @@ static uint64_t payload_bytes(uint32_t type, uint64_t count, uint32_t dim) {
 
 /* ------------------------------------------------------------------ file header */
 
-static void build_header(unsigned char *h, uint32_t dim, vw_metric metric) {
+static void build_header(const vw_wal *w, unsigned char *h) {
     memset(h, 0, VW_WAL_HEADER);
     memcpy(h + L_MAGIC, log_magic, sizeof log_magic);
     put32(h + L_BYTE_ORDER, BYTE_ORDER_MARK);
     put32(h + L_VERSION, LOG_VERSION);
-    put32(h + L_DIM, dim);
-    put32(h + L_METRIC, (uint32_t)metric);
+    put32(h + L_DIM, w->dim);
+    put32(h + L_METRIC, (uint32_t)w->metric);
+    memcpy(h + L_ID, w->id, VW_WAL_ID_BYTES);
+    put64(h + L_BASE, w->base);
     put32(h + L_CRC, vw_crc32c(0, h, VW_WAL_HEADER));
 }
 
-static vw_status check_header(const vw_wal *w, const unsigned char *h, vw_metric metric) {
+/* Reads the header's fields into w (version 1: no id and base). */
+static vw_status read_header(vw_wal *w, const unsigned char *h) {
     unsigned char copy[VW_WAL_HEADER];
     memcpy(copy, h, sizeof copy);
     put32(copy + L_CRC, 0);
@@ -80,65 +90,25 @@ static vw_status check_header(const vw_wal *w, const unsigned char *h, vw_metric
     if (get32(h + L_CRC) != vw_crc32c(0, copy, sizeof copy) ||
         get32(h + L_BYTE_ORDER) != BYTE_ORDER_MARK)
         return vw_fail(VW_ERR_CORRUPT, "%s: header damaged", w->path);
-    if (get32(h + L_VERSION) != LOG_VERSION)
-        return vw_fail(VW_ERR_VERSION, "%s: log format version %u, this library reads %u", w->path,
-                       get32(h + L_VERSION), LOG_VERSION);
-    if (get32(h + L_DIM) != w->dim || get32(h + L_METRIC) != (uint32_t)metric)
-        return vw_fail(VW_ERR_CORRUPT, "%s: log of a dim %u index, the snapshot has dim %u",
-                       w->path, get32(h + L_DIM), w->dim);
-    return VW_OK;
-}
-
-static vw_status write_at(const vw_wal *w, const void *buf, size_t len, uint64_t off) {
-    const unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = pwrite(w->fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            if (n == 0)
-                errno = ENOSPC;
-            return vw_fail_errno(VW_ERR_IO, "write", w->path);
-        }
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
+    w->version = get32(h + L_VERSION);
+    if (w->version != 1 && w->version != LOG_VERSION)
+        return vw_fail(VW_ERR_VERSION, "%s: log format version %u, this library reads 1 and %u",
+                       w->path, w->version, LOG_VERSION);
+    w->dim = get32(h + L_DIM);
+    w->metric = (vw_metric)get32(h + L_METRIC);
+    if (w->version >= 2) {
+        memcpy(w->id, h + L_ID, VW_WAL_ID_BYTES);
+        w->base = get64(h + L_BASE);
     }
     return VW_OK;
 }
 
 static vw_status read_at(const vw_wal *w, void *buf, size_t len, uint64_t off) {
-    unsigned char *p = buf;
-    while (len > 0) {
-        ssize_t n = pread(w->fd, p, len, (off_t)off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return vw_fail_errno(VW_ERR_IO, "read", w->path);
-        if (n == 0)
-            return vw_fail(VW_ERR_TRUNCATED, "%s ends early", w->path);
-        p += n;
-        off += (uint64_t)n;
-        len -= (size_t)n;
-    }
-    return VW_OK;
+    return vw_pread_full(w->fd, buf, len, off, w->path);
 }
 
 static vw_status sync_file(const vw_wal *w) {
-    return fdatasync(w->fd) == 0 ? VW_OK : vw_fail_errno(VW_ERR_IO, "fsync", w->path);
-}
-
-/* A new, empty log: the header, synced, and its name in the directory. */
-static vw_status create_log(vw_wal *w, vw_metric metric) {
-    unsigned char h[VW_WAL_HEADER];
-    build_header(h, w->dim, metric);
-    vw_status st = write_at(w, h, sizeof h, 0);
-    if (st == VW_OK)
-        st = sync_file(w);
-    if (st == VW_OK)
-        st = vw_sync_parent_dir(w->path);
-    w->size = VW_WAL_HEADER;
-    return st;
+    return vw_io_sync(w->fd, true) == 0 ? VW_OK : vw_fail_errno(VW_ERR_IO, "fsync", w->path);
 }
 
 /* ------------------------------------------------------------------ reading back */
@@ -199,66 +169,123 @@ static vw_record_view view_of(const vw_wal *w, const unsigned char *r) {
                             .dim = w->dim};
 }
 
-static vw_status replay(vw_wal *w, uint64_t file_size, vw_wal_apply_fn apply, void *ctx,
-                        vw_wal_report *rep) {
+/* Where replay stopped: at the end, at a record that is not whole (a torn
+ * tail, unless an intact one follows), or at an intact record out of order
+ * (damage: something before it is missing). */
+typedef enum stop { AT_END, AT_TORN, AT_GAP } stop;
+
+static vw_status replay_records(vw_wal *w, uint64_t file_size, vw_wal_apply_fn apply, void *ctx,
+                                vw_wal_report *rep, uint64_t *end, stop *why) {
     unsigned char *buf = NULL;
     size_t cap = 0;
     uint64_t off = VW_WAL_HEADER;
     vw_status st = VW_OK;
-    while (st == VW_OK && read_record(w, off, file_size, &buf, &cap)) {
+    *why = AT_END;
+    while (st == VW_OK && off < file_size) {
+        if (!read_record(w, off, file_size, &buf, &cap)) {
+            *why = AT_TORN;
+            break;
+        }
         vw_record_view v = view_of(w, buf);
-        if (rep->records > 0 && v.seq != w->next_seq)
-            break; /* out of sequence: not a record of this log */
+        if (w->version == 1 && rep->records == 0)
+            w->next_seq = v.seq; /* version 1 numbers from where its writer started */
+        if (v.seq != w->next_seq) {
+            *why = AT_GAP;
+            break;
+        }
         st = apply(ctx, &v);
         rep->records++;
         rep->writes += v.count;
         w->next_seq = v.seq + 1;
         off += VW_WAL_RECORD + pad8(get64(buf + R_LENGTH));
     }
+    if (*why == AT_GAP)
+        st = vw_fail(VW_ERR_CORRUPT,
+                     "%s: the record at byte %llu is number %llu where %llu was expected: records "
+                     "are missing before it (damage, not a torn tail)",
+                     w->path, (unsigned long long)off, (unsigned long long)get64(buf + R_SEQ),
+                     (unsigned long long)w->next_seq);
     free(buf);
+    *end = off;
+    return st;
+}
+
+vw_status vw_wal_replay(vw_wal *w, uint32_t dim, vw_metric metric, vw_wal_apply_fn apply, void *ctx,
+                        vw_wal_report *rep) {
+    *rep = (vw_wal_report){0};
+    if (w->dim != dim || w->metric != metric)
+        return vw_fail(VW_ERR_CORRUPT,
+                       "%s: log of a dim %u %s index, the snapshot is dim %u %s: not this "
+                       "store's log",
+                       w->path, w->dim, vw_metric_name(w->metric) ? vw_metric_name(w->metric) : "?",
+                       dim, vw_metric_name(metric));
+    uint64_t file_size = w->size, end;
+    w->next_seq = w->base;
+    stop why;
+    vw_status st = replay_records(w, file_size, apply, ctx, rep, &end, &why);
     if (st != VW_OK)
         return st;
-    w->size = off;
-    rep->dropped_bytes = file_size - off;
-    if (off == file_size)
+    w->size = end;
+    rep->dropped_bytes = file_size - end;
+    if (end == file_size)
         return VW_OK;
-    if (intact_after(w, off, file_size))
+    if (intact_after(w, end, file_size))
         return vw_fail(VW_ERR_CORRUPT,
                        "%s: damaged at byte %llu with intact records after it; acknowledged "
-                       "writes would be lost (move the log away to start from the snapshot)",
-                       w->path, (unsigned long long)off);
-    if (ftruncate(w->fd, (off_t)off) != 0)
+                       "writes would be lost",
+                       w->path, (unsigned long long)end);
+    if (vw_io_truncate(w->fd, end) != 0)
         return vw_fail_errno(VW_ERR_IO, "truncate", w->path);
     return sync_file(w);
 }
 
-vw_status vw_wal_open(const char *path, uint32_t dim, vw_metric metric, vw_wal_apply_fn apply,
-                      void *ctx, vw_wal *w, vw_wal_report *rep) {
-    *w = (vw_wal){.fd = -1, .dim = dim, .next_seq = 1};
-    *rep = (vw_wal_report){0};
+vw_status vw_wal_open(const char *path, vw_wal *w) {
+    *w = (vw_wal){.fd = -1};
     w->path = strdup(path);
     if (!w->path)
         return vw_fail(VW_ERR_NOMEM, "log path");
-    w->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    w->fd = open(path, O_RDWR | O_CLOEXEC);
     if (w->fd < 0)
         return vw_fail_errno(errno == ENOENT ? VW_ERR_NOT_FOUND : VW_ERR_IO, "open", path);
     struct stat sb;
     if (fstat(w->fd, &sb) != 0)
         return vw_fail_errno(VW_ERR_IO, "stat", path);
-    uint64_t size = (uint64_t)sb.st_size;
-    if (size < VW_WAL_HEADER) {
-        /* new, or created and never synced whole by a crashed open: empty */
-        if (ftruncate(w->fd, 0) != 0)
-            return vw_fail_errno(VW_ERR_IO, "truncate", path);
-        return create_log(w, metric);
+    if (!S_ISREG(sb.st_mode))
+        return vw_fail(VW_ERR_INVALID_ARG, "%s is not a regular file", path);
+    w->size = (uint64_t)sb.st_size;
+    if (w->size < VW_WAL_HEADER) {
+        /* version 1 created its log in place: a crash could leave it short */
+        w->size = VW_WAL_HEADER;
+        return VW_OK; /* version 0: nothing in it */
     }
     unsigned char h[VW_WAL_HEADER];
     vw_status st = read_at(w, h, sizeof h, 0);
-    if (st == VW_OK)
-        st = check_header(w, h, metric);
-    if (st == VW_OK)
-        st = replay(w, size, apply, ctx, rep);
-    return st;
+    return st == VW_OK ? read_header(w, h) : st;
+}
+
+bool vw_wal_empty(const vw_wal *w) {
+    return w->size <= VW_WAL_HEADER;
+}
+
+vw_status vw_wal_create(const char *path, const unsigned char *id, uint64_t base, uint32_t dim,
+                        vw_metric metric, vw_wal *w) {
+    *w = (vw_wal){.fd = -1, .version = LOG_VERSION, .base = base, .dim = dim, .metric = metric};
+    memcpy(w->id, id, VW_WAL_ID_BYTES);
+    w->path = strdup(path);
+    if (!w->path)
+        return vw_fail(VW_ERR_NOMEM, "log path");
+    unsigned char h[VW_WAL_HEADER];
+    build_header(w, h);
+    /* whole or not there: a crash never leaves a log without its header */
+    vw_status st = vw_file_write_atomic(path, h, sizeof h);
+    if (st != VW_OK)
+        return st;
+    w->fd = open(path, O_RDWR | O_CLOEXEC);
+    if (w->fd < 0)
+        return vw_fail_errno(VW_ERR_IO, "open", path);
+    w->size = VW_WAL_HEADER;
+    w->next_seq = base;
+    return VW_OK;
 }
 
 /* ------------------------------------------------------------------ appending */
@@ -297,14 +324,15 @@ vw_status vw_wal_append(vw_wal *w, const vw_wal_record *const *recs, size_t n) {
         encode(w, recs[i], w->next_seq + i, p);
         p += vw_wal_record_bytes(w, recs[i]->type, recs[i]->count);
     }
-    vw_status st = write_at(w, buf, (size_t)bytes, w->size);
+    vw_status st = w->broken ? vw_fail(VW_ERR_IO, "%s: an earlier failure left it unknown", w->path)
+                             : vw_pwrite_full(w->fd, buf, (size_t)bytes, w->size, w->path);
     if (st == VW_OK)
         st = sync_file(w);
     free(buf);
     if (st != VW_OK) {
         /* Take back what may have reached the file; the caller stops
          * writing if even that fails (vw_wal_append then never succeeds). */
-        if (ftruncate(w->fd, (off_t)w->size) != 0 || sync_file(w) != VW_OK)
+        if (vw_io_truncate(w->fd, w->size) != 0 || sync_file(w) != VW_OK)
             w->broken = true;
         return st;
     }
@@ -313,11 +341,29 @@ vw_status vw_wal_append(vw_wal *w, const vw_wal_record *const *recs, size_t n) {
     return VW_OK;
 }
 
-vw_status vw_wal_reset(vw_wal *w) {
-    if (ftruncate(w->fd, VW_WAL_HEADER) != 0)
-        return vw_fail_errno(VW_ERR_IO, "truncate", w->path);
-    w->size = VW_WAL_HEADER;
-    return sync_file(w);
+/* The records go first, then the header takes the new base: a crash in
+ * between leaves an empty log with the old base, which the store accepts
+ * (the snapshot holds more than the log starts with). */
+vw_status vw_wal_reset(vw_wal *w, uint64_t base) {
+    vw_status st = VW_OK;
+    if (vw_io_truncate(w->fd, VW_WAL_HEADER) != 0)
+        st = vw_fail_errno(VW_ERR_IO, "truncate", w->path);
+    if (st == VW_OK)
+        st = sync_file(w);
+    if (st == VW_OK) {
+        w->size = VW_WAL_HEADER;
+        w->base = base;
+        unsigned char h[VW_WAL_HEADER];
+        build_header(w, h);
+        st = vw_pwrite_full(w->fd, h, sizeof h, 0, w->path);
+    }
+    if (st == VW_OK)
+        st = sync_file(w);
+    if (st != VW_OK)
+        w->broken = true;
+    else
+        w->next_seq = base;
+    return st;
 }
 
 void vw_wal_close(vw_wal *w) {

@@ -8,8 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VW_WAL_HEADER 64u /* file header bytes */
-#define VW_WAL_RECORD 32u /* record header bytes */
+#define VW_WAL_HEADER   64u /* file header bytes */
+#define VW_WAL_RECORD   32u /* record header bytes */
+#define VW_WAL_ID_BYTES 16u /* the store id in the header */
 
 enum { VW_WAL_UPSERT = 1, VW_WAL_REMOVE = 2 };
 
@@ -34,7 +35,7 @@ typedef struct vw_record_view {
 typedef vw_status (*vw_wal_apply_fn)(void *ctx, const vw_record_view *r);
 
 typedef struct vw_wal_report {
-    uint64_t records;       /* records replayed */
+    uint64_t records;       /* records read back (and given to apply) */
     uint64_t writes;        /* labels they carried */
     uint64_t dropped_bytes; /* torn tail removed */
 } vw_wal_report;
@@ -42,26 +43,46 @@ typedef struct vw_wal_report {
 typedef struct vw_wal {
     int fd;
     char *path;
+    /* From the header: 0 for a file shorter than a header (a creation a
+     * crash interrupted, in logs before version 2), else 1 or 2. Version 1
+     * logs carry no store id and no base. */
+    uint32_t version;
+    unsigned char id[VW_WAL_ID_BYTES]; /* the store's id (version 2) */
+    uint64_t base;                     /* seq of the log's first record (version 2) */
     uint32_t dim;
+    vw_metric metric;
     uint64_t size;     /* bytes of whole records (the end of the log) */
     uint64_t next_seq; /* sequence number of the next record */
-    bool broken;       /* an append failed and could not be taken back */
+    bool broken;       /* the file may not be what w says: no more appends */
 } vw_wal;
 
-/* Opens the log at path (creating it, empty, if missing) for an index of
- * `dim` and `metric`, and calls apply for every whole record in order. A
- * torn or damaged tail is cut off (*rep says how many bytes); damage with
- * intact records after it is VW_ERR_CORRUPT. On failure vw_wal_close(w)
- * still releases what was opened. */
-vw_status vw_wal_open(const char *path, uint32_t dim, vw_metric metric, vw_wal_apply_fn apply,
-                      void *ctx, vw_wal *w, vw_wal_report *rep);
+/* Opens the existing log at path and reads its header (VW_ERR_NOT_FOUND
+ * if there is none, VW_ERR_FORMAT / VW_ERR_CORRUPT / VW_ERR_VERSION for a
+ * bad header). On failure vw_wal_close(w) still releases what was opened. */
+vw_status vw_wal_open(const char *path, vw_wal *w);
+/* Whether the log holds no record (only its header). */
+bool vw_wal_empty(const vw_wal *w);
+/* Checks the header against the snapshot's `dim` and `metric`, then calls
+ * apply for every whole record in order. Version 2 records must be
+ * numbered from base on, one by one. A torn tail (an incomplete or damaged
+ * last record) is cut off (*rep says how many bytes); a gap or damage with
+ * an intact record after it is VW_ERR_CORRUPT. */
+vw_status vw_wal_replay(vw_wal *w, uint32_t dim, vw_metric metric, vw_wal_apply_fn apply, void *ctx,
+                        vw_wal_report *rep);
+/* Creates a new, empty version-2 log at path (replacing any file there,
+ * atomically) for store `id` whose first record will be `base`, and opens
+ * it. */
+vw_status vw_wal_create(const char *path, const unsigned char *id, uint64_t base, uint32_t dim,
+                        vw_metric metric, vw_wal *w);
 /* Appends n records with one write and makes them durable (fdatasync). On
  * failure nothing was appended (the file is cut back), unless w->broken. */
 vw_status vw_wal_append(vw_wal *w, const vw_wal_record *const *recs, size_t n);
 /* Bytes a record of `count` labels takes in the file. */
 uint64_t vw_wal_record_bytes(const vw_wal *w, uint32_t type, uint64_t count);
-/* Empties the log (after a snapshot holds everything it held). */
-vw_status vw_wal_reset(vw_wal *w);
+/* Empties the log (after a snapshot holds everything it held); its next
+ * record will be `base`. On failure w->broken is set: the file may be
+ * empty with the old base, which a reopen handles but an append would not. */
+vw_status vw_wal_reset(vw_wal *w, uint64_t base);
 void vw_wal_close(vw_wal *w);
 
 #endif /* VW_WAL_H */

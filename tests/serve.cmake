@@ -8,7 +8,7 @@ target_include_directories(test_serve_http PRIVATE ${VW_SERVE_SRC})
 if(TARGET vw_tools)
   foreach(t json api)
     vw_add_test(NAME test_serve_${t} SOURCES test_serve_${t}.c ${VW_SERVE_SRC}/api.c
-                ${VW_SERVE_SRC}/api_vectors.c ${VW_SERVE_SRC}/http.c)
+                ${VW_SERVE_SRC}/api_vectors.c ${VW_SERVE_SRC}/api_bulk.c ${VW_SERVE_SRC}/http.c)
     target_include_directories(test_serve_${t} PRIVATE ${VW_SERVE_SRC})
     # vw_tools calls the library: the archive goes after it on the link line
     target_link_libraries(test_serve_${t} PRIVATE vw_tools vwhnsw_static)
@@ -27,6 +27,15 @@ if(TARGET vw-serve)
   # API keys: every scope against every route class, SIGHUP, refused files.
   vw_add_test(NAME test_serve_auth SOURCES test_serve_auth.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # Bulk loads (NDJSON, npy) streamed into the log, kill -9 mid-load, and
+  # the 413 Python's http.client reads thanks to the lingering close.
+  find_program(VW_SYSTEM_PYTHON python3 PATHS /usr/bin NO_DEFAULT_PATH)
+  if(NOT VW_SYSTEM_PYTHON)
+    set(VW_SYSTEM_PYTHON python3)
+  endif()
+  vw_add_test(NAME test_serve_bulk SOURCES test_serve_bulk.c LABELS durability TIMEOUT 600
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH} ${VW_SYSTEM_PYTHON}
+                   ${CMAKE_CURRENT_SOURCE_DIR}/serve_http_client.py)
   # The write API with --data, and a read-only server refusing it.
   vw_add_test(NAME test_serve_writes SOURCES test_serve_writes.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
@@ -53,4 +62,17 @@ if(TARGET vw-serve)
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   target_compile_definitions(test_serve_foreign PRIVATE
                              VW_SEEDS_DIR="${CMAKE_CURRENT_SOURCE_DIR}/fuzz/seeds")
+endif()
+
+# TLS through nginx (tools/nginx/vw-serve-tls.conf): a self-signed
+# certificate, nginx from a private prefix, search, write and 401 over
+# https://. Skipped (77) without nginx, openssl or curl.
+find_program(VW_BASH_TLS bash)
+if(VW_BASH_TLS AND TARGET vw-serve AND TARGET vw-gen AND TARGET vw-build)
+  add_test(NAME test_serve_tls
+           COMMAND ${VW_BASH_TLS} ${CMAKE_CURRENT_SOURCE_DIR}/test_serve_tls.sh
+                   $<TARGET_FILE:vw-serve> $<TARGET_FILE:vw-gen> $<TARGET_FILE:vw-build>
+                   ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/tls_scratch)
+  set_tests_properties(test_serve_tls PROPERTIES LABELS concurrency TIMEOUT 300
+                       SKIP_RETURN_CODE 77)
 endif()

@@ -13,7 +13,10 @@
 #     (the container generates vectors and builds an index in it) and on a
 #     host directory holding an index.faiss written by Faiss (converted);
 #     each time the test waits for the health check, checks GET /, GET /stats
-#     and POST /search over the published port, and brings it down.
+#     and POST /search over the published port, and brings it down;
+#  4. once more with VW_WRITES=1 and a key file as the compose secret: a
+#     write needs a write key (401 without, 403 with a read key), JSON and
+#     NDJSON upserts are served back and the write log is in the volume.
 #
 # Skipped (77) only where podman cannot run containers at all. Measured here:
 # 136 s on a machine without the base image (debootstrap 106 s of it), 30 s
@@ -84,7 +87,8 @@ trap 'down; rm -rf "$work/data"' EXIT
 deploy() {
     local what=$1 data=$2 checks=$3
     step "compose up: $what"
-    VW_IMAGE=$image VW_PORT=$port VW_DATA=$data VW_N=3000 "${compose[@]}" up -d \
+    VW_IMAGE=$image VW_PORT=$port VW_DATA=$data VW_N=3000 VW_WRITES=${writes:-0} \
+        VW_API_KEYS=${keys:-/dev/null} "${compose[@]}" up -d \
         >"$work/compose.log" 2>&1 || { cat "$work/compose.log"; fail "compose up"; }
     local waited=0
     until podman "${podman_args[@]}" healthcheck run "$container" >/dev/null 2>&1; do
@@ -145,7 +149,29 @@ fresh_data() {
     chown -R 10001:10001 "$work/data" 2>/dev/null || chmod 777 "$work/data"
 }
 
+# VW_WRITES=1 and a key file from the compose secret: writes need a write key.
+check_writes_with_key() {
+    local read=(-H "Authorization: Bearer ctest-read-key-0123456789")
+    local write=(-H "X-API-Key: ctest-write-key-0123456789")
+    local v='[1,0.5,0.25,0.125]'
+    expect "GET / (open)" "$(get /)" '"status":"ok"'
+    expect "POST /vectors without a key" "$(curl -sS --max-time 10 -X POST -d "{\"ids\":[7],\"vectors\":[$v]}" "$url/vectors")" '"detail":"Not authenticated"'
+    expect "POST /vectors, read key" "$(curl -sS --max-time 10 "${read[@]}" -X POST -d "{\"ids\":[7],\"vectors\":[$v]}" "$url/vectors")" 'has the read scope'
+    expect "POST /vectors, write key" "$(curl -sS --max-time 10 "${write[@]}" -X POST -d "{\"ids\":[7],\"vectors\":[$v]}" "$url/vectors")" '{"upserted":1}'
+    expect "NDJSON, write key" "$(printf '{"id":8,"vector":[1,1,1,1]}\n{"id":9,"vector":[2,2,2,2]}\n' | curl -sS --max-time 10 "${write[@]}" -H 'Content-Type: application/x-ndjson' --data-binary @- "$url/vectors")" '{"upserted":2}'
+    expect "GET /vectors/9, read key" "$(curl -sS --max-time 10 "${read[@]}" "$url/vectors/9")" '"id":9,"vector":?2,2,2,2?}'
+    expect "GET /stats, read key" "$(curl -sS --max-time 10 "${read[@]}" "$url/stats")" '"read_only":false'
+    podman exec "$container" ls /data | tr '\n' ' ' | grep -q 'wal.log' ||
+        fail "no write log in the data volume"
+}
+
 deploy "a new named volume: generate 3000 vectors, build, serve" "" check_generated
 fresh_data "$src/tests/fuzz/seeds/fuzz_faiss/l2_idmap_n30.faiss"
 deploy "index.faiss in a host directory: convert, serve" "$work/data" check_converted
+fresh_data "$src/tests/fuzz/seeds/fuzz_faiss/l2_idmap_n30.faiss"
+printf 'read ctest-read-key-0123456789 ctest\nwrite ctest-write-key-0123456789 ctest-loader\n' >"$work/keys"
+chmod 600 "$work/keys"
+chown 10001:10001 "$work/keys" 2>/dev/null || fail "the key file must belong to uid 10001 (run as root)"
+writes=1 keys=$work/keys deploy "VW_WRITES=1 and an API key file (compose secret)" "$work/data" \
+    check_writes_with_key
 step "done"

@@ -288,9 +288,9 @@ static void crafted(void) {
     expect((const unsigned char *)"hello, world\n", 13, VW_ERR_FORMAT, "magic", "text file");
 
     memcpy(f, good, good_len);
-    wr32(f + 12, 5);
+    wr32(f + 12, 6);
     fix_crcs(f);
-    expect(f, good_len, VW_ERR_VERSION, "version 5", "newer version");
+    expect(f, good_len, VW_ERR_VERSION, "version 6", "newer version");
 
     storage_fields(f);
 
@@ -642,9 +642,9 @@ static void crafted_packed(void) {
     expect(f, good_len, VW_ERR_CORRUPT, "links0 section", "packed lists in version 3");
 
     memcpy(f, good, good_len);
-    wr32(f + 12, 5);
+    wr32(f + 12, 6);
     fix_crcs(f);
-    expect(f, good_len, VW_ERR_VERSION, "version 5", "version 5");
+    expect(f, good_len, VW_ERR_VERSION, "version 6", "version 6");
     if (resid) {
         const uint64_t so = sec_offset(good, STORAGE);
         memcpy(f, good, good_len);

@@ -54,6 +54,33 @@ static void write_seed_as(const char *name, vw_metric metric, uint32_t dim, uint
     }
 }
 
+/* Format version 5: attributes on some elements (the attributes section). */
+static void write_attr_seed(const char *name, uint64_t n, uint64_t removed, unsigned save) {
+    vw_params p;
+    vw_params_default(&p, 3);
+    p.M = 2;
+    p.ef_construction = 8;
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    float *x = tu_gaussian(n, 3, 5 + n);
+    CHECK_OK(vw_index_add_batch(ix, x, NULL, n, 1, NULL, NULL));
+    static const char *const texts[] = {
+        "{\"c\":\"red\",\"p\":12.5,\"s\":true}", "{\"c\":\"blue\",\"t\":[\"a\",\"b\"]}",
+        "{\"p\":-3,\"z\":null,\"t\":[]}", "{\"s\":false,\"c\":\"\\u00e9\"}"};
+    for (uint64_t i = 0; i < n; i += 2)
+        CHECK_OK(vw_index_set_attributes(ix, i, texts[i / 2 % 4], strlen(texts[i / 2 % 4])));
+    for (uint64_t i = 0; i < removed; i++)
+        CHECK_OK(vw_index_remove(ix, 4 * i + 1));
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.vwi", out_dir, name);
+    CHECK_OK(vw_index_save_ex(ix, path, save));
+    vw_index_free(ix);
+    free(x);
+    vw_index *back = NULL;
+    CHECK_OK(vw_index_load(path, VW_LOAD_MMAP, &back));
+    vw_index_free(back);
+}
+
 static void write_seed(const char *name, vw_metric metric, uint32_t dim, uint32_t M, uint64_t n,
                        vw_storage storage, uint32_t flags, uint64_t removed) {
     write_seed_as(name, metric, dim, M, n, storage, flags, removed, VW_SAVE_DEFAULT);
@@ -97,5 +124,7 @@ int main(int argc, char **argv) {
     write_seed_as("packed_ip_d2_n20_removed6", VW_METRIC_IP, 2, 3, 20, F32, 0, 6, PACK);
     write_seed_as("i8r_l2_d3_n16", VW_METRIC_L2, 3, 2, 16, I8, RES, 0, VW_SAVE_DEFAULT);
     write_seed_as("i8r_packed_cos_d5_n20_removed4", VW_METRIC_COSINE, 5, 2, 20, I8, RES, 4, PACK);
+    write_attr_seed("attrs_d3_n12", 12, 0, VW_SAVE_DEFAULT);
+    write_attr_seed("attrs_packed_d3_n16_removed3", 16, 3, PACK);
     return tu_result("test_persist_seeds");
 }

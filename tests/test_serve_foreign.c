@@ -1,6 +1,7 @@
 /* vw-serve on Faiss and hnswlib index files (the small ones the engines
  * wrote for the fuzz seeds, VW_SEEDS_DIR): it serves them as they are, with
- * the answers of the same file imported here, and refuses an hnswlib file
+ * the answers of the same file imported here, also with --data (the first
+ * start converts the file into the directory), and refuses an hnswlib file
  * without --metric with a message that asks for it.
  *
  *   test_serve_foreign VW_SERVE_BINARY SCRATCH_DIR */
@@ -12,8 +13,10 @@
 
 static const char *scratch;
 
+/* With `data` the server takes writes in that (new) directory: its first
+ * start converts the file there. */
 static void serve_file(const char *binary, const char *name, vw_metric metric, int metric_given,
-                       uint64_t count) {
+                       uint64_t count, const char *data) {
     char path[1024], log[1024];
     snprintf(path, sizeof path, "%s/%s", VW_SEEDS_DIR, name);
     snprintf(log, sizeof log, "%s/foreign_server.log", scratch);
@@ -23,10 +26,16 @@ static void serve_file(const char *binary, const char *name, vw_metric metric, i
     o.metric = metric;
     vw_index *local = NULL;
     CHECK(vw_index_import(path, &o, &local) == VW_OK);
-    const char *const with[] = {"--threads", "1", "--metric", vw_metric_name(metric), NULL};
-    const char *const without[] = {"--threads", "1", NULL};
+    const char *with[8] = {"--threads", "1", "--metric", vw_metric_name(metric), NULL};
+    const char *without[8] = {"--threads", "1", NULL};
+    if (data) { /* appended: NULL ends the lists otherwise */
+        with[4] = without[2] = "--data";
+        with[5] = without[3] = data;
+    }
     sv_server s;
-    if (local == NULL || sv_start(&s, binary, path, log, metric_given ? with : without) != 0) {
+    if (local == NULL ||
+        sv_start(&s, binary, path, log,
+                 metric_given ? (const char *const *)with : (const char *const *)without) != 0) {
         CHECK(!"vw-serve starts on a foreign file");
         vw_index_free(local);
         return;
@@ -51,6 +60,13 @@ static void serve_file(const char *binary, const char *name, vw_metric metric, i
     sv_close(&c);
     CHECK(sv_stop(&s) == 0);
     vw_index_free(local);
+    if (data) {
+        char file[1200];
+        snprintf(file, sizeof file, "%s/index.vwi", data);
+        CHECK(access(file, F_OK) == 0);
+        snprintf(file, sizeof file, "%s/import.vwi", data);
+        CHECK(access(file, F_OK) != 0); /* the converted seed is gone */
+    }
 }
 
 static void needs_metric(const char *binary) {
@@ -77,10 +93,18 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     scratch = argv[2];
     mkdir(scratch, 0755);
-    serve_file(argv[1], "fuzz_faiss/l2_idmap_n30.faiss", VW_METRIC_L2, 0, 30);
-    serve_file(argv[1], "fuzz_faiss/ip_n24.faiss", VW_METRIC_IP, 1, 24);
-    serve_file(argv[1], "fuzz_hnswlib/cosine_n30.hnsw", VW_METRIC_COSINE, 1, 30);
-    serve_file(argv[1], "fuzz_hnswlib/l2_deleted_n32.hnsw", VW_METRIC_L2, 1, 28);
+    serve_file(argv[1], "fuzz_faiss/l2_idmap_n30.faiss", VW_METRIC_L2, 0, 30, NULL);
+    serve_file(argv[1], "fuzz_faiss/ip_n24.faiss", VW_METRIC_IP, 1, 24, NULL);
+    serve_file(argv[1], "fuzz_hnswlib/cosine_n30.hnsw", VW_METRIC_COSINE, 1, 30, NULL);
+    serve_file(argv[1], "fuzz_hnswlib/l2_deleted_n32.hnsw", VW_METRIC_L2, 1, 28, NULL);
+    /* --data with a foreign file: converted on the first start */
+    char data[1024], cmd[1100];
+    snprintf(data, sizeof data, "%s/foreign_data", scratch);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", data);
+    CHECK(system(cmd) == 0);
+    serve_file(argv[1], "fuzz_faiss/l2_idmap_n30.faiss", VW_METRIC_L2, 0, 30, data);
+    CHECK(system(cmd) == 0);
+    serve_file(argv[1], "fuzz_hnswlib/cosine_n30.hnsw", VW_METRIC_COSINE, 1, 30, data);
     needs_metric(argv[1]);
     if (sv_failures) {
         fprintf(stderr, "%d check(s) failed\n", sv_failures);

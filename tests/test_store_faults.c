@@ -62,6 +62,15 @@ static store_dir new_store(vw_storage storage, vw_metric metric, uint32_t flags)
     return d;
 }
 
+/* Another store directory with the same initial index. */
+static store_dir other_dir(const store_dir *d) {
+    store_dir o = *d;
+    snprintf(o.dir, sizeof o.dir, "%s/s%d", root, case_no++);
+    snprintf(o.log, sizeof o.log, "%s/wal.log", o.dir);
+    snprintf(o.snap, sizeof o.snap, "%s/index.vwi", o.dir);
+    return o;
+}
+
 static vw_store *open_ok(const store_dir *d) {
     vw_store *s = NULL;
     CHECK_OK(vw_store_open(d->dir, d->initial, &s));
@@ -183,6 +192,167 @@ static void large_norms_are_reported_or_normalized(void) {
     vw_store_close(s);
 }
 
+/* ------------------------------------------------------------------ faults 3 and 4 */
+
+static void copy_file(const char *from, const char *to) {
+    size_t len;
+    unsigned char *buf = tu_slurp(from, &len);
+    CHECK(buf != NULL);
+    if (buf)
+        put_file(to, buf, len);
+    free(buf);
+}
+
+/* Opening fails with VW_ERR_CORRUPT and a detail naming `what`. */
+static void refused(const store_dir *d, const char *what) {
+    vw_store *s = NULL;
+    CHECK_ST(vw_store_open(d->dir, d->initial, &s), VW_ERR_CORRUPT);
+    CHECK(strstr(vw_last_error_detail(), what) != NULL);
+    vw_store_close(s);
+}
+
+/* Write 1 and a snapshot, then write 2, then the process ends. */
+static store_dir written_twice(void) {
+    store_dir d = new_store(VW_STORAGE_F32, VW_METRIC_L2, 0);
+    vw_store *s = open_ok(&d);
+    upsert_one(s, 100, 1);
+    CHECK_OK(vw_store_snapshot(s));
+    upsert_one(s, 101, 1);
+    vw_store_close(s);
+    return d;
+}
+
+/* Fault 3: a lost snapshot is refused with what to do, never rebuilt from
+ * the initial index (which lost write 1 while keeping write 2). */
+static void missing_snapshot_is_refused(void) {
+    store_dir d = written_twice();
+    CHECK(unlink(d.snap) == 0);
+    refused(&d, "index.vwi is missing");
+    CHECK(strstr(vw_last_error_detail(), "Put this store's index.vwi back") != NULL);
+    CHECK(file_size(d.snap) == 0 && file_size(d.log) > 64); /* nothing was touched */
+}
+
+/* A lost log beside a store's snapshot: the writes since the snapshot would
+ * be lost; refused, with how to start from the snapshot alone, which works. */
+static void missing_log_is_refused(void) {
+    store_dir d = written_twice();
+    CHECK(unlink(d.log) == 0);
+    refused(&d, "wal.log is missing");
+    CHECK(strstr(vw_last_error_detail(), "start a new store from it") != NULL);
+    store_dir fresh = other_dir(&d);
+    snprintf(fresh.initial, sizeof fresh.initial, "%s", d.snap);
+    vw_store *s = open_ok(&fresh);
+    CHECK(s && present(s, 100) && !present(s, 101));
+    vw_store_close(s);
+}
+
+/* Fault 4b: a log copied from another store of the same dimension and
+ * metric, begun from the same initial file, is not replayed. */
+static void foreign_log_is_refused(void) {
+    store_dir a = written_twice(), b = other_dir(&a);
+    vw_store *s = open_ok(&b);
+    upsert_one(s, 300, 1);
+    vw_store_close(s);
+    copy_file(a.log, b.log);
+    refused(&b, "belongs to another store");
+}
+
+/* An older copy of the snapshot under a newer log: the writes between them
+ * are missing. */
+static void older_snapshot_is_refused(void) {
+    store_dir d = written_twice();
+    char old[200];
+    snprintf(old, sizeof old, "%s.old", d.snap);
+    copy_file(d.snap, old);
+    vw_store *s = open_ok(&d);
+    CHECK_OK(vw_store_snapshot(s));
+    upsert_one(s, 102, 1);
+    vw_store_close(s);
+    copy_file(old, d.snap);
+    refused(&d, "are missing");
+}
+
+/* Fault 4a: a whole record cut out before the last one is damage; the
+ * last, intact, acknowledged record is not dropped as a torn tail. */
+static void gap_before_last_record_is_refused(void) {
+    store_dir d = new_store(VW_STORAGE_F32, VW_METRIC_L2, 0);
+    vw_store *s = open_ok(&d);
+    for (uint64_t i = 0; i < 20; i++)
+        upsert_one(s, 400 + i, 1);
+    vw_store_close(s);
+    size_t len;
+    unsigned char *log = tu_slurp(d.log, &len);
+    CHECK(log && len == 64 + 20 * REC_BYTES);
+    if (!log)
+        return;
+    for (int cut = 19; cut >= 5; cut -= 14) { /* the second-to-last, then the fifth */
+        unsigned char *gap = malloc(len);
+        size_t at = 64 + (size_t)(cut - 1) * REC_BYTES;
+        memcpy(gap, log, at);
+        memcpy(gap + at, log + at + REC_BYTES, len - at - REC_BYTES);
+        put_file(d.log, gap, len - REC_BYTES);
+        free(gap);
+        refused(&d, "records are missing before it");
+    }
+    put_file(d.log, log, len - REC_BYTES / 2); /* a torn last record is still a torn tail */
+    s = open_ok(&d);
+    CHECK(s && present(s, 418) && !present(s, 419));
+    vw_store_close(s);
+    free(log);
+}
+
+/* A store written by version 0.2.0 (untagged snapshot, version-1 log) opens
+ * with every write and is tagged from then on. */
+static void version1_store_is_upgraded(void) {
+    store_dir d = new_store(VW_STORAGE_F32, VW_METRIC_L2, 0);
+    vw_store *s = open_ok(&d);
+    upsert_one(s, 500, 1);
+    CHECK_OK(vw_store_remove(s, 2));
+    vw_store_close(s);
+    size_t len;
+    unsigned char *log = tu_slurp(d.log, &len);
+    CHECK(log && len > 64);
+    if (!log)
+        return;
+    uint32_t one = 1, zero = 0;
+    memcpy(log + 12, &one, 4); /* version 1: no store id, no base */
+    memset(log + 28, 0, 36);
+    memcpy(log + 24, &zero, 4);
+    uint32_t crc = vw_crc32c(0, log, 64);
+    memcpy(log + 24, &crc, 4);
+    put_file(d.log, log, len);
+    free(log);
+    copy_file(d.initial, d.snap); /* an untagged snapshot */
+    s = open_ok(&d);
+    CHECK(s && present(s, 500) && !present(s, 2));
+    upsert_one(s, 501, 1);
+    vw_store_close(s);
+    CHECK(unlink(d.log) == 0); /* tagged now: a lost log is noticed */
+    refused(&d, "wal.log is missing");
+}
+
+/* ------------------------------------------------------------------ fault 2 */
+
+/* Temporaries a killed snapshot left are removed at the next start; files
+ * that only look alike are not. */
+static void stale_temporaries_are_removed(void) {
+    store_dir d = written_twice();
+    char stale[3][200], other[200];
+    snprintf(stale[0], sizeof stale[0], "%s.tmp.12345.0", d.snap);
+    snprintf(stale[1], sizeof stale[1], "%s.tmp.999.17", d.snap);
+    snprintf(stale[2], sizeof stale[2], "%s.tmp.4242.3", d.log);
+    snprintf(other, sizeof other, "%s.tmp.notes", d.snap);
+    for (int i = 0; i < 3; i++)
+        copy_file(d.snap, stale[i]);
+    copy_file(d.snap, other);
+    vw_store *s = open_ok(&d);
+    for (int i = 0; i < 3; i++)
+        CHECK(access(stale[i], F_OK) != 0);
+    CHECK(access(other, F_OK) == 0);
+    CHECK(s && present(s, 100) && present(s, 101));
+    vw_store_close(s);
+}
+
 /* ------------------------------------------------------------------ main */
 
 int main(void) {
@@ -191,6 +361,13 @@ int main(void) {
     f16_out_of_range_is_refused_before_the_log();
     unappliable_logged_record_is_skipped();
     large_norms_are_reported_or_normalized();
+    missing_snapshot_is_refused();
+    missing_log_is_refused();
+    foreign_log_is_refused();
+    older_snapshot_is_refused();
+    gap_before_last_record_is_refused();
+    version1_store_is_upgraded();
+    stale_temporaries_are_removed();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)

@@ -4,6 +4,7 @@ vw_add_tool(NAME vw-serve SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/serve_main.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/server.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/dispatch.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/listener.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/auth.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/worker.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/slot.c
@@ -14,6 +15,8 @@ vw_add_tool(NAME vw-serve SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/openapi.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/api_vectors.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/api_bulk.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/bulk.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/writes.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/http.c)
 target_include_directories(vw-serve PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/serve)

@@ -11,7 +11,8 @@ terms. Python standard library only (http.client, json, struct).
 Ground truth: --gt FILE (.ivecs, row i = the exact top-k labels of query i),
 or --index INDEX.vwi --vw-bench PATH to have vw-bench compute it by brute
 force over the index's own vectors (vw-bench --gt-out). Queries: --queries
-FILE (.fvecs, the first N rows).
+FILE (.fvecs, or .npy float32 as the original benchmark.py took: the first
+N rows).
 
 Example (the 1M clustered reference workload):
   vw-serve -x c1m.vwi --normalize &
@@ -47,6 +48,29 @@ def read_vecs(path, kind, limit):
                 raise SystemExit(f"{path}: truncated row {len(rows)}")
             rows.append(list(struct.unpack(f"<{dim}{kind}", data)))
     return rows
+
+
+def read_npy(path, limit):
+    """Rows of a 2-D float32 .npy file (C order), without numpy."""
+    with open(path, "rb") as f:
+        magic = f.read(8)
+        if magic[:6] != b"\x93NUMPY" or magic[6] not in (1, 2, 3):
+            raise SystemExit(f"{path}: not a .npy file")
+        size = f.read(2 if magic[6] == 1 else 4)
+        (hlen,) = struct.unpack("<H" if magic[6] == 1 else "<I", size)
+        header = f.read(hlen).decode("latin1")
+        if "'<f4'" not in header or "'fortran_order': False" not in header:
+            raise SystemExit(f"{path}: the queries must be float32 in C order")
+        shape = header.split("'shape':")[1].split("(")[1].split(")")[0]
+        rows, dim = (int(x) for x in shape.split(",")[:2])
+        out = []
+        for _ in range(min(rows, limit)):
+            out.append(list(struct.unpack(f"<{dim}f", f.read(4 * dim))))
+        return out
+
+
+def read_queries(path, limit):
+    return read_npy(path, limit) if path.endswith(".npy") else read_vecs(path, "f", limit)
 
 
 def ground_truth(args, n, k):
@@ -98,7 +122,7 @@ class Client:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--url", default="http://127.0.0.1:8000")
-    ap.add_argument("--queries", required=True, help=".fvecs query file")
+    ap.add_argument("--queries", required=True, help=".fvecs or .npy (float32) query file")
     ap.add_argument("--gt", help=".ivecs exact top-k per query")
     ap.add_argument("--index", help="the served index, for vw-bench to compute the ground truth")
     ap.add_argument("--vw-bench", help="path of vw-bench")
@@ -110,7 +134,7 @@ def main():
     ap.add_argument("-o", "--output", default="benchmark_results.json")
     args = ap.parse_args()
 
-    queries = read_vecs(args.queries, "f", args.n_queries)
+    queries = read_queries(args.queries, args.n_queries)
     truth = ground_truth(args, len(queries), args.k)
     if len(truth) < len(queries):
         raise SystemExit(f"ground truth has {len(truth)} rows for {len(queries)} queries")

@@ -8,7 +8,9 @@
  *
  * Seeds: tests/fuzz/seeds/fuzz_load/ (written by `test_persist_seeds
  * <dir>`: every storage kind, with and without float32 rows, with removed
- * elements and free slots). Inputs go through a memfd: no disk traffic. */
+ * elements and free slots, attributes). Inputs go through a memfd: no disk
+ * traffic. A loaded index also answers a filtered search over the seeds'
+ * attribute names, which walks the rebuilt per-field indexes. */
 #include "bytes.h"
 #include "crc32c.h"
 #include "fuzz_util.h"
@@ -61,6 +63,19 @@ static void exercise(vw_index *ix, int read_mode) {
     vw_status st = vw_index_search_ex(ix, q, 4, &o, labels, dists, &found);
     if (st != VW_OK && !(st == VW_ERR_EMPTY_INDEX && s.count == 0))
         abort(); /* a validated index must be searchable */
+    static const char filter[] =
+        "{\"should\":[{\"key\":\"c\",\"match\":{\"any\":[\"red\",\"blue\"]}},"
+        "{\"key\":\"p\",\"range\":{\"gt\":0}},{\"is_empty\":{\"key\":\"t\"}}],"
+        "\"must_not\":[{\"key\":\"s\",\"match\":{\"value\":false}}]}";
+    vw_filter *f = NULL;
+    if (vw_filter_parse(filter, sizeof filter - 1, &f) != VW_OK)
+        abort();
+    o.where = f;
+    st = vw_index_search_ex(ix, q, 4, &o, labels, dists, &found);
+    if (st != VW_OK && !(st == VW_ERR_EMPTY_INDEX && s.count == 0))
+        abort();
+    o.where = NULL;
+    vw_filter_free(f);
     if (read_mode) {
         q[0] += 0.5f;
         vw_index_add(ix, q, UINT64_MAX - 1); /* may be refused (e.g. zero vector), never crash */

@@ -1,11 +1,12 @@
 /* libFuzzer target over the write log's reader (vw_store_open's replay).
  *
- * Each input becomes DIR/wal.log beside a small snapshot (dim 3, 40 nodes),
- * as it is and with its header and record CRCs recomputed (so mutations get
- * past the checksums to the record checks and to replaying), and the store
- * is opened. It must open or fail with a status, never crash; an opened
- * store must take a write and answer a search. Seeds: tests/fuzz/seeds/
- * fuzz_wal (small logs written by the store itself). */
+ * Each input becomes DIR/wal.log beside a small store snapshot (dim 3, 40
+ * nodes, tagged with a store id), as it is and with the snapshot's store id
+ * put into a version-2 header and its header and record CRCs recomputed (so
+ * mutations get past the binding and the checksums to the record checks and
+ * to replaying), and the store is opened. It must open or fail with a status, never crash; an
+ * opened store must take a write and answer a search. Seeds: tests/fuzz/seeds/ fuzz_wal (small logs
+ * written by the store itself). */
 #include "bytes.h"
 #include "crc32c.h"
 #include "vwhnsw.h"
@@ -22,6 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define DIM 3
 
 static char dir[64], snapshot[96], log_path[96], pristine[96];
+static uint8_t store_id[16]; /* the pristine snapshot's */
 
 /* At exit: the scratch directory and whatever the store left in it, so
  * that runs do not pile up directories in /dev/shm. */
@@ -60,13 +62,29 @@ static void setup(void) {
     if (vw_index_save(ix, pristine) != VW_OK)
         abort();
     vw_index_free(ix);
+    /* a store made from it: its snapshot is tagged, its log names the id */
+    vw_store *s = NULL;
+    if (vw_store_open(dir, pristine, &s) != VW_OK)
+        abort();
+    vw_store_close(s);
+    FILE *f = fopen(log_path, "rb");
+    uint8_t h[64];
+    if (!f || fread(h, 1, sizeof h, f) != sizeof h)
+        abort();
+    fclose(f);
+    memcpy(store_id, h + 32, sizeof store_id);
+    unlink(pristine);
+    if (rename(snapshot, pristine) != 0)
+        abort();
 }
 
-/* Header and record CRCs as lib/FORMAT.md ("The write log") computes them,
- * wherever the mutated lengths still fit. */
+/* The store id of a version-2 header, then header and record CRCs as lib/FORMAT.md ("The write
+ * log") computes them, wherever the mutated lengths still fit. */
 static void fix_crcs(uint8_t *f, size_t size) {
     if (size < 64)
         return;
+    if (get32(f + 12) == 2)
+        memcpy(f + 32, store_id, sizeof store_id);
     put32(f + 24, 0);
     put32(f + 24, vw_crc32c(0, f, 64));
     for (size_t off = 64; off + 32 <= size;) {

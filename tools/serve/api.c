@@ -447,11 +447,15 @@ int api_search_failure(vw_status st, const char *detail, long query, api_error *
 
 void api_write_error_at(json_writer *w, const api_error *e) {
     json_begin_object(w);
+    api_write_error_members(w, e);
+    json_end_object(w);
+}
+
+void api_write_error_members(json_writer *w, const api_error *e) {
     json_field_string(w, "error", e->message);
     json_key(w, "detail");
     if (e->status != 422) {
         json_string(w, e->message);
-        json_end_object(w);
         return;
     }
     json_begin_array(w);
@@ -469,7 +473,6 @@ void api_write_error_at(json_writer *w, const api_error *e) {
     json_field_string(w, "msg", e->message);
     json_end_object(w);
     json_end_array(w);
-    json_end_object(w);
 }
 
 void api_write_error(json_writer *w, int status, const char *message) {

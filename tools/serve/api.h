@@ -165,6 +165,9 @@ int api_search_failure(vw_status st, const char *detail, long query, api_error *
 /* {"error":"message","detail":...}: see "Error bodies" above; a 422 with
  * no more precise place is a "value_error" at ["body"]. */
 void api_write_error(json_writer *w, int status, const char *message);
+/* The members "error" and "detail" of an error body, for a caller that
+ * adds its own (the bulk load's "written"). */
+void api_write_error_members(json_writer *w, const api_error *e);
 void api_write_error_at(json_writer *w, const api_error *e);
 
 /* The body of a search answer around the results (tool_json_result each):
@@ -237,6 +240,29 @@ typedef struct api_upsert {
  * with *out filled (free with api_upsert_free) or -1 with *err set. */
 int api_parse_upsert(const char *body, size_t len, uint32_t dim, api_upsert *out, api_error *err);
 void api_upsert_free(api_upsert *u);
+
+/* Bulk loads into POST /vectors (api_bulk.c), streamed by bulk.c:
+ *   Content-Type: application/x-ndjson   one {"id": N, "vector": [...]} per
+ *                                        line (blank lines skipped; any other
+ *                                        member is 422 extra_forbidden)
+ *   Content-Type: application/x-npy      a .npy file of float32 (rows, dim),
+ *                                        C order; ?start=ID gives the ids
+ *                                        ID, ID+1, ...
+ * api_parse_ndjson_line decodes one line into *id and vec[0..dim); 0, or
+ * -1 with a 422 in *err. api_parse_npy_header returns the header's length
+ * with *rows set, 0 when buf[0..len) is too short to tell, -1 with a 422.
+ * api_parse_u64 reads a plain decimal integer (0, or -1). */
+int api_parse_ndjson_line(const char *line, size_t len, uint32_t dim, uint64_t *id, float *vec,
+                          api_error *err);
+long api_parse_npy_header(const unsigned char *buf, size_t len, uint32_t dim, uint64_t *rows,
+                          api_error *err);
+int api_parse_u64(const char *s, size_t len, uint64_t *out);
+/* A bulk load's error: "error" and "detail" as usual, "written" (the
+ * records before the failure, all durable) and "durable": {"first_id",
+ * "last_id"} for an npy range, or {"first_records": N} (the body's first N
+ * records, lines for NDJSON not counting blank ones). */
+void api_write_bulk_error(json_writer *w, const api_error *e, uint64_t written, uint64_t first_id,
+                          int range);
 
 /* The status of a failed store call (or vw_index_get_vector), its message
  * in msg: the caller's fault (a value an insert refuses) is 422, no memory

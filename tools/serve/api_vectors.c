@@ -23,7 +23,7 @@ int api_route_vector(http_method method, api_route *route, const char **allow) {
 }
 
 /* A plain decimal integer that fits 64 bits. */
-static int parse_u64(const char *s, size_t len, uint64_t *out) {
+int api_parse_u64(const char *s, size_t len, uint64_t *out) {
     if (len == 0 || len > 20 || (len > 1 && s[0] == '0'))
         return -1;
     uint64_t v = 0;
@@ -42,7 +42,7 @@ static int parse_u64(const char *s, size_t len, uint64_t *out) {
 int api_parse_vector_id(const char *path, size_t path_len, uint64_t *id, api_error *err) {
     memset(err, 0, sizeof *err);
     if (path_len > 9 && memcmp(path, "/vectors/", 9) == 0 &&
-        parse_u64(path + 9, path_len - 9, id) == 0)
+        api_parse_u64(path + 9, path_len - 9, id) == 0)
         return 0;
     api_note(err, "int_parsing", (api_loc){"id", -1, -1},
              "the id in /vectors/{id} must be an integer in 0..18446744073709551615");
@@ -88,7 +88,7 @@ static int read_id(upsert_parser *up, size_t index) {
     if (json_read_number(cur, &tok, &len) != 0)
         return -1;
     uint64_t id = 0;
-    if (parse_u64(tok, len, &id) != 0)
+    if (api_parse_u64(tok, len, &id) != 0)
         api_note(&up->value, tok[0] == '-' ? "greater_than_equal" : "value_error",
                  (api_loc){"ids", (long)index, -1},
                  "ids[%zu] must be an integer in 0..18446744073709551615", index);

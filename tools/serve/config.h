@@ -18,6 +18,7 @@ typedef struct serve_config {
     uint32_t ef;              /* default ef_search */
     unsigned threads;         /* search workers (>= 1) */
     uint64_t max_body;        /* bytes; larger bodies get 413 */
+    uint64_t max_write_body;  /* bytes of a bulk load (bulk.h); larger: 413 */
     unsigned timeout_ms;      /* request/idle/write timeout */
     unsigned max_connections; /* beyond it: 503 and close */
     unsigned queue_depth;     /* searches waiting for a worker; beyond it: 503 */

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "bulk.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
@@ -21,7 +22,13 @@
 #include <stdint.h>
 #include <time.h>
 
-typedef enum timer_kind { TIMER_NONE, TIMER_IDLE, TIMER_REQUEST, TIMER_WRITE } timer_kind;
+typedef enum timer_kind {
+    TIMER_NONE,
+    TIMER_IDLE,
+    TIMER_REQUEST,
+    TIMER_WRITE,
+    TIMER_LINGER
+} timer_kind;
 
 typedef struct conn conn;
 struct conn {
@@ -50,6 +57,12 @@ struct conn {
     char what[96];      /* request line of the request being answered, for logs */
     api_route route;    /* of the request being answered */
     char key_name[48];  /* its API key's name, or "-", for the access log */
+    bulk_format bulk;   /* the request being answered is a bulk load (bulk.h) */
+    int streaming;      /* a worker reads its body from the socket: the loop does not */
+    int held_fd;        /* closed while streaming: the socket, closed when the job is back */
+    int body_unread;    /* part of a request's body was never read: linger, then close */
+    int lingering;      /* answered, write side shut: reading and discarding until EOF */
+    uint64_t lingered;  /* bytes discarded so far */
     char forwarded[64]; /* its X-Forwarded-For (no spaces), or "-" */
     int64_t started_ns; /* when its head was parsed */
 };
@@ -111,6 +124,8 @@ void respond(server *s, conn *c, int status, json_writer *w, const char *extra_h
              const char *log_msg);
 void respond_error(server *s, conn *c, int status, const char *message, const char *extra_headers);
 void respond_error_at(server *s, conn *c, const api_error *e);
+/* Starts, keeps or stops the connection's deadline for its state. */
+void timer_update(server *s, conn *c);
 /* The request's body for a job: when the request is all the connection has
  * buffered (no pipelined request behind it, the usual case), the input
  * buffer itself goes to the job and the connection starts a new one;

@@ -20,6 +20,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The largest search the event loop runs itself (queries x max(k, ef)):
@@ -141,6 +142,75 @@ static void submit_job(server *s, conn *c, const http_request *req, api_route ro
     }
     c->in_flight = 1;
     s->jobs_out++;
+}
+
+/* ?start=ID of a bulk load's target: 1 with *start set, 0 without it,
+ * -1 for another parameter or a bad value. */
+static int bulk_start(const http_request *req, uint64_t *start) {
+    const char *q = req->path + req->path_len;
+    if (*q != '?')
+        return 0;
+    size_t n = strcspn(q + 1, " ");
+    if (n < 6 || memcmp(q + 1, "start=", 6) != 0)
+        return -1;
+    return api_parse_u64(q + 7, n - 6, start) == 0 ? 1 : -1;
+}
+
+/* POST /vectors with an NDJSON or npy body: the worker streams the body
+ * from the socket (bulk.h); what the event loop already read of it goes
+ * with the job. */
+static void submit_bulk(server *s, conn *c, const http_request *req) {
+    uint64_t start = 0;
+    int has_start = bulk_start(req, &start);
+    if (has_start < 0) {
+        api_error e = {.status = 422, .type = "int_parsing", .loc_index = {-1, -1}};
+        snprintf(e.loc_key, sizeof e.loc_key, "start");
+        snprintf(e.message, sizeof e.message,
+                 "the only query parameter is start, an integer in 0..18446744073709551615");
+        respond_error_at(s, c, &e);
+        return;
+    }
+    size_t have = c->in_len - req->head_len;
+    if (have > req->content_length)
+        have = (size_t)req->content_length;
+    char *prefix = malloc(have + 1);
+    serve_job *j = prefix ? serve_job_new(c, 0, prefix, prefix, have) : NULL;
+    if (j == NULL) {
+        free(prefix);
+        respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
+        return;
+    }
+    memcpy(prefix, c->in + req->head_len, have);
+    j->route = API_VECTORS;
+    j->method = req->method;
+    j->bulk = (bulk_source){.format = c->bulk,
+                            .fd = c->fd,
+                            .prefix = prefix,
+                            .prefix_len = have,
+                            .left = req->content_length - have,
+                            .timeout_ms = s->cfg->timeout_ms,
+                            .has_start = has_start,
+                            .start = start};
+    if (!s->writes || workers_submit(&s->write_pool, j) != 0) {
+        j->bulk.format = BULK_NONE;
+        serve_job_free(j);
+        if (!s->writes) {
+            respond_error(s, c, 403, API_READ_ONLY, NULL);
+            return;
+        }
+        count(&s->metrics.queue_rejected, 1);
+        respond_error(s, c, 503, "server overloaded: the request queue is full", API_RETRY_LATER);
+        return;
+    }
+    c->streaming = 1;
+    c->in_flight = 1;
+    s->jobs_out++;
+}
+
+bulk_format dispatch_bulk_format(const http_request *req) {
+    if (req->method != HTTP_POST || req->path_len != 8 || memcmp(req->path, "/vectors", 8) != 0)
+        return BULK_NONE;
+    return bulk_format_of(req->content_type.p, req->content_type.len);
 }
 
 /* Runs on the reload thread when a reload asked for by POST /admin/reload
@@ -265,7 +335,7 @@ static void note_forwarded_for(conn *c, const http_request *req) {
 }
 
 /* Remembers "METHOD /target" of the request for the log. */
-static void note_request_line(conn *c, const http_request *req) {
+void note_request_line(conn *c, const http_request *req) {
     const char *line = c->in;
     while (line[0] == '\r')
         line += 2; /* empty lines the parser skipped */
@@ -301,6 +371,8 @@ void dispatch(server *s, conn *c, const http_request *req) {
     } else if (route == API_VECTOR &&
                api_parse_vector_id(req->path, req->path_len, &id, &err) != 0) {
         respond_error_at(s, c, &err);
+    } else if (route == API_VECTORS && c->bulk != BULK_NONE) {
+        submit_bulk(s, c, req);
     } else if (route == API_VECTOR || api_route_is_post(route)) {
         submit_job(s, c, req, route, id);
     } else {

@@ -18,6 +18,12 @@ void dispatch(server *s, conn *c, const http_request *req);
 void reload_done(void *arg, void *token, int ok, const char *path, const vw_stats *info,
                  const char *error);
 
+/* The bulk format of a POST /vectors request (bulk.h), else BULK_NONE:
+ * such a request is dispatched before its body is read. */
+bulk_format dispatch_bulk_format(const http_request *req);
+/* Remembers "METHOD /target" of the request for the log. */
+void note_request_line(conn *c, const http_request *req);
+
 /* Reads --api-keys (if given) into s->keys, replacing the keys in force;
  * -1 after logging why the file was refused (the keys in force stay). */
 int dispatch_load_keys(server *s);

@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Descriptors besides the connections: stdio, listener, epoll, eventfd,
@@ -63,55 +64,58 @@ static void usage_signals(void) {
 }
 
 static void usage(void) {
-    printf("Usage: vw-serve -x INDEX [options]\n"
-           "       vw-serve --data DIR [-x INDEX] [options]\n"
-           "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
-           "\n"
-           "  -x, --index PATH         index file written by vw-build, or a Faiss\n"
-           "                           (faiss.write_index) or hnswlib (save_index) file;\n"
-           "                           required unless --data names a directory that already\n"
-           "                           holds an index\n"
-           "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
-           "      --data DIR           take writes, durably: DIR keeps a snapshot of the index\n"
-           "                           and a log of every acknowledged write; the first start\n"
-           "                           copies INDEX (a vw-build file) there; later starts\n"
-           "                           ignore -x\n"
-           "      --write-threads N    workers for writes, 1..1024 (default 8)\n"
-           "      --snapshot-interval S  seconds between snapshots while writes arrive, 0 = only\n"
-           "                           on SIGUSR1, POST /snapshot or the log limit (default 300)\n"
-           "      --snapshot-log-bytes B  snapshot when the log reaches B bytes, 0 = no limit\n"
-           "                           (default 1073741824)\n"
-           "      --host ADDR          address to listen on (default 127.0.0.1)\n"
-           "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
-           "      --ef N               default ef_search, 1..%u (default 64)\n"
-           "  -t, --threads N          search worker threads, 0 = all CPUs (default 0)\n"
-           "      --mmap               map the index file instead of reading it into memory\n"
-           "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
-           "      --timeout-ms MS      a request must arrive within MS (else 408), its searches\n"
-           "                           stop after MS (503), a client that takes no bytes of its\n"
-           "                           answer for MS and idle keep-alive connections are\n"
-           "                           closed (default 10000)\n"
-           "      --max-connections N  open connections; more are answered 503 and closed\n"
-           "                           (default 1024, lowered to fit the descriptor limit)\n"
-           "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
-           "      --max-work N         search work one request may ask for, counted as\n"
-           "                           queries x max(k, ef_search); more is 422 (default %u)\n"
-           "      --normalize          normalize every query to unit length before searching an\n"
-           "                           l2 or ip index (as the original Python service did);\n"
-           "                           cosine indexes always do\n"
-           "      --access-log FILE    one line per request to FILE (appended), or - for\n"
-           "                           standard output (default: none)\n"
-           "      --admin              answer POST /admin/reload (from loopback clients only,\n"
-           "                           or with an admin key)\n"
-           "      --api-keys FILE      require an API key (Authorization: Bearer KEY or\n"
-           "                           X-API-Key: KEY) on every route but GET / and /metrics:\n"
-           "                           one 'SCOPE KEY [NAME]' per line, SCOPE read, write\n"
-           "                           (also upserts, deletes, snapshots) or admin (also\n"
-           "                           reload); the file must be mode 600; SIGHUP re-reads it\n"
-           "      --auth-all           require a read key for GET / and /metrics too\n"
-           "  -h, --help               show this help\n"
-           "  -V, --version            show the version\n",
-           VW_MAX_EF, API_DEFAULT_MAX_WORK);
+    printf(
+        "Usage: vw-serve -x INDEX [options]\n"
+        "       vw-serve --data DIR [-x INDEX] [options]\n"
+        "Serves k-nearest-neighbour search over an index file with HTTP/1.1 and JSON.\n"
+        "\n"
+        "  -x, --index PATH         index file written by vw-build, or a Faiss\n"
+        "                           (faiss.write_index) or hnswlib (save_index) file;\n"
+        "                           required unless --data names a directory that already\n"
+        "                           holds an index\n"
+        "      --metric NAME        the metric of an hnswlib file: l2, ip or cosine\n"
+        "      --data DIR           take writes, durably: DIR keeps a snapshot of the index\n"
+        "                           and a log of every acknowledged write; the first start\n"
+        "                           copies INDEX there (a Faiss or hnswlib file is\n"
+        "                           converted); later starts ignore -x\n"
+        "      --write-threads N    workers for writes, 1..1024 (default 8)\n"
+        "      --snapshot-interval S  seconds between snapshots while writes arrive, 0 = only\n"
+        "                           on SIGUSR1, POST /snapshot or the log limit (default 300)\n"
+        "      --snapshot-log-bytes B  snapshot when the log reaches B bytes, 0 = no limit\n"
+        "                           (default 1073741824)\n"
+        "      --max-write-body BYTES  largest bulk load, POST /vectors as application/x-ndjson\n"
+        "                           or application/x-npy, else 413 (default 1073741824)\n"
+        "      --host ADDR          address to listen on (default 127.0.0.1)\n"
+        "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
+        "      --ef N               default ef_search, 1..%u (default 64)\n"
+        "  -t, --threads N          search worker threads, 0 = all CPUs (default 0)\n"
+        "      --mmap               map the index file instead of reading it into memory\n"
+        "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
+        "      --timeout-ms MS      a request must arrive within MS (else 408), its searches\n"
+        "                           stop after MS (503), a client that takes no bytes of its\n"
+        "                           answer for MS and idle keep-alive connections are\n"
+        "                           closed (default 10000)\n"
+        "      --max-connections N  open connections; more are answered 503 and closed\n"
+        "                           (default 1024, lowered to fit the descriptor limit)\n"
+        "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
+        "      --max-work N         search work one request may ask for, counted as\n"
+        "                           queries x max(k, ef_search); more is 422 (default %u)\n"
+        "      --normalize          normalize every query to unit length before searching an\n"
+        "                           l2 or ip index (as the original Python service did);\n"
+        "                           cosine indexes always do\n"
+        "      --access-log FILE    one line per request to FILE (appended), or - for\n"
+        "                           standard output (default: none)\n"
+        "      --admin              answer POST /admin/reload (from loopback clients only,\n"
+        "                           or with an admin key)\n"
+        "      --api-keys FILE      require an API key (Authorization: Bearer KEY or\n"
+        "                           X-API-Key: KEY) on every route but GET / and /metrics:\n"
+        "                           one 'SCOPE KEY [NAME]' per line, SCOPE read, write\n"
+        "                           (also upserts, deletes, snapshots) or admin (also\n"
+        "                           reload); the file must be mode 600; SIGHUP re-reads it\n"
+        "      --auth-all           require a read key for GET / and /metrics too\n"
+        "  -h, --help               show this help\n"
+        "  -V, --version            show the version\n",
+        VW_MAX_EF, API_DEFAULT_MAX_WORK);
     usage_signals();
 }
 
@@ -140,6 +144,7 @@ enum {
     OPT_SNAPSHOT_INTERVAL,
     OPT_SNAPSHOT_LOG_BYTES,
     OPT_API_KEYS,
+    OPT_MAX_WRITE_BODY,
     OPT_AUTH_ALL
 };
 
@@ -164,6 +169,7 @@ static const struct option longopts[] = {
     {"snapshot-interval", required_argument, NULL, OPT_SNAPSHOT_INTERVAL},
     {"snapshot-log-bytes", required_argument, NULL, OPT_SNAPSHOT_LOG_BYTES},
     {"api-keys", required_argument, NULL, OPT_API_KEYS},
+    {"max-write-body", required_argument, NULL, OPT_MAX_WRITE_BODY},
     {"auth-all", no_argument, NULL, OPT_AUTH_ALL},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
@@ -190,6 +196,9 @@ static void parse_access_option(serve_config *c, int ch, char **argv) {
         break;
     case OPT_API_KEYS:
         c->api_keys = optarg;
+        break;
+    case OPT_MAX_WRITE_BODY:
+        c->max_write_body = tool_parse_u64("--max-write-body", optarg, 1, (uint64_t)1 << 40);
         break;
     case OPT_AUTH_ALL:
         c->auth_all = 1;
@@ -256,6 +265,7 @@ static void parse_options(int argc, char **argv, options *o) {
                             .port = 8000,
                             .ef = 64,
                             .max_body = 1u << 20,
+                            .max_write_body = (uint64_t)1 << 30,
                             .timeout_ms = 10000,
                             .max_connections = 1024,
                             .queue_depth = 1024,
@@ -307,11 +317,39 @@ static void fit_descriptor_limit(options *o) {
     o->cfg.max_connections = fit;
 }
 
+/* The first start of a data directory from a Faiss or hnswlib file: the
+ * file is converted (graph kept, as vw-build --from does) into a vwhnsw
+ * file in the directory, which seeds the store and is then removed. The
+ * path of the file to seed from (`path` itself for a vwhnsw file or when
+ * the directory already holds a snapshot); exits when it cannot convert. */
+static const char *seed_file(const options *o, char *tmp, size_t cap) {
+    const serve_config *c = &o->cfg;
+    vw_index_format format = VW_INDEX_FORMAT_UNKNOWN;
+    snprintf(tmp, cap, "%s/index.vwi", c->data_dir);
+    if (c->index_path == NULL || access(tmp, F_OK) == 0 ||
+        vw_index_detect(c->index_path, &format) != VW_OK || format == VW_INDEX_FORMAT_VWHNSW)
+        return c->index_path;
+    mkdir(c->data_dir, 0755); /* the store makes it too; the file goes in first */
+    snprintf(tmp, cap, "%s/import.vwi", c->data_dir);
+    serve_log("data %s: converting the %s file %s", c->data_dir, vw_index_format_name(format),
+              c->index_path);
+    vw_index *ix = tool_open_index(c->index_path, VW_LOAD_DEFAULT, o->metric);
+    vw_status st = vw_index_save(ix, tmp);
+    vw_index_free(ix);
+    if (st != VW_OK)
+        tool_die_status(st, tmp);
+    return tmp;
+}
+
 /* The store of the data directory, opened and recovered, and its index to
  * serve. Exits with a message when it cannot be opened. */
 static served_index *open_store(options *o) {
     serve_config *c = &o->cfg;
-    vw_status st = vw_store_open(c->data_dir, c->index_path, &c->store);
+    char converted[4096];
+    const char *seed = seed_file(o, converted, sizeof converted);
+    vw_status st = vw_store_open(c->data_dir, seed, &c->store);
+    if (seed != c->index_path)
+        unlink(seed);
     if (st != VW_OK)
         tool_die_status(st, c->data_dir);
     vw_store_stats s;

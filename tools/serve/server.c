@@ -17,8 +17,9 @@
  * goes to its job, and its answer to the socket, without being copied when
  * the connection has nothing else buffered.
  *
- * Connections are edge-triggered in epoll and follow one rule that makes
- * pipelining trivially ordered: at most one request per connection is being
+ * Connections are accepted by listener.c. They are edge-triggered in epoll
+ * and follow one rule that makes pipelining trivially ordered: at most one
+ * request per connection is being
  * answered at a time. The next request in the buffer is parsed only after
  * the previous response is queued for writing.
  *
@@ -69,19 +70,16 @@
 #include "dispatch.h"
 #include "http.h"
 #include "json.h"
+#include "listener.h"
 #include "log.h"
 #include "metrics.h"
 #include "slot.h"
 #include "worker.h"
 #include "writes.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -96,10 +94,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define OUT_HIGH_WATER  (256u * 1024u) /* stop parsing while this much output waits */
-#define IN_FIRST_ALLOC  16384u
-#define KEEP_BUFFER_MAX (64u * 1024u) /* larger idle buffers are released */
-#define MAX_EVENTS      256
+#define OUT_HIGH_WATER   (256u * 1024u) /* stop parsing while this much output waits */
+#define IN_FIRST_ALLOC   16384u
+#define KEEP_BUFFER_MAX  (64u * 1024u) /* larger idle buffers are released */
+#define MAX_EVENTS       256
+#define LINGER_MAX_BYTES ((uint64_t)1 << 30) /* dropped at most while lingering */
 
 /* ------------------------------------------------------------------ timers */
 
@@ -143,10 +142,11 @@ static void timer_start(server *s, conn *c, timer_kind kind) {
 
 /* Picks the deadline for the connection's state; an unchanged state keeps
  * its running deadline. */
-static void timer_update(server *s, conn *c) {
+void timer_update(server *s, conn *c) {
     if (c->closed)
         return;
-    timer_kind kind = c->in_flight              ? TIMER_NONE
+    timer_kind kind = c->lingering              ? TIMER_LINGER
+                      : c->in_flight            ? TIMER_NONE
                       : c->out_off < c->out_len ? TIMER_WRITE
                       : c->in_len > 0           ? TIMER_REQUEST
                                                 : TIMER_IDLE;
@@ -166,7 +166,16 @@ static void conn_close(server *s, conn *c) {
     if (c->closed)
         return;
     c->closed = 1;
-    close(c->fd);
+    if (c->streaming) {
+        /* A worker reads this socket: the descriptor must not be reused
+         * under it. Shut it (the worker's read fails at once) and close it
+         * when the job comes back. */
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+        shutdown(c->fd, SHUT_RDWR);
+        c->held_fd = c->fd;
+    } else {
+        close(c->fd);
+    }
     c->fd = -1;
     timer_remove(s, c);
     if (c->prev)
@@ -213,6 +222,47 @@ static int out_append(conn *c, const char *data, size_t n) {
     return 0;
 }
 
+/* Bytes the client sent that nobody read yet (buffered or in the socket). */
+static int unread_input(const conn *c) {
+    int n = 0;
+    return c->body_unread || c->in_len > 0 || (ioctl(c->fd, FIONREAD, &n) == 0 && n > 0);
+}
+
+/* After the last answer of a connection whose client may still be
+ * sending (a body refused before it was read: 413, 401...): closing now
+ * would make the kernel answer those bytes with a reset, which can destroy
+ * the answer before the client reads it (Python's http.client and requests
+ * write the whole body before reading). So, as nginx's lingering close
+ * does, the write side is shut and what arrives is read and dropped until
+ * the client closes, --timeout-ms passes or LINGER_MAX_BYTES were dropped. */
+static void linger_or_close(server *s, conn *c) {
+    if (!unread_input(c)) {
+        conn_close(s, c);
+        return;
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->lingering = 1;
+    c->readable = 1;
+    timer_start(s, c, TIMER_LINGER);
+}
+
+static void linger_drain(server *s, conn *c) {
+    char sink[65536];
+    for (;;) {
+        ssize_t n = recv(c->fd, sink, sizeof sink, 0);
+        if (n > 0 && (c->lingered += (uint64_t)n) <= LINGER_MAX_BYTES)
+            continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->readable = 0;
+            return;
+        }
+        conn_close(s, c); /* the client closed, failed, or sent too much */
+        return;
+    }
+}
+
 /* Sends what is queued. A full socket waits for EPOLLOUT; a finished
  * response on a closing connection closes it. */
 static void conn_flush(server *s, conn *c) {
@@ -239,8 +289,8 @@ static void conn_flush(server *s, conn *c) {
         c->out = NULL;
         c->out_cap = 0;
     }
-    if (c->close_after_write)
-        conn_close(s, c);
+    if (c->close_after_write && !c->lingering)
+        linger_or_close(s, c);
 }
 
 /* Counts an answered request (metrics, access log) and logs an error one. */
@@ -350,6 +400,74 @@ static void consume_input(conn *c, size_t n) {
     }
 }
 
+/* A request the server cannot frame or read: answer and close (after
+ * lingering: the client may still be sending). */
+static void refuse_request(server *s, conn *c, int status, const char *reason) {
+    snprintf(c->what, sizeof c->what, "-");
+    c->keep_alive = 0;
+    c->head_only = 0;
+    c->route = API_UNROUTED;
+    c->started_ns = now_ns();
+    c->body_unread = 1;
+    respond_error(s, c, status, reason, NULL);
+}
+
+/* The 413 of a body over its limit, before the body is read; the detail
+ * names the flag that raises it. */
+static void refuse_too_large(server *s, conn *c, const http_request *req) {
+    char msg[256];
+    if (c->bulk != BULK_NONE)
+        snprintf(msg, sizeof msg,
+                 "request body of %llu bytes is larger than --max-write-body (%llu bytes)",
+                 (unsigned long long)req->content_length,
+                 (unsigned long long)s->cfg->max_write_body);
+    else
+        snprintf(msg, sizeof msg,
+                 "request body of %llu bytes is larger than --max-body (%llu bytes); load "
+                 "vectors in bulk as application/x-ndjson or application/x-npy (up to "
+                 "--max-write-body)",
+                 (unsigned long long)req->content_length, (unsigned long long)s->cfg->max_body);
+    c->keep_alive = 0;
+    c->head_only = 0;
+    c->started_ns = now_ns();
+    note_request_line(c, req);
+    c->route = API_VECTORS;
+    if (c->bulk == BULK_NONE)
+        api_route_request(req->method, req->path, req->path_len, &c->route, &(const char *){NULL});
+    c->body_unread = 1;
+    respond_error(s, c, 413, msg, NULL);
+}
+
+/* Sends "100 Continue" once for a request whose body is awaited. */
+static int send_continue(server *s, conn *c, const http_request *req) {
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    if (!req->expect_continue || c->sent_continue)
+        return 0;
+    if (out_append(c, cont, sizeof cont - 1) != 0) {
+        conn_close(s, c);
+        return -1;
+    }
+    c->sent_continue = 1;
+    return 0;
+}
+
+/* A bulk load is dispatched as soon as its head is in: its worker reads
+ * the body from the socket. A request answered here instead (401, 403,
+ * 503...) leaves the rest of its body unread, so the connection closes. */
+static void dispatch_bulk(server *s, conn *c, const http_request *req, size_t total) {
+    size_t have = c->in_len < total ? c->in_len : total;
+    if (have < total && send_continue(s, c, req) != 0)
+        return;
+    dispatch(s, c, req);
+    if (c->closed)
+        return;
+    consume_input(c, have);
+    if (have < total && !c->in_flight) {
+        c->body_unread = 1;
+        c->close_after_write = 1;
+    }
+}
+
 /* Answers complete requests from the input buffer, one at a time, in order. */
 static void process_input(server *s, conn *c) {
     while (!c->closed && !c->in_flight && !c->close_after_write && !s->stopping && c->in_len > 0 &&
@@ -358,35 +476,31 @@ static void process_input(server *s, conn *c) {
         int status = 0;
         const char *reason = NULL;
         http_parse_result r =
-            http_parse_request(c->in, c->in_len, s->cfg->max_body, &req, &status, &reason);
+            http_parse_request(c->in, c->in_len, UINT64_MAX, &req, &status, &reason);
         if (r == HTTP_PARSE_INCOMPLETE)
             return;
         if (r == HTTP_PARSE_ERROR) {
-            /* The stream cannot be framed any more: answer and close. */
-            snprintf(c->what, sizeof c->what, "-");
-            c->keep_alive = 0;
-            c->head_only = 0;
-            c->route = API_UNROUTED;
-            c->started_ns = now_ns();
-            respond_error(s, c, status, reason, NULL);
+            refuse_request(s, c, status, reason); /* the stream cannot be framed any more */
+            return;
+        }
+        c->bulk = dispatch_bulk_format(&req);
+        uint64_t limit = c->bulk != BULK_NONE ? s->cfg->max_write_body : s->cfg->max_body;
+        if (req.content_length > limit) {
+            refuse_too_large(s, c, &req);
             return;
         }
         size_t total = req.head_len + (size_t)req.content_length;
-        if (c->in_len < total) {
-            if (req.expect_continue && !c->sent_continue) {
-                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-                if (out_append(c, cont, sizeof cont - 1) != 0) {
-                    conn_close(s, c);
-                    return;
-                }
-                c->sent_continue = 1;
-            }
+        if (c->bulk != BULK_NONE) {
+            dispatch_bulk(s, c, &req, total);
+        } else if (c->in_len < total) {
+            send_continue(s, c, &req);
             return;
+        } else {
+            dispatch(s, c, &req);
+            if (c->closed)
+                return;
+            consume_input(c, total);
         }
-        dispatch(s, c, &req);
-        if (c->closed)
-            return;
-        consume_input(c, total);
         timer_remove(s, c); /* the next request gets a fresh deadline */
     }
 }
@@ -394,7 +508,7 @@ static void process_input(server *s, conn *c) {
 /* Reads until EAGAIN, EOF or a full buffer (one largest request). */
 static void read_input(server *s, conn *c) {
     size_t limit = HTTP_MAX_HEAD + (size_t)s->cfg->max_body;
-    while (!c->closed && c->readable && c->in_len < limit) {
+    while (!c->closed && c->readable && !c->streaming && c->in_len < limit) {
         if (c->in_cap == c->in_len) {
             size_t cap = c->in_cap ? c->in_cap * 2 : IN_FIRST_ALLOC;
             if (cap > limit)
@@ -435,12 +549,20 @@ static void read_input(server *s, conn *c) {
  * otherwise wait for an event that never comes. Each round reads, consumes
  * or sends something, so the loop ends. */
 static void conn_service(server *s, conn *c) {
+    if (c->lingering) {
+        linger_drain(s, c);
+        return;
+    }
     for (;;) {
         size_t in_before = c->in_len, out_before = c->out_len - c->out_off;
         read_input(s, c);
         size_t in_read = c->in_len;
         process_input(s, c);
         conn_flush(s, c);
+        if (c->lingering) {
+            linger_drain(s, c);
+            return;
+        }
         if (c->closed || c->in_flight)
             break;
         int progressed =
@@ -459,148 +581,27 @@ static void conn_service(server *s, conn *c) {
     timer_update(s, c);
 }
 
-static void format_peer(char *out, size_t cap, const struct sockaddr_storage *ss) {
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
-        snprintf(out, cap, "%s:%u", host, (unsigned)ntohs(a->sin_port));
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
-        snprintf(out, cap, "[%s]:%u", host, (unsigned)ntohs(a->sin6_port));
-    } else {
-        snprintf(out, cap, "?");
-    }
-}
-
-static int is_loopback(const struct sockaddr_storage *ss) {
-    if (ss->ss_family == AF_INET)
-        return (ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr) >> 24) == 127;
-    if (ss->ss_family != AF_INET6)
-        return 0;
-    const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-    return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-}
-
-/* Over --max-connections, or out of descriptors: a short 503 and close,
- * without a connection slot. */
-static void reject_connection(server *s, int fd, const struct sockaddr_storage *ss,
-                              const char *reason) {
-    char body[256];
-    size_t body_len =
-        (size_t)snprintf(body, sizeof body, "{\"error\":\"%s\",\"detail\":\"%s\"}", reason, reason);
-    char head[512];
-    size_t n = http_format_head(head, sizeof head, 503, body_len, 0, "Retry-After: 1\r\n");
-    char msg[sizeof head + sizeof body];
-    memcpy(msg, head, n);
-    memcpy(msg + n, body, body_len);
-    /* Read what the client already sent: closing a socket with unread data
-     * sends a reset, which can destroy the answer before it is read. */
-    char sink[4096];
-    for (int i = 0; i < 16 && recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; i++) {
-    }
-    ssize_t w = send(fd, msg, n + body_len, MSG_NOSIGNAL);
-    (void)w; /* best effort: the socket buffer of a new connection is empty */
-    close(fd);
-    char peer[64];
-    format_peer(peer, sizeof peer, ss);
-    count(&s->metrics.connections_rejected, 1);
-    count(&s->errors, 1);
-    serve_log("%s 503: %s (--max-connections %u)", peer, reason, s->cfg->max_connections);
-}
-
-/* accept(2) failed with EMFILE/ENFILE. The spare descriptor makes room to
- * take one waiting connection and answer it 503, instead of leaving it
- * queued until some other connection closes. 1 if one was answered, 0 if
- * none was waiting, -1 without a spare. */
-static int refuse_with_spare(server *s) {
-    if (s->spare_fd < 0)
-        return -1;
-    close(s->spare_fd);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-        count(&s->metrics.connections_accepted, 1);
-        reject_connection(s, fd, &ss, "the server is out of file descriptors");
-    }
-    s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    return fd >= 0 ? 1 : 0;
-}
-
-static void accept_all(server *s) {
-    while (s->listen_fd >= 0) {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-        int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                s->accept_paused = 0;
-                return;
-            }
-            int spare = errno == EMFILE || errno == ENFILE ? refuse_with_spare(s) : -1;
-            if (spare == 1)
-                continue;
-            if (spare == 0) {
-                s->accept_paused = 0;
-                return;
-            }
-            /* Out of memory (or of the spare): retry when a connection closes. */
-            if (!s->accept_paused)
-                serve_log("accept: %s; waiting for connections to close", strerror(errno));
-            s->accept_paused = 1;
-            return;
-        }
-        count(&s->metrics.connections_accepted, 1);
-        if (s->nconns >= s->cfg->max_connections) {
-            reject_connection(s, fd, &ss, "too many connections");
-            continue;
-        }
-        conn *c = calloc(1, sizeof *c);
-        if (c == NULL) {
-            close(fd);
-            continue;
-        }
-        c->fd = fd;
-        snprintf(c->what, sizeof c->what, "-");
-        strcpy(c->key_name, "-");
-        strcpy(c->forwarded, "-");
-        format_peer(c->peer, sizeof c->peer, &ss);
-        c->loopback = is_loopback(&ss);
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct epoll_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.ptr = c;
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = s->conns;
-        if (s->conns)
-            s->conns->prev = c;
-        s->conns = c;
-        s->nconns++;
-        timer_update(s, c);
-    }
-}
-
 /* Sends the answers of the finished jobs in `done`. */
 static void complete_jobs(server *s, serve_job *done) {
     for (serve_job *j = done, *next; j; j = next) {
         next = j->next;
         conn *c = j->conn;
         c->in_flight = 0;
+        if (c->streaming) { /* the worker read what it could of the body */
+            c->streaming = 0;
+            c->readable = 1; /* bytes may wait with no edge to announce them */
+            if (j->bulk.left > 0) {
+                c->body_unread = 1;
+                c->close_after_write = 1;
+            }
+        }
         s->jobs_out--;
         count(&s->metrics.queries, j->queries);
         if (j->status == 200 && (c->route == API_SEARCH || c->route == API_SEARCH_BATCH))
             count(&s->metrics.searches, 1);
         if (c->closed) {
+            if (c->held_fd > 0)
+                close(c->held_fd);
             c->grave_next = s->graveyard;
             s->graveyard = c;
         } else {
@@ -766,66 +767,12 @@ static void event_loop(server *s) {
 
 /* ------------------------------------------------------------------ setup */
 
-static int open_listener(server *s, unsigned *port_out) {
-    const serve_config *cfg = s->cfg;
-    char port[16];
-    snprintf(port, sizeof port, "%u", cfg->port);
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-    int gai = getaddrinfo(cfg->host, port, &hints, &res);
-    if (gai != 0) {
-        serve_log("cannot resolve --host %s: %s", cfg->host, gai_strerror(gai));
-        return -1;
-    }
-    int fd = -1, err = 0;
-    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            err = errno;
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0) {
-            err = errno;
-            close(fd);
-            fd = -1;
-        }
-    }
-    freeaddrinfo(res);
-    if (fd < 0) {
-        serve_log("cannot listen on %s:%s: %s", cfg->host, port, strerror(err));
-        return -1;
-    }
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    *port_out = cfg->port;
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-        if (ss.ss_family == AF_INET)
-            *port_out = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        else if (ss.ss_family == AF_INET6)
-            *port_out = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-    }
-    s->listen_fd = fd;
-    return 0;
-}
-
 static int watch(server *s, int fd, int *tag) {
     struct epoll_event ev;
     memset(&ev, 0, sizeof ev);
     ev.events = EPOLLIN | (tag == &s->listen_fd ? EPOLLET : 0u);
     ev.data.ptr = tag;
     return epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev);
-}
-
-/* Whether the listener takes loopback clients only. */
-static int listener_is_loopback(const server *s) {
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    return getsockname(s->listen_fd, (struct sockaddr *)&ss, &len) == 0 && is_loopback(&ss);
 }
 
 static void log_startup(server *s, unsigned port) {

@@ -120,8 +120,11 @@ static void run_fail(shared_run *r, size_t q, const api_error *e, const char *he
  * file, read under the SIGBUS guard as searches are. */
 static void run_vectors(worker_pool *p, serve_job *j, served_index *x) {
     fault_guard_enter();
-    j->status = writes_handle(p->writes, x->index, j->route, j->method, j->id, j->body, j->body_len,
-                              &j->resp, j->error, sizeof j->error);
+    if (j->bulk.format != BULK_NONE)
+        j->status = writes_bulk(p->writes, x->index, &j->bulk, &j->resp, j->error, sizeof j->error);
+    else
+        j->status = writes_handle(p->writes, x->index, j->route, j->method, j->id, j->body,
+                                  j->body_len, &j->resp, j->error, sizeof j->error);
     if (fault_guard_leave() > 0) {
         slot_mark_damaged(p->slot, x, "the mapped index file shrank under a read");
         job_fail(j, 503, API_INDEX_CHANGED, API_RETRY_LATER);

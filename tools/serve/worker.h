@@ -22,6 +22,7 @@
 #define VW_SERVE_WORKER_H
 
 #include "api.h"
+#include "bulk.h"
 #include "config.h"
 #include "json.h"
 #include "slot.h"
@@ -53,6 +54,7 @@ struct serve_job {
     char error[200];           /* what went wrong, for the log */
     uint64_t queries;          /* searches run */
     shared_run *run;           /* while its searches run (worker.c) */
+    bulk_source bulk;          /* a bulk load (format != BULK_NONE): the body is streamed */
     serve_job *next;
 };
 

@@ -229,6 +229,16 @@ int writes_handle(serve_writes *w, const vw_index *index, api_route route, http_
     return snapshot_now(w, resp, error, error_cap);
 }
 
+int writes_bulk(serve_writes *w, const vw_index *index, bulk_source *src, json_writer *resp,
+                char *error, size_t error_cap) {
+    error[0] = '\0';
+    if (!w)
+        return fail(resp, error, error_cap, 403, API_READ_ONLY);
+    vw_stats info;
+    vw_index_stats(index, &info);
+    return bulk_load(w->store, info.dim, src, resp, error, error_cap);
+}
+
 int writes_stats(serve_writes *w, api_write_figures *out) {
     if (!w || vw_store_get_stats(w->store, &out->store) != VW_OK)
         return -1;

@@ -7,6 +7,7 @@
 #define VW_SERVE_WRITES_H
 
 #include "api.h"
+#include "bulk.h"
 #include "json.h"
 #include "vwhnsw.h"
 
@@ -36,6 +37,11 @@ void writes_stop(serve_writes *w);
 int writes_handle(serve_writes *w, const vw_index *index, api_route route, http_method method,
                   uint64_t id, const char *body, size_t body_len, json_writer *resp, char *error,
                   size_t error_cap);
+
+/* A bulk load into POST /vectors (bulk.h); a read-only server (w NULL)
+ * refuses it with 403 without reading the body. */
+int writes_bulk(serve_writes *w, const vw_index *index, bulk_source *src, json_writer *resp,
+                char *error, size_t error_cap);
 
 /* The figures /stats reports; -1 (nothing filled) on a read-only server. */
 int writes_stats(serve_writes *w, api_write_figures *out);
