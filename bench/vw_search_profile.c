@@ -2,7 +2,8 @@
  * search's time goes"). Loads an index, runs the first <nq> queries once
  * each at every ef, one at a time on one thread, no warm-up and no batch
  * pass, so that `valgrind --tool=callgrind --toggle-collect=vw_index_search_ex`
- * sees the searches alone; prints recall@10 per ef and, in the counting
+ * sees the searches alone; prints recall@10 and QPS per ef (one pass: for
+ * timed A/Bs, run rounds under flock /work/bench.lock) and, in the counting
  * build (cmake -DVW_COUNT=ON), what each query did on average (lib/count.h).
  *
  *   vw_search_profile <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <nq> [mmap]
@@ -16,8 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define K 10
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static vw_dataset *read_or_die(const char *path) {
     vw_dataset *ds = NULL;
@@ -62,6 +70,7 @@ static void run_ef(vw_index *ix, const vw_dataset *q, const vw_dataset *gt, uint
 #ifdef VW_COUNT
     vw_count_take();
 #endif
+    double t0 = now();
     for (size_t i = 0; i < nq; i++) {
         uint32_t found = 0;
         vw_status st =
@@ -73,7 +82,8 @@ static void run_ef(vw_index *ix, const vw_dataset *q, const vw_dataset *gt, uint
         for (uint32_t j = found; j < K; j++)
             res[i * K + j] = UINT64_MAX;
     }
-    printf("ef=%u recall@10 %.4f\n", ef, recall_at_10(res, gt, nq));
+    double qps = (double)nq / (now() - t0);
+    printf("ef=%u recall@10 %.4f qps %.0f\n", ef, recall_at_10(res, gt, nq), qps);
 #ifdef VW_COUNT
     print_counts(ef, nq);
 #endif

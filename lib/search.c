@@ -71,33 +71,45 @@ static uint32_t id_limit(const vw_index *ix, bool locked) {
     return locked ? VW_NO_NODE : (uint32_t)ix->capacity;
 }
 
+/* One greedy step on `level`: the nearest of cur's neighbours if nearer
+ * than cur_d (then true, with *cur and *cur_d moved to it). The list's
+ * distances are one batch call (bit-identical to single ones), which took a
+ * sixth of a search's instructions as one call per neighbour. */
+static bool greedy_step(const vw_index *ix, const vw_query *q, int level, bool locked,
+                        uint32_t limit, uint32_t *cur, float *cur_d) {
+    uint32_t copy[1 + 2 * VW_MAX_M];
+    uint32_t ids[2 * VW_MAX_M];
+    float d[2 * VW_MAX_M];
+    uint32_t len, n = 0;
+    const uint32_t *list = read_list(ix, *cur, (unsigned)level, locked, copy, &len);
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t nb = vw_list_at(list, i);
+        if (nb < limit && ix->levels[nb] >= level)
+            ids[n++] = nb;
+    }
+    if (n == 0)
+        return false;
+    vw_qdist_batch(ix, q, ids, n, d);
+    count_distances(ix, n);
+    bool moved = false;
+    for (uint32_t i = 0; i < n; i++)
+        if (d[i] < *cur_d) {
+            *cur_d = d[i];
+            *cur = ids[i];
+            moved = true;
+        }
+    return moved;
+}
+
 uint32_t vw_greedy_descend(const vw_index *ix, const vw_query *q, uint32_t ep, int top, int stop,
                            bool locked) {
-    uint32_t copy[1 + 2 * VW_MAX_M];
     uint32_t limit = id_limit(ix, locked);
     uint32_t cur = ep;
     float cur_d = vw_qdist(ix, q, cur);
     count_distances(ix, 1);
-    for (int level = top; level > stop; level--) {
-        bool moved = true;
-        while (moved) {
-            moved = false;
-            uint32_t len;
-            const uint32_t *list = read_list(ix, cur, (unsigned)level, locked, copy, &len);
-            for (uint32_t i = 0; i < len; i++) {
-                uint32_t nb = vw_list_at(list, i);
-                if (nb >= limit || ix->levels[nb] < level)
-                    continue;
-                float d = vw_qdist(ix, q, nb);
-                count_distances(ix, 1);
-                if (d < cur_d) {
-                    cur_d = d;
-                    cur = nb;
-                    moved = true;
-                }
-            }
-        }
-    }
+    for (int level = top; level > stop; level--)
+        while (greedy_step(ix, q, level, locked, limit, &cur, &cur_d))
+            ;
     return cur;
 }
 
