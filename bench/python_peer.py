@@ -14,7 +14,8 @@ What is timed (M=32, ef_construction=200, k=10, the same data for both):
   build   add_items of the whole float32 array with --build-threads threads,
           each engine in its own process (wall and CPU time, peak RSS: the
           data is read in before the index exists, so peak - before is what
-          the build added), index saved; --build-rounds alternate the engines;
+          the build added), index saved; --build-rounds alternate the engines
+          (--build-rounds 0: search the indexes a previous run saved);
   search  both indexes loaded in one process; per round and per ef, for each
           engine in turn (the order alternates between rounds): 1000
           knn_query calls of one query each (num_threads=1), then one call
@@ -198,16 +199,20 @@ def main():
     base_path = os.path.join(d, "base.fvecs")
     files = {e: os.path.join(d, f"{e}.idx") for e in ("vwhnsw", "hnswlib")}
     rounds = {"vwhnsw": [], "hnswlib": []}
+    if a.build_rounds == 0 and not all(os.path.exists(f) for f in files.values()):
+        a.build_rounds = 1  # nothing to search yet
     for r in range(a.build_rounds):
         for e in ("vwhnsw", "hnswlib") if r % 2 == 0 else ("hnswlib", "vwhnsw"):
             rounds[e].append(build(e, base_path, files[e], a.build_threads))
             print(f"build {e}: {rounds[e][-1]}", file=sys.stderr, flush=True)
-    builds = {e: {k: statistics.median(b[k] for b in bs) for k in bs[0]}
-              for e, bs in rounds.items()}
-    result = {"set": a.set, "build_threads": a.build_threads, "builds": builds,
-              "build_ratio": builds["vwhnsw"]["seconds"] / builds["hnswlib"]["seconds"],
-              "build_cpu_ratio": builds["vwhnsw"]["cpu_seconds"] / builds["hnswlib"]["cpu_seconds"],
-              "vwhnsw": vwhnsw.__version__, "simd": vwhnsw.simd()}
+    result = {"set": a.set, "vwhnsw": vwhnsw.__version__, "simd": vwhnsw.simd()}
+    if a.build_rounds:
+        builds = {e: {k: statistics.median(b[k] for b in bs) for k in bs[0]}
+                  for e, bs in rounds.items()}
+        result.update({"build_threads": a.build_threads, "builds": builds,
+                       "build_ratio": builds["vwhnsw"]["seconds"] / builds["hnswlib"]["seconds"],
+                       "build_cpu_ratio":
+                           builds["vwhnsw"]["cpu_seconds"] / builds["hnswlib"]["cpu_seconds"]})
     if not a.build_only:
         q = read_fvecs(os.path.join(d, "query.fvecs"))
         gt = read_ivecs(os.path.join(d, "gt.ivecs"))

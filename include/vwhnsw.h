@@ -160,13 +160,18 @@ VW_API vw_status vw_metric_parse(const char *name, vw_metric *out);
  *   VW_STORAGE_F32  4d   float32, exact. The default.
  *   VW_STORAGE_F16  2d   IEEE binary16 (11-bit significand, relative error
  *                        <= 2^-11 per component; components beyond +-65504
- *                        are refused with VW_ERR_NONFINITE). Recall is within
+ *                        are refused with VW_ERR_NONFINITE; without float32,
+ *                        a non-zero vector whose every component is below
+ *                        f16's smallest value, 6e-8, would be stored as
+ *                        zero and is refused with VW_ERR_INVALID_ARG). Recall is within
  *                        a few thousandths of f32 without re-ranking.
  *   VW_STORAGE_I8   d    8-bit scalar quantization: component i is stored as
  *                        code c in 0..255 and decodes to offset[i] + step * c,
  *                        with a per-dimension offset and one step for all
  *                        dimensions, trained from data (vw_index_train or the
- *                        first vw_index_add_batch: per-dimension min/max).
+ *                        first vw_index_add_batch: per-dimension min/max;
+ *                        a sample whose vectors are all equal, such as one
+ *                        vector, is refused with VW_ERR_INVALID_ARG).
  *                        Data made of at most 256 consecutive integers per
  *                        dimension (uint8 descriptors such as SIFT) gets step
  *                        1 and is stored losslessly. A later vector outside
@@ -492,6 +497,13 @@ typedef struct vw_filter_plan {
  * b / sqrt(p) (lib/planner.c explains it; README "Filters"). */
 VW_API vw_status vw_index_filter_plan(const vw_index *index, const vw_filter *filter, uint32_t k,
                                       uint32_t ef, vw_filter_plan *out);
+
+/* Lists the labels of every element that matches `filter`, ascending, the
+ * first `cap` of them into out, and their number into *count (which may be
+ * larger than cap: call again with more room). Exact: counts and ground
+ * truths for filtered searches (vw-bench --filter) come from it. */
+VW_API vw_status vw_index_filter_labels(const vw_index *index, const vw_filter *filter,
+                                        uint64_t *out, uint64_t cap, uint64_t *count);
 
 /* ------------------------------------------------------------------ files */
 

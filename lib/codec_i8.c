@@ -81,6 +81,16 @@ static void sample_range(const float *v, uint64_t n, uint32_t dim, float *row, f
     }
 }
 
+/* A sample of one vector (or of copies of one) gives every dimension a
+ * zero range: a codec that can store that vector and clamps every other
+ * one onto a corner of it. Refused rather than trained in silence. */
+static bool all_equal(const float *lo, const float *hi, uint32_t dim) {
+    for (uint32_t i = 0; i < dim; i++)
+        if (hi[i] > lo[i])
+            return false;
+    return true;
+}
+
 /* The step for the ranges hi - lo: see the top of this file. */
 static float choose_step(const float *lo, const float *hi, uint32_t dim, bool integers) {
     double range = 0;
@@ -117,7 +127,13 @@ vw_status vw_i8_train(vw_codec_i8 *c, uint32_t dim, const float *v, uint64_t n, 
     sample_range(v, n, dim, row, lo, hi, &integers);
     free(row);
     float step = choose_step(lo, hi, dim, integers);
-    vw_status st = vw_i8_check(lo, step, dim, residual);
+    vw_status st = all_equal(lo, hi, dim)
+                       ? vw_fail(VW_ERR_INVALID_ARG,
+                                 "i8 training on %llu vector(s) that are all the same: every "
+                                 "vector not equal to it would be stored as its nearest copy; "
+                                 "train on a sample of the data (vw_index_train) or use f16",
+                                 (unsigned long long)n)
+                       : vw_i8_check(lo, step, dim, residual);
     if (st != VW_OK) {
         free(lo);
         free(hi);

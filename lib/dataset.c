@@ -18,6 +18,7 @@
  * directory, which is fsync'ed and renamed over the target, and the
  * directory fsync'ed, so a crash leaves either the old file or the new one.
  */
+#include "bytes.h"
 #include "dataset_internal.h"
 #include "fileio.h"
 
@@ -113,21 +114,6 @@ static vw_status resolve_format(const char *path, vw_dataset_format format,
 
 /* ------------------------------------------------------------------ helpers */
 
-static uint32_t load_le32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t load_le64(const unsigned char *p) {
-    return (uint64_t)load_le32(p) | (uint64_t)load_le32(p + 4) << 32;
-}
-
-static void store_le32(unsigned char *p, uint32_t v) {
-    p[0] = (unsigned char)v;
-    p[1] = (unsigned char)(v >> 8);
-    p[2] = (unsigned char)(v >> 16);
-    p[3] = (unsigned char)(v >> 24);
-}
-
 /* n * dim * size as a byte count, or false if it overflows size_t. */
 static bool array_bytes(uint64_t n, uint64_t dim, uint64_t size, size_t *out) {
     uint64_t elems, bytes;
@@ -182,11 +168,11 @@ static vw_status convert_row(const unsigned char *p, vw_elem elem, uint32_t dim,
             memcpy(out, p, (size_t)dim * 4);
         else
             for (uint32_t j = 0; j < dim; j++)
-                out[j] = f32_from_bits(load_le32(p + 4 * (size_t)j));
+                out[j] = f32_from_bits(vw_le32(p + 4 * (size_t)j));
         break;
     case VW_ELEM_F64:
         for (uint32_t j = 0; j < dim; j++) {
-            uint64_t bits = load_le64(p + 8 * (size_t)j);
+            uint64_t bits = vw_le64(p + 8 * (size_t)j);
             double d;
             memcpy(&d, &bits, sizeof d);
             out[j] = f64_to_f32(d);
@@ -202,7 +188,7 @@ static vw_status convert_row(const unsigned char *p, vw_elem elem, uint32_t dim,
         break;
     case VW_ELEM_I32:
         for (uint32_t j = 0; j < dim; j++) {
-            int32_t v = (int32_t)load_le32(p + 4 * (size_t)j);
+            int32_t v = (int32_t)vw_le32(p + 4 * (size_t)j);
             float f = (float)v;
             /* The API promises exact conversion; |v| > 2^24 may not be. */
             if ((double)f != (double)v)
@@ -300,10 +286,10 @@ static vw_status vecs_layout(const source *s, vw_dataset_format format, vw_layou
                        s->size);
     vw_status st = source_read(s, 0, head, sizeof head);
     if (st == VW_OK)
-        st = check_dim((int32_t)load_le32(head), "row 0");
+        st = check_dim((int32_t)vw_le32(head), "row 0");
     if (st != VW_OK)
         return st;
-    lay->dim = load_le32(head);
+    lay->dim = vw_le32(head);
     lay->elem = formats[format].elem;
     lay->row_prefix = 4;
     lay->data_off = 0;
@@ -335,8 +321,8 @@ static vw_status find_ragged_row(const source *s, const vw_layout *lay, size_t r
         uint64_t part = lay->n - r < chunk_rows ? lay->n - r : chunk_rows;
         st = source_read(s, r * row_bytes, buf, (size_t)part * row_bytes);
         for (uint64_t i = 0; i < part && st == VW_OK; i++)
-            if (load_le32(buf + i * row_bytes) != lay->dim)
-                st = ragged_row(r + i, (int32_t)load_le32(buf + i * row_bytes), lay->dim);
+            if (vw_le32(buf + i * row_bytes) != lay->dim)
+                st = ragged_row(r + i, (int32_t)vw_le32(buf + i * row_bytes), lay->dim);
     }
     free(buf);
     return st;
@@ -355,8 +341,8 @@ static vw_status check_vecs_tail(const source *s, const vw_layout *lay) {
         st = source_read(s, lay->n * row_bytes, head, sizeof head);
         if (st != VW_OK)
             return st;
-        if (load_le32(head) != lay->dim)
-            return ragged_row(lay->n, (int32_t)load_le32(head), lay->dim);
+        if (vw_le32(head) != lay->dim)
+            return ragged_row(lay->n, (int32_t)vw_le32(head), lay->dim);
     }
     return vw_fail(VW_ERR_TRUNCATED,
                    "file size %" PRIu64 " is not a multiple of the row size %" PRIu64
@@ -371,11 +357,11 @@ static vw_status bin_layout(const source *s, vw_dataset_format format, vw_layout
                        s->size);
     vw_status st = source_read(s, 0, head, sizeof head);
     if (st == VW_OK)
-        st = check_dim(load_le32(head + 4), "header");
+        st = check_dim(vw_le32(head + 4), "header");
     if (st != VW_OK)
         return st;
-    lay->n = load_le32(head);
-    lay->dim = load_le32(head + 4);
+    lay->n = vw_le32(head);
+    lay->dim = vw_le32(head + 4);
     lay->elem = formats[format].elem;
     lay->row_prefix = 0;
     lay->data_off = sizeof head;
@@ -432,8 +418,8 @@ static vw_status read_rows(const source *s, const vw_layout *lay, uint64_t first
         st = source_read(s, lay->data_off + r * row_bytes, buf, (size_t)part * row_bytes);
         for (uint64_t i = 0; i < part && st == VW_OK; i++) {
             const unsigned char *p = buf + i * row_bytes;
-            if (lay->row_prefix != 0 && load_le32(p) != lay->dim)
-                st = ragged_row(r + i, (int32_t)load_le32(p), lay->dim);
+            if (lay->row_prefix != 0 && vw_le32(p) != lay->dim)
+                st = ragged_row(r + i, (int32_t)vw_le32(p), lay->dim);
             else
                 st = convert_row(p + lay->row_prefix, lay->elem, lay->dim,
                                  out + (done + i) * lay->dim, r + i);
@@ -602,7 +588,7 @@ static vw_status encode_row(const float *v, uint32_t dim, vw_elem elem, unsigned
         if (elem == VW_ELEM_F32) {
             uint32_t bits;
             memcpy(&bits, &x, sizeof bits);
-            store_le32(p + 4 * (size_t)j, bits);
+            vw_put_le32(p + 4 * (size_t)j, bits);
         } else if (elem == VW_ELEM_U8) {
             float r = roundf(x);
             if (!(r >= 0.0f && r <= 255.0f))
@@ -615,7 +601,7 @@ static vw_status encode_row(const float *v, uint32_t dim, vw_elem elem, unsigned
                 return vw_fail(VW_ERR_INVALID_ARG,
                                "row %" PRIu64 ", column %" PRIu32 ": value %g is not an int32", row,
                                j, (double)x);
-            store_le32(p + 4 * (size_t)j, (uint32_t)(int32_t)x);
+            vw_put_le32(p + 4 * (size_t)j, (uint32_t)(int32_t)x);
         }
     }
     return VW_OK;
@@ -628,8 +614,8 @@ static vw_status write_header(int fd, vw_dataset_format format, uint64_t n, uint
     if (formats[format].kind == KIND_NPY) {
         st = vw_npy_format_header(n, dim, head, sizeof head, &len);
     } else if (formats[format].kind == KIND_BIN) {
-        store_le32(head, (uint32_t)n);
-        store_le32(head + 4, dim);
+        vw_put_le32(head, (uint32_t)n);
+        vw_put_le32(head + 4, dim);
         len = 8;
     }
     return st == VW_OK ? vw_write_all(fd, head, len) : st;
@@ -653,7 +639,7 @@ static vw_status write_rows(int fd, vw_dataset_format format, const float *data,
         for (size_t i = 0; i < rows && st == VW_OK; i++) {
             unsigned char *p = buf + i * row_bytes;
             if (prefix)
-                store_le32(p, dim);
+                vw_put_le32(p, dim);
             st = encode_row(data + (r + i) * dim, dim, elem, p + prefix, r + i);
         }
         if (st == VW_OK)

@@ -13,6 +13,7 @@
  * trailing comma allowed) rather than evaluating Python, and refuse
  * anything else: a header we misread would mean silently wrong vectors.
  */
+#include "bytes.h"
 #include "dataset_internal.h"
 
 #include <inttypes.h>
@@ -21,14 +22,6 @@
 #include <string.h>
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
-
-static uint32_t load_le16(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t load_le32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 vw_status vw_npy_preamble(const unsigned char *p, size_t avail, uint64_t file_size,
                           uint64_t *header_off, uint64_t *header_len) {
@@ -44,7 +37,7 @@ vw_status vw_npy_preamble(const unsigned char *p, size_t avail, uint64_t file_si
     size_t pre = major == 1 ? 10 : 12;
     if (avail < pre)
         return vw_fail(VW_ERR_TRUNCATED, "npy file ends inside its preamble (%zu bytes)", avail);
-    uint64_t hlen = major == 1 ? load_le16(p + 8) : load_le32(p + 8);
+    uint64_t hlen = major == 1 ? vw_le16(p + 8) : vw_le32(p + 8);
     if (hlen == 0)
         return vw_fail(VW_ERR_CORRUPT, "npy header length is 0");
     if (hlen > file_size - pre)

@@ -18,6 +18,7 @@
  * as fit, so that routing through it still works.
  */
 #include "foreign.h"
+#include "graph_check.h"
 
 #include "fileio.h"
 
@@ -377,13 +378,12 @@ static vw_status bridge(importer *im, uint32_t ndead, unsigned level, uint32_t s
     for (uint32_t d = 0; d < ndead && list[0] < cap; d++) {
         uint32_t count;
         vw_status st = f->list(f->ctx, im->dead_ids[d], level, im->ids, &count);
+        if (st == VW_OK) /* the reader's bound: a dead node's list is never kept whole */
+            st = vw_graph_check_list("element lists", im->dead_ids[d], level, im->ids, count,
+                                     2 * VW_MAX_M, f->n, f->levels);
         if (st != VW_OK)
             return st;
         for (uint32_t j = 0; j < count && list[0] < cap; j++) {
-            if (f->levels[im->ids[j]] < level)
-                return vw_fail(VW_ERR_CORRUPT,
-                               "element %u layer %u: neighbour %u is only on layers 0..%u",
-                               im->dead_ids[d], level, im->ids[j], f->levels[im->ids[j]]);
             uint32_t to = id_of(im, im->ids[j]);
             if (to != VW_NO_NODE && to != self && !listed(list, to))
                 list[++list[0]] = to;
@@ -396,20 +396,16 @@ static vw_status copy_list(importer *im, uint64_t node, unsigned level) {
     const vw_foreign *f = im->f;
     uint32_t count, cap = level == 0 ? 2 * f->params.M : f->params.M, ndead = 0;
     vw_status st = f->list(f->ctx, node, level, im->ids, &count);
+    if (st == VW_OK)
+        st =
+            vw_graph_check_list("element lists", node, level, im->ids, count, cap, f->n, f->levels);
     if (st != VW_OK)
         return st;
-    if (count > cap)
-        return vw_fail(VW_ERR_CORRUPT, "element %llu has %u neighbours on layer %u, max %u",
-                       (unsigned long long)node, count, level, cap);
     uint32_t self = id_of(im, node);
     uint32_t *list = vw_links(im->ix, self, level);
     list[0] = 0;
     for (uint32_t j = 0; j < count; j++) {
         uint32_t nb = im->ids[j];
-        if (f->levels[nb] < level)
-            return vw_fail(VW_ERR_CORRUPT,
-                           "element %llu layer %u: neighbour %u is only on layers 0..%u",
-                           (unsigned long long)node, level, nb, f->levels[nb]);
         if (id_of(im, nb) == VW_NO_NODE)
             im->dead_ids[ndead++] = nb;
         else
@@ -432,28 +428,20 @@ static vw_status import_nodes(importer *im) {
     return VW_OK;
 }
 
-/* The rules every graph of ours obeys, whatever the engine: levels within
- * ours, the entry point on the highest one. */
+/* What an index of ours can hold (levels, elements), then the rules of
+ * every graph of ours (graph_check.c): the entry point on the highest level. */
 static vw_status check_shape(const vw_foreign *f) {
     if (f->n > VW_MAX_ELEMENTS)
         return vw_fail(VW_ERR_UNSUPPORTED, "%llu elements, more than an index holds (%u)",
                        (unsigned long long)f->n, VW_MAX_ELEMENTS);
     if (f->n == 0)
         return VW_OK;
-    unsigned top = 0;
-    for (uint64_t i = 0; i < f->n; i++) {
+    for (uint64_t i = 0; i < f->n; i++)
         if (f->levels[i] > VW_MAX_LEVEL)
             return vw_fail(VW_ERR_UNSUPPORTED, "element %llu is on layer %u, above %u",
                            (unsigned long long)i, f->levels[i], VW_MAX_LEVEL);
-        top = f->levels[i] > top ? f->levels[i] : top;
-    }
-    if (f->entry >= f->n || f->max_level < 0 || top != (unsigned)f->max_level ||
-        f->levels[f->entry] != top)
-        return vw_fail(VW_ERR_CORRUPT,
-                       "entry point %u on top layer %d does not match the element levels "
-                       "(highest %u)",
-                       f->entry, f->max_level, top);
-    return VW_OK;
+    return vw_graph_check_levels("element levels", f->levels, f->n, NULL, 0, f->entry,
+                                 f->max_level);
 }
 
 static vw_status build(importer *im) {

@@ -4,6 +4,7 @@
 #ifndef VW_FOREIGN_H
 #define VW_FOREIGN_H
 
+#include "bytes.h"
 #include "vw_internal.h"
 
 /* ------------------------------------------------------------------ reading the file */
@@ -36,14 +37,6 @@ vw_status vw_src_read(vw_src *s, uint64_t off, void *dst, size_t len, const char
 /* VW_ERR_TRUNCATED unless `len` bytes exist at `off` (len may be huge: it
  * is compared, never allocated). */
 vw_status vw_src_need(const vw_src *s, uint64_t off, uint64_t len, const char *what);
-
-/* The little-endian integer in b[0..n). */
-static inline uint64_t vw_le(const unsigned char *b, unsigned n) {
-    uint64_t v = 0;
-    for (unsigned i = n; i-- > 0;)
-        v = v << 8 | b[i];
-    return v;
-}
 
 /* n little-endian float32 at `off` (byte-swapped on a big-endian host). */
 vw_status vw_src_floats(vw_src *s, uint64_t off, float *out, uint32_t n, const char *what);

@@ -1,29 +1,43 @@
 /*
- * persist.h - the index file, shared by its loader and its writer.
+ * persist.h - the index file, shared by its loader (persist_header.c,
+ * persist_check.c, persist_load.c) and its writer (persist.c).
  *
  * FORMAT.md specifies the file byte by byte. In short: a header (magic,
  * byte-order marker, version, parameters, counts, a table giving offset,
  * length and CRC32C of every section, and a CRC32C of the header itself),
  * then the sections, each on a 64-byte boundary with zero padding between:
  * vectors (the rows searches walk, in the index's storage kind), levels,
- * layer-0 lists, upper-layer lists, labels, the storage description (kind,
- * flags, i8 codec) and, for a compact index that keeps them, the float32
- * rows, and for an index with removed elements or free slots, the node
- * states (version 3). Version 1 files (float32 only, no storage section)
- * and version 2 files (no node states) still load, and an index without
- * removals is still written as version 2. The
+ * layer-0 lists, upper-layer lists, labels, then the newer ones. Versions:
+ *
+ *   1  float32 only: the five sections above.
+ *   2  the storage section (kind, flags, i8 codec) and, for a compact index
+ *      that keeps them, the float32 rows.
+ *   3  the node states (live, removed, free), for an index with removed
+ *      elements or free slots.
+ *   4  packed layer-0 lists (each as long as its count; VW_SAVE_PACK_LINKS)
+ *      and the 4-bit residual section (VW_PARAMS_RESIDUAL); always with
+ *      node states.
+ *
+ * Every version still loads, and the writer writes the oldest version that
+ * can hold the index (2 for an index without removals, packed lists or
+ * residuals), so older readers keep reading what they can. Optional
+ * sections (table flag bit 0) are skipped by readers that do not know
+ * them: a durable store's binding (id 64, store.c) is one. Fixed-layout
  * sections hold the in-memory arrays unchanged (layer-0 lists keep their
- * fixed slot of 1 + 2M words), so an mmap-loaded index uses them in place
- * and only the per-node pointers to upper-layer lists and the label map are
- * built.
+ * slot of 1 + 2M words), so an mmap-loaded index uses them in place and
+ * only the per-node pointers to upper-layer lists and the label map are
+ * built; packed lists are used in place through a word offset per node.
  *
  * Loading trusts nothing. Every header field is checked against the file
- * size and the format's limits before use, and the graph is validated in
- * both load modes: neighbour ids < count, a neighbour on layer l has a
- * level >= l, unused list slots are zero, the entry point sits on the top
- * layer, labels of live nodes are unique, free slots are unlinked. After that, search cannot read
- * outside the arrays whatever the file held. The CRCs catch the rest (a flipped bit in a vector)
- * unless the caller asks for VW_LOAD_NO_VERIFY.
+ * size and the format's limits before use (persist_header.c), and the graph
+ * and rows are validated in both load modes (persist_check.c, with the
+ * rules of graph_check.c that imported graphs obey too): neighbour ids <
+ * count, a neighbour on layer l has a level >= l, unused list slots are
+ * zero, the entry point sits on the top layer, labels of live nodes are
+ * unique, free slots are unlinked, vectors are finite. After that, search
+ * cannot read outside the arrays whatever the file held. The CRCs catch the
+ * rest (a flipped bit in a vector) unless the caller asks for
+ * VW_LOAD_NO_VERIFY.
  *
  * Saving writes only deterministic bytes (unused slots and padding zero, no
  * timestamps), so saving a loaded index reproduces the file byte for byte.

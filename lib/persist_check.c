@@ -1,5 +1,6 @@
 /* persist_check.c - what an index file's graph and rows must satisfy before a search
  * may use them, in both load modes. */
+#include "graph_check.h"
 #include "persist.h"
 
 #include <stdio.h>
@@ -37,47 +38,16 @@ vw_status vw_load_states(loader *ld) {
     return st == VW_OK ? check_states(ld) : st;
 }
 
-/* The entry point of a graph whose nodes (slots not free) reach `top`. */
-static vw_status check_entry(const loader *ld, const uint8_t *levels, uint64_t used, uint8_t top) {
-    if (used == 0)
-        return ld->entry == VW_NO_NODE
-                   ? VW_OK
-                   : vw_fail(VW_ERR_CORRUPT, "header: entry point %u but every slot is free",
-                             ld->entry);
-    if (ld->entry == VW_NO_NODE)
-        return vw_fail(VW_ERR_CORRUPT, "header: no entry point for %llu nodes",
-                       (unsigned long long)used);
-    if (top != ld->max_level)
-        return vw_fail(VW_ERR_CORRUPT, "levels: highest level %u, header says %d", top,
-                       ld->max_level);
-    if (is_free(ld, ld->entry))
-        return vw_fail(VW_ERR_CORRUPT, "node states: entry point %u is a free slot", ld->entry);
-    if (levels[ld->entry] != ld->max_level)
-        return vw_fail(VW_ERR_CORRUPT, "levels: entry point %u is on level %u, not %d", ld->entry,
-                       levels[ld->entry], ld->max_level);
-    return VW_OK;
-}
-
-/* The highest level of a node (a slot not free) must be the header's max
- * level and the entry point must be on it; free slots are on level 0; the
- * levels must account for the upper-links section exactly. */
+/* The levels and the entry point (graph_check.c: as imported graphs), and
+ * the levels must account for the upper-links section exactly. */
 vw_status vw_load_check_levels(const loader *ld, const uint8_t *levels) {
-    uint64_t sum = 0, used = 0;
-    uint8_t top = 0;
-    for (uint64_t i = 0; i < ld->count; i++) {
-        sum += levels[i];
-        if (is_free(ld, i)) {
-            if (levels[i] != 0)
-                return vw_fail(VW_ERR_CORRUPT, "levels: free slot %llu is on level %u",
-                               (unsigned long long)i, levels[i]);
-            continue;
-        }
-        used++;
-        top = levels[i] > top ? levels[i] : top;
-    }
-    vw_status st = check_entry(ld, levels, used, top);
+    vw_status st = vw_graph_check_levels("levels", levels, ld->count, ld->node_states, STATE_FREE,
+                                         ld->entry, ld->max_level);
     if (st != VW_OK)
         return st;
+    uint64_t sum = 0;
+    for (uint64_t i = 0; i < ld->count; i++)
+        sum += levels[i];
     if (sum * (1 + ld->params.M) != ld->upper_words)
         return vw_fail(VW_ERR_CORRUPT, "upper links: section size does not match the levels");
     return VW_OK;
@@ -130,25 +100,17 @@ static bool upper_ok(const uint32_t *list, uint32_t cap, uint32_t n, const uint8
     return true;
 }
 
-/* Says precisely what is wrong with a list that failed slots_ok/upper_ok. */
+/* Says precisely what is wrong with a list that failed slots_ok/upper_ok:
+ * what graph_check.c finds in any graph, or a stale id in an unused slot. */
 static vw_status list_error(const char *sec, uint64_t node, unsigned layer, const uint32_t *list,
                             uint32_t cap, uint64_t n, const uint8_t *levels) {
-    uint32_t c = list[0];
-    if (c > cap)
-        return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u has %u neighbours, max %u", sec,
-                       (unsigned long long)node, layer, c, cap);
-    for (uint32_t j = 0; j < cap; j++) {
-        uint32_t id = list[1 + j];
-        if (j >= c && id != 0)
+    vw_status st = vw_graph_check_list(sec, node, layer, list + 1, list[0], cap, n, levels);
+    if (st != VW_OK)
+        return st;
+    for (uint32_t j = list[0]; j < cap; j++)
+        if (list[1 + j] != 0)
             return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u unused slot %u not zero", sec,
                            (unsigned long long)node, layer, j);
-        if (j < c && id >= n)
-            return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u neighbour id %u >= count %llu",
-                           sec, (unsigned long long)node, layer, id, (unsigned long long)n);
-        if (j < c && levels[id] < layer)
-            return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u neighbour %u is on level %u",
-                           sec, (unsigned long long)node, layer, id, levels[id]);
-    }
     return vw_fail(VW_ERR_CORRUPT, "%s: node %llu layer %u invalid", sec, (unsigned long long)node,
                    layer);
 }
@@ -380,12 +342,10 @@ vw_status vw_load_index_packed(const loader *ld, const uint32_t *words, uint32_t
     vw_status st = unpack_end(&u);
     for (uint64_t i = 0; i < ld->count && st == VW_OK; i++) {
         const uint32_t *list = words + at[i];
-        for (uint32_t j = 0; j < list[0]; j++)
-            if (list[1 + j] >= ld->count)
-                return vw_fail(VW_ERR_CORRUPT,
-                               "links0: node %llu layer 0 neighbour id %u >= count %llu",
-                               (unsigned long long)i, list[1 + j], (unsigned long long)ld->count);
-        st = check_free_refs(ld, "links0", i, 0, list);
+        st = vw_graph_check_list("links0", i, 0, list + 1, list[0], 2 * ld->params.M, ld->count,
+                                 NULL);
+        if (st == VW_OK)
+            st = check_free_refs(ld, "links0", i, 0, list);
     }
     return st;
 }

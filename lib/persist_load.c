@@ -230,54 +230,41 @@ static vw_status unpack_mapped(const loader *ld, const unsigned char *base, vw_i
     return st;
 }
 
-static vw_status load_mapped(loader *ld, vw_index *ix) {
-    vw_status st = vw_load_states(ld);
-    if (st != VW_OK)
+/* The layer-0 lists of a mapped file, checked: packed ones in place when a
+ * count changed under the mapping cannot make a search read past the
+ * file's end (it reads at most 2M ids), else unpacked into memory; fixed
+ * rows in place. *links0 gets where they are. */
+static vw_status map_links0(const loader *ld, const unsigned char *base, vw_index *ix,
+                            uint32_t **links0) {
+    const section *s = &ld->sec[SEC_LINKS0];
+    *links0 = mapped_at(base, s->offset);
+    if (ld->packed && s->length / 4 <= UINT32_MAX &&
+        s->offset + s->length + 4 * (1 + 2 * (uint64_t)ld->params.M) <= ld->size)
+        return map_packed(ld, base, ix);
+    if (ld->packed) {
+        *links0 = NULL; /* until unpack_mapped has made them */
+        vw_status st = unpack_mapped(ld, base, ix);
+        *links0 = ix->links0;
         return st;
-    void *map = NULL;
-    st = map_file(ld, &map);
-    if (st != VW_OK)
-        return st;
-    ix->map_base = map;
-    ix->map_len = (size_t)ld->size;
-    ix->readonly = true;
-    const unsigned char *base = map;
-    const section *s = ld->sec;
-    /* The index never writes through these pointers: inserts are refused. */
-    unsigned char *codes = mapped_at(base, s[SEC_VECTORS].offset);
-    uint32_t *links0 = mapped_at(base, s[SEC_LINKS0].offset);
-    uint32_t *upper = mapped_at(base, s[SEC_UPPER].offset);
-    bool float32 = ld->float32;
-    if ((st = verify_rows(ld, SEC_VECTORS, codes)) != VW_OK ||
-        (st = copy_levels(ld, base, ix)) != VW_OK)
-        return st;
-    const uint8_t *levels = ix->levels;
-    /* In place only when a count changed under the mapping cannot make a
-     * search read past the file's end (it reads at most 2M ids). */
-    uint64_t links0_end = s[SEC_LINKS0].offset + s[SEC_LINKS0].length;
-    if (ld->packed && s[SEC_LINKS0].length / 4 <= UINT32_MAX &&
-        links0_end + 4 * (1 + 2 * (uint64_t)ld->params.M) <= ld->size) {
-        st = map_packed(ld, base, ix);
-    } else if (ld->packed) {
-        st = unpack_mapped(ld, base, ix);
-        links0 = ix->links0;
-    } else {
-        st = verify_mapped(ld, base, SEC_LINKS0);
-        if (st == VW_OK)
-            st = vw_load_check_links0(ld, links0, levels);
-        if (st == VW_OK)
-            st = vw_load_check_free_links0(ld, links0);
     }
-    if (st != VW_OK || (st = verify_mapped(ld, base, SEC_UPPER)) != VW_OK ||
-        (st = vw_load_check_upper(ld, upper, levels)) != VW_OK ||
-        (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK ||
-        (float32 && (st = verify_rows(ld, SEC_FLOAT32, NULL)) != VW_OK) ||
-        (ld->resid && (st = verify_mapped(ld, base, SEC_RESID)) != VW_OK))
-        return st;
-    ix->codes = codes;
+    vw_status st = verify_mapped(ld, base, SEC_LINKS0);
+    if (st == VW_OK)
+        st = vw_load_check_links0(ld, *links0, ix->levels);
+    if (st == VW_OK)
+        st = vw_load_check_free_links0(ld, *links0);
+    return st;
+}
+
+/* The index's arrays point into the checked mapping; the rows searches read
+ * at random are advised so (the vectors only when not read through for
+ * their checksums). */
+static void use_mapping(const loader *ld, const unsigned char *base, vw_index *ix,
+                        uint32_t *links0) {
+    const section *s = ld->sec;
+    ix->codes = mapped_at(base, s[SEC_VECTORS].offset);
     if (!ld->verify)
         advise_random(ix->codes, s[SEC_VECTORS].length);
-    if (float32) {
+    if (ld->float32) {
         ix->exact = mapped_at(base, s[SEC_FLOAT32].offset);
         advise_random(ix->exact, s[SEC_FLOAT32].length);
     }
@@ -288,21 +275,52 @@ static vw_status load_mapped(loader *ld, vw_index *ix) {
     ix->links0 = links0;
     ix->pack_links = ld->packed;
     ix->labels = mapped_at(base, s[SEC_LABELS].offset);
-    if (ld->count > 0) {
-        ix->upper = calloc(ld->count, sizeof *ix->upper);
-        if (!ix->upper)
-            return vw_fail(VW_ERR_NOMEM, "upper link pointers");
-        uint32_t *next = upper;
-        for (uint64_t i = 0; i < ld->count; i++)
-            if (levels[i] > 0) {
-                ix->upper[i] = next;
-                next += (size_t)levels[i] * (1 + ix->M);
-            }
-    }
     ix->count = ld->count;
     ix->capacity = ld->count;
-    st = alloc_removal_arrays(ix, ld->count);
-    return st == VW_OK ? vw_load_label_map(ix, ld) : st;
+}
+
+/* Each node's upper lists, where they lie in the mapped section. */
+static vw_status point_upper(vw_index *ix, uint32_t *upper, uint64_t count) {
+    if (count == 0)
+        return VW_OK;
+    ix->upper = calloc(count, sizeof *ix->upper);
+    if (!ix->upper)
+        return vw_fail(VW_ERR_NOMEM, "upper link pointers");
+    for (uint64_t i = 0; i < count; i++)
+        if (ix->levels[i] > 0) {
+            ix->upper[i] = upper;
+            upper += (size_t)ix->levels[i] * (1 + ix->M);
+        }
+    return VW_OK;
+}
+
+static vw_status load_mapped(loader *ld, vw_index *ix) {
+    vw_status st = vw_load_states(ld);
+    void *map = NULL;
+    if (st == VW_OK)
+        st = map_file(ld, &map);
+    if (st != VW_OK)
+        return st;
+    ix->map_base = map;
+    ix->map_len = (size_t)ld->size;
+    ix->readonly = true; /* the index never writes through the mapping: inserts are refused */
+    const unsigned char *base = map;
+    const section *s = ld->sec;
+    uint32_t *upper = mapped_at(base, s[SEC_UPPER].offset), *links0 = NULL;
+    if ((st = verify_rows(ld, SEC_VECTORS, mapped_at(base, s[SEC_VECTORS].offset))) != VW_OK ||
+        (st = copy_levels(ld, base, ix)) != VW_OK ||
+        (st = map_links0(ld, base, ix, &links0)) != VW_OK ||
+        (st = verify_mapped(ld, base, SEC_UPPER)) != VW_OK ||
+        (st = vw_load_check_upper(ld, upper, ix->levels)) != VW_OK ||
+        (st = verify_mapped(ld, base, SEC_LABELS)) != VW_OK ||
+        (ld->float32 && (st = verify_rows(ld, SEC_FLOAT32, NULL)) != VW_OK) ||
+        (ld->resid && (st = verify_mapped(ld, base, SEC_RESID)) != VW_OK))
+        return st;
+    use_mapping(ld, base, ix, links0);
+    if ((st = point_upper(ix, upper, ld->count)) != VW_OK ||
+        (st = alloc_removal_arrays(ix, ld->count)) != VW_OK)
+        return st;
+    return vw_load_label_map(ix, ld);
 }
 
 /* ------------------------------------------------------------------ vw_index_load */

@@ -401,3 +401,92 @@ vw_status vw_index_filter_plan(const vw_index *ix, const vw_filter *filter, uint
     vw_unlock(ix);
     return st;
 }
+
+/* ------------------------------------------------------------------ listing */
+
+static int cmp_rid(const void *x, const void *y) {
+    uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+    return (a > b) - (a < b);
+}
+
+static int cmp_label(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+typedef struct lister {
+    const vw_index *ix;
+    const vw_bound *b;
+    uint64_t *out, cap, n;
+} lister;
+
+static void list_one(lister *l, uint32_t id, const vw_arec *r) {
+    uint64_t label = l->ix->labels[id];
+    if (vw_is_dead(l->ix, id) || (r && r->label != label))
+        return;
+    if (!r && l->b->a)
+        r = vw_attrs_find(l->b->a, label);
+    if (!vw_bound_eval(l->b, r, label))
+        return;
+    if (l->n < l->cap)
+        l->out[l->n] = label;
+    l->n++;
+}
+
+/* Every live element once: from the indexes' candidates (deduplicated by
+ * sorting their records) or from all slots. */
+static vw_status list_all(lister *l, const planner *p, bool has_gen) {
+    uint64_t slots =
+        atomic_load_explicit(&((vw_index *)l->ix)->counters.slots, memory_order_acquire);
+    if (slots > l->ix->capacity)
+        slots = l->ix->capacity;
+    if (!has_gen) {
+        for (uint64_t id = 0; id < slots; id++)
+            list_one(l, (uint32_t)id, NULL);
+        return VW_OK;
+    }
+    rids r = {0};
+    collect(p, 0, &r);
+    if (r.failed) {
+        free(r.v);
+        return vw_fail(VW_ERR_NOMEM, "filter candidates");
+    }
+    qsort(r.v, r.n, sizeof *r.v, cmp_rid); /* a record may be listed twice */
+    for (uint64_t i = 0; i < r.n; i++) {
+        const vw_arec *rec = &p->a->recs[r.v[i]];
+        uint32_t node = vw_rec_node(rec);
+        if ((i == 0 || r.v[i - 1] != r.v[i]) && node < slots)
+            list_one(l, node, rec);
+    }
+    free(r.v);
+    return VW_OK;
+}
+
+vw_status vw_index_filter_labels(const vw_index *ix, const vw_filter *filter, uint64_t *out,
+                                 uint64_t cap, uint64_t *count) {
+    vw_clear_detail();
+    if (!ix || !filter || !count || (!out && cap))
+        return vw_fail(VW_ERR_NULL_ARG, "index, filter, out or count is NULL");
+    vw_status st = vw_lock_read(ix);
+    if (st != VW_OK)
+        return st;
+    const vw_attrs *a = ix->attrs;
+    vw_bound b;
+    st = vw_bound_make(filter, a, &b);
+    if (st == VW_OK) {
+        if (a)
+            pthread_rwlock_rdlock((pthread_rwlock_t *)&a->lock);
+        planner p = {
+            &b, a,
+            (double)atomic_load_explicit(&((vw_index *)ix)->counters.live, memory_order_relaxed)};
+        lister l = {ix, &b, out, cap, 0};
+        st = list_all(&l, &p, estimate(&p, 0).has_gen);
+        if (a)
+            pthread_rwlock_unlock((pthread_rwlock_t *)&a->lock);
+        vw_bound_free(&b);
+        qsort(out, l.n < cap ? l.n : cap, sizeof *out, cmp_label);
+        *count = l.n;
+    }
+    vw_unlock(ix);
+    return st;
+}

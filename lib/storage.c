@@ -39,13 +39,24 @@ size_t vw_code_size(vw_storage storage, uint32_t dim) {
     }
 }
 
+/* Without float32 rows an f16 row is all that is kept: a vector whose every
+ * component is below f16's smallest subnormal (about 6e-8) would be stored
+ * as the zero vector, so it is refused rather than lost. */
 vw_status vw_check_storable(const vw_index *ix, const float *v) {
     if (ix->storage != VW_STORAGE_F16)
         return VW_OK;
-    for (uint32_t i = 0; i < ix->dim; i++)
+    bool nonzero = false, kept = false;
+    for (uint32_t i = 0; i < ix->dim; i++) {
         if (fabsf(v[i]) > VW_F16_MAX)
             return vw_fail(VW_ERR_NONFINITE, "component %u (%g) is beyond the f16 range +-65504", i,
                            (double)v[i]);
+        nonzero = nonzero || v[i] != 0;
+        kept = kept || (vw_f32_to_f16(v[i]) & 0x7fffu) != 0;
+    }
+    if (nonzero && !kept && (ix->flags & VW_PARAMS_NO_FLOAT32))
+        return vw_fail(VW_ERR_INVALID_ARG,
+                       "every component is below f16's smallest value (6e-8): the vector would "
+                       "be stored as zero; keep the float32 rows or scale the vectors");
     return VW_OK;
 }
 

@@ -75,10 +75,12 @@ struct vw_store {
     unsigned char id[VW_WAL_ID_BYTES]; /* the store's id, in its snapshot and its log */
     uint64_t covered;                  /* replay: the last write the snapshot holds */
     bool skip_covered;                 /* replay: records up to `covered` are in it */
+    bool upgrading;                    /* opening a store of version 0.2.0 */
     char *dir, *log_path;
 };
 
-#define MAX_GROUP_BYTES ((uint64_t)64 << 20) /* one commit writes at most this much */
+#define MAX_GROUP_BYTES   ((uint64_t)64 << 20) /* one commit writes at most this much */
+#define MAX_GROUP_RECORDS 64                   /* ... and at most this many records */
 
 /* ------------------------------------------------------------------ applying */
 
@@ -154,11 +156,22 @@ static vw_status lock_dir(vw_store *s, const char *dir) {
 /* The snapshot carries the store's id and the number of the last write it
  * holds (the index's store tag: 16 bytes id, 8 bytes number, 8 zero); the
  * log's header carries the id and the number of its first record. */
+#define TAG_FLAGS    24 /* u32 in the tag */
+#define TAG_UPGRADED 1u /* the first snapshot of a store of version 0.2.0 */
+
 static void set_tag(vw_store *s, uint64_t covered) {
+    uint32_t flags = s->upgrading ? TAG_UPGRADED : 0;
     memset(s->ix->store_tag, 0, sizeof s->ix->store_tag);
     memcpy(s->ix->store_tag, s->id, VW_WAL_ID_BYTES);
     memcpy(s->ix->store_tag + VW_WAL_ID_BYTES, &covered, sizeof covered);
+    memcpy(s->ix->store_tag + TAG_FLAGS, &flags, sizeof flags);
     s->ix->has_store_tag = true;
+}
+
+static bool tag_upgraded(const vw_index *ix) {
+    uint32_t flags;
+    memcpy(&flags, ix->store_tag + TAG_FLAGS, sizeof flags);
+    return flags & TAG_UPGRADED;
 }
 
 static uint64_t tag_covered(const vw_index *ix) {
@@ -275,8 +288,19 @@ static vw_status rebind_log(vw_store *s, uint64_t covered) {
 static vw_status recover(vw_store *s) {
     memcpy(s->id, s->ix->store_tag, VW_WAL_ID_BYTES);
     uint64_t covered = tag_covered(s->ix);
-    if (s->wal.version != 2) /* a crash came in the middle of upgrading this store */
-        return rebind_log(s, covered);
+    if (s->wal.version != 2) {
+        /* Only upgrading a store of 0.2.0 leaves its old log beside a tagged
+         * snapshot (that holds the log's writes), and only until the log
+         * is replaced; anything else is a damaged log. */
+        if (covered == 0 && tag_upgraded(s->ix))
+            return rebind_log(s, covered);
+        return vw_fail(VW_ERR_CORRUPT,
+                       "%s: wal.log is %s, not the log of the store index.vwi belongs to: the "
+                       "writes acknowledged since the snapshot are not in it. Put this store's "
+                       "wal.log back; " FROM_SNAPSHOT_ALONE,
+                       s->dir, s->wal.version == 0 ? "shorter than a header" : "a version-1 log",
+                       s->snap_path);
+    }
     vw_status st = check_binding(s);
     s->covered = covered;
     s->skip_covered = true;
@@ -293,6 +317,7 @@ static vw_status recover(vw_store *s) {
  * snapshot is another store's. */
 static vw_status upgrade(vw_store *s, bool have_log) {
     new_id(s->id);
+    s->upgrading = true;
     vw_status st = VW_OK;
     if (have_log && s->wal.version == 2 && !vw_wal_empty(&s->wal))
         return vw_fail(VW_ERR_CORRUPT,
@@ -306,7 +331,23 @@ static vw_status upgrade(vw_store *s, bool have_log) {
         vw_index_stats(s->ix, &info);
         st = vw_wal_create(s->log_path, s->id, 1, info.dim, info.metric, &s->wal);
     }
-    return st == VW_OK ? rebind_log(s, 0) : st;
+    if (st == VW_OK)
+        st = rebind_log(s, 0);
+    s->upgrading = false;
+    return st;
+}
+
+/* An i8 index trains its codec on its first batch; in a store that is the
+ * first write, often one vector, whose codec would then clamp every later
+ * vector onto it. A store therefore starts only from a trained codec. */
+static vw_status check_trained(const vw_store *s) {
+    if (s->ix->storage != VW_STORAGE_I8 || s->ix->i8.trained)
+        return VW_OK;
+    return vw_fail(VW_ERR_INVALID_ARG,
+                   "%s: the i8 index has no trained codec, and a store's first write would "
+                   "train it on its own few vectors; start from an index trained on a sample "
+                   "of the data (vw-build --storage i8 trains on its input)",
+                   s->dir);
 }
 
 /* The first start: the log first, then the snapshot, so that a snapshot
@@ -315,6 +356,8 @@ static vw_status upgrade(vw_store *s, bool have_log) {
 static vw_status create_store(vw_store *s, const char *initial) {
     vw_wal_close(&s->wal);
     vw_status st = vw_index_load(initial, VW_LOAD_DEFAULT, &s->ix);
+    if (st == VW_OK)
+        st = check_trained(s);
     if (st != VW_OK)
         return st;
     new_id(s->id);
@@ -373,6 +416,16 @@ static vw_status open_store(vw_store *s, const char *initial) {
         return create_store(s, initial);
     }
     st = vw_index_load(s->snap_path, VW_LOAD_DEFAULT, &s->ix);
+    if (st == VW_ERR_CORRUPT || st == VW_ERR_TRUNCATED || st == VW_ERR_FORMAT) {
+        char why[300];
+        snprintf(why, sizeof why, "%s", vw_last_error_detail());
+        return vw_fail(st,
+                       "%s: index.vwi, the snapshot, is damaged (%s). Put back a good copy of "
+                       "this store's index.vwi: wal.log holds the writes since it",
+                       s->dir, why);
+    }
+    if (st == VW_OK)
+        st = check_trained(s);
     if (st != VW_OK)
         return st;
     if (!s->ix->has_store_tag)
@@ -443,7 +496,7 @@ static void finish(request *r, vw_status st) {
  * outside the mutex (busy is set, so nothing else writes); returns whether
  * the group reached the log. */
 static bool commit(vw_store *s, request *group, size_t n) {
-    const vw_wal_record *recs[64] = {0};
+    const vw_wal_record *recs[MAX_GROUP_RECORDS] = {0};
     request *r = group;
     for (size_t i = 0; i < n; i++, r = r->next)
         recs[i] = &r->rec;
@@ -477,13 +530,13 @@ static void count_group(vw_store *s, request *group, size_t n, bool logged) {
     s->stats.log_bytes = s->wal.size;
 }
 
-/* Takes the queue's oldest writes, up to 64 records and MAX_GROUP_BYTES. */
+/* Takes the queue's oldest writes, up to MAX_GROUP_RECORDS and MAX_GROUP_BYTES. */
 static size_t take_group(vw_store *s, request **group) {
     size_t n = 0;
     uint64_t bytes = 0;
     request *r = s->head;
     *group = r;
-    while (r && n < 64) {
+    while (r && n < MAX_GROUP_RECORDS) {
         bytes += vw_wal_record_bytes(&s->wal, r->rec.type, r->rec.count);
         if (n > 0 && bytes > MAX_GROUP_BYTES)
             break;

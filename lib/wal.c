@@ -341,28 +341,55 @@ vw_status vw_wal_append(vw_wal *w, const vw_wal_record *const *recs, size_t n) {
     return VW_OK;
 }
 
-/* The records go first, then the header takes the new base: a crash in
- * between leaves an empty log with the old base, which the store accepts
- * (the snapshot holds more than the log starts with). */
-vw_status vw_wal_reset(vw_wal *w, uint64_t base) {
-    vw_status st = VW_OK;
-    if (vw_io_truncate(w->fd, VW_WAL_HEADER) != 0)
-        st = vw_fail_errno(VW_ERR_IO, "truncate", w->path);
-    if (st == VW_OK)
-        st = sync_file(w);
-    if (st == VW_OK) {
-        w->size = VW_WAL_HEADER;
-        w->base = base;
-        unsigned char h[VW_WAL_HEADER];
-        build_header(w, h);
-        st = vw_pwrite_full(w->fd, h, sizeof h, 0, w->path);
-    }
-    if (st == VW_OK)
-        st = sync_file(w);
+/* Writes a header-only log to a temporary file and opens it (*fd) before
+ * it is renamed over the log, so that the log is replaced whole or not at
+ * all and the descriptor is the new file's. */
+static vw_status write_empty(const vw_wal *w, int *fd) {
+    unsigned char h[VW_WAL_HEADER];
+    build_header(w, h);
+    vw_atomic_file af;
+    vw_status st = vw_atomic_open(w->path, &af);
     if (st != VW_OK)
-        w->broken = true;
-    else
-        w->next_seq = base;
+        return st;
+    st = vw_write_all(af.fd, h, sizeof h);
+    *fd = st == VW_OK ? open(af.tmp, O_RDWR | O_CLOEXEC) : -1;
+    if (st == VW_OK && *fd < 0)
+        st = vw_fail_errno(VW_ERR_IO, "open", af.tmp);
+    if (st != VW_OK) {
+        vw_atomic_abort(&af);
+        return st;
+    }
+    return vw_atomic_commit(&af, NULL);
+}
+
+/* Whether the name now leads to the file open as fd. */
+static bool renamed(const char *path, int fd) {
+    struct stat a, b;
+    return fd >= 0 && fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino &&
+           a.st_dev == b.st_dev;
+}
+
+/* A new, empty log replaces the old one. If that fails before the rename,
+ * the old log stays, and it is still right: its records are in the
+ * snapshot, and the next one continues their numbering. */
+vw_status vw_wal_reset(vw_wal *w, uint64_t base) {
+    uint64_t old_base = w->base;
+    w->base = base;
+    int fd = -1;
+    vw_status st = write_empty(w, &fd);
+    if (!renamed(w->path, fd)) {
+        if (fd >= 0)
+            close(fd);
+        w->base = old_base;
+        return st;
+    }
+    close(w->fd);
+    w->fd = fd;
+    w->size = VW_WAL_HEADER;
+    w->version = LOG_VERSION;
+    w->next_seq = base;
+    if (st != VW_OK)
+        w->broken = true; /* the directory sync failed: the new name may not last */
     return st;
 }
 

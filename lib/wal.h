@@ -79,9 +79,10 @@ vw_status vw_wal_create(const char *path, const unsigned char *id, uint64_t base
 vw_status vw_wal_append(vw_wal *w, const vw_wal_record *const *recs, size_t n);
 /* Bytes a record of `count` labels takes in the file. */
 uint64_t vw_wal_record_bytes(const vw_wal *w, uint32_t type, uint64_t count);
-/* Empties the log (after a snapshot holds everything it held); its next
- * record will be `base`. On failure w->broken is set: the file may be
- * empty with the old base, which a reopen handles but an append would not. */
+/* Empties the log (after a snapshot holds everything it held) by replacing
+ * it with a new one whose next record will be `base`. On a failure before
+ * the rename the old log stays in use (still right: see wal.c); after it
+ * (the directory sync) w->broken is set. */
 vw_status vw_wal_reset(vw_wal *w, uint64_t base);
 void vw_wal_close(vw_wal *w);
 

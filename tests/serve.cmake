@@ -43,6 +43,17 @@ if(TARGET vw-serve)
   # survives, none is half-applied, the final snapshot passes every check.
   vw_add_test(NAME test_serve_durability SOURCES test_serve_durability.c LABELS durability
               TIMEOUT 600 ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  # The same on f16 and i8 stores, 12 times each (and an f16 write beyond
+  # the f16 range before each storm: refused, the store goes on).
+  # A matrix of damages to the log and the snapshot: each refused with its
+  # reason, or recovered with every acknowledged write.
+  vw_add_test(NAME test_serve_damage SOURCES test_serve_damage.c LABELS durability TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
+  foreach(kind f16 i8)
+    add_test(NAME test_serve_durability_${kind}
+             COMMAND test_serve_durability $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH} ${kind} 12)
+    set_tests_properties(test_serve_durability_${kind} PROPERTIES LABELS durability TIMEOUT 600)
+  endforeach()
   vw_add_test(NAME test_serve_metrics SOURCES test_serve_metrics.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   # 24 index swaps (SIGHUP and POST /admin/reload) under a search load.

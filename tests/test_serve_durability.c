@@ -15,7 +15,12 @@
  * expected labels, each reachable: found by a search for its own vector.
  * Each client owns its ids, so the order of its own requests is the order
  * the server applied them in.
- * Usage: test_serve_durability <vw-serve binary> <scratch directory> */
+ * The storage kind (f32 by default; f16 and i8, float32 kept, for the
+ * compact kinds' write paths) and the number of cycles may be given. With
+ * f16, each cycle first sends a vector beyond the f16 range: it must be
+ * refused with 422 and the next write taken (it once stopped the store).
+ * Usage: test_serve_durability <vw-serve binary> <scratch directory>
+ *        [f32|f16|i8 [cycles]] */
 #include "test_serve_util.h"
 
 #include <pthread.h>
@@ -25,7 +30,9 @@
 #define CLIENTS  8
 #define PER      24 /* ids per client */
 #define FIRST_ID 100000u
-#define CYCLES   60
+
+static int CYCLES = 60;
+static vw_storage storage = VW_STORAGE_F32;
 
 typedef struct id_state {
     int64_t acked;   /* version of the last acknowledged write; -1 absent */
@@ -143,6 +150,55 @@ static void *snapshotter(void *arg) {
     }
     sv_close(&conn);
     return NULL;
+}
+
+/* f16: a component beyond +-65504 is refused before the log, and the
+ * store goes on taking writes. */
+static void refused_f16_write(void) {
+    if (storage != VW_STORAGE_F16)
+        return;
+    sv_conn conn;
+    CHECK(sv_connect(&conn, port) == 0);
+    sv_response r;
+    CHECK(sv_exchange(&conn, "POST", "/vectors",
+                      "{\"ids\":[7],\"vectors\":[[65520,0,0,0,0,0,0,1]]}", &r) == 0);
+    CHECK(r.status == 422 && strstr(r.body, "f16 range") != NULL);
+    sv_response_free(&r);
+    CHECK(sv_exchange(&conn, "POST", "/vectors", "{\"ids\":[8],\"vectors\":[[1,0,0,0,0,0,0,1]]}",
+                      &r) == 0);
+    CHECK(r.status == 200);
+    sv_response_free(&r);
+    sv_close(&conn);
+}
+
+/* The seed index of the storage kind (float32 kept, so the written vectors
+ * come back exactly); an i8 codec trained to cover the written range. */
+static void make_seed(void) {
+    if (storage == VW_STORAGE_F32) {
+        vw_index_free(sv_make_index(seed_path, 200, DIM, VW_METRIC_L2));
+        return;
+    }
+    vw_params p;
+    vw_params_default(&p, DIM);
+    p.M = 8;
+    p.ef_construction = 64;
+    p.storage = storage;
+    vw_index *ix = NULL;
+    float *data = sv_random_vectors(200, DIM), span[2 * DIM];
+    uint64_t labels[200];
+    for (int i = 0; i < DIM; i++) {
+        span[i] = -16.0f;
+        span[DIM + i] = 16.0f;
+    }
+    for (uint64_t i = 0; i < 200; i++)
+        labels[i] = 1000 + i;
+    CHECK(data && vw_index_create(&p, &ix) == VW_OK);
+    if (storage == VW_STORAGE_I8)
+        CHECK(vw_index_train(ix, span, 2) == VW_OK);
+    CHECK(vw_index_add_batch(ix, data, labels, 200, 1, NULL, NULL) == VW_OK);
+    CHECK(vw_index_save(ix, seed_path) == VW_OK);
+    vw_index_free(ix);
+    free(data);
 }
 
 /* ------------------------------------------------------------------ checks */
@@ -270,15 +326,18 @@ static void check_snapshot(void) {
         CHECK(vw_index_search(ix, want, 1, ef, NULL, NULL, &got, NULL, &found) == VW_OK &&
               found == 1 && got == FIRST_ID + (uint64_t)i);
     }
-    CHECK(st.count == 200 + live); /* the seed index's 200 plus the written ids */
+    /* the seed index's 200, the written ids, and id 8 of refused_f16_write */
+    CHECK(st.count == 200 + live + (storage == VW_STORAGE_F16));
     vw_index_free(ix);
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <vw-serve> <scratch dir>\n", argv[0]);
+    if (argc < 3 || argc > 5 || (argc > 3 && vw_storage_parse(argv[3], &storage) != VW_OK)) {
+        fprintf(stderr, "usage: %s <vw-serve> <scratch dir> [f32|f16|i8 [cycles]]\n", argv[0]);
         return 2;
     }
+    if (argc > 4)
+        CYCLES = atoi(argv[4]);
     binary = argv[1];
     mkdir(argv[2], 0755);
     snprintf(dir, sizeof dir, "%s/durability.XXXXXX", argv[2]);
@@ -287,7 +346,7 @@ int main(int argc, char **argv) {
     snprintf(data_dir, sizeof data_dir, "%s/data", dir);
     snprintf(seed_path, sizeof seed_path, "%s/seed.vwi", dir);
     snprintf(log_path, sizeof log_path, "%s/serve.log", dir);
-    vw_index_free(sv_make_index(seed_path, 200, DIM, VW_METRIC_L2));
+    make_seed();
     for (int i = 0; i < CLIENTS * PER; i++)
         ids[i] = (id_state){-1, NONE, 0};
     sv_server s;
@@ -298,6 +357,7 @@ int main(int argc, char **argv) {
             break;
         }
         verify(cycle);
+        refused_f16_write();
         atomic_store(&storm_over, 0);
         pthread_t t[CLIENTS + 1];
         for (int c = 0; c < CLIENTS; c++)
@@ -324,10 +384,12 @@ int main(int argc, char **argv) {
         CHECK(sv_stop(&s) == 0);
         check_snapshot();
     }
-    printf("%d SIGKILLs during %llu acknowledged writes; %llu writes in flight at a kill, %llu of "
-           "them found applied; %s\n",
-           CYCLES, (unsigned long long)atomic_load(&acked_writes), (unsigned long long)in_flight,
-           (unsigned long long)in_flight_applied, sv_failures ? "FAILED" : "all checks passed");
+    printf(
+        "%s: %d SIGKILLs during %llu acknowledged writes; %llu writes in flight at a kill, %llu of "
+        "them found applied; %s\n",
+        vw_storage_name(storage), CYCLES, (unsigned long long)atomic_load(&acked_writes),
+        (unsigned long long)in_flight, (unsigned long long)in_flight_applied,
+        sv_failures ? "FAILED" : "all checks passed");
     if (sv_failures == 0) {
         char cmd[700];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);

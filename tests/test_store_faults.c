@@ -236,6 +236,8 @@ static void missing_snapshot_is_refused(void) {
  * be lost; refused, with how to start from the snapshot alone, which works. */
 static void missing_log_is_refused(void) {
     store_dir d = written_twice();
+    put_file(d.log, (const unsigned char *)"", 0); /* emptied, as by a damaged disk */
+    refused(&d, "shorter than a header");
     CHECK(unlink(d.log) == 0);
     refused(&d, "wal.log is missing");
     CHECK(strstr(vw_last_error_detail(), "start a new store from it") != NULL);
@@ -353,6 +355,60 @@ static void stale_temporaries_are_removed(void) {
     vw_store_close(s);
 }
 
+/* ------------------------------------------------------------------ compact kinds */
+
+/* i8 codes trained on one vector (or copies of one) would store every
+ * other vector as a corner of it: refused, in training and as a store's
+ * start (whose first write would train it). */
+static void i8_training_on_one_vector_is_refused(void) {
+    vw_params p;
+    vw_params_default(&p, DIM);
+    p.storage = VW_STORAGE_I8;
+    p.flags = VW_PARAMS_NO_FLOAT32;
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    float v[2 * DIM];
+    vec_for(1, 1, v);
+    memcpy(v + DIM, v, sizeof(float) * DIM);
+    CHECK_ST(vw_index_train(ix, v, 1), VW_ERR_INVALID_ARG);
+    CHECK_ST(vw_index_train(ix, v, 2), VW_ERR_INVALID_ARG); /* two copies */
+    uint64_t label = 1;
+    CHECK_ST(vw_index_add_batch(ix, v, &label, 1, 1, NULL, NULL), VW_ERR_INVALID_ARG);
+    store_dir d = new_store(VW_STORAGE_F32, VW_METRIC_L2, 0);
+    CHECK_OK(vw_index_save(ix, d.initial)); /* an empty, untrained i8 index */
+    vw_index_free(ix);
+    vw_store *s = NULL;
+    CHECK_ST(vw_store_open(d.dir, d.initial, &s), VW_ERR_INVALID_ARG);
+    CHECK(strstr(vw_last_error_detail(), "no trained codec") != NULL);
+    d = new_store(VW_STORAGE_I8, VW_METRIC_L2, VW_PARAMS_NO_FLOAT32); /* trained on 20 */
+    s = open_ok(&d);
+    upsert_one(s, 50, 1);
+    vw_store_close(s);
+}
+
+/* f16 without float32 keeps only the f16 row: a vector at the 1e-9 scale
+ * would be stored as zero, so it is refused; with float32 kept it is not
+ * lost and is taken. */
+static void f16_underflow_without_float32_is_refused(void) {
+    float tiny[DIM];
+    vec_for(60, 1, tiny);
+    for (int i = 0; i < DIM; i++)
+        tiny[i] *= 1e-9f;
+    uint64_t label = 60;
+    store_dir d = new_store(VW_STORAGE_F16, VW_METRIC_L2, VW_PARAMS_NO_FLOAT32);
+    vw_store *s = open_ok(&d);
+    CHECK_ST(vw_store_upsert(s, tiny, &label, 1), VW_ERR_INVALID_ARG);
+    CHECK(strstr(vw_last_error_detail(), "stored as zero") != NULL);
+    vw_store_close(s);
+    d = new_store(VW_STORAGE_F16, VW_METRIC_L2, 0);
+    s = open_ok(&d);
+    CHECK_OK(vw_store_upsert(s, tiny, &label, 1));
+    float got[DIM];
+    CHECK_OK(vw_index_get_vector(vw_store_index(s), label, got));
+    CHECK(memcmp(got, tiny, sizeof got) == 0);
+    vw_store_close(s);
+}
+
 /* ------------------------------------------------------------------ main */
 
 int main(void) {
@@ -368,6 +424,8 @@ int main(void) {
     gap_before_last_record_is_refused();
     version1_store_is_upgraded();
     stale_temporaries_are_removed();
+    i8_training_on_one_vector_is_refused();
+    f16_underflow_without_float32_is_refused();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)

@@ -6,7 +6,7 @@ if(TARGET vw-gen AND TARGET vw-build AND TARGET vw-query AND TARGET vw-bench)
                          $<TARGET_FILE:vw-bench>)
   # The pipeline runs the tools' own threads (generator, build, ground truth).
   set(VW_TOOLS_TEST_LABELS_pipeline concurrency)
-  foreach(t pipeline exact formats errors storage foreign)
+  foreach(t pipeline exact formats errors storage foreign filter)
     vw_add_test(NAME tools_${t} SOURCES test_tools_${t}.c
                 LABELS tools ${VW_TOOLS_TEST_LABELS_${t}}
                 ARGS ${VW_TOOLS_TEST_ARGS} ${CMAKE_CURRENT_BINARY_DIR}/tools_scratch/${t})

@@ -6,6 +6,7 @@
  * machines build the N shards of one file in parallel. Or converts a Faiss
  * or hnswlib index file to ours, keeping its graph (--from).
  */
+#include "attrs_io.h"
 #include "cli.h"
 #include "files.h"
 #include "index_files.h"
@@ -29,54 +30,59 @@
 #define CHUNK_FLOATS ((size_t)8 << 20)
 
 static void usage(void) {
-    printf("Usage: vw-build -i VECTORS -o INDEX [OPTIONS]\n"
-           "       vw-build --from FILE -o INDEX [--metric NAME] [--no-reorder]\n"
-           "Build an HNSW index over a vector file and save it. Vector i gets label i.\n"
-           "VECTORS may be .npy, .fvecs, .bvecs, .fbin or .u8bin (by extension).\n"
-           "With --from, convert another engine's index file instead, keeping its graph\n"
-           "and labels (no rebuild: seconds for a million vectors).\n"
-           "\n"
-           "  -i, --input FILE          vectors to index (required unless --from)\n"
-           "      --from FILE           index to convert: a Faiss IndexHNSWFlat\n"
-           "                            (faiss.write_index; bare or in an IndexIDMap) or an\n"
-           "                            hnswlib file (save_index; give --metric, which it\n"
-           "                            does not record), or a vwhnsw file to write again\n"
-           "                            (e.g. with --pack-links, or back to fixed lists)\n"
-           "  -o, --output FILE         index file to write (required)\n"
-           "  -M, --M M                 links per node, 2..%u (default %u)\n"
-           "      --ef-construction E   beam width while building, 1..%u (default %u)\n"
-           "      --metric NAME         l2 (default), ip or cosine\n"
-           "      --storage KIND        how vectors are stored: f32 (default, exact),\n"
-           "                            f16 (half the bytes) or i8 (a quarter: 8-bit\n"
-           "                            codes trained on the input); compact kinds keep\n"
-           "                            float32 vectors too, to re-rank for exact results\n"
-           "      --no-float32          with f16 or i8: keep no float32 vectors (smallest\n"
-           "                            index; searches return approximate distances)\n"
-           "      --residual            with i8 --no-float32: keep a 4-bit residual per\n"
-           "                            component (d/2 bytes per vector) to re-score the\n"
-           "                            best candidates nearly as float32 would\n"
-           "      --pack-links          write the layer-0 lists packed: a smaller file\n"
-           "                            (format version 4) that loads into memory even\n"
-           "                            with mmap\n"
-           "      --shard I/N           index only shard I of N (0 <= I < N): the rows\n"
-           "                            whose label (row number) vw_shard_of(label, N)\n"
-           "                            maps to I, as the shard router places them\n"
-           "      --threads T           build threads, 0 = all CPUs (default 0)\n"
-           "      --seed S              seed of the level draws (default %u)\n"
-           "      --no-reorder          keep insertion order instead of renumbering the\n"
-           "                            nodes for faster search (vw_index_reorder)\n"
-           "      --report FILE         also write the build figures as JSON (for\n"
-           "                            vw-bench --build-report)\n"
-           "  -q, --quiet               no progress bar\n"
-           "  -h, --help                show this help and exit\n"
-           "  -V, --version             show the library version and exit\n"
-           "\n"
-           "A progress bar (count, rate, ETA) is drawn on stderr when it is a terminal.\n"
-           "At the end one summary line goes to stdout: elements, build seconds, index bytes.\n"
-           "\n"
-           "Example:\n"
-           "  vw-build -i base.npy -o base.vwi -M 32 --ef-construction 200\n",
-           VW_MAX_M, DEFAULT_M, VW_MAX_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_BUILD_SEED);
+    printf(
+        "Usage: vw-build -i VECTORS -o INDEX [OPTIONS]\n"
+        "       vw-build --from FILE -o INDEX [--metric NAME] [--no-reorder]\n"
+        "Build an HNSW index over a vector file and save it. Vector i gets label i.\n"
+        "VECTORS may be .npy, .fvecs, .bvecs, .fbin or .u8bin (by extension).\n"
+        "With --from, convert another engine's index file instead, keeping its graph\n"
+        "and labels (no rebuild: seconds for a million vectors).\n"
+        "\n"
+        "  -i, --input FILE          vectors to index (required unless --from)\n"
+        "      --from FILE           index to convert: a Faiss IndexHNSWFlat\n"
+        "                            (faiss.write_index; bare or in an IndexIDMap) or an\n"
+        "                            hnswlib file (save_index; give --metric, which it\n"
+        "                            does not record), or a vwhnsw file to write again\n"
+        "                            (e.g. with --pack-links, or back to fixed lists)\n"
+        "  -o, --output FILE         index file to write (required)\n"
+        "  -M, --M M                 links per node, 2..%u (default %u)\n"
+        "      --ef-construction E   beam width while building, 1..%u (default %u)\n"
+        "      --metric NAME         l2 (default), ip or cosine\n"
+        "      --storage KIND        how vectors are stored: f32 (default, exact),\n"
+        "                            f16 (half the bytes) or i8 (a quarter: 8-bit\n"
+        "                            codes trained on the input); compact kinds keep\n"
+        "                            float32 vectors too, to re-rank for exact results\n"
+        "      --no-float32          with f16 or i8: keep no float32 vectors (smallest\n"
+        "                            index; searches return approximate distances)\n"
+        "      --residual            with i8 --no-float32: keep a 4-bit residual per\n"
+        "                            component (d/2 bytes per vector) to re-score the\n"
+        "                            best candidates nearly as float32 would\n"
+        "      --pack-links          write the layer-0 lists packed: a smaller file\n"
+        "                            (format version 4) that loads into memory even\n"
+        "                            with mmap\n"
+        "      --shard I/N           index only shard I of N (0 <= I < N): the rows\n"
+        "                            whose label (row number) vw_shard_of(label, N)\n"
+        "                            maps to I, as the shard router places them\n"
+        "      --attributes FILE     attributes of the vectors, JSON Lines: line i is\n"
+        "                            the object of vector i, e.g. {\"color\": \"red\",\n"
+        "                            \"price\": 12.5, \"tags\": [\"a\"]} (empty or null: none);\n"
+        "                            searched with vw-query --filter (format version 5)\n"
+        "      --threads T           build threads, 0 = all CPUs (default 0)\n"
+        "      --seed S              seed of the level draws (default %u)\n"
+        "      --no-reorder          keep insertion order instead of renumbering the\n"
+        "                            nodes for faster search (vw_index_reorder)\n"
+        "      --report FILE         also write the build figures as JSON (for\n"
+        "                            vw-bench --build-report)\n"
+        "  -q, --quiet               no progress bar\n"
+        "  -h, --help                show this help and exit\n"
+        "  -V, --version             show the library version and exit\n"
+        "\n"
+        "A progress bar (count, rate, ETA) is drawn on stderr when it is a terminal.\n"
+        "At the end one summary line goes to stdout: elements, build seconds, index bytes.\n"
+        "\n"
+        "Example:\n"
+        "  vw-build -i base.npy -o base.vwi -M 32 --ef-construction 200\n",
+        VW_MAX_M, DEFAULT_M, VW_MAX_EF, DEFAULT_EF_CONSTRUCTION, DEFAULT_BUILD_SEED);
 }
 
 typedef struct build_figures {
@@ -85,6 +91,8 @@ typedef struct build_figures {
     const char *from_format; /* the converted file's format name */
     const char *metric_arg;  /* --metric as given (NULL: none) */
     const char *build_only;  /* the last option given that --from cannot take */
+    const char *attributes;  /* --attributes FILE.jsonl */
+    uint64_t attributed;     /* elements given attributes from it */
     int quiet;
     uint64_t count;     /* rows indexed: the file's, or shard I's share */
     uint64_t file_rows; /* rows in the input file */
@@ -388,7 +396,8 @@ enum {
     OPT_RESIDUAL,
     OPT_PACK_LINKS,
     OPT_FROM,
-    OPT_SHARD
+    OPT_SHARD,
+    OPT_ATTRIBUTES
 };
 
 static const struct option longopts[] = {{"input", required_argument, NULL, 'i'},
@@ -406,6 +415,7 @@ static const struct option longopts[] = {{"input", required_argument, NULL, 'i'}
                                          {"no-reorder", no_argument, NULL, OPT_NO_REORDER},
                                          {"from", required_argument, NULL, OPT_FROM},
                                          {"shard", required_argument, NULL, OPT_SHARD},
+                                         {"attributes", required_argument, NULL, OPT_ATTRIBUTES},
                                          {"quiet", no_argument, NULL, 'q'},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
@@ -471,6 +481,10 @@ static void parse_option(build_figures *b, int c, char **argv) {
     case OPT_FROM:
         b->from = optarg;
         break;
+    case OPT_ATTRIBUTES:
+        b->attributes = optarg;
+        b->build_only = "--attributes";
+        break;
     case OPT_SHARD:
         parse_shard(b, optarg);
         b->build_only = "--shard";
@@ -516,7 +530,8 @@ static void parse_args(build_figures *b, int argc, char **argv) {
         tool_usage_error("--residual needs --storage i8 --no-float32");
     const tool_file_arg files[] = {{b->from ? "--from" : "-i", b->from ? b->from : b->input, 0},
                                    {"-o", b->output, 1},
-                                   {"--report", b->report, 1}};
+                                   {"--report", b->report, 1},
+                                   {"--attributes", b->attributes, 0}};
     tool_check_files(files, sizeof files / sizeof files[0]);
     if (b->threads == 0)
         b->threads = tool_cpu_count();
@@ -535,6 +550,8 @@ int main(int argc, char **argv) {
         index = create_index(&b);
         insert_all(&b, in, index);
         vw_dataset_close(in);
+        if (b.attributes)
+            b.attributed = tool_set_attributes_file(index, b.attributes, b.file_rows, b.shard_n);
     }
     reorder_and_save(&b, index);
     vw_index_free(index);

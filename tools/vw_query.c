@@ -2,6 +2,7 @@
  * vw-query - loads an index and answers k-nearest-neighbour queries given on
  * the command line, on stdin (one per line) or in a vector file.
  */
+#include "attrs_io.h"
 #include "cli.h"
 #include "files.h"
 #include "index_files.h"
@@ -45,6 +46,10 @@ static void usage(void) {
            "      --mmap         map the index file instead of reading it (fast start)\n"
            "      --no-verify    skip the index file's checksums (structure is still\n"
            "                     checked); with --mmap the load then takes milliseconds\n"
+           "      --filter JSON  return only elements whose attributes match the filter\n"
+           "                     (Qdrant's shape: {\"must\": [{\"key\": \"color\", \"match\":\n"
+           "                     {\"value\": \"red\"}}]}; README \"Filters\"); @FILE reads it\n"
+           "                     from a file\n"
            "      --rerank R     compact storage with float32: candidates re-scored\n"
            "                     exactly (default: the library's, 4k)\n"
            "      --stats        print the index's statistics (count, dim, storage kind,\n"
@@ -57,7 +62,10 @@ static void usage(void) {
            "\n"
            "Examples:\n"
            "  vw-query -x base.vwi -k 5 \"$(python3 -c 'print(\",\".join([\"0.1\"]*128))')\"\n"
-           "  vw-query -x base.vwi --json --ef 128 --queries queries.fvecs\n",
+           "  vw-query -x base.vwi --json --ef 128 --queries queries.fvecs\n"
+           "  vw-query -x base.vwi --queries q.npy --filter '{\"must\": [{\"key\": \"price\", "
+           "\"range\":\n"
+           "      {\"lt\": 20}}, {\"key\": \"stock\", \"match\": {\"value\": true}}]}'\n",
            VW_MAX_K, DEFAULT_K, VW_MAX_EF, DEFAULT_EF);
 }
 
@@ -69,7 +77,8 @@ typedef struct query_ctx {
     uint32_t ef;
     int json;
     uint32_t rerank;
-    uint64_t printed; /* queries answered so far */
+    const vw_filter *filter; /* --filter, or NULL */
+    uint64_t printed;        /* queries answered so far */
     uint64_t *labels;
     float *distances;
 } query_ctx;
@@ -113,6 +122,7 @@ static void run_query(query_ctx *q, const float *vector, const char *what) {
     vw_search_options_default(&o);
     o.ef = q->ef;
     o.rerank = q->rerank;
+    o.where = q->filter;
     vw_status st = vw_index_search_ex(q->index, vector, q->k, &o, q->labels, q->distances, &found);
     if (st != VW_OK)
         tool_die_status(st, what);
@@ -229,6 +239,7 @@ static void print_stats(const char *path, const vw_stats *s) {
 typedef struct query_options {
     const char *queries;
     const char *metric; /* --metric, for an hnswlib file */
+    const char *filter; /* --filter: the text, or @FILE */
     unsigned flags;     /* VW_LOAD_* */
     int stats_only;
 } query_options;
@@ -241,7 +252,8 @@ enum {
     OPT_NO_VERIFY,
     OPT_RERANK,
     OPT_STATS,
-    OPT_METRIC
+    OPT_METRIC,
+    OPT_FILTER
 };
 
 static const struct option longopts[] = {{"index", required_argument, NULL, 'x'},
@@ -254,6 +266,7 @@ static const struct option longopts[] = {{"index", required_argument, NULL, 'x'}
                                          {"rerank", required_argument, NULL, OPT_RERANK},
                                          {"stats", no_argument, NULL, OPT_STATS},
                                          {"metric", required_argument, NULL, OPT_METRIC},
+                                         {"filter", required_argument, NULL, OPT_FILTER},
                                          {"help", no_argument, NULL, 'h'},
                                          {"version", no_argument, NULL, 'V'},
                                          {NULL, 0, NULL, 0}};
@@ -290,6 +303,9 @@ static void parse_option(query_ctx *q, query_options *o, int c, char **argv) {
     case OPT_METRIC:
         o->metric = optarg;
         break;
+    case OPT_FILTER:
+        o->filter = optarg;
+        break;
     default:
         tool_other_option(c, argv, usage);
     }
@@ -322,7 +338,7 @@ static vw_index *load_index(const char *path, const query_options *o, vw_stats *
 int main(int argc, char **argv) {
     tool_init("vw-query");
     query_ctx q = {0};
-    query_options o = {NULL, NULL, VW_LOAD_DEFAULT, 0};
+    query_options o = {NULL, NULL, NULL, VW_LOAD_DEFAULT, 0};
     parse_args(&q, &o, argc, argv);
     vw_stats stats;
     vw_index *index = load_index(q.index_path, &o, &stats);
@@ -333,6 +349,8 @@ int main(int argc, char **argv) {
     }
     q.index = index;
     q.dim = stats.dim;
+    vw_filter *filter = o.filter ? tool_parse_filter(o.filter) : NULL;
+    q.filter = filter;
     q.labels = malloc((size_t)q.k * sizeof *q.labels);
     q.distances = malloc((size_t)q.k * sizeof *q.distances);
     float *buf = malloc((size_t)q.dim * sizeof *buf);
@@ -349,6 +367,7 @@ int main(int argc, char **argv) {
     free(buf);
     free(q.labels);
     free(q.distances);
+    vw_filter_free(filter);
     vw_index_free(index);
     return TOOL_EXIT_OK;
 }

@@ -9,11 +9,14 @@
  *   - a decoded search holds finite floats and k/ef within range;
  *   - a decoded upsert holds as many ids as vectors, finite floats, no id
  *     twice;
+ *   - a bulk load's NDJSON line decodes to finite floats or a 422, and an
+ *     npy header's length lies within the input;
  *   - everything the writer produces is valid JSON to our own reader. */
 #include "common/index_json.c"
 #include "common/json_read.c"
 #include "common/json_write.c"
 #include "serve/api.c"
+#include "serve/api_bulk.c"
 #include "serve/api_vectors.c"
 #include "serve/http.c"
 
@@ -130,6 +133,23 @@ static void check_upsert(const char *body, size_t len, uint32_t dim) {
     api_upsert_free(&u);
 }
 
+static void check_bulk(const uint8_t *data, size_t size, uint32_t dim) {
+    float v[8];
+    uint64_t id;
+    api_error err;
+    if (api_parse_ndjson_line((const char *)data, size, dim, &id, v, &err) == 0) {
+        for (uint32_t d = 0; d < dim; d++)
+            if (!isfinite(v[d]))
+                abort();
+    } else if (err.status != 422) {
+        abort();
+    }
+    uint64_t rows;
+    long h = api_parse_npy_header(data, size, dim, &rows, &err);
+    if (h > (long)size || (h < 0 && err.status != 422))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *buf = (const char *)data;
     check_head(buf, size);
@@ -139,6 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int batch = size > 1 ? data[1] & 1 : 0;
     check_search(buf, size, dim, batch);
     check_upsert(buf, size, dim);
+    check_bulk(data, size, dim);
     uint64_t id;
     api_error id_err;
     if (api_parse_vector_id(buf, size, &id, &id_err) == 0 ? (size < 10 || size > 29)

@@ -407,5 +407,33 @@ def test_bfindex(tmp):
     raises(vwhnsw.Error, vwhnsw.BFIndex("l2", DIM).knn_query, q)
 
 
+def test_readme_example(tmp):
+    """The README's "From Python" program runs as written (beside an
+    index.faiss and an index.hnsw made here by the engines themselves)."""
+    readme = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+    text = open(readme).read().split("## From Python", 1)[1]
+    code = text.split("```python\n", 1)[1].split("```", 1)[0]
+    try:
+        import faiss
+        import hnswlib
+    except ImportError:
+        print("  (faiss or hnswlib missing: README example not run)")
+        return
+    x = np.random.default_rng(1).random((1000, 128), dtype=np.float32)
+    f = faiss.IndexHNSWFlat(128, 16)
+    f.add(x)
+    faiss.write_index(f, os.path.join(tmp, "index.faiss"))
+    h = hnswlib.Index(space="ip", dim=128)
+    h.init_index(1000)
+    h.add_items(x)
+    h.save_index(os.path.join(tmp, "index.hnsw"))
+    here = os.getcwd()
+    os.chdir(tmp)
+    try:
+        exec(compile(code, "README.md (From Python)", "exec"), {})
+    finally:
+        os.chdir(here)
+
+
 if __name__ == "__main__":
     run(globals())

@@ -58,6 +58,11 @@ typedef struct bench {
     unsigned repeat;
     unsigned load_flags;
     uint32_t rerank;
+    const char *filter_arg; /* --filter: text or @FILE */
+    vw_filter *filter;
+    uint64_t *matching; /* labels the filter matches, ascending (the truth's domain) */
+    uint64_t n_matching;
+    uint64_t nonmatching; /* results outside it, over every pass: must stay 0 */
     /* the index */
     vw_index *index;
     vw_stats stats;
@@ -88,6 +93,8 @@ void load_queries(bench *b);
 /* Reads --gt or computes the truth by brute force (and writes --gt-out). */
 void load_truth(bench *b);
 /* Hits of one query's results among its true top-k. */
+/* Results of a filtered search that do not match the filter (always 0). */
+uint32_t count_nonmatching(bench *b, const uint64_t *labels, uint32_t found);
 uint32_t count_hits(const bench *b, uint64_t q, const uint64_t *labels, uint32_t found);
 
 /* measure.c */

@@ -5,6 +5,7 @@
  * reaches a target recall. Writes JSON, a summary table and an SVG plot.
  * The method is written down in bench.h.
  */
+#include "attrs_io.h"
 #include "bench.h"
 
 #include "cli.h"
@@ -64,6 +65,10 @@ static void usage(void) {
            "      --repeat N          timed passes per efSearch (default 1)\n"
            "      --rerank R          compact storage with float32: candidates re-scored\n"
            "                          exactly per query (default: the library's, 4k)\n"
+           "      --filter JSON       filtered search (vw-query --filter; @FILE reads it):\n"
+           "                          the ground truth is the exact top k among the\n"
+           "                          elements that match, any result that does not match\n"
+           "                          is counted (\"nonmatching_results\", always 0)\n"
            "Output:\n"
            "  -o, --output FILE       JSON results (default benchmark_results.json)\n"
            "      --plot FILE.svg     recall-vs-QPS plot, one point per efSearch\n"
@@ -111,7 +116,8 @@ enum {
     OPT_RERANK,
     OPT_PLOT_FROM,
     OPT_PLOT_TITLE,
-    OPT_METRIC
+    OPT_METRIC,
+    OPT_FILTER
 };
 
 static const struct option longopts[] = {
@@ -134,6 +140,7 @@ static const struct option longopts[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
     {"repeat", required_argument, NULL, OPT_REPEAT},
     {"rerank", required_argument, NULL, OPT_RERANK},
+    {"filter", required_argument, NULL, OPT_FILTER},
     {"output", required_argument, NULL, 'o'},
     {"plot", required_argument, NULL, OPT_PLOT},
     {"build-report", required_argument, NULL, OPT_BUILD_REPORT},
@@ -217,6 +224,10 @@ static int parse_measure_option(bench *b, given *g, int c) {
     case OPT_RERANK:
         b->rerank = tool_parse_u32("--rerank", optarg, 1, VW_MAX_EF);
         break;
+    case OPT_FILTER:
+        b->filter_arg = optarg;
+        b->filter = tool_parse_filter(optarg);
+        break;
     default:
         return 0;
     }
@@ -268,6 +279,8 @@ static void check_combinations(const bench *b, const given *g) {
     if (b->gp.dist != TOOL_DIST_CLUSTERED && (g->clusters || g->spread))
         tool_usage_error("%s applies only to --dist clustered",
                          g->clusters ? "--clusters" : "--spread");
+    if (b->gt_path && b->filter)
+        tool_usage_error("--filter computes its own ground truth (the filtered top k); drop --gt");
     if (b->gt_path && b->base_path)
         tool_usage_error("give either --gt or --base, not both");
     if (b->gt_path && b->gt_out)
@@ -350,6 +363,8 @@ static void free_bench(bench *b) {
     free(b->labels);
     free(b->lat_us);
     free(b->truth);
+    free(b->matching);
+    vw_filter_free(b->filter);
     if (b->queries_ds)
         vw_dataset_free(b->queries_ds);
     else

@@ -16,6 +16,7 @@ static vw_search_options options(const bench *b, uint32_t ef) {
     vw_search_options_default(&o);
     o.ef = ef;
     o.rerank = b->rerank;
+    o.where = b->filter;
     return o;
 }
 
@@ -90,8 +91,10 @@ void measure(bench *b, uint32_t ef, ef_result *r) {
             double t0 = tool_now();
             search_or_die(b, q, ef, b->labels, &found);
             b->lat_us[n++] = (tool_now() - t0) * 1e6;
-            if (pass == 0)
+            if (pass == 0) {
                 hits += count_hits(b, q, b->labels, found);
+                b->nonmatching += count_nonmatching(b, b->labels, found);
+            }
         }
         wall += tool_now() - pass_start;
     }
@@ -116,8 +119,10 @@ static double measure_recall(bench *b, uint32_t ef) {
     if (st != VW_OK)
         tool_die_status(st, b->index_path);
     uint64_t hits = 0;
-    for (uint64_t q = 0; q < b->nq; q++)
+    for (uint64_t q = 0; q < b->nq; q++) {
         hits += count_hits(b, q, b->labels + q * b->k, found[q]);
+        b->nonmatching += count_nonmatching(b, b->labels + q * b->k, found[q]);
+    }
     free(found);
     return (double)hits / ((double)b->nq * b->truth_len);
 }

@@ -2,6 +2,7 @@
  * report.c - vw-bench's results: JSON (benchmark_results.json) and the
  * table on stdout.
  */
+#include "attrs_io.h"
 #include "bench.h"
 
 #include "files.h"
@@ -11,6 +12,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 /* ------------------------------------------------------------ JSON */
 
@@ -91,6 +93,18 @@ static void json_setup(json_writer *w, const bench *b) {
     json_field_string(w, "source", b->truth_source);
     json_field_double(w, "seconds", rounded(b->truth_seconds, 6));
     json_end_object(w);
+    if (b->filter) {
+        json_key(w, "filter");
+        json_begin_object(w);
+        char *text = tool_filter_text(b->filter_arg);
+        json_field_string(w, "text", text);
+        free(text);
+        json_field_u64(w, "matching", b->n_matching);
+        json_field_double(w, "fraction",
+                          b->stats.count ? (double)b->n_matching / b->stats.count : 0);
+        json_field_u64(w, "nonmatching_results", b->nonmatching);
+        json_end_object(w);
+    }
 }
 
 static void json_target(json_writer *w, const bench *b) {

@@ -116,8 +116,37 @@ static void write_truth(const bench *b, uint64_t n) {
         tool_die_status(st, b->gt_out);
 }
 
+/* --filter: the labels that match (exact, from the library), and their
+ * rows of the base gathered into a smaller base, whose row numbers the
+ * truth maps back to labels. */
+static void restrict_to_matching(bench *b, base_set *base) {
+    uint64_t n = 0;
+    vw_status st = vw_index_filter_labels(b->index, b->filter, NULL, 0, &n);
+    b->matching = malloc((n ? n : 1) * sizeof *b->matching);
+    float *rows = malloc((n ? n : 1) * (size_t)b->stats.dim * sizeof *rows);
+    if (!b->matching || !rows)
+        tool_die("out of memory for the filter's %llu elements", (unsigned long long)n);
+    if (st == VW_OK)
+        st = vw_index_filter_labels(b->index, b->filter, b->matching, n, &b->n_matching);
+    if (st != VW_OK)
+        tool_die_status(st, "--filter");
+    for (uint64_t i = 0; i < b->n_matching; i++) {
+        if (b->matching[i] >= base->n)
+            tool_die("label %llu is not a row of the base", (unsigned long long)b->matching[i]);
+        memcpy(rows + i * b->stats.dim, base->data + b->matching[i] * b->stats.dim,
+               b->stats.dim * sizeof *rows);
+    }
+    if (base->ds)
+        vw_dataset_free(base->ds);
+    else
+        free(base->data);
+    *base = (base_set){.data = rows, .n = b->n_matching};
+}
+
 static void compute_truth(bench *b) {
     base_set base = b->base_path ? read_base(b) : read_back_base(b);
+    if (b->filter)
+        restrict_to_matching(b, &base);
     b->truth = malloc((size_t)b->nq * b->k * sizeof *b->truth);
     if (!b->truth)
         tool_die("out of memory for the ground truth");
@@ -130,6 +159,9 @@ static void compute_truth(bench *b) {
     if (st != VW_OK)
         tool_die_status(st, b->base_path ? b->base_path : b->index_path);
     b->truth_len = (uint32_t)(base.n < b->k ? base.n : b->k);
+    for (uint64_t i = 0; b->filter && i < b->nq * b->k; i++)
+        if (b->truth[i] < base.n)
+            b->truth[i] = b->matching[b->truth[i]];
     if (b->gt_out)
         write_truth(b, base.n);
     b->truth_source = b->base_path ? "brute force over --base" : "brute force over the index";
@@ -232,6 +264,13 @@ void load_truth(bench *b) {
      * be in the thousands). */
     for (uint64_t q = 0; q < b->nq; q++)
         qsort(b->truth + q * b->k, b->truth_len, sizeof(uint64_t), u64_cmp);
+}
+
+uint32_t count_nonmatching(bench *b, const uint64_t *labels, uint32_t found) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; b->filter && i < found; i++)
+        n += !bsearch(&labels[i], b->matching, b->n_matching, sizeof *labels, u64_cmp);
+    return n;
 }
 
 uint32_t count_hits(const bench *b, uint64_t q, const uint64_t *labels, uint32_t found) {

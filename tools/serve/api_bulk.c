@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SEEN_ID = 1, SEEN_VECTOR = 2 };
+enum { LINE_ID = 1, LINE_VECTOR = 2 };
 
 typedef struct line_parser {
     uint32_t dim;
@@ -21,7 +21,7 @@ typedef struct line_parser {
 
 static int line_member(json_cursor *cur, const char *key, void *ctx) {
     line_parser *lp = ctx;
-    unsigned bit = strcmp(key, "id") == 0 ? SEEN_ID : strcmp(key, "vector") == 0 ? SEEN_VECTOR : 0;
+    unsigned bit = strcmp(key, "id") == 0 ? LINE_ID : strcmp(key, "vector") == 0 ? LINE_VECTOR : 0;
     if (bit == 0) {
         api_note(&lp->shape, "extra_forbidden", (api_loc){key, -1, -1},
                  "unknown member \"%s\": a line is {\"id\": N, \"vector\": [...]}", key);
@@ -32,7 +32,7 @@ static int line_member(json_cursor *cur, const char *key, void *ctx) {
         return json_skip_value(cur);
     }
     lp->seen |= bit;
-    if (bit == SEEN_VECTOR)
+    if (bit == LINE_VECTOR)
         return api_read_vector(cur, lp->dim, &lp->shape, &lp->value, lp->vec, "vector", -1);
     const char *tok;
     size_t len;
@@ -63,8 +63,8 @@ int api_parse_ndjson_line(const char *line, size_t len, uint32_t dim, uint64_t *
         api_syntax_error(&cur, err);
     } else if (lp.shape.status) {
         *err = lp.shape;
-    } else if (lp.seen != (SEEN_ID | SEEN_VECTOR)) {
-        const char *key = lp.seen & SEEN_ID ? "vector" : "id";
+    } else if (lp.seen != (LINE_ID | LINE_VECTOR)) {
+        const char *key = lp.seen & LINE_ID ? "vector" : "id";
         api_note(err, "missing", (api_loc){key, -1, -1}, "missing member \"%s\"", key);
     } else if (lp.value.status) {
         *err = lp.value;

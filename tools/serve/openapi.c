@@ -194,6 +194,28 @@ static void id_parameter(json_writer *w) {
     json_end_array(w);
 }
 
+/* The bulk bodies of POST /vectors (bulk.h), streamed into the log. */
+static void bulk_content(json_writer *w) {
+    static const char *const types[][2] = {
+        {"application/x-ndjson",
+         "one {\"id\": N, \"vector\": [...]} per line, committed in batches of 8192 up to "
+         "--max-write-body; a failure part-way answers with \"written\", the leading records "
+         "that are durable"},
+        {"application/x-npy",
+         "a .npy file of float32 rows (rows, dim), C order; the ids are ?start=ID, ID+1, ..."}};
+    for (int i = 0; i < 2; i++) {
+        json_key(w, types[i][0]);
+        json_begin_object(w);
+        json_key(w, "schema");
+        json_begin_object(w);
+        json_field_string(w, "type", "string");
+        json_field_string(w, "format", "binary");
+        json_field_string(w, "description", types[i][1]);
+        json_end_object(w);
+        json_end_object(w);
+    }
+}
+
 static void write_ok(json_writer *w, const operation *op) {
     json_key(w, "200");
     if (op->ok_schema) {
@@ -262,6 +284,8 @@ static void write_operation(json_writer *w, const operation *op, const openapi_a
         json_key(w, "schema");
         ref(w, "schemas", op->request);
         json_end_object(w);
+        if (strcmp(op->id, "upsert") == 0)
+            bulk_content(w);
         json_end_object(w);
         json_end_object(w);
     }
