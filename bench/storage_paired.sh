@@ -2,8 +2,8 @@
 # Recall of f16 (and i8) storage against f32 with everything else equal:
 # single-threaded builds are deterministic, so for one level seed the f32
 # and the compact index differ only by what the codec does to distances.
-# Two-thread builds differ from run to run by more than the 0.002 that
-# issue 14 asks of f16, which hides the codec's own effect.
+# Two-thread builds differ from run to run by more than the 0.002 of
+# recall that f16 is allowed to lose, which hides the codec's own effect.
 #
 #   bench/storage_paired.sh [--data DIR] [--out DIR] [--seeds "100 101"]
 #                           [--kinds "f16n"] [--efs 16,32,...,1024]

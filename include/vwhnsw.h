@@ -203,7 +203,7 @@ enum {
      * residual is the component's rounding error in 1/15 steps, and a
      * decoded component is within step/30 of the original (step/2 without
      * it) unless it was clamped. Distances stay approximate, but the final
-     * order is nearly float32's (bench/RESULTS.md, section 5). */
+     * order is nearly float32's (bench/RESULTS.md, "Compact storage"). */
     VW_PARAMS_RESIDUAL = 1u << 1
 };
 
@@ -340,34 +340,28 @@ VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
                                        vw_progress_fn progress, void *progress_ctx);
 
 /* Removes `label` (VW_ERR_NOT_FOUND if absent). From the moment this
- * returns, no search returns the label. The node stays in the graph as a
- * bridge for searches until enough removals have piled up (a few percent
- * of the index, or vw_index_purge); then it is unlinked in one pass: every
- * node that linked to it replaces the link with one of the removed node's
- * neighbours (nearest first, by the insert heuristic's test), which links
- * back without lengthening its own list past M, or, now and then, selects
- * its whole list again by an insert's search, so lists keep their length
- * and their quality as the index shrinks; live nodes the pass finds cut off
- * from the entry point are linked in again; a new entry point is chosen if
- * needed; and the slot is reused by a later insert once no search that
- * began before the pass is still running.
- * The pass is spread over the writes that follow (each repairs the lists
- * of about a thousand nodes per element it writes, so no single small call
- * pays for all of it, and a large batch pays for its share) and costs about
- * one insert per removed element.
- * Compaction: when a pass leaves a quarter or more of the slots empty (in
- * an index of at least 1024 slots), the write that finished it also copies
- * its elements, renumbered as vw_index_reorder numbers them, into new
- * arrays without the empty slots, while searches go on on the old ones
- * (they wait only for the swap). That write takes longer (it copies every
- * element once: 0.2 s for 75,000 elements of 128 floats, bench/RESULTS.md)
- * and needs memory for a second copy of the elements meanwhile; if it
- * cannot be had, the index stays as it is.
+ * returns, no search returns the label. What callers can rely on after:
+ * - Searches run throughout and never wait for the clean-up.
+ * - Memory comes back without the caller's help: removed elements are
+ *   unlinked from the graph once they reach a few percent of the index (or
+ *   at vw_index_purge), and their slots are reused by later inserts once no
+ *   search that could still read them is running.
+ * - The clean-up costs about one insert per removed element, spread over
+ *   the writes that follow (each pays a share proportional to the elements
+ *   it writes), so no single small call pays for all of it.
+ * - When the removals leave a quarter or more of the slots of an index of
+ *   at least 1024 slots empty, the write that finishes a clean-up also
+ *   compacts the index into new arrays: that write takes longer (it copies
+ *   every element once) and needs memory for a second copy meanwhile
+ *   (without it, the index stays as it is); searches wait only for the
+ *   final swap.
+ * How the graph is repaired is remove.c's business (its opening comment).
  * VW_ERR_READONLY for an mmap-loaded index. */
 VW_API vw_status vw_index_remove(vw_index *index, uint64_t label);
 
-/* Unlinks every removed element now (the pass vw_index_remove describes)
- * and makes their slots reusable; a no-op when nothing is removed. */
+/* Unlinks every removed element now (the clean-up vw_index_remove
+ * describes) and makes their slots reusable; a no-op when nothing is
+ * removed. */
 VW_API vw_status vw_index_purge(vw_index *index);
 
 /* Renumbers the index's nodes in breadth-first order of its graph, so that
@@ -520,7 +514,7 @@ enum {
     VW_SAVE_DEFAULT = 0,
     /* Write the layer-0 neighbour lists packed (each list as long as it is,
      * not padded to 2*M ids), format version 4: the lists take about half
-     * the bytes (1M clustered vectors, M=32, bench/RESULTS.md section 5).
+     * the bytes (1M clustered vectors, M=32, bench/RESULTS.md, "Compact storage").
      * A read-mode load unpacks them; VW_LOAD_MMAP uses them in place
      * through a 4-byte offset per node that the load builds, so a mapped
      * index is smaller too, at the cost of one more memory read per node a

@@ -5,8 +5,9 @@
  * while the slots they retire wait for searches), the live nodes stay
  * spread over every slot the index ever had: a search then reads its rows
  * and lists from up to twice the pages of a fresh build, and runs 15-25 %
- * slower (bench/RESULTS.md, section 8: 0.80 of a fresh build's QPS with
- * half of seed100k removed, 0.96 after renumbering).
+ * slower (bench/RESULTS.md, "The live index": 0.80 of a fresh
+ * build's QPS with half of a 100,000-vector Gaussian set removed, 0.96
+ * after renumbering).
  *
  * vw_index_reorder renumbers in place, with 9 bytes per node of spare
  * memory, but ids change under any search running meanwhile, so it holds
@@ -24,7 +25,7 @@
  *
  * The index does it by itself at the end of the purge pass that leaves a
  * quarter or more of its slots empty (vw_compact_if_due). Writers wait
- * while it runs (bench/RESULTS.md, section 8, has the time it takes), and
+ * while it runs (bench/RESULTS.md, "The live index", has the time it takes), and
  * it needs the memory of a second copy of the kept nodes until the swap;
  * the removals that freed the slots cost far more (about half an insert
  * each). When the memory cannot be had, the index stays as it is and

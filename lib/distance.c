@@ -5,6 +5,7 @@
  * a value the CPU or build cannot run is reported by vw_simd_env_status()
  * and the best supported level is used instead, so the library itself never
  * fails or crashes on it. */
+#include "kernels_isa.h"
 #include "vw_internal.h"
 
 #ifdef VW_HAVE_SIMD

@@ -4,6 +4,7 @@
  * As in the AVX-512 file, a distance runs the same operations alone or in a
  * batch of four (two accumulators over alternating 8-float chunks, a masked
  * tail, one horizontal sum), so batch and single results are bit-identical. */
+#include "kernels_isa.h"
 #include "vw_internal.h"
 
 #include <immintrin.h>

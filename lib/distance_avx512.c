@@ -8,6 +8,7 @@
  * bit-identical, and a search reports the same distance for a node however
  * it reached it. The batch form loads each query chunk once for four
  * vectors and keeps four independent dependency chains in flight. */
+#include "kernels_isa.h"
 #include "vw_internal.h"
 
 #include <immintrin.h>

@@ -7,6 +7,7 @@
  * u8: sixteen codes widen to 16-bit lanes, their differences are squared
  * and summed in pairs by vpmaddwd into 32-bit lanes: exact, no overflow
  * (2 * 255^2 per pair, at most 4096 * 255^2 in all). */
+#include "kernels_isa.h"
 #include "vw_internal.h"
 
 #include <immintrin.h>

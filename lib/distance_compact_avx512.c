@@ -4,6 +4,7 @@
  * time; tails go through a zero-padded buffer. The VNNI variant of the
  * integer kernel is in distance_compact_vnni.c. */
 #include "distance_u8_avx512.h"
+#include "kernels_isa.h"
 #include "vw_internal.h"
 
 #include <immintrin.h>

@@ -3,6 +3,7 @@
  * float-by-code kernels sum in eight accumulators like the float32 ones; the
  * integer kernel is exact, so every level must return the same value. */
 #include "codec_f16.h"
+#include "kernels_isa.h"
 #include "vw_internal.h"
 
 float vw_l2_f16_scalar(const float *q, const uint16_t *v, size_t dim) {

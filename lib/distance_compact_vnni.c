@@ -4,6 +4,7 @@
  * -mavx512f -mavx512bw -mavx512vnni; used by the avx512 level only when
  * CPUID reports AVX512_VNNI. Exact, so it returns what every level does. */
 #include "distance_u8_avx512.h"
+#include "kernels_isa.h"
 #include "vw_internal.h"
 
 #define VNNI_ACC(acc, d) _mm512_dpwssd_epi32(acc, d, d)

@@ -1,6 +1,7 @@
 /* Portable kernels. Eight independent accumulators break the dependency
  * chain of a single sum, so even baseline x86-64 (SSE2) code keeps several
  * additions in flight and the compiler can vectorize the body. */
+#include "kernels_isa.h"
 #include "vw_internal.h"
 
 float vw_l2sq_scalar(const float *a, const float *b, size_t dim) {

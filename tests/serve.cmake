@@ -64,6 +64,10 @@ if(TARGET vw-serve)
   vw_add_test(NAME test_serve_openapi SOURCES test_serve_openapi.c TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH} ${PROJECT_SOURCE_DIR}/README.md
                    ${PROJECT_SOURCE_DIR}/tools/man/vw-serve.1)
+  # Attribute filters on /search and /search/batch, attributes in GET
+  # /vectors/{id}, 422s naming the place, extra_forbidden for unknown members.
+  vw_add_test(NAME test_serve_filter SOURCES test_serve_filter.c TIMEOUT 300
+              ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})
   # Two replicas behind nginx; skipped (exit 77) when nginx is not installed.
   vw_add_test(NAME test_serve_nginx SOURCES test_serve_nginx.c LABELS concurrency TIMEOUT 300
               ARGS $<TARGET_FILE:vw-serve> ${VW_SERVE_SCRATCH})

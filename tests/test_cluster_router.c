@@ -63,6 +63,25 @@ static void check_hash(unsigned router) {
     CHECK(cl_request(router, "GET", "/shard?id=18446744073709551616", NULL, NULL) == 422);
 }
 
+/* /, /stats and /metrics add up the shards and name them. */
+static void check_totals(unsigned router) {
+    sv_response r;
+    CHECK(cl_request(router, "GET", "/", NULL, &r) == 200);
+    CHECK(r.body &&
+          strcmp(r.body, "{\"status\":\"ok\",\"count\":3000,\"dim\":16,\"shards\":3}") == 0);
+    sv_response_free(&r);
+    CHECK(cl_request(router, "GET", "/stats", NULL, &r) == 200);
+    CHECK(r.body && strncmp(r.body, "{\"shards\":3,\"missing_shards\":[],\"dim\":16,", 41) == 0);
+    CHECK(r.body && strstr(r.body, ",\"count\":3000,") &&
+          strstr(r.body, "\"per_shard\":[{\"shard\":0,"));
+    sv_response_free(&r);
+    CHECK(cl_request(router, "GET", "/metrics", NULL, &r) == 200);
+    CHECK(r.body && strstr(r.body, "\nvw_router_shard_up{shard=\"2\"} 1\n") &&
+          strstr(r.body, "\nvw_index_vectors{shard=\"1\"} ") &&
+          strstr(r.body, "\nvw_http_requests_total{shard=\"0\",route="));
+    sv_response_free(&r);
+}
+
 /* 2. Writes through the router, read on each shard directly. */
 static void check_writes(unsigned router, const cl_shard *shards) {
     uint64_t ids[60] = {UINT64_MAX, UINT64_MAX - 1, (1ull << 53) + 1, 1ull << 63, 5000, 5001};
@@ -179,6 +198,7 @@ int main(int argc, char **argv) {
         up = cl_start_shard(&shards[s], argv[1], argv[2], "router", s, 1) == 0;
     if (up && cl_start_router(&router, argv[3], argv[2], "router", shards, SHARDS, "") == 0) {
         check_hash(router.port);
+        check_totals(router.port);
         check_exact(router.port, rows);
         check_writes(router.port, shards);
     } else {

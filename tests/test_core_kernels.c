@@ -5,6 +5,7 @@
  * summation order, while the result of a dot product can cancel to near
  * zero and make a plain relative error meaningless. */
 #include "codec_f16.h"
+#include "kernels_isa.h"
 #include "testutil.h"
 #include "vw_internal.h"
 

@@ -3,7 +3,8 @@
  * A purge takes each removed node's in-links over one for one; new
  * neighbours that linked back by lengthening their lists (as an insert's
  * back-links do) kept the removed nodes' edges while the nodes went, and
- * every search then paid for the longer lists: after 30 % of seed100k was
+ * every search then paid for the longer lists: after 30 % of a 100,000-vector
+ * Gaussian set was
  * removed the lists averaged 57 ids against a fresh build's 51 (see
  * remove.c, give_backlink). Here half of an index is removed one label at
  * a time, then purged, and each surviving node's

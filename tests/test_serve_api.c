@@ -185,9 +185,11 @@ static void test_upsert_bodies(void) {
           200);
     CHECK(u.n == 2 && u.ids[0] == 7 && u.ids[1] == UINT64_MAX && u.vectors[5] == 6.0f);
     api_upsert_free(&u);
-    CHECK(upsert_status("{\"vectors\":[[0.5,0,-1]],\"x\":[1],\"ids\":[0]}", &u) == 200);
+    CHECK(upsert_status("{\"vectors\":[[0.5,0,-1]],\"ids\":[0]}", &u) == 200);
     CHECK(u.n == 1 && u.ids[0] == 0 && u.vectors[0] == 0.5f);
     api_upsert_free(&u);
+    /* an unknown member is refused (extra_forbidden), never ignored */
+    CHECK(upsert_status("{\"vectors\":[[0.5,0,-1]],\"x\":[1],\"ids\":[0]}", &u) == 422);
 
     /* Every failure is a 422, as in FastAPI; the detail says where. Not
      * JSON, wrong shape, missing or duplicated members: */
@@ -256,8 +258,12 @@ static void test_write_answers(void) {
     json_writer w;
     json_writer_init(&w, 0, 0);
     float v[3] = {0.5f, -2.0f, 1e-3f};
-    api_write_vector(&w, 9, v, 3);
-    CHECK(strcmp(text_of(&w), "{\"id\":9,\"vector\":[0.5,-2,0.00100000005]}") == 0);
+    api_write_vector(&w, 9, v, 3, NULL);
+    CHECK(strcmp(text_of(&w), "{\"id\":9,\"vector\":[0.5,-2,0.00100000005],\"attributes\":null}") ==
+          0);
+    json_writer_reset(&w);
+    api_write_vector(&w, 9, v, 1, "{\"c\":\"red\"}");
+    CHECK(strcmp(text_of(&w), "{\"id\":9,\"vector\":[0.5],\"attributes\":{\"c\":\"red\"}}") == 0);
     json_writer_reset(&w);
     api_write_upserted(&w, 2);
     CHECK(strcmp(text_of(&w), "{\"upserted\":2}") == 0);

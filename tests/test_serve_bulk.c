@@ -85,7 +85,8 @@ static int has_record(sv_conn *c, size_t i, unsigned salt) {
     sv_response r;
     if (sv_exchange(c, "GET", path, NULL, &r) != 0)
         return -2;
-    record(want, sizeof want, i, salt);
+    size_t n = record(want, sizeof want, i, salt) - 1; /* GET adds the attributes */
+    snprintf(want + n, sizeof want - n, ",\"attributes\":null}");
     int st = r.status;
     int same = r.body && strcmp(r.body, want) == 0;
     sv_response_free(&r);

@@ -329,10 +329,11 @@ static void test_search_bodies(void) {
     CHECK(s.queries[0] == 1.0f && s.queries[1] == 2.5f && s.queries[2] == -0.3f);
     api_search_free(&s);
 
-    CHECK(parse_body(" {\"x\":{\"y\":[{}]},\"k\":3,\"ef_search\":1e2,\"query_vector\":[0,0,1]} ", 0,
-                     &s) == 200);
+    CHECK(parse_body(" {\"k\":3,\"ef_search\":1e2,\"query_vector\":[0,0,1]} ", 0, &s) == 200);
     CHECK(s.nq == 1 && s.k == 3 && s.ef == 100 && s.queries[2] == 1.0f);
     api_search_free(&s);
+    /* an unknown member is a 422 extra_forbidden, never ignored */
+    CHECK(parse_body(" {\"x\":{\"y\":[{}]},\"k\":3,\"query_vector\":[0,0,1]} ", 0, &s) == 422);
 
     CHECK(parse_body("{\"query_vectors\":[[1,2,3],[4,5,6]],\"k\":2}", 1, &s) == 200);
     CHECK(s.nq == 2 && s.k == 2 && s.queries[3] == 4.0f && s.queries[5] == 6.0f);

@@ -169,6 +169,20 @@ static void request(unsigned port, const char *method, const char *path, const c
     sv_response_free(&r);
 }
 
+/* The server's open connections (its /stats "connections", this request's
+ * own included), or -1 if it did not answer 200. */
+static long connections_open(unsigned port) {
+    sv_response r;
+    long n = -1;
+    if (sv_roundtrip(port, "GET", "/stats", NULL, &r) == 0 && r.status == 200 && r.body) {
+        const char *p = strstr(r.body, "\"connections\":");
+        if (p != NULL)
+            n = strtol(p + strlen("\"connections\":"), NULL, 10);
+    }
+    sv_response_free(&r);
+    return n;
+}
+
 /* Raw bytes on a fresh connection; the answer is attributed to method and
  * path (the request the bytes were meant to be). */
 static void raw(unsigned port, const char *method, const char *path, const char *bytes,
@@ -345,7 +359,15 @@ static void too_many_connections(unsigned port) {
     request(port, "GET", "/", NULL, 503);
     for (int i = 0; i < 4; i++)
         sv_close(&held[i]);
-    sv_sleep_ms(200);
+    /* The next case needs a free connection: wait until the server has
+     * seen the four close (its own /stats connection is the one left). */
+    long open = -1;
+    for (int i = 0; i < 600 && open != 1; i++) {
+        if (i > 0)
+            sv_sleep_ms(10);
+        open = connections_open(port);
+    }
+    CHECK(open == 1);
 }
 
 /* 403: /admin/reload from the machine's own non-loopback address. */

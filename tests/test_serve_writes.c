@@ -70,7 +70,7 @@ static void writes_and_errors(unsigned port) {
     const char *up = "{\"ids\":[900000,900001],\"vectors\":[[9,9,9,9,9,9,9,9],[8,8,8,8,8,8,8,8]]}";
     CHECK(body_has(port, "POST", "/vectors", up, 200, "{\"upserted\":2}"));
     CHECK(body_has(port, "GET", "/vectors/900001", NULL, 200,
-                   "{\"id\":900001,\"vector\":[8,8,8,8,8,8,8,8]}"));
+                   "{\"id\":900001,\"vector\":[8,8,8,8,8,8,8,8],\"attributes\":null}"));
     float q[DIM] = {9, 9, 9, 9, 9, 9, 9, 9};
     CHECK(nearest(port, q) == 900000);
     /* replace: 900000 moves */

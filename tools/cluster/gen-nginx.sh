@@ -76,7 +76,7 @@ if [ -n "$prefix" ]; then
     echo "error_log $prefix/error.log warn;"
 fi
 cat <<EOF
-events { worker_connections 4096; }
+events { worker_connections 1000; }
 
 http {
     js_path "$js_dir/";

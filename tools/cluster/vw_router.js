@@ -485,12 +485,13 @@ async function stats(r) {
             sums[SUMMED[j]] = (sums[SUMMED[j]] || 0) + (s[SUMMED[j]] || 0);
         per.push('{"shard":' + i + ',"status":200,"stats":' + replies[i].responseText + '}');
     }
-    var out = {shards: replies.length, missing_shards: missing};
+    /* built in this order: njs objects do not keep the order of insertion */
+    var out = ['"shards":' + replies.length, '"missing_shards":[' + missing.join(',') + ']'];
     for (var k = 0; first !== null && k < COPIED.length; k++)
-        out[COPIED[k]] = first[COPIED[k]];
+        out.push(JSON.stringify(COPIED[k]) + ':' + JSON.stringify(first[COPIED[k]]));
     for (var m = 0; m < SUMMED.length; m++)
-        out[SUMMED[m]] = sums[SUMMED[m]] || 0;
-    send(r, 200, JSON.stringify(out).slice(0, -1) + ',"per_shard":[' + per.join(',') + ']}');
+        out.push(JSON.stringify(SUMMED[m]) + ':' + (sums[SUMMED[m]] || 0));
+    send(r, 200, '{' + out.join(',') + ',"per_shard":[' + per.join(',') + ']}');
 }
 
 /* One shard's exposition with shard="i" added to every sample, grouped by

@@ -234,15 +234,39 @@ static int read_bounded_int(body_parser *bp, const char *name, uint32_t lo, uint
     return 0;
 }
 
-enum { SEEN_VECTOR = 1, SEEN_K = 2, SEEN_EF = 4 };
+enum { SEEN_VECTOR = 1, SEEN_K = 2, SEEN_EF = 4, SEEN_FILTER = 8 };
+
+/* "filter": the member's text goes to vw_filter_parse as it is, so HTTP and
+ * C read one language; null means none. A malformed filter is a 422 whose
+ * detail is the library's, which names the place ("filter.must[0].range.
+ * gte: expected a number, got a string"). */
+static int read_filter(body_parser *bp, api_search *out) {
+    json_cursor *cur = &bp->cur;
+    if (json_peek(cur) == 'n')
+        return json_skip_value(cur);
+    const char *start = cur->p;
+    if (json_skip_value(cur) != 0)
+        return -1;
+    vw_status st = vw_filter_parse(start, (size_t)(cur->p - start), &out->filter);
+    if (st == VW_ERR_NOMEM)
+        bp->out_of_memory = 1;
+    else if (st != VW_OK)
+        api_note(&bp->value, "value_error", (api_loc){"filter", -1, -1}, "%s",
+                 vw_last_error_detail());
+    return 0;
+}
 
 static int read_member(body_parser *bp, const char *key, unsigned *seen, api_search *out) {
     unsigned bit = strcmp(key, vector_key(bp)) == 0 ? SEEN_VECTOR
                    : strcmp(key, "k") == 0          ? SEEN_K
                    : strcmp(key, "ef_search") == 0  ? SEEN_EF
+                   : strcmp(key, "filter") == 0     ? SEEN_FILTER
                                                     : 0;
-    if (bit == 0)
+    if (bit == 0) { /* a misspelt member must never look like it worked (after "missing") */
+        api_note(&bp->value, "extra_forbidden", (api_loc){key, -1, -1},
+                 "unknown member \"%s\": extra inputs are not permitted", key);
         return json_skip_value(&bp->cur);
+    }
     if (*seen & bit)
         api_note(&bp->shape, "value_error", (api_loc){key, -1, -1}, "duplicate member \"%s\"", key);
     *seen |= bit;
@@ -250,6 +274,8 @@ static int read_member(body_parser *bp, const char *key, unsigned *seen, api_sea
         return read_bounded_int(bp, "k", 1, VW_MAX_K, &out->k);
     if (bit == SEEN_EF)
         return read_bounded_int(bp, "ef_search", 1, VW_MAX_EF, &out->ef);
+    if (bit == SEEN_FILTER)
+        return out->filter ? json_skip_value(&bp->cur) : read_filter(bp, out);
     if (bp->nq != 0)
         return json_skip_value(&bp->cur); /* duplicate, already reported */
     return bp->batch ? read_batch(bp) : read_single(bp);
@@ -337,6 +363,7 @@ int api_parse_search(const char *body, size_t len, int batch, uint32_t dim, uint
     memset(err, 0, sizeof *err);
     if (pick_error(&bp, seen, err) != 0) {
         free(bp.rows);
+        vw_filter_free(out->filter);
         memset(out, 0, sizeof *out);
         return -1;
     }
@@ -408,6 +435,8 @@ void api_write_reloaded(json_writer *w, const char *path, const vw_stats *info) 
 }
 
 void api_search_free(api_search *s) {
+    vw_filter_free(s->filter);
+    s->filter = NULL;
     free(s->queries);
     s->queries = NULL;
     s->nq = 0;

@@ -82,6 +82,7 @@ typedef struct api_search {
     size_t nq;
     uint32_t k;
     uint32_t ef;
+    vw_filter *filter; /* "filter", owned; NULL without one */
 } api_search;
 
 /* What is wrong with a request. For a 422, `type` is the pydantic error
@@ -280,7 +281,9 @@ int api_store_failure(vw_status st, const char *detail, char *msg, size_t cap);
 #define API_READ_ONLY "this server is read-only: start vw-serve with --data DIR to accept writes"
 
 /* {"id":7,"vector":[...]} */
-void api_write_vector(json_writer *w, uint64_t id, const float *v, uint32_t dim);
+/* {"id", "vector", "attributes"}: attrs is the element's canonical JSON
+ * (vw_index_get_attributes), "" or NULL for none (null). */
+void api_write_vector(json_writer *w, uint64_t id, const float *v, uint32_t dim, const char *attrs);
 /* {"upserted":2}, {"deleted":7}, {"snapshot":"written","seconds":0.41} */
 void api_write_upserted(json_writer *w, uint64_t n);
 void api_write_deleted(json_writer *w, uint64_t id);

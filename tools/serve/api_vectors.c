@@ -166,8 +166,11 @@ static int upsert_member(json_cursor *cur, const char *key, void *ctx) {
     unsigned bit = strcmp(key, "ids") == 0       ? SEEN_IDS
                    : strcmp(key, "vectors") == 0 ? SEEN_VECTORS
                                                  : 0;
-    if (bit == 0)
+    if (bit == 0) {
+        api_note(&up->shape, "extra_forbidden", (api_loc){key, -1, -1},
+                 "unknown member \"%s\": extra inputs are not permitted", key);
         return json_skip_value(&up->cur);
+    }
     if (bit & m->seen) {
         api_note(&up->shape, "value_error", (api_loc){key, -1, -1}, "duplicate member \"%s\"", key);
         return json_skip_value(&up->cur);
@@ -274,8 +277,9 @@ int api_store_failure(vw_status st, const char *detail, char *msg, size_t cap) {
     }
 }
 
-void api_write_vector(json_writer *w, uint64_t id, const float *v, uint32_t dim) {
-    json_writer_reserve(w, 32 + (size_t)dim * 16);
+void api_write_vector(json_writer *w, uint64_t id, const float *v, uint32_t dim,
+                      const char *attrs) {
+    json_writer_reserve(w, 48 + (size_t)dim * 16 + (attrs ? strlen(attrs) : 0));
     json_begin_object(w);
     json_field_u64(w, "id", id);
     json_key(w, "vector");
@@ -283,6 +287,8 @@ void api_write_vector(json_writer *w, uint64_t id, const float *v, uint32_t dim)
     for (uint32_t i = 0; i < dim; i++)
         json_float(w, v[i]);
     json_end_array(w);
+    json_key(w, "attributes");
+    json_raw(w, attrs && *attrs ? attrs : "null"); /* canonical JSON from the library */
     json_end_object(w);
 }
 

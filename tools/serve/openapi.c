@@ -379,6 +379,24 @@ static void schema_stats(json_writer *w) {
     json_end_object(w);
 }
 
+/* The filter language (README "Filters"; vwhnsw.h vw_filter_parse):
+ * described, not spelled out as a recursive schema. */
+static void filter_schema(json_writer *w) {
+    json_begin_object(w);
+    json_key(w, "type");
+    json_begin_array(w);
+    json_string(w, "object");
+    json_string(w, "null");
+    json_end_array(w);
+    json_field_string(w, "description",
+                      "Qdrant's filter shape: {\"must\": [...], \"should\": [...], "
+                      "\"must_not\": [...]} of {\"key\", \"match\": {\"value\"|\"any\"}}, "
+                      "{\"key\", \"range\": {\"gt\"|\"gte\"|\"lt\"|\"lte\"}}, "
+                      "{\"is_empty\": {\"key\"}}, {\"has_id\": [...]} and nested groups; "
+                      "results always match it; a malformed filter is a 422 naming the place");
+    json_end_object(w);
+}
+
 static void schema_search(json_writer *w, uint32_t dim, int batch) {
     json_key(w, batch ? "BatchSearchRequest" : "SearchRequest");
     json_begin_object(w);
@@ -400,9 +418,12 @@ static void schema_search(json_writer *w, uint32_t dim, int batch) {
     int_schema(w, 1, VW_MAX_K, API_DEFAULT_K);
     json_key(w, "ef_search");
     int_schema(w, 1, VW_MAX_EF, -1);
+    json_key(w, "filter");
+    filter_schema(w);
     json_end_object(w);
     const char *req = batch ? "query_vectors" : "query_vector";
     required(w, &req, 1);
+    json_field_bool(w, "additionalProperties", 0);
     json_end_object(w);
 }
 
@@ -496,8 +517,18 @@ static void schema_writes(json_writer *w, uint32_t dim) {
     int_schema(w, 0, UINT64_MAX, -1);
     json_key(w, "vector");
     vector_schema(w, dim);
-    static const char *const vreq[] = {"id", "vector"};
-    object_schema_end(w, vreq, 2);
+    json_key(w, "attributes");
+    json_begin_object(w);
+    json_key(w, "type");
+    json_begin_array(w);
+    json_string(w, "object");
+    json_string(w, "null");
+    json_end_array(w);
+    json_field_string(w, "description",
+                      "the element's attributes (vw-build --attributes), or null");
+    json_end_object(w);
+    static const char *const vreq[] = {"id", "vector", "attributes"};
+    object_schema_end(w, vreq, 3);
 
     object_schema_begin(w, "Deleted");
     json_key(w, "deleted");

@@ -149,8 +149,12 @@ static int search_query(worker_pool *p, shared_run *r, size_t q, int batch) {
     int faulted = 0;
     if (st == VW_OK) {
         fault_guard_enter();
-        st = vw_index_search(x->index, vec, r->req.k, r->req.ef, NULL, NULL,
-                             r->labels + q * r->req.k, r->distances + q * r->req.k, &r->found[q]);
+        vw_search_options o;
+        vw_search_options_default(&o);
+        o.ef = r->req.ef;
+        o.where = r->req.filter;
+        st = vw_index_search_ex(x->index, vec, r->req.k, &o, r->labels + q * r->req.k,
+                                r->distances + q * r->req.k, &r->found[q]);
         faulted = fault_guard_leave() > 0;
     }
     if (faulted) {

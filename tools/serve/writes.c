@@ -159,17 +159,25 @@ static int get_vector(const vw_index *index, uint64_t id, json_writer *resp, cha
     vw_stats info;
     vw_index_stats(index, &info);
     float *v = malloc((size_t)info.dim * sizeof *v);
-    if (!v)
+    size_t acap = VW_MAX_ATTR_BYTES * 6 + 16, alen = 0;
+    char *attrs = malloc(acap);
+    if (!v || !attrs) {
+        free(v);
+        free(attrs);
         return fail(resp, error, cap, 503, "out of memory");
+    }
     vw_status st = vw_index_get_vector(index, id, v);
+    if (st == VW_OK)
+        st = vw_index_get_attributes(index, id, attrs, acap, &alen);
     int status = 200;
     if (st == VW_OK)
-        api_write_vector(resp, id, v, info.dim);
+        api_write_vector(resp, id, v, info.dim, attrs);
     else if (st == VW_ERR_NOT_FOUND)
         status = not_found(id, resp, error, cap);
     else
         status = store_failure(st, resp, error, cap);
     free(v);
+    free(attrs);
     return status;
 }
 

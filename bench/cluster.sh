@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The shard router's overhead (README "More than one machine", bench/RESULTS.md
+# section "Shards behind the router"): S shards of N/S clustered vectors behind
+# nginx + njs (tools/cluster) against one index of all N, on this machine,
+# for f32 and i8 storage:
+#   - recall@10 per ef_search through the router and from the single index;
+#   - QPS and p50/p99 at 1 and 8 connections (vw_http_load, ef 64): router,
+#     the single index direct, one shard direct;
+#   - the router's own CPU per query (nginx worker, from /proc): the fan-out
+#     cost, and the latency it adds over one shard answered directly.
+#
+#   flock /work/bench.lock bench/cluster.sh [-n N] [-s SHARDS] [-t SECONDS] [BUILD_DIR]
+#
+# Every process shares the machine's cores (shards, nginx, the client), as
+# they would not on separate machines: QPS here is a floor.
+set -euo pipefail
+n=200000 shards=4 secs=10 dim=128
+while getopts "n:s:t:" o; do
+    case $o in
+    n) n=$OPTARG ;; s) shards=$OPTARG ;; t) secs=$OPTARG ;; *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+py=${PYTHON:-/usr/bin/python3}
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=$(cd "${1:-$root/build}" && pwd)
+tools=$build/tools load=$build/bench/vw_http_load
+work=${VW_BENCH_DIR:-/tmp/vw-cluster-bench}
+mkdir -p "$work"
+cd "$work"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_up() { for _ in $(seq 600); do curl -sf "localhost:$1/" >/dev/null && return 0; sleep 0.1; done; return 1; }
+serve() { # INDEX PORT -> pid in $! (2 search threads each, as on its own machine's 2 cores)
+    "$tools/vw-serve" -x "$1" --port "$2" --host 127.0.0.1 --threads 2 --queue 4096 \
+        --max-body 16777216 2>"$work/serve-$2.log" &
+    pids+=($!)
+}
+cpu_us() { awk '{printf "%d\n", ($14 + $15) * 10000}' "/proc/$1/stat"; } # utime+stime in µs (100 Hz)
+
+[ -f base.fvecs ] || "$tools/vw-gen" -n "$n" -d $dim --seed 11 -o base.fvecs \
+    --queries 1000 --queries-out queries.fvecs -q
+"$py" - <<'EOF'
+import json, numpy as np
+def fvecs(p):
+    a = np.fromfile(p, dtype=np.int32); d = a[0]
+    return a.reshape(-1, d + 1)[:, 1:].view(np.float32)
+b, q = fvecs('base.fvecs'), fvecs('queries.fvecs')
+d = (q * q).sum(1)[:, None] - 2 * q @ b.T + (b * b).sum(1)[None, :]
+np.save('truth.npy', np.argsort(d, axis=1)[:, :10])
+with open('bodies64.jsonl', 'w') as f:
+    for v in q:
+        f.write(json.dumps({"query_vector": [float(x) for x in v], "k": 10, "ef_search": 64}) + '\n')
+EOF
+
+recall() { # PORT -> "ef recall" lines
+    "$py" - "$1" <<'EOF'
+import json, sys, urllib.request, numpy as np
+port = sys.argv[1]
+def fvecs(p):
+    a = np.fromfile(p, dtype=np.int32); d = a[0]
+    return a.reshape(-1, d + 1)[:, 1:].view(np.float32)
+q, truth = fvecs('queries.fvecs'), np.load('truth.npy')
+for ef in (16, 32, 64, 128, 256):
+    hits = 0
+    for s in range(0, len(q), 200):
+        body = json.dumps({"query_vectors": q[s:s+200].tolist(), "k": 10, "ef_search": ef}).encode()
+        req = urllib.request.Request(f'http://127.0.0.1:{port}/search/batch', data=body)
+        res = json.loads(urllib.request.urlopen(req).read())['results']
+        for i, r in enumerate(res):
+            hits += len(set(r['indices']) & set(truth[s + i].tolist()))
+    print(ef, round(hits / (len(q) * 10), 4))
+EOF
+}
+
+for storage in f32 i8; do
+    echo "== storage $storage: $shards shards of $((n / shards)) vs one index of $n (dim $dim)"
+    [ -f all-$storage.vwi ] || "$tools/vw-build" -i base.fvecs -o all-$storage.vwi -M 16 \
+        --ef-construction 100 --storage $storage -q
+    ports=()
+    for ((i = 0; i < shards; i++)); do
+        [ -f shard$i-$storage.vwi ] || "$tools/vw-build" -i base.fvecs -o shard$i-$storage.vwi \
+            -M 16 --ef-construction 100 --storage $storage --shard $i/$shards -q
+        p=$(free_port); serve shard$i-$storage.vwi "$p"; ports+=("127.0.0.1:$p")
+    done
+    single=$(free_port); serve all-$storage.vwi "$single"; single_pid=$!
+    router=$(free_port)
+    mkdir -p "ng-$storage"
+    "$root/tools/cluster/gen-nginx.sh" --listen "127.0.0.1:$router" --prefix "$work/ng-$storage" \
+        --foreground --workers 1 --max-body 16m "${ports[@]}" > "ng-$storage/nginx.conf"
+    nginx -p "$work/ng-$storage/" -c "$work/ng-$storage/nginx.conf" 2>"ng-$storage/out" &
+    pids+=($!)
+    for p in "$single" "$router" "${ports[@]##*:}"; do wait_up "$p"; done
+    worker=$(pgrep -P "$(cat ng-$storage/nginx.pid)" | head -1)
+    echo "-- recall@10 per ef_search (1000 queries): router | single index"
+    paste -d' ' <(recall "$router") <(recall "$single" | cut -d' ' -f2)
+    echo "-- load, ef 64, ${secs}s each (RESULT lines of vw_http_load)"
+    for c in 1 8; do
+        w0=$(cpu_us "$worker")
+        line=$("$load" "$router" bodies64.jsonl $c "$secs" || true) # exit 1: some errors, counted in the line
+        w1=$(cpu_us "$worker")
+        reqs=$(echo "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+        echo "router  c=$c $line nginx_cpu_us=$(( (w1 - w0) / (reqs > 0 ? reqs : 1) ))"
+        echo "single  c=$c $("$load" "$single" bodies64.jsonl $c "$secs" "$single_pid" || true)"
+        echo "shard0  c=$c $("$load" "${ports[0]##*:}" bodies64.jsonl $c "$secs" || true)"
+    done
+    cleanup
+    pids=()
+done
