@@ -117,6 +117,14 @@ static void check_writes(unsigned router, const cl_shard *shards) {
                         fill_vector) == 0);
     CHECK(cl_request(router, "GET", "/vectors/18446744073709551615", NULL, NULL) == 404);
     CHECK(cl_request(router, "GET", "/vectors/18446744073709551616", NULL, NULL) == 422);
+    /* A bulk body is refused, never passed whole to one shard. */
+    sv_conn c;
+    CHECK(sv_connect(&c, router) == 0);
+    const char *bulk = "POST /vectors HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+                       "Content-Length: 24\r\n\r\n{\"id\":9,\"vector\":[1,2]}\n";
+    CHECK(sv_send(&c, bulk, strlen(bulk)) == 0 && sv_read_response(&c, &r) == 0 && r.status == 415);
+    sv_response_free(&r);
+    sv_close(&c);
     /* A body vw-serve refuses is refused whole, with its 422, nothing written. */
     CHECK(cl_request(router, "POST", "/vectors", "{\"ids\":[1,1],\"vectors\":[[1],[1]]}", NULL) ==
           422);

@@ -406,6 +406,15 @@ function answerPartialWrite(r, parts, sent, replies) {
  * once every part is durable (vw-serve acknowledges only then). */
 async function upsert(r) {
     var n = shardCount(r);
+    var type = (r.headersIn['Content-Type'] || '').toLowerCase();
+    if (r.method === 'POST' && /^application\/x-(ndjson|npy)/.test(type)) {
+        /* Bulk bodies are not split yet: passed to one shard they would put
+         * every id there. */
+        sendError(r, 415, 'the router does not split bulk loads (' + type.split(';')[0] +
+                              '): send JSON, or load each shard directly with its ids ' +
+                              '(GET /shard?id= or vw_shard_of)', '');
+        return;
+    }
     var parts = r.method === 'POST' ? splitWrite(r.requestText || '', n) : null;
     if (parts === null) {
         r.internalRedirect('/_vw/0/vectors');
