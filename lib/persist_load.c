@@ -374,8 +374,8 @@ vw_status vw_index_load(const char *path, unsigned flags, vw_index **out) {
         st = (flags & VW_LOAD_MMAP) ? load_mapped(&ld, ix) : load_into_memory(&ld, ix);
     if (st == VW_OK)
         st = finish_index(ix, &ld);
-    if (st == VW_OK && ld.attrs)
-        st = load_attrs(&ld, ix);
+    if (st == VW_OK && ld.attrs && (st = load_attrs(&ld, ix)) == VW_OK)
+        vw_index_publish(ix); /* stats count the attribute store too */
     if (st == VW_OK && ld.has_store_tag) {
         ix->has_store_tag = true;
         memcpy(ix->store_tag, ld.store_tag, sizeof ix->store_tag);
