@@ -24,11 +24,15 @@ void VW_FN(vw_dot_f16_batch_)(const float *q, const uint16_t *base, size_t dim, 
         out[i] = VW_FN(vw_dot_f16_)(q, base + (size_t)ids[i] * dim, dim);
 }
 
+/* A level may define its own (VW_OWN_L2_U8_BATCH): the graph walk's
+ * kernel for i8 rows, where sharing the query over rows pays. */
+#ifndef VW_OWN_L2_U8_BATCH
 void VW_FN(vw_l2_u8_batch_)(const uint8_t *q, const uint8_t *base, size_t dim, const uint32_t *ids,
                             uint32_t n, uint32_t *out) {
     for (uint32_t i = 0; i < n; i++)
         out[i] = VW_FN(vw_l2_u8_)(q, base + (size_t)ids[i] * dim, dim);
 }
+#endif
 
 void VW_FN(vw_dot_u8_batch_)(const float *q, const uint8_t *base, size_t dim, const uint32_t *ids,
                              uint32_t n, float *out) {

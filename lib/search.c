@@ -23,6 +23,7 @@
  * inside the arrays, whatever the file holds; it costs one well-predicted
  * compare per neighbour. */
 #include "attrs.h"
+#include "count.h"
 #include "vw_internal.h"
 
 #include <math.h>
@@ -46,7 +47,17 @@ static inline const uint32_t *read_list(const vw_index *ix, uint32_t id, unsigne
     const uint32_t *list = vw_links(ix, id, level);
     uint32_t n = vw_list_len(list), cap = vw_list_max(ix, level);
     *len = n <= cap ? n : cap;
+    VW_COUNT_ADD(hops, 1);
+    VW_COUNT_ADD(link_bytes, 4 * (1 + *len));
     return list;
+}
+
+/* The counting build's tally of n walk distances (count.h). */
+static inline void count_distances(const vw_index *ix, uint32_t n) {
+    VW_COUNT_ADD(distances, n);
+    VW_COUNT_ADD(vec_bytes, (uint64_t)n * ix->code_size);
+    (void)ix;
+    (void)n;
 }
 
 /* Ids a search may visit: below the capacity, which cannot change while it
@@ -60,31 +71,45 @@ static uint32_t id_limit(const vw_index *ix, bool locked) {
     return locked ? VW_NO_NODE : (uint32_t)ix->capacity;
 }
 
+/* One greedy step on `level`: the nearest of cur's neighbours if nearer
+ * than cur_d (then true, with *cur and *cur_d moved to it). The list's
+ * distances are one batch call (bit-identical to single ones), which took a
+ * sixth of a search's instructions as one call per neighbour. */
+static bool greedy_step(const vw_index *ix, const vw_query *q, int level, bool locked,
+                        uint32_t limit, uint32_t *cur, float *cur_d) {
+    uint32_t copy[1 + 2 * VW_MAX_M];
+    uint32_t ids[2 * VW_MAX_M];
+    float d[2 * VW_MAX_M];
+    uint32_t len, n = 0;
+    const uint32_t *list = read_list(ix, *cur, (unsigned)level, locked, copy, &len);
+    for (uint32_t i = 0; i < len; i++) {
+        uint32_t nb = vw_list_at(list, i);
+        if (nb < limit && ix->levels[nb] >= level)
+            ids[n++] = nb;
+    }
+    if (n == 0)
+        return false;
+    vw_qdist_batch(ix, q, ids, n, d);
+    count_distances(ix, n);
+    bool moved = false;
+    for (uint32_t i = 0; i < n; i++)
+        if (d[i] < *cur_d) {
+            *cur_d = d[i];
+            *cur = ids[i];
+            moved = true;
+        }
+    return moved;
+}
+
 uint32_t vw_greedy_descend(const vw_index *ix, const vw_query *q, uint32_t ep, int top, int stop,
                            bool locked) {
-    uint32_t copy[1 + 2 * VW_MAX_M];
     uint32_t limit = id_limit(ix, locked);
     uint32_t cur = ep;
     float cur_d = vw_qdist(ix, q, cur);
-    for (int level = top; level > stop; level--) {
-        bool moved = true;
-        while (moved) {
-            moved = false;
-            uint32_t len;
-            const uint32_t *list = read_list(ix, cur, (unsigned)level, locked, copy, &len);
-            for (uint32_t i = 0; i < len; i++) {
-                uint32_t nb = vw_list_at(list, i);
-                if (nb >= limit || ix->levels[nb] < level)
-                    continue;
-                float d = vw_qdist(ix, q, nb);
-                if (d < cur_d) {
-                    cur_d = d;
-                    cur = nb;
-                    moved = true;
-                }
-            }
-        }
-    }
+    count_distances(ix, 1);
+    for (int level = top; level > stop; level--)
+        while (greedy_step(ix, q, level, locked, limit, &cur, &cur_d))
+            ;
     return cur;
 }
 
@@ -113,11 +138,15 @@ static inline bool keep(const vw_index *ix, const vw_layer_query *lq, bool check
 static inline float admit(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq, bool checks,
                           vw_cand c, float bound) {
     vw_heap_push_min(&s->cand, c);
+    VW_COUNT_ADD(heap_push, 1);
     if (!keep(ix, lq, checks, c.id))
         return bound;
     vw_heap_push_max(&s->result, c);
-    if (s->result.size > lq->ef)
+    VW_COUNT_ADD(heap_push, 1);
+    if (s->result.size > lq->ef) {
         vw_heap_pop_max(&s->result);
+        VW_COUNT_ADD(heap_pop, 1);
+    }
     return s->result.size >= lq->ef ? s->result.items[0].dist : INFINITY;
 }
 
@@ -133,12 +162,14 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
     s->result.size = 0;
 
     vw_visit(s, ep);
+    count_distances(ix, 1);
     float bound = admit(ix, s, lq, checks, (vw_cand){vw_qdist(ix, lq->q, ep), ep}, INFINITY);
     while (s->cand.size > 0) {
         vw_cand c = s->cand.items[0];
         if (c.dist > bound)
             break; /* every remaining candidate is farther than the ef-th result */
         vw_heap_pop_min(&s->cand);
+        VW_COUNT_ADD(heap_pop, 1);
         uint32_t len;
         const uint32_t *list = read_list(ix, c.id, lq->level, lq->locked, copy, &len);
         /* First pass: pick the unvisited neighbours and start their loads;
@@ -148,6 +179,7 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
             uint32_t nb = vw_list_at_relaxed(list, i);
             /* (Public searches run this on layer 0 only, which every node
              * has: the id bound is the whole check.) */
+            VW_COUNT_ADD(visit_ops, 1);
             if (nb >= limit || !vw_visit(s, nb))
                 continue;
             fresh[n++] = nb;
@@ -163,6 +195,8 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
                 return lq->locked ? VW_OK : st;
         }
         vw_qdist_batch(ix, lq->q, fresh, n, dists);
+        count_distances(ix, n);
+        VW_COUNT_ADD(fresh, n);
         for (uint32_t i = 0; i < n; i++)
             if (dists[i] < bound || s->result.size < lq->ef)
                 bound = admit(ix, s, lq, checks, (vw_cand){dists[i], fresh[i]}, bound);
@@ -212,6 +246,7 @@ static uint32_t unique_results(const vw_index *ix, const vw_cand *sorted, uint32
 static const vw_cand *sorted_results(vw_scratch *s, uint32_t *n) {
     vw_cand *sorted = s->cand.items;
     *n = s->result.size;
+    VW_COUNT_ADD(heap_pop, *n);
     for (uint32_t i = *n; i-- > 0;)
         sorted[i] = vw_heap_pop_max(&s->result);
     return sorted;
@@ -234,6 +269,7 @@ static uint32_t rerank_depth(const vw_search_options *o, uint32_t k, uint32_t be
  * with the float32 rows (or, without them, the decoded rows against the
  * exact query) and sorted into s->sel; returns how many. */
 static uint32_t rescore(const vw_index *ix, vw_scratch *s, const float *q, uint32_t depth) {
+    VW_COUNT_ADD(heap_pop, s->result.size > depth ? s->result.size - depth : 0);
     while (s->result.size > depth)
         vw_heap_pop_max(&s->result);
     uint32_t n = s->result.size;
@@ -251,6 +287,10 @@ static uint32_t rescore(const vw_index *ix, vw_scratch *s, const float *q, uint3
             __builtin_prefetch(vw_resid(ix, c[i].id), 0, 0);
     for (uint32_t i = 0; i < n; i++)
         c[i].dist = vw_final_dist(ix, q, c[i].id, s->nbuf);
+    VW_COUNT_ADD(rerank, n);
+    VW_COUNT_ADD(rerank_bytes,
+                 (uint64_t)n * (ix->exact ? ix->dim * sizeof(float)
+                                          : ix->code_size + (ix->resid ? ix->resid_size : 0)));
     vw_cand_sort(c, n);
     return n;
 }
@@ -266,6 +306,7 @@ vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const fl
     if (st != VW_OK)
         return st;
     vw_query pq = vw_prepare_query(ix, q, s->pbuf);
+    VW_COUNT_ADD(searches, 1);
     uint32_t ep = vw_greedy_descend(ix, &pq, top.entry, top.level, 0, false);
     bool skip_dead = atomic_load_explicit(&((vw_index *)ix)->ndead, memory_order_acquire) != 0;
     vw_layer_query lq = {&pq, beam, 0, false, skip_dead, o->filter, o->filter_ctx};

@@ -100,6 +100,8 @@ cat <<EOF
     client_max_body_size $max_body;
     client_body_buffer_size $max_body;
     subrequest_output_buffer_size $max_response;
+    # clients keep their connections (nginx closes one after 1,000 requests by default)
+    keepalive_requests 1000000;
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_connect_timeout 2s;
