@@ -152,7 +152,7 @@ static void check_acknowledged(const load_state *ls, unsigned router) {
         checked++;
         if (cl_has_vector(router, id_of(n), DIM, fill_vector) != 1) {
             fprintf(stderr, "acknowledged id %llu is lost\n", (unsigned long long)id_of(n));
-            sv_failures++;
+            check_failures++;
         }
     }
     printf("%d batches: %d acknowledged, %d answered 503; %d acknowledged ids all present\n",
@@ -206,7 +206,7 @@ int main(int argc, char **argv) {
         ls.router = router.port;
         run(&ls, shards, (const char **)argv, partial.port);
     } else {
-        sv_failures++;
+        check_failures++;
     }
     CHECK(cl_stop_router(&router) == 0);
     CHECK(cl_stop_router(&partial) == 0);
@@ -214,8 +214,8 @@ int main(int argc, char **argv) {
         if (shards[s].server.pid > 0)
             CHECK(sv_stop(&shards[s].server) == 0);
     free(rows);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed (logs in %s)\n", sv_failures, argv[2]);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed (logs in %s)\n", check_failures, argv[2]);
         return 1;
     }
     return 0;

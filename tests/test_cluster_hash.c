@@ -50,7 +50,7 @@ static void check_golden(void) {
                 fprintf(stderr, "vw_shard_of(%llu, %u) = %u, documented function gives %u\n",
                         (unsigned long long)ids[i], golden[g].n, vw_shard_of(ids[i], golden[g].n),
                         golden[g].shard[i]);
-                tu_failures++;
+                check_failures++;
             }
     for (int i = 0; i < NIDS; i++)
         CHECK(vw_shard_of(ids[i], 0) == 0 && vw_shard_of(ids[i], 1) == 0);
@@ -74,7 +74,7 @@ static void check_growth(void) {
         if (fabs(share - want) > 0.01) {
             fprintf(stderr, "%u -> %u shards moved %.4f of the ids, expected %.4f\n", n, n + 1,
                     share, want);
-            tu_failures++;
+            check_failures++;
         }
     }
 }
@@ -89,7 +89,7 @@ static void check_balance(void) {
         if (fabs((double)count[s] / (ROWS / N) - 1.0) > 0.02) {
             fprintf(stderr, "shard %d of %d holds %llu of %d rows\n", s, N,
                     (unsigned long long)count[s], ROWS);
-            tu_failures++;
+            check_failures++;
         }
 }
 

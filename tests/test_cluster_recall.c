@@ -174,15 +174,15 @@ int main(int argc, char **argv) {
         check_placement(router.port, shards, base);
         check_recall(router.port, shards[SHARDS].port, argv[2], base);
     } else {
-        sv_failures++;
+        check_failures++;
     }
     CHECK(cl_stop_router(&router) == 0);
     for (unsigned s = 0; s <= SHARDS; s++)
         if (shards[s].server.pid > 0)
             CHECK(sv_stop(&shards[s].server) == 0);
     free(base);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed (logs in %s)\n", sv_failures, argv[2]);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed (logs in %s)\n", check_failures, argv[2]);
         return 1;
     }
     return 0;

@@ -56,7 +56,7 @@ static void check_hash(unsigned router) {
         CHECK(cl_request(router, "GET", path, NULL, &r) == 200);
         if (r.body == NULL || strcmp(r.body, want) != 0) {
             fprintf(stderr, "router: %s, library: %s\n", r.body ? r.body : "(none)", want);
-            sv_failures++;
+            check_failures++;
         }
         sv_response_free(&r);
     }
@@ -100,7 +100,7 @@ static void check_writes(unsigned router, const cl_shard *shards) {
             if (cl_has_vector(shards[s].port, ids[i], DIM, fill_vector) != want) {
                 fprintf(stderr, "id %llu: on shard %u is %d, expected %d\n",
                         (unsigned long long)ids[i], s, !want, want);
-                sv_failures++;
+                check_failures++;
             }
         }
     /* Through the router: read, nearest to itself, deleted on its shard. */
@@ -142,7 +142,7 @@ static void check_one_exact(const char *body, const uint64_t *want, const float 
         if (got[i] != want[i] || fabsf(got_d[i] - want_d[i]) > 1e-5f * (1.0f + want_d[i])) {
             fprintf(stderr, "rank %d: router %llu (%g), exact %llu (%g)\n", i,
                     (unsigned long long)got[i], got_d[i], (unsigned long long)want[i], want_d[i]);
-            sv_failures++;
+            check_failures++;
         }
 }
 
@@ -210,15 +210,15 @@ int main(int argc, char **argv) {
         check_exact(router.port, rows);
         check_writes(router.port, shards);
     } else {
-        sv_failures++;
+        check_failures++;
     }
     CHECK(cl_stop_router(&router) == 0);
     for (unsigned s = 0; s < SHARDS; s++)
         if (shards[s].server.pid > 0)
             CHECK(sv_stop(&shards[s].server) == 0);
     free(rows);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed (logs in %s)\n", sv_failures, argv[2]);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed (logs in %s)\n", check_failures, argv[2]);
         return 1;
     }
     printf("router: hash, writes, exact merge: all checks passed\n");

@@ -50,7 +50,7 @@ static void *insert_more(void *p) {
     const float *extra = p;
     for (int i = 0; i < 200; i++)
         if (vw_index_add(ix, extra + i * DIM, 100000 + i) != VW_OK)
-            tu_failures++;
+            check_failures++;
     return NULL;
 }
 

@@ -34,7 +34,7 @@ int main(void) {
                     fprintf(stderr, "metric %s query %d rank %d: got %llu (%g) want %llu (%g)\n",
                             vw_metric_name((vw_metric)m), i, j, (unsigned long long)got[j], gd[j],
                             (unsigned long long)want[j], wd[j]);
-                    tu_failures++;
+                    check_failures++;
                 }
                 CHECK(fabs(wd[j] - gd[j]) <= 1e-5 * (1 + fabs(wd[j])));
                 CHECK(j == 0 || gd[j - 1] <= gd[j]);

@@ -37,7 +37,7 @@ static void check_level(vw_simd_level level) {
                 !(fabs(ip - ipref) <= 1e-5 * (scale_dot + 1))) {
                 fprintf(stderr, "%s n=%zu: l2 %g vs %g, dot %g vs %g, ip %g vs %g\n",
                         vw_simd_name(level), n, l2, l2ref, dot, dotref, ip, ipref);
-                tu_failures++;
+                check_failures++;
             }
             free(buf);
         }
@@ -133,7 +133,7 @@ static void check_compact(vw_simd_level level) {
             !(fabs(d8 - d8ref) <= 1e-5 * sdot8)) {
             fprintf(stderr, "%s n=%zu: f16 l2 %g vs %g, f16 dot %g vs %g, u8 dot %g vs %g\n",
                     vw_simd_name(level), n, l2, l2ref, dot, dotref, d8, d8ref);
-            tu_failures++;
+            check_failures++;
         }
         for (size_t row = 0; row < ROWS; row++)
             CHECK(k->l2_u8(a, c + row * n, n) == ref->l2_u8(a, c + row * n, n));

@@ -33,7 +33,7 @@ static void check_same(const answers *a, const answers *b, const char *what) {
     if (memcmp(a->labels, b->labels, sizeof a->labels) != 0 ||
         memcmp(a->dists, b->dists, sizeof a->dists) != 0) {
         fprintf(stderr, "%s: answers differ\n", what);
-        tu_failures++;
+        check_failures++;
     }
 }
 

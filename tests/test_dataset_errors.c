@@ -76,7 +76,7 @@ static void expect(const char *name, vw_status status, const char *words, int li
         (st == VW_OK) != (ds != NULL)) {
         fprintf(stderr, "line %d, %s of %zu bytes: got %s / '%s', want %s / '%s'\n", line, name,
                 len, vw_strerror(st), vw_last_error_detail(), vw_strerror(status), words);
-        tu_failures++;
+        check_failures++;
     }
     vw_dataset_free(ds);
     st = read_streaming(tmp_path(name));
@@ -84,7 +84,7 @@ static void expect(const char *name, vw_status status, const char *words, int li
         fprintf(stderr, "line %d, %s of %zu bytes read in pieces: got %s / '%s', want %s / '%s'\n",
                 line, name, len, vw_strerror(st), vw_last_error_detail(), vw_strerror(status),
                 words);
-        tu_failures++;
+        check_failures++;
     }
     unlink(tmp_path(name));
     len = 0;

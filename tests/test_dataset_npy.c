@@ -69,7 +69,7 @@ static void refuse(const char *dict, size_t data_len, vw_status status, const ch
     if (st != status || strstr(vw_last_error_detail(), words) == NULL) {
         fprintf(stderr, "npy %s: got %s / '%s', want %s / '%s'\n", dict, vw_strerror(st),
                 vw_last_error_detail(), vw_strerror(status), words);
-        tu_failures++;
+        check_failures++;
     }
     vw_dataset_free(ds);
 }
@@ -157,7 +157,7 @@ static void test_f2(void) {
         if (!same_float(ds->data[i], half_reference((uint16_t)i))) {
             fprintf(stderr, "half 0x%04x: got %g want %g\n", i, (double)ds->data[i],
                     (double)half_reference((uint16_t)i));
-            tu_failures++;
+            check_failures++;
             break;
         }
     vw_dataset_free(ds);
@@ -245,7 +245,7 @@ static void expect_bytes(const void *bytes, size_t len, vw_status status) {
     if (st != status) {
         fprintf(stderr, "preamble case of %zu bytes: got %s (%s), want %s\n", len, vw_strerror(st),
                 vw_last_error_detail(), vw_strerror(status));
-        tu_failures++;
+        check_failures++;
     }
     vw_dataset_free(ds);
 }

@@ -189,7 +189,7 @@ static unsigned check_cases(const vw_index *ix, const char *when) {
             fprintf(stderr, "%s: case %zu (%s, estimate %llu): %d wrong, recall %.3f\n", when, c,
                     plan.path == VW_FILTER_PATH_SCAN ? "scan" : "walk",
                     (unsigned long long)plan.estimate, wrong, recall);
-            tu_failures++;
+            check_failures++;
         }
         vw_filter_free(f);
     }
@@ -242,7 +242,7 @@ static void expect_corrupt(const char *path, unsigned flags, const char *detail)
     if (st != VW_ERR_CORRUPT || ix || !strstr(vw_last_error_detail(), detail)) {
         fprintf(stderr, "load %s: %s (%s), want corrupt with \"%s\"\n", path, vw_strerror(st),
                 vw_last_error_detail(), detail);
-        tu_failures++;
+        check_failures++;
     }
     vw_index_free(ix);
 }

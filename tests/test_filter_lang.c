@@ -29,7 +29,7 @@ static unsigned matches(const vw_index *ix, const char *filter) {
     vw_status st = vw_filter_parse(filter, strlen(filter), &f);
     if (st != VW_OK) {
         fprintf(stderr, "filter %s: %s\n", filter, vw_last_error_detail());
-        tu_failures++;
+        check_failures++;
         return 0;
     }
     vw_search_options o;
@@ -52,7 +52,7 @@ static unsigned matches(const vw_index *ix, const char *filter) {
         if (got_ != (unsigned)(want)) {                                                            \
             fprintf(stderr, "%s:%d: %s matched 0x%x, want 0x%x\n", __FILE__, __LINE__, filter,     \
                     got_, (unsigned)(want));                                                       \
-            tu_failures++;                                                                         \
+            check_failures++;                                                                      \
         }                                                                                          \
     } while (0)
 
@@ -148,7 +148,7 @@ static void test_errors(void) {
             !strstr(vw_last_error_detail(), cases[i].place)) {
             fprintf(stderr, "filter %s: %s (%s), want a detail with \"%s\"\n", cases[i].text,
                     vw_strerror(st), vw_last_error_detail(), cases[i].place);
-            tu_failures++;
+            check_failures++;
         }
     }
     char deep[400] = "";
@@ -178,7 +178,7 @@ static void test_attribute_limits(void) {
         if (st != VW_ERR_INVALID_ARG || !strstr(vw_last_error_detail(), bad[i].place)) {
             fprintf(stderr, "attributes %s: %s (%s), want \"%s\"\n", bad[i].text, vw_strerror(st),
                     vw_last_error_detail(), bad[i].place);
-            tu_failures++;
+            check_failures++;
         }
     }
     static char big[VW_MAX_ATTR_BYTES + 64];
@@ -198,7 +198,7 @@ static void get(const vw_index *ix, uint64_t label, const char *want) {
     CHECK_OK(vw_index_get_attributes(ix, label, buf, sizeof buf, &len));
     if (strcmp(buf, want) != 0 || len != strlen(want)) {
         fprintf(stderr, "attributes of %llu: %s, want %s\n", (unsigned long long)label, buf, want);
-        tu_failures++;
+        check_failures++;
     }
 }
 

@@ -57,7 +57,7 @@ static void check_graph(const vw_index *ix, bool reach) {
     if (reach && tail != n) {
         fprintf(stderr, "FAIL: %llu of %llu nodes reachable from the entry point\n",
                 (unsigned long long)tail, (unsigned long long)n);
-        tu_failures++;
+        check_failures++;
     }
     free(seen);
     free(queue);
@@ -130,7 +130,7 @@ static unsigned char *slurp_seed(const seed *sd, size_t *len) {
     unsigned char *f = tu_slurp(path, len);
     if (!f) {
         fprintf(stderr, "FAIL: cannot read %s\n", path);
-        tu_failures++;
+        check_failures++;
     }
     return f;
 }
@@ -161,7 +161,7 @@ static void expect(const unsigned char *buf, size_t len, const seed *sd, vw_stat
     if (st != want || (detail_part && !strstr(last_detail, detail_part))) {
         fprintf(stderr, "FAIL: %s (%s): got %s (%s), want %s mentioning '%s'\n", what, sd->file,
                 vw_strerror(st), last_detail, vw_strerror(want), detail_part ? detail_part : "");
-        tu_failures++;
+        check_failures++;
     }
     if (ix) {
         check_graph(ix, want == VW_OK);
@@ -181,7 +181,7 @@ static void every_truncation(const seed *sd, const unsigned char *f, size_t len)
             if (!ok) {
                 fprintf(stderr, "FAIL: %s cut to %zu%s: %s (%s)\n", sd->file, cut,
                         detect ? " (detected)" : "", vw_strerror(st), last_detail);
-                tu_failures++;
+                check_failures++;
             }
             vw_index_free(ix);
         }
@@ -210,7 +210,7 @@ static void random_damage(const seed *sd, const unsigned char *f, size_t len, ui
         if (!allowed(st)) {
             fprintf(stderr, "FAIL: %s damaged at byte %zu: %s (%s)\n", sd->file, pos,
                     vw_strerror(st), last_detail);
-            tu_failures++;
+            check_failures++;
         }
         if (ix) {
             loaded++;

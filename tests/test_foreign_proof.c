@@ -151,14 +151,14 @@ static void check_distances(const vw_index *ix, const vw_stats *s, const float *
         if (vw_index_get_vector(ix, labels[i], v) != VW_OK) {
             fprintf(stderr, "FAIL: returned label %llu is not in the index\n",
                     (unsigned long long)labels[i]);
-            tu_failures++;
+            check_failures++;
             return;
         }
         double d = tu_distance(s->metric, q, v, s->dim);
         if ((float)d != dists[i]) {
             fprintf(stderr, "FAIL: label %llu distance %g, true %g\n",
                     (unsigned long long)labels[i], (double)dists[i], d);
-            tu_failures++;
+            check_failures++;
         }
     }
 }
@@ -208,7 +208,7 @@ static void check_round_trip(const vw_index *ix, const vw_dataset *q, const answ
         if (memcmp(l, labels + at, found * sizeof *l) != 0 ||
             memcmp(d, dists + at, found * sizeof *d) != 0) {
             fprintf(stderr, "FAIL: query %u: the saved and loaded index answers differently\n", i);
-            tu_failures++;
+            check_failures++;
             break;
         }
     }
@@ -252,7 +252,7 @@ static void report(const line *ln, const char *what, tally t) {
     if ((strict && (t.nearer || t.other)) || (bounded && t.other)) {
         fprintf(stderr, "FAIL: %s (%s, %s, ef %u): answers differ beyond what is allowed\n",
                 ln->name, ln->check, what, ln->ef);
-        tu_failures++;
+        check_failures++;
     }
 }
 
@@ -326,7 +326,7 @@ int main(int argc, char **argv) {
         if (sscanf(s, "%63s %15s %15s %127s %63s %u %127s %15s", ln.name, ln.format, ln.metric,
                    ln.file, ln.queries, &ln.ef, ln.ans, ln.check) != 8) {
             fprintf(stderr, "FAIL: bad manifest line '%s'\n", s);
-            tu_failures++;
+            check_failures++;
             continue;
         }
         for (int c = 0; c < 3; c++)

@@ -228,7 +228,7 @@ static void hx_expect_fail(const char *what, const hx_result *r, int want_status
         fprintf(stderr, "FAIL: %s should fail (status %d) with one line%s%s\n", what, want_status,
                 needle ? " containing " : "", needle ? needle : "");
         hx_report(what, r);
-        sv_failures++;
+        check_failures++;
     }
 }
 
@@ -236,7 +236,7 @@ static void hx_expect_ok(const char *what, const hx_result *r) {
     if (!r->exited || r->status != 0) {
         fprintf(stderr, "FAIL: %s should succeed\n", what);
         hx_report(what, r);
-        sv_failures++;
+        check_failures++;
     }
 }
 
@@ -477,8 +477,9 @@ static int hx_main(int argc, char **argv, const hx_case *cases, size_t ncases) {
         if (strcmp(argv[1], cases[i].name) != 0)
             continue;
         cases[i].run();
-        if (sv_failures) {
-            fprintf(stderr, "%s: %d check(s) failed (scratch: %s)\n", argv[1], sv_failures, hx.dir);
+        if (check_failures) {
+            fprintf(stderr, "%s: %d check(s) failed (scratch: %s)\n", argv[1], check_failures,
+                    hx.dir);
             return 1;
         }
         printf("%s: all checks passed\n", argv[1]);

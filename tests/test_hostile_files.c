@@ -65,7 +65,7 @@ static void serve_stops_while_starting(void) {
             fprintf(stderr, "vw-serve ignored SIGTERM %u ms after start\n", delays_ms[i]);
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
-            sv_failures++;
+            check_failures++;
         } else {
             CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0) ||
                   (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM));
@@ -141,7 +141,7 @@ static void expect_refused(const hx_result *r, const char *what, const char *inp
     hx_expect_fail(what, r, 2, "same file");
     if (!hx_same_bytes(input, copy)) {
         fprintf(stderr, "FAIL: %s changed %s\n", what, input);
-        sv_failures++;
+        check_failures++;
     }
 }
 
@@ -214,7 +214,7 @@ static void hx_case_full_disk(void) {
     if (index_size <= 0 || report_size <= index_size) {
         fprintf(stderr, "setup: index %lld bytes, report %lld\n", (long long)index_size,
                 (long long)report_size);
-        sv_failures++;
+        check_failures++;
         return;
     }
     static const char old[] = "the previous report\n";

@@ -136,7 +136,7 @@ static void run_raw_case(unsigned port, const raw_case *rc) {
     if (got != 0 || r.status != rc->status) {
         fprintf(stderr, "%s: expected %d, got %d\n", rc->name, rc->status,
                 got == 0 ? r.status : -1);
-        sv_failures++;
+        check_failures++;
     } else if (rc->status >= 400) {
         CHECK(r.body && strncmp(r.body, "{\"error\":\"", 10) == 0);
     }
@@ -144,12 +144,12 @@ static void run_raw_case(unsigned port, const raw_case *rc) {
     if (got == 0 && rc->closes) {
         if (!sv_sees_eof(&c)) {
             fprintf(stderr, "%s: the connection should be closed\n", rc->name);
-            sv_failures++;
+            check_failures++;
         }
     } else if (got == 0) {
         if (sv_exchange(&c, "GET", "/", NULL, &r) != 0 || r.status != 200) {
             fprintf(stderr, "%s: the connection should still serve\n", rc->name);
-            sv_failures++;
+            check_failures++;
         }
         sv_response_free(&r);
     }
@@ -200,7 +200,7 @@ static void hx_case_http(void) {
     sv_server s;
     const char *const args[] = {"--timeout-ms", "1000", "--threads", "2", NULL};
     if (hx_serve(&s, path, hx_file("http.log"), args, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     for (size_t i = 0; i < sizeof raw_cases / sizeof raw_cases[0]; i++)
@@ -343,14 +343,14 @@ static void run_json_case(unsigned port, const json_case *jc, const char *label)
     const char *path = jc->batch ? "/search/batch" : "/search";
     if (sv_roundtrip(port, "POST", path, jc->body, &r) != 0) {
         fprintf(stderr, "%s: no answer to %.80s\n", label, jc->body);
-        sv_failures++;
+        check_failures++;
         return;
     }
     if (r.status != jc->status ||
         (jc->needle && (r.body == NULL || strstr(r.body, jc->needle) == NULL))) {
         fprintf(stderr, "%s: %.80s: expected %d (%s), got %d %.200s\n", label, jc->body, jc->status,
                 jc->needle ? jc->needle : "", r.status, r.body ? r.body : "");
-        sv_failures++;
+        check_failures++;
     }
     if (r.status == 200)
         check_answer(r.body);
@@ -415,7 +415,7 @@ static void run_mutations(unsigned port) {
         int ok = sv_roundtrip(port, "POST", i % 2 ? "/search/batch" : "/search", body, &r) == 0;
         if (!ok || (r.status != 200 && r.status != 400 && r.status != 422)) {
             fprintf(stderr, "mutation %d: %s: status %d\n", i, body, ok ? r.status : -1);
-            sv_failures++;
+            check_failures++;
         } else if (r.status == 200) {
             check_answer(r.body);
         }
@@ -431,7 +431,7 @@ static void hx_case_json(void) {
     sv_server s;
     const char *const args[] = {"--threads", "2", NULL};
     if (hx_serve(&s, path, hx_file("json.log"), args, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     for (size_t i = 0; i < sizeof json_cases / sizeof json_cases[0]; i++) {

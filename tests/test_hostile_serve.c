@@ -190,7 +190,7 @@ static void hx_case_mmap_overwrite(void) {
     sv_server s;
     const char *const args[] = {"--mmap", "--threads", "2", NULL};
     if (hx_serve(&s, t.live, hx_file("overwrite.log"), args, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     t.port = s.port;
@@ -243,7 +243,7 @@ static void hx_case_log_pipe(void) {
     close(p[1]);
     s.port = read_port_from_pipe(p[0]);
     if (s.port == 0) {
-        sv_failures++;
+        check_failures++;
         kill(s.pid, SIGKILL);
         waitpid(s.pid, NULL, 0);
         return;
@@ -304,7 +304,7 @@ static void hx_case_work_budget(void) {
     sv_server s;
     const char *const args[] = {"--threads", "2", "--max-body", "8388608", NULL};
     if (hx_serve(&s, small, hx_file("budget.log"), args, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     /* The request of the report: 516 KB, 2,000 queries at ef_search 65536. */
@@ -324,7 +324,7 @@ static void hx_case_work_budget(void) {
                                 "8388608",      "--max-work", "1000000000",
                                 "--timeout-ms", "300",        NULL};
     if (hx_serve(&s, large, hx_file("budget2.log"), slow, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     sv_conn c;
@@ -341,7 +341,7 @@ static void hx_case_work_budget(void) {
                                    "8388608",      "--max-work", "1000000000",
                                    "--timeout-ms", "600000",     NULL};
     if (hx_serve(&s, large, hx_file("budget3.log"), patient, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     CHECK(send_batch(s.port, &c, heavy) == 0);
@@ -442,7 +442,7 @@ static void hx_case_slow_reader(void) {
     sv_server s;
     const char *const args[] = {"--timeout-ms", "10000", "--threads", "2", NULL};
     if (hx_serve(&s, path, hx_file("slow.log"), args, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     /* 128 queries x k 4096: about 9 MB of JSON, of which the kernel's socket
@@ -453,14 +453,14 @@ static void hx_case_slow_reader(void) {
     size_t got = read_batch(s.port, req, 50, 0, &expected); /* < 640 KB/s: about 14 s */
     if (!(expected > 8000000 && got == expected)) {
         fprintf(stderr, "a steady client read %zu of %zu bytes\n", got, expected);
-        sv_failures++;
+        check_failures++;
     }
 
     /* A client that takes nothing for longer than --timeout-ms is dropped. */
     got = read_batch(s.port, req, 1, 22000, &expected);
     if (!(expected > 8000000 && got < expected)) {
         fprintf(stderr, "a stalled client read %zu of %zu bytes\n", got, expected);
-        sv_failures++;
+        check_failures++;
     }
     CHECK(hx_stat(s.port, "timeouts") >= 1);
     CHECK(sv_stop(&s) == 0);
@@ -479,21 +479,21 @@ static void flood(unsigned port, int n, int *ok, int *refused, const char *refus
         sv_response r;
         if (sv_connect(&c[i], port) != 0) {
             fprintf(stderr, "connection %d: connect failed\n", i);
-            sv_failures++;
+            check_failures++;
             continue;
         }
         struct timeval tv = {10, 0};
         setsockopt(c[i].fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         if (sv_exchange(&c[i], "GET", "/", NULL, &r) != 0) {
             fprintf(stderr, "connection %d: no answer within 10 s\n", i);
-            sv_failures++;
+            check_failures++;
         } else if (r.status == 200) {
             (*ok)++;
         } else if (r.status == 503 && r.body && strstr(r.body, refusal) != NULL) {
             (*refused)++;
         } else {
             fprintf(stderr, "connection %d: %d %s\n", i, r.status, r.body ? r.body : "");
-            sv_failures++;
+            check_failures++;
         }
         sv_response_free(&r);
     }
@@ -524,7 +524,7 @@ static void hx_case_fd_limit(void) {
     sv_server s;
     hx_limits forty = {40, 0};
     if (hx_serve(&s, path, hx_file("fd.log"), NULL, &forty) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     char *log = hx_slurp(hx_file("fd.log"), NULL);
@@ -540,7 +540,7 @@ static void hx_case_fd_limit(void) {
     /* The limit lowered under a running server: accept(2) fails with
      * EMFILE, and the clients still get their 503 at once. */
     if (hx_serve(&s, path, hx_file("fd2.log"), NULL, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     int open_now = count_open_fds(s.pid);

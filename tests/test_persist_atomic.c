@@ -33,7 +33,7 @@ static void check_old_file_intact(const char *what) {
     unsigned char *now = tu_slurp(target, &len);
     if (!now || len != old_len || memcmp(now, old_bytes, len) != 0) {
         fprintf(stderr, "%s: the existing file changed\n", what);
-        tu_failures++;
+        check_failures++;
     }
     free(now);
 }
@@ -57,7 +57,7 @@ static int temp_files(char *first, size_t cap) {
 static void check_no_temp_left(const char *what) {
     if (temp_files(NULL, 0) != 0) {
         fprintf(stderr, "%s: temporary file left behind\n", what);
-        tu_failures++;
+        check_failures++;
     }
 }
 

@@ -134,12 +134,12 @@ static vw_status load_all_modes(const unsigned char *buf, size_t len, bool must_
         if (!(modes[m] & VW_LOAD_NO_VERIFY) && st != verified) {
             fprintf(stderr, "%s: mode %u gives %s, mode 0 %s\n", what, modes[m], vw_strerror(st),
                     vw_strerror(verified));
-            tu_failures++;
+            check_failures++;
         }
         if (st == VW_OK && must_fail && !(modes[m] & VW_LOAD_NO_VERIFY)) {
             fprintf(stderr, "%s: checksummed load (mode %u) accepted a damaged file\n", what,
                     modes[m]);
-            tu_failures++;
+            check_failures++;
         }
         if (st != VW_OK)
             CHECK(vw_last_error_detail()[0] != '\0');
@@ -161,7 +161,7 @@ static void every_truncation(void) {
             if (st != VW_ERR_TRUNCATED || ix) {
                 fprintf(stderr, "truncated to %zu (mode %u): %s (%s)\n", len, modes[m],
                         vw_strerror(st), vw_last_error_detail());
-                tu_failures++;
+                check_failures++;
             }
             vw_index_free(ix);
         }
@@ -187,7 +187,7 @@ static void random_damage(int flips, int overwrites) {
         vw_status st = load_all_modes(buf, good_len, true, i % 64 == 0, what);
         if (st != VW_ERR_FORMAT && st != VW_ERR_CORRUPT) {
             fprintf(stderr, "%s: %s (%s)\n", what, vw_strerror(st), verified_detail);
-            tu_failures++;
+            check_failures++;
         }
         write_file(bad_path, buf, good_len);
         vw_index *ix = NULL;
@@ -207,7 +207,7 @@ static void expect(const unsigned char *buf, size_t len, vw_status want, const c
     if (st != want || (detail_part && !strstr(verified_detail, detail_part))) {
         fprintf(stderr, "%s: got %s (%s), want %s mentioning '%s'\n", what, vw_strerror(st),
                 verified_detail, vw_strerror(want), detail_part ? detail_part : "");
-        tu_failures++;
+        check_failures++;
     }
 }
 
@@ -222,7 +222,7 @@ static void expect_unverified(const unsigned char *buf, size_t len, vw_status wa
         if (st != want || (detail_part && !strstr(vw_last_error_detail(), detail_part))) {
             fprintf(stderr, "%s (mode %u): got %s (%s), want %s mentioning '%s'\n", what, mode,
                     vw_strerror(st), vw_last_error_detail(), vw_strerror(want), detail_part);
-            tu_failures++;
+            check_failures++;
         }
         vw_index_free(ix);
     }
@@ -842,11 +842,11 @@ int main(void) {
                  {VW_STORAGE_F16, 0},
                  {VW_STORAGE_I8, 0},
                  {VW_STORAGE_I8, VW_PARAMS_NO_FLOAT32}};
-    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && tu_failures == 0; k++) {
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0] && check_failures == 0; k++) {
         printf("storage %s%s\n", vw_storage_name(kinds[k].storage),
                kinds[k].flags ? " without float32" : "");
         make_good_file(kinds[k].storage, kinds[k].flags, 37);
-        if (tu_failures == 0) {
+        if (check_failures == 0) {
             expect(good, good_len, VW_OK, NULL, "intact file");
             every_truncation();
             crafted();
@@ -859,9 +859,9 @@ int main(void) {
         good = NULL;
     }
     /* the cases below damage or rewrite float32 vectors */
-    if (tu_failures == 0)
+    if (check_failures == 0)
         make_good_file(VW_STORAGE_F32, 0, 37);
-    if (tu_failures == 0) {
+    if (check_failures == 0) {
         large_file();
         nonfinite_rows(VECTORS, "vectors: row 5");
         changed_under_mapping();
@@ -870,9 +870,9 @@ int main(void) {
     }
     /* version 3: an f32 index, and an i8 one whose float32 section comes
      * before the node states */
-    for (int k = 0; k < 2 && tu_failures == 0; k++) {
+    for (int k = 0; k < 2 && check_failures == 0; k++) {
         make_good_file(k ? VW_STORAGE_I8 : VW_STORAGE_F32, 0, 61);
-        if (tu_failures == 0) {
+        if (check_failures == 0) {
             expect(good, good_len, VW_OK, NULL, "intact version-3 file");
             every_truncation();
             crafted_states();
@@ -887,11 +887,11 @@ int main(void) {
     } v4[] = {{VW_STORAGE_F32, 0, 37},
               {VW_STORAGE_I8, VW_PARAMS_NO_FLOAT32 | VW_PARAMS_RESIDUAL, 37},
               {VW_STORAGE_I8, VW_PARAMS_NO_FLOAT32 | VW_PARAMS_RESIDUAL, 61}};
-    for (size_t k = 0; k < sizeof v4 / sizeof v4[0] && tu_failures == 0; k++) {
+    for (size_t k = 0; k < sizeof v4 / sizeof v4[0] && check_failures == 0; k++) {
         printf("version 4: %s%s, %d slots\n", vw_storage_name(v4[k].storage),
                v4[k].flags ? " with a residual" : "", v4[k].n);
         make_good_file_as(v4[k].storage, v4[k].flags, v4[k].n, VW_SAVE_PACK_LINKS);
-        if (tu_failures == 0) {
+        if (check_failures == 0) {
             expect(good, good_len, VW_OK, NULL, "intact version-4 file");
             every_truncation();
             crafted_packed();
@@ -899,7 +899,7 @@ int main(void) {
             random_damage(FLIPS / 2, OVERWRITES / 2);
         }
     }
-    if (tu_failures == 0)
+    if (check_failures == 0)
         tiny_packed();
     free(good);
     unlink(good_path);

@@ -35,7 +35,7 @@ static void check_impl(const char *name, crc_fn fn, const unsigned char *buf, si
         if (got != want || pieces != want) {
             fprintf(stderr, "%s: length %zu offset %zu cut %zu: %08x / %08x, table %08x\n", name,
                     len, off, cut, got, pieces, want);
-            tu_failures++;
+            check_failures++;
         }
     }
 }

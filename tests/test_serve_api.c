@@ -90,7 +90,7 @@ static void test_stats(void) {
     for (size_t i = 0; i < sizeof members / sizeof members[0]; i++)
         if (strstr(t, members[i]) == NULL) {
             fprintf(stderr, "/stats lacks %s: %s\n", members[i], t);
-            tu_failures++;
+            check_failures++;
         }
     api_write_figures ws = {.store = {.log_bytes = 128, .writes = 5, .commits = 2},
                             .snapshot_failures = 1,
@@ -156,14 +156,14 @@ static void expect_upsert(const char *body, int status, const char *message_part
         api_upsert_free(&u);
     if (got != status) {
         fprintf(stderr, "upsert body %s: expected %d, got %d\n", body, status, got);
-        tu_failures++;
+        check_failures++;
     }
     if (got != 200 && message_part &&
         (api_parse_upsert(body, strlen(body), 3, &u, &err) == 0 ||
          !strstr(err.message, message_part))) {
         fprintf(stderr, "upsert body %s: message '%s' lacks '%s'\n", body, err.message,
                 message_part);
-        tu_failures++;
+        check_failures++;
     }
     if (got != 200 && detail_part) {
         json_writer w;
@@ -173,7 +173,7 @@ static void expect_upsert(const char *body, int status, const char *message_part
         if (!strstr(text_of(&w), detail_part)) {
             fprintf(stderr, "upsert body %s: error body %s lacks %s\n", body, text_of(&w),
                     detail_part);
-            tu_failures++;
+            check_failures++;
         }
         json_writer_free(&w);
     }

@@ -236,7 +236,7 @@ static void auth_all(void) {
     sv_server s;
     const char *extra[] = {"--api-keys", keys_path, "--auth-all", NULL};
     if (sv_start(&s, binary, seed_path, log_path, extra) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     CHECK(status_of(s.port, "GET", "/", NULL, NULL) == 401);
@@ -256,14 +256,14 @@ static void open_writes_warning(void) {
     sv_server s;
     const char *extra[] = {"--data", data2, "--host", "0.0.0.0", NULL};
     if (sv_start(&s, binary, seed_path, log_path, extra) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     CHECK(file_has(log_path, "warning: writes are open to every client that can reach 0.0.0.0"));
     CHECK(sv_stop(&s) == 0);
     const char *keyed[] = {"--data", data2, "--host", "0.0.0.0", "--api-keys", keys_path, NULL};
     if (sv_start(&s, binary, seed_path, log_path, keyed) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     CHECK(!file_has(log_path, "warning: writes are open"));
@@ -311,12 +311,12 @@ int main(int argc, char **argv) {
     refused_files();
     auth_all();
     open_writes_warning();
-    printf("test_serve_auth: %s\n", sv_failures ? "FAILED" : "all checks passed");
-    if (sv_failures == 0) {
+    printf("test_serve_auth: %s\n", check_failures ? "FAILED" : "all checks passed");
+    if (check_failures == 0) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", dir);
     }
-    return sv_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

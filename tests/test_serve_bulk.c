@@ -226,7 +226,7 @@ static void limits(void) {
     sv_server s;
     const char *more[] = {"--max-write-body", "1000", NULL};
     if (start(&s, more) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     size_t len;
@@ -242,7 +242,7 @@ static void limits(void) {
     /* read-only */
     const char *ro[] = {NULL};
     if (sv_start(&s, binary, seed_path, log_path, ro) != 0) {
-        sv_failures++;
+        check_failures++;
         free(body);
         return;
     }
@@ -258,7 +258,7 @@ static void limits(void) {
 static void killed_mid_load(void) {
     sv_server s;
     if (start(&s, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     const size_t total = 60000, sent = 30000;
@@ -282,7 +282,7 @@ static void killed_mid_load(void) {
     sv_close(&c);
     sv_close(&probe);
     if (start(&s, NULL) != 0) {
-        sv_failures++;
+        check_failures++;
         free(body);
         free(part);
         return;
@@ -322,7 +322,7 @@ static void python_sees_413(unsigned port) {
     }
     if (rc != 0 || strncmp(line, "413 ", 4) != 0 || !strstr(line, "--max-body")) {
         fprintf(stderr, "python http.client: rc %d: %s\n", rc, line);
-        sv_failures++;
+        check_failures++;
     }
 }
 
@@ -353,12 +353,12 @@ int main(int argc, char **argv) {
     CHECK(sv_stop(&s) == 0);
     limits();
     killed_mid_load();
-    printf("test_serve_bulk: %s\n", sv_failures ? "FAILED" : "all checks passed");
-    if (sv_failures == 0) {
+    printf("test_serve_bulk: %s\n", check_failures ? "FAILED" : "all checks passed");
+    if (check_failures == 0) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", dir);
     }
-    return sv_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -204,8 +204,8 @@ int main(int argc, char **argv) {
 
     vw_index_free(index);
     free(g_queries);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed (server log: %s)\n", sv_failures, log_path);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed (server log: %s)\n", check_failures, log_path);
         return 1;
     }
     return 0;

@@ -329,8 +329,8 @@ int main(int argc, char **argv) {
         run_case(&matrix[i]);
     printf("%d damages to the log and the snapshot: each refused with its reason or recovered; "
            "%s\n",
-           cases, sv_failures ? "FAILED" : "all checks passed");
-    if (sv_failures == 0 && sh("rm -rf '%s'%s", dir, "") != 0)
+           cases, check_failures ? "FAILED" : "all checks passed");
+    if (check_failures == 0 && sh("rm -rf '%s'%s", dir, "") != 0)
         fprintf(stderr, "could not remove %s\n", dir);
-    return sv_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -351,9 +351,9 @@ int main(int argc, char **argv) {
         ids[i] = (id_state){-1, NONE, 0};
     sv_server s;
     uint64_t rng = 0xD1B54A32D192ED03ull;
-    for (int cycle = 0; cycle < CYCLES && sv_failures == 0; cycle++) {
+    for (int cycle = 0; cycle < CYCLES && check_failures == 0; cycle++) {
         if (start(&s) != 0) {
-            sv_failures++;
+            check_failures++;
             break;
         }
         verify(cycle);
@@ -373,7 +373,7 @@ int main(int argc, char **argv) {
         check_recovery(cycle);
         next_version += 1000000;
     }
-    if (sv_failures == 0 && start(&s) == 0) {
+    if (check_failures == 0 && start(&s) == 0) {
         verify(CYCLES);
         sv_conn conn;
         sv_response r;
@@ -389,12 +389,12 @@ int main(int argc, char **argv) {
         "them found applied; %s\n",
         vw_storage_name(storage), CYCLES, (unsigned long long)atomic_load(&acked_writes),
         (unsigned long long)in_flight, (unsigned long long)in_flight_applied,
-        sv_failures ? "FAILED" : "all checks passed");
-    if (sv_failures == 0) {
+        check_failures ? "FAILED" : "all checks passed");
+    if (check_failures == 0) {
         char cmd[700];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", dir);
     }
-    return sv_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -103,7 +103,7 @@ static void test_health_and_stats(unsigned port) {
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         if (r.body == NULL || strstr(r.body, fields[i]) == NULL) {
             fprintf(stderr, "/stats lacks %s: %s\n", fields[i], r.body ? r.body : "");
-            sv_failures++;
+            check_failures++;
         }
     }
     sv_response_free(&r);
@@ -597,7 +597,7 @@ static void expect_cli(const char *binary, const char *const *args, int code, co
         (code != 0 && strchr(msg, '\n') != msg + n - 1)) {
         fprintf(stderr, "vw-serve %s...: exit %d (want %d), stderr: %s\n", args[0] ? args[0] : "",
                 rc, code, msg);
-        sv_failures++;
+        check_failures++;
     }
 }
 
@@ -672,8 +672,8 @@ int main(int argc, char **argv) {
 
     vw_index_free(index);
     free(g_queries);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed (server logs: %s, %s)\n", sv_failures, log1, log2);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed (server logs: %s, %s)\n", check_failures, log1, log2);
         return 1;
     }
     return 0;

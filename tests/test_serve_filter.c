@@ -12,11 +12,11 @@ static const char *filter = "{\"must\":[{\"key\":\"color\",\"match\":{\"value\":
                             "{\"key\":\"price\",\"range\":{\"lt\":50}}]}";
 
 static int result(void) {
-    if (sv_failures)
-        fprintf(stderr, "test_serve_filter: %d check(s) failed\n", sv_failures);
+    if (check_failures)
+        fprintf(stderr, "test_serve_filter: %d check(s) failed\n", check_failures);
     else
         printf("test_serve_filter: all checks passed\n");
-    return sv_failures != 0;
+    return check_failures != 0;
 }
 
 static void post(unsigned port, const char *path, const char *body, int want, const char *needle) {
@@ -25,7 +25,7 @@ static void post(unsigned port, const char *path, const char *body, int want, co
     if (r.status != want || (needle && (!r.body || !strstr(r.body, needle)))) {
         fprintf(stderr, "POST %s %s: %d %s, want %d with \"%s\"\n", path, body, r.status,
                 r.body ? r.body : "", want, needle ? needle : "");
-        sv_failures++;
+        check_failures++;
     }
     sv_response_free(&r);
 }

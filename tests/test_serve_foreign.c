@@ -106,8 +106,8 @@ int main(int argc, char **argv) {
     CHECK(system(cmd) == 0);
     serve_file(argv[1], "fuzz_hnswlib/cosine_n30.hnsw", VW_METRIC_COSINE, 1, 30, data);
     needs_metric(argv[1]);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed\n", sv_failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     return 0;

@@ -7,15 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 #define MAX_BODY 1000u
 
@@ -41,7 +33,7 @@ static void expect_error(const char *text, int status) {
     if (o.result != HTTP_PARSE_ERROR || o.status != status) {
         fprintf(stderr, "expected %d for [%s], got result %d status %d\n", status, text,
                 (int)o.result, o.status);
-        failures++;
+        check_failures++;
     }
     size_t n = strlen(text);
     for (size_t i = 0; i < n; i++) {
@@ -259,8 +251,8 @@ int main(void) {
     test_errors();
     test_head_limit();
     test_format_head();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     return 0;

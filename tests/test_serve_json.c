@@ -12,15 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 /* 0 if text is one valid JSON document, -1 otherwise. */
 static int validate(const char *text, size_t len) {
@@ -36,14 +28,14 @@ static int validate(const char *text, size_t len) {
 static void expect_valid(const char *text) {
     if (validate(text, strlen(text)) != 0) {
         fprintf(stderr, "rejected valid JSON: %s\n", text);
-        failures++;
+        check_failures++;
     }
 }
 
 static void expect_invalid(const char *text) {
     if (validate(text, strlen(text)) == 0) {
         fprintf(stderr, "accepted invalid JSON: %s\n", text);
-        failures++;
+        check_failures++;
     }
 }
 
@@ -290,7 +282,7 @@ static void expect_status(const char *body, int batch, int status) {
     int got = parse_body(body, batch, &s);
     if (got != status) {
         fprintf(stderr, "body %s: expected %d, got %d\n", body, status, got);
-        failures++;
+        check_failures++;
     }
     if (got == 200)
         api_search_free(&s);
@@ -316,7 +308,7 @@ static void expect_422(const char *body, int batch, const char *type, const char
     const char *text = json_writer_text(&w, &wlen);
     if (err.status != 422 || strstr(text, want) == NULL) {
         fprintf(stderr, "body %s: expected 422 with %s, got %d %s\n", body, want, err.status, text);
-        failures++;
+        check_failures++;
     }
     CHECK(validate(text, strlen(text)) == 0);
     json_writer_free(&w);
@@ -470,8 +462,8 @@ int main(void) {
     test_writer();
     test_routes();
     test_search_bodies();
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     return 0;

@@ -84,7 +84,7 @@ static void expect(const char *text, const char *series, double want) {
     double got = sample(text, series);
     if (got != want) {
         fprintf(stderr, "%s: expected %.0f, got %.0f\n", series, want, got);
-        sv_failures++;
+        check_failures++;
     }
 }
 
@@ -242,8 +242,8 @@ int main(int argc, char **argv) {
     CHECK(sv_stop(&s) == 0);
     check_access_log(access, THREADS * ROUNDS);
     free(g_queries);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed\n", sv_failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     printf("%d clients x %d rounds counted exactly\n", THREADS, ROUNDS);

@@ -187,7 +187,7 @@ int main(int argc, char **argv) {
         if (ng < 0 || wait_ready(ng, port) != 0) {
             fprintf(stderr, "nginx did not come up; see %s/nginx.out and %s/error.log\n", prefix,
                     prefix);
-            sv_failures++;
+            check_failures++;
         } else {
             run_checks(port, r1.port, queries);
             /* Round robin: both replicas answered searches through nginx. */
@@ -205,8 +205,8 @@ int main(int argc, char **argv) {
     CHECK(sv_stop(&r2) == 0);
     vw_index_free(index);
     free(queries);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed (logs in %s)\n", sv_failures, argv[2]);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed (logs in %s)\n", check_failures, argv[2]);
         return 1;
     }
     return 0;

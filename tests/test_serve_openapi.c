@@ -109,7 +109,7 @@ static void check_body(const jd_value *response, const char *body, const char *w
     jd_value *v = jd_parse(body);
     if (v == NULL) {
         fprintf(stderr, "%s: the body is not JSON: %.200s\n", what, body);
-        sv_failures++;
+        check_failures++;
         return;
     }
     const jd_value *req = jd_get(schema, "required");
@@ -117,7 +117,7 @@ static void check_body(const jd_value *response, const char *body, const char *w
         if (jd_get(v, req->items[i]->string) == NULL) {
             fprintf(stderr, "%s: the body lacks \"%s\": %.200s\n", what, req->items[i]->string,
                     body);
-            sv_failures++;
+            check_failures++;
         }
     }
     const jd_value *detail = jd_get(v, "detail");
@@ -147,7 +147,7 @@ static void observe(const char *method, const char *path, const sv_response *r) 
     const jd_value *doc = documented(path, method, r->status);
     if (doc == NULL) {
         fprintf(stderr, "%s: not in the document\n", what);
-        sv_failures++;
+        check_failures++;
         return;
     }
     if (strcmp(method, "HEAD") != 0 && r->body)
@@ -163,7 +163,7 @@ static void request(unsigned port, const char *method, const char *path, const c
     if (expect && r.status != expect) {
         fprintf(stderr, "%s %s: expected %d, got %d %.300s\n", method, path, expect, r.status,
                 r.body ? r.body : "");
-        sv_failures++;
+        check_failures++;
     }
     observe(method, path, &r);
     sv_response_free(&r);
@@ -194,7 +194,7 @@ static void raw(unsigned port, const char *method, const char *path, const char 
     CHECK(sv_read_response(&c, &r) == 0);
     if (r.status != expect) {
         fprintf(stderr, "raw %s %s: expected %d, got %d\n", method, path, expect, r.status);
-        sv_failures++;
+        check_failures++;
     }
     observe(method, path, &r);
     sv_response_free(&r);
@@ -513,7 +513,7 @@ static void every_documented_status_seen(int skip_403, int skip_500) {
                 if (!was_seen(paths->keys[p], item->keys[m], status)) {
                     fprintf(stderr, "documented but never produced: %s %s %d\n", item->keys[m],
                             paths->keys[p], status);
-                    sv_failures++;
+                    check_failures++;
                 }
             }
         }
@@ -523,7 +523,7 @@ static void every_documented_status_seen(int skip_403, int skip_500) {
     for (size_t s = 0; proto && s < proto->count; s++) {
         if (!status_seen(atoi(proto->keys[s]))) {
             fprintf(stderr, "protocol response %s never produced\n", proto->keys[s]);
-            sv_failures++;
+            check_failures++;
         }
     }
 }
@@ -560,7 +560,7 @@ static void same_status_table(const char *file, const char *begin, const char *e
         if (in_file != in_doc) {
             fprintf(stderr, "%s: status %d is %s the table but %s the OpenAPI document\n", file,
                     status, in_file ? "in" : "not in", in_doc ? "in" : "not in");
-            sv_failures++;
+            check_failures++;
         }
     }
     CHECK(documented_rows >= 14);
@@ -615,8 +615,8 @@ int main(int argc, char **argv) {
     same_status_table(argv[4], ".SH STATUS CODES", "\n.SH ", ".B %d\n");
     printf("%d answers checked against the document\n", g_nseen);
     jd_free(g_doc);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed\n", sv_failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     return 0;

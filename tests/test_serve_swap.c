@@ -120,7 +120,7 @@ static void wait_reloads(long want) {
         sv_sleep_ms(10);
     }
     fprintf(stderr, "the reload was not done in 30 s\n");
-    sv_failures++;
+    check_failures++;
 }
 
 static void admin_reload(const char *path, int expect) {
@@ -211,8 +211,8 @@ int main(int argc, char **argv) {
     vw_index_free(g_a);
     vw_index_free(g_b);
     free(g_queries);
-    if (sv_failures) {
-        fprintf(stderr, "%d check(s) failed\n", sv_failures);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed\n", check_failures);
         return 1;
     }
     return 0;

@@ -29,15 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int sv_failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);               \
-            sv_failures++;                                                                         \
-        }                                                                                          \
-    } while (0)
+#include "check.h"
 
 static void sv_sleep_ms(unsigned ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};

@@ -173,7 +173,7 @@ static void refusals(void) {
 static void read_only(void) {
     sv_server s;
     if (start(&s, 0) != 0) {
-        sv_failures++;
+        check_failures++;
         return;
     }
     CHECK(body_has(s.port, "GET", "/vectors/1003", NULL, 200, "{\"id\":1003,\"vector\":["));
@@ -218,15 +218,15 @@ int main(int argc, char **argv) {
         CHECK(body_has(s.port, "GET", "/stats", NULL, 200, "\"replayed_records\":0"));
         CHECK(sv_stop(&s) == 0);
     } else {
-        sv_failures++;
+        check_failures++;
     }
     read_only();
-    printf("test_serve_writes: %s\n", sv_failures ? "FAILED" : "all checks passed");
-    if (sv_failures == 0) {
+    printf("test_serve_writes: %s\n", check_failures ? "FAILED" : "all checks passed");
+    if (check_failures == 0) {
         char cmd[300];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0)
             fprintf(stderr, "could not remove %s\n", dir);
     }
-    return sv_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }

@@ -66,7 +66,7 @@ static void check_json_results(const char *what, const char *out, vw_metric m, c
         int n = line ? parse_json_line(line, ids, d) : -1;
         if (n != K) {
             fprintf(stderr, "FAIL: %s: query %d: bad line\n", what, q);
-            tu_failures++;
+            check_failures++;
             return;
         }
         tu_brute_force(m, base, N, DIM, queries + q * DIM, K, NULL, NULL, want, want_d);
@@ -75,7 +75,7 @@ static void check_json_results(const char *what, const char *out, vw_metric m, c
                 fprintf(stderr, "FAIL: %s: query %d rank %d: got %llu (%g), want %llu (%g)\n", what,
                         q, j, (unsigned long long)ids[j], d[j], (unsigned long long)want[j],
                         want_d[j]);
-                tu_failures++;
+                check_failures++;
                 return;
             }
         }

@@ -31,7 +31,7 @@ static char *answers(const char *index, const char *metric) {
         r.out = NULL;
     } else if (r.exited && r.status == 0) {
         fprintf(stderr, "FAIL: %s: unexpected output '%s'\n", index, r.out);
-        tu_failures++;
+        check_failures++;
     }
     tt_free_result(&r);
     return out;
@@ -56,7 +56,7 @@ static void convert_and_compare(const char *name, const char *metric, const char
         if (!before || !after || strcmp(before, after) != 0) {
             fprintf(stderr, "FAIL: %s: answers before and after conversion differ:\n%s%s", name,
                     before ? before : "", after ? after : "");
-            tu_failures++;
+            check_failures++;
         }
         free(after);
     }

@@ -14,7 +14,7 @@ static float *read_rows(const char *path, uint64_t want_n) {
     CHECK_OK(vw_dataset_read(path, VW_FORMAT_AUTO, &ds));
     if (!ds || ds->n != want_n || ds->dim != DIM) {
         fprintf(stderr, "FAIL: %s: unreadable or wrong shape\n", path);
-        tu_failures++;
+        check_failures++;
         vw_dataset_free(ds);
         return NULL;
     }
@@ -41,7 +41,7 @@ static void check_unit_rows(const char *what, const float *v, uint64_t n) {
         if (fabs(s - 1.0) > 1e-5) {
             fprintf(stderr, "FAIL: %s row %llu has squared norm %g\n", what, (unsigned long long)i,
                     s);
-            tu_failures++;
+            check_failures++;
             return;
         }
     }

@@ -11,7 +11,7 @@ static char *read_or_fail(const char *path) {
     char *text = tt_read_text(path, NULL);
     if (!text) {
         fprintf(stderr, "FAIL: %s was not written\n", path);
-        tu_failures++;
+        check_failures++;
         text = calloc(1, 1);
     }
     return text;

@@ -164,7 +164,7 @@ static int tt_expect_ok(const char *what, const tt_run_result *r) {
         return 1;
     fprintf(stderr, "FAIL: %s should succeed\n", what);
     tt_report(what, r);
-    tu_failures++;
+    check_failures++;
     return 0;
 }
 
@@ -181,7 +181,7 @@ static void tt_expect_fail(const char *what, const tt_run_result *r, int want_st
                 want_status, needle ? " containing '" : "", needle ? needle : "",
                 needle ? "'" : "");
         tt_report(what, r);
-        tu_failures++;
+        check_failures++;
     }
 }
 

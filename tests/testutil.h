@@ -12,16 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int tu_failures;
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: CHECK failed: %s (detail: %s)\n", __FILE__, __LINE__, #cond,   \
-                    vw_last_error_detail());                                                       \
-            tu_failures++;                                                                         \
-        }                                                                                          \
-    } while (0)
+#define CHECK_DETAIL() vw_last_error_detail()
+#include "check.h"
 
 #define CHECK_ST(expr, want)                                                                       \
     do {                                                                                           \
@@ -29,18 +21,18 @@ static int tu_failures;
         if (st_ != (want)) {                                                                       \
             fprintf(stderr, "%s:%d: %s returned %s (%s), want %s\n", __FILE__, __LINE__, #expr,    \
                     vw_strerror(st_), vw_last_error_detail(), vw_strerror(want));                  \
-            tu_failures++;                                                                         \
+            check_failures++;                                                                      \
         }                                                                                          \
     } while (0)
 
 #define CHECK_OK(expr) CHECK_ST(expr, VW_OK)
 
 static int tu_result(const char *name) {
-    if (tu_failures)
-        fprintf(stderr, "%s: %d check(s) failed\n", name, tu_failures);
+    if (check_failures)
+        fprintf(stderr, "%s: %d check(s) failed\n", name, check_failures);
     else
         printf("%s: all checks passed\n", name);
-    return tu_failures ? 1 : 0;
+    return check_failures ? 1 : 0;
 }
 
 /* xoshiro256** seeded by splitmix64: fast, and the same on every platform */
