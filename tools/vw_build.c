@@ -433,14 +433,10 @@ static void parse_shard(build_figures *b, const char *arg) {
     b->shard_i = tool_parse_u32("--shard I", n_text, 0, b->shard_n - 1);
 }
 
-static void parse_option(build_figures *b, int c, char **argv) {
+/* The options that shape the graph or its storage: they need a build, so
+ * each records its name for --from's refusal. Returns 0 for any other. */
+static int parse_build_option(build_figures *b, int c) {
     switch (c) {
-    case 'i':
-        b->input = optarg;
-        break;
-    case 'o':
-        b->output = optarg;
-        break;
     case 'M':
         b->M = tool_parse_u32("-M", optarg, 2, VW_MAX_M);
         b->build_only = "-M";
@@ -448,11 +444,6 @@ static void parse_option(build_figures *b, int c, char **argv) {
     case OPT_EFC:
         b->ef_construction = tool_parse_u32("--ef-construction", optarg, 1, VW_MAX_EF);
         b->build_only = "--ef-construction";
-        break;
-    case OPT_METRIC:
-        if (vw_metric_parse(optarg, &b->metric) != VW_OK)
-            tool_usage_error("--metric: unknown metric '%s' (l2, ip, cosine)", optarg);
-        b->metric_arg = optarg;
         break;
     case OPT_STORAGE:
         if (vw_storage_parse(optarg, &b->storage) != VW_OK)
@@ -467,9 +458,6 @@ static void parse_option(build_figures *b, int c, char **argv) {
         b->flags |= VW_PARAMS_RESIDUAL;
         b->build_only = "--residual";
         break;
-    case OPT_PACK_LINKS:
-        b->pack_links = 1;
-        break;
     case OPT_THREADS:
         b->threads = tool_parse_u32("--threads", optarg, 0, 1024);
         b->build_only = "--threads";
@@ -478,9 +466,6 @@ static void parse_option(build_figures *b, int c, char **argv) {
         b->seed = tool_parse_u64("--seed", optarg, 0, UINT64_MAX);
         b->build_only = "--seed";
         break;
-    case OPT_FROM:
-        b->from = optarg;
-        break;
     case OPT_ATTRIBUTES:
         b->attributes = optarg;
         b->build_only = "--attributes";
@@ -488,6 +473,33 @@ static void parse_option(build_figures *b, int c, char **argv) {
     case OPT_SHARD:
         parse_shard(b, optarg);
         b->build_only = "--shard";
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+static void parse_option(build_figures *b, int c, char **argv) {
+    if (parse_build_option(b, c))
+        return;
+    switch (c) {
+    case 'i':
+        b->input = optarg;
+        break;
+    case 'o':
+        b->output = optarg;
+        break;
+    case OPT_METRIC:
+        if (vw_metric_parse(optarg, &b->metric) != VW_OK)
+            tool_usage_error("--metric: unknown metric '%s' (l2, ip, cosine)", optarg);
+        b->metric_arg = optarg;
+        break;
+    case OPT_PACK_LINKS:
+        b->pack_links = 1;
+        break;
+    case OPT_FROM:
+        b->from = optarg;
         break;
     case OPT_REPORT:
         b->report = optarg;

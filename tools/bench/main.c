@@ -23,35 +23,9 @@
 #define DEFAULT_N_QUERIES 1000u
 #define MAX_PLOT_FROM     12
 
-static void usage(void) {
-    printf("Usage: vw-bench -x INDEX [OPTIONS]\n"
-           "Measure recall@k, latency and QPS of an index, per efSearch value.\n"
-           "\n"
-           "Index and queries:\n"
-           "  -x, --index FILE        index written by vw-build (required), or a Faiss\n"
-           "                          (faiss.write_index) or hnswlib (save_index) file\n"
-           "      --metric NAME       the metric of an hnswlib file: l2, ip or cosine\n"
-           "      --mmap              map the index instead of reading it\n"
-           "      --queries FILE      query vectors (.npy, .fvecs, .bvecs, .fbin, .u8bin)\n"
-           "      --n-queries Q       without --queries: generate Q queries (default %u)\n"
-           "                          the way vw-gen does, from these options:\n"
-           "      --dist NAME         clustered (default), gaussian or uniform\n"
-           "      --clusters C        (default %u)\n"
-           "      --spread S          (default %g)\n"
-           "      --seed S            (default %u)\n"
-           "                          Use the values given to vw-gen: then the queries are\n"
-           "                          exactly `vw-gen --queries Q` ones (same distribution,\n"
-           "                          same centres, not base vectors).\n"
-           "Ground truth (exact top-k):\n"
-           "      --gt FILE           read it from a .ivecs or .ibin file (row i = query i)\n"
-           "      --base FILE         brute force over these vectors (row i = label i)\n"
-           "                          With neither, the base vectors are read back from\n"
-           "                          the index, whose labels must be 0..count-1 (as\n"
-           "                          vw-build makes them).\n"
-           "      --gt-out FILE       write the brute-force ground truth computed here\n"
-           "                          (.ivecs or .ibin, k ids per query, nearest first),\n"
-           "                          e.g. for other engines' benchmarks on the same data\n"
-           "Measurement:\n"
+/* The second half of --help: measurement and output. */
+static void usage_measurement(void) {
+    printf("Measurement:\n"
            "  -k, --k K               neighbours per query, 1..%u (default %u)\n"
            "      --ef EF             one efSearch value (default %u)\n"
            "      --sweep LIST        several, e.g. 16,32,64,128,256\n"
@@ -84,8 +58,39 @@ static void usage(void) {
            "Examples:\n"
            "  vw-bench -x base.vwi --base base.npy --queries queries.fvecs --sweep 16,32,64,128\n"
            "  vw-bench -x base.vwi --target-recall 0.95 --threads 0 --plot recall_qps.svg\n",
-           DEFAULT_N_QUERIES, TOOL_DEFAULT_CLUSTERS, TOOL_DEFAULT_SPREAD, TOOL_DEFAULT_SEED,
            VW_MAX_K, DEFAULT_K, DEFAULT_EF);
+}
+
+static void usage(void) {
+    printf("Usage: vw-bench -x INDEX [OPTIONS]\n"
+           "Measure recall@k, latency and QPS of an index, per efSearch value.\n"
+           "\n"
+           "Index and queries:\n"
+           "  -x, --index FILE        index written by vw-build (required), or a Faiss\n"
+           "                          (faiss.write_index) or hnswlib (save_index) file\n"
+           "      --metric NAME       the metric of an hnswlib file: l2, ip or cosine\n"
+           "      --mmap              map the index instead of reading it\n"
+           "      --queries FILE      query vectors (.npy, .fvecs, .bvecs, .fbin, .u8bin)\n"
+           "      --n-queries Q       without --queries: generate Q queries (default %u)\n"
+           "                          the way vw-gen does, from these options:\n"
+           "      --dist NAME         clustered (default), gaussian or uniform\n"
+           "      --clusters C        (default %u)\n"
+           "      --spread S          (default %g)\n"
+           "      --seed S            (default %u)\n"
+           "                          Use the values given to vw-gen: then the queries are\n"
+           "                          exactly `vw-gen --queries Q` ones (same distribution,\n"
+           "                          same centres, not base vectors).\n"
+           "Ground truth (exact top-k):\n"
+           "      --gt FILE           read it from a .ivecs or .ibin file (row i = query i)\n"
+           "      --base FILE         brute force over these vectors (row i = label i)\n"
+           "                          With neither, the base vectors are read back from\n"
+           "                          the index, whose labels must be 0..count-1 (as\n"
+           "                          vw-build makes them).\n"
+           "      --gt-out FILE       write the brute-force ground truth computed here\n"
+           "                          (.ivecs or .ibin, k ids per query, nearest first),\n"
+           "                          e.g. for other engines' benchmarks on the same data\n",
+           DEFAULT_N_QUERIES, TOOL_DEFAULT_CLUSTERS, TOOL_DEFAULT_SPREAD, TOOL_DEFAULT_SEED);
+    usage_measurement();
 }
 
 /* What the command line said beyond the bench's own settings. */
