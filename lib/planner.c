@@ -338,19 +338,35 @@ static plan choose(const vw_index *ix, const planner *p, uint32_t k, uint32_t ef
     return pl;
 }
 
+/* Binds a filter to the index's attributes and holds their read lock: what
+ * every planned call does first. The caller holds rw (read) or writer, so
+ * ix->attrs cannot change under it. planner_close undoes it. */
+static vw_status planner_open(const vw_index *ix, const vw_filter *f, vw_bound *b, planner *p) {
+    vw_status st = vw_bound_make(f, ix->attrs, b);
+    if (st != VW_OK)
+        return st;
+    if (ix->attrs)
+        pthread_rwlock_rdlock((pthread_rwlock_t *)&ix->attrs->lock);
+    *p = (planner){
+        b, ix->attrs,
+        (double)atomic_load_explicit(&((vw_index *)ix)->counters.live, memory_order_relaxed)};
+    return VW_OK;
+}
+
+static void planner_close(const planner *p, vw_bound *b) {
+    if (p->a)
+        pthread_rwlock_unlock((pthread_rwlock_t *)&p->a->lock);
+    vw_bound_free(b);
+}
+
 vw_status vw_filtered_search(const vw_index *ix, vw_scratch *s, vw_top top, const float *q,
                              uint32_t k, const vw_search_options *o, uint64_t *out_labels,
                              float *out_distances, uint32_t *found) {
-    const vw_attrs *a = ix->attrs;
     vw_bound b;
-    vw_status st = vw_bound_make(o->where, a, &b);
+    planner p;
+    vw_status st = planner_open(ix, o->where, &b, &p);
     if (st != VW_OK)
         return st;
-    if (a)
-        pthread_rwlock_rdlock((pthread_rwlock_t *)&a->lock);
-    planner p = {
-        &b, a,
-        (double)atomic_load_explicit(&((vw_index *)ix)->counters.live, memory_order_relaxed)};
     keep_ctx kc = {&b, o->filter, o->filter_ctx};
     plan pl = choose(ix, &p, k, o->ef);
     if (pl.path == VW_FILTER_PATH_SCAN) {
@@ -365,9 +381,7 @@ vw_status vw_filtered_search(const vw_index *ix, vw_scratch *s, vw_top top, cons
         w.where = NULL;
         st = vw_search_walk(ix, s, top, q, k, &w, out_labels, out_distances, found);
     }
-    if (a)
-        pthread_rwlock_unlock((pthread_rwlock_t *)&a->lock);
-    vw_bound_free(&b);
+    planner_close(&p, &b);
     return st;
 }
 
@@ -379,24 +393,17 @@ vw_status vw_index_filter_plan(const vw_index *ix, const vw_filter *filter, uint
     vw_status st = vw_lock_read(ix);
     if (st != VW_OK)
         return st;
-    const vw_attrs *a = ix->attrs;
     vw_bound b;
-    st = vw_bound_make(filter, a, &b);
+    planner p;
+    st = planner_open(ix, filter, &b, &p);
     if (st == VW_OK) {
-        if (a)
-            pthread_rwlock_rdlock((pthread_rwlock_t *)&a->lock);
-        planner p = {
-            &b, a,
-            (double)atomic_load_explicit(&((vw_index *)ix)->counters.live, memory_order_relaxed)};
         plan pl = choose(ix, &p, k ? k : 1, ef ? ef : 1);
         *out = (vw_filter_plan){.path = pl.path,
                                 .estimate = (uint64_t)llround(pl.e.n),
-                                .candidates = pl.e.has_gen && a ? pl.e.gen : (uint64_t)p.N,
+                                .candidates = pl.e.has_gen && p.a ? pl.e.gen : (uint64_t)p.N,
                                 .elements = (uint64_t)p.N,
                                 .ef = pl.path == VW_FILTER_PATH_WALK ? pl.beam : 0};
-        if (a)
-            pthread_rwlock_unlock((pthread_rwlock_t *)&a->lock);
-        vw_bound_free(&b);
+        planner_close(&p, &b);
     }
     vw_unlock(ix);
     return st;
@@ -470,20 +477,13 @@ vw_status vw_index_filter_labels(const vw_index *ix, const vw_filter *filter, ui
     vw_status st = vw_lock_read(ix);
     if (st != VW_OK)
         return st;
-    const vw_attrs *a = ix->attrs;
     vw_bound b;
-    st = vw_bound_make(filter, a, &b);
+    planner p;
+    st = planner_open(ix, filter, &b, &p);
     if (st == VW_OK) {
-        if (a)
-            pthread_rwlock_rdlock((pthread_rwlock_t *)&a->lock);
-        planner p = {
-            &b, a,
-            (double)atomic_load_explicit(&((vw_index *)ix)->counters.live, memory_order_relaxed)};
         lister l = {ix, &b, out, cap, 0};
         st = list_all(&l, &p, estimate(&p, 0).has_gen);
-        if (a)
-            pthread_rwlock_unlock((pthread_rwlock_t *)&a->lock);
-        vw_bound_free(&b);
+        planner_close(&p, &b);
         qsort(out, l.n < cap ? l.n : cap, sizeof *out, cmp_label);
         *count = l.n;
     }
