@@ -484,7 +484,8 @@ vw_status vw_index_filter_labels(const vw_index *ix, const vw_filter *filter, ui
         lister l = {ix, &b, out, cap, 0};
         st = list_all(&l, &p, estimate(&p, 0).has_gen);
         planner_close(&p, &b);
-        qsort(out, l.n < cap ? l.n : cap, sizeof *out, cmp_label);
+        if (cap && l.n) /* out may be NULL when cap is 0 (a count only) */
+            qsort(out, l.n < cap ? l.n : cap, sizeof *out, cmp_label);
         *count = l.n;
     }
     vw_unlock(ix);

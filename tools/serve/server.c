@@ -780,6 +780,11 @@ static void log_startup(server *s, unsigned port) {
     served_index *x = slot_acquire(&s->slot);
     vw_stats info = served_index_stats(x);
     slot_release(x);
+    /* Before the "listening" line, which clients and tests wait for: by
+     * then the warning is in the log. */
+    if (cfg->data_dir && s->keys == NULL && !listener_is_loopback(s))
+        serve_log("warning: writes are open to every client that can reach %s: no --api-keys",
+                  cfg->host);
     int v6 = strchr(cfg->host, ':') != NULL;
     serve_log("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
               "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u max_connections=%u "
@@ -791,9 +796,6 @@ static void log_startup(server *s, unsigned port) {
               (unsigned long long)cfg->max_work, cfg->normalize ? " normalize=on" : "",
               cfg->admin ? " admin=on" : "", cfg->access_log ? " access_log=on" : "",
               cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");
-    if (cfg->data_dir && s->keys == NULL && !listener_is_loopback(s))
-        serve_log("warning: writes are open to every client that can reach %s: no --api-keys",
-                  cfg->host);
 }
 
 static void server_close_fds(server *s) {
