@@ -127,7 +127,7 @@ static void check_upsert(const char *body, size_t len, uint32_t dim) {
             if (!isfinite(u.vectors[i * dim + d]))
                 abort();
     }
-    api_write_vector(&b, u.ids[0], u.vectors, dim);
+    api_write_vector(&b, u.ids[0], u.vectors, dim, NULL);
     check_valid_json(&b);
     json_writer_free(&b);
     api_upsert_free(&u);
