@@ -304,15 +304,9 @@ static void run_case(const damage *d) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <vw-serve> <scratch dir>\n", argv[0]);
-        return 2;
-    }
-    binary = argv[1];
-    mkdir(argv[2], 0755);
-    snprintf(dir, sizeof dir, "%s/damage.XXXXXX", argv[2]);
-    if (!mkdtemp(dir))
-        return 1;
+    int bad = sv_scratch_args(argc, argv, "damage", &binary, dir, sizeof dir);
+    if (bad)
+        return bad;
     snprintf(data, sizeof data, "%s/data", dir);
     snprintf(seed, sizeof seed, "%s/seed.vwi", dir);
     snprintf(log_path, sizeof log_path, "%s/serve.log", dir);

@@ -31,6 +31,21 @@
 
 #include "check.h"
 
+/* The command line of a serve test, `<test> <vw-serve> <scratch dir>`: sets
+ * *binary and makes a fresh directory DIR/NAME.XXXXXX in dir. 0, or the
+ * test's exit status (2: usage, 1: no directory). */
+static int sv_scratch_args(int argc, char **argv, const char *name, const char **binary, char *dir,
+                           size_t size) {
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s <vw-serve> <scratch dir>\n", argv[0]);
+        return 2;
+    }
+    *binary = argv[1];
+    mkdir(argv[2], 0755);
+    snprintf(dir, size, "%s/%s.XXXXXX", argv[2], name);
+    return mkdtemp(dir) ? 0 : 1;
+}
+
 static void sv_sleep_ms(unsigned ms) {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {

@@ -187,15 +187,9 @@ static void read_only(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s <vw-serve> <scratch dir>\n", argv[0]);
-        return 2;
-    }
-    binary = argv[1];
-    mkdir(argv[2], 0755);
-    snprintf(dir, sizeof dir, "%s/writes.XXXXXX", argv[2]);
-    if (!mkdtemp(dir))
-        return 1;
+    int bad = sv_scratch_args(argc, argv, "writes", &binary, dir, sizeof dir);
+    if (bad)
+        return bad;
     snprintf(data_dir, sizeof data_dir, "%s/data", dir);
     snprintf(seed_path, sizeof seed_path, "%s/seed.vwi", dir);
     snprintf(log_path, sizeof log_path, "%s/serve.log", dir);
