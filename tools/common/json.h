@@ -128,6 +128,9 @@ void json_u64(json_writer *w, uint64_t v);
 void json_i64(json_writer *w, int64_t v);
 /* "%.9g": reads back as the same float. */
 void json_float(json_writer *w, float v);
+/* Writes snprintf's "%.9g" of v into out, without printf for most floats
+ * (json_float.c); its length. */
+size_t json_format_float(char out[32], float v);
 /* The shorter of "%.15g" and "%.17g" that reads back as the same double. */
 void json_double(json_writer *w, double v);
 void json_bool(json_writer *w, int v);
