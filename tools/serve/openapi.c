@@ -380,22 +380,27 @@ static void schema_stats(json_writer *w) {
     json_end_object(w);
 }
 
-/* The filter language (README "Filters"; vwhnsw.h vw_filter_parse):
- * described, not spelled out as a recursive schema. */
-static void filter_schema(json_writer *w) {
+/* An object or null (a filter, attributes) with its description. */
+static void nullable_object_schema(json_writer *w, const char *description) {
     json_begin_object(w);
     json_key(w, "type");
     json_begin_array(w);
     json_string(w, "object");
     json_string(w, "null");
     json_end_array(w);
-    json_field_string(w, "description",
-                      "Qdrant's filter shape: {\"must\": [...], \"should\": [...], "
-                      "\"must_not\": [...]} of {\"key\", \"match\": {\"value\"|\"any\"}}, "
-                      "{\"key\", \"range\": {\"gt\"|\"gte\"|\"lt\"|\"lte\"}}, "
-                      "{\"is_empty\": {\"key\"}}, {\"has_id\": [...]} and nested groups; "
-                      "results always match it; a malformed filter is a 422 naming the place");
+    json_field_string(w, "description", description);
     json_end_object(w);
+}
+
+/* The filter language (README "Filters"; vwhnsw.h vw_filter_parse):
+ * described, not spelled out as a recursive schema. */
+static void filter_schema(json_writer *w) {
+    nullable_object_schema(w, "Qdrant's filter shape: {\"must\": [...], \"should\": [...], "
+                              "\"must_not\": [...]} of {\"key\", \"match\": {\"value\"|\"any\"}}, "
+                              "{\"key\", \"range\": {\"gt\"|\"gte\"|\"lt\"|\"lte\"}}, "
+                              "{\"is_empty\": {\"key\"}}, {\"has_id\": [...]} and nested groups; "
+                              "results always match it; a malformed filter is a 422 naming the "
+                              "place");
 }
 
 static void schema_search(json_writer *w, uint32_t dim, int batch) {
@@ -493,18 +498,6 @@ static void ids_property(json_writer *w) {
     json_end_object(w);
 }
 
-/* An object or null, as attributes are. */
-static void attributes_schema(json_writer *w, const char *description) {
-    json_begin_object(w);
-    json_key(w, "type");
-    json_begin_array(w);
-    json_string(w, "object");
-    json_string(w, "null");
-    json_end_array(w);
-    json_field_string(w, "description", description);
-    json_end_object(w);
-}
-
 static void schema_writes(json_writer *w, uint32_t dim) {
     object_schema_begin(w, "UpsertRequest");
     ids_property(w);
@@ -520,8 +513,8 @@ static void schema_writes(json_writer *w, uint32_t dim) {
     json_begin_object(w);
     json_field_string(w, "type", "array");
     json_key(w, "items");
-    attributes_schema(w, "element i's attributes (a flat object: strings, numbers, booleans, "
-                         "null, arrays of strings; at most 4096 bytes), or null for none");
+    nullable_object_schema(w, "element i's attributes (a flat object: strings, numbers, booleans, "
+                              "null, arrays of strings; at most 4096 bytes), or null for none");
     json_field_u64(w, "maxItems", API_MAX_BATCH);
     json_field_string(w, "description",
                       "parallel to ids; an upsert replaces the whole element, so an element "
@@ -542,8 +535,8 @@ static void schema_writes(json_writer *w, uint32_t dim) {
     json_key(w, "vector");
     vector_schema(w, dim);
     json_key(w, "attributes");
-    attributes_schema(w, "the element's attributes (POST /vectors, vw-build --attributes), or "
-                         "null");
+    nullable_object_schema(w, "the element's attributes (POST /vectors, vw-build --attributes), or "
+                              "null");
     static const char *const vreq[] = {"id", "vector", "attributes"};
     object_schema_end(w, vreq, 3);
 
