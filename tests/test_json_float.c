@@ -1,11 +1,12 @@
 /*
  * test_json_float - json_format_float (tools/common/json_float.c) writes
  * exactly snprintf's "%.9g" and reads back through strtof as the same
- * float: on every float whose top 16 bits are those of a distance in
- * [1e-3, 1e4) or of its negative (a dense sweep of the range answers use),
- * on a few million floats of random bits over the whole range, and on the
- * edges (zeros, subnormals, the largest float, powers of ten and the
- * floats beside them, exact ties of the ninth digit).
+ * float, and json_read_float reads decimals as strtof does. Written: every
+ * 97th float of [1e-3, 1e4) and of its negative (the range of distances),
+ * two million floats of random bits over the whole range, and the edges
+ * (zeros, subnormals, the largest float, powers of ten and the floats
+ * beside them, exact ties of the ninth digit). Read: a million random
+ * floats in seven formats, and grammar errors.
  *
  * Usage: test_json_float [RANDOM_COUNT]   (default 2,000,000; 0 = all 2^32
  * floats, about an hour on one core)
@@ -101,6 +102,52 @@ static void edges(void) {
     }
 }
 
+/* json_read_float on text against strtof: the same float, the whole
+ * token consumed. */
+static void check_read(const char *text) {
+    json_cursor cur;
+    json_init(&cur, text, strlen(text));
+    float got = 0.0f;
+    int rc = json_read_float(&cur, &got);
+    float want = strtof(text, NULL);
+    checked++;
+    if ((rc != 0 || memcmp(&got, &want, sizeof got) != 0 || cur.p != cur.end) && failures++ < 10)
+        fprintf(stderr, "read \"%s\": rc %d, %.9g, strtof %.9g\n", text, rc, (double)got,
+                (double)want);
+}
+
+/* Decimals as clients write them: shortest-ish, fixed with 3 to 15
+ * places (past 12 the general path reads them), with an exponent; and the
+ * grammar errors the one-pass reader must leave to the general one. */
+static void reads(uint64_t x, unsigned long long count) {
+    static const char *const formats[] = {"%.9g",  "%.6f", "%.8f", "%.12f",
+                                          "%.15f", "%.3e", "%.17g"};
+    char text[64];
+    for (unsigned long long i = 0; i < count; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        float v = from_bits((uint32_t)(x >> 32));
+        if (!isfinite(v))
+            continue;
+        snprintf(text, sizeof text, formats[i % 7], (double)v);
+        check_read(text);
+    }
+    const char *const bad[] = {"01", "1.", "-", ".5", "-.5", "1.e3", "--1", "+1", "0x10"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        json_cursor cur;
+        json_init(&cur, bad[i], strlen(bad[i]));
+        float f;
+        checked++;
+        if (json_read_float(&cur, &f) >= 0 && cur.p == cur.end && failures++ < 10)
+            fprintf(stderr, "read \"%s\" as a number\n", bad[i]);
+    }
+    json_cursor cur;
+    json_init(&cur, "1e39", 4);
+    float f;
+    CHECK(json_read_float(&cur, &f) == 1); /* not a float32 */
+}
+
 int main(int argc, char **argv) {
     unsigned long long random_count = argc > 1 ? strtoull(argv[1], NULL, 10) : 2000000ull;
     edges();
@@ -117,6 +164,7 @@ int main(int argc, char **argv) {
             check_bits((uint32_t)(x >> 32));
         }
     }
+    reads(0x2545f4914f6cdd1dull, 1000000);
     printf("%llu floats checked, %llu differ from %%.9g or do not read back\n", checked, failures);
     CHECK(failures == 0);
     return check_failures ? 1 : 0;

@@ -74,6 +74,10 @@ int json_expect_end(json_cursor *cur);
  * +-Inf, a token longer than JSON_MAX_NUMBER_LEN). */
 #define JSON_MAX_NUMBER_LEN 256
 int json_number_to_float(const char *tok, size_t len, float *out);
+/* json_read_number and json_number_to_float in one call, in one pass over
+ * the usual plain decimals: 0 with *out set, 1 for a number that is not a
+ * finite float32 (*out untouched), -1 on a syntax error. */
+int json_read_float(json_cursor *cur, float *out);
 int json_number_to_double(const char *tok, size_t len, double *out);
 
 /* Non-zero if text[0..len) is one complete JSON value (with optional

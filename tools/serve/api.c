@@ -121,12 +121,11 @@ static int vector_element(json_cursor *cur, size_t i, void *ctx) {
         api_note(v->shape, "float_type", at, "%s must be an array of numbers", what);
         return json_skip_value(cur);
     }
-    const char *tok;
-    size_t len;
-    if (json_read_number(cur, &tok, &len) != 0)
-        return -1;
     float x = 0.0f;
-    if (json_number_to_float(tok, len, &x) != 0) {
+    int rc = json_read_float(cur, &x);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) {
         vector_name(v, what, sizeof what);
         api_note(v->value, "finite_number", at, "%s[%zu] is not a finite float32 value", what, i);
     }
