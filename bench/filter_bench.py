@@ -216,7 +216,8 @@ def hnsw_points(a, P, i, qs):
 def measure(a, P):
     base_path, base, q, _ = data(a, P)
     only = a.only.split(",") if a.only else None
-    for spec in sorted(glob.glob(P("f*.json"))):
+    specs = [s for s in glob.glob(P("f*.json")) if os.path.basename(s)[1:-5].isdigit()]
+    for spec in sorted(specs, key=lambda s: int(os.path.basename(s)[1:-5])):
         i = int(os.path.basename(spec)[1:-5])
         if only and slug(i) not in only:
             continue

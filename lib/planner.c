@@ -11,18 +11,20 @@
  *   walk  the HNSW walk keeps only matching nodes as results but goes on
  *         through the others, with the beam widened from b = max(ef, k) to
  *         b' = b / sqrt(p) for an estimated matching fraction p: the walk
- *         has to reach about b / p nodes to meet b matches, and each costs
- *         about M distances (half a layer-0 list is new), so C = b' M / p.
+ *         has to reach about b' / p nodes to meet b' matches and measures
+ *         about M new neighbours of each, at about twice the cost of a
+ *         scanned candidate (WALK_FACTOR), so C = 2 b' M / p.
  *
- * The rule: scan when G <= b' M / p, otherwise walk. The counts come from
+ * The rule: scan when G <= 2 b' M / p, otherwise walk. The counts come from
  * the indexes, never from a scan: exact for keywords and booleans, exact
  * up to changed-but-not-yet-merged entries for numbers; must multiplies
  * fractions (independence), should adds them, must_not takes complements.
  * A filter no index can enumerate (only must_not or is_empty conditions)
- * has G = all elements. With G = pN the rule reads p^2.5 <= b M / N: with
- * b = 64, M = 16 and 100,000 elements the scan wins below about 16 %
- * matching; at 1,000,000 elements and M = 32, below about 8 %
- * (bench/RESULTS.md measures both ways at each selectivity).
+ * has G = all elements. With G = pN the rule reads p^2.5 <= 2 b M / N: with
+ * b = 64 and M = 32 the scan wins below about 28 % matching at 100,000
+ * elements and below about 11 % at 1,000,000 (bench/RESULTS.md measures
+ * both ways at each selectivity). The scan prefetches its candidates' rows
+ * a few ahead, since the indexes list them in record order, not row order.
  *
  * How others decide, read before writing this: Qdrant estimates the
  * cardinality from its payload indexes and scans the matching points below
@@ -275,6 +277,30 @@ static void consider(const vw_index *ix, vw_scratch *s, const keep_ctx *kc, cons
         vw_heap_pop_max(&s->result);
 }
 
+/* Starts loading what measuring candidate `rid` will read: its record's
+ * values, its label and the first lines of its row (the rest follows on the
+ * hardware prefetcher). Candidates come in record order, which is not the
+ * rows' order, so without this every one waits for memory several times. */
+static void prefetch_candidate(const vw_index *ix, const vw_arec *recs, uint32_t rid,
+                               uint64_t slots) {
+    const vw_arec *rec = &recs[rid];
+    uint32_t node = vw_rec_node(rec);
+    if (node >= slots || node >= ix->capacity)
+        return;
+    __builtin_prefetch(rec->vals, 0, 0);
+    __builtin_prefetch(&ix->labels[node], 0, 0);
+    const float *row = vw_exact(ix, node);
+    const char *at = row ? (const char *)row : (const char *)vw_code(ix, node);
+    size_t bytes = row ? (size_t)ix->dim * sizeof(float) : ix->code_size;
+    for (size_t off = 0; off < bytes && off < 256; off += 64)
+        __builtin_prefetch(at + off, 0, 0);
+}
+
+/* How many candidates ahead of the one measured the scan prefetches: enough
+ * loads in flight to cover a memory latency (~100 ns) with one distance
+ * (~30-60 ns) each. */
+enum { SCAN_AHEAD = 8 };
+
 /* The scan: candidates from the indexes (all slots when has_gen is false;
  * none when the index has no attributes, as then no index can list any). */
 static vw_status scan(const vw_index *ix, vw_scratch *s, const planner *p, const keep_ctx *kc,
@@ -292,8 +318,13 @@ static vw_status scan(const vw_index *ix, vw_scratch *s, const planner *p, const
     }
     rids r = {0};
     collect(p, 0, &r);
+    const vw_arec *recs = p->a->recs;
+    for (uint64_t i = 0; i < SCAN_AHEAD && i < r.n && !r.failed; i++)
+        prefetch_candidate(ix, recs, r.v[i], slots);
     for (uint64_t i = 0; i < r.n && !r.failed; i++) {
-        const vw_arec *rec = &p->a->recs[r.v[i]];
+        if (i + SCAN_AHEAD < r.n)
+            prefetch_candidate(ix, recs, r.v[i + SCAN_AHEAD], slots);
+        const vw_arec *rec = &recs[r.v[i]];
         uint32_t node = vw_rec_node(rec);
         if (node < slots && node < ix->capacity)
             consider(ix, s, kc, q, k, node, rec);
@@ -322,6 +353,14 @@ typedef struct plan {
     uint32_t beam;
 } plan;
 
+/* What the walk's b' M / p distances cost in scan candidates. A walk
+ * expands about 1.5 nodes per beam slot and measures about 0.9 M new
+ * neighbours of each (bench/RESULTS.md section 9: 25 hops and 710
+ * distances at ef 16, M 32), each with its heap and visited-set work
+ * (~170 instructions a distance there) and at a random row; a scan
+ * candidate is one distance and one filter test, its row prefetched. */
+#define WALK_FACTOR 2.0
+
 static plan choose(const vw_index *ix, const planner *p, uint32_t k, uint32_t ef) {
     plan pl = {.beam = ef > k ? ef : k};
     pl.e = estimate(p, 0);
@@ -329,7 +368,7 @@ static plan choose(const vw_index *ix, const planner *p, uint32_t k, uint32_t ef
     if (frac > 1)
         frac = 1;
     double widened = fmin(pl.beam / sqrt(frac), VW_MAX_EF);
-    double walk_cost = widened * ix->M / frac;
+    double walk_cost = WALK_FACTOR * widened * ix->M / frac;
     double g = pl.e.has_gen ? (double)pl.e.gen : p->N;
     pl.path = pl.e.n <= 0 && pl.e.has_gen ? VW_FILTER_PATH_SCAN
               : g <= walk_cost            ? VW_FILTER_PATH_SCAN

@@ -6,6 +6,7 @@
  * save + mmap, and damaged attribute sections fail with VW_ERR_CORRUPT. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -196,6 +197,43 @@ static unsigned check_cases(const vw_index *ix, const char *when) {
     return paths;
 }
 
+/* The planner's rule (lib/planner.c, README "Filters"), checked on what
+ * vw_index_filter_plan reports: with b = max(ef, k), p = estimate /
+ * elements and b' = b / sqrt(p), scan when candidates <= 2 b' M / p (the
+ * walk's distances cost about twice a scanned candidate), else walk with
+ * beam b'. And the case the factor 2 is for: half the elements match
+ * (2,000 candidates, M 8, ef 64): walking would measure about as many rows
+ * as the scan at twice the cost each, so the scan (exact) is chosen. */
+static void check_rule(const vw_index *ix, uint32_t m) {
+    const uint32_t efs[] = {10, 16, 64, 256};
+    for (size_t c = 0; c < NCASES; c++) {
+        vw_filter *f = NULL;
+        CHECK_OK(vw_filter_parse(cases[c].json, strlen(cases[c].json), &f));
+        for (size_t e = 0; e < sizeof efs / sizeof efs[0]; e++) {
+            vw_filter_plan pl;
+            CHECK_OK(vw_index_filter_plan(ix, f, K, efs[e], &pl));
+            double b = efs[e] > K ? efs[e] : K;
+            double p = fmin(1, fmax((double)pl.estimate, 1) / (double)pl.elements);
+            double wide = fmin(b / sqrt(p), VW_MAX_EF);
+            bool scan = pl.estimate == 0 || (double)pl.candidates <= 2 * wide * m / p;
+            bool ok = pl.path == (scan ? VW_FILTER_PATH_SCAN : VW_FILTER_PATH_WALK) &&
+                      (scan ? pl.ef == 0 : pl.ef == (uint32_t)ceil(wide));
+            if (c == 0 && efs[e] == 64)
+                ok = ok && pl.path == VW_FILTER_PATH_SCAN;
+            if (!ok) {
+                fprintf(stderr,
+                        "rule: case %zu ef %u: estimate %llu of %llu, candidates %llu, "
+                        "got %s ef %u\n",
+                        c, efs[e], (unsigned long long)pl.estimate, (unsigned long long)pl.elements,
+                        (unsigned long long)pl.candidates,
+                        pl.path == VW_FILTER_PATH_SCAN ? "scan" : "walk", pl.ef);
+                check_failures++;
+            }
+        }
+        vw_filter_free(f);
+    }
+}
+
 static vw_index *build(void) {
     vw_params p;
     vw_params_default(&p, DIM);
@@ -293,6 +331,7 @@ int main(int argc, char **argv) {
     vw_index *ix = build();
     unsigned paths = check_cases(ix, "built");
     CHECK(paths == 3); /* both the scan and the walk were taken */
+    check_rule(ix, 8);
     /* removals, a purge, a reorder: records follow their slots */
     for (int i = 0; i < N; i += 3) {
         CHECK_OK(vw_index_remove(ix, (uint64_t)i));
