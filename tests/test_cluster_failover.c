@@ -1,6 +1,8 @@
 /*
  * test_cluster_failover.c - a shard killed (SIGKILL) while writes stream in
- * through the router, then started again on its data directory:
+ * through the router, then started again on its data directory; once with
+ * JSON writes of 12 ids, once with NDJSON bulk loads of 240 records (split
+ * by the router, so the kill lands in the middle of bulk loads):
  *   - while it is down, a write that has ids on it is answered 503 with
  *     Retry-After, "missing_shards":[1] and "durable_ids" naming exactly its
  *     ids on the live shards; a search is 503 with "missing_shards":[1]
@@ -17,12 +19,11 @@
 
 #include <pthread.h>
 
-#define SHARDS    3
-#define DIM       8
-#define BASE      300
-#define BATCH     12
-#define MAX_BATCH 4000
-#define VICTIM    1
+#define SHARDS  3
+#define DIM     8
+#define BASE    300
+#define MAX_IDS 48000
+#define VICTIM  1
 
 static void fill_vector(uint64_t id, uint32_t dim, float *v) {
     for (uint32_t d = 0; d < dim; d++)
@@ -33,15 +34,17 @@ static void fill_vector(uint64_t id, uint32_t dim, float *v) {
 typedef struct load_state {
     pthread_mutex_t lock;
     unsigned router;
+    int per, bulk;  /* ids per request; NDJSON bodies or JSON */
+    uint64_t first; /* the first id */
     int stop;
     int batches, acked, refused; /* refused: answered 503 */
     int acked_before;            /* acked when the shard was started again */
     int bad;                     /* answers of any other shape */
-    uint8_t durable[MAX_BATCH * BATCH];
+    uint8_t durable[MAX_IDS];
 } load_state;
 
-static uint64_t id_of(int n) {
-    return 1000000 + (uint64_t)n * 7919u; /* spread over the shards */
+static uint64_t id_of(const load_state *ls, int n) {
+    return ls->first + (uint64_t)n * 7919u; /* spread over the shards */
 }
 
 /* In a 503's body: "durable_ids" lists exactly the batch's ids not on the
@@ -54,14 +57,14 @@ static int note_refusal(load_state *ls, int b, const sv_response *r) {
         d == NULL)
         return -1;
     d += 15;
-    for (int i = 0; i < BATCH; i++) {
-        uint64_t id = id_of(b * BATCH + i);
+    for (int i = 0; i < ls->per; i++) {
+        uint64_t id = id_of(ls, b * ls->per + i);
         if (vw_shard_of(id, SHARDS) == VICTIM)
             continue;
         char *end;
         if (strtoull(d, &end, 10) != id)
             return -1;
-        ls->durable[b * BATCH + i] = 1;
+        ls->durable[b * ls->per + i] = 1;
         d = *end == ',' ? end + 1 : end;
     }
     return *d == ']' ? 0 : -1;
@@ -69,22 +72,25 @@ static int note_refusal(load_state *ls, int b, const sv_response *r) {
 
 static void *load(void *arg) {
     load_state *ls = arg;
-    for (int b = 0; b < MAX_BATCH; b++) {
+    for (int b = 0; (b + 1) * ls->per <= MAX_IDS; b++) {
         pthread_mutex_lock(&ls->lock);
         int stop = ls->stop;
         pthread_mutex_unlock(&ls->lock);
         if (stop)
             break;
-        uint64_t ids[BATCH];
-        for (int i = 0; i < BATCH; i++)
-            ids[i] = id_of(b * BATCH + i);
-        char *body = cl_write_body(ids, BATCH, DIM, fill_vector);
+        uint64_t ids[MAX_IDS / 100];
+        for (int i = 0; i < ls->per; i++)
+            ids[i] = id_of(ls, b * ls->per + i);
+        char *body = ls->bulk ? cl_ndjson_body(ids, (size_t)ls->per, DIM, fill_vector)
+                              : cl_write_body(ids, (size_t)ls->per, DIM, fill_vector);
         sv_response r;
-        int status = cl_request(ls->router, "POST", "/vectors", body, &r);
+        int status = ls->bulk
+                         ? cl_post_typed(ls->router, "application/x-ndjson", body, strlen(body), &r)
+                         : cl_request(ls->router, "POST", "/vectors", body, &r);
         pthread_mutex_lock(&ls->lock);
         ls->batches = b + 1;
         if (status == 200) {
-            memset(ls->durable + b * BATCH, 1, BATCH);
+            memset(ls->durable + b * ls->per, 1, (size_t)ls->per);
             ls->acked++;
         } else if (status == 503 && note_refusal(ls, b, &r) == 0) {
             ls->refused++;
@@ -103,7 +109,7 @@ static void *load(void *arg) {
 static int wait_for(load_state *ls, int (*fn)(const load_state *)) {
     for (int i = 0; i < 6000; i++) {
         pthread_mutex_lock(&ls->lock);
-        int ok = fn(ls) || ls->batches == MAX_BATCH;
+        int ok = fn(ls) || (ls->batches + 1) * ls->per > MAX_IDS;
         pthread_mutex_unlock(&ls->lock);
         if (ok)
             return 0;
@@ -146,17 +152,18 @@ static void check_down(unsigned router, unsigned partial) {
 /* Every acknowledged write is there, through the router. */
 static void check_acknowledged(const load_state *ls, unsigned router) {
     int checked = 0;
-    for (int n = 0; n < ls->batches * BATCH; n++) {
+    for (int n = 0; n < ls->batches * ls->per; n++) {
         if (!ls->durable[n])
             continue;
         checked++;
-        if (cl_has_vector(router, id_of(n), DIM, fill_vector) != 1) {
-            fprintf(stderr, "acknowledged id %llu is lost\n", (unsigned long long)id_of(n));
+        if (cl_has_vector(router, id_of(ls, n), DIM, fill_vector) != 1) {
+            fprintf(stderr, "acknowledged id %llu is lost\n", (unsigned long long)id_of(ls, n));
             check_failures++;
         }
     }
-    printf("%d batches: %d acknowledged, %d answered 503; %d acknowledged ids all present\n",
-           ls->batches, ls->acked, ls->refused, checked);
+    printf("%s, %d ids each: %d requests, %d acknowledged, %d answered 503; %d acknowledged ids "
+           "all present\n",
+           ls->bulk ? "NDJSON" : "JSON", ls->per, ls->batches, ls->acked, ls->refused, checked);
 }
 
 static void run(load_state *ls, cl_shard *shards, const char **argv, unsigned partial) {
@@ -182,41 +189,32 @@ static void run(load_state *ls, cl_shard *shards, const char **argv, unsigned pa
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s VW_SERVE_BINARY SCRATCH_DIR CLUSTER_DIR\n", argv[0]);
-        return 2;
-    }
-    if (cl_can_run() != 0)
-        return CL_SKIP;
-    signal(SIGPIPE, SIG_IGN);
-    cl_mkdirs(argv[2]);
+    int rc = cl_setup(argc, argv);
+    if (rc >= 0)
+        return rc;
     float *rows = sv_random_vectors(BASE, DIM);
     cl_shard shards[SHARDS];
     memset(shards, 0, sizeof shards);
     cl_router router = {.pid = -1}, partial = {.pid = -1};
-    static load_state ls;
-    pthread_mutex_init(&ls.lock, NULL);
+    static load_state json = {.per = 12, .first = 1000000},
+                      bulk = {.per = 240, .bulk = 1, .first = 500000000};
+    pthread_mutex_init(&json.lock, NULL);
+    pthread_mutex_init(&bulk.lock, NULL);
     if (rows == NULL || cl_build_shards(argv[2], "failover", rows, BASE, DIM, 0, SHARDS, shards))
         return 1;
-    int up = 1;
-    for (unsigned s = 0; s < SHARDS && up; s++)
-        up = cl_start_shard(&shards[s], argv[1], argv[2], "failover", s, 1) == 0;
+    int up = cl_start_shards(shards, SHARDS, argv[1], argv[2], "failover", 1) == 0;
     if (up && cl_start_router(&router, argv[3], argv[2], "failover", shards, SHARDS, "") == 0 &&
         cl_start_router(&partial, argv[3], argv[2], "partial", shards, SHARDS, "--partial") == 0) {
-        ls.router = router.port;
-        run(&ls, shards, (const char **)argv, partial.port);
+        json.router = bulk.router = router.port;
+        run(&json, shards, (const char **)argv, partial.port);
+        run(&bulk, shards, (const char **)argv, partial.port);
     } else {
         check_failures++;
     }
     CHECK(cl_stop_router(&router) == 0);
     CHECK(cl_stop_router(&partial) == 0);
-    for (unsigned s = 0; s < SHARDS; s++)
-        if (shards[s].server.pid > 0)
-            CHECK(sv_stop(&shards[s].server) == 0);
     free(rows);
-    if (check_failures) {
-        fprintf(stderr, "%d check(s) failed (logs in %s)\n", check_failures, argv[2]);
+    if (cl_finish(shards, SHARDS, argv[2]) != 0)
         return 1;
-    }
     return 0;
 }

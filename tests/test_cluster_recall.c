@@ -145,14 +145,9 @@ static void check_recall(unsigned router, unsigned single, const char *dir, cons
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s VW_SERVE_BINARY SCRATCH_DIR CLUSTER_DIR\n", argv[0]);
-        return 2;
-    }
-    if (cl_can_run() != 0)
-        return CL_SKIP;
-    signal(SIGPIPE, SIG_IGN);
-    cl_mkdirs(argv[2]);
+    int rc = cl_setup(argc, argv);
+    if (rc >= 0)
+        return rc;
     char tools[512], path[600];
     snprintf(tools, sizeof tools, "%s", argv[1]);
     char *slash = strrchr(tools, '/');
@@ -177,13 +172,8 @@ int main(int argc, char **argv) {
         check_failures++;
     }
     CHECK(cl_stop_router(&router) == 0);
-    for (unsigned s = 0; s <= SHARDS; s++)
-        if (shards[s].server.pid > 0)
-            CHECK(sv_stop(&shards[s].server) == 0);
     free(base);
-    if (check_failures) {
-        fprintf(stderr, "%d check(s) failed (logs in %s)\n", check_failures, argv[2]);
+    if (cl_finish(shards, SHARDS + 1, argv[2]) != 0)
         return 1;
-    }
     return 0;
 }

@@ -49,11 +49,15 @@ static int cl_can_run(void) {
     return 0;
 }
 
+/* The attributes of a label (JSON text in buf), for cl_build_shards_with. */
+typedef const char *(*cl_attrs_fn)(uint64_t label, char *buf, size_t cap);
+
 /* Builds one index per shard from n rows of dim floats labelled
  * first_label + row, each row in the index of vw_shard_of(label, shards);
- * files dir/NAME-I.vwi. */
-static int cl_build_shards(const char *dir, const char *name, const float *rows, uint32_t n,
-                           uint32_t dim, uint64_t first_label, uint32_t shards, cl_shard *out) {
+ * files dir/NAME-I.vwi; each element with attrs(label) when attrs is set. */
+static int cl_build_shards_with(const char *dir, const char *name, const float *rows, uint32_t n,
+                                uint32_t dim, uint64_t first_label, uint32_t shards,
+                                cl_attrs_fn attrs, cl_shard *out) {
     for (uint32_t s = 0; s < shards; s++) {
         vw_params p;
         vw_params_default(&p, dim);
@@ -62,8 +66,13 @@ static int cl_build_shards(const char *dir, const char *name, const float *rows,
         vw_index *index = NULL;
         vw_status st = vw_index_create(&p, &index);
         for (uint32_t i = 0; i < n && st == VW_OK; i++)
-            if (vw_shard_of(first_label + i, shards) == s)
+            if (vw_shard_of(first_label + i, shards) == s) {
+                char buf[256];
+                const char *a = attrs ? attrs(first_label + i, buf, sizeof buf) : NULL;
                 st = vw_index_add(index, rows + (size_t)i * dim, first_label + i);
+                if (st == VW_OK && a != NULL)
+                    st = vw_index_set_attributes(index, first_label + i, a, strlen(a));
+            }
         snprintf(out[s].index, sizeof out[s].index, "%s/%s-%u.vwi", dir, name, s);
         if (st == VW_OK)
             st = vw_index_save(index, out[s].index);
@@ -75,6 +84,11 @@ static int cl_build_shards(const char *dir, const char *name, const float *rows,
         }
     }
     return 0;
+}
+
+static int cl_build_shards(const char *dir, const char *name, const float *rows, uint32_t n,
+                           uint32_t dim, uint64_t first_label, uint32_t shards, cl_shard *out) {
+    return cl_build_shards_with(dir, name, rows, n, dim, first_label, shards, NULL, out);
 }
 
 /* Starts shard s on its port (chosen on the first start, kept on the next
@@ -97,6 +111,41 @@ static int cl_start_shard(cl_shard *s, const char *binary, const char *dir, cons
     const char *const rw[] = {"--port", port, "--threads", "2", "--data", s->data, NULL};
     const char *const ro[] = {"--port", port, "--threads", "2", NULL};
     return sv_start(&s->server, binary, s->index, s->log, writable ? rw : ro);
+}
+
+/* The start of a cluster test's main(argv: VW_SERVE_BINARY SCRATCH_DIR
+ * CLUSTER_DIR): -1 to go on, else the exit code (2: usage, 77: skipped). */
+static int cl_setup(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s VW_SERVE_BINARY SCRATCH_DIR CLUSTER_DIR\n", argv[0]);
+        return 2;
+    }
+    if (cl_can_run() != 0)
+        return CL_SKIP;
+    signal(SIGPIPE, SIG_IGN);
+    cl_mkdirs(argv[2]);
+    return -1;
+}
+
+/* Starts shards 0..n-1 (cl_start_shard); 0 when all are up. */
+static int cl_start_shards(cl_shard *shards, unsigned n, const char *binary, const char *dir,
+                           const char *name, int writable) {
+    for (unsigned s = 0; s < n; s++)
+        if (cl_start_shard(&shards[s], binary, dir, name, s, writable) != 0)
+            return -1;
+    return 0;
+}
+
+/* Stops the shards still running; the exit code of the test. */
+static int cl_finish(cl_shard *shards, unsigned n, const char *dir) {
+    for (unsigned s = 0; s < n; s++)
+        if (shards[s].server.pid > 0)
+            CHECK(sv_stop(&shards[s].server) == 0);
+    if (check_failures) {
+        fprintf(stderr, "%d check(s) failed (logs in %s)\n", check_failures, dir);
+        return 1;
+    }
+    return 0;
 }
 
 /* Writes the router's nginx.conf with gen-nginx.sh (extra: more options,
@@ -191,6 +240,45 @@ static char *cl_write_body(const uint64_t *ids, size_t n, uint32_t dim,
     }
     snprintf(s + len, cap - len, "]}");
     return s;
+}
+
+/* One {"id": N, "vector": [...]} line per id (vector from fill()). */
+static char *cl_ndjson_body(const uint64_t *ids, size_t n, uint32_t dim,
+                            void (*fill)(uint64_t, uint32_t, float *)) {
+    size_t cap = n * (dim * 18 + 48) + 1, len = 0;
+    char *s = malloc(cap);
+    float v[256];
+    if (s == NULL || dim > 256)
+        return NULL;
+    s[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        fill(ids[i], dim, v);
+        len += (size_t)snprintf(s + len, cap - len, "{\"id\":%llu,\"vector\":[",
+                                (unsigned long long)ids[i]);
+        for (uint32_t d = 0; d < dim; d++)
+            len += (size_t)snprintf(s + len, cap - len, "%s%.9g", d ? "," : "", v[d]);
+        len += (size_t)snprintf(s + len, cap - len, "]}\n");
+    }
+    return s;
+}
+
+/* POST /vectors with `body` as Content-Type `type` on a fresh connection;
+ * the status (-1: no answer), the answer in *resp (free it). */
+static int cl_post_typed(unsigned port, const char *type, const char *body, size_t len,
+                         sv_response *resp) {
+    char head[256];
+    sv_conn c;
+    memset(resp, 0, sizeof *resp);
+    if (sv_connect(&c, port) != 0)
+        return -1;
+    snprintf(head, sizeof head,
+             "POST /vectors HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %zu"
+             "\r\n\r\n",
+             type, len);
+    int ok = sv_send(&c, head, strlen(head)) == 0 && sv_send(&c, body, len) == 0 &&
+             sv_read_response(&c, resp) == 0;
+    sv_close(&c);
+    return ok ? resp->status : -1;
 }
 
 /* Whether GET /vectors/{id} on `port` answers 200 with exactly the vector

@@ -28,6 +28,8 @@ replicas of one shard). Give them in shard order: shard i is the i-th.
                        /usr/lib/nginx/modules/ngx_http_js_module.so; "none"
                        when nginx already loads it)
   --max-body SIZE      largest request body (default 1m, as vw-serve)
+  --max-bulk-body SIZE largest NDJSON bulk load into POST /vectors (default
+                       64m; the router holds it in memory to split it)
   --max-response SIZE  largest answer of one shard (default 8m)
   --timeout SECONDS    a shard's time to answer (default 30)
   --workers N          nginx worker processes (default auto)
@@ -37,7 +39,8 @@ EOF
 }
 
 listen=8000 partial=off prefix= module=/usr/lib/nginx/modules/ngx_http_js_module.so
-js_dir=$(cd "$(dirname "$0")" && pwd) max_body=1m max_response=8m timeout=30 workers=auto
+js_dir=$(cd "$(dirname "$0")" && pwd) max_body=1m max_bulk=64m max_response=8m timeout=30
+workers=auto
 foreground=
 while [ $# -gt 0 ]; do
     case $1 in
@@ -47,6 +50,7 @@ while [ $# -gt 0 ]; do
     --js-dir) js_dir=$2; shift 2 ;;
     --module) module=$2; shift 2 ;;
     --max-body) max_body=$2; shift 2 ;;
+    --max-bulk-body) max_bulk=$2; shift 2 ;;
     --max-response) max_response=$2; shift 2 ;;
     --timeout) timeout=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
@@ -63,6 +67,20 @@ if [ $# -eq 0 ]; then
     exit 2
 fi
 [ -f "$js_dir/vw_router.js" ] || { echo "gen-nginx.sh: no $js_dir/vw_router.js" >&2; exit 2; }
+
+# An nginx size (123, 64k, 64m, 1g) in bytes, for the router's own checks.
+bytes() {
+    case $1 in
+    *[kK]) echo $((${1%?} * 1024)) ;;
+    *[mM]) echo $((${1%?} * 1048576)) ;;
+    *[gG]) echo $((${1%?} * 1073741824)) ;;
+    *) echo $(($1)) ;;
+    esac
+}
+max_body_bytes=$(bytes "$max_body") || { echo "gen-nginx.sh: bad --max-body $max_body" >&2; exit 2; }
+max_bulk_bytes=$(bytes "$max_bulk") || { echo "gen-nginx.sh: bad --max-bulk-body $max_bulk" >&2; exit 2; }
+# The largest body of POST /vectors, and of a part of one sent to a shard.
+[ "$max_bulk_bytes" -gt "$max_body_bytes" ] || max_bulk_bytes=$max_body_bytes
 
 # The 503 of an unavailable shard, in vw-serve's error shape.
 down_json='{"error":"the shard of this id is unavailable","detail":"the shard of this id is unavailable"}'
@@ -99,6 +117,7 @@ cat <<EOF
     # Bodies stay in memory: the router reads them (njs r.requestText).
     client_max_body_size $max_body;
     client_body_buffer_size $max_body;
+    client_body_in_single_buffer on;
     subrequest_output_buffer_size $max_response;
     # clients keep their connections (nginx closes one after 1,000 requests by default)
     keepalive_requests 1000000;
@@ -123,13 +142,19 @@ cat <<EOF
         listen $listen;
         set \$vw_shards $#;
         set \$vw_partial $partial;
+        set \$vw_max_body $max_body_bytes;
         default_type application/json;
         error_page 413 = @vw_too_big;
 
         location = / { js_content vw.health; }
         location = /search { js_content vw.search; }
         location = /search/batch { js_content vw.search; }
-        location = /vectors { js_content vw.upsert; }
+        # JSON writes stop at --max-body (the router checks), NDJSON at --max-bulk-body.
+        location = /vectors {
+            client_max_body_size $max_bulk_bytes;
+            client_body_buffer_size $max_bulk_bytes;
+            js_content vw.upsert;
+        }
         location = /stats { js_content vw.stats; }
         location = /metrics { js_content vw.metrics; }
         location = /snapshot { js_content vw.snapshot; }
@@ -161,6 +186,7 @@ while [ $i -lt $# ]; do
     cat <<EOF
         location /_vw/$i/ {
             internal;
+            client_max_body_size $max_bulk_bytes; # a subrequest's body is checked here too
             proxy_pass http://vw_shard_$i/;
             proxy_next_upstream error timeout non_idempotent;
         }

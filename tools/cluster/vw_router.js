@@ -249,50 +249,112 @@ async function search(r) {
     send(r, 200, merged + partialMembers(t) + '}');
 }
 
-/* ------------------------------------------------------------ writes */
+/* ------------------------------------------------------------ JSON text */
 
-/* The ids of a write body as the client wrote them (raw tokens), the raw
- * text of each vector and the top-level member names, from one scan of a
- * body JSON.parse has already accepted (so strings and nesting are well
- * formed). null when an id is not a plain integer token. */
-function scanWrite(t) {
-    var depth = 0, key = null, expectKey = false, keys = [], ids = [], vecs = [], start = 0;
-    for (var i = 0; i < t.length; i++) {
+/* Raw member and element texts of JSON that JSON.parse has accepted (so
+ * strings are terminated and nesting balanced): the router forwards the
+ * client's own bytes and reads ids as text, never through numbers. */
+
+function isSpace(c) {
+    return c === 32 || c === 9 || c === 10 || c === 13;
+}
+
+function skipSpace(t, i) {
+    while (i < t.length && isSpace(t.charCodeAt(i)))
+        i++;
+    return i;
+}
+
+/* Just past the string whose opening quote is at i. */
+function stringEnd(t, i) {
+    for (i++; i < t.length && t.charCodeAt(i) !== 34; i++)
+        if (t.charCodeAt(i) === 92)
+            i++;
+    return i + 1;
+}
+
+/* Just past the value that starts at i. */
+function valueEnd(t, i) {
+    var depth = 0;
+    for (; i < t.length; i++) {
         var c = t.charCodeAt(i);
-        if (c === 34) { /* a string: skip it, keeping top-level keys */
-            var j = i + 1;
-            while (t.charCodeAt(j) !== 34)
-                j += t.charCodeAt(j) === 92 ? 2 : 1;
-            if (depth === 1 && expectKey) {
-                key = JSON.parse(t.slice(i, j + 1));
-                keys.push(key);
-                expectKey = false;
-            }
-            if (depth > 1 && key === 'ids')
-                return null;
-            i = j;
+        if (c === 34) {
+            i = stringEnd(t, i) - 1;
+            if (depth === 0)
+                return i + 1;
         } else if (c === 123 || c === 91) {
             depth++;
-            expectKey = c === 123 && depth === 1;
-            if (depth === 2 && key === 'ids')
-                start = i + 1;
-            if (depth === 3 && key === 'vectors')
-                start = i;
-            if (depth > 2 && key === 'ids')
-                return null;
         } else if (c === 125 || c === 93) {
-            if (depth === 2 && key === 'ids') {
-                var list = t.slice(start, i).trim();
-                ids = list === '' ? [] : list.split(',').map(function(s) { return s.trim(); });
-            }
-            if (depth === 3 && key === 'vectors')
-                vecs.push(t.slice(start, i + 1));
-            depth--;
-        } else if (c === 44 && depth === 1) {
-            expectKey = true;
+            if (--depth <= 0)
+                return depth === 0 ? i + 1 : i; /* < 0: the end of a scalar */
+        } else if (depth === 0 && (c === 44 || isSpace(c))) {
+            return i;
         }
     }
-    return {keys: keys, ids: ids, vecs: vecs};
+    return i;
+}
+
+/* The members of the object whose '{' is at i: [{key, start, end}], the
+ * span of each raw value, in the text's order (duplicates kept). */
+function members(t, i) {
+    var out = [];
+    for (i = skipSpace(t, i + 1); t.charCodeAt(i) === 34;) {
+        var keyEnd = stringEnd(t, i);
+        var v = skipSpace(t, skipSpace(t, keyEnd) + 1); /* past the ':' */
+        var e = valueEnd(t, v);
+        out.push({key: JSON.parse(t.slice(i, keyEnd)), start: v, end: e});
+        i = skipSpace(t, e);
+        if (t.charCodeAt(i) !== 44)
+            break;
+        i = skipSpace(t, i + 1);
+    }
+    return out;
+}
+
+/* The raw texts of the elements of the array whose '[' is at i. */
+function elements(t, i) {
+    var out = [];
+    i = skipSpace(t, i + 1);
+    while (i < t.length && t.charCodeAt(i) !== 93) {
+        var e = valueEnd(t, i);
+        out.push(t.slice(i, e));
+        i = skipSpace(t, e);
+        if (t.charCodeAt(i) !== 44)
+            break;
+        i = skipSpace(t, i + 1);
+    }
+    return out;
+}
+
+/* JSON.parse that answers null instead of throwing. */
+function parseOrNull(text) {
+    try {
+        return JSON.parse(text);
+    } catch (e) {
+        return null;
+    }
+}
+
+function isObject(o) {
+    return o !== null && typeof o === 'object' && !Array.isArray(o);
+}
+
+/* ------------------------------------------------------------ JSON writes */
+
+/* The members a write body may have; attributes are parallel to the ids. */
+var WRITE_MEMBERS = ['ids', 'vectors', 'attributes'];
+
+/* The raw elements of each array member of a write body, or null when a
+ * member is not one of WRITE_MEMBERS, comes twice or is not an array. */
+function writeArrays(text) {
+    var m = members(text, skipSpace(text, 0)), raw = {};
+    for (var i = 0; i < m.length; i++) {
+        if (WRITE_MEMBERS.indexOf(m[i].key) < 0 || raw[m[i].key] ||
+            text.charCodeAt(m[i].start) !== 91)
+            return null;
+        raw[m[i].key] = elements(text, m[i].start);
+    }
+    return raw.ids && raw.vectors ? raw : null;
 }
 
 function isNumber(x) {
@@ -302,26 +364,20 @@ function isNumber(x) {
 /* The parts of a POST /vectors body, one per shard that gets ids, or null
  * when the body is certainly one vw-serve refuses (then shard 0 answers it
  * with its exact 422). Every test here is one vw-serve makes too, so a body
- * it would accept is never refused: not JSON, not exactly the members ids
- * and vectors, counts that differ, none or more than 10,000, an id that is
- * not an integer in 0..2^64-1 or appears twice, a vector that is not an
- * array of numbers as long as the first. */
+ * it would accept is never refused: not JSON, members other than ids,
+ * vectors and attributes, counts that differ, none or more than 10,000, an
+ * id that is not an integer in 0..2^64-1 or appears twice, a vector that is
+ * not an array of numbers as long as the first. Attributes are not looked
+ * into: each shard judges its own. */
 function splitWrite(text, n) {
-    var o, w;
-    try {
-        o = JSON.parse(text);
-        w = scanWrite(text);
-    } catch (e) {
-        return null;
-    }
-    if (w === null || o === null || typeof o !== 'object' || Array.isArray(o) ||
-        w.keys.length !== 2 || w.keys.indexOf('ids') < 0 || w.keys.indexOf('vectors') < 0 ||
-        !Array.isArray(o.ids) || !Array.isArray(o.vectors) || w.ids.length !== o.ids.length ||
-        w.vecs.length !== w.ids.length || w.ids.length === 0 || w.ids.length > 10000)
+    var o = parseOrNull(text);
+    var w = isObject(o) ? writeArrays(text) : null;
+    if (w === null || w.ids.length !== w.vectors.length || w.ids.length === 0 ||
+        w.ids.length > 10000 || (w.attributes && w.attributes.length !== w.ids.length))
         return null;
     var parts = [], seen = {};
     for (var s = 0; s < n; s++)
-        parts.push({ids: [], vecs: [], pos: []});
+        parts.push({ids: [], vecs: [], attrs: [], pos: []});
     for (var i = 0; i < w.ids.length; i++) {
         var id = parseId(w.ids[i]);
         var v = o.vectors[i];
@@ -331,45 +387,80 @@ function splitWrite(text, n) {
         seen[w.ids[i]] = true;
         var p = parts[shardOf(id, n)];
         p.ids.push(w.ids[i]);
-        p.vecs.push(w.vecs[i]);
+        p.vecs.push(w.vectors[i]);
+        if (w.attributes)
+            p.attrs.push(w.attributes[i]);
         p.pos.push(i);
     }
     return parts;
+}
+
+function writeBody(p) {
+    return '{"ids":[' + p.ids.join(',') + '],"vectors":[' + p.vecs.join(',') + ']' +
+           (p.attrs.length ? ',"attributes":[' + p.attrs.join(',') + ']' : '') + '}';
 }
 
 /* A shard's 422 about its part, with positions in loc turned back into the
  * client's: ["body", "vectors", 3] of shard 2's part is the client's
  * vector at part.pos[3]. */
 function clientError(reply, part) {
-    var e;
-    try {
-        e = JSON.parse(reply.responseText);
-    } catch (x) {
+    var e = parseOrNull(reply.responseText);
+    if (!isObject(e))
         return null;
-    }
     if (reply.status === 422 && Array.isArray(e.detail)) {
         for (var i = 0; i < e.detail.length; i++) {
             var loc = e.detail[i].loc;
             if (Array.isArray(loc) && loc.length > 2 && typeof loc[2] === 'number' &&
-                (loc[1] === 'ids' || loc[1] === 'vectors') && loc[2] < part.pos.length)
+                WRITE_MEMBERS.indexOf(loc[1]) >= 0 && loc[2] < part.pos.length)
                 loc[2] = part.pos[loc[2]];
         }
     }
     return e;
 }
 
-/* The answer when not every part was acknowledged: the status and error of
- * the first shard that refused its part (503 if shards were only
- * unavailable), plus exactly which ids are durable and which are not. A
- * refused part (4xx) was not applied; an unavailable shard's part may or
- * may not have been, as with any write whose answer never came: send the
- * failed ids again (an upsert applied twice gives the same result). */
+/* The router's members of a failed write: exactly which ids are durable
+ * (acknowledged by their shard) and which are not, in the client's order. */
+function durabilityMembers(entries, down) {
+    var durable = [], failed = [];
+    for (var k = 0; k < entries.length; k++)
+        (entries[k].ok ? durable : failed).push(entries[k].id);
+    return {
+        durable: durable.length,
+        total: entries.length,
+        text: ',"upserted":' + durable.length + ',"durable_ids":[' + durable.join(',') +
+                  '],"failed_ids":[' + failed.join(',') + '],"missing_shards":[' +
+                  down.join(',') + ']'
+    };
+}
+
+/* The answer when not every part was acknowledged: `refused` (the reply
+ * of the shard whose refusal is reported, with its error already mapped to
+ * the client's body in `error`, or null) or else 503 naming the shards
+ * that were unavailable, plus the durability members. A refused part was
+ * not applied past what its shard acknowledged; an unavailable shard's part
+ * may or may not have been, as with any write whose answer never came: send
+ * the failed ids again (an upsert applied twice gives the same result). */
+function answerFailedWrite(r, refused, error, down, d) {
+    if (refused !== null && error !== null) {
+        var body = JSON.stringify(error);
+        send(r, refused.status, body.slice(0, -1) + d.text + '}', refused.status === 503);
+    } else if (refused !== null) {
+        passOn(r, refused);
+    } else {
+        sendError(r, 503,
+                  downMessage(down, shardCount(r), d.durable + ' of ' + d.total +
+                                                       ' vectors are durable (durable_ids); ' +
+                                                       'send failed_ids again'),
+                  d.text);
+    }
+}
+
 function answerPartialWrite(r, parts, sent, replies) {
-    var byPos = [], durable = [], failed = [], down = [], refused = null, refusedPart = null;
+    var entries = [], down = [], refused = null, refusedPart = null;
     for (var i = 0; i < sent.length; i++) {
         var p = parts[sent[i]], reply = replies[i];
         for (var j = 0; j < p.ids.length; j++)
-            byPos[p.pos[j]] = {id: p.ids[j], ok: reply.status === 200};
+            entries[p.pos[j]] = {id: p.ids[j], ok: reply.status === 200};
         if (reply.status === 200)
             continue;
         if (isDown(reply))
@@ -379,64 +470,206 @@ function answerPartialWrite(r, parts, sent, replies) {
             refusedPart = p;
         }
     }
-    for (var k = 0; k < byPos.length; k++) /* in the client's order */
-        (byPos[k].ok ? durable : failed).push(byPos[k].id);
-    var extra = ',"upserted":' + durable.length + ',"durable_ids":[' + durable.join(',') +
-                '],"failed_ids":[' + failed.join(',') + '],"missing_shards":[' + down.join(',') +
-                ']';
-    var e = refused ? clientError(refused, refusedPart) : null;
-    if (e !== null) {
-        var body = JSON.stringify(e);
-        send(r, refused.status, body.slice(0, -1) + extra + '}', refused.status === 503);
+    answerFailedWrite(r, refused, refused ? clientError(refused, refusedPart) : null, down,
+                      durabilityMembers(entries, down));
+}
+
+/* Each part to its shard, all in parallel; the replies in `sent` order. */
+function sendParts(r, parts, body) {
+    var sent = [], all = [];
+    for (var s = 0; s < parts.length; s++) {
+        if (parts[s].ids.length === 0)
+            continue;
+        sent.push(s);
+        all.push(r.subrequest('/_vw/' + s + '/vectors', {method: 'POST', body: body(parts[s])}));
+    }
+    return Promise.all(all).then(function(replies) { return {sent: sent, replies: replies}; });
+}
+
+function allAcknowledged(replies) {
+    for (var i = 0; i < replies.length; i++)
+        if (replies[i].status !== 200)
+            return false;
+    return true;
+}
+
+/* ------------------------------------------------------------ bulk loads */
+
+var BLANK = /^[ \t\r]*$/;
+/* A line that starts {"id": N, (the way clients write one): N without a parse. */
+var LEADING_ID = /^[ \t\r]*\{[ \t\r]*"id"[ \t\r]*:[ \t\r]*([0-9]+)[ \t\r]*[,}]/;
+
+/* The id of an NDJSON record as its decimal text, or null when it has none
+ * the router can read (not a JSON object, no "id", not an integer in
+ * 0..2^64-1: vw-serve refuses such a line too). */
+function lineId(line) {
+    var m = LEADING_ID.exec(line);
+    if (m)
+        return parseId(m[1]) ? m[1] : null;
+    if (!isObject(parseOrNull(line)))
+        return null;
+    var ms = members(line, skipSpace(line, 0));
+    for (var i = 0; i < ms.length; i++)
+        if (ms[i].key === 'id') {
+            var token = line.slice(ms[i].start, ms[i].end);
+            return parseId(token) ? token : null;
+        }
+    return null;
+}
+
+/* The records of an NDJSON body by shard, each line unchanged (so members
+ * the router does not know, as "attributes", reach vw-serve as sent), with
+ * its record number as vw-serve counts them (blank lines are none);
+ * {bad: record} for the first record without a readable id. */
+function splitBulk(text, n) {
+    var lines = text.split('\n'), parts = [], record = 0;
+    for (var s = 0; s < n; s++)
+        parts.push({lines: [], ids: [], pos: []});
+    for (var i = 0; i < lines.length; i++) {
+        if (BLANK.test(lines[i]))
+            continue;
+        var id = lineId(lines[i]);
+        if (id === null)
+            return {bad: record + 1};
+        var p = parts[shardOf(parseId(id), n)];
+        p.lines.push(lines[i]);
+        p.ids.push(id);
+        p.pos.push(record++);
+    }
+    return {parts: parts, records: record};
+}
+
+function bulkBody(p) {
+    return p.lines.join('\n') + '\n';
+}
+
+/* How many leading records of its part a shard made durable: all on 200,
+ * its bulk error's "written" on a refusal, none from a shard that did not
+ * answer or refused the body before reading it. */
+function bulkWritten(reply, p) {
+    if (reply.status === 200)
+        return p.ids.length;
+    var e = isDown(reply) ? null : parseOrNull(reply.responseText);
+    return isObject(e) && typeof e.written === 'number' ? e.written : 0;
+}
+
+/* A shard's bulk error with "record j" of its part made the client's record
+ * number; vw-serve's "written"/"durable" (a prefix of the shard's part) are
+ * replaced by the durability members, which cover the whole body. */
+function bulkError(reply, p) {
+    var e = parseOrNull(reply.responseText);
+    if (!isObject(e))
+        return null;
+    var renumber = function(msg) {
+        return typeof msg !== 'string' ? msg : msg.replace(/^record ([0-9]+):/, function(m, j) {
+            var k = parseInt(j, 10) - 1;
+            return k >= 0 && k < p.pos.length ? 'record ' + (p.pos[k] + 1) + ':' : m;
+        });
+    };
+    e.error = renumber(e.error);
+    if (Array.isArray(e.detail))
+        for (var i = 0; i < e.detail.length; i++)
+            e.detail[i].msg = renumber(e.detail[i].msg);
+    else
+        e.detail = renumber(e.detail);
+    delete e.written;
+    delete e.durable;
+    return e;
+}
+
+/* Reported refusal: the shard's whose first record not written comes first
+ * in the client's body. */
+function answerPartialBulk(r, parts, sent, replies) {
+    var entries = [], down = [], refused = null, refusedPart = null, first = Infinity;
+    for (var i = 0; i < sent.length; i++) {
+        var p = parts[sent[i]], reply = replies[i], w = bulkWritten(reply, p);
+        for (var j = 0; j < p.ids.length; j++)
+            entries[p.pos[j]] = {id: p.ids[j], ok: j < w};
+        if (reply.status === 200)
+            continue;
+        if (isDown(reply))
+            down.push(sent[i]);
+        else if (p.pos[Math.min(w, p.pos.length - 1)] < first) {
+            first = p.pos[Math.min(w, p.pos.length - 1)];
+            refused = reply;
+            refusedPart = p;
+        }
+    }
+    answerFailedWrite(r, refused, refused ? bulkError(refused, refusedPart) : null, down,
+                      durabilityMembers(entries, down));
+}
+
+/* The 422 of a record the router cannot route, in vw-serve's bulk shape:
+ * nothing of the body was sent to any shard. */
+function refuseRecord(r, record) {
+    var msg = 'record ' + record + ': a line is {"id": N, "vector": [...]} with N an ' +
+              'integer in 0..18446744073709551615 (nothing of this body was written)';
+    send(r, 422, '{"error":' + JSON.stringify(msg) +
+                     ',"detail":[{"type":"value_error","loc":["body","id"],"msg":' +
+                     JSON.stringify(msg) + '}],"upserted":0,"durable_ids":[],"failed_ids":[]' +
+                     ',"missing_shards":[]}');
+}
+
+/* POST /vectors with an NDJSON body: split by shard line by line, the
+ * parts in parallel, answered when every part is durable. A record without
+ * a readable id refuses the body whole before anything is sent. */
+async function bulkUpsert(r) {
+    var split = splitBulk(r.requestText || '', shardCount(r));
+    if (split.bad) {
+        refuseRecord(r, split.bad);
         return;
     }
-    if (refused !== null) {
-        passOn(r, refused);
+    if (split.records === 0) { /* vw-serve's own answer to an empty load */
+        r.internalRedirect('/_vw/0/vectors');
         return;
     }
-    sendError(r, 503,
-              downMessage(down, shardCount(r), durable.length + ' of ' +
-                                                   (durable.length + failed.length) +
-                                                   ' vectors are durable (durable_ids); send ' +
-                                                   'failed_ids again'),
-              extra);
+    var res = await sendParts(r, split.parts, bulkBody);
+    if (allAcknowledged(res.replies))
+        send(r, 200, '{"upserted":' + split.records + '}');
+    else
+        answerPartialBulk(r, split.parts, res.sent, res.replies);
+}
+
+/* The body's length in bytes. */
+function bodyBytes(r) {
+    var b = r.requestBuffer;
+    return b ? b.length : 0;
 }
 
 /* POST /vectors: each shard gets its ids' part, all in parallel; answered
- * once every part is durable (vw-serve acknowledges only then). */
+ * once every part is durable (vw-serve acknowledges only then). The media
+ * types are vw-serve's: exactly application/x-ndjson or application/x-npy
+ * (anything else is read as JSON, as vw-serve does). */
 async function upsert(r) {
-    var n = shardCount(r);
-    var type = (r.headersIn['Content-Type'] || '').toLowerCase();
-    if (r.method === 'POST' && /^application\/x-(ndjson|npy)/.test(type)) {
-        /* Bulk bodies are not split yet: passed to one shard they would put
-         * every id there. */
-        sendError(r, 415, 'the router does not split bulk loads (' + type.split(';')[0] +
-                              '): send JSON, or load each shard directly with its ids ' +
-                              '(GET /shard?id= or vw_shard_of)', '');
+    var type = (r.headersIn['Content-Type'] || '').trim().toLowerCase();
+    if (r.method === 'POST' && type === 'application/x-ndjson') {
+        await bulkUpsert(r);
         return;
     }
-    var parts = r.method === 'POST' ? splitWrite(r.requestText || '', n) : null;
+    if (r.method === 'POST' && type === 'application/x-npy') {
+        sendError(r, 415, 'the router does not split .npy bodies: send the rows as NDJSON ' +
+                              '(Content-Type: application/x-ndjson, one {"id": N, "vector": ' +
+                              '[...]} per line), which it splits by shard', '');
+        return;
+    }
+    var max = parseInt(r.variables.vw_max_body, 10);
+    if (r.method === 'POST' && bodyBytes(r) > max) {
+        sendError(r, 413, 'request body of ' + bodyBytes(r) + ' bytes is larger than the ' +
+                              "router's --max-body (" + max + ' bytes); load vectors in bulk ' +
+                              'as application/x-ndjson (up to its --max-bulk-body)', '');
+        return;
+    }
+    var parts = r.method === 'POST' ? splitWrite(r.requestText || '', shardCount(r)) : null;
     if (parts === null) {
         r.internalRedirect('/_vw/0/vectors');
         return;
     }
-    var sent = [], all = [], total = 0;
-    for (var s = 0; s < n; s++) {
-        if (parts[s].ids.length === 0)
-            continue;
-        var body = '{"ids":[' + parts[s].ids.join(',') + '],"vectors":[' + parts[s].vecs.join(',') +
-                   ']}';
-        sent.push(s);
-        all.push(r.subrequest('/_vw/' + s + '/vectors', {method: 'POST', body: body}));
-        total += parts[s].ids.length;
-    }
-    var replies = await Promise.all(all);
-    for (var i = 0; i < replies.length; i++)
-        if (replies[i].status !== 200) {
-            answerPartialWrite(r, parts, sent, replies);
-            return;
-        }
-    send(r, 200, '{"upserted":' + total + '}');
+    var res = await sendParts(r, parts, writeBody);
+    if (allAcknowledged(res.replies))
+        send(r, 200, '{"upserted":' + parts.reduce(function(n, p) { return n + p.ids.length; }, 0) +
+                         '}');
+    else
+        answerPartialWrite(r, parts, res.sent, res.replies);
 }
 
 /* js_set $vw_id_upstream: the upstream of GET/DELETE /vectors/{id}. An id
