@@ -1,9 +1,10 @@
 /* Filtered search against brute force: at every selectivity (50 % down to
  * a handful of elements) no result fails the filter, the exact filtered
  * top 10 is found (always by the scan, at recall >= 0.9 by the walk), and
- * the planner takes both ways. Then the same answers after removals and a
- * reorder (records follow the renumbered slots), after save + load and
- * save + mmap, and damaged attribute sections fail with VW_ERR_CORRUPT. */
+ * the planner takes both ways, each as its rule says (check_rule). Then
+ * the same answers after removals and a reorder (records follow the
+ * renumbered slots), after save + load and save + mmap, and damaged
+ * attribute sections fail with VW_ERR_CORRUPT. */
 #include "testutil.h"
 
 #include <math.h>
