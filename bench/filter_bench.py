@@ -99,14 +99,19 @@ def moved_queries(q, base, side):
     return q.astype(np.float32)
 
 
-def exact(base, mask, queries):
-    """Brute force over the matching rows: ids (-1 pads), and its one-thread QPS."""
+def exact(base, mask, queries, gather=False):
+    """Brute force over the matching rows: ids (-1 pads), and its one-thread
+    QPS, with the matching rows copied into one array beforehand (untimed)
+    or, with gather, copied from the base for each query (timed), as a
+    program holding its vectors in one array would do."""
     ids = np.flatnonzero(mask)
     sub = np.ascontiguousarray(base[ids])
     subn = (sub.astype(np.float64) ** 2).sum(1)
     out = np.full((len(queries), K), -1, dtype=np.int64)
     t0 = time.perf_counter()
     for i, q in enumerate(queries):
+        if gather:
+            sub = base[ids]
         d = subn - 2 * (sub @ q)
         k = min(K, len(ids))
         top = np.argpartition(d, k - 1)[:k] if len(ids) > k else np.arange(len(ids))
@@ -223,13 +228,15 @@ def measure(a, P):
             continue
         f = json.load(open(spec))
         mask = np.fromfile(P(slug(i) + ".mask"), dtype=np.uint8).astype(bool)
-        _, bf_qps = exact(base, mask, np.load(P(f["queries"] + ".npy")))
+        qv = np.load(P(f["queries"] + ".npy"))
+        _, bf_qps = exact(base, mask, qv)
+        _, bf_gather_qps = exact(base, mask, qv, gather=True)
         vw, vw_bad = vw_points(a, P, f["where"], f["queries"])
         hn, hn_bad = hnsw_points(a, P, i, f["queries"]) if a.hnsw_filter else ([], 0)
         row = {"filter": f["filter"], "fraction": float(mask.mean()),
                "matching": int(mask.sum()), "nonmatching": vw_bad, "hnswlib_nonmatching": hn_bad,
                "vw_recall_ef64": [p[1] for p in vw if p[0] == 64][0], "vw_sweep": vw,
-               "brute_qps": bf_qps, "hnswlib_sweep": hn}
+               "brute_qps": bf_qps, "brute_gather_qps": bf_gather_qps, "hnswlib_sweep": hn}
         json.dump(row, open(P(slug(i) + ".result.json"), "w"), indent=1)
         print(json.dumps(row), flush=True)
     if not only or "cost" in only:
@@ -273,7 +280,7 @@ def attribute_cost(a, P, base_path):
 def fmt_point(pts):
     if not pts:
         return "not measured", None
-    p, ok = at_target(pts)
+    p, ok = at_target([tuple(x) for x in pts])
     if ok:
         return "%d / %.3f / %.0f" % p, p[2]
     return "never (best %.3f at ef %d)" % (p[1], p[0]), None
@@ -282,16 +289,17 @@ def fmt_point(pts):
 def table(P):
     print("| filter | matching | non-matching results (vw / hnswlib) | vw recall@10, ef 64 | "
           "vw ef / recall / QPS at >= 0.95 | hnswlib functor ef / recall / QPS at >= 0.95 | "
-          "brute force QPS | vw / hnswlib | vw / brute |")
+          "brute force QPS (rows copied before / per query) | vw / hnswlib | vw / brute |")
     print("|---|---:|---:|---:|---|---|---:|---:|---:|")
     for path in sorted(glob.glob(P("f*.result.json")), key=lambda s: int(
             os.path.basename(s)[1:].split(".")[0])):
         r = json.load(open(path))
         vs, vq = fmt_point(r["vw_sweep"])
         hs, hq = fmt_point(r["hnswlib_sweep"])
-        print("| %s | %d (%.3g %%) | %d / %d | %.3f | %s | %s | %.0f | %s | %s |" % (
+        print("| %s | %d (%.3g %%) | %d / %d | %.3f | %s | %s | %.0f / %.0f | %s | %s |" % (
             r["filter"], r["matching"], 100 * r["fraction"], r["nonmatching"],
             r["hnswlib_nonmatching"], r["vw_recall_ef64"], vs, hs, r["brute_qps"],
+            r.get("brute_gather_qps", 0),
             "%.1f" % (vq / hq) if vq and hq else "-",
             "%.1f" % (vq / r["brute_qps"]) if vq else "-"))
     if os.path.exists(P("cost.json")):

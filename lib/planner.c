@@ -278,9 +278,9 @@ static void consider(const vw_index *ix, vw_scratch *s, const keep_ctx *kc, cons
 }
 
 /* Starts loading what measuring candidate `rid` will read: its record's
- * values, its label and the first lines of its row (the rest follows on the
- * hardware prefetcher). Candidates come in record order, which is not the
- * rows' order, so without this every one waits for memory several times. */
+ * values, its label and its row. Candidates come in record order (or, for
+ * a numeric range, in value order), neither the records' nor the rows'
+ * order, so without this every one waits for memory several times. */
 static void prefetch_candidate(const vw_index *ix, const vw_arec *recs, uint32_t rid,
                                uint64_t slots) {
     const vw_arec *rec = &recs[rid];
@@ -292,14 +292,30 @@ static void prefetch_candidate(const vw_index *ix, const vw_arec *recs, uint32_t
     const float *row = vw_exact(ix, node);
     const char *at = row ? (const char *)row : (const char *)vw_code(ix, node);
     size_t bytes = row ? (size_t)ix->dim * sizeof(float) : ix->code_size;
-    for (size_t off = 0; off < bytes && off < 256; off += 64)
+    for (size_t off = 0; off < bytes; off += 64)
         __builtin_prefetch(at + off, 0, 0);
 }
 
-/* How many candidates ahead of the one measured the scan prefetches: enough
- * loads in flight to cover a memory latency (~100 ns) with one distance
- * (~30-60 ns) each. */
-enum { SCAN_AHEAD = 8 };
+/* The scan's prefetch distances, in candidates: records first (reading one
+ * gives the row and values to fetch), then rows, each far enough ahead to
+ * cover a memory latency (~100 ns) with one distance (~20-60 ns) each. */
+enum { SCAN_AHEAD_REC = 16, SCAN_AHEAD_ROW = 8 };
+
+/* Measures the listed candidates, prefetching two ways ahead. */
+static void scan_listed(const vw_index *ix, vw_scratch *s, const planner *p, const keep_ctx *kc,
+                        const float *q, uint32_t k, const rids *r, uint64_t slots) {
+    const vw_arec *recs = p->a->recs;
+    for (uint64_t i = 0; i < r->n; i++) {
+        if (i + SCAN_AHEAD_REC < r->n)
+            __builtin_prefetch(&recs[r->v[i + SCAN_AHEAD_REC]], 0, 0);
+        if (i + SCAN_AHEAD_ROW < r->n)
+            prefetch_candidate(ix, recs, r->v[i + SCAN_AHEAD_ROW], slots);
+        const vw_arec *rec = &recs[r->v[i]];
+        uint32_t node = vw_rec_node(rec);
+        if (node < slots && node < ix->capacity)
+            consider(ix, s, kc, q, k, node, rec);
+    }
+}
 
 /* The scan: candidates from the indexes (all slots when has_gen is false;
  * none when the index has no attributes, as then no index can list any). */
@@ -318,17 +334,8 @@ static vw_status scan(const vw_index *ix, vw_scratch *s, const planner *p, const
     }
     rids r = {0};
     collect(p, 0, &r);
-    const vw_arec *recs = p->a->recs;
-    for (uint64_t i = 0; i < SCAN_AHEAD && i < r.n && !r.failed; i++)
-        prefetch_candidate(ix, recs, r.v[i], slots);
-    for (uint64_t i = 0; i < r.n && !r.failed; i++) {
-        if (i + SCAN_AHEAD < r.n)
-            prefetch_candidate(ix, recs, r.v[i + SCAN_AHEAD], slots);
-        const vw_arec *rec = &recs[r.v[i]];
-        uint32_t node = vw_rec_node(rec);
-        if (node < slots && node < ix->capacity)
-            consider(ix, s, kc, q, k, node, rec);
-    }
+    if (!r.failed)
+        scan_listed(ix, s, p, kc, q, k, &r, slots);
     free(r.v);
     return r.failed ? vw_fail(VW_ERR_NOMEM, "filter candidates") : VW_OK;
 }
