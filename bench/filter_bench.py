@@ -197,7 +197,8 @@ def at_target(points, target=0.95):
 
 def vw_points(a, P, filt, qs):
     cmd = [os.path.join(a.tools, "vw-bench"), "-x", P("attrs.vwi"), "--queries", P(qs + ".npy"),
-           "--base", base_path(P), "--sweep", ",".join(map(str, SWEEP)), "-o", P("vw.json"),
+           "--base", base_path(P), "--sweep", ",".join(map(str, SWEEP)), "--repeat", "3",
+           "-o", P("vw.json"),
            "--filter", json.dumps(filt)]
     run(cmd)
     res = json.load(open(P("vw.json")))
