@@ -427,7 +427,8 @@ VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
  * nested objects and arrays of anything but strings are refused
  * (VW_ERR_INVALID_ARG, with a detail naming the member). Attributes are
  * saved with the index (lib/FORMAT.md, section 10) and dropped when the
- * element is removed; an upsert of the vector keeps them. */
+ * element is removed; an upsert of the vector keeps them (a durable
+ * store's upsert replaces them: vw_store_upsert_with_attributes). */
 #define VW_MAX_ATTR_BYTES 4096u
 
 /* Sets (replaces) the attributes of a present label; json NULL with len 0,
@@ -436,6 +437,11 @@ VW_API vw_status vw_index_stats(const vw_index *index, vw_stats *out);
  * meanwhile see the old attributes or the new ones, never a mixture. */
 VW_API vw_status vw_index_set_attributes(vw_index *index, uint64_t label, const char *json,
                                          size_t len);
+
+/* Checks an attributes text as vw_index_set_attributes would, without an
+ * index: VW_OK for an acceptable object (or NULL/0, or "null"), else
+ * VW_ERR_INVALID_ARG with the detail naming the member. */
+VW_API vw_status vw_attributes_check(const char *json, size_t len);
 
 /* Copies the attributes of `label` as canonical JSON (members in the order
  * given, no spaces) into out (cap bytes, NUL-terminated) and their length
@@ -644,11 +650,27 @@ VW_API const vw_index *vw_store_index(const vw_store *store);
 
 /* Durably inserts or replaces n vectors (n * dim floats) under their labels
  * (as vw_index_upsert_batch; a label may appear once per call), as one
- * record: after a crash all of them are there or none. */
+ * record: after a crash all of them are there or none. An upsert replaces
+ * the whole element, as a point upsert does in Qdrant: the elements it
+ * writes are left WITHOUT attributes (unlike vw_index_upsert, which keeps
+ * them); vw_store_upsert_with_attributes sets them in the same record. */
 VW_API vw_status vw_store_upsert(vw_store *store, const float *vectors, const uint64_t *labels,
                                  uint64_t n);
 
-/* Durably removes a label; VW_ERR_NOT_FOUND if it is absent. */
+/* As vw_store_upsert, and element i gets the attributes attributes[i] (a
+ * JSON object as vw_index_set_attributes takes, lens[i] bytes, or
+ * NUL-terminated when lens is NULL), replacing any it had; a NULL entry,
+ * the text "null", or attributes NULL leaves the element without
+ * attributes. The vectors and the attributes are one record: a crash keeps
+ * both or neither. Every text is checked before the write is logged: a bad
+ * one refuses the whole call (VW_ERR_INVALID_ARG, the detail naming the
+ * vector, its label and the member) and nothing is written. */
+VW_API vw_status vw_store_upsert_with_attributes(vw_store *store, const float *vectors,
+                                                 const uint64_t *labels, uint64_t n,
+                                                 const char *const *attributes, const size_t *lens);
+
+/* Durably removes a label and its attributes; VW_ERR_NOT_FOUND if it is
+ * absent. */
 VW_API vw_status vw_store_remove(vw_store *store, uint64_t label);
 
 /* Saves the index as the new snapshot (atomically, as vw_index_save) and

@@ -353,6 +353,16 @@ vw_status vw_index_set_attributes(vw_index *ix, uint64_t label, const char *json
     return st;
 }
 
+vw_status vw_attributes_check(const char *json, size_t len) {
+    vw_clear_detail();
+    if (!json && len)
+        return vw_fail(VW_ERR_NULL_ARG, "json is NULL");
+    vw_parsed_attrs p = {0};
+    vw_status st = len ? vw_attrs_parse(json, len, &p) : VW_OK;
+    vw_parsed_attrs_free(&p);
+    return st;
+}
+
 vw_status vw_index_get_attributes(const vw_index *ix, uint64_t label, char *out, size_t cap,
                                   size_t *len) {
     vw_clear_detail();

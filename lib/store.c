@@ -33,6 +33,7 @@
  * snapshot are each refused with what is missing and how to recover,
  * never papered over by re-seeding from the initial index (FORMAT.md, "What
  * a reader does"). */
+#include "attrs.h"
 #include "fileio.h"
 #include "vw_internal.h"
 #include "wal.h"
@@ -84,19 +85,54 @@ struct vw_store {
 
 /* ------------------------------------------------------------------ applying */
 
+/* An upsert replaces its elements' attributes, the way a point upsert
+ * does in Qdrant: with the record's texts (type 3), or with none (type 1,
+ * which clears them). Only the type-1 records of logs written before the
+ * store carried attributes keep them (the meaning they had then). Applied
+ * after the vectors, so a search in between may see a new vector with its
+ * old attributes for a moment; the call returns after both. */
+static vw_status apply_attrs(vw_index *ix, const vw_wal_record *r, bool keeps) {
+    if (keeps || (r->type == VW_WAL_UPSERT && !ix->attrs))
+        return VW_OK; /* nothing to clear: no element has attributes */
+    for (uint64_t i = 0; i < r->count; i++) {
+        uint32_t n = r->type == VW_WAL_UPSERT_ATTRS ? r->attr_lens[i] : 0;
+        vw_status st = vw_index_set_attributes(ix, r->labels[i], n ? r->attrs[i] : NULL, n);
+        if (st != VW_OK)
+            return st;
+    }
+    return VW_OK;
+}
+
 /* Applies one record to the index. A removal of an absent label is not an
  * error in the log (it is reported to the caller who asked for it). */
-static vw_status apply_record(vw_index *ix, const vw_wal_record *r, bool replaying) {
-    if (r->type == VW_WAL_UPSERT) {
+static vw_status apply_record(vw_index *ix, const vw_wal_record *r, bool replaying, bool keeps) {
+    if (r->type != VW_WAL_REMOVE) {
         unsigned threads = replaying || r->count >= 4096 ? 0 : 1;
-        return vw_index_upsert_batch(ix, r->vectors, r->labels, r->count, threads, NULL, NULL);
+        vw_status st =
+            vw_index_upsert_batch(ix, r->vectors, r->labels, r->count, threads, NULL, NULL);
+        return st == VW_OK ? apply_attrs(ix, r, keeps) : st;
     }
     vw_status st = vw_index_remove(ix, r->labels[0]);
     return st == VW_ERR_NOT_FOUND && replaying ? VW_OK : st;
 }
 
-static vw_status check_upsert(const vw_store *s, const float *vectors, const uint64_t *labels,
-                              uint64_t n);
+static vw_status check_upsert(const vw_store *s, const vw_wal_record *r);
+
+/* A type-3 record read back as one to apply: the texts' addresses. */
+static vw_status record_of(const vw_record_view *v, vw_wal_record *r, const char ***texts) {
+    *r = (vw_wal_record){v->type, v->count, v->labels, v->vectors, NULL, v->attr_lens, 0};
+    *texts = NULL;
+    if (v->type != VW_WAL_UPSERT_ATTRS)
+        return VW_OK;
+    *texts = malloc(v->count * sizeof **texts);
+    if (!*texts)
+        return vw_fail(VW_ERR_NOMEM, "write log record %llu", (unsigned long long)v->seq);
+    const char *t = v->attr_text;
+    for (uint32_t i = 0; i < v->count; t += v->attr_lens[i++])
+        (*texts)[i] = t;
+    r->attrs = *texts;
+    return VW_OK;
+}
 
 /* A record the index cannot take was refused to its client: versions before
  * the store validated ahead of the log wrote it anyway, then failed to apply
@@ -104,16 +140,22 @@ static vw_status check_upsert(const vw_store *s, const float *vectors, const uin
  * reachable, and counts it (vw_store_stats.skipped_records). */
 static vw_status replay_one(void *ctx, const vw_record_view *v) {
     vw_store *s = ctx;
-    vw_wal_record r = {v->type, v->count, v->labels, v->vectors};
     if (s->skip_covered && v->seq <= s->covered)
         return VW_OK; /* a crash came between the snapshot and emptying the log */
-    if (r.type == VW_WAL_UPSERT && check_upsert(s, r.vectors, r.labels, r.count) != VW_OK) {
+    vw_wal_record r;
+    const char **texts;
+    vw_status st = record_of(v, &r, &texts);
+    if (st != VW_OK)
+        return st;
+    if (r.type != VW_WAL_REMOVE && check_upsert(s, &r) != VW_OK) {
         if (s->stats.skipped_records++ == 0)
             snprintf(s->skipped_detail, sizeof s->skipped_detail, "write log record %llu: %s",
                      (unsigned long long)v->seq, vw_last_error_detail());
+        free(texts);
         return VW_OK;
     }
-    vw_status st = apply_record(s->ix, &r, true);
+    st = apply_record(s->ix, &r, true, v->keeps_attrs);
+    free(texts);
     if (st == VW_OK)
         return VW_OK;
     char why[160];
@@ -284,11 +326,24 @@ static vw_status rebind_log(vw_store *s, uint64_t covered) {
     return tagged ? vw_wal_reset(&s->wal, covered + 1) : take_snapshot(s);
 }
 
+/* Records are appended to a log of this version only (an older library
+ * must refuse a log with records it does not know, not cut them off as a
+ * torn tail): an older one, once replayed, is replaced by an empty one,
+ * after a snapshot if it holds records. */
+static vw_status newer_log(vw_store *s) {
+    if (vw_wal_empty(&s->wal))
+        return vw_wal_reset(&s->wal, s->wal.next_seq);
+    vw_status st = take_snapshot(s);
+    if (st == VW_OK)
+        s->stats.log_records = 0;
+    return st;
+}
+
 /* A store of this version: snapshot tagged, log bound to it. */
 static vw_status recover(vw_store *s) {
     memcpy(s->id, s->ix->store_tag, VW_WAL_ID_BYTES);
     uint64_t covered = tag_covered(s->ix);
-    if (s->wal.version != 2) {
+    if (s->wal.version < 2) {
         /* Only upgrading a store of 0.2.0 leaves its old log beside a tagged
          * snapshot (that holds the log's writes), and only until the log
          * is replaced; anything else is a damaged log. */
@@ -308,6 +363,8 @@ static vw_status recover(vw_store *s) {
         st = replay(s);
     if (st == VW_OK && s->wal.next_seq <= covered) /* the whole log is in the snapshot */
         st = rebind_log(s, covered);
+    else if (st == VW_OK && s->wal.version < VW_WAL_VERSION)
+        st = newer_log(s);
     return st;
 }
 
@@ -319,7 +376,7 @@ static vw_status upgrade(vw_store *s, bool have_log) {
     new_id(s->id);
     s->upgrading = true;
     vw_status st = VW_OK;
-    if (have_log && s->wal.version == 2 && !vw_wal_empty(&s->wal))
+    if (have_log && s->wal.version >= 2 && !vw_wal_empty(&s->wal))
         return vw_fail(VW_ERR_CORRUPT,
                        "%s: wal.log belongs to a store but index.vwi is no store's snapshot: "
                        "replaying it would mix two stores; " FROM_SNAPSHOT_ALONE,
@@ -369,7 +426,7 @@ static vw_status create_store(vw_store *s, const char *initial) {
 
 /* A log that can only be what a first start left when a crash stopped it. */
 static bool unfinished_creation(const vw_wal *w) {
-    return w->version == 0 || (w->version == 2 && w->base == 1 && vw_wal_empty(w));
+    return w->version == 0 || (w->version >= 2 && w->base == 1 && vw_wal_empty(w));
 }
 
 /* Removes what a writer killed in the middle left: "<name>.tmp.<pid>.<n>"
@@ -507,7 +564,7 @@ static bool commit(vw_store *s, request *group, size_t n) {
             finish(r, st);
             continue;
         }
-        vw_status a = apply_record(s->ix, &r->rec, false);
+        vw_status a = apply_record(s->ix, &r->rec, false, false);
         finish(r, a);
         if (a != VW_OK && a != VW_ERR_NOT_FOUND && s->failed == VW_OK)
             fail_store(s, a); /* logged but not applied: the index is behind its log */
@@ -537,7 +594,7 @@ static size_t take_group(vw_store *s, request **group) {
     request *r = s->head;
     *group = r;
     while (r && n < MAX_GROUP_RECORDS) {
-        bytes += vw_wal_record_bytes(&s->wal, r->rec.type, r->rec.count);
+        bytes += vw_wal_record_bytes(&s->wal, &r->rec);
         if (n > 0 && bytes > MAX_GROUP_BYTES)
             break;
         n++;
@@ -580,36 +637,90 @@ static vw_status submit(vw_store *s, request *r) {
 
 /* ------------------------------------------------------------------ writes */
 
-/* Everything the index's upsert would refuse, refused before the log: a
- * logged record is then one the index can apply, now and at every replay
- * (what can still fail is memory). */
-static vw_status check_upsert(const vw_store *s, const float *vectors, const uint64_t *labels,
-                              uint64_t n) {
-    const vw_index *ix = s->ix;
-    if (n == 0 || n > UINT32_MAX)
-        return vw_fail(VW_ERR_INVALID_ARG, "%llu vectors in one write (1..%u)",
-                       (unsigned long long)n, UINT32_MAX);
-    for (uint64_t i = 0; i < n; i++) {
-        vw_status st = vw_check_insertable(ix, vectors + i * ix->dim);
+/* Attributes the index would refuse, refused before the log too. */
+static vw_status check_attrs(const vw_wal_record *r) {
+    for (uint64_t i = 0; r->type == VW_WAL_UPSERT_ATTRS && i < r->count; i++) {
+        if (!r->attr_lens[i])
+            continue;
+        vw_parsed_attrs p;
+        vw_status st = vw_attrs_parse(r->attrs[i], r->attr_lens[i], &p);
+        vw_parsed_attrs_free(&p);
         if (st != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
             return vw_fail(st, "vector %llu (label %llu): %s", (unsigned long long)i,
-                           (unsigned long long)labels[i], why);
+                           (unsigned long long)r->labels[i], why);
         }
     }
-    return vw_check_unique_labels(labels, n);
+    return VW_OK;
 }
 
-vw_status vw_store_upsert(vw_store *s, const float *vectors, const uint64_t *labels, uint64_t n) {
+/* Everything the index's upsert would refuse, refused before the log: a
+ * logged record is then one the index can apply, now and at every replay
+ * (what can still fail is memory). */
+static vw_status check_upsert(const vw_store *s, const vw_wal_record *r) {
+    const vw_index *ix = s->ix;
+    if (r->count == 0 || r->count > UINT32_MAX)
+        return vw_fail(VW_ERR_INVALID_ARG, "%llu vectors in one write (1..%u)",
+                       (unsigned long long)r->count, UINT32_MAX);
+    for (uint64_t i = 0; i < r->count; i++) {
+        vw_status st = vw_check_insertable(ix, r->vectors + i * ix->dim);
+        if (st != VW_OK) {
+            char why[160];
+            snprintf(why, sizeof why, "%s", vw_last_error_detail());
+            return vw_fail(st, "vector %llu (label %llu): %s", (unsigned long long)i,
+                           (unsigned long long)r->labels[i], why);
+        }
+    }
+    vw_status st = check_attrs(r);
+    return st == VW_OK ? vw_check_unique_labels(r->labels, r->count) : st;
+}
+
+/* The lengths of the texts as the log stores them; type 1 if none has any. */
+static vw_status text_lengths(vw_wal_record *r, const size_t *lens, uint32_t **out) {
+    *out = NULL;
+    if (!r->attrs || r->count == 0 || r->count > UINT32_MAX)
+        return VW_OK;
+    uint32_t *n = malloc(r->count * sizeof *n);
+    if (!n)
+        return vw_fail(VW_ERR_NOMEM, "attribute lengths");
+    for (uint64_t i = 0; i < r->count; i++) {
+        size_t len = !r->attrs[i] ? 0 : lens ? lens[i] : strlen(r->attrs[i]);
+        if (len > VW_MAX_ATTR_BYTES) {
+            free(n);
+            return vw_fail(VW_ERR_INVALID_ARG,
+                           "vector %llu (label %llu): attributes: %zu bytes, the limit is %u",
+                           (unsigned long long)i, (unsigned long long)r->labels[i], len,
+                           VW_MAX_ATTR_BYTES);
+        }
+        n[i] = (uint32_t)len;
+        r->attr_bytes += len;
+    }
+    r->type = r->attr_bytes ? VW_WAL_UPSERT_ATTRS : VW_WAL_UPSERT;
+    r->attr_lens = n;
+    *out = n;
+    return VW_OK;
+}
+
+vw_status vw_store_upsert_with_attributes(vw_store *s, const float *vectors, const uint64_t *labels,
+                                          uint64_t n, const char *const *attributes,
+                                          const size_t *lens) {
     vw_clear_detail();
     if (!s || !vectors || !labels)
         return vw_fail(VW_ERR_NULL_ARG, "store, vectors or labels is NULL");
-    vw_status st = check_upsert(s, vectors, labels, n);
-    if (st != VW_OK)
-        return st;
-    request r = {.rec = {VW_WAL_UPSERT, n, labels, vectors}};
-    return submit(s, &r);
+    request r = {.rec = {VW_WAL_UPSERT, n, labels, vectors, attributes, NULL, 0}};
+    uint32_t *text_lens;
+    vw_status st = text_lengths(&r.rec, lens, &text_lens);
+    if (st == VW_OK)
+        st = check_upsert(s, &r.rec);
+    if (st == VW_OK)
+        st = submit(s, &r);
+    free(text_lens);
+    return st;
+}
+
+vw_status vw_store_upsert(vw_store *s, const float *vectors, const uint64_t *labels, uint64_t n) {
+    return vw_store_upsert_with_attributes(s, vectors, labels, n, NULL, NULL);
 }
 
 vw_status vw_store_remove(vw_store *s, uint64_t label) {

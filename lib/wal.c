@@ -33,7 +33,7 @@
 
 static const unsigned char log_magic[8] = {0x89, 'V', 'W', 'L', 'O', 'G', '\n', 0};
 
-#define LOG_VERSION     2u /* 1: no store id and base (read, never written) */
+#define LOG_VERSION     VW_WAL_VERSION
 #define BYTE_ORDER_MARK 0x0A0B0C0Du
 #define RECORD_MAGIC    0x52435756u /* "VWCR" */
 #define MAX_PAYLOAD     ((uint64_t)1 << 32)
@@ -60,10 +60,29 @@ static uint64_t pad8(uint64_t x) {
     return (x + 7) & ~(uint64_t)7;
 }
 
-/* Payload bytes of a record: labels, then vectors for an upsert. */
-static uint64_t payload_bytes(uint32_t type, uint64_t count, uint32_t dim) {
-    uint64_t per = sizeof(uint64_t) + (type == VW_WAL_UPSERT ? (uint64_t)dim * sizeof(float) : 0);
+/* Payload bytes of a record but its attribute texts: labels, then vectors
+ * for an upsert, then the texts' lengths for type 3. */
+static uint64_t fixed_bytes(uint32_t type, uint64_t count, uint32_t dim) {
+    uint64_t per = sizeof(uint64_t);
+    if (type != VW_WAL_REMOVE)
+        per += (uint64_t)dim * sizeof(float);
+    if (type == VW_WAL_UPSERT_ATTRS)
+        per += sizeof(uint32_t);
     return count * per;
+}
+
+static uint64_t payload_bytes(const vw_wal_record *r, uint32_t dim) {
+    return fixed_bytes(r->type, r->count, dim) +
+           (r->type == VW_WAL_UPSERT_ATTRS ? r->attr_bytes : 0);
+}
+
+/* Whether a payload length fits the type and count: exact without
+ * attributes, else room for each label's text up to the limit. */
+static bool length_fits(uint32_t type, uint64_t count, uint64_t len, uint32_t dim) {
+    uint64_t fixed = fixed_bytes(type, count, dim);
+    if (type != VW_WAL_UPSERT_ATTRS)
+        return len == fixed;
+    return len >= fixed && len - fixed <= count * VW_MAX_ATTR_BYTES;
 }
 
 /* ------------------------------------------------------------------ file header */
@@ -91,8 +110,8 @@ static vw_status read_header(vw_wal *w, const unsigned char *h) {
         get32(h + L_BYTE_ORDER) != BYTE_ORDER_MARK)
         return vw_fail(VW_ERR_CORRUPT, "%s: header damaged", w->path);
     w->version = get32(h + L_VERSION);
-    if (w->version != 1 && w->version != LOG_VERSION)
-        return vw_fail(VW_ERR_VERSION, "%s: log format version %u, this library reads 1 and %u",
+    if (w->version < 1 || w->version > LOG_VERSION)
+        return vw_fail(VW_ERR_VERSION, "%s: log format version %u, this library reads 1 to %u",
                        w->path, w->version, LOG_VERSION);
     w->dim = get32(h + L_DIM);
     w->metric = (vw_metric)get32(h + L_METRIC);
@@ -117,9 +136,27 @@ static vw_status sync_file(const vw_wal *w) {
 static bool plausible(const vw_wal *w, const unsigned char *r, uint64_t off, uint64_t file_size) {
     uint32_t type = get32(r + R_TYPE), count = get32(r + R_COUNT);
     uint64_t len = get64(r + R_LENGTH);
-    return get32(r + R_MAGIC) == RECORD_MAGIC && (type == VW_WAL_UPSERT || type == VW_WAL_REMOVE) &&
-           count > 0 && len == payload_bytes(type, count, w->dim) && len <= MAX_PAYLOAD &&
+    bool known = type == VW_WAL_UPSERT || type == VW_WAL_REMOVE ||
+                 (type == VW_WAL_UPSERT_ATTRS && w->version >= 3);
+    return get32(r + R_MAGIC) == RECORD_MAGIC && known && count > 0 &&
+           length_fits(type, count, len, w->dim) && len <= MAX_PAYLOAD &&
            off + VW_WAL_RECORD + pad8(len) <= file_size;
+}
+
+/* A type-3 record's texts fill its payload exactly, each within the limit. */
+static bool texts_fit(const vw_wal *w, const unsigned char *r) {
+    uint32_t count = get32(r + R_COUNT);
+    if (get32(r + R_TYPE) != VW_WAL_UPSERT_ATTRS)
+        return true;
+    uint64_t fixed = fixed_bytes(VW_WAL_UPSERT_ATTRS, count, w->dim), sum = 0;
+    const unsigned char *lens = r + VW_WAL_RECORD + fixed - (uint64_t)count * sizeof(uint32_t);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t n = get32(lens + (size_t)i * sizeof(uint32_t));
+        if (n > VW_MAX_ATTR_BYTES)
+            return false;
+        sum += n;
+    }
+    return sum == get64(r + R_LENGTH) - fixed;
 }
 
 /* Reads the record at off into *buf (grown as needed); true if it is whole
@@ -141,7 +178,8 @@ static bool read_record(const vw_wal *w, uint64_t off, uint64_t file_size, unsig
     memcpy(*buf, head, sizeof head);
     if (read_at(w, *buf + VW_WAL_RECORD, len, off + VW_WAL_RECORD) != VW_OK)
         return false;
-    return vw_crc32c(0, *buf + R_TYPE, VW_WAL_RECORD - R_TYPE + len) == get32(head + R_CRC);
+    return vw_crc32c(0, *buf + R_TYPE, VW_WAL_RECORD - R_TYPE + len) == get32(head + R_CRC) &&
+           texts_fit(w, *buf);
 }
 
 /* After damage at `bad`: does an intact record follow? */
@@ -155,18 +193,24 @@ static bool intact_after(const vw_wal *w, uint64_t bad, uint64_t file_size) {
     return found;
 }
 
-/* The buffer is malloc'ed, so labels (at 32) and vectors (after them) are
- * aligned for their types. */
+/* The buffer is malloc'ed, so labels (at 32), vectors (after them) and
+ * the texts' lengths (after the vectors) are aligned for their types. */
 static vw_record_view view_of(const vw_wal *w, const unsigned char *r) {
-    uint32_t count = get32(r + R_COUNT);
-    const void *labels = r + VW_WAL_RECORD;
-    const void *vectors = r + VW_WAL_RECORD + (size_t)count * sizeof(uint64_t);
-    return (vw_record_view){.type = get32(r + R_TYPE),
+    uint32_t count = get32(r + R_COUNT), type = get32(r + R_TYPE);
+    const unsigned char *labels = r + VW_WAL_RECORD;
+    const unsigned char *vectors = labels + (size_t)count * sizeof(uint64_t);
+    const unsigned char *lens = vectors + (size_t)count * w->dim * sizeof(float);
+    bool attrs = type == VW_WAL_UPSERT_ATTRS;
+    return (vw_record_view){.type = type,
                             .count = count,
                             .seq = get64(r + R_SEQ),
-                            .labels = labels,
-                            .vectors = get32(r + R_TYPE) == VW_WAL_UPSERT ? vectors : NULL,
-                            .dim = w->dim};
+                            .labels = (const void *)labels,
+                            .vectors = type != VW_WAL_REMOVE ? (const void *)vectors : NULL,
+                            .dim = w->dim,
+                            .attr_lens = attrs ? (const void *)lens : NULL,
+                            .attr_text =
+                                attrs ? (const char *)lens + count * sizeof(uint32_t) : NULL,
+                            .keeps_attrs = type == VW_WAL_UPSERT && w->version < 3};
 }
 
 /* Where replay stopped: at the end, at a record that is not whole (a torn
@@ -291,13 +335,24 @@ vw_status vw_wal_create(const char *path, const unsigned char *id, uint64_t base
 /* ------------------------------------------------------------------ appending */
 
 /* Bytes one record takes in the file. */
-uint64_t vw_wal_record_bytes(const vw_wal *w, uint32_t type, uint64_t count) {
-    return VW_WAL_RECORD + pad8(payload_bytes(type, count, w->dim));
+uint64_t vw_wal_record_bytes(const vw_wal *w, const vw_wal_record *r) {
+    return VW_WAL_RECORD + pad8(payload_bytes(r, w->dim));
+}
+
+/* The lengths of a type-3 record's texts, then the texts. */
+static void encode_texts(const vw_wal_record *r, unsigned char *q) {
+    unsigned char *t = q + r->count * sizeof(uint32_t);
+    for (uint64_t i = 0; i < r->count; i++) {
+        put32(q + i * sizeof(uint32_t), r->attr_lens[i]);
+        if (r->attr_lens[i])
+            memcpy(t, r->attrs[i], r->attr_lens[i]);
+        t += r->attr_lens[i];
+    }
 }
 
 /* Encodes a record at p (vw_wal_record_bytes long) with sequence number seq. */
 static void encode(const vw_wal *w, const vw_wal_record *r, uint64_t seq, unsigned char *p) {
-    uint64_t len = payload_bytes(r->type, r->count, w->dim);
+    uint64_t len = payload_bytes(r, w->dim);
     memset(p, 0, VW_WAL_RECORD + pad8(len));
     put32(p + R_MAGIC, RECORD_MAGIC);
     put32(p + R_TYPE, r->type);
@@ -306,23 +361,27 @@ static void encode(const vw_wal *w, const vw_wal_record *r, uint64_t seq, unsign
     put64(p + R_LENGTH, len);
     unsigned char *q = p + VW_WAL_RECORD;
     memcpy(q, r->labels, (size_t)r->count * sizeof(uint64_t));
-    if (r->type == VW_WAL_UPSERT)
-        memcpy(q + (size_t)r->count * sizeof(uint64_t), r->vectors,
-               (size_t)r->count * w->dim * sizeof(float));
+    q += (size_t)r->count * sizeof(uint64_t);
+    if (r->type != VW_WAL_REMOVE) {
+        memcpy(q, r->vectors, (size_t)r->count * w->dim * sizeof(float));
+        q += (size_t)r->count * w->dim * sizeof(float);
+    }
+    if (r->type == VW_WAL_UPSERT_ATTRS)
+        encode_texts(r, q);
     put32(p + R_CRC, vw_crc32c(0, p + R_TYPE, VW_WAL_RECORD - R_TYPE + len));
 }
 
 vw_status vw_wal_append(vw_wal *w, const vw_wal_record *const *recs, size_t n) {
     uint64_t bytes = 0;
     for (size_t i = 0; i < n; i++)
-        bytes += vw_wal_record_bytes(w, recs[i]->type, recs[i]->count);
+        bytes += vw_wal_record_bytes(w, recs[i]);
     unsigned char *buf = malloc(bytes ? (size_t)bytes : 1);
     if (!buf)
         return vw_fail(VW_ERR_NOMEM, "log buffer of %llu bytes", (unsigned long long)bytes);
     unsigned char *p = buf;
     for (size_t i = 0; i < n; i++) {
         encode(w, recs[i], w->next_seq + i, p);
-        p += vw_wal_record_bytes(w, recs[i]->type, recs[i]->count);
+        p += vw_wal_record_bytes(w, recs[i]);
     }
     vw_status st = w->broken ? vw_fail(VW_ERR_IO, "%s: an earlier failure left it unknown", w->path)
                              : vw_pwrite_full(w->fd, buf, (size_t)bytes, w->size, w->path);

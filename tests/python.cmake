@@ -8,6 +8,7 @@
 #
 #   python_api     hnswlib's API on vwhnsw: behaviour, errors, bad arguments
 #   python_compat  the same checks on vwhnsw and Debian's hnswlib, compared
+#   python_attrs   attributes and attribute filters (add_items, knn_query, Store)
 if(TARGET vwhnsw_python AND NOT VW_SANITIZE MATCHES "thread")
   set(_vw_py_env "PYTHONPATH=${VW_PYTHON_DIR}:${CMAKE_CURRENT_SOURCE_DIR}/python"
                  "PYTHONDONTWRITEBYTECODE=1")
@@ -29,7 +30,7 @@ if(TARGET vwhnsw_python AND NOT VW_SANITIZE MATCHES "thread")
     list(APPEND _vw_py_env "LD_PRELOAD=${_vw_asan_lib} ${_vw_cxx_lib}"
          "ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:alloc_dealloc_mismatch=0")
   endif()
-  foreach(_vw_py api compat)
+  foreach(_vw_py api compat attrs)
     add_test(NAME python_${_vw_py}
       COMMAND "${Python3_EXECUTABLE}" "${CMAKE_CURRENT_SOURCE_DIR}/python/test_python_${_vw_py}.py")
     set_tests_properties(python_${_vw_py} PROPERTIES

@@ -6,3 +6,6 @@ vw_add_test(NAME test_store_faults SOURCES test_store_faults.c INTERNAL)
 # Every write, sync, truncation and rename of a write-and-snapshot script
 # failed in turn (and writes cut short, and a disk that stays full).
 vw_add_test(NAME test_store_inject SOURCES test_store_inject.c INTERNAL)
+# Attributes through the store: in the log's records (type 3), replay,
+# snapshots, refused before the log, torn and damaged records, version-2 logs.
+vw_add_test(NAME test_store_attrs SOURCES test_store_attrs.c INTERNAL)

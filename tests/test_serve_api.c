@@ -254,6 +254,48 @@ static void test_upsert_bodies(void) {
 }
 
 /* The answers of the write API, and whose fault a failed store call is. */
+/* "attributes" beside ids and vectors, and in an NDJSON line: objects or
+ * nulls, each checked by the library, a bad one a 422 naming the place. */
+static void test_upsert_attributes(void) {
+    api_upsert u;
+    const char *body = "{\"ids\":[1,2,3],\"vectors\":[[1,2,3],[4,5,6],[7,8,9]],"
+                       "\"attributes\":[{\"c\": \"red\"},null,{\"n\":1,\"t\":[\"a\"]}]}";
+    CHECK(upsert_status(body, &u) == 200);
+    CHECK(u.n == 3 && u.attrs && u.attr_lens);
+    const char *first = "{\"c\": \"red\"}", *third = "{\"n\":1,\"t\":[\"a\"]}";
+    CHECK(u.attrs && u.attr_lens[0] == strlen(first) &&
+          memcmp(u.attrs[0], first, strlen(first)) == 0);
+    CHECK(u.attrs && u.attrs[1] == NULL && u.attr_lens[1] == 0);
+    CHECK(u.attrs && u.attr_lens[2] == strlen(third) &&
+          memcmp(u.attrs[2], third, strlen(third)) == 0);
+    api_upsert_free(&u);
+    CHECK(upsert_status("{\"ids\":[1],\"vectors\":[[1,2,3]]}", &u) == 200 && !u.attrs);
+    api_upsert_free(&u);
+    expect_upsert("{\"ids\":[1,2],\"vectors\":[[1,2,3],[4,5,6]],\"attributes\":[null,{\"a\":{"
+                  "\"b\":1}}]}",
+                  422, "attributes.a", "\"loc\":[\"body\",\"attributes\",1]");
+    expect_upsert("{\"ids\":[1,2],\"vectors\":[[1,2,3],[4,5,6]],\"attributes\":[{}]}", 422,
+                  "attributes has 1", "\"loc\":[\"body\",\"attributes\"]");
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,3]],\"attributes\":[7]}", 422,
+                  "expected an object", "\"loc\":[\"body\",\"attributes\",0]");
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,3]],\"attributes\":{\"a\":1}}", 422, "array",
+                  "\"loc\":[\"body\",\"attributes\"]");
+    float v[3];
+    uint64_t id;
+    const char *attrs;
+    size_t alen;
+    api_error err;
+    const char *line = "{\"id\":4,\"vector\":[1,2,3],\"attributes\":{\"k\":true}}";
+    CHECK(api_parse_ndjson_line(line, strlen(line), 3, &id, v, &attrs, &alen, &err) == 0);
+    CHECK(id == 4 && attrs && alen == 10 && memcmp(attrs, "{\"k\":true}", 10) == 0);
+    line = "{\"id\":4,\"vector\":[1,2,3],\"attributes\":null}";
+    CHECK(api_parse_ndjson_line(line, strlen(line), 3, &id, v, &attrs, &alen, &err) == 0);
+    CHECK(attrs == NULL && alen == 0);
+    line = "{\"id\":4,\"vector\":[1,2,3],\"attributes\":{\"k\":[1]}}";
+    CHECK(api_parse_ndjson_line(line, strlen(line), 3, &id, v, &attrs, &alen, &err) != 0);
+    CHECK(err.status == 422 && strstr(err.message, "attributes.k") != NULL);
+}
+
 static void test_write_answers(void) {
     json_writer w;
     json_writer_init(&w, 0, 0);
@@ -312,6 +354,7 @@ int main(void) {
     test_results();
     test_vector_ids();
     test_upsert_bodies();
+    test_upsert_attributes();
     test_write_answers();
     return tu_result("test_serve_api");
 }

@@ -3,6 +3,9 @@
  *   - 20,000 NDJSON records (more than two batches) and an npy body with
  *     ?start= are all there afterwards, with their vectors; an id twice in
  *     one body ends with its later vector; the connection stays usable;
+ *   - NDJSON lines with "attributes" (more than a batch): each id holds its
+ *     line's (null or absent: none) and filters find them; a bad object is
+ *     a 422 naming the record and the member;
  *   - a bad record part-way is a 422 whose "written" says how many leading
  *     records are durable: exactly those are there, none after;
  *   - a body that stops arriving is a 408 with "written"; over
@@ -115,6 +118,77 @@ static void ndjson_loads(unsigned port) {
           r.status == 200 && strcmp(r.body, "{\"upserted\":2}") == 0);
     sv_response_free(&r);
     CHECK(has_record(&c, 3, 9) == 1);
+    sv_close(&c);
+}
+
+/* Line i of an NDJSON body with attributes: {"k":"<i>"} when i % 3, none
+ * (member absent) when i % 3 == 0, null for the last. */
+static char *ndjson_with_attrs(size_t n, size_t *len) {
+    char *b = malloc(n * 96 + 1);
+    size_t at = 0;
+    for (size_t i = 0; b && i < n; i++) {
+        at += (size_t)snprintf(b + at, 96, "{\"id\":%zu,\"vector\":[%zu,1,1,1,1,1,1,1]",
+                               7000000 + i, i % 500);
+        if (i == n - 1)
+            at += (size_t)snprintf(b + at, 96, ",\"attributes\":null");
+        else if (i % 3)
+            at += (size_t)snprintf(b + at, 96, ",\"attributes\":{\"k\":\"%zu\"}", i);
+        at += (size_t)snprintf(b + at, 96, "}\n");
+    }
+    *len = at;
+    return b;
+}
+
+/* The attributes part of GET /vectors/{id}, or "" if absent. */
+static void attributes_of(sv_conn *c, uint64_t id, char *out, size_t cap) {
+    char path[64];
+    snprintf(path, sizeof path, "/vectors/%llu", (unsigned long long)id);
+    sv_response r;
+    out[0] = '\0';
+    if (sv_exchange(c, "GET", path, NULL, &r) == 0 && r.status == 200 && r.body) {
+        const char *a = strstr(r.body, "\"attributes\":");
+        snprintf(out, cap, "%s", a ? a + 13 : "");
+    }
+    sv_response_free(&r);
+}
+
+/* NDJSON lines with attributes (more than one batch): each id holds its
+ * line's; a bad object is a 422 naming the record and the member, with
+ * the lines before it durable. */
+static void ndjson_attributes(unsigned port) {
+    sv_conn c;
+    CHECK(sv_connect(&c, port) == 0);
+    size_t len;
+    char *body = ndjson_with_attrs(10000, &len), got[128];
+    sv_response r;
+    CHECK(bulk(&c, "application/x-ndjson", "/vectors", body, len, &r) == 0 && r.status == 200 &&
+          strcmp(r.body, "{\"upserted\":10000}") == 0);
+    sv_response_free(&r);
+    free(body);
+    attributes_of(&c, 7000000 + 8200, got, sizeof got); /* the second batch */
+    CHECK(strcmp(got, "{\"k\":\"8200\"}}") == 0);
+    attributes_of(&c, 7000000 + 1, got, sizeof got);
+    CHECK(strcmp(got, "{\"k\":\"1\"}}") == 0);
+    attributes_of(&c, 7000000 + 3, got, sizeof got);
+    CHECK(strcmp(got, "null}") == 0);
+    attributes_of(&c, 7000000 + 9999, got, sizeof got);
+    CHECK(strcmp(got, "null}") == 0);
+    CHECK(sv_exchange(&c, "POST", "/search",
+                      "{\"query_vector\":[0,1,1,1,1,1,1,1],\"k\":3,\"filter\":{\"must\":[{\"key\":"
+                      "\"k\",\"match\":{\"value\":\"4001\"}}]}}",
+                      &r) == 0);
+    CHECK(r.status == 200 && strstr(r.body, "\"indices\":[7004001]") != NULL);
+    sv_response_free(&r);
+    const char *bad = "{\"id\":7100000,\"vector\":[1,1,1,1,1,1,1,1],\"attributes\":{\"a\":1}}\n"
+                      "{\"id\":7100001,\"vector\":[1,1,1,1,1,1,1,1],\"attributes\":{\"a\":{}}}\n";
+    CHECK(bulk(&c, "application/x-ndjson", "/vectors", bad, strlen(bad), &r) == 0 &&
+          r.status == 422 && strstr(r.body, "record 2: attributes.a") != NULL &&
+          strstr(r.body, "\"written\":1") != NULL);
+    sv_response_free(&r);
+    attributes_of(&c, 7100000, got, sizeof got);
+    CHECK(strcmp(got, "{\"a\":1}}") == 0);
+    attributes_of(&c, 7100001, got, sizeof got);
+    CHECK(got[0] == '\0'); /* absent */
     sv_close(&c);
 }
 
@@ -346,6 +420,7 @@ int main(int argc, char **argv) {
     if (start(&s, NULL) != 0)
         return 1;
     ndjson_loads(s.port);
+    ndjson_attributes(s.port);
     failure_part_way(s.port);
     npy_loads(s.port);
     stalled(s.port);

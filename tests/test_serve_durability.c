@@ -7,6 +7,11 @@
  *   - a write in flight at the kill is all there or not at all: the ids of
  *     an unacknowledged batch hold either all their new vectors or all
  *     their old ones;
+ *   - each id's attributes are those written with its vector (upserts
+ *     carry attributes, three in four of them: the fourth writes null,
+ *     which leaves the id without any), and filters on them answer: an
+ *     exact match on one id's attribute finds that id alone, a boolean
+ *     one returns only ids whose attributes hold it;
  * and after each kill, before the restart, a copy of the data directory
  * recovered by the library (vw_store_open) gives an index that saves and
  * loads again with every structural check and checksum;
@@ -60,7 +65,29 @@ static void vec_of(uint64_t id, int64_t version, float *v) {
     }
 }
 
+/* The attributes written with version `version` of id (NULL: none), as
+ * the server returns them (canonical JSON: no spaces, members in order). */
+static const char *attrs_of(uint64_t id, int64_t version, char *buf, size_t cap) {
+    if (version < 0 || version % 4 == 0)
+        return NULL;
+    snprintf(buf, cap, "{\"ver\":\"%llu:%lld\",\"m\":%lld,\"odd\":%s}", (unsigned long long)id,
+             (long long)version, (long long)(version % 100), version % 2 ? "true" : "false");
+    return buf;
+}
+
 /* ------------------------------------------------------------------ requests */
+
+/* ,"attributes":[...] for the ids of an upsert body. */
+static size_t attributes_member(char *b, size_t len, size_t cap, const uint64_t *id,
+                                const int64_t *version, int n) {
+    len += (size_t)snprintf(b + len, cap - len, ",\"attributes\":[");
+    for (int i = 0; i < n; i++) {
+        char a[128];
+        const char *text = attrs_of(id[i], version[i], a, sizeof a);
+        len += (size_t)snprintf(b + len, cap - len, "%s%s", i ? "," : "", text ? text : "null");
+    }
+    return len + (size_t)snprintf(b + len, cap - len, "]");
+}
 
 static char *upsert_body(const uint64_t *id, const int64_t *version, int n) {
     char *b = malloc(4096);
@@ -77,7 +104,9 @@ static char *upsert_body(const uint64_t *id, const int64_t *version, int n) {
                 (size_t)snprintf(b + len, 4096 - len, "%s%.9g", d ? "," : (i ? ",[" : "["), v[d]);
         len += (size_t)snprintf(b + len, 4096 - len, "]");
     }
-    snprintf(b + len, 4096 - len, "]}");
+    len += (size_t)snprintf(b + len, 4096 - len, "]");
+    len = attributes_member(b, len, 4096, id, version, n);
+    snprintf(b + len, 4096 - len, "}");
     return b;
 }
 
@@ -229,8 +258,60 @@ static int64_t observe(sv_conn *conn, uint64_t id, const id_state *s) {
                 seen = v;
         }
     }
+    if (seen >= 0) { /* the attributes of the same write */
+        char a[128], want[160];
+        const char *text = attrs_of(id, seen, a, sizeof a);
+        snprintf(want, sizeof want, "\"attributes\":%s}", text ? text : "null");
+        if (!strstr(r.body, want)) {
+            fprintf(stderr, "id %llu: version %lld, wanted %s in %s\n", (unsigned long long)id,
+                    (long long)seen, want, r.body);
+            seen = NONE;
+        }
+    }
     sv_response_free(&r);
     return seen;
+}
+
+/* POST /search for id's vector of `version` with `filter`; the labels. */
+static int filtered(sv_conn *conn, uint64_t id, int64_t version, int k, const char *filter,
+                    uint64_t *labels) {
+    float v[DIM];
+    vec_of(id, version, v);
+    char *q = sv_query_body(v, DIM, k), body[2048];
+    snprintf(body, sizeof body, "%.*s,\"filter\":%s}", (int)strlen(q) - 1, q, filter);
+    free(q);
+    sv_response r;
+    float dists[64];
+    int n = -1;
+    if (sv_exchange(conn, "POST", "/search", body, &r) == 0 && r.status == 200)
+        n = sv_parse_result(r.body, labels, dists, 64, NULL);
+    CHECK(n >= 0);
+    sv_response_free(&r);
+    return n;
+}
+
+/* After recovery, filters see the recovered attributes: one id's own
+ * attribute finds that id alone; "odd" returns only ids that hold it. */
+static void check_filters(sv_conn *conn, const int64_t *seen, int cycle) {
+    uint64_t labels[64];
+    for (int i = cycle % 8; i < CLIENTS * PER; i += 8) {
+        uint64_t id = FIRST_ID + (uint64_t)i;
+        char a[128], filter[256];
+        if (!attrs_of(id, seen[i], a, sizeof a))
+            continue;
+        snprintf(filter, sizeof filter,
+                 "{\"must\":[{\"key\":\"ver\",\"match\":{\"value\":\"%llu:%lld\"}}]}",
+                 (unsigned long long)id, (long long)seen[i]);
+        int n = filtered(conn, id, seen[i], 5, filter, labels);
+        CHECK(n == 1 && labels[0] == id);
+    }
+    int n = filtered(conn, FIRST_ID, 1, 64,
+                     "{\"must\":[{\"key\":\"odd\",\"match\":{\"value\":true}}]}", labels);
+    for (int j = 0; j < n; j++) {
+        uint64_t i = labels[j] - FIRST_ID;
+        CHECK(labels[j] >= FIRST_ID && i < CLIENTS * PER && seen[i] >= 0 && seen[i] % 4 &&
+              seen[i] % 2);
+    }
 }
 
 /* After a restart: every id as acknowledged, or as its write in flight;
@@ -252,6 +333,7 @@ static void verify(int cycle) {
         for (int j = 0; j < i; j++)
             if (ids[i].batch && ids[i].batch == ids[j].batch && i / PER == j / PER)
                 CHECK((seen[i] == ids[i].pending) == (seen[j] == ids[j].pending));
+    check_filters(&conn, seen, cycle);
     for (int i = 0; i < CLIENTS * PER; i++) {
         in_flight += ids[i].pending != NONE;
         in_flight_applied += ids[i].pending != NONE && seen[i] == ids[i].pending;
@@ -315,6 +397,12 @@ static void check_snapshot(void) {
         }
         vec_of(FIRST_ID + (uint64_t)i, ids[i].acked, want);
         CHECK(gs == VW_OK && memcmp(v, want, sizeof v) == 0);
+        char a[128], got_attrs[256];
+        const char *text = attrs_of(FIRST_ID + (uint64_t)i, ids[i].acked, a, sizeof a);
+        size_t alen = 0;
+        CHECK(vw_index_get_attributes(ix, FIRST_ID + (uint64_t)i, got_attrs, sizeof got_attrs,
+                                      &alen) == VW_OK &&
+              strcmp(got_attrs, text ? text : "") == 0);
         /* A beam wider than the index walks every reachable node: this
          * checks that the vector is in the graph and reachable. (At a
          * fixed ef = 200, the 200 clustered points of the seed index fill

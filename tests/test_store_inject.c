@@ -14,7 +14,10 @@
  *   - the open store holds exactly the acknowledged writes;
  *   - reopened without faults, it holds every acknowledged write, and each
  *     write that got an error is there whole or not at all (never half of a
- *     batch), and a write acknowledged after it wins.
+ *     batch), and a write acknowledged after it wins;
+ *   - each label's attributes are those of the write that gave it its
+ *     vector (upserts of odd versions carry {"v": version}, the others
+ *     none): one record, never one without the other.
  * The number of injection points is printed. */
 #include "fileio.h"
 #include "testutil.h"
@@ -107,6 +110,14 @@ static int64_t effect(int k) {
     return script[k].kind == 'u' ? k + 1 : -1;
 }
 
+/* The attributes written with version `version` (NULL: none). */
+static const char *attrs_for(int64_t version, char *buf, size_t cap) {
+    if (version % 2 == 0)
+        return NULL;
+    snprintf(buf, cap, "{\"v\":%lld}", (long long)version);
+    return buf;
+}
+
 static vw_status run_op(vw_store *s, int k) {
     const op *o = &script[k];
     if (o->kind == 's')
@@ -114,9 +125,22 @@ static vw_status run_op(vw_store *s, int k) {
     if (o->kind == 'r')
         return vw_store_remove(s, o->labels[0]);
     float v[3 * DIM];
-    for (int i = 0; i < o->n; i++)
+    char buf[32];
+    const char *texts[3];
+    for (int i = 0; i < o->n; i++) {
         vec_for(o->labels[i], k + 1, v + i * DIM);
-    return vw_store_upsert(s, v, o->labels, (uint64_t)o->n);
+        texts[i] = attrs_for(k + 1, buf, sizeof buf); /* the same text for the batch */
+    }
+    return vw_store_upsert_with_attributes(s, v, o->labels, (uint64_t)o->n, texts, NULL);
+}
+
+/* Whether label slot i has the attributes of version `version`. */
+static bool attrs_match(vw_store *s, int i, int64_t version) {
+    char got[64], buf[32];
+    size_t len;
+    const char *want = attrs_for(version, buf, sizeof buf);
+    return vw_index_get_attributes(vw_store_index(s), touched[i], got, sizeof got, &len) == VW_OK &&
+           strcmp(got, want ? want : "") == 0;
 }
 
 /* What label slot i holds in s: a version of the script, 0, or -1. */
@@ -127,7 +151,7 @@ static int64_t holds(vw_store *s, int i) {
     for (int k = OPS - 1; k >= -1; k--) {
         vec_for(touched[i], k + 1, want);
         if (memcmp(got, want, sizeof got) == 0)
-            return k + 1;
+            return attrs_match(s, i, k + 1) ? k + 1 : -3; /* -3: another write's attributes */
     }
     return -2; /* a vector no write ever gave it */
 }

@@ -27,7 +27,8 @@ if(VW_PYTHON AND Python3_Development.Module_FOUND)
     ${CMAKE_CURRENT_LIST_DIR}/python/index.c
     ${CMAKE_CURRENT_LIST_DIR}/python/index_ops.c
     ${CMAKE_CURRENT_LIST_DIR}/python/bfindex.c
-    ${CMAKE_CURRENT_LIST_DIR}/python/store.c)
+    ${CMAKE_CURRENT_LIST_DIR}/python/store.c
+    ${CMAKE_CURRENT_LIST_DIR}/python/attrs.c)
   vw_target_defaults(vwhnsw_python)
   target_compile_definitions(vwhnsw_python PRIVATE _GNU_SOURCE)
   target_include_directories(vwhnsw_python SYSTEM PRIVATE ${Python3_INCLUDE_DIRS})

@@ -127,6 +127,9 @@ static void check_upsert(const char *body, size_t len, uint32_t dim) {
             if (!isfinite(u.vectors[i * dim + d]))
                 abort();
     }
+    for (size_t i = 0; u.attrs && i < u.n; i++)
+        if (u.attrs[i] && vw_attributes_check(u.attrs[i], u.attr_lens[i]) != VW_OK)
+            abort(); /* every text handed to the store was checked */
     api_write_vector(&b, u.ids[0], u.vectors, dim, NULL);
     check_valid_json(&b);
     json_writer_free(&b);
@@ -137,11 +140,16 @@ static void check_bulk(const uint8_t *data, size_t size, uint32_t dim) {
     float v[8];
     uint64_t id;
     api_error err;
-    if (api_parse_ndjson_line((const char *)data, size, dim, &id, v, &err) == 0) {
+    const char *attrs;
+    size_t attrs_len;
+    if (api_parse_ndjson_line((const char *)data, size, dim, &id, v, &attrs, &attrs_len, &err) ==
+        0) {
         for (uint32_t d = 0; d < dim; d++)
             if (!isfinite(v[d]))
                 abort();
-    } else if (err.status != 422) {
+        if (attrs && vw_attributes_check(attrs, attrs_len) != VW_OK)
+            abort();
+    } else if (err.status != 422 && err.status != 503) {
         abort();
     }
     uint64_t rows;

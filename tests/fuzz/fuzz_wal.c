@@ -5,8 +5,9 @@
  * put into a version-2 header and its header and record CRCs recomputed (so
  * mutations get past the binding and the checksums to the record checks and
  * to replaying), and the store is opened. It must open or fail with a status, never crash; an
- * opened store must take a write and answer a search. Seeds: tests/fuzz/seeds/ fuzz_wal (small logs
- * written by the store itself). */
+ * opened store must take a write (with attributes too) and answer a search. Seeds:
+ * tests/fuzz/seeds/fuzz_wal (small logs written by the store itself: log*.bin of version 1,
+ * log_v2_*.bin of version 2, log_v3_*.bin of version 3 with attribute records). */
 #include "bytes.h"
 #include "crc32c.h"
 #include "vwhnsw.h"
@@ -78,12 +79,12 @@ static void setup(void) {
         abort();
 }
 
-/* The store id of a version-2 header, then header and record CRCs as lib/FORMAT.md ("The write
- * log") computes them, wherever the mutated lengths still fit. */
+/* The store id of a version-2 or -3 header, then header and record CRCs as lib/FORMAT.md ("The
+ * write log") computes them, wherever the mutated lengths still fit. */
 static void fix_crcs(uint8_t *f, size_t size) {
     if (size < 64)
         return;
-    if (get32(f + 12) == 2)
+    if (get32(f + 12) >= 2)
         memcpy(f + 32, store_id, sizeof store_id);
     put32(f + 24, 0);
     put32(f + 24, vw_crc32c(0, f, 64));
@@ -114,7 +115,9 @@ static void open_once(const uint8_t *data, size_t size) {
     float v[DIM] = {0.5f, 0.25f, 1.0f};
     uint64_t label = 7, got[3];
     uint32_t found;
+    const char *attrs = "{\"c\":\"x\"}";
     vw_store_upsert(s, v, &label, 1);
+    vw_store_upsert_with_attributes(s, v, &label, 1, &attrs, NULL);
     vw_store_remove(s, 3);
     vw_status st = vw_index_search(vw_store_index(s), v, 3, 8, NULL, NULL, got, NULL, &found);
     if (st != VW_OK && st != VW_ERR_EMPTY_INDEX)

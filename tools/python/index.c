@@ -719,6 +719,7 @@ static PyMethodDef index_methods[] = {
          "get_current_count()\n--\n\nElements in the index, counting those marked deleted."),
     M_KW("upsert", pyvw_index_upsert, pyvw_doc_upsert),
     M_KW("remove", pyvw_index_remove, pyvw_doc_remove),
+    M_KW("get_attributes", pyvw_index_get_attributes, pyvw_doc_get_attributes),
     M_NO("stats", index_stats, "stats()\n--\n\nThe library's statistics of the index, as a dict."),
     M_NO("purge", index_purge,
          "purge()\n--\n\nUnlink every removed element now and make its room reusable."),

@@ -48,6 +48,22 @@ static int upsert_rows(pyvw_index *self, const pyvw_rows *rows, const uint64_t *
     return 0;
 }
 
+/* The rows' attributes after their vectors (the labels are present). */
+static int set_attrs(pyvw_index *self, const uint64_t *labels, const pyvw_attrs *a) {
+    pyvw_result r;
+    Py_BEGIN_ALLOW_THREADS;
+    vw_status st = VW_OK;
+    for (uint64_t i = 0; i < a->n && st == VW_OK; i++)
+        st = vw_index_set_attributes(self->ix, labels[i], a->texts[i], a->lens[i]);
+    pyvw_capture(&r, st);
+    Py_END_ALLOW_THREADS;
+    if (r.st != VW_OK) {
+        pyvw_raise_result(&r, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 static int is_marked(pyvw_index *self, uint64_t label) {
     PyObject *key = PyLong_FromUnsignedLongLong(label);
     int in = key ? PyDict_Contains(self->deleted, key) : -1;
@@ -148,9 +164,10 @@ static int default_labels(pyvw_index *self, pyvw_labels *labels, uint64_t n) {
 }
 
 static PyObject *write_items(pyvw_index *self, PyObject *data, PyObject *ids, int threads,
-                             int replace, int hnswlib_rules) {
+                             int replace, int hnswlib_rules, PyObject *attributes) {
     pyvw_rows rows;
     pyvw_labels labels;
+    pyvw_attrs attrs = {0};
     vw_stats s;
     if (vw_index_stats(self->ix, &s) == VW_OK && s.mmapped)
         return pyvw_raise(VW_ERR_READONLY, "the index was loaded with mmap=True", NULL);
@@ -159,12 +176,16 @@ static PyObject *write_items(pyvw_index *self, PyObject *data, PyObject *ids, in
     int rc = pyvw_labels_get(ids, rows.n, &labels);
     if (rc == 0 && !labels.data)
         rc = default_labels(self, &labels, rows.n);
+    if (rc == 0)
+        rc = pyvw_attrs_get(attributes, rows.n, &attrs); /* checked before any write */
     uint64_t reuse = 0;
     if (rc == 0 && hnswlib_rules)
         rc = check_add(self, labels.data, rows.n, replace, &reuse);
     if (rc == 0 && rows.n > 0)
         rc =
             upsert_rows(self, &rows, labels.data, pyvw_threads(threads, self->num_threads, rows.n));
+    if (rc == 0 && attrs.texts)
+        rc = set_attrs(self, labels.data, &attrs);
     if (rc == 0)
         rc = settle_marks(self, labels.data, rows.n, reuse);
     if (rc == 0 && hnswlib_rules)
@@ -172,13 +193,14 @@ static PyObject *write_items(pyvw_index *self, PyObject *data, PyObject *ids, in
     uint64_t count = pyvw_index_count(self);
     if (count > self->max_elements)
         self->max_elements = count; /* upsert grows it, as the library grows */
+    pyvw_attrs_release(&attrs);
     pyvw_labels_release(&labels);
     pyvw_rows_release(&rows);
     return rc == 0 ? Py_NewRef(Py_None) : NULL;
 }
 
 const char pyvw_doc_add_items[] =
-    "add_items(data, ids=None, num_threads=-1, replace_deleted=False)\n--\n\n"
+    "add_items(data, ids=None, num_threads=-1, replace_deleted=False, attributes=None)\n--\n\n"
     "Insert vectors; a label already present gets its vector replaced, and a\n"
     "label marked deleted is unmarked with the new vector (hnswlib's rules).\n\n"
     "data             (n, dim) or (dim,) array: float32 C-contiguous is read in\n"
@@ -189,7 +211,11 @@ const char pyvw_doc_add_items[] =
     "num_threads      threads (the library's); <= 0: the Index's num_threads;\n"
     "                 batches of at most 4 rows per thread use one thread\n"
     "replace_deleted  with init_index(allow_replace_deleted=True): new labels\n"
-    "                 take the room of labels marked deleted\n\n"
+    "                 take the room of labels marked deleted\n"
+    "attributes       vwhnsw: None (an element keeps the attributes it has),\n"
+    "                 or one entry per row: a dict (strings, numbers, booleans,\n"
+    "                 None, lists of strings), its JSON text, or None (none);\n"
+    "                 all checked before anything is written\n\n"
     "Raises ArgumentError (ValueError) for a wrong shape or dimension, NaN or\n"
     "infinite values (hnswlib would insert them) or bad labels, and\n"
     "vwhnsw.Error (RuntimeError) beyond max_elements (nothing is inserted;\n"
@@ -197,11 +223,11 @@ const char pyvw_doc_add_items[] =
     "stay). The GIL is released while the library inserts.";
 
 PyObject *pyvw_index_add_items(pyvw_index *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"data", "ids", "num_threads", "replace_deleted", NULL};
-    PyObject *data = NULL, *ids = Py_None;
+    static char *names[] = {"data", "ids", "num_threads", "replace_deleted", "attributes", NULL};
+    PyObject *data = NULL, *ids = Py_None, *attributes = Py_None;
     int threads = -1, replace = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|Oip:add_items", names, &data, &ids, &threads,
-                                     &replace))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O|OipO:add_items", names, &data, &ids, &threads,
+                                     &replace, &attributes))
         return NULL;
     if (pyvw_index_enter(self) < 0)
         return NULL;
@@ -209,23 +235,24 @@ PyObject *pyvw_index_add_items(pyvw_index *self, PyObject *args, PyObject *kw) {
     if (replace && !self->allow_replace_deleted)
         PyErr_SetString(pyvw_Error, "Replacement of deleted elements is disabled in constructor");
     else
-        out = write_items(self, data, ids, threads, replace, 1);
+        out = write_items(self, data, ids, threads, replace, 1, attributes);
     pyvw_index_leave(self);
     return out;
 }
 
 const char pyvw_doc_upsert[] =
-    "upsert(data, ids, num_threads=-1)\n--\n\n"
+    "upsert(data, ids, num_threads=-1, attributes=None)\n--\n\n"
     "vwhnsw: insert or replace vectors under their labels (ids required),\n"
     "with the library's live semantics: a search that starts after this\n"
     "returns never sees an old vector. Not bound by max_elements (raised to\n"
-    "the count if needed).";
+    "the count if needed). attributes: as in add_items.";
 
 PyObject *pyvw_index_upsert(pyvw_index *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"data", "ids", "num_threads", NULL};
-    PyObject *data = NULL, *ids = NULL;
+    static char *names[] = {"data", "ids", "num_threads", "attributes", NULL};
+    PyObject *data = NULL, *ids = NULL, *attributes = Py_None;
     int threads = -1;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|i:upsert", names, &data, &ids, &threads))
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|iO:upsert", names, &data, &ids, &threads,
+                                     &attributes))
         return NULL;
     if (ids == Py_None) {
         PyErr_SetString(pyvw_ArgError, "upsert needs ids");
@@ -233,7 +260,7 @@ PyObject *pyvw_index_upsert(pyvw_index *self, PyObject *args, PyObject *kw) {
     }
     if (pyvw_index_enter(self) < 0)
         return NULL;
-    PyObject *out = write_items(self, data, ids, threads, 0, 0);
+    PyObject *out = write_items(self, data, ids, threads, 0, 0, attributes);
     pyvw_index_leave(self);
     return out;
 }
@@ -250,7 +277,10 @@ const char pyvw_doc_knn_query[] =
     "filter       None, or a callable taking a label and returning True to keep\n"
     "             it (hnswlib's): called from the search threads with the GIL\n"
     "             taken, so num_threads=1 is usually fastest with one; if it\n"
-    "             raises, the search stops and the exception propagates\n"
+    "             raises, the search stops and the exception propagates;\n"
+    "             or vwhnsw: an attribute filter, a dict or JSON text in\n"
+    "             vw-serve's language ({\"must\": [{\"key\": \"color\", \"match\":\n"
+    "             {\"value\": \"red\"}}]}), planned by the library, no GIL\n"
     "ef           vwhnsw: beam width for this call (default: the Index's ef,\n"
     "             10 unless set); the search uses max(ef, k)\n"
     "rerank       vwhnsw, compact storage: candidates re-scored in float32\n\n"
@@ -270,10 +300,6 @@ PyObject *pyvw_index_knn_query(pyvw_index *self, PyObject *args, PyObject *kw) {
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O&iO$OO&:knn_query", names, &data, pyvw_u64, &k,
                                      &threads, &filter, &ef_obj, pyvw_u32, &rerank))
         return NULL;
-    if (filter != Py_None && !PyCallable_Check(filter)) {
-        PyErr_SetString(PyExc_TypeError, "filter must be None or a callable(label) -> bool");
-        return NULL;
-    }
     unsigned long long ef = 0;
     if (ef_obj != Py_None && !pyvw_u64(ef_obj, &ef))
         return NULL;
@@ -281,8 +307,14 @@ PyObject *pyvw_index_knn_query(pyvw_index *self, PyObject *args, PyObject *kw) {
         PyErr_Format(pyvw_ArgError, "k must be 1..%u and ef 1..%u", VW_MAX_K, VW_MAX_EF);
         return NULL;
     }
-    if (pyvw_index_enter(self) < 0)
+    PyObject *callable;
+    vw_filter *where;
+    if (pyvw_filter_get(filter, &callable, &where) < 0)
         return NULL;
+    if (pyvw_index_enter(self) < 0) {
+        vw_filter_free(where);
+        return NULL;
+    }
     pyvw_rows rows;
     PyObject *out = NULL;
     if (get_rows(self, data, &rows) == 0) {
@@ -290,13 +322,15 @@ PyObject *pyvw_index_knn_query(pyvw_index *self, PyObject *args, PyObject *kw) {
                         .ef = ef ? (uint32_t)ef : self->ef,
                         .rerank = rerank,
                         .threads = pyvw_threads(threads, self->num_threads, rows.n),
-                        .filter = filter == Py_None ? NULL : filter,
+                        .filter = callable,
+                        .where = where,
                         .owner = self,
                         .strict = 1};
         out = pyvw_search(self->ix, &rows, &q);
         pyvw_rows_release(&rows);
     }
     pyvw_index_leave(self);
+    vw_filter_free(where);
     return out;
 }
 
@@ -401,6 +435,22 @@ PyObject *pyvw_index_get_items(pyvw_index *self, PyObject *args, PyObject *kw) {
     PyObject *out = get_items(self, list, rtype[0] == 'l');
     pyvw_index_leave(self);
     Py_DECREF(list);
+    return out;
+}
+
+const char pyvw_doc_get_attributes[] =
+    "get_attributes(label)\n--\n\n"
+    "vwhnsw: the label's attributes as a dict (None without any);\n"
+    "LabelNotFoundError if the label is absent.";
+
+PyObject *pyvw_index_get_attributes(pyvw_index *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"label", NULL};
+    unsigned long long label = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&:get_attributes", names, pyvw_u64, &label) ||
+        pyvw_index_enter(self) < 0)
+        return NULL;
+    PyObject *out = pyvw_get_attributes(self->ix, label);
+    pyvw_index_leave(self);
     return out;
 }
 

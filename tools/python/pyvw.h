@@ -115,6 +115,27 @@ PyObject *pyvw_new_matrix(uint64_t n, uint64_t k, char format, void **data);
 /* numpy is importable (checked once). */
 int pyvw_have_numpy(void);
 
+/* ------------------------------------------------------------------ attrs.c */
+
+/* Attributes parallel to n rows: a sequence of dicts (dumped as JSON), JSON
+ * texts or None; each checked by the library (ArgumentError naming the
+ * entry and the member). obj None: texts NULL. */
+typedef struct pyvw_attrs {
+    const char **texts; /* n; NULL entries for None */
+    size_t *lens;
+    PyObject **held; /* the bytes the texts live in */
+    uint64_t n;
+} pyvw_attrs;
+
+int pyvw_attrs_get(PyObject *obj, uint64_t n, pyvw_attrs *attrs);
+void pyvw_attrs_release(pyvw_attrs *attrs);
+/* knn_query's filter: None, a callable (hnswlib's, into *callable), or a
+ * filter in the library's language as a dict or JSON text (parsed into
+ * *where: free with vw_filter_free). 0, or -1 with an exception. */
+int pyvw_filter_get(PyObject *filter, PyObject **callable, vw_filter **where);
+/* The attributes of label as a dict (None without); LabelNotFoundError. */
+PyObject *pyvw_get_attributes(const vw_index *ix, uint64_t label);
+
 /* ------------------------------------------------------------------ search.c */
 
 /* What one knn_query call asks for. */
@@ -123,9 +144,10 @@ typedef struct pyvw_query {
     uint32_t ef;
     uint32_t rerank;
     unsigned threads;
-    PyObject *filter;  /* callable or NULL */
-    const void *owner; /* the object searched: its filter may not call it back */
-    int strict;        /* hnswlib: fewer than k results is an error */
+    PyObject *filter;       /* callable or NULL */
+    const vw_filter *where; /* an attribute filter or NULL */
+    const void *owner;      /* the object searched: its filter may not call it back */
+    int strict;             /* hnswlib: fewer than k results is an error */
 } pyvw_query;
 
 /* Searches rows on `ix` (held for reading by the caller; GIL held on entry
@@ -186,9 +208,10 @@ PyObject *pyvw_index_get_ids_list(pyvw_index *self, PyObject *unused);
 PyObject *pyvw_index_mark_deleted(pyvw_index *self, PyObject *args, PyObject *kw);
 PyObject *pyvw_index_unmark_deleted(pyvw_index *self, PyObject *args, PyObject *kw);
 PyObject *pyvw_index_remove(pyvw_index *self, PyObject *args, PyObject *kw);
+PyObject *pyvw_index_get_attributes(pyvw_index *self, PyObject *args, PyObject *kw);
 extern const char pyvw_doc_add_items[], pyvw_doc_upsert[], pyvw_doc_knn_query[],
     pyvw_doc_get_items[], pyvw_doc_get_ids_list[], pyvw_doc_mark_deleted[],
-    pyvw_doc_unmark_deleted[], pyvw_doc_remove[];
+    pyvw_doc_unmark_deleted[], pyvw_doc_remove[], pyvw_doc_get_attributes[];
 
 /* A new Index object owning `ix` (from vwhnsw.open or a Store). */
 PyObject *pyvw_index_wrap(vw_index *ix, uint64_t max_elements);

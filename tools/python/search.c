@@ -94,6 +94,7 @@ static void run_search(const vw_index *ix, const pyvw_rows *rows, const pyvw_que
     vw_search_options_default(&opt);
     opt.ef = q->ef;
     opt.rerank = q->rerank;
+    opt.where = q->where;
     if (fc) {
         opt.filter = call_filter;
         opt.filter_ctx = fc;

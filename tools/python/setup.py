@@ -16,7 +16,8 @@ from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-SOURCES = ["module.c", "convert.c", "search.c", "index.c", "index_ops.c", "bfindex.c", "store.c"]
+SOURCES = ["module.c", "convert.c", "search.c", "index.c", "index_ops.c", "bfindex.c", "store.c",
+           "attrs.c"]
 
 
 def project_version():

@@ -104,15 +104,18 @@ static uint32_t store_dim(pyvw_store *self) {
 }
 
 static PyObject *store_upsert(pyvw_store *self, PyObject *args, PyObject *kw) {
-    static char *names[] = {"data", "ids", NULL};
-    PyObject *data = NULL, *ids = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO:upsert", names, &data, &ids))
+    static char *names[] = {"data", "ids", "attributes", NULL};
+    PyObject *data = NULL, *ids = NULL, *attributes = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OO|O:upsert", names, &data, &ids, &attributes))
         return NULL;
     pyvw_rows rows;
-    pyvw_labels labels;
+    pyvw_labels labels = {0};
+    pyvw_attrs attrs = {0};
     if (pyvw_rows_get(data, &rows) < 0)
         return NULL;
-    if (pyvw_labels_get(ids, rows.n, &labels) < 0 || store_enter(self) < 0) {
+    if (pyvw_labels_get(ids, rows.n, &labels) < 0 ||
+        pyvw_attrs_get(attributes, rows.n, &attrs) < 0 || store_enter(self) < 0) {
+        pyvw_attrs_release(&attrs);
         pyvw_labels_release(&labels);
         pyvw_rows_release(&rows);
         return NULL;
@@ -123,15 +126,28 @@ static PyObject *store_upsert(pyvw_store *self, PyObject *args, PyObject *kw) {
         r.st = VW_ERR_DIMENSION;
     } else if (rows.n > 0) {
         Py_BEGIN_ALLOW_THREADS;
-        pyvw_capture(&r, vw_store_upsert(self->store, rows.data, labels.data, rows.n));
+        pyvw_capture(&r, vw_store_upsert_with_attributes(self->store, rows.data, labels.data,
+                                                         rows.n, attrs.texts, attrs.lens));
         Py_END_ALLOW_THREADS;
         if (r.st != VW_OK)
             pyvw_raise_result(&r, NULL);
     }
     pthread_rwlock_unlock(&self->lock);
+    pyvw_attrs_release(&attrs);
     pyvw_labels_release(&labels);
     pyvw_rows_release(&rows);
     return r.st == VW_OK ? Py_NewRef(Py_None) : NULL;
+}
+
+static PyObject *store_get_attributes(pyvw_store *self, PyObject *args, PyObject *kw) {
+    static char *names[] = {"label", NULL};
+    unsigned long long label = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "O&:get_attributes", names, pyvw_u64, &label) ||
+        store_enter(self) < 0)
+        return NULL;
+    PyObject *out = pyvw_get_attributes(vw_store_index(self->store), label);
+    pthread_rwlock_unlock(&self->lock);
+    return out;
 }
 
 static PyObject *store_remove(pyvw_store *self, PyObject *args, PyObject *kw) {
@@ -181,13 +197,19 @@ static PyObject *store_knn_query(pyvw_store *self, PyObject *args, PyObject *kw)
     if (!PyArg_ParseTupleAndKeywords(args, kw, "O|O&iO$O&:knn_query", names, &data, pyvw_u64, &k,
                                      &threads, &filter, pyvw_u32, &ef))
         return NULL;
-    if ((filter != Py_None && !PyCallable_Check(filter)) || k > VW_MAX_K) {
-        PyErr_SetString(pyvw_ArgError, "filter must be a callable; k at most 4096");
+    if (k > VW_MAX_K) {
+        PyErr_SetString(pyvw_ArgError, "k at most 4096");
         return NULL;
     }
-    pyvw_rows rows;
-    if (pyvw_rows_get(data, &rows) < 0)
+    PyObject *callable;
+    vw_filter *where;
+    if (pyvw_filter_get(filter, &callable, &where) < 0)
         return NULL;
+    pyvw_rows rows;
+    if (pyvw_rows_get(data, &rows) < 0) {
+        vw_filter_free(where);
+        return NULL;
+    }
     PyObject *out = NULL;
     if (store_enter(self) == 0) {
         if (rows.dim != store_dim(self) && rows.n > 0) {
@@ -196,7 +218,8 @@ static PyObject *store_knn_query(pyvw_store *self, PyObject *args, PyObject *kw)
             pyvw_query q = {.k = (uint32_t)k,
                             .ef = ef ? ef : self->ef,
                             .threads = pyvw_threads(threads, self->num_threads, rows.n),
-                            .filter = filter == Py_None ? NULL : filter,
+                            .filter = callable,
+                            .where = where,
                             .owner = self,
                             .strict = 1};
             out = pyvw_search(vw_store_index(self->store), &rows, &q);
@@ -204,6 +227,7 @@ static PyObject *store_knn_query(pyvw_store *self, PyObject *args, PyObject *kw)
         pthread_rwlock_unlock(&self->lock);
     }
     pyvw_rows_release(&rows);
+    vw_filter_free(where);
     return out;
 }
 
@@ -285,17 +309,24 @@ static PySequenceMethods store_as_sequence = {.sq_length = (lenfunc)store_len};
 
 static PyMethodDef store_methods[] = {
     M_KW("upsert", store_upsert,
-         "upsert(data, ids)\n--\n\n"
+         "upsert(data, ids, attributes=None)\n--\n\n"
          "Insert or replace rows under their labels durably, as one log record:\n"
          "when it returns the write is on disk (fsync'ed) and searches see it;\n"
-         "after a crash all of the rows are there or none."),
+         "after a crash all of the rows are there or none. An upsert replaces\n"
+         "the whole element (as Qdrant's): attributes, one entry per row (a\n"
+         "dict, its JSON text, or None), become the rows' attributes; rows\n"
+         "written without (attributes=None, or a None entry) have none after.\n"
+         "Every entry is checked before anything is logged (ArgumentError)."),
+    M_KW("get_attributes", store_get_attributes,
+         "get_attributes(label)\n--\n\nThe label's attributes as a dict (None without)."),
     M_KW("remove", store_remove,
          "remove(ids)\n--\n\nRemove labels durably (LabelNotFoundError at the first absent one)."),
     M_NO("snapshot", store_snapshot,
          "snapshot()\n--\n\nWrite the index as the new snapshot and empty the log."),
     M_KW("knn_query", store_knn_query,
          "knn_query(data, k=1, num_threads=-1, filter=None, *, ef=64)\n--\n\n"
-         "Search the store's index; as Index.knn_query (default ef 64)."),
+         "Search the store's index; as Index.knn_query (default ef 64); filter\n"
+         "may be a callable or an attribute filter (a dict or JSON text)."),
     M_NO("stats", store_stats, "stats()\n--\n\nThe index's and the log's statistics, a dict."),
     M_NO("close", store_close,
          "close()\n--\n\nClose the store (the log keeps the writes; no snapshot)."),

@@ -235,26 +235,44 @@ typedef struct api_upsert {
     uint64_t *ids;  /* n, owned */
     float *vectors; /* n rows of dim floats, owned */
     size_t n;
+    /* "attributes", parallel to ids (NULL without the member): each entry
+     * points into the body (NULL for null), attr_lens[i] bytes; owned
+     * arrays, the texts are the body's. */
+    const char **attrs;
+    size_t *attr_lens;
 } api_upsert;
 
-/* Decodes a POST /vectors body for an index of `dim` dimensions. Returns 0
- * with *out filled (free with api_upsert_free) or -1 with *err set. */
+/* Decodes a POST /vectors body for an index of `dim` dimensions:
+ * {"ids": [...], "vectors": [[...], ...], "attributes": [{...}|null, ...]}
+ * (attributes optional; each checked with vw_attributes_check, a bad one a
+ * 422 at ["attributes", i] with the library's detail). Returns 0 with *out
+ * filled (free with api_upsert_free; its texts point into body) or -1 with
+ * *err set. */
 int api_parse_upsert(const char *body, size_t len, uint32_t dim, api_upsert *out, api_error *err);
 void api_upsert_free(api_upsert *u);
 
 /* Bulk loads into POST /vectors (api_bulk.c), streamed by bulk.c:
- *   Content-Type: application/x-ndjson   one {"id": N, "vector": [...]} per
- *                                        line (blank lines skipped; any other
- *                                        member is 422 extra_forbidden)
+ *   Content-Type: application/x-ndjson   one {"id": N, "vector": [...],
+ *                                        "attributes": {...}} per line
+ *                                        (attributes optional; blank lines
+ *                                        skipped; any other member is 422
+ *                                        extra_forbidden)
  *   Content-Type: application/x-npy      a .npy file of float32 (rows, dim),
  *                                        C order; ?start=ID gives the ids
  *                                        ID, ID+1, ...
- * api_parse_ndjson_line decodes one line into *id and vec[0..dim); 0, or
- * -1 with a 422 in *err. api_parse_npy_header returns the header's length
+ * api_parse_ndjson_line decodes one line into *id, vec[0..dim) and *attrs
+ * (*attrs_len bytes of the line; NULL and 0 without attributes or for
+ * null); 0, or -1 with a 422 in *err. api_parse_npy_header returns the header's length
  * with *rows set, 0 when buf[0..len) is too short to tell, -1 with a 422.
  * api_parse_u64 reads a plain decimal integer (0, or -1). */
 int api_parse_ndjson_line(const char *line, size_t len, uint32_t dim, uint64_t *id, float *vec,
-                          api_error *err);
+                          const char **attrs, size_t *attrs_len, api_error *err);
+/* An attributes value at the cursor (an object or null), checked with
+ * vw_attributes_check: *text and *len (NULL, 0 for null); a bad one is
+ * noted in *value at `at` with the library's detail. -1 on a syntax error
+ * (1 when out of memory). */
+int api_read_attributes(json_cursor *cur, api_error *value, api_loc at, const char **text,
+                        size_t *len);
 long api_parse_npy_header(const unsigned char *buf, size_t len, uint32_t dim, uint64_t *rows,
                           api_error *err);
 int api_parse_u64(const char *s, size_t len, uint64_t *out);

@@ -9,22 +9,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LINE_ID = 1, LINE_VECTOR = 2 };
+enum { LINE_ID = 1, LINE_VECTOR = 2, LINE_ATTRS = 4 };
 
 typedef struct line_parser {
     uint32_t dim;
     unsigned seen;
     uint64_t id;
     float *vec;
+    const char *attrs;
+    size_t attrs_len;
+    int out_of_memory;
     api_error shape, value;
 } line_parser;
 
+int api_read_attributes(json_cursor *cur, api_error *value, api_loc at, const char **text,
+                        size_t *len) {
+    int c = json_peek(cur);
+    const char *start = cur->p;
+    *text = NULL;
+    *len = 0;
+    if (json_skip_value(cur) != 0)
+        return -1;
+    if (c == 'n')
+        return 0; /* null: none */
+    vw_status st = vw_attributes_check(start, (size_t)(cur->p - start));
+    if (st == VW_ERR_NOMEM)
+        return 1;
+    if (st != VW_OK)
+        api_note(value, "value_error", at, "%s", vw_last_error_detail());
+    *text = start;
+    *len = (size_t)(cur->p - start);
+    return 0;
+}
+
 static int line_member(json_cursor *cur, const char *key, void *ctx) {
     line_parser *lp = ctx;
-    unsigned bit = strcmp(key, "id") == 0 ? LINE_ID : strcmp(key, "vector") == 0 ? LINE_VECTOR : 0;
+    unsigned bit = strcmp(key, "id") == 0           ? LINE_ID
+                   : strcmp(key, "vector") == 0     ? LINE_VECTOR
+                   : strcmp(key, "attributes") == 0 ? LINE_ATTRS
+                                                    : 0;
     if (bit == 0) {
         api_note(&lp->shape, "extra_forbidden", (api_loc){key, -1, -1},
-                 "unknown member \"%s\": a line is {\"id\": N, \"vector\": [...]}", key);
+                 "unknown member \"%s\": a line is {\"id\": N, \"vector\": [...], "
+                 "\"attributes\": {...}}",
+                 key);
         return json_skip_value(cur);
     }
     if (bit & lp->seen) {
@@ -32,6 +60,12 @@ static int line_member(json_cursor *cur, const char *key, void *ctx) {
         return json_skip_value(cur);
     }
     lp->seen |= bit;
+    if (bit == LINE_ATTRS) {
+        int rc = api_read_attributes(cur, &lp->value, (api_loc){"attributes", -1, -1}, &lp->attrs,
+                                     &lp->attrs_len);
+        lp->out_of_memory |= rc > 0;
+        return rc < 0 ? -1 : 0;
+    }
     if (bit == LINE_VECTOR)
         return api_read_vector(cur, lp->dim, &lp->shape, &lp->value, lp->vec, "vector", -1);
     const char *tok;
@@ -50,7 +84,7 @@ static int line_member(json_cursor *cur, const char *key, void *ctx) {
 }
 
 int api_parse_ndjson_line(const char *line, size_t len, uint32_t dim, uint64_t *id, float *vec,
-                          api_error *err) {
+                          const char **attrs, size_t *attrs_len, api_error *err) {
     line_parser lp;
     memset(&lp, 0, sizeof lp);
     lp.dim = dim;
@@ -61,15 +95,20 @@ int api_parse_ndjson_line(const char *line, size_t len, uint32_t dim, uint64_t *
     int rc = api_read_object(&cur, &lp.shape, line_member, &lp);
     if (rc != 0 || cur.error) {
         api_syntax_error(&cur, err);
+    } else if (lp.out_of_memory) {
+        err->status = 503;
+        snprintf(err->message, sizeof err->message, "out of memory");
     } else if (lp.shape.status) {
         *err = lp.shape;
-    } else if (lp.seen != (LINE_ID | LINE_VECTOR)) {
+    } else if ((lp.seen & (LINE_ID | LINE_VECTOR)) != (LINE_ID | LINE_VECTOR)) {
         const char *key = lp.seen & LINE_ID ? "vector" : "id";
         api_note(err, "missing", (api_loc){key, -1, -1}, "missing member \"%s\"", key);
     } else if (lp.value.status) {
         *err = lp.value;
     } else {
         *id = lp.id;
+        *attrs = lp.attrs;
+        *attrs_len = lp.attrs_len;
         return 0;
     }
     return -1;

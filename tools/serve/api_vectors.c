@@ -59,6 +59,9 @@ typedef struct upsert_parser {
     size_t nids, cap_ids;
     float *rows;
     size_t nrows, cap_rows;
+    const char **attrs; /* "attributes": NULL entries for null */
+    size_t *attr_lens;
+    size_t nattrs, cap_attrs, cap_lens;
 } upsert_parser;
 
 /* Room for one more element of a growing array; NULL when out of memory. */
@@ -151,21 +154,42 @@ static int read_row(upsert_parser *up, size_t index) {
     return 0;
 }
 
-enum { SEEN_IDS = 1, SEEN_VECTORS = 2 };
+/* One entry of "attributes": an object (checked by the library) or null. */
+static int read_attrs(upsert_parser *up, size_t index) {
+    const char *text;
+    size_t len;
+    int rc = api_read_attributes(&up->cur, &up->value, (api_loc){"attributes", (long)index, -1},
+                                 &text, &len);
+    up->out_of_memory |= rc > 0;
+    if (rc != 0 || up->nattrs >= API_MAX_BATCH)
+        return rc < 0 ? -1 : 0;
+    const char **a = grow(up->attrs, &up->cap_attrs, up->nattrs, sizeof *a, &up->out_of_memory);
+    up->attrs = a ? a : up->attrs;
+    size_t *l = grow(up->attr_lens, &up->cap_lens, up->nattrs, sizeof *l, &up->out_of_memory);
+    up->attr_lens = l ? l : up->attr_lens;
+    if (a && l) {
+        a[up->nattrs] = text;
+        l[up->nattrs++] = len;
+    }
+    return 0;
+}
+
+enum { SEEN_IDS = 1, SEEN_VECTORS = 2, SEEN_ATTRS = 4 };
 
 typedef struct upsert_members {
     upsert_parser *up;
     unsigned seen;
-    size_t nids, nvecs;
+    size_t nids, nvecs, nattrs;
 } upsert_members;
 
 static int upsert_member(json_cursor *cur, const char *key, void *ctx) {
     upsert_members *m = ctx;
     (void)cur; /* m->up->cur */
     upsert_parser *up = m->up;
-    unsigned bit = strcmp(key, "ids") == 0       ? SEEN_IDS
-                   : strcmp(key, "vectors") == 0 ? SEEN_VECTORS
-                                                 : 0;
+    unsigned bit = strcmp(key, "ids") == 0          ? SEEN_IDS
+                   : strcmp(key, "vectors") == 0    ? SEEN_VECTORS
+                   : strcmp(key, "attributes") == 0 ? SEEN_ATTRS
+                                                    : 0;
     if (bit == 0) {
         api_note(&up->shape, "extra_forbidden", (api_loc){key, -1, -1},
                  "unknown member \"%s\": extra inputs are not permitted", key);
@@ -178,6 +202,9 @@ static int upsert_member(json_cursor *cur, const char *key, void *ctx) {
     m->seen |= bit;
     if (bit == SEEN_IDS)
         return read_array(up, "ids", "ids must be an array of integers", read_id, &m->nids);
+    if (bit == SEEN_ATTRS)
+        return read_array(up, "attributes", "attributes must be an array of objects or nulls",
+                          read_attrs, &m->nattrs);
     return read_array(up, "vectors", "vectors must be an array of arrays of numbers", read_row,
                       &m->nvecs);
 }
@@ -188,10 +215,13 @@ static int cmp_u64(const void *a, const void *b) {
 }
 
 /* Counts that match, at least one vector, no id twice. */
-static void check_counts(upsert_parser *up, size_t nids, size_t nvecs) {
+static void check_counts(upsert_parser *up, size_t nids, size_t nvecs, const upsert_members *m) {
     if (nids != nvecs)
         api_note(&up->value, "value_error", (api_loc){"vectors", -1, -1},
                  "ids has %zu entries but vectors has %zu", nids, nvecs);
+    if ((m->seen & SEEN_ATTRS) && m->nattrs != nids)
+        api_note(&up->value, "value_error", (api_loc){"attributes", -1, -1},
+                 "ids has %zu entries but attributes has %zu", nids, m->nattrs);
     if (nids == 0)
         api_note(&up->value, "too_short", (api_loc){"ids", -1, -1},
                  "ids and vectors must not be empty");
@@ -222,7 +252,7 @@ static int pick_upsert_error(const upsert_parser *up, unsigned seen, api_error *
         snprintf(err->message, sizeof err->message, "out of memory");
     } else if (up->shape.status) {
         *err = up->shape;
-    } else if (seen != (SEEN_IDS | SEEN_VECTORS)) {
+    } else if ((seen & (SEEN_IDS | SEEN_VECTORS)) != (SEEN_IDS | SEEN_VECTORS)) {
         const char *key = seen & SEEN_IDS ? "vectors" : "ids";
         api_note(err, "missing", (api_loc){key, -1, -1}, "missing member \"%s\"", key);
     } else if (up->value.status) {
@@ -240,21 +270,31 @@ int api_parse_upsert(const char *body, size_t len, uint32_t dim, api_upsert *out
     up.dim = dim;
     upsert_members m = {.up = &up};
     if (api_read_object(&up.cur, &up.shape, upsert_member, &m) == 0 &&
-        m.seen == (SEEN_IDS | SEEN_VECTORS))
-        check_counts(&up, m.nids, m.nvecs);
+        (m.seen & (SEEN_IDS | SEEN_VECTORS)) == (SEEN_IDS | SEEN_VECTORS))
+        check_counts(&up, m.nids, m.nvecs, &m);
     memset(out, 0, sizeof *out);
     if (pick_upsert_error(&up, m.seen, err) != 0) {
         free(up.ids);
         free(up.rows);
+        free(up.attrs);
+        free(up.attr_lens);
         return -1;
     }
-    *out = (api_upsert){up.ids, up.rows, up.nids};
+    if (!(m.seen & SEEN_ATTRS)) {
+        free(up.attrs); /* none, or a duplicate member's */
+        free(up.attr_lens);
+        up.attrs = NULL;
+        up.attr_lens = NULL;
+    }
+    *out = (api_upsert){up.ids, up.rows, up.nids, up.attrs, up.attr_lens};
     return 0;
 }
 
 void api_upsert_free(api_upsert *u) {
     free(u->ids);
     free(u->vectors);
+    free(u->attrs);
+    free(u->attr_lens);
     memset(u, 0, sizeof *u);
 }
 

@@ -99,6 +99,13 @@ typedef struct batch {
     uint32_t *slot_gen;
     uint32_t gen;
     vw_status failed;
+    /* NDJSON attributes of the batch's records, copied out of the read
+     * buffer (which moves): text[off[i] .. off[i] + len[i]) */
+    char *text;
+    size_t text_len, text_cap;
+    size_t *off, *len;
+    const char **ptrs;
+    int any_attrs;
 } batch;
 
 #define SLOTS (BULK_BATCH * 4u)
@@ -123,10 +130,14 @@ static int batch_mark(batch *b, uint64_t id) {
     return 0;
 }
 
+/* One commit: the vectors and, if any line had them, the attributes. */
 static int batch_commit(batch *b) {
     if (b->n == 0)
         return 0;
-    vw_status st = vw_store_upsert(b->store, b->vecs, b->ids, b->n);
+    for (size_t i = 0; b->any_attrs && i < b->n; i++)
+        b->ptrs[i] = b->len[i] ? b->text + b->off[i] : NULL;
+    vw_status st = vw_store_upsert_with_attributes(b->store, b->vecs, b->ids, b->n,
+                                                   b->any_attrs ? b->ptrs : NULL, b->len);
     if (st != VW_OK) {
         b->failed = st;
         return -1;
@@ -134,6 +145,31 @@ static int batch_commit(batch *b) {
     b->written += b->n;
     b->n = 0;
     b->gen++;
+    b->text_len = 0;
+    b->any_attrs = 0;
+    return 0;
+}
+
+/* The attributes of the batch's last record (len 0: none); -1 out of memory. */
+static int batch_attrs(batch *b, const char *text, size_t len) {
+    size_t i = b->n - 1;
+    b->off[i] = b->text_len;
+    b->len[i] = len;
+    if (len == 0)
+        return 0;
+    if (b->text_len + len > b->text_cap) {
+        size_t cap = (b->text_len + len) * 2;
+        char *t = realloc(b->text, cap);
+        if (!t) {
+            b->n--; /* not committed without its attributes */
+            return -1;
+        }
+        b->text = t;
+        b->text_cap = cap;
+    }
+    memcpy(b->text + b->text_len, text, len);
+    b->text_len += len;
+    b->any_attrs = 1;
     return 0;
 }
 
@@ -157,10 +193,17 @@ static int batch_init(batch *b, vw_store *store, uint32_t dim) {
     b->vecs = malloc((size_t)BULK_BATCH * dim * sizeof *b->vecs);
     b->slot_id = malloc(SLOTS * sizeof *b->slot_id);
     b->slot_gen = calloc(SLOTS, sizeof *b->slot_gen);
-    return b->ids && b->vecs && b->slot_id && b->slot_gen ? 0 : -1;
+    b->off = malloc(BULK_BATCH * sizeof *b->off);
+    b->len = calloc(BULK_BATCH, sizeof *b->len);
+    b->ptrs = malloc(BULK_BATCH * sizeof *b->ptrs);
+    return b->ids && b->vecs && b->slot_id && b->slot_gen && b->off && b->len && b->ptrs ? 0 : -1;
 }
 
 static void batch_free(batch *b) {
+    free(b->text);
+    free(b->off);
+    free(b->len);
+    free(b->ptrs);
     free(b->ids);
     free(b->vecs);
     free(b->slot_id);
@@ -213,7 +256,10 @@ static void ndjson_line(load *l, const char *line, size_t len) {
     l->records++;
     uint64_t id = 0;
     api_error e;
-    if (api_parse_ndjson_line(line + lead, len - lead, l->b.dim, &id, l->row, &e) != 0) {
+    const char *attrs;
+    size_t attrs_len;
+    if (api_parse_ndjson_line(line + lead, len - lead, l->b.dim, &id, l->row, &attrs, &attrs_len,
+                              &e) != 0) {
         l->err = e;
         char head[32];
         snprintf(head, sizeof head, "record %llu: ", (unsigned long long)l->records);
@@ -221,8 +267,11 @@ static void ndjson_line(load *l, const char *line, size_t len) {
         return;
     }
     float *dst = batch_row(&l->b, id);
-    if (dst != NULL)
-        memcpy(dst, l->row, (size_t)l->b.dim * sizeof *dst);
+    if (dst == NULL)
+        return;
+    memcpy(dst, l->row, (size_t)l->b.dim * sizeof *dst);
+    if (batch_attrs(&l->b, attrs, attrs_len) != 0)
+        load_fail(l, 503, "%s", "out of memory");
 }
 
 static void load_ndjson(load *l) {

@@ -198,7 +198,8 @@ static void id_parameter(json_writer *w) {
 static void bulk_content(json_writer *w) {
     static const char *const types[][2] = {
         {"application/x-ndjson",
-         "one {\"id\": N, \"vector\": [...]} per line, committed in batches of 8192 up to "
+         "one {\"id\": N, \"vector\": [...], \"attributes\": {...}} per line (attributes "
+         "optional: absent or null = none), committed in batches of 8192 up to "
          "--max-write-body; a failure part-way answers with \"written\", the leading records "
          "that are durable"},
         {"application/x-npy",
@@ -379,22 +380,27 @@ static void schema_stats(json_writer *w) {
     json_end_object(w);
 }
 
-/* The filter language (README "Filters"; vwhnsw.h vw_filter_parse):
- * described, not spelled out as a recursive schema. */
-static void filter_schema(json_writer *w) {
+/* An object or null (a filter, attributes) with its description. */
+static void nullable_object_schema(json_writer *w, const char *description) {
     json_begin_object(w);
     json_key(w, "type");
     json_begin_array(w);
     json_string(w, "object");
     json_string(w, "null");
     json_end_array(w);
-    json_field_string(w, "description",
-                      "Qdrant's filter shape: {\"must\": [...], \"should\": [...], "
-                      "\"must_not\": [...]} of {\"key\", \"match\": {\"value\"|\"any\"}}, "
-                      "{\"key\", \"range\": {\"gt\"|\"gte\"|\"lt\"|\"lte\"}}, "
-                      "{\"is_empty\": {\"key\"}}, {\"has_id\": [...]} and nested groups; "
-                      "results always match it; a malformed filter is a 422 naming the place");
+    json_field_string(w, "description", description);
     json_end_object(w);
+}
+
+/* The filter language (README "Filters"; vwhnsw.h vw_filter_parse):
+ * described, not spelled out as a recursive schema. */
+static void filter_schema(json_writer *w) {
+    nullable_object_schema(w, "Qdrant's filter shape: {\"must\": [...], \"should\": [...], "
+                              "\"must_not\": [...]} of {\"key\", \"match\": {\"value\"|\"any\"}}, "
+                              "{\"key\", \"range\": {\"gt\"|\"gte\"|\"lt\"|\"lte\"}}, "
+                              "{\"is_empty\": {\"key\"}}, {\"has_id\": [...]} and nested groups; "
+                              "results always match it; a malformed filter is a 422 naming the "
+                              "place");
 }
 
 static void schema_search(json_writer *w, uint32_t dim, int batch) {
@@ -503,6 +509,17 @@ static void schema_writes(json_writer *w, uint32_t dim) {
     json_field_u64(w, "minItems", 1);
     json_field_u64(w, "maxItems", API_MAX_BATCH);
     json_end_object(w);
+    json_key(w, "attributes");
+    json_begin_object(w);
+    json_field_string(w, "type", "array");
+    json_key(w, "items");
+    nullable_object_schema(w, "element i's attributes (a flat object: strings, numbers, booleans, "
+                              "null, arrays of strings; at most 4096 bytes), or null for none");
+    json_field_u64(w, "maxItems", API_MAX_BATCH);
+    json_field_string(w, "description",
+                      "parallel to ids; an upsert replaces the whole element, so an element "
+                      "written without attributes (member absent, or null) has none");
+    json_end_object(w);
     static const char *const ureq[] = {"ids", "vectors"};
     object_schema_end(w, ureq, 2);
 
@@ -518,15 +535,8 @@ static void schema_writes(json_writer *w, uint32_t dim) {
     json_key(w, "vector");
     vector_schema(w, dim);
     json_key(w, "attributes");
-    json_begin_object(w);
-    json_key(w, "type");
-    json_begin_array(w);
-    json_string(w, "object");
-    json_string(w, "null");
-    json_end_array(w);
-    json_field_string(w, "description",
-                      "the element's attributes (vw-build --attributes), or null");
-    json_end_object(w);
+    nullable_object_schema(w, "the element's attributes (POST /vectors, vw-build --attributes), or "
+                              "null");
     static const char *const vreq[] = {"id", "vector", "attributes"};
     object_schema_end(w, vreq, 3);
 

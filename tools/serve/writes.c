@@ -193,7 +193,8 @@ static int upsert(serve_writes *w, const vw_index *index, const char *body, size
         api_write_error_at(resp, &err);
         return err.status;
     }
-    vw_status st = vw_store_upsert(w->store, up.vectors, up.ids, up.n);
+    vw_status st =
+        vw_store_upsert_with_attributes(w->store, up.vectors, up.ids, up.n, up.attrs, up.attr_lens);
     int status = 200;
     if (st == VW_OK)
         api_write_upserted(resp, up.n);
