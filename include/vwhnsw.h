@@ -493,7 +493,7 @@ typedef struct vw_filter_plan {
 
 /* The plan of a search for k results at beam ef with `filter`. The rule:
  * with b = max(ef, k), p the estimated matching fraction and G the
- * candidates, scan when G <= 2 * (b / sqrt(p)) * M / p, else walk with beam
+ * candidates, scan when G <= (b / sqrt(p)) * M / p, else walk with beam
  * b / sqrt(p) (lib/planner.c explains it; README "Filters"). */
 VW_API vw_status vw_index_filter_plan(const vw_index *index, const vw_filter *filter, uint32_t k,
                                       uint32_t ef, vw_filter_plan *out);

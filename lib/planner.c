@@ -12,17 +12,17 @@
  *         through the others, with the beam widened from b = max(ef, k) to
  *         b' = b / sqrt(p) for an estimated matching fraction p: the walk
  *         has to reach about b' / p nodes to meet b' matches and measures
- *         about M new neighbours of each, at about twice the cost of a
- *         scanned candidate (WALK_FACTOR), so C = 2 b' M / p.
+ *         about M new neighbours of each, each about the cost of a
+ *         scanned candidate (WALK_FACTOR, measured), so C = b' M / p.
  *
- * The rule: scan when G <= 2 b' M / p, otherwise walk. The counts come from
+ * The rule: scan when G <= b' M / p, otherwise walk. The counts come from
  * the indexes, never from a scan: exact for keywords and booleans, exact
  * up to changed-but-not-yet-merged entries for numbers; must multiplies
  * fractions (independence), should adds them, must_not takes complements.
  * A filter no index can enumerate (only must_not or is_empty conditions)
- * has G = all elements. With G = pN the rule reads p^2.5 <= 2 b M / N: with
- * b = 64 and M = 32 the scan wins below about 28 % matching at 100,000
- * elements and below about 11 % at 1,000,000 (bench/RESULTS.md measures
+ * has G = all elements. With G = pN the rule reads p^2.5 <= b M / N: with
+ * b = 64 and M = 32 the scan wins below about 21 % matching at 100,000
+ * elements and below about 8 % at 1,000,000 (bench/RESULTS.md measures
  * both ways at each selectivity). The scan prefetches its candidates' rows
  * a few ahead, since the indexes list them in record order, not row order.
  *
@@ -360,13 +360,14 @@ typedef struct plan {
     uint32_t beam;
 } plan;
 
-/* What the walk's b' M / p distances cost in scan candidates. A walk
- * expands about 1.5 nodes per beam slot and measures about 0.9 M new
- * neighbours of each (bench/RESULTS.md section 9: 25 hops and 710
- * distances at ef 16, M 32), each with its heap and visited-set work
- * (~170 instructions a distance there) and at a random row; a scan
- * candidate is one distance and one filter test, its row prefetched. */
-#define WALK_FACTOR 2.0
+/* What one of the walk's distances costs in scanned candidates, measured
+ * (bench/RESULTS.md "Filtered search", seed100k, clustered 100k, gaussian
+ * 20k): a scanned candidate, whose record, values, label and row sit at
+ * unrelated places, costs 70-210 ns even prefetched; a walk's distance,
+ * with its heap and visited-set work, 100-150 ns. About the same. (A
+ * first estimate from instruction counts said 2; with it the scan of a
+ * half-matching filter ran 1.4x slower than the walk it replaced.) */
+#define WALK_FACTOR 1.0
 
 static plan choose(const vw_index *ix, const planner *p, uint32_t k, uint32_t ef) {
     plan pl = {.beam = ef > k ? ef : k};

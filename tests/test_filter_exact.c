@@ -199,12 +199,9 @@ static unsigned check_cases(const vw_index *ix, const char *when) {
 }
 
 /* The planner's rule (lib/planner.c, README "Filters"), checked on what
- * vw_index_filter_plan reports: with b = max(ef, k), p = estimate /
- * elements and b' = b / sqrt(p), scan when candidates <= 2 b' M / p (the
- * walk's distances cost about twice a scanned candidate), else walk with
- * beam b'. And the case the factor 2 is for: half the elements match
- * (2,000 candidates, M 8, ef 64): walking would measure about as many rows
- * as the scan at twice the cost each, so the scan (exact) is chosen. */
+ * vw_index_filter_plan reports for every case at four ef: with
+ * b = max(ef, k), p = estimate / elements and b' = b / sqrt(p), scan when
+ * candidates <= b' M / p, else walk with beam b'. */
 static void check_rule(const vw_index *ix, uint32_t m) {
     const uint32_t efs[] = {10, 16, 64, 256};
     for (size_t c = 0; c < NCASES; c++) {
@@ -216,11 +213,9 @@ static void check_rule(const vw_index *ix, uint32_t m) {
             double b = efs[e] > K ? efs[e] : K;
             double p = fmin(1, fmax((double)pl.estimate, 1) / (double)pl.elements);
             double wide = fmin(b / sqrt(p), VW_MAX_EF);
-            bool scan = pl.estimate == 0 || (double)pl.candidates <= 2 * wide * m / p;
+            bool scan = pl.estimate == 0 || (double)pl.candidates <= wide * m / p;
             bool ok = pl.path == (scan ? VW_FILTER_PATH_SCAN : VW_FILTER_PATH_WALK) &&
                       (scan ? pl.ef == 0 : pl.ef == (uint32_t)ceil(wide));
-            if (c == 0 && efs[e] == 64)
-                ok = ok && pl.path == VW_FILTER_PATH_SCAN;
             if (!ok) {
                 fprintf(stderr,
                         "rule: case %zu ef %u: estimate %llu of %llu, candidates %llu, "
