@@ -64,9 +64,10 @@ uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t
 /* Links the layer-0 neighbours an insert of node id's vector would choose
  * back to id (which must be in the graph); the node locks must exist.
  * With `only` (a byte per node), only nodes marked there are chosen.
- * Returns the nearest of them (VW_NO_NODE if none): the heuristic may
- * have pruned id from every list again, and the caller can insist. */
-uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only);
+ * Writes them to `chosen` (room for VW_MAX_M), nearest first, and returns
+ * how many: the heuristic may have pruned id from every list again, and the
+ * caller can insist. */
+uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only, uint32_t *chosen);
 
 /* reorder.c */
 /* Breadth-first numbering of the nodes (see reorder.c): order[new] = old,

@@ -492,13 +492,13 @@ uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t
  * repairConnectionsForUpdate does for an updated node. Purges call it for
  * live nodes a search from the entry point can no longer reach. Single
  * writer, no batch. */
-uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only) {
+uint32_t vw_relink(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t *only,
+                   uint32_t *chosen) {
     VW_ASSERT_SOLE_WRITER(ix);
-    uint32_t chosen[VW_MAX_M];
     uint32_t kept = vw_choose_again(ix, s, id, only, false, ix->M, 0, chosen, NULL);
     for (uint32_t i = 0; i < kept; i++)
         vw_add_backlink(ix, s, chosen[i], id, 0);
-    return kept > 0 ? chosen[0] : VW_NO_NODE;
+    return kept;
 }
 
 /* ------------------------------------------------------------------ public */
@@ -760,6 +760,8 @@ static vw_status insert_batch(vw_index *ix, const float *vectors, const uint64_t
     vw_scratch_release(ix, s); /* prepare's scratch goes back to the pool for a worker */
     if (st == VW_OK) {
         st = run_batch(ix, vectors, labels, n, upsert, threads, progress, progress_ctx);
+        if (st == VW_OK)
+            vw_reconnect_after_batch(ix, n);
         /* A cancelled or failed batch keeps what it inserted: publish that too. */
         finish_write(ix, n);
     }

@@ -28,6 +28,7 @@
 
 #include "vwhnsw.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -79,7 +80,7 @@ typedef struct index_slot {
     pthread_t thread;
     reload_request *requests; /* asked for, oldest first */
     reload_request *requests_tail;
-    char last_error[512]; /* why the last requested reload failed; "" after a success */
+    char last_error[PATH_MAX + 512]; /* why the last requested reload failed; "" after a success */
     slot_reload_cb done;
     void *done_arg;
     atomic_uint_fast64_t reloads;
