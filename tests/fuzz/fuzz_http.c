@@ -13,6 +13,7 @@
  *     npy header's length lies within the input;
  *   - everything the writer produces is valid JSON to our own reader. */
 #include "common/index_json.c"
+#include "common/json_float.c"
 #include "common/json_read.c"
 #include "common/json_write.c"
 #include "serve/api.c"
