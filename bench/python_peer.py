@@ -164,6 +164,31 @@ def search_rounds(engines, q, gt, efs, rounds):
     return runs
 
 
+def per_call(rounds=5, calls=50_000):
+    """Time of one knn_query call on a 100-vector index, where the search costs almost nothing:
+    what going through Python costs each engine per call. Engines alternate; medians in µs."""
+    import hnswlib
+    import vwhnsw
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((100, 128)).astype(np.float32)
+    q = rng.standard_normal(128).astype(np.float32)
+    engines = {}
+    for name, mod in (("vwhnsw", vwhnsw), ("hnswlib", hnswlib)):
+        ix = mod.Index(space="l2", dim=128)
+        ix.init_index(100, M=M, ef_construction=EFC)
+        ix.add_items(x, np.arange(100), num_threads=1)
+        ix.set_ef(10)
+        engines[name] = (ix, [])
+    for r in range(rounds):
+        for name in list(engines) if r % 2 == 0 else list(reversed(engines)):
+            ix, times = engines[name]
+            t = time.perf_counter()
+            for _ in range(calls):
+                ix.knn_query(q, k=1, num_threads=1)
+            times.append((time.perf_counter() - t) / calls * 1e6)
+    return {name: statistics.median(times) for name, (_, times) in engines.items()}
+
+
 def summarize(runs, efs):
     summary = {}
     for name, rs in runs.items():
@@ -225,6 +250,7 @@ def main():
         runs = search_rounds({"vwhnsw": ours, "hnswlib": theirs}, q, gt, efs, a.rounds)
         result["summary"] = summarize(runs, efs)
         s = result["summary"]
+        result["per_call_us"] = per_call()
         result["ratios"] = {key: (s["vwhnsw"][key] / s["hnswlib"][key]
                                   if s["vwhnsw"][key] and s["hnswlib"][key] else None)
                             for key in s["vwhnsw"] if "@" in key}

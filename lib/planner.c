@@ -11,8 +11,9 @@
  *   walk  the HNSW walk keeps only matching nodes as results but goes on
  *         through the others, with the beam widened from b = max(ef, k) to
  *         b' = b / sqrt(p) for an estimated matching fraction p: the walk
- *         has to reach about b / p nodes to meet b matches, and each costs
- *         about M distances (half a layer-0 list is new), so C = b' M / p.
+ *         has to reach about b' / p nodes to meet b' matches and measures
+ *         about M new neighbours of each, each about the cost of a
+ *         scanned candidate (WALK_FACTOR, measured), so C = b' M / p.
  *
  * The rule: scan when G <= b' M / p, otherwise walk. The counts come from
  * the indexes, never from a scan: exact for keywords and booleans, exact
@@ -20,9 +21,10 @@
  * fractions (independence), should adds them, must_not takes complements.
  * A filter no index can enumerate (only must_not or is_empty conditions)
  * has G = all elements. With G = pN the rule reads p^2.5 <= b M / N: with
- * b = 64, M = 16 and 100,000 elements the scan wins below about 16 %
- * matching; at 1,000,000 elements and M = 32, below about 8 %
- * (bench/RESULTS.md measures both ways at each selectivity).
+ * b = 64 and M = 32 the scan wins below about 21 % matching at 100,000
+ * elements and below about 8 % at 1,000,000 (bench/RESULTS.md measures
+ * both ways at each selectivity). The scan prefetches its candidates' rows
+ * a few ahead, since the indexes list them in record order, not row order.
  *
  * How others decide, read before writing this: Qdrant estimates the
  * cardinality from its payload indexes and scans the matching points below
@@ -275,6 +277,46 @@ static void consider(const vw_index *ix, vw_scratch *s, const keep_ctx *kc, cons
         vw_heap_pop_max(&s->result);
 }
 
+/* Starts loading what measuring candidate `rid` will read: its record's
+ * values, its label and its row. Candidates come in record order (or, for
+ * a numeric range, in value order), neither the records' nor the rows'
+ * order, so without this every one waits for memory several times. */
+static void prefetch_candidate(const vw_index *ix, const vw_arec *recs, uint32_t rid,
+                               uint64_t slots) {
+    const vw_arec *rec = &recs[rid];
+    uint32_t node = vw_rec_node(rec);
+    if (node >= slots || node >= ix->capacity)
+        return;
+    __builtin_prefetch(rec->vals, 0, 0);
+    __builtin_prefetch(&ix->labels[node], 0, 0);
+    const float *row = vw_exact(ix, node);
+    const char *at = row ? (const char *)row : (const char *)vw_code(ix, node);
+    size_t bytes = row ? (size_t)ix->dim * sizeof(float) : ix->code_size;
+    for (size_t off = 0; off < bytes; off += 64)
+        __builtin_prefetch(at + off, 0, 0);
+}
+
+/* The scan's prefetch distances, in candidates: records first (reading one
+ * gives the row and values to fetch), then rows, each far enough ahead to
+ * cover a memory latency (~100 ns) with one distance (~20-60 ns) each. */
+enum { SCAN_AHEAD_REC = 16, SCAN_AHEAD_ROW = 8 };
+
+/* Measures the listed candidates, prefetching two ways ahead. */
+static void scan_listed(const vw_index *ix, vw_scratch *s, const planner *p, const keep_ctx *kc,
+                        const float *q, uint32_t k, const rids *r, uint64_t slots) {
+    const vw_arec *recs = p->a->recs;
+    for (uint64_t i = 0; i < r->n; i++) {
+        if (i + SCAN_AHEAD_REC < r->n)
+            __builtin_prefetch(&recs[r->v[i + SCAN_AHEAD_REC]], 0, 0);
+        if (i + SCAN_AHEAD_ROW < r->n)
+            prefetch_candidate(ix, recs, r->v[i + SCAN_AHEAD_ROW], slots);
+        const vw_arec *rec = &recs[r->v[i]];
+        uint32_t node = vw_rec_node(rec);
+        if (node < slots && node < ix->capacity)
+            consider(ix, s, kc, q, k, node, rec);
+    }
+}
+
 /* The scan: candidates from the indexes (all slots when has_gen is false;
  * none when the index has no attributes, as then no index can list any). */
 static vw_status scan(const vw_index *ix, vw_scratch *s, const planner *p, const keep_ctx *kc,
@@ -292,12 +334,8 @@ static vw_status scan(const vw_index *ix, vw_scratch *s, const planner *p, const
     }
     rids r = {0};
     collect(p, 0, &r);
-    for (uint64_t i = 0; i < r.n && !r.failed; i++) {
-        const vw_arec *rec = &p->a->recs[r.v[i]];
-        uint32_t node = vw_rec_node(rec);
-        if (node < slots && node < ix->capacity)
-            consider(ix, s, kc, q, k, node, rec);
-    }
+    if (!r.failed)
+        scan_listed(ix, s, p, kc, q, k, &r, slots);
     free(r.v);
     return r.failed ? vw_fail(VW_ERR_NOMEM, "filter candidates") : VW_OK;
 }
@@ -322,6 +360,15 @@ typedef struct plan {
     uint32_t beam;
 } plan;
 
+/* What one of the walk's distances costs in scanned candidates, measured
+ * (bench/RESULTS.md "Filtered search", seed100k, clustered 100k, gaussian
+ * 20k): a scanned candidate, whose record, values, label and row sit at
+ * unrelated places, costs 70-210 ns even prefetched; a walk's distance,
+ * with its heap and visited-set work, 100-150 ns. About the same. (A
+ * first estimate from instruction counts said 2; with it the scan of a
+ * half-matching filter ran 1.4x slower than the walk it replaced.) */
+#define WALK_FACTOR 1.0
+
 static plan choose(const vw_index *ix, const planner *p, uint32_t k, uint32_t ef) {
     plan pl = {.beam = ef > k ? ef : k};
     pl.e = estimate(p, 0);
@@ -329,7 +376,7 @@ static plan choose(const vw_index *ix, const planner *p, uint32_t k, uint32_t ef
     if (frac > 1)
         frac = 1;
     double widened = fmin(pl.beam / sqrt(frac), VW_MAX_EF);
-    double walk_cost = widened * ix->M / frac;
+    double walk_cost = WALK_FACTOR * widened * ix->M / frac;
     double g = pl.e.has_gen ? (double)pl.e.gen : p->N;
     pl.path = pl.e.n <= 0 && pl.e.has_gen ? VW_FILTER_PATH_SCAN
               : g <= walk_cost            ? VW_FILTER_PATH_SCAN

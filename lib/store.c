@@ -727,7 +727,7 @@ vw_status vw_store_remove(vw_store *s, uint64_t label) {
     vw_clear_detail();
     if (!s)
         return vw_fail(VW_ERR_NULL_ARG, "store is NULL");
-    request r = {.rec = {VW_WAL_REMOVE, 1, &label, NULL}};
+    request r = {.rec = {.type = VW_WAL_REMOVE, .count = 1, .labels = &label}};
     return submit(s, &r);
 }
 

@@ -1,11 +1,13 @@
 /* Filtered search against brute force: at every selectivity (50 % down to
  * a handful of elements) no result fails the filter, the exact filtered
  * top 10 is found (always by the scan, at recall >= 0.9 by the walk), and
- * the planner takes both ways. Then the same answers after removals and a
- * reorder (records follow the renumbered slots), after save + load and
- * save + mmap, and damaged attribute sections fail with VW_ERR_CORRUPT. */
+ * the planner takes both ways, each as its rule says (check_rule). Then
+ * the same answers after removals and a reorder (records follow the
+ * renumbered slots), after save + load and save + mmap, and damaged
+ * attribute sections fail with VW_ERR_CORRUPT. */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -196,6 +198,38 @@ static unsigned check_cases(const vw_index *ix, const char *when) {
     return paths;
 }
 
+/* The planner's rule (lib/planner.c, README "Filters"), checked on what
+ * vw_index_filter_plan reports for every case at four ef: with
+ * b = max(ef, k), p = estimate / elements and b' = b / sqrt(p), scan when
+ * candidates <= b' M / p, else walk with beam b'. */
+static void check_rule(const vw_index *ix, uint32_t m) {
+    const uint32_t efs[] = {10, 16, 64, 256};
+    for (size_t c = 0; c < NCASES; c++) {
+        vw_filter *f = NULL;
+        CHECK_OK(vw_filter_parse(cases[c].json, strlen(cases[c].json), &f));
+        for (size_t e = 0; e < sizeof efs / sizeof efs[0]; e++) {
+            vw_filter_plan pl;
+            CHECK_OK(vw_index_filter_plan(ix, f, K, efs[e], &pl));
+            double b = efs[e] > K ? efs[e] : K;
+            double p = fmin(1, fmax((double)pl.estimate, 1) / (double)pl.elements);
+            double wide = fmin(b / sqrt(p), VW_MAX_EF);
+            bool scan = pl.estimate == 0 || (double)pl.candidates <= wide * m / p;
+            bool ok = pl.path == (scan ? VW_FILTER_PATH_SCAN : VW_FILTER_PATH_WALK) &&
+                      (scan ? pl.ef == 0 : pl.ef == (uint32_t)ceil(wide));
+            if (!ok) {
+                fprintf(stderr,
+                        "rule: case %zu ef %u: estimate %llu of %llu, candidates %llu, "
+                        "got %s ef %u\n",
+                        c, efs[e], (unsigned long long)pl.estimate, (unsigned long long)pl.elements,
+                        (unsigned long long)pl.candidates,
+                        pl.path == VW_FILTER_PATH_SCAN ? "scan" : "walk", pl.ef);
+                check_failures++;
+            }
+        }
+        vw_filter_free(f);
+    }
+}
+
 static vw_index *build(void) {
     vw_params p;
     vw_params_default(&p, DIM);
@@ -293,6 +327,7 @@ int main(int argc, char **argv) {
     vw_index *ix = build();
     unsigned paths = check_cases(ix, "built");
     CHECK(paths == 3); /* both the scan and the walk were taken */
+    check_rule(ix, 8);
     /* removals, a purge, a reorder: records follow their slots */
     for (int i = 0; i < N; i += 3) {
         CHECK_OK(vw_index_remove(ix, (uint64_t)i));
