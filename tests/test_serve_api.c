@@ -271,6 +271,11 @@ static void test_upsert_attributes(void) {
     api_upsert_free(&u);
     CHECK(upsert_status("{\"ids\":[1],\"vectors\":[[1,2,3]]}", &u) == 200 && !u.attrs);
     api_upsert_free(&u);
+    CHECK(upsert_status("{\"ids\":[1],\"vectors\":[[1,2,3]],\"attributes\":null}", &u) == 200 &&
+          !u.attrs);
+    api_upsert_free(&u);
+    expect_upsert("{\"ids\":[1],\"vectors\":[[1,2,3]],\"attributes\":null,\"attributes\":[{}]}",
+                  422, "duplicate member", NULL);
     expect_upsert("{\"ids\":[1,2],\"vectors\":[[1,2,3],[4,5,6]],\"attributes\":[null,{\"a\":{"
                   "\"b\":1}}]}",
                   422, "attributes.a", "\"loc\":[\"body\",\"attributes\",1]");

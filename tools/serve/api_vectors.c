@@ -174,7 +174,7 @@ static int read_attrs(upsert_parser *up, size_t index) {
     return 0;
 }
 
-enum { SEEN_IDS = 1, SEEN_VECTORS = 2, SEEN_ATTRS = 4 };
+enum { SEEN_IDS = 1, SEEN_VECTORS = 2, SEEN_ATTRS = 4, SEEN_ATTRS_NULL = 8 };
 
 typedef struct upsert_members {
     upsert_parser *up;
@@ -195,8 +195,12 @@ static int upsert_member(json_cursor *cur, const char *key, void *ctx) {
                  "unknown member \"%s\": extra inputs are not permitted", key);
         return json_skip_value(&up->cur);
     }
-    if (bit & m->seen) {
+    if ((bit & m->seen) || (bit == SEEN_ATTRS && (m->seen & SEEN_ATTRS_NULL))) {
         api_note(&up->shape, "value_error", (api_loc){key, -1, -1}, "duplicate member \"%s\"", key);
+        return json_skip_value(&up->cur);
+    }
+    if (bit == SEEN_ATTRS && json_peek(&up->cur) == 'n') {
+        m->seen |= SEEN_ATTRS_NULL; /* "attributes": null, as if absent: none */
         return json_skip_value(&up->cur);
     }
     m->seen |= bit;

@@ -511,7 +511,11 @@ static void schema_writes(json_writer *w, uint32_t dim) {
     json_end_object(w);
     json_key(w, "attributes");
     json_begin_object(w);
-    json_field_string(w, "type", "array");
+    json_key(w, "type");
+    json_begin_array(w);
+    json_string(w, "array");
+    json_string(w, "null"); /* null: none for every element */
+    json_end_array(w);
     json_key(w, "items");
     nullable_object_schema(w, "element i's attributes (a flat object: strings, numbers, booleans, "
                               "null, arrays of strings; at most 4096 bytes), or null for none");
