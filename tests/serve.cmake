@@ -6,6 +6,9 @@ set(VW_SERVE_SRC ${PROJECT_SOURCE_DIR}/tools/serve)
 vw_add_test(NAME test_serve_http SOURCES test_serve_http.c ${VW_SERVE_SRC}/http.c)
 target_include_directories(test_serve_http PRIVATE ${VW_SERVE_SRC})
 if(TARGET vw_tools)
+  # The float writer of every answer against snprintf's "%.9g" and strtof.
+  vw_add_test(NAME test_json_float SOURCES test_json_float.c)
+  target_link_libraries(test_json_float PRIVATE vw_tools)
   foreach(t json api)
     vw_add_test(NAME test_serve_${t} SOURCES test_serve_${t}.c ${VW_SERVE_SRC}/api.c
                 ${VW_SERVE_SRC}/api_vectors.c ${VW_SERVE_SRC}/api_bulk.c ${VW_SERVE_SRC}/http.c)

@@ -4,6 +4,7 @@ vw_add_tool(NAME vw-serve SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/serve_main.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/server.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/dispatch.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/serve/respond.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/listener.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/auth.c
   ${CMAKE_CURRENT_SOURCE_DIR}/serve/worker.c

@@ -74,6 +74,10 @@ int json_expect_end(json_cursor *cur);
  * +-Inf, a token longer than JSON_MAX_NUMBER_LEN). */
 #define JSON_MAX_NUMBER_LEN 256
 int json_number_to_float(const char *tok, size_t len, float *out);
+/* json_read_number and json_number_to_float in one call, in one pass over
+ * the usual plain decimals: 0 with *out set, 1 for a number that is not a
+ * finite float32 (*out untouched), -1 on a syntax error. */
+int json_read_float(json_cursor *cur, float *out);
 int json_number_to_double(const char *tok, size_t len, double *out);
 
 /* Non-zero if text[0..len) is one complete JSON value (with optional
@@ -128,6 +132,9 @@ void json_u64(json_writer *w, uint64_t v);
 void json_i64(json_writer *w, int64_t v);
 /* "%.9g": reads back as the same float. */
 void json_float(json_writer *w, float v);
+/* Writes snprintf's "%.9g" of v into out, without printf for most floats
+ * (json_float.c); its length. */
+size_t json_format_float(char out[32], float v);
 /* The shorter of "%.15g" and "%.17g" that reads back as the same double. */
 void json_double(json_writer *w, double v);
 void json_bool(json_writer *w, int v);

@@ -380,9 +380,8 @@ static int decimal_parts(const char *p, const char *end, uint64_t *w_out, int *e
  * (<= 2^53). Anything else goes to strtof. test_serve_json compares the
  * two on many inputs. */
 static int float_fast_path(const char *tok, size_t len, float *out) {
-    static const double pow10[] = {1e0, 1e1, 1e2, 1e3, 1e4,  1e5,  1e6,
-                                   1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
-                                   1e14, 1e15, 1e16};
+    static const double pow10[] = {1e0, 1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
+                                   1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
     const char *p = tok, *end = tok + len;
     int negative = *p == '-';
     uint64_t w;
@@ -400,6 +399,54 @@ static int float_fast_path(const char *tok, size_t len, float *out) {
         return -1;
     *out = (float)(negative ? -d : d);
     return 0;
+}
+
+/* A plain decimal (no exponent, at most 16 significant digits and 12
+ * after the point: float_fast_path's exact case) read and converted in one
+ * pass; the end of its token, or NULL for anything else (json_read_float
+ * then takes the general path, which also reports grammar errors). */
+static const char *plain_decimal(const char *p, const char *end, float *out) {
+    static const double pow10[] = {1e0, 1e1, 1e2, 1e3,  1e4,  1e5, 1e6,
+                                   1e7, 1e8, 1e9, 1e10, 1e11, 1e12};
+    int negative = p < end && *p == '-';
+    p += negative;
+    if (p >= end || *p < '0' || *p > '9')
+        return NULL;
+    uint64_t w = 0;
+    int digits = 0, e = 0;
+    if (*p == '0')
+        p++;
+    else
+        for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
+            w = w * 10 + (uint64_t)(*p - '0');
+    if (p < end && *p == '.') {
+        if (++p >= end || *p < '0' || *p > '9')
+            return NULL;
+        for (; p < end && *p >= '0' && *p <= '9'; p++, e--) {
+            w = w * 10 + (uint64_t)(*p - '0');
+            digits += w != 0;
+        }
+    }
+    if (digits > 16 || w > (1ull << 53) || e < -12 ||
+        (p < end && (*p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))))
+        return NULL;
+    double d = (double)w / pow10[-e];
+    *out = (float)(negative ? -d : d);
+    return p;
+}
+
+int json_read_float(json_cursor *cur, float *out) {
+    skip_ws(cur);
+    const char *end = plain_decimal(cur->p, cur->end, out);
+    if (end != NULL) {
+        cur->p = end;
+        return 0;
+    }
+    const char *tok;
+    size_t len;
+    if (json_read_number(cur, &tok, &len) != 0)
+        return -1;
+    return json_number_to_float(tok, len, out) == 0 ? 0 : 1;
 }
 
 int json_number_to_float(const char *tok, size_t len, float *out) {

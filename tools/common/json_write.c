@@ -202,8 +202,7 @@ void json_float(json_writer *w, float v) {
     if (refuse_nonfinite(w, v))
         return;
     char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%.9g", (double)v);
-    append(w, tmp, (size_t)n);
+    append(w, tmp, json_format_float(tmp, v));
 }
 
 void json_double(json_writer *w, double v) {

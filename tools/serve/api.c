@@ -109,23 +109,26 @@ static void vector_name(const vector_ctx *v, char *out, size_t cap) {
         snprintf(out, cap, "%s[%ld]", v->key, v->row);
 }
 
+/* Runs once per component of every query: the name for a message is
+ * written only when there is something to say. */
 static int vector_element(json_cursor *cur, size_t i, void *ctx) {
     vector_ctx *v = ctx;
     v->count = i + 1;
     char what[48];
-    vector_name(v, what, sizeof what);
     api_loc at = v->row < 0 ? (api_loc){v->key, (long)i, -1} : (api_loc){v->key, v->row, (long)i};
     if (!starts_number(json_peek(cur))) {
+        vector_name(v, what, sizeof what);
         api_note(v->shape, "float_type", at, "%s must be an array of numbers", what);
         return json_skip_value(cur);
     }
-    const char *tok;
-    size_t len;
-    if (json_read_number(cur, &tok, &len) != 0)
-        return -1;
     float x = 0.0f;
-    if (json_number_to_float(tok, len, &x) != 0)
+    int rc = json_read_float(cur, &x);
+    if (rc < 0)
+        return -1;
+    if (rc > 0) {
+        vector_name(v, what, sizeof what);
         api_note(v->value, "finite_number", at, "%s[%zu] is not a finite float32 value", what, i);
+    }
     if (v->dst != NULL && i < v->dim)
         v->dst[i] = x;
     return 0;

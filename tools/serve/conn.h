@@ -1,7 +1,10 @@
 /*
- * conn.h - the state of vw-serve's event loop (server.c), its connections
- * and the calls that answer a request on one, as the request handlers of
- * dispatch.c see them. Everything here runs on the event loop's thread.
+ * conn.h - the state of vw-serve's event loops (server.c), their
+ * connections and the calls that answer a request on one, as the request
+ * handlers of dispatch.c see them. A `server` is one event loop: what it
+ * holds (its connections, timers, epoll) is touched by its own thread
+ * only; what all loops share (index, workers, counters, keys) is reached
+ * through pointers into the one serve_shared.
  */
 #ifndef VW_SERVE_CONN_H
 #define VW_SERVE_CONN_H
@@ -17,6 +20,7 @@
 #include "worker.h"
 #include "writes.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -67,30 +71,53 @@ struct conn {
     int64_t started_ns; /* when its head was parsed */
 };
 
+typedef struct serve_shared serve_shared;
+
 typedef struct server {
-    index_slot slot;
+    serve_shared *sh;
+    unsigned id;      /* loop 0 accepts, takes the signals and inotify */
+    index_slot *slot; /* the shared ones, for short */
     const serve_config *cfg;
-    int epfd, listen_fd, event_fd, signal_fd, inotify_fd;
-    int spare_fd;           /* /dev/null, closed to accept a connection when out of descriptors */
-    worker_pool pool;       /* searches (and GET /vectors/{id} when read-only) */
-    worker_pool write_pool; /* the write API, with --data */
-    int workers_started;    /* pool to stop */
-    int write_workers_started; /* write_pool to stop */
-    serve_writes *writes;      /* the write side; NULL on a read-only server */
+    worker_pool *pool;       /* batches and larger searches (and GET /vectors/{id} read-only) */
+    worker_pool *write_pool; /* the write API, with --data */
+    serve_writes *writes;    /* the write side; NULL on a read-only server */
+    serve_metrics *metrics;
+    atomic_uint_fast64_t *requests, *errors;
+    int epfd, listen_fd, event_fd, signal_fd, inotify_fd; /* listen, signal, inotify: loop 0's */
+    int spare_fd;       /* /dev/null, closed to accept a connection when out of descriptors */
+    completion_box box; /* its finished jobs */
+    pthread_mutex_t inbox_mu;
+    conn *inbox; /* connections loop 0 accepted for this loop */
     conn *conns;
     unsigned nconns;
     conn *thead, *ttail;
     conn *graveyard;
     unsigned jobs_out;
     int stopping;
-    int quiet; /* the last epoll_wait returned one event: little concurrency */
     int accept_paused;
     int64_t stop_deadline_ms;
     int64_t started_ms;
-    atomic_uint_fast64_t requests, errors;
-    serve_metrics metrics;
-    auth_keys *keys; /* --api-keys, re-read on SIGHUP; NULL: none */
+    pthread_t thread; /* loops 1..n-1 */
 } server;
+
+/* What the event loops share. */
+struct serve_shared {
+    const serve_config *cfg;
+    index_slot slot;
+    int slot_started;
+    worker_pool pool, write_pool;
+    int workers_started, write_workers_started; /* pools to stop */
+    serve_metrics metrics;
+    atomic_uint_fast64_t requests, errors;
+    atomic_uint nconns;   /* open connections, all loops */
+    atomic_uint jobs_out; /* requests with the workers, all loops */
+    atomic_int stop;      /* loop 0 began the shutdown: the others follow */
+    pthread_rwlock_t keys_lock;
+    auth_keys *keys; /* --api-keys, re-read on SIGHUP (under keys_lock); NULL: none */
+    server *loops;
+    unsigned nloops, started_loops; /* loops; threads started for loops 1.. */
+    unsigned next_loop;             /* loop 0's round robin of new connections */
+};
 
 static inline int64_t now_ms(void) {
     struct timespec ts;
@@ -112,6 +139,11 @@ static inline uint64_t load(atomic_uint_fast64_t *c) {
     return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+/* Closes a connection (freed at the end of the loop's round, or when its
+ * job comes back). */
+void conn_close(server *s, conn *c);
+/* Appends to the connection's output; -1 when out of memory. */
+int out_append(conn *c, const char *data, size_t n);
 /* Queues a complete response: its head is written into the room the
  * writer keeps in front of the body, and when nothing else waits to be
  * sent the connection takes the writer's buffer as its output, so an answer
@@ -126,10 +158,16 @@ void respond_error(server *s, conn *c, int status, const char *message, const ch
 void respond_error_at(server *s, conn *c, const api_error *e);
 /* Starts, keeps or stops the connection's deadline for its state. */
 void timer_update(server *s, conn *c);
+/* Called by loop 0 with a connection it accepted: the loops take the new
+ * connections in turn; loop 0 watches its own at once, another loop gets
+ * it through its inbox. */
+void serve_adopt(server *s, conn *c);
+/* Sends a job's answer (the job stays the caller's). */
+void respond_job(server *s, conn *c, serve_job *j);
 /* The request's body for a job: when the request is all the connection has
  * buffered (no pipelined request behind it, the usual case), the input
  * buffer itself goes to the job and the connection starts a new one;
  * otherwise the body is copied. 0 when the input is consumed. */
-serve_job *take_body(conn *c, int batch, const http_request *req);
+serve_job *take_body(server *s, conn *c, int batch, const http_request *req);
 
 #endif /* VW_SERVE_CONN_H */

@@ -33,22 +33,22 @@ static api_server_stats server_figures(server *s, int index_changed, const char 
                                        const char *error) {
     return (api_server_stats){.ef_search = s->cfg->ef,
                               .normalize_queries = s->cfg->normalize,
-                              .threads = s->pool.nthreads,
+                              .threads = s->pool->nthreads,
                               .uptime_s = (double)(now_ms() - s->started_ms) / 1000.0,
-                              .requests = load(&s->requests),
-                              .errors = load(&s->errors),
-                              .queries = load(&s->metrics.queries),
-                              .timeouts = load(&s->metrics.timeouts),
-                              .rejected = load(&s->metrics.connections_rejected) +
-                                          load(&s->metrics.queue_rejected),
-                              .in_flight = s->jobs_out,
-                              .connections = s->nconns,
-                              .connections_accepted = load(&s->metrics.connections_accepted),
+                              .requests = load(s->requests),
+                              .errors = load(s->errors),
+                              .queries = load(&s->metrics->queries),
+                              .timeouts = load(&s->metrics->timeouts),
+                              .rejected = load(&s->metrics->connections_rejected) +
+                                          load(&s->metrics->queue_rejected),
+                              .in_flight = atomic_load(&s->sh->jobs_out),
+                              .connections = atomic_load(&s->sh->nconns),
+                              .connections_accepted = load(&s->metrics->connections_accepted),
                               .max_work = s->cfg->max_work,
                               .log_dropped = serve_log_dropped(),
                               .index_faults = fault_guard_total(),
-                              .index_reloads = atomic_load(&s->slot.reloads),
-                              .index_reload_failures = atomic_load(&s->slot.reload_failures),
+                              .index_reloads = atomic_load(&s->slot->reloads),
+                              .index_reload_failures = atomic_load(&s->slot->reload_failures),
                               .access_log_dropped = access_log_dropped(),
                               .index_path = path,
                               .last_reload_error = error,
@@ -56,20 +56,20 @@ static api_server_stats server_figures(server *s, int index_changed, const char 
 }
 
 static void answer_metrics(server *s, conn *c, const served_index *x) {
-    metrics_gauges g = {.in_flight = s->jobs_out,
-                        .connections = s->nconns,
+    metrics_gauges g = {.in_flight = atomic_load(&s->sh->jobs_out),
+                        .connections = atomic_load(&s->sh->nconns),
                         .log_dropped = serve_log_dropped(),
                         .access_log_dropped = access_log_dropped(),
-                        .index_reloads = atomic_load(&s->slot.reloads),
-                        .index_reload_failures = atomic_load(&s->slot.reload_failures),
+                        .index_reloads = atomic_load(&s->slot->reloads),
+                        .index_reload_failures = atomic_load(&s->slot->reload_failures),
                         .index_faults = fault_guard_total(),
                         .index_changed = atomic_load(&x->damaged),
                         .index = &x->info,
                         .index_file_bytes = x->file_bytes,
-                        .threads = s->pool.nthreads};
+                        .threads = s->pool->nthreads};
     json_writer w;
     json_writer_init(&w, 0, SERVE_HEAD_ROOM);
-    metrics_write(&w, &s->metrics, &g);
+    metrics_write(&w, s->metrics, &g);
     if (json_writer_text(&w, &(size_t){0}) == NULL)
         respond_error(s, c, 500, "out of memory", NULL);
     else
@@ -80,7 +80,7 @@ static void answer_metrics(server *s, conn *c, const served_index *x) {
 /* GET /, /stats, /metrics and /openapi.json, answered on the event loop:
  * they never search. */
 static void answer_get(server *s, conn *c, api_route route) {
-    served_index *x = slot_acquire(&s->slot);
+    served_index *x = slot_acquire(s->slot);
     if (route == API_METRICS) {
         answer_metrics(s, c, x);
         slot_release(x);
@@ -96,11 +96,11 @@ static void answer_get(server *s, conn *c, api_route route) {
     if (route == API_HEALTH) {
         status = api_write_health(&w, &info, changed);
     } else if (route == API_OPENAPI) {
-        openapi_access a = {s->cfg->admin, s->keys != NULL, s->cfg->auth_all};
+        openapi_access a = {s->cfg->admin, s->cfg->api_keys != NULL, s->cfg->auth_all};
         openapi_write(&w, &info, &a);
     } else {
         char path[4096], error[512];
-        slot_describe(&s->slot, path, sizeof path, error, sizeof error);
+        slot_describe(s->slot, path, sizeof path, error, sizeof error);
         api_server_stats figures = server_figures(s, changed, path, error);
         api_write_figures ws;
         int writes = writes_stats(s->writes, &ws) == 0;
@@ -114,11 +114,29 @@ static void answer_get(server *s, conn *c, api_route route) {
     json_writer_free(&w);
 }
 
+/* A single small search is answered on the event loop, from the body
+ * where it lies: a hand-off would cost two thread wake-ups, more than such
+ * a search. 1 when it was not (a larger search: for the workers). */
+static int search_inline(server *s, conn *c, const http_request *req) {
+    serve_job *j = serve_job_new(c, &s->box, 0, NULL, c->in + req->head_len, req->content_length);
+    if (j == NULL)
+        return 1;
+    j->route = API_SEARCH;
+    j->method = req->method;
+    int rc = workers_run_inline(s->pool, j, INLINE_BUDGET);
+    if (rc == 0)
+        respond_job(s, c, j);
+    serve_job_free(j);
+    return rc;
+}
+
 /* Hands a request to the workers: searches to the search pool, the write
  * API to the write pool (if the server takes writes). */
 static void submit_job(server *s, conn *c, const http_request *req, api_route route, uint64_t id) {
     int batch = route == API_SEARCH_BATCH;
-    serve_job *j = take_body(c, batch, req);
+    if (route == API_SEARCH && search_inline(s, c, req) == 0)
+        return;
+    serve_job *j = take_body(s, c, batch, req);
     if (j == NULL) {
         respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
         return;
@@ -127,21 +145,17 @@ static void submit_job(server *s, conn *c, const http_request *req, api_route ro
     j->method = req->method;
     j->id = id;
     int search = route == API_SEARCH || route == API_SEARCH_BATCH;
-    /* A lone small search while every worker is idle is answered here: the
-     * hand-off would cost two thread wake-ups, more than such a search.
-     * The write API never runs here: a write waits for its log sync. */
-    int inline_ok = search && !batch && s->quiet && s->jobs_out == 0;
-    worker_pool *pool = s->writes && !search ? &s->write_pool : &s->pool;
-    int rc = inline_ok ? workers_run_inline(pool, j, INLINE_BUDGET)
-                       : (workers_submit(pool, j) == 0 ? 1 : -1);
-    if (rc < 0) {
+    /* The write API never runs on the loop: a write waits for its log sync. */
+    worker_pool *pool = s->writes && !search ? s->write_pool : s->pool;
+    if (workers_submit(pool, j) != 0) {
         serve_job_free(j);
-        count(&s->metrics.queue_rejected, 1);
+        count(&s->metrics->queue_rejected, 1);
         respond_error(s, c, 503, "server overloaded: the request queue is full", API_RETRY_LATER);
         return;
     }
     c->in_flight = 1;
     s->jobs_out++;
+    atomic_fetch_add(&s->sh->jobs_out, 1);
 }
 
 /* ?start=ID of a bulk load's target: 1 with *start set, 0 without it,
@@ -174,7 +188,7 @@ static void submit_bulk(server *s, conn *c, const http_request *req) {
     if (have > req->content_length)
         have = (size_t)req->content_length;
     char *prefix = malloc(have + 1);
-    serve_job *j = prefix ? serve_job_new(c, 0, prefix, prefix, have) : NULL;
+    serve_job *j = prefix ? serve_job_new(c, &s->box, 0, prefix, prefix, have) : NULL;
     if (j == NULL) {
         free(prefix);
         respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
@@ -191,20 +205,21 @@ static void submit_bulk(server *s, conn *c, const http_request *req) {
                             .timeout_ms = s->cfg->timeout_ms,
                             .has_start = has_start,
                             .start = start};
-    if (!s->writes || workers_submit(&s->write_pool, j) != 0) {
+    if (!s->writes || workers_submit(s->write_pool, j) != 0) {
         j->bulk.format = BULK_NONE;
         serve_job_free(j);
         if (!s->writes) {
             respond_error(s, c, 403, API_READ_ONLY, NULL);
             return;
         }
-        count(&s->metrics.queue_rejected, 1);
+        count(&s->metrics->queue_rejected, 1);
         respond_error(s, c, 503, "server overloaded: the request queue is full", API_RETRY_LATER);
         return;
     }
     c->streaming = 1;
     c->in_flight = 1;
     s->jobs_out++;
+    atomic_fetch_add(&s->sh->jobs_out, 1);
 }
 
 bulk_format dispatch_bulk_format(const http_request *req) {
@@ -217,7 +232,7 @@ bulk_format dispatch_bulk_format(const http_request *req) {
  * is done: the answer goes back to the event loop like a search's. */
 void reload_done(void *arg, void *token, int ok, const char *path, const vw_stats *info,
                  const char *error) {
-    server *s = arg;
+    (void)arg;
     serve_job *j = token;
     if (j == NULL)
         return; /* a SIGHUP: the slot logged the outcome */
@@ -236,7 +251,7 @@ void reload_done(void *arg, void *token, int ok, const char *path, const vw_stat
         snprintf(j->error, sizeof j->error, "%s", e.message);
         api_write_error_at(&j->resp, &e);
     }
-    workers_complete(&s->pool, j);
+    workers_complete(j);
 }
 
 /* POST /admin/reload: only with --admin, only from loopback (or with an
@@ -248,7 +263,7 @@ static void submit_reload(server *s, conn *c, const http_request *req) {
         respond_error(s, c, 404, API_NOT_FOUND, NULL);
         return;
     }
-    if (!c->loopback && s->keys == NULL) { /* with keys, an admin key was asked for */
+    if (!c->loopback && s->cfg->api_keys == NULL) { /* with keys, an admin key was asked for */
         respond_error(s, c, 403, "the admin API answers loopback clients only", NULL);
         return;
     }
@@ -263,8 +278,8 @@ static void submit_reload(server *s, conn *c, const http_request *req) {
         respond_error_at(s, c, &err);
         return;
     }
-    serve_job *j = serve_job_new(c, 0, NULL, NULL, 0);
-    if (j == NULL || slot_request_reload(&s->slot, path[0] ? path : NULL, j) != 0) {
+    serve_job *j = serve_job_new(c, &s->box, 0, NULL, NULL, 0);
+    if (j == NULL || slot_request_reload(s->slot, path[0] ? path : NULL, j) != 0) {
         if (j)
             serve_job_free(j);
         respond_error(s, c, 503, "out of memory", API_RETRY_LATER);
@@ -273,6 +288,7 @@ static void submit_reload(server *s, conn *c, const http_request *req) {
     serve_log("%s: reload of %s asked for", c->peer, path[0] ? path : "the index file");
     c->in_flight = 1;
     s->jobs_out++;
+    atomic_fetch_add(&s->sh->jobs_out, 1);
 }
 
 /* The scope a route needs: GET / and /metrics are open (to health checks
@@ -300,11 +316,16 @@ static auth_scope scope_needed(const server *s, api_route route, http_method met
  * HTTPBearer body) or 403 (a key without the scope). */
 static int authorized(server *s, conn *c, const http_request *req, api_route route) {
     auth_scope need = scope_needed(s, route, req->method);
-    if (s->keys == NULL || need == AUTH_NONE)
+    if (s->cfg->api_keys == NULL || need == AUTH_NONE)
         return 1;
     http_span key = req->bearer.p ? req->bearer : req->api_key;
     const char *name = NULL;
-    auth_scope has = key.p ? auth_lookup(s->keys, key.p, key.len, &name) : AUTH_NONE;
+    char name_copy[sizeof c->key_name];
+    pthread_rwlock_rdlock(&s->sh->keys_lock); /* loop 0 swaps the keys on SIGHUP */
+    auth_scope has = key.p ? auth_lookup(s->sh->keys, key.p, key.len, &name) : AUTH_NONE;
+    snprintf(name_copy, sizeof name_copy, "%s", name ? name : "");
+    pthread_rwlock_unlock(&s->sh->keys_lock);
+    name = name_copy;
     if (has == AUTH_NONE) {
         respond_error(s, c, 401, key.p ? API_KEY_INVALID : API_NOT_AUTHENTICATED,
                       key.p ? "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n"
@@ -386,11 +407,14 @@ int dispatch_load_keys(server *s) {
     char err[600];
     auth_keys *k = auth_load(s->cfg->api_keys, err, sizeof err);
     if (k == NULL) {
-        serve_log("%s%s", err, s->keys ? "; the keys read before stay in force" : "");
+        serve_log("%s%s", err, s->sh->keys ? "; the keys read before stay in force" : "");
         return -1;
     }
-    auth_free(s->keys);
-    s->keys = k;
+    pthread_rwlock_wrlock(&s->sh->keys_lock);
+    auth_keys *old = s->sh->keys;
+    s->sh->keys = k;
+    pthread_rwlock_unlock(&s->sh->keys_lock);
+    auth_free(old);
     serve_log("API keys: %zu from %s", auth_count(k), s->cfg->api_keys);
     return 0;
 }

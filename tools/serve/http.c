@@ -410,18 +410,49 @@ size_t http_format_head(char *out, size_t cap, int status, size_t content_length
                                   extra_headers);
 }
 
+/* Appends text to out[*n..cap); 0 when it does not fit. */
+static int put(char *out, size_t cap, size_t *n, const char *text, size_t len) {
+    if (cap - *n < len)
+        return 0;
+    memcpy(out + *n, text, len);
+    *n += len;
+    return 1;
+}
+
+static int put_str(char *out, size_t cap, size_t *n, const char *text) {
+    return put(out, cap, n, text, strlen(text));
+}
+
+static int put_uint(char *out, size_t cap, size_t *n, uint64_t v) {
+    char tmp[24];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    return put(out, cap, n, tmp + i, sizeof tmp - i);
+}
+
+/* Written piece by piece: this runs for every answer, and snprintf's
+ * format machinery cost more than the rest of the head. */
 size_t http_format_head_typed(char *out, size_t cap, int status, const char *content_type,
                               size_t content_length, int keep_alive, const char *extra_headers) {
     char date[32];
     http_date_now(date);
-    int n = snprintf(out, cap,
-                     "HTTP/1.1 %d %s\r\nServer: vw-serve\r\nDate: %s\r\n"
-                     "Content-Type: %s\r\nContent-Length: %zu\r\n%s"
-                     "Connection: %s\r\n\r\n",
-                     status, http_reason_phrase(status), date,
-                     content_type ? content_type : "application/json", content_length,
-                     extra_headers ? extra_headers : "", keep_alive ? "keep-alive" : "close");
-    if (n < 0 || (size_t)n >= cap)
+    size_t n = 0;
+    int ok = put_str(out, cap, &n, "HTTP/1.1 ") && put_uint(out, cap, &n, (uint64_t)status) &&
+             put(out, cap, &n, " ", 1) && put_str(out, cap, &n, http_reason_phrase(status)) &&
+             put_str(out, cap, &n, "\r\nServer: vw-serve\r\nDate: ") &&
+             put_str(out, cap, &n, date) && put_str(out, cap, &n, "\r\nContent-Type: ") &&
+             put_str(out, cap, &n, content_type ? content_type : "application/json") &&
+             put_str(out, cap, &n, "\r\nContent-Length: ") &&
+             put_uint(out, cap, &n, content_length) && put(out, cap, &n, "\r\n", 2) &&
+             put_str(out, cap, &n, extra_headers ? extra_headers : "") &&
+             put_str(out, cap, &n,
+                     keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
+    /* snprintf's contract: the text and its NUL fit, or nothing (0) */
+    if (!ok || n >= cap)
         return 0;
-    return (size_t)n;
+    out[n] = '\0';
+    return n;
 }

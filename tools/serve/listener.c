@@ -18,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -68,8 +67,8 @@ static void reject_connection(server *s, int fd, const struct sockaddr_storage *
     close(fd);
     char peer[64];
     format_peer(peer, sizeof peer, ss);
-    count(&s->metrics.connections_rejected, 1);
-    count(&s->errors, 1);
+    count(&s->metrics->connections_rejected, 1);
+    count(s->errors, 1);
     serve_log("%s 503: %s (--max-connections %u)", peer, reason, s->cfg->max_connections);
 }
 
@@ -85,7 +84,7 @@ static int refuse_with_spare(server *s) {
     socklen_t len = sizeof ss;
     int fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
-        count(&s->metrics.connections_accepted, 1);
+        count(&s->metrics->connections_accepted, 1);
         reject_connection(s, fd, &ss, "the server is out of file descriptors");
     }
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -117,8 +116,8 @@ void accept_all(server *s) {
             s->accept_paused = 1;
             return;
         }
-        count(&s->metrics.connections_accepted, 1);
-        if (s->nconns >= s->cfg->max_connections) {
+        count(&s->metrics->connections_accepted, 1);
+        if (atomic_load(&s->sh->nconns) >= s->cfg->max_connections) {
             reject_connection(s, fd, &ss, "too many connections");
             continue;
         }
@@ -135,21 +134,7 @@ void accept_all(server *s) {
         c->loopback = is_loopback(&ss);
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct epoll_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-        ev.data.ptr = c;
-        if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            close(fd);
-            free(c);
-            continue;
-        }
-        c->next = s->conns;
-        if (s->conns)
-            s->conns->prev = c;
-        s->conns = c;
-        s->nconns++;
-        timer_update(s, c);
+        serve_adopt(s, c);
     }
 }
 

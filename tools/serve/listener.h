@@ -9,8 +9,9 @@
 /* Opens s->listen_fd on cfg->host and cfg->port; *port_out is the port
  * bound (cfg->port 0: any free one). 0, or -1 after logging why. */
 int open_listener(server *s, unsigned *port_out);
-/* Accepts every waiting connection: a conn each, watched by epoll, or a
- * 503 and close beyond --max-connections or without a descriptor. */
+/* Accepts every waiting connection (loop 0): a conn each, given to a loop
+ * (serve_adopt), or a 503 and close beyond --max-connections or without a
+ * descriptor. */
 void accept_all(server *s);
 /* Whether the listener takes loopback clients only. */
 int listener_is_loopback(const server *s);

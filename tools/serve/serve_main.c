@@ -88,7 +88,7 @@ static void usage(void) {
         "      --host ADDR          address to listen on (default 127.0.0.1)\n"
         "  -p, --port N             TCP port, 0 = any free port (default 8000)\n"
         "      --ef N               default ef_search, 1..%u (default 64)\n"
-        "  -t, --threads N          search worker threads, 0 = all CPUs (default 0)\n"
+        "  -t, --threads N          event loops and search workers, 0 = all CPUs (default 0)\n"
         "      --mmap               map the index file instead of reading it into memory\n"
         "      --max-body BYTES     largest request body, else 413 (default 1048576)\n"
         "      --timeout-ms MS      a request must arrive within MS (else 408), its searches\n"

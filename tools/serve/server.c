@@ -1,21 +1,22 @@
 /*
- * server.c - the vw-serve event loop and the state of its connections.
+ * server.c - the vw-serve event loops and the state of their connections.
  *
- * One I/O thread (the caller of serve_run) owns every socket and every
- * connection: it accepts, reads, parses requests with http.c and passes
- * each to dispatch.c (the application policy), which answers the cheap ones
- * (GET /, GET /stats, errors, whose bodies api.c writes) on this thread and
- * hands each search to the worker pool (worker.c) through a bounded queue;
- * a finished search comes back through an eventfd. So the I/O
- * thread never waits for a long search, and a full queue is answered at
- * once with 503 instead of letting latency grow without bound. One
- * exception saves the two thread wake-ups of the hand-off where they cost
- * most, at low concurrency: a single small search (at most INLINE_BUDGET of
- * work) that arrives alone while every worker is idle is searched by the
- * I/O thread itself, which then holds up the loop for well under a
- * millisecond. A request's body
- * goes to its job, and its answer to the socket, without being copied when
- * the connection has nothing else buffered.
+ * One event loop per search thread (--threads), each on its own thread
+ * with its own epoll; loop 0 runs on the caller of serve_run. Loop 0
+ * accepts every connection and gives them out in turn, so each loop owns
+ * an even share of the connections for their whole life: it reads, parses
+ * requests with http.c and passes each to dispatch.c (the application
+ * policy), which answers the cheap ones (GET /, GET /stats, errors, whose
+ * bodies api.c writes) and a single small search (at most INLINE_BUDGET of
+ * work: one query at a usual ef) on the loop's own thread, without a
+ * hand-off: a request costs the loop a recv, the search and a send, as
+ * nginx's workers do. Batches, larger searches and the write API go to the
+ * worker pools (worker.c) through a bounded queue, and come back to the
+ * loop that owns the connection through its eventfd; so a loop never waits
+ * for a long search, and a full queue is answered at once with 503 instead
+ * of letting latency grow without bound. A request's body goes to its job,
+ * and its answer to the socket, without being copied when the connection
+ * has nothing else buffered.
  *
  * Connections are accepted by listener.c. They are edge-triggered in epoll
  * and follow one rule that makes pipelining trivially ordered: at most one
@@ -47,11 +48,12 @@
  * --max-work units of search work (queries x max(k, ef_search)), and its
  * searches stop between two queries once they have run --timeout-ms (503).
  *
- * SIGTERM/SIGINT close the listener and the idle connections and stop the
- * searches in flight between two queries (a batch cut short is answered
- * 503; a single search finishes); every request in flight is answered
- * (with "Connection: close"), then serve_run returns. After max(--timeout-ms,
- * 1 s) the rest are closed.
+ * SIGTERM/SIGINT (taken by loop 0, which tells the others) close the
+ * listener and the idle connections and stop the searches in flight
+ * between two queries (a batch cut short is answered 503; a single search
+ * finishes); every request in flight is answered (with "Connection:
+ * close"), then serve_run returns. After max(--timeout-ms, 1 s) the rest
+ * are closed.
  *
  * The index lives in a slot (slot.h) that the workers borrow it from, so
  * that a mapped file changed in place can be loaded again while serving;
@@ -162,7 +164,7 @@ static void conn_free(conn *c) {
     free(c);
 }
 
-static void conn_close(server *s, conn *c) {
+void conn_close(server *s, conn *c) {
     if (c->closed)
         return;
     c->closed = 1;
@@ -185,6 +187,7 @@ static void conn_close(server *s, conn *c) {
     if (c->next)
         c->next->prev = c->prev;
     s->nconns--;
+    atomic_fetch_sub(&s->sh->nconns, 1);
     if (!c->in_flight) {
         c->grave_next = s->graveyard;
         s->graveyard = c;
@@ -199,7 +202,70 @@ static void free_graveyard(server *s) {
     }
 }
 
-static int out_append(conn *c, const char *data, size_t n) {
+/* Wakes a loop: its eventfd (jobs, new connections, the shutdown). */
+static void poke(server *s) {
+    uint64_t one = 1;
+    ssize_t n = write(s->event_fd, &one, sizeof one);
+    (void)n; /* a failed write leaves the counter readable anyway */
+}
+
+static void link_conn(server *s, conn *c) {
+    c->prev = NULL;
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    s->nconns++;
+}
+
+/* Watches a new connection on this loop; 0, or -1 when epoll refused it
+ * (then it is closed). */
+static int watch_conn(server *s, conn *c) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+    ev.data.ptr = c;
+    if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0) {
+        link_conn(s, c);
+        timer_update(s, c);
+        return 0;
+    }
+    close(c->fd);
+    free(c);
+    atomic_fetch_sub(&s->sh->nconns, 1);
+    return -1;
+}
+
+void serve_adopt(server *s, conn *c) {
+    atomic_fetch_add(&s->sh->nconns, 1);
+    server *to = &s->sh->loops[s->sh->next_loop++ % s->sh->nloops];
+    if (to == s) {
+        watch_conn(s, c);
+        return;
+    }
+    pthread_mutex_lock(&to->inbox_mu);
+    int was_empty = to->inbox == NULL;
+    c->next = to->inbox;
+    to->inbox = c;
+    pthread_mutex_unlock(&to->inbox_mu);
+    if (was_empty)
+        poke(to);
+}
+
+/* Takes the connections loop 0 gave this loop. */
+static void adopt_inbox(server *s) {
+    pthread_mutex_lock(&s->inbox_mu);
+    conn *list = s->inbox;
+    s->inbox = NULL;
+    pthread_mutex_unlock(&s->inbox_mu);
+    for (conn *c = list, *next; c; c = next) {
+        next = c->next;
+        if (watch_conn(s, c) == 0 && s->stopping)
+            conn_close(s, c);
+    }
+}
+
+int out_append(conn *c, const char *data, size_t n) {
     if (c->out_off > 0 && c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
     if (c->out_cap - c->out_len < n) {
@@ -291,100 +357,6 @@ static void conn_flush(server *s, conn *c) {
     }
     if (c->close_after_write && !c->lingering)
         linger_or_close(s, c);
-}
-
-/* Counts an answered request (metrics, access log) and logs an error one. */
-static void account(server *s, conn *c, int status, size_t body_len, const char *log_msg) {
-    uint64_t latency = (uint64_t)(now_ns() - c->started_ns);
-    metrics_request(&s->metrics, c->route, status, latency);
-    access_log_record(c->peer, c->what, status, c->head_only ? 0 : body_len, latency, c->key_name,
-                      c->forwarded);
-    strcpy(c->key_name, "-"); /* the next request's own, once dispatched */
-    strcpy(c->forwarded, "-");
-    count(&s->requests, 1);
-    if (status >= 400) {
-        count(&s->errors, 1);
-        serve_log("%s \"%s\" %d: %s", c->peer, c->what, status, log_msg ? log_msg : "");
-    }
-}
-
-/* Queues a complete response: its head is written into the room the
- * writer keeps in front of the body, and when nothing else waits to be
- * sent the connection takes the writer's buffer as its output, so an answer
- * (up to tens of megabytes for a large batch) is never copied. Otherwise,
- * or for a HEAD request, head and body are appended. `log_msg` is logged
- * for error statuses. */
-void respond_typed(server *s, conn *c, int status, json_writer *w, const char *content_type,
-                   const char *extra_headers, const char *log_msg) {
-    int keep = c->keep_alive && !c->close_after_write && !s->stopping;
-    size_t body_len;
-    const char *body = json_writer_text(w, &body_len);
-    char head[SERVE_HEAD_ROOM];
-    size_t head_len = body ? http_format_head_typed(head, sizeof head, status, content_type,
-                                                    body_len, keep, extra_headers)
-                           : 0;
-    if (head_len > 0 && !c->head_only && c->out_off == c->out_len) {
-        free(c->out);
-        c->out = w->data;
-        c->out_cap = w->cap;
-        c->out_off = w->start - head_len;
-        c->out_len = w->len;
-        memcpy(c->out + c->out_off, head, head_len);
-        w->data = NULL; /* the connection owns it now */
-    } else if (head_len == 0 || out_append(c, head, head_len) != 0 ||
-               (!c->head_only && out_append(c, body, body_len) != 0)) {
-        serve_log("%s \"%s\": out of memory while answering; connection closed", c->peer, c->what);
-        conn_close(s, c);
-        return;
-    }
-    if (!keep)
-        c->close_after_write = 1;
-    account(s, c, status, body_len, log_msg);
-}
-
-void respond(server *s, conn *c, int status, json_writer *w, const char *extra_headers,
-             const char *log_msg) {
-    respond_typed(s, c, status, w, NULL, extra_headers, log_msg);
-}
-
-void respond_error(server *s, conn *c, int status, const char *message, const char *extra_headers) {
-    json_writer w;
-    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
-    api_write_error(&w, status, message);
-    respond(s, c, status, &w, extra_headers, message);
-    json_writer_free(&w);
-}
-
-void respond_error_at(server *s, conn *c, const api_error *e) {
-    json_writer w;
-    json_writer_init(&w, 0, SERVE_HEAD_ROOM);
-    api_write_error_at(&w, e);
-    respond(s, c, e->status, &w, NULL, e->message);
-    json_writer_free(&w);
-}
-
-/* The request's body for a job: when the request is all the connection has
- * buffered (no pipelined request behind it, the usual case), the input
- * buffer itself goes to the job and the connection starts a new one;
- * otherwise the body is copied. 0 when the input is consumed. */
-serve_job *take_body(conn *c, int batch, const http_request *req) {
-    size_t total = req->head_len + (size_t)req->content_length;
-    if (c->in_len == total) {
-        serve_job *j = serve_job_new(c, batch, c->in, c->in + req->head_len, req->content_length);
-        if (j) {
-            c->in = NULL;
-            c->in_len = c->in_cap = 0;
-        }
-        return j;
-    }
-    char *copy = malloc(req->content_length + 1);
-    if (copy == NULL)
-        return NULL;
-    memcpy(copy, c->in + req->head_len, req->content_length);
-    serve_job *j = serve_job_new(c, batch, copy, copy, req->content_length);
-    if (j == NULL)
-        free(copy);
-    return j;
 }
 
 static void consume_input(conn *c, size_t n) {
@@ -596,16 +568,15 @@ static void complete_jobs(server *s, serve_job *done) {
             }
         }
         s->jobs_out--;
-        count(&s->metrics.queries, j->queries);
-        if (j->status == 200 && (c->route == API_SEARCH || c->route == API_SEARCH_BATCH))
-            count(&s->metrics.searches, 1);
+        atomic_fetch_sub(&s->sh->jobs_out, 1);
         if (c->closed) {
+            count(&s->metrics->queries, j->queries);
             if (c->held_fd > 0)
                 close(c->held_fd);
             c->grave_next = s->graveyard;
             s->graveyard = c;
         } else {
-            respond(s, c, j->status, &j->resp, j->extra_headers, j->error);
+            respond_job(s, c, j);
             if (!c->closed)
                 conn_service(s, c);
         }
@@ -613,13 +584,19 @@ static void complete_jobs(server *s, serve_job *done) {
     }
 }
 
+static void begin_shutdown(server *s, const char *why);
+static void adopt_inbox(server *s);
+
+/* The loop's eventfd: finished jobs, connections from loop 0, or the
+ * shutdown that loop 0 began. */
 static void handle_completions(server *s) {
     uint64_t v;
     ssize_t n = read(s->event_fd, &v, sizeof v);
     (void)n;
-    complete_jobs(s, workers_take_done(&s->pool));
-    if (s->write_workers_started)
-        complete_jobs(s, workers_take_done(&s->write_pool));
+    adopt_inbox(s);
+    complete_jobs(s, completion_box_take(&s->box));
+    if (atomic_load(&s->sh->stop))
+        begin_shutdown(s, s->id == 0 ? "an event loop failed" : NULL);
 }
 
 /* Whether a client whose answer waits took bytes since its deadline
@@ -639,7 +616,7 @@ static void expire_timers(server *s) {
         timer_kind kind = c->timer;
         timer_remove(s, c);
         if (kind == TIMER_REQUEST) {
-            count(&s->metrics.timeouts, 1);
+            count(&s->metrics->timeouts, 1);
             snprintf(c->what, sizeof c->what, "-");
             c->route = API_UNROUTED;
             c->started_ns = now_ns();
@@ -651,23 +628,31 @@ static void expire_timers(server *s) {
             timer_start(s, c, TIMER_WRITE); /* progress the kernel saw: wait again */
             continue;
         } else if (kind == TIMER_WRITE) {
-            count(&s->metrics.timeouts, 1);
+            count(&s->metrics->timeouts, 1);
             serve_log("%s: client did not read its response in time; connection closed", c->peer);
         }
         conn_close(s, c); /* idle connections go silently */
     }
 }
 
+/* Loop 0 (why: the signal) closes the listener and tells the other loops,
+ * which then come here with why NULL. */
 static void begin_shutdown(server *s, const char *why) {
     if (s->stopping)
         return;
     s->stopping = 1;
-    workers_stop_searches(&s->pool);
     s->stop_deadline_ms = now_ms() + (s->cfg->timeout_ms > 1000 ? s->cfg->timeout_ms : 1000);
-    serve_log("%s: stopping; finishing %u request(s) in flight", why, s->jobs_out);
-    epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
-    close(s->listen_fd);
-    s->listen_fd = -1;
+    if (s->id == 0) {
+        workers_stop_searches(s->pool);
+        serve_log("%s: stopping; finishing %u request(s) in flight", why,
+                  atomic_load(&s->sh->jobs_out));
+        epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+        close(s->listen_fd);
+        s->listen_fd = -1;
+        atomic_store(&s->sh->stop, 1);
+        for (unsigned i = 1; i < s->sh->nloops; i++)
+            poke(&s->sh->loops[i]);
+    }
     for (conn *c = s->conns, *next; c; c = next) {
         next = c->next;
         if (c->in_flight)
@@ -693,7 +678,7 @@ static void handle_signal(server *s) {
     }
     if (si.ssi_signo == SIGHUP) {
         dispatch_load_keys(s);
-        int rc = s->stopping ? -1 : slot_request_reload(&s->slot, NULL, NULL);
+        int rc = s->stopping ? -1 : slot_request_reload(s->slot, NULL, NULL);
         if (rc == 0)
             serve_log("SIGHUP: loading the index file again");
         else if (rc == -2)
@@ -736,10 +721,12 @@ static void event_loop(server *s) {
         int n = epoll_wait(s->epfd, events, MAX_EVENTS, wait_timeout(s));
         if (n < 0 && errno != EINTR) {
             serve_log("epoll_wait: %s", strerror(errno));
-            begin_shutdown(s, "epoll failure");
+            if (s->id == 0)
+                begin_shutdown(s, "epoll failure");
+            else
+                atomic_store(&s->sh->stop, 1), poke(&s->sh->loops[0]);
             n = 0;
         }
-        s->quiet = n == 1;
         for (int i = 0; i < n; i++) {
             void *tag = events[i].data.ptr;
             if (tag == &s->listen_fd)
@@ -749,7 +736,7 @@ static void event_loop(server *s) {
             else if (tag == &s->signal_fd)
                 handle_signal(s);
             else if (tag == &s->inotify_fd)
-                slot_handle_inotify(&s->slot);
+                slot_handle_inotify(s->slot);
             else
                 handle_conn_event(s, tag, events[i].events);
         }
@@ -757,9 +744,9 @@ static void event_loop(server *s) {
         if (s->stopping && now_ms() >= s->stop_deadline_ms)
             while (s->conns)
                 conn_close(s, s->conns); /* in-flight jobs still return and are freed */
-        if (s->spare_fd < 0)
+        if (s->id == 0 && s->spare_fd < 0)
             s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-        if (s->accept_paused && s->nconns < s->cfg->max_connections)
+        if (s->accept_paused && atomic_load(&s->sh->nconns) < s->cfg->max_connections)
             accept_all(s);
         free_graveyard(s);
     }
@@ -777,12 +764,12 @@ static int watch(server *s, int fd, int *tag) {
 
 static void log_startup(server *s, unsigned port) {
     const serve_config *cfg = s->cfg;
-    served_index *x = slot_acquire(&s->slot);
+    served_index *x = slot_acquire(s->slot);
     vw_stats info = served_index_stats(x);
     slot_release(x);
     /* Before the "listening" line, which clients and tests wait for: by
      * then the warning is in the log. */
-    if (cfg->data_dir && s->keys == NULL && !listener_is_loopback(s))
+    if (cfg->data_dir && cfg->api_keys == NULL && !listener_is_loopback(s))
         serve_log("warning: writes are open to every client that can reach %s: no --api-keys",
                   cfg->host);
     int v6 = strchr(cfg->host, ':') != NULL;
@@ -798,7 +785,7 @@ static void log_startup(server *s, unsigned port) {
               cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");
 }
 
-static void server_close_fds(server *s) {
+static void loop_close_fds(server *s) {
     int *fds[] = {&s->listen_fd, &s->event_fd, &s->signal_fd, &s->epfd, &s->spare_fd};
     for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
         if (*fds[i] >= 0)
@@ -807,74 +794,159 @@ static void server_close_fds(server *s) {
     }
 }
 
-/* Descriptors, listener and threads; 0 when everything is ready. */
-static int server_start(server *s, unsigned *port, const sigset_t *stop) {
+/* The state and descriptors of loop `id`; 0, or -1 after logging why. */
+static int loop_open(serve_shared *sh, unsigned id, serve_writes *writes) {
+    server *s = &sh->loops[id];
+    s->sh = sh;
+    s->id = id;
+    s->slot = &sh->slot;
+    s->cfg = sh->cfg;
+    s->pool = &sh->pool;
+    s->write_pool = &sh->write_pool;
+    s->writes = writes;
+    s->metrics = &sh->metrics;
+    s->requests = &sh->requests;
+    s->errors = &sh->errors;
+    s->listen_fd = s->signal_fd = s->inotify_fd = s->spare_fd = -1;
+    s->started_ms = now_ms();
     s->epfd = epoll_create1(EPOLL_CLOEXEC);
     s->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    completion_box_init(&s->box, s->event_fd);
+    pthread_mutex_init(&s->inbox_mu, NULL);
+    if (s->epfd < 0 || s->event_fd < 0 || watch(s, s->event_fd, &s->event_fd) != 0) {
+        serve_log("cannot set up an event loop: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void loop_close(server *s) {
+    free_graveyard(s);
+    for (conn *c = s->inbox, *next; c; c = next) { /* given, never taken */
+        next = c->next;
+        close(c->fd);
+        free(c);
+    }
+    completion_box_destroy(&s->box);
+    pthread_mutex_destroy(&s->inbox_mu);
+    loop_close_fds(s);
+}
+
+static void *loop_main(void *arg) {
+    event_loop(arg);
+    return NULL;
+}
+
+/* Loop 0's descriptors (listener, signals, inotify), the workers and the
+ * other loops' threads; 0 when everything is ready. */
+static int server_start(serve_shared *sh, unsigned *port, const sigset_t *stop) {
+    server *s = &sh->loops[0];
     s->signal_fd = signalfd(-1, stop, SFD_NONBLOCK | SFD_CLOEXEC);
     s->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (s->epfd < 0 || s->event_fd < 0 || s->signal_fd < 0) {
+    if (s->signal_fd < 0) {
         serve_log("cannot set up the event loop: %s", strerror(errno));
         return -1;
     }
-    s->inotify_fd = s->slot.inotify_fd;
+    s->inotify_fd = sh->slot.inotify_fd;
     if (open_listener(s, port) != 0 || watch(s, s->listen_fd, &s->listen_fd) != 0 ||
-        watch(s, s->event_fd, &s->event_fd) != 0 || watch(s, s->signal_fd, &s->signal_fd) != 0 ||
+        watch(s, s->signal_fd, &s->signal_fd) != 0 ||
         (s->inotify_fd >= 0 && watch(s, s->inotify_fd, &s->inotify_fd) != 0))
         return -1;
-    s->workers_started = 1;
-    if (workers_start(&s->pool, &s->slot, s->cfg, s->event_fd, s->cfg->threads, s->writes) != 0)
+    sh->workers_started = 1;
+    if (workers_start(&sh->pool, &sh->slot, sh->cfg, sh->cfg->threads, s->writes) != 0)
         return -1;
-    if (!s->writes)
-        return 0;
-    s->write_workers_started = 1;
-    return workers_start(&s->write_pool, &s->slot, s->cfg, s->event_fd, s->cfg->write_threads,
-                         s->writes);
+    if (s->writes) {
+        sh->write_workers_started = 1;
+        if (workers_start(&sh->write_pool, &sh->slot, sh->cfg, sh->cfg->write_threads, s->writes) !=
+            0)
+            return -1;
+    }
+    for (unsigned i = 1; i < sh->nloops; i++) {
+        int rc = pthread_create(&sh->loops[i].thread, NULL, loop_main, &sh->loops[i]);
+        if (rc != 0) {
+            serve_log("cannot start an event loop thread: %s", strerror(rc));
+            return -1;
+        }
+        sh->started_loops++;
+    }
+    return 0;
+}
+
+/* Loop 0 is done: the others stop too, then the workers. */
+static void server_stop(serve_shared *sh) {
+    atomic_store(&sh->stop, 1);
+    for (unsigned i = 1; i <= sh->started_loops; i++) {
+        poke(&sh->loops[i]);
+        pthread_join(sh->loops[i].thread, NULL);
+    }
+    if (sh->workers_started)
+        workers_stop(&sh->pool);
+    if (sh->write_workers_started)
+        workers_stop(&sh->write_pool);
+}
+
+/* Everything before the loops: access log, write side, slot, keys, the
+ * loops' state; 0 when ready, else 1 after logging why. */
+static int server_open(serve_shared *sh, served_index *initial, serve_writes **writes) {
+    char err[512];
+    if (sh->cfg->access_log && access_log_open(sh->cfg->access_log, err, sizeof err) != 0) {
+        serve_log("%s", err);
+        served_index_free(initial);
+        return 1;
+    }
+    if (sh->cfg->store && !(*writes = writes_start(sh->cfg->store, sh->cfg->snapshot_interval_s,
+                                                   sh->cfg->snapshot_log_bytes))) {
+        serve_log("cannot start the snapshot thread");
+        served_index_free(initial);
+        return 1;
+    }
+    sh->nloops = sh->cfg->threads ? sh->cfg->threads : 1;
+    sh->loops = calloc(sh->nloops, sizeof *sh->loops);
+    if (sh->loops == NULL) {
+        serve_log("out of memory");
+        served_index_free(initial);
+        return 1;
+    }
+    for (unsigned i = 0; i < sh->nloops; i++)
+        if (loop_open(sh, i, *writes) != 0) {
+            served_index_free(initial);
+            return 1;
+        }
+    sh->slot_started = 1;
+    if (slot_start(&sh->slot, sh->cfg->load_flags, sh->cfg->metric, initial, reload_done,
+                   &sh->loops[0]) != 0)
+        return 1;
+    return dispatch_load_keys(&sh->loops[0]) == 0 ? 0 : 1;
 }
 
 int serve_run(served_index *initial, const serve_config *cfg, const sigset_t *stop_signals) {
-    static server srv; /* one per process; static keeps it off the stack */
-    server *s = &srv;
-    memset(s, 0, sizeof *s);
-    s->cfg = cfg;
-    s->listen_fd = s->event_fd = s->signal_fd = s->epfd = s->inotify_fd = s->spare_fd = -1;
-    s->started_ms = now_ms();
-    metrics_init(&s->metrics);
+    static serve_shared shared; /* one per process; static keeps it off the stack */
+    serve_shared *sh = &shared;
+    memset(sh, 0, sizeof *sh);
+    sh->cfg = cfg;
+    metrics_init(&sh->metrics);
+    pthread_rwlock_init(&sh->keys_lock, NULL);
     serve_log_start();
+    serve_writes *writes = NULL;
     unsigned port = 0;
-    int rc = 1;
-    char err[512];
-    if (cfg->access_log && access_log_open(cfg->access_log, err, sizeof err) != 0) {
-        serve_log("%s", err);
-        served_index_free(initial);
-        serve_log_stop();
-        return 1;
-    }
-    if (cfg->store && !(s->writes = writes_start(cfg->store, cfg->snapshot_interval_s,
-                                                 cfg->snapshot_log_bytes))) {
-        serve_log("cannot start the snapshot thread");
-        access_log_close();
-        served_index_free(initial);
-        serve_log_stop();
-        return 1;
-    }
-    int slotted = slot_start(&s->slot, cfg->load_flags, cfg->metric, initial, reload_done, s) == 0;
-    if (slotted && dispatch_load_keys(s) == 0 && server_start(s, &port, stop_signals) == 0) {
-        log_startup(s, port);
-        event_loop(s);
-        rc = 0;
+    int rc = server_open(sh, initial, &writes);
+    if (rc == 0 && server_start(sh, &port, stop_signals) == 0) {
+        log_startup(&sh->loops[0], port);
+        event_loop(&sh->loops[0]);
         serve_log("stopped after %llu requests (%llu errors)",
-                  (unsigned long long)load(&s->requests), (unsigned long long)load(&s->errors));
+                  (unsigned long long)load(&sh->requests), (unsigned long long)load(&sh->errors));
+    } else {
+        rc = 1;
     }
-    if (s->workers_started)
-        workers_stop(&s->pool);
-    if (s->write_workers_started)
-        workers_stop(&s->write_pool);
-    writes_stop(s->writes); /* after the write workers: a last snapshot */
-    slot_stop(&s->slot);
-    free_graveyard(s);
-    server_close_fds(s);
-    auth_free(s->keys);
+    server_stop(sh);
+    writes_stop(writes); /* after the write workers: a last snapshot */
+    if (sh->slot_started)
+        slot_stop(&sh->slot);
+    for (unsigned i = 0; sh->loops && i < sh->nloops; i++)
+        loop_close(&sh->loops[i]);
+    free(sh->loops);
+    auth_free(sh->keys);
+    pthread_rwlock_destroy(&sh->keys_lock);
     access_log_close();
     serve_log_stop();
     return rc;

@@ -22,11 +22,13 @@ static int64_t now_ms(void) {
 
 /* ------------------------------------------------------------------ jobs */
 
-serve_job *serve_job_new(void *conn, int batch, char *input, const char *body, size_t len) {
+serve_job *serve_job_new(void *conn, completion_box *box, int batch, char *input, const char *body,
+                         size_t len) {
     serve_job *j = calloc(1, sizeof *j);
     if (j == NULL)
         return NULL;
     j->conn = conn;
+    j->box = box;
     j->batch = batch;
     j->input = input;
     j->body = body;
@@ -225,7 +227,7 @@ static void run_answer(serve_job *j) {
 }
 
 /* A participant is done; the last one answers and hands the job back. */
-static void run_leave(worker_pool *p, serve_job *j) {
+static void run_leave(serve_job *j) {
     shared_run *r = j->run;
     if (atomic_fetch_sub(&r->participants, 1) != 1)
         return;
@@ -233,7 +235,8 @@ static void run_leave(worker_pool *p, serve_job *j) {
     slot_release(r->x);
     run_free(r);
     j->run = NULL;
-    workers_complete(p, j);
+    if (!j->inline_run)
+        workers_complete(j);
 }
 
 static int queue_helpers(worker_pool *p, serve_job *j, unsigned n);
@@ -287,7 +290,8 @@ static int run_parse(worker_pool *p, serve_job *j, served_index **x_out, api_sea
         return 0;
     }
     slot_release(x);
-    workers_complete(p, j);
+    if (!j->inline_run)
+        workers_complete(j);
     return -1;
 }
 
@@ -298,11 +302,12 @@ static void run_go(worker_pool *p, serve_job *j, served_index *x, api_search *re
         api_search_free(req);
         job_fail(j, 500, "out of memory", NULL);
         slot_release(x);
-        workers_complete(p, j);
+        if (!j->inline_run)
+            workers_complete(j);
         return;
     }
     run_work(p, j);
-    run_leave(p, j);
+    run_leave(j);
 }
 
 static void run_job(worker_ctx *w, serve_job *j) {
@@ -315,17 +320,19 @@ static void run_job(worker_ctx *w, serve_job *j) {
 int workers_run_inline(worker_pool *p, serve_job *j, uint64_t budget) {
     served_index *x;
     api_search req;
-    /* The event loop never waits: a write (which waits for its log sync)
-     * or a read of /vectors always goes to a worker. */
-    if (j->route != API_SEARCH && j->route != API_SEARCH_BATCH)
-        return workers_submit(p, j) == 0 ? 1 : -1;
+    /* The event loop never waits: a write (which waits for its log sync),
+     * a read of /vectors or a batch always goes to a worker. */
+    if (j->route != API_SEARCH)
+        return 1;
+    j->inline_run = 1;
     if (run_parse(p, j, &x, &req) != 0)
-        return 0;
+        return 0; /* answered: an error */
     uint64_t work = (uint64_t)req.nq * (req.ef > req.k ? req.ef : req.k);
     if (req.nq != 1 || work > budget) {
         api_search_free(&req);
         slot_release(x);
-        return workers_submit(p, j) == 0 ? 1 : -1;
+        j->inline_run = 0;
+        return 1;
     }
     run_go(p, j, x, &req);
     return 0;
@@ -365,19 +372,42 @@ static int queue_helpers(worker_pool *p, serve_job *j, unsigned n) {
     return (int)queued;
 }
 
-void workers_complete(worker_pool *p, serve_job *j) {
-    pthread_mutex_lock(&p->done_mu);
-    int was_empty = p->done == NULL;
-    j->next = p->done;
-    p->done = j;
-    pthread_mutex_unlock(&p->done_mu);
+void workers_complete(serve_job *j) {
+    completion_box *b = j->box;
+    pthread_mutex_lock(&b->mu);
+    int was_empty = b->done == NULL;
+    j->next = b->done;
+    b->done = j;
+    pthread_mutex_unlock(&b->mu);
     /* One wake-up per batch of completions: while the list is not empty,
      * the event loop has a wake-up coming and takes the whole list. */
     if (was_empty) {
         uint64_t one = 1;
-        ssize_t n = write(p->event_fd, &one, sizeof one);
+        ssize_t n = write(b->event_fd, &one, sizeof one);
         (void)n; /* the counter cannot overflow; a failed write leaves it readable anyway */
     }
+}
+
+void completion_box_init(completion_box *b, int event_fd) {
+    pthread_mutex_init(&b->mu, NULL);
+    b->done = NULL;
+    b->event_fd = event_fd;
+}
+
+serve_job *completion_box_take(completion_box *b) {
+    pthread_mutex_lock(&b->mu);
+    serve_job *list = b->done;
+    b->done = NULL;
+    pthread_mutex_unlock(&b->mu);
+    return list;
+}
+
+void completion_box_destroy(completion_box *b) {
+    for (serve_job *j = completion_box_take(b), *next; j; j = next) {
+        next = j->next;
+        serve_job_free(j);
+    }
+    pthread_mutex_destroy(&b->mu);
 }
 
 static void *worker_main(void *arg) {
@@ -386,7 +416,7 @@ static void *worker_main(void *arg) {
     for (queue_item it = queue_pop(p); it.job != NULL; it = queue_pop(p)) {
         if (it.helper) {
             run_work(p, it.job);
-            run_leave(p, it.job);
+            run_leave(it.job);
         } else {
             run_job(w, it.job);
         }
@@ -406,29 +436,19 @@ int workers_submit(worker_pool *p, serve_job *j) {
     return ok ? 0 : -1;
 }
 
-serve_job *workers_take_done(worker_pool *p) {
-    pthread_mutex_lock(&p->done_mu);
-    serve_job *list = p->done;
-    p->done = NULL;
-    pthread_mutex_unlock(&p->done_mu);
-    return list;
-}
-
 void workers_stop_searches(worker_pool *p) {
     atomic_store(&p->stop_searches, 1);
 }
 
-int workers_start(worker_pool *p, index_slot *slot, const serve_config *cfg, int event_fd,
-                  unsigned threads, serve_writes *writes) {
+int workers_start(worker_pool *p, index_slot *slot, const serve_config *cfg, unsigned threads,
+                  serve_writes *writes) {
     memset(p, 0, sizeof *p);
     p->slot = slot;
     p->cfg = cfg;
     p->writes = writes;
-    p->event_fd = event_fd;
     atomic_init(&p->stop_searches, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    pthread_mutex_init(&p->done_mu, NULL);
     p->cap = cfg->queue_depth;
     p->ring = calloc(p->cap, sizeof *p->ring);
     p->threads = calloc(threads, sizeof *p->threads);
@@ -457,13 +477,8 @@ void workers_stop(worker_pool *p) {
     pthread_mutex_unlock(&p->mu);
     for (unsigned i = 0; i < p->nthreads; i++)
         pthread_join(p->threads[i], NULL);
-    for (serve_job *j = workers_take_done(p), *next; j; j = next) {
-        next = j->next;
-        serve_job_free(j);
-    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
-    pthread_mutex_destroy(&p->done_mu);
     free(p->ring);
     free(p->threads);
     free(p->scratch);
