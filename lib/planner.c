@@ -332,8 +332,6 @@ static vw_status scan(const vw_index *ix, vw_scratch *s, const planner *p, const
             consider(ix, s, kc, q, k, (uint32_t)id, NULL);
         return VW_OK;
     }
-    if (!p->a)
-        return VW_OK; /* no attributes: nothing listed (scan_listed reads p->a) */
     rids r = {0};
     collect(p, 0, &r);
     if (!r.failed && r.n) /* none listed: p->a may be NULL (no attributes) */
