@@ -5,8 +5,8 @@
 // so the headers are hnswlib 0.8.0's, obtained as bench/README-hnswlib.md
 // says and given by -I (never committed here):
 //
-//   g++ -O3 -march=native -std=c++17 -I/tmp/hnswlib-0.8.0 -pthread \
-//       -o /tmp/hnsw_filter bench/hnsw_filter.cpp
+//   g++ -O3 -march=native -std=c++17 -I/tmp/hnswlib-0.8.0 -pthread -o /tmp/hnsw_filter
+//   bench/hnsw_filter.cpp
 //
 //   hnsw_filter build  <base.fvecs> <index_out> <M> <efC> <threads>
 //   hnsw_filter search <index> <query.fvecs> <mask> <truth.ivecs> <ef,ef,...> [target]
@@ -16,7 +16,7 @@
 // every query once per ef, one thread, no warm-up, and prints one line per
 // ef: "ef=E recall R qps Q nonmatching X"; it stops after the first ef whose
 // recall reaches target (default 0.95).
-#include <hnswlib/hnswlib.h>
+#include "hnsw_common.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -32,28 +32,6 @@ namespace {
 [[noreturn]] void die(const char *what, const char *path) {
     fprintf(stderr, "hnsw_filter: %s: %s\n", path, what);
     exit(1);
-}
-
-// TEXMEX .fvecs / .ivecs: per row an int32 dimension, then its values.
-std::vector<float> read_vecs(const char *path, int &dim, size_t &n) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        die("cannot open", path);
-    std::vector<float> out;
-    int32_t d;
-    n = 0;
-    while (fread(&d, 4, 1, f) == 1) {
-        if (d <= 0 || (n && d != dim))
-            die("bad row dimension", path);
-        dim = d;
-        size_t at = out.size();
-        out.resize(at + d);
-        if (fread(out.data() + at, 4, d, f) != (size_t)d)
-            die("truncated row", path);
-        n++;
-    }
-    fclose(f);
-    return out;
 }
 
 std::vector<unsigned char> read_bytes(const char *path) {
@@ -87,17 +65,8 @@ int build(char **argv) {
     std::vector<float> base = read_vecs(argv[2], dim, n);
     hnswlib::L2Space space(dim);
     hnswlib::HierarchicalNSW<float> idx(&space, n, atoi(argv[4]), atoi(argv[5]), 100);
-    int threads = atoi(argv[6]) > 0 ? atoi(argv[6]) : 1;
     auto t0 = std::chrono::steady_clock::now();
-    idx.addPoint(base.data(), 0);
-    std::vector<std::thread> ts;
-    for (int t = 0; t < threads; t++)
-        ts.emplace_back([&, t] {
-            for (size_t i = 1 + t; i < n; i += threads)
-                idx.addPoint(base.data() + i * dim, i);
-        });
-    for (auto &t : ts)
-        t.join();
+    add_all(idx, base, n, dim, atoi(argv[6]));
     double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     idx.saveIndex(argv[3]);
     printf("built %zu x %d in %.1f s\n", n, dim, s);

@@ -6,15 +6,14 @@
 //   hnsw_profile search <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <nq>
 //
 // search runs the first <nq> queries once each per ef, one at a time, no
-// warm-up, and prints recall@10 and QPS (one pass, the searches alone); built with -DHNSW_COUNT it also prints per
-// query: distances computed (a counting wrapper around hnswlib's own L2
-// kernel), hops (hnswlib's metric_hops: lists read), list ids read
-// (metric_distance_computations, which adds each list's length), and the
-// bytes those imply. Without -DHNSW_COUNT the search runs hnswlib's kernel
-// directly, for callgrind (--toggle-collect='*searchKnn*').
+// warm-up, and prints recall@10 and QPS (one pass, the searches alone); built with -DHNSW_COUNT it
+// also prints per query: distances computed (a counting wrapper around hnswlib's own L2 kernel),
+// hops (hnswlib's metric_hops: lists read), list ids read (metric_distance_computations, which adds
+// each list's length), and the bytes those imply. Without -DHNSW_COUNT the search runs hnswlib's
+// kernel directly, for callgrind (--toggle-collect='*searchKnn*').
 //
 //   g++ -O3 -march=native -fopenmp -o /tmp/hnsw_profile bench/hnsw_profile.cpp
-#include <hnswlib/hnswlib.h>
+#include "hnsw_common.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -24,27 +23,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-static std::vector<float> read_vecs(const char *path, int &dim, size_t &n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
-    std::vector<float> out;
-    int32_t d;
-    n = 0;
-    while (fread(&d, 4, 1, f) == 1) {
-        dim = d;
-        size_t at = out.size();
-        out.resize(at + d);
-        if (fread(out.data() + at, 4, d, f) != (size_t)d)
-            exit(1);
-        n++;
-    }
-    fclose(f);
-    return out;
-}
 
 #ifdef HNSW_COUNT
 static hnswlib::DISTFUNC<float> real_dist;
@@ -59,7 +37,9 @@ class CountingL2 : public hnswlib::L2Space {
     explicit CountingL2(size_t dim) : hnswlib::L2Space(dim) {
         real_dist = hnswlib::L2Space::get_dist_func();
     }
-    hnswlib::DISTFUNC<float> get_dist_func() override { return counting_dist; }
+    hnswlib::DISTFUNC<float> get_dist_func() override {
+        return counting_dist;
+    }
 };
 typedef CountingL2 Space;
 #else
@@ -72,16 +52,7 @@ static int build(char **argv) {
     std::vector<float> base = read_vecs(argv[2], dim, n);
     hnswlib::L2Space space(dim);
     hnswlib::HierarchicalNSW<float> idx(&space, n, atoi(argv[4]), atoi(argv[5]));
-    int threads = atoi(argv[6]);
-    idx.addPoint(base.data(), 0);
-    std::vector<std::thread> ts;
-    for (int t = 0; t < threads; t++)
-        ts.emplace_back([&, t] {
-            for (size_t i = 1 + t; i < n; i += threads)
-                idx.addPoint(base.data() + i * dim, i);
-        });
-    for (auto &t : ts)
-        t.join();
+    add_all(idx, base, n, dim, atoi(argv[6]));
     idx.saveIndex(argv[3]);
     return 0;
 }
@@ -126,7 +97,8 @@ static int search(char **argv) {
         double s = std::chrono::duration<double>(t1 - t0).count();
         printf("ef=%zu recall@10 %.4f qps %.0f\n", ef, hit / (10.0 * nq), nq / s);
 #ifdef HNSW_COUNT
-        double hops = (double)idx.metric_hops / nq, ids = (double)idx.metric_distance_computations / nq;
+        double hops = (double)idx.metric_hops / nq,
+               ids = (double)idx.metric_distance_computations / nq;
         printf("counts ef=%zu per query: distances %.1f hops %.1f ids_read %.1f vec_bytes %.0f "
                "link_bytes %.0f\n",
                ef, (double)n_dist / nq, hops, ids, (double)n_dist / nq * dim * 4, 4 * (hops + ids));

@@ -334,7 +334,7 @@ static vw_status scan(const vw_index *ix, vw_scratch *s, const planner *p, const
     }
     rids r = {0};
     collect(p, 0, &r);
-    if (!r.failed)
+    if (!r.failed && r.n) /* none listed: p->a may be NULL (no attributes) */
         scan_listed(ix, s, p, kc, q, k, &r, slots);
     free(r.v);
     return r.failed ? vw_fail(VW_ERR_NOMEM, "filter candidates") : VW_OK;

@@ -13,7 +13,10 @@
  *      written; a .npy body is 415 naming NDJSON; a JSON body over the
  *      router's --max-body is 413 while a larger NDJSON body is split;
  *   4. a filter passes through /search and /search/batch: the merged answer
- *      is the exact top-k of the matching rows.
+ *      is the exact top-k of the matching rows;
+ *   5. attributes written through both routes (split with their ids, or in
+ *      their lines) are found by a filter through the router; a bad one is
+ *      refused at the client's position.
  * (A shard killed in the middle of bulk loads: test_cluster_failover.)
  * Skipped (77) without nginx and its njs module.
  *
@@ -206,6 +209,97 @@ static void check_refused_bodies(unsigned router, const cl_shard *shards) {
     CHECK(cl_has_vector(router, 40399, DIM, fill_vector) == 1);
 }
 
+/* The ids a filtered search for {"tag": tag} finds (k 64, so all of them),
+ * as a count; each must be in want[0..n). */
+static int tagged(unsigned router, const char *tag, const uint64_t *want, size_t n) {
+    char body[512];
+    snprintf(body, sizeof body,
+             "{\"query_vector\":[0,0,0,0,0,0,0,0],\"k\":64,\"ef_search\":1000,\"filter\":"
+             "{\"must\":[{\"key\":\"tag\",\"match\":{\"value\":\"%s\"}}]}}",
+             tag);
+    sv_response r;
+    uint64_t got[64];
+    float d[64];
+    int found = cl_request(router, "POST", "/search", body, &r) == 200
+                    ? sv_parse_result(r.body, got, d, 64, NULL)
+                    : -1;
+    for (int i = 0; i < found; i++) {
+        size_t j = 0;
+        while (j < n && want[j] != got[i])
+            j++;
+        if (j == n) {
+            fprintf(stderr, "tag %s: %llu found, never written with it\n", tag,
+                    (unsigned long long)got[i]);
+            check_failures++;
+        }
+    }
+    sv_response_free(&r);
+    return found;
+}
+
+/* 5. Attributes through both write routes: split with their ids (JSON) or
+ * inside their lines (NDJSON, a nested "id" in them no id), found by a
+ * filter through the router; a bad object's 422 at the client's position. */
+static void check_attributes(unsigned router) {
+    enum { N = 24 };
+    uint64_t a[N], b[N], json_tagged[N];
+    size_t nj = 0;
+    for (int i = 0; i < N; i++) {
+        a[i] = 50000 + (uint64_t)i * 7;
+        b[i] = 60000 + (uint64_t)i * 7;
+        if (i != 3)
+            json_tagged[nj++] = a[i];
+    }
+    char *json = cl_write_body(a, N, DIM, fill_vector);
+    size_t len = strlen(json) - 1, cap = len + N * 32 + 64;
+    json = realloc(json, cap);
+    len += (size_t)snprintf(json + len, cap - len, ",\"attributes\":[");
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(json + len, cap - len, i == 3 ? "%snull" : "%s{\"tag\":\"json\"}",
+                                i ? "," : "");
+    snprintf(json + len, cap - len, "]}");
+    sv_response r;
+    CHECK(cl_request(router, "POST", "/vectors", json, &r) == 200);
+    sv_response_free(&r);
+    char *nd = cl_ndjson_body(b, N, DIM, fill_vector), *out = malloc(strlen(nd) * 2);
+    const char *line = nd;
+    len = 0;
+    for (int i = 0; i < N; i++) { /* {"attributes":{...},"vector":[...],"id":N} */
+        const char *vec = strstr(line, "\"vector\":"), *nl = strchr(line, '\n');
+        len += (size_t)sprintf(
+            out + len, "{\"attributes\":{\"id\":\"x\",\"tag\":\"ndjson\"},%.*s,\"id\":%llu}\n",
+            (int)(nl - 1 - vec), vec, (unsigned long long)b[i]);
+        line = nl + 1;
+    }
+    CHECK(cl_post_typed(router, "application/x-ndjson", out, len, &r) == 200);
+    CHECK(r.body && strcmp(r.body, "{\"upserted\":24}") == 0);
+    sv_response_free(&r);
+    CHECK(tagged(router, "json", json_tagged, nj) == (int)nj);
+    CHECK(tagged(router, "ndjson", b, N) == N);
+    CHECK(cl_request(router, "GET", "/vectors/50035", NULL, &r) == 200);
+    CHECK(r.body && strstr(r.body, "\"attributes\":{\"tag\":\"json\"}"));
+    sv_response_free(&r);
+    /* Three ids on three shards, the last one's attributes refused: its
+     * shard's loc ["body","attributes",0] is the client's 2. */
+    uint64_t c[3] = {70000, 70000, 70000};
+    for (unsigned k = 0; k < 3; k++)
+        while (vw_shard_of(c[k], SHARDS) != k)
+            c[k]++;
+    char bad[512], failed[64];
+    snprintf(bad, sizeof bad,
+             "{\"ids\":[%llu,%llu,%llu],\"vectors\":[[0,0,0,0,0,0,0,1],[0,0,0,0,0,0,0,2],"
+             "[0,0,0,0,0,0,0,3]],\"attributes\":[null,null,{\"a\":{\"b\":1}}]}",
+             (unsigned long long)c[0], (unsigned long long)c[1], (unsigned long long)c[2]);
+    snprintf(failed, sizeof failed, "\"failed_ids\":[%llu]", (unsigned long long)c[2]);
+    CHECK(cl_request(router, "POST", "/vectors", bad, &r) == 422);
+    CHECK(r.body && strstr(r.body, "\"loc\":[\"body\",\"attributes\",2]") &&
+          strstr(r.body, failed));
+    sv_response_free(&r);
+    free(json);
+    free(nd);
+    free(out);
+}
+
 /* The exact k nearest odd labels of the COUNT rows for one query. */
 static void exact_odd(const float *rows, const float *q, uint64_t *want) {
     float odd[COUNT / 2 * DIM];
@@ -283,6 +377,7 @@ int main(int argc, char **argv) {
         check_split(router.port, shards);
         check_refused_record(router.port, shards);
         check_refused_bodies(router.port, shards);
+        check_attributes(router.port);
     } else {
         check_failures++;
     }

@@ -230,6 +230,28 @@ static void check_rule(const vw_index *ix, uint32_t m) {
     }
 }
 
+/* An index without attributes: a filter on a field matches nothing and the
+ * search answers no result (the scan lists no candidate; it used to read
+ * the absent attribute store). */
+static void check_no_attributes(void) {
+    vw_params p;
+    vw_params_default(&p, DIM);
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    CHECK_OK(vw_index_add_batch(ix, base, NULL, 100, 1, NULL, NULL));
+    vw_filter *f = NULL;
+    CHECK_OK(vw_filter_parse(cases[0].json, strlen(cases[0].json), &f));
+    vw_search_options o;
+    vw_search_options_default(&o);
+    o.where = f;
+    uint64_t labels[K];
+    uint32_t found = 99;
+    CHECK_OK(vw_index_search_ex(ix, queries, K, &o, labels, NULL, &found));
+    CHECK(found == 0);
+    vw_filter_free(f);
+    vw_index_free(ix);
+}
+
 static vw_index *build(void) {
     vw_params p;
     vw_params_default(&p, DIM);
@@ -324,6 +346,7 @@ static void test_files(vw_index *ix, const char *dir) {
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : ".";
     make_data();
+    check_no_attributes();
     vw_index *ix = build();
     unsigned paths = check_cases(ix, "built");
     CHECK(paths == 3); /* both the scan and the walk were taken */

@@ -295,6 +295,34 @@ static void version2_log_replays(void) {
     free(log);
 }
 
+/* A store whose index has no attributes yet (a fresh server) answers a
+ * filtered search with nothing, and then with what a write gave it. */
+static void filter_before_any_attributes(void) {
+    char plain[160], sub[160];
+    snprintf(plain, sizeof plain, "%s/plain.vwi", dir);
+    snprintf(sub, sizeof sub, "%s/plain", dir);
+    vw_params p;
+    vw_params_default(&p, DIM);
+    vw_index *ix = NULL;
+    CHECK_OK(vw_index_create(&p, &ix));
+    for (uint64_t l = 0; l < 30; l++) {
+        float v[DIM];
+        vec_for(l, 0, v);
+        CHECK_OK(vw_index_add(ix, v, l));
+    }
+    CHECK_OK(vw_index_save(ix, plain));
+    vw_index_free(ix);
+    vw_store *s = NULL;
+    CHECK_OK(vw_store_open(sub, plain, &s));
+    if (!s)
+        return;
+    const char *red = "{\"must\":[{\"key\":\"color\",\"match\":{\"value\":\"red\"}}]}";
+    CHECK(matching(s, red) == 0);
+    CHECK_OK(put(s, 7, 1, "{\"color\":\"red\"}"));
+    CHECK(matching(s, red) == BIT(7));
+    vw_store_close(s);
+}
+
 int main(void) {
     if (tu_tempdir(dir, "vw_store_attrs") != 0)
         return 1;
@@ -305,6 +333,7 @@ int main(void) {
     bad_attributes_are_refused_before_the_log();
     torn_and_damaged_attribute_records();
     version2_log_replays();
+    filter_before_any_attributes();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

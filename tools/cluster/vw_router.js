@@ -195,7 +195,9 @@ function mergeOne(lists, k) {
         for (var i = 0; i < l.indices.length; i++)
             all.push({id: l.indices[i], text: l.distances[i], d: parseFloat(l.distances[i])});
     }
-    all.sort(function(a, b) { return a.d - b.d || compareIds(a.id, b.id); });
+    all.sort(function(a, b) {
+        return a.d - b.d || compareIds(a.id, b.id);
+    });
     var ids = [], ds = [];
     for (var j = 0; j < all.length && j < k; j++) {
         ids.push(all[j].id);
@@ -428,8 +430,8 @@ function durabilityMembers(entries, down) {
         durable: durable.length,
         total: entries.length,
         text: ',"upserted":' + durable.length + ',"durable_ids":[' + durable.join(',') +
-                  '],"failed_ids":[' + failed.join(',') + '],"missing_shards":[' +
-                  down.join(',') + ']'
+                  '],"failed_ids":[' + failed.join(',') + '],"missing_shards":[' + down.join(',') +
+                  ']'
     };
 }
 
@@ -448,9 +450,10 @@ function answerFailedWrite(r, refused, error, down, d) {
         passOn(r, refused);
     } else {
         sendError(r, 503,
-                  downMessage(down, shardCount(r), d.durable + ' of ' + d.total +
-                                                       ' vectors are durable (durable_ids); ' +
-                                                       'send failed_ids again'),
+                  downMessage(down, shardCount(r),
+                              d.durable + ' of ' + d.total +
+                                  ' vectors are durable (durable_ids); ' +
+                                  'send failed_ids again'),
                   d.text);
     }
 }
@@ -483,7 +486,9 @@ function sendParts(r, parts, body) {
         sent.push(s);
         all.push(r.subrequest('/_vw/' + s + '/vectors', {method: 'POST', body: body(parts[s])}));
     }
-    return Promise.all(all).then(function(replies) { return {sent: sent, replies: replies}; });
+    return Promise.all(all).then(function(replies) {
+        return {sent: sent, replies: replies};
+    });
 }
 
 function allAcknowledged(replies) {
@@ -604,10 +609,11 @@ function answerPartialBulk(r, parts, sent, replies) {
 function refuseRecord(r, record) {
     var msg = 'record ' + record + ': a line is {"id": N, "vector": [...]} with N an ' +
               'integer in 0..18446744073709551615 (nothing of this body was written)';
-    send(r, 422, '{"error":' + JSON.stringify(msg) +
-                     ',"detail":[{"type":"value_error","loc":["body","id"],"msg":' +
-                     JSON.stringify(msg) + '}],"upserted":0,"durable_ids":[],"failed_ids":[]' +
-                     ',"missing_shards":[]}');
+    send(r, 422,
+         '{"error":' + JSON.stringify(msg) +
+             ',"detail":[{"type":"value_error","loc":["body","id"],"msg":' + JSON.stringify(msg) +
+             '}],"upserted":0,"durable_ids":[],"failed_ids":[]' +
+             ',"missing_shards":[]}');
 }
 
 /* POST /vectors with an NDJSON body: split by shard line by line, the
@@ -647,16 +653,20 @@ async function upsert(r) {
         return;
     }
     if (r.method === 'POST' && type === 'application/x-npy') {
-        sendError(r, 415, 'the router does not split .npy bodies: send the rows as NDJSON ' +
-                              '(Content-Type: application/x-ndjson, one {"id": N, "vector": ' +
-                              '[...]} per line), which it splits by shard', '');
+        sendError(r, 415,
+                  'the router does not split .npy bodies: send the rows as NDJSON ' +
+                      '(Content-Type: application/x-ndjson, one {"id": N, "vector": ' +
+                      '[...]} per line), which it splits by shard',
+                  '');
         return;
     }
     var max = parseInt(r.variables.vw_max_body, 10);
     if (r.method === 'POST' && bodyBytes(r) > max) {
-        sendError(r, 413, 'request body of ' + bodyBytes(r) + ' bytes is larger than the ' +
-                              "router's --max-body (" + max + ' bytes); load vectors in bulk ' +
-                              'as application/x-ndjson (up to its --max-bulk-body)', '');
+        sendError(r, 413,
+                  'request body of ' + bodyBytes(r) + ' bytes is larger than the ' +
+                      'router\'s --max-body (' + max + ' bytes); load vectors in bulk ' +
+                      'as application/x-ndjson (up to its --max-bulk-body)',
+                  '');
         return;
     }
     var parts = r.method === 'POST' ? splitWrite(r.requestText || '', shardCount(r)) : null;
@@ -664,10 +674,11 @@ async function upsert(r) {
         r.internalRedirect('/_vw/0/vectors');
         return;
     }
-    var res = await sendParts(r, parts, writeBody);
+    var res = await sendParts(r, parts, writeBody), total = 0;
+    for (var s = 0; s < parts.length; s++)
+        total += parts[s].ids.length;
     if (allAcknowledged(res.replies))
-        send(r, 200, '{"upserted":' + parts.reduce(function(n, p) { return n + p.ids.length; }, 0) +
-                         '}');
+        send(r, 200, '{"upserted":' + total + '}');
     else
         answerPartialWrite(r, parts, res.sent, res.replies);
 }
@@ -697,17 +708,21 @@ async function health(r) {
         count += h.count;
         dim = h.dim;
     }
-    send(r, 200, '{"status":"ok","count":' + count + ',"dim":' + dim + ',"shards":' +
-                     replies.length + partialMembers(t) + '}');
+    send(r, 200,
+         '{"status":"ok","count":' + count + ',"dim":' + dim + ',"shards":' + replies.length +
+             partialMembers(t) + '}');
 }
 
 /* The /stats members that add up over shards; the others (dim, metric,
  * storage, parameters) are the first live shard's. */
-var SUMMED = ['count', 'removed', 'free_slots', 'memory_bytes', 'mapped_bytes', 'file_bytes',
-              'requests', 'errors', 'queries', 'timeouts', 'rejected', 'in_flight', 'connections',
-              'connections_accepted'];
-var COPIED = ['dim', 'metric', 'storage', 'bytes_per_vector', 'float32_kept', 'M',
-              'ef_construction', 'ef_search', 'version'];
+var SUMMED = [
+    'count', 'removed', 'free_slots', 'memory_bytes', 'mapped_bytes', 'file_bytes', 'requests',
+    'errors', 'queries', 'timeouts', 'rejected', 'in_flight', 'connections', 'connections_accepted'
+];
+var COPIED = [
+    'dim', 'metric', 'storage', 'bytes_per_vector', 'float32_kept', 'M', 'ef_construction',
+    'ef_search', 'version'
+];
 
 /* GET /stats: sums, the shared parameters, and each shard's own /stats as
  * it sent it. Answered 200 with a shard down (monitoring must see which). */
@@ -778,8 +793,10 @@ async function metrics(r) {
         if (ok)
             addMetrics(families, order, replies[i].responseText, i);
     }
-    var out = ['# HELP vw_router_shard_up 1 when the shard answered this scrape, else 0',
-               '# TYPE vw_router_shard_up gauge'].concat(up);
+    var out = [
+        '# HELP vw_router_shard_up 1 when the shard answered this scrape, else 0',
+        '# TYPE vw_router_shard_up gauge'
+    ].concat(up);
     for (var f = 0; f < order.length; f++)
         out = out.concat(families[order[f]].head, families[order[f]].samples);
     r.headersOut['Content-Type'] = 'text/plain; version=0.0.4; charset=utf-8';
@@ -804,9 +821,10 @@ function shard(r) {
     var text = r.args.id, id = parseId(text);
     if (id === null) {
         var msg = 'id must be an integer in 0..18446744073709551615';
-        send(r, 422, '{"error":' + JSON.stringify(msg) +
-                         ',"detail":[{"type":"int_parsing","loc":["query","id"],"msg":' +
-                         JSON.stringify(msg) + '}]}');
+        send(r, 422,
+             '{"error":' + JSON.stringify(msg) +
+                 ',"detail":[{"type":"int_parsing","loc":["query","id"],"msg":' +
+                 JSON.stringify(msg) + '}]}');
         return;
     }
     var n = shardCount(r);
