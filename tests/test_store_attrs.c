@@ -29,17 +29,23 @@ static void vec_for(uint64_t label, uint64_t version, float *v) {
         v[i] = (float)tu_normal(&r);
 }
 
-/* The initial index: 30 vectors, label 1 with attributes {"c":"init"}. */
-static void make_initial(void) {
+/* An index of 30 vectors, labels 0-29, without attributes. */
+static vw_index *thirty_vectors(void) {
     vw_params p;
     vw_params_default(&p, DIM);
     vw_index *ix = NULL;
     CHECK_OK(vw_index_create(&p, &ix));
-    for (uint64_t l = 0; l < 30; l++) {
+    for (uint64_t l = 0; ix && l < 30; l++) {
         float v[DIM];
         vec_for(l, 0, v);
         CHECK_OK(vw_index_add(ix, v, l));
     }
+    return ix;
+}
+
+/* The initial index: 30 vectors, label 1 with attributes {"c":"init"}. */
+static void make_initial(void) {
+    vw_index *ix = thirty_vectors();
     CHECK_OK(vw_index_set_attributes(ix, 1, "{\"c\":\"init\"}", 12));
     CHECK_OK(vw_index_save(ix, initial));
     vw_index_free(ix);
@@ -301,15 +307,7 @@ static void filter_before_any_attributes(void) {
     char plain[160], sub[160];
     snprintf(plain, sizeof plain, "%s/plain.vwi", dir);
     snprintf(sub, sizeof sub, "%s/plain", dir);
-    vw_params p;
-    vw_params_default(&p, DIM);
-    vw_index *ix = NULL;
-    CHECK_OK(vw_index_create(&p, &ix));
-    for (uint64_t l = 0; l < 30; l++) {
-        float v[DIM];
-        vec_for(l, 0, v);
-        CHECK_OK(vw_index_add(ix, v, l));
-    }
+    vw_index *ix = thirty_vectors();
     CHECK_OK(vw_index_save(ix, plain));
     vw_index_free(ix);
     vw_store *s = NULL;
