@@ -375,6 +375,24 @@ static void test_search_bodies(void) {
                "[\"body\",\"query_vector\",2]");
     expect_422("{\"query_vectors\":[[1,2,3],[1,2]]}", 1, "too_short",
                "[\"body\",\"query_vectors\",1]");
+    /* Components of every form and spacing read as strtof reads them, and
+     * a fault part-way through an array is named where it is: api.c reads
+     * a usual vector in one loop and gives any other array back to the
+     * general path, from its start. */
+    CHECK(parse_body("{\"query_vector\":[ -0 ,\n1.5e-3,\t2E+1 ]}", 0, &s) == 200);
+    CHECK(s.queries[0] == 0.0f && signbit(s.queries[0]) && s.queries[1] == strtof("1.5e-3", NULL) &&
+          s.queries[2] == 20.0f);
+    api_search_free(&s);
+    CHECK(parse_body("{\"query_vectors\":[[1,2,3],[0.25,-4,1e-2]]}", 1, &s) == 200);
+    CHECK(s.nq == 2 && s.queries[3] == 0.25f && s.queries[4] == -4.0f &&
+          s.queries[5] == strtof("1e-2", NULL));
+    api_search_free(&s);
+    expect_422("{\"query_vector\":[1,2 3]}", 0, "json_invalid", "[\"body\",21]");
+    expect_422("{\"query_vector\":[1,2,3,]}", 0, "json_invalid", "[\"body\",23]");
+    expect_422("{\"query_vector\":[1,2,1e39,4]}", 0, "finite_number",
+               "[\"body\",\"query_vector\",2]");
+    expect_422("{\"query_vectors\":[[1,2,3],[1,\"2\",3]]}", 1, "float_type",
+               "[\"body\",\"query_vectors\",1,1]");
     expect_status("{\"query_vector\":[1,2,3],\"k\":1e999}", 0, 422);
     expect_status("{\"query_vector\":[1,2,3],\"ef_search\":0}", 0, 422);
     expect_status("{\"query_vector\":[1,2,3],\"ef_search\":65537}", 0, 422);
