@@ -564,8 +564,10 @@ static vw_status insert_one(vw_index *ix, const float *vector, uint64_t label, b
     if (st == VW_OK)
         unhide(ix, p);
     vw_scratch_release(ix, s);
-    if (st == VW_OK)
+    if (st == VW_OK) {
+        vw_reconnect_after_batch(ix, 1);
         finish_write(ix, 1);
+    }
     vw_writer_unlock(ix);
     return st;
 }
