@@ -29,7 +29,10 @@ largest first coordinate. Filters: 50 % (flag), 10 / 1 / 0.1 / 0.01 %
 (anti-correlated: the matches are far from the query, the hard case).
 Recall is against the exact filtered top 10; each engine's QPS is at the
 smallest ef of the same doubling sweep whose recall reaches 0.95 ("never"
-when none does). Single thread everywhere; M 32, efConstruction 200.
+when none does). Single thread everywhere; M 32, efConstruction 200. The index with
+attributes is the one without them plus the attributes (vw-build --from
+--no-reorder --attributes): the same graph and layout, so the unfiltered
+A/B of the attribute cost compares like with like.
 """
 import argparse
 import glob
@@ -171,10 +174,13 @@ def prepare(a, P):
         write_vecs(P(name + ".fvecs"), arr, np.float32)
     build = [os.path.join(a.tools, "vw-build"), "-i", base_path, "-M", "32",
              "--ef-construction", "200", "-q", "--threads", str(a.threads)]
-    for out, extra in (("attrs.vwi", ["--attributes", P("attrs.jsonl")]), ("plain.vwi", [])):
-        if not os.path.exists(P(out)):
-            run(build + ["-o", P(out) + ".tmp"] + extra)
-            os.rename(P(out) + ".tmp", P(out))
+    if not os.path.exists(P("plain.vwi")):
+        run(build + ["-o", P("plain.vwi.tmp")])
+        os.rename(P("plain.vwi.tmp"), P("plain.vwi"))
+    if not os.path.exists(P("attrs.vwi")):  # the same graph and layout, with attributes
+        run([os.path.join(a.tools, "vw-build"), "--from", P("plain.vwi"), "--no-reorder",
+             "--attributes", P("attrs.jsonl"), "-o", P("attrs.vwi.tmp"), "-q"])
+        os.rename(P("attrs.vwi.tmp"), P("attrs.vwi"))
     if a.hnsw_filter and not os.path.exists(P("hnswlib.idx")):
         src = base_path if base_path.endswith(".fvecs") else P("base.fvecs")
         if src != base_path:
@@ -206,10 +212,22 @@ def vw_points(a, P, filt, qs):
     return pts, res["filter"]["nonmatching_results"]
 
 
+def first_rows(src, dst, n, dtype):
+    """The first n rows of a .fvecs/.ivecs file, as dst (the slow peer's
+    shorter run: --hnswlib-nq)."""
+    raw = np.fromfile(src, dtype=dtype)
+    d = int(raw[:1].view(np.int32)[0])
+    raw.reshape(-1, d + 1)[:n].tofile(dst)
+    return dst
+
+
 def hnsw_points(a, P, i, qs):
-    out = run([a.hnsw_filter, "search", P("hnswlib.idx"), P(qs + ".fvecs"), P(slug(i) + ".mask"),
-               P(slug(i) + ".truth.ivecs"), ",".join(map(str, SWEEP))],
-              stdout=subprocess.PIPE, text=True).stdout
+    qf, tf = P(qs + ".fvecs"), P(slug(i) + ".truth.ivecs")
+    if a.hnswlib_nq:
+        qf = first_rows(qf, P("hq.fvecs"), a.hnswlib_nq, np.float32)
+        tf = first_rows(tf, P("ht.ivecs"), a.hnswlib_nq, np.int32)
+    out = run([a.hnsw_filter, "search", P("hnswlib.idx"), qf, P(slug(i) + ".mask"), tf,
+               ",".join(map(str, SWEEP))], stdout=subprocess.PIPE, text=True).stdout
     pts, bad = [], 0
     for line in out.split("\n"):
         if line.startswith("ef="):
@@ -237,7 +255,8 @@ def measure(a, P):
         row = {"filter": f["filter"], "fraction": float(mask.mean()),
                "matching": int(mask.sum()), "nonmatching": vw_bad, "hnswlib_nonmatching": hn_bad,
                "vw_recall_ef64": [p[1] for p in vw if p[0] == 64][0], "vw_sweep": vw,
-               "brute_qps": bf_qps, "brute_gather_qps": bf_gather_qps, "hnswlib_sweep": hn}
+               "brute_qps": bf_qps, "brute_gather_qps": bf_gather_qps, "hnswlib_sweep": hn,
+               "nq": len(qv), "hnswlib_nq": min(a.hnswlib_nq or len(qv), len(qv))}
         json.dump(row, open(P(slug(i) + ".result.json"), "w"), indent=1)
         print(json.dumps(row), flush=True)
     if not only or "cost" in only:
@@ -262,7 +281,12 @@ def attribute_cost(a, P, base_path):
     rss = {k: peak_rss_kb([os.path.join(a.tools, "vw-query"), "-x", P(k + ".vwi"), "--stats"])
            for k in ("attrs", "plain")}
     qps = {"attrs": [], "plain": []}
-    for _ in range(5):
+    pair = None
+    if a.pair_bench:  # one process, paired rounds: resolves a few per cent
+        out = run([a.pair_bench, P("plain.vwi"), P("attrs.vwi"), P("q.npy"), "64", "21"],
+                  stdout=subprocess.PIPE, text=True).stdout
+        pair = out.strip().split("\n")[-1]
+    for _ in range(5 if not a.pair_bench else 1):
         for key in ("plain", "attrs"):
             run([os.path.join(a.tools, "vw-bench"), "-x", P(key + ".vwi"), "--queries",
                  P("q.npy"), "--base", base_path, "--ef", "64", "--repeat", "3",
@@ -275,6 +299,7 @@ def attribute_cost(a, P, base_path):
             "mem_attrs": sa.get("memory_bytes"), "mem_plain": sp.get("memory_bytes"),
             "rss_kb_attrs": rss["attrs"], "rss_kb_plain": rss["plain"], "n": sa.get("count"),
             "qps_median": {k: float(np.median(v)) for k, v in qps.items()}, "qps_runs": qps,
+            "pair": pair,
             "unfiltered_recall_ef64": recall}
 
 
@@ -297,6 +322,8 @@ def table(P):
         r = json.load(open(path))
         vs, vq = fmt_point(r["vw_sweep"])
         hs, hq = fmt_point(r["hnswlib_sweep"])
+        if r.get("hnswlib_nq") and r["hnswlib_nq"] < r.get("nq", 200) and r["hnswlib_sweep"]:
+            hs += " (%d queries)" % r["hnswlib_nq"]
         print("| %s | %d (%.3g %%) | %d / %d | %.3f | %s | %s | %.0f / %.0f | %s | %s |" % (
             r["filter"], r["matching"], 100 * r["fraction"], r["nonmatching"],
             r["hnswlib_nonmatching"], r["vw_recall_ef64"], vs, hs, r["brute_qps"],
@@ -315,6 +342,9 @@ def table(P):
               "unfiltered recall@10 at ef 64: %.3f" % (m["plain"], m["attrs"],
                                                        m["attrs"] / m["plain"],
                                                        c["unfiltered_recall_ef64"]))
+        if c.get("pair"):
+            print("paired rounds in one process (vw_pair_bench, a = without, b = with): " +
+                  c["pair"])
 
 
 def main():
@@ -331,6 +361,10 @@ def main():
     ap.add_argument("--nq", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2, help="build threads")
     ap.add_argument("--only", help="measure: these rows (f0,f1,...,cost)")
+    ap.add_argument("--pair-bench", help="measure cost: bench/vw_pair_bench for the unfiltered "
+                    "QPS with/without attributes (paired rounds in one process)")
+    ap.add_argument("--hnswlib-nq", type=int, default=0,
+                    help="measure: hnswlib's functor on the first N queries only (its slow rows)")
     a = ap.parse_args()
     if a.base and not a.queries:
         ap.error("--base needs --queries")

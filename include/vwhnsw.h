@@ -484,7 +484,7 @@ VW_API void vw_filter_free(vw_filter *filter);
 
 typedef enum vw_filter_path {
     VW_FILTER_PATH_SCAN = 0, /* measure every candidate the attribute indexes list */
-    VW_FILTER_PATH_WALK = 1  /* walk the graph with the filter, beam widened */
+    VW_FILTER_PATH_WALK = 1  /* walk the graph with the filter */
 } vw_filter_path;
 
 /* What a filtered search of this index would do (the planner's choice). */
@@ -493,13 +493,13 @@ typedef struct vw_filter_plan {
     uint64_t estimate;   /* matching elements, estimated from the indexes */
     uint64_t candidates; /* elements the scan would measure (upper bound) */
     uint64_t elements;   /* live elements */
-    uint32_t ef;         /* the walk's widened beam; 0 for a scan */
+    uint32_t ef;         /* the walk's beam, max(ef, k); 0 for a scan */
 } vw_filter_plan;
 
 /* The plan of a search for k results at beam ef with `filter`. The rule:
  * with b = max(ef, k), p the estimated matching fraction and G the
- * candidates, scan when G <= (b / sqrt(p)) * M / p, else walk with beam
- * b / sqrt(p) (lib/planner.c explains it; README "Filters"). */
+ * candidates, scan when G <= b * M / p, else walk with beam b
+ * (lib/planner.c explains it; README "Filters"). */
 VW_API vw_status vw_index_filter_plan(const vw_index *index, const vw_filter *filter, uint32_t k,
                                       uint32_t ef, vw_filter_plan *out);
 

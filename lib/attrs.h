@@ -240,8 +240,8 @@ bool vw_bound_eval(const vw_bound *b, const vw_arec *r, uint64_t label);
 vw_status vw_filtered_search(const vw_index *ix, vw_scratch *s, vw_top top, const float *q,
                              uint32_t k, const vw_search_options *o, uint64_t *out_labels,
                              float *out_distances, uint32_t *found);
-/* search.c: the unfiltered walk the planner calls with a widened beam and
- * its own filter function. */
+/* search.c: the unfiltered walk the planner calls with its own filter
+ * function. */
 vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const float *q, uint32_t k,
                          const vw_search_options *o, uint64_t *out_labels, float *out_distances,
                          uint32_t *found);

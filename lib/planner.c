@@ -9,22 +9,36 @@
  *         the union of the should ones) and keep the k nearest: exact, and
  *         costs about one distance per candidate, G;
  *   walk  the HNSW walk keeps only matching nodes as results but goes on
- *         through the others, with the beam widened from b = max(ef, k) to
- *         b' = b / sqrt(p) for an estimated matching fraction p: the walk
- *         has to reach about b' / p nodes to meet b' matches and measures
- *         about M new neighbours of each, each about the cost of a
- *         scanned candidate (WALK_FACTOR, measured), so C = b' M / p.
+ *         through the others, with the beam b = max(ef, k): it has to
+ *         reach about b / p nodes to meet b matches, for an estimated
+ *         matching fraction p, and measures about M new neighbours of
+ *         each, each about the cost of a scanned candidate (WALK_FACTOR,
+ *         measured), so C = b M / p.
  *
- * The rule: scan when G <= b' M / p, otherwise walk. The counts come from
+ * The rule: scan when G <= b M / p, otherwise walk. The counts come from
  * the indexes, never from a scan: exact for keywords and booleans, exact
  * up to changed-but-not-yet-merged entries for numbers; must multiplies
  * fractions (independence), should adds them, must_not takes complements.
  * A filter no index can enumerate (only must_not or is_empty conditions)
- * has G = all elements. With G = pN the rule reads p^2.5 <= b M / N: with
- * b = 64 and M = 32 the scan wins below about 21 % matching at 100,000
- * elements and below about 8 % at 1,000,000 (bench/RESULTS.md measures
+ * has G = all elements. With G = pN the rule reads p^2 <= b M / N: with
+ * b = 64 and M = 32 the scan wins below about 14 % matching at 100,000
+ * elements and below about 4.5 % at 1,000,000 (bench/RESULTS.md measures
  * both ways at each selectivity). The scan prefetches its candidates' rows
  * a few ahead, since the indexes list them in record order, not row order.
+ *
+ * The walk's beam is not widened as p falls. A filtered walk of beam b
+ * already reaches b / p nodes, and keeps the b nearest matches of them: a
+ * beam-b search of the matching subset, which is smaller and so no harder
+ * than the whole index at ef b; measured, its recall at ef b is at or
+ * above the unfiltered recall at ef b (seed100k at 50 %: 0.583 against
+ * 0.417 at ef 64), and hnswlib's filter functor, the same walk, reaches
+ * 0.95 at 10 % with the ef it needs unfiltered or less on all three sets.
+ * A beam widened to b / sqrt(p), tried first, bought recall at the price
+ * raising ef buys it (seed100k, 50 %, in one run: widened 0.966 at 219
+ * QPS; not widened 0.927 at 304 and 0.986 at 152), but it entered the
+ * walk's cost too
+ * and made the rule scan 10,000 candidates where a walk of beam 16 found
+ * the exact top 10 2-3x faster (clustered 100k, 10-13 % matching).
  *
  * How others decide, read before writing this: Qdrant estimates the
  * cardinality from its payload indexes and scans the matching points below
@@ -34,7 +48,8 @@
  * a multiple of COUNT); ACORN widens each step to the neighbours'
  * neighbours when a neighbour fails the predicate. Ours scales the
  * threshold with the beam, M and the index size instead of a constant, and
- * widens the beam by the estimated fraction instead of a fixed effort. */
+ * lets the walk's effort grow as 1 / p (it goes on until b matches are in
+ * its beam) instead of fixing it. */
 #include "attrs.h"
 
 #include <math.h>
@@ -375,13 +390,11 @@ static plan choose(const vw_index *ix, const planner *p, uint32_t k, uint32_t ef
     double frac = fmax(pl.e.n, 1) / fmax(p->N, 1);
     if (frac > 1)
         frac = 1;
-    double widened = fmin(pl.beam / sqrt(frac), VW_MAX_EF);
-    double walk_cost = WALK_FACTOR * widened * ix->M / frac;
+    double walk_cost = WALK_FACTOR * pl.beam * ix->M / frac;
     double g = pl.e.has_gen ? (double)pl.e.gen : p->N;
     pl.path = pl.e.n <= 0 && pl.e.has_gen ? VW_FILTER_PATH_SCAN
               : g <= walk_cost            ? VW_FILTER_PATH_SCAN
                                           : VW_FILTER_PATH_WALK;
-    pl.beam = (uint32_t)ceil(widened);
     return pl;
 }
 

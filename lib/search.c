@@ -294,7 +294,7 @@ static uint32_t rescore(const vw_index *ix, vw_scratch *s, const float *q, uint3
 }
 
 /* The walk: descent, layer-0 beam, re-rank, with the query normalized.
- * The planner calls it too, with a widened beam and its filter. */
+ * The planner calls it too, with its filter. */
 vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const float *q, uint32_t k,
                          const vw_search_options *o, uint64_t *out_labels, float *out_distances,
                          uint32_t *found) {

@@ -200,8 +200,8 @@ static unsigned check_cases(const vw_index *ix, const char *when) {
 
 /* The planner's rule (lib/planner.c, README "Filters"), checked on what
  * vw_index_filter_plan reports for every case at four ef: with
- * b = max(ef, k), p = estimate / elements and b' = b / sqrt(p), scan when
- * candidates <= b' M / p, else walk with beam b'. */
+ * b = max(ef, k) and p = estimate / elements, scan when candidates <=
+ * b M / p, else walk with beam b. */
 static void check_rule(const vw_index *ix, uint32_t m) {
     const uint32_t efs[] = {10, 16, 64, 256};
     for (size_t c = 0; c < NCASES; c++) {
@@ -212,10 +212,9 @@ static void check_rule(const vw_index *ix, uint32_t m) {
             CHECK_OK(vw_index_filter_plan(ix, f, K, efs[e], &pl));
             double b = efs[e] > K ? efs[e] : K;
             double p = fmin(1, fmax((double)pl.estimate, 1) / (double)pl.elements);
-            double wide = fmin(b / sqrt(p), VW_MAX_EF);
-            bool scan = pl.estimate == 0 || (double)pl.candidates <= wide * m / p;
+            bool scan = pl.estimate == 0 || (double)pl.candidates <= b * m / p;
             bool ok = pl.path == (scan ? VW_FILTER_PATH_SCAN : VW_FILTER_PATH_WALK) &&
-                      (scan ? pl.ef == 0 : pl.ef == (uint32_t)ceil(wide));
+                      (scan ? pl.ef == 0 : pl.ef == (uint32_t)b);
             if (!ok) {
                 fprintf(stderr,
                         "rule: case %zu ef %u: estimate %llu of %llu, candidates %llu, "

@@ -33,6 +33,7 @@ static void usage(void) {
     printf(
         "Usage: vw-build -i VECTORS -o INDEX [OPTIONS]\n"
         "       vw-build --from FILE -o INDEX [--metric NAME] [--no-reorder]\n"
+        "                [--attributes FILE]\n"
         "Build an HNSW index over a vector file and save it. Vector i gets label i.\n"
         "VECTORS may be .npy, .fvecs, .bvecs, .fbin or .u8bin (by extension).\n"
         "With --from, convert another engine's index file instead, keeping its graph\n"
@@ -66,7 +67,11 @@ static void usage(void) {
         "      --attributes FILE     attributes of the vectors, JSON Lines: line i is\n"
         "                            the object of vector i, e.g. {\"color\": \"red\",\n"
         "                            \"price\": 12.5, \"tags\": [\"a\"]} (empty or null: none);\n"
-        "                            searched with vw-query --filter (format version 5)\n"
+        "                            searched with vw-query --filter (format version 5);\n"
+        "                            with --from: attach them to the converted index\n"
+        "                            without a rebuild (line i replaces label i's, an\n"
+        "                            empty line clears them, labels past the file's\n"
+        "                            lines keep theirs)\n"
         "      --threads T           build threads, 0 = all CPUs (default 0)\n"
         "      --seed S              seed of the level draws (default %u)\n"
         "      --no-reorder          keep insertion order instead of renumbering the\n"
@@ -467,10 +472,6 @@ static int parse_build_option(build_figures *b, int c) {
         b->seed = tool_parse_u64("--seed", optarg, 0, UINT64_MAX);
         b->build_only = "--seed";
         break;
-    case OPT_ATTRIBUTES:
-        b->attributes = optarg;
-        b->build_only = "--attributes";
-        break;
     case OPT_SHARD:
         parse_shard(b, optarg);
         b->build_only = "--shard";
@@ -501,6 +502,9 @@ static void parse_option(build_figures *b, int c, char **argv) {
         break;
     case OPT_FROM:
         b->from = optarg;
+        break;
+    case OPT_ATTRIBUTES:
+        b->attributes = optarg;
         break;
     case OPT_REPORT:
         b->report = optarg;
@@ -558,13 +562,17 @@ int main(int argc, char **argv) {
     if (b.from) {
         b.input = b.from;
         index = convert_index(&b);
+        if (b.attributes)
+            b.attributed =
+                tool_set_attributes_file(index, b.attributes, UINT64_MAX, TOOL_ATTRS_EXISTING);
     } else {
         vw_dataset_reader *in = open_input(&b);
         index = create_index(&b);
         insert_all(&b, in, index);
         vw_dataset_close(in);
         if (b.attributes)
-            b.attributed = tool_set_attributes_file(index, b.attributes, b.file_rows, b.shard_n);
+            b.attributed = tool_set_attributes_file(
+                index, b.attributes, b.file_rows, b.shard_n ? TOOL_ATTRS_SHARD : TOOL_ATTRS_BUILT);
     }
     reorder_and_save(&b, index);
     vw_index_free(index);

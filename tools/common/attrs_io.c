@@ -47,24 +47,30 @@ vw_filter *tool_parse_filter(const char *arg) {
     return f;
 }
 
-/* One line: trailing newline (and CR) cut; empty or null means none. */
-static int set_line(vw_index *index, char *line, size_t len, uint64_t label, int skip_absent,
+/* One line: trailing newline (and CR) cut; empty or null means none, which
+ * clears what an existing index's element had. Returns whether the line gave
+ * the label attributes. */
+static int set_line(vw_index *index, char *line, size_t len, uint64_t label, tool_attrs_mode mode,
                     const char *path) {
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
         len--;
-    if (len == 0 || (len == 4 && memcmp(line, "null", 4) == 0))
+    int none = len == 0 || (len == 4 && memcmp(line, "null", 4) == 0);
+    if (none && mode != TOOL_ATTRS_EXISTING)
+        return 0; /* a new element has none */
+    vw_status st = vw_index_set_attributes(index, label, none ? NULL : line, none ? 0 : len);
+    if (st == VW_ERR_NOT_FOUND && (none || mode == TOOL_ATTRS_SHARD))
         return 0;
-    vw_status st = vw_index_set_attributes(index, label, line, len);
-    if (st == VW_ERR_NOT_FOUND && skip_absent)
-        return 0;
+    if (st == VW_ERR_NOT_FOUND)
+        tool_die("%s:%llu: label %llu is not in the index (line i gives label i's attributes)",
+                 path, (unsigned long long)label + 1, (unsigned long long)label);
     if (st != VW_OK)
         tool_die("%s:%llu: %s", path, (unsigned long long)label + 1,
                  *vw_last_error_detail() ? vw_last_error_detail() : vw_strerror(st));
-    return 1;
+    return !none;
 }
 
 uint64_t tool_set_attributes_file(vw_index *index, const char *path, uint64_t rows,
-                                  int skip_absent) {
+                                  tool_attrs_mode mode) {
     FILE *f = fopen(path, "rb");
     if (!f)
         tool_die("--attributes %s: %s", path, strerror(errno));
@@ -73,9 +79,9 @@ uint64_t tool_set_attributes_file(vw_index *index, const char *path, uint64_t ro
     ssize_t len;
     uint64_t n = 0, set = 0;
     while ((len = getline(&line, &cap, f)) >= 0) {
-        if (n == rows)
+        if (n == rows && mode != TOOL_ATTRS_EXISTING)
             tool_die("%s: more than %llu lines (one per vector)", path, (unsigned long long)rows);
-        set += set_line(index, line, (size_t)len, n, skip_absent, path);
+        set += set_line(index, line, (size_t)len, n, mode, path);
         n++;
     }
     int err = ferror(f);
@@ -83,7 +89,7 @@ uint64_t tool_set_attributes_file(vw_index *index, const char *path, uint64_t ro
     fclose(f);
     if (err)
         tool_die("%s: read error", path);
-    if (n != rows)
+    if (n != rows && mode != TOOL_ATTRS_EXISTING)
         tool_die("%s: %llu lines, but the input has %llu vectors (one line per vector)", path,
                  (unsigned long long)n, (unsigned long long)rows);
     return set;
