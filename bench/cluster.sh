@@ -9,11 +9,14 @@
 #   - the router's own CPU per query (nginx worker, from /proc): the fan-out
 #     cost, and the latency it adds over one shard answered directly.
 #
-#   bench/cluster.sh [-n N] [-s SHARDS] [-t SECONDS] [-k f32|i8|"f32 i8"] [-e EFS] [-R] [-B]
-#                    [BUILD_DIR]
+#   bench/cluster.sh [-n N] [-s SHARDS] [-t SECONDS] [-k f32|i8|"f32 i8"] [-e EFS] [-r EFS]
+#                    [-R] [-1] [-B] [BUILD_DIR]
 #
 #   (-e "EF ...": the ef_search values of the load runs, default 64;
-#    -R: no recall sweep)
+#    -r "EF ...": those of the recall sweep, default "16 32 64 128 256";
+#    -R: no recall sweep; -1: shards only, no single index of all N, for
+#    sizes whose single index is measured elsewhere, such as 10M in
+#    RESULTS section 5: it would take half an hour to build again)
 #
 # -B only generates the vectors, the brute-force truth and the indexes (the
 # long, untimed part: run it under /work/bin/cpu); without -B the indexes
@@ -25,11 +28,13 @@
 # Every process shares the machine's cores (shards, nginx, the client), as
 # they would not on separate machines: QPS here is a floor.
 set -euo pipefail
-n=200000 shards=4 secs=10 dim=128 kinds="f32 i8" build_only= load_efs=64 sweep=1
-while getopts "n:s:t:k:e:RB" o; do
+n=200000 shards=4 secs=10 dim=128 kinds="f32 i8" build_only= load_efs=64 sweep=1 with_single=1
+sweep_efs="16 32 64 128 256"
+while getopts "n:s:t:k:e:r:R1B" o; do
     case $o in
     n) n=$OPTARG ;; s) shards=$OPTARG ;; t) secs=$OPTARG ;; k) kinds=$OPTARG ;;
-    e) load_efs=$OPTARG ;; R) sweep= ;; B) build_only=1 ;; *) exit 2 ;;
+    e) load_efs=$OPTARG ;; r) sweep_efs=$OPTARG ;; R) sweep= ;; 1) with_single= ;;
+    B) build_only=1 ;; *) exit 2 ;;
     esac
 done
 read -r -a build_opts <<<"${VW_BUILD_OPTS:--M 16 --ef-construction 100}"
@@ -86,14 +91,14 @@ EOF
 done
 
 recall() { # PORT -> "ef recall" lines
-    "$py" - "$1" <<'EOF'
+    "$py" - "$1" $sweep_efs <<'EOF'
 import json, sys, urllib.request, numpy as np
 port = sys.argv[1]
 def fvecs(p):
     a = np.fromfile(p, dtype=np.int32); d = a[0]
     return a.reshape(-1, d + 1)[:, 1:].view(np.float32)
 q, truth = fvecs('queries.fvecs'), np.load('truth.npy')
-for ef in (16, 32, 64, 128, 256):
+for ef in map(int, sys.argv[2:]):
     hits = 0
     for s in range(0, len(q), 200):
         body = json.dumps({"query_vectors": q[s:s+200].tolist(), "k": 10, "ef_search": ef}).encode()
@@ -113,7 +118,7 @@ build() { # STORAGE [--shard I/S] -> the index file's name, built if missing (lo
     echo "$out"
 }
 for storage in $kinds; do
-    build "$storage" >/dev/null
+    [ -z "$with_single" ] || build "$storage" >/dev/null
     for ((i = 0; i < shards; i++)); do build "$storage" --shard $i/$shards >/dev/null; done
 done
 [ -z "$build_only" ] || { cat build.log; exit 0; }
@@ -124,18 +129,24 @@ for storage in $kinds; do
     for ((i = 0; i < shards; i++)); do
         p=$(free_port); serve "$(build "$storage" --shard $i/$shards)" "$p"; ports+=("127.0.0.1:$p")
     done
-    single=$(free_port); serve all-$storage.vwi "$single"; single_pid=$!
+    single=
+    if [ -n "$with_single" ]; then single=$(free_port); serve all-$storage.vwi "$single"; single_pid=$!; fi
     router=$(free_port)
     mkdir -p "ng-$storage"
     "$root/tools/cluster/gen-nginx.sh" --listen "127.0.0.1:$router" --prefix "$work/ng-$storage" \
         --foreground --workers 1 --max-body 16m "${ports[@]}" > "ng-$storage/nginx.conf"
     nginx -p "$work/ng-$storage/" -c "$work/ng-$storage/nginx.conf" 2>"ng-$storage/out" &
     pids+=($!)
-    for p in "$single" "$router" "${ports[@]##*:}"; do wait_up "$p"; done
+    for p in $single "$router" "${ports[@]##*:}"; do wait_up "$p"; done
     worker=$(pgrep -P "$(cat ng-$storage/nginx.pid)" | head -1)
     if [ -n "$sweep" ]; then
-        echo "-- recall@10 per ef_search (1000 queries): router | single index"
-        paste -d' ' <(recall "$router") <(recall "$single" | cut -d' ' -f2)
+        if [ -n "$single" ]; then
+            echo "-- recall@10 per ef_search (1000 queries): router | single index"
+            paste -d' ' <(recall "$router") <(recall "$single" | cut -d' ' -f2)
+        else
+            echo "-- recall@10 per ef_search (1000 queries): router"
+            recall "$router"
+        fi
     fi
     for ef in $load_efs; do
         echo "-- load, ef $ef, ${secs}s each (RESULT lines of vw_http_load)"
@@ -145,7 +156,8 @@ for storage in $kinds; do
             w1=$(cpu_us "$worker")
             reqs=$(echo "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
             echo "router  c=$c $line nginx_cpu_us=$(((w1 - w0) / (reqs > 0 ? reqs : 1)))"
-            echo "single  c=$c $("$load" "$single" bodies$ef.jsonl $c "$secs" "$single_pid" || true)"
+            [ -z "$single" ] ||
+                echo "single  c=$c $("$load" "$single" bodies$ef.jsonl $c "$secs" "$single_pid" || true)"
             echo "shard0  c=$c $("$load" "${ports[0]##*:}" bodies$ef.jsonl $c "$secs" || true)"
         done
     done

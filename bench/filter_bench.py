@@ -338,8 +338,9 @@ def table(P):
                   (c["file_attrs"] - c["file_plain"]) / n,
                   ((c["mem_attrs"] or 0) - (c["mem_plain"] or 0)) / n,
                   (c["rss_kb_attrs"] - c["rss_kb_plain"]) * 1024 / n))
-        print("unfiltered QPS at ef 64 (median of 5): without %.0f, with %.0f (%.3f); "
-              "unfiltered recall@10 at ef 64: %.3f" % (m["plain"], m["attrs"],
+        print("unfiltered QPS at ef 64 (median of %d vw-bench runs): without %.0f, with %.0f "
+              "(%.3f); unfiltered recall@10 at ef 64: %.3f" % (len(c["qps_runs"]["plain"]),
+                                                              m["plain"], m["attrs"],
                                                        m["attrs"] / m["plain"],
                                                        c["unfiltered_recall_ef64"]))
         if c.get("pair"):

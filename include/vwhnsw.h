@@ -359,9 +359,14 @@ VW_API vw_status vw_index_upsert_batch(vw_index *index, const float *vectors,
  * VW_ERR_READONLY for an mmap-loaded index. */
 VW_API vw_status vw_index_remove(vw_index *index, uint64_t label);
 
-/* Unlinks every removed element now (the clean-up vw_index_remove
- * describes) and makes their slots reusable; a no-op when nothing is
- * removed. */
+/* Does the graph's deferred upkeep now: unlinks every removed element (the
+ * clean-up vw_index_remove describes) and makes their slots reusable, and
+ * links in again any element the inserts since the last check left with no
+ * path from the entry point. Inserts check that themselves once they add a
+ * sixteenth of the index (a batch that large checks at its end), so after a
+ * build that came in small pieces (one element or a small batch per call)
+ * the last few may be unchecked: call this, or vw_index_reorder, which does
+ * it too, before saving. A no-op when there is nothing to do. */
 VW_API vw_status vw_index_purge(vw_index *index);
 
 /* Renumbers the index's nodes in breadth-first order of its graph, so that

@@ -164,6 +164,19 @@ vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2) {
     return VW_OK;
 }
 
+/* The norm is summed in double, where no float squared overflows, so
+ * [3e38, 3e38] has a direction like any other vector. */
+vw_status vw_check_direction(const float *v, uint32_t dim) {
+    double s = 0;
+    for (uint32_t i = 0; i < dim; i++) {
+        if (!isfinite(v[i]))
+            return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
+                           isnan(v[i]) ? "NaN" : "infinite");
+        s += (double)v[i] * v[i];
+    }
+    return s > 0 ? VW_OK : vw_fail(VW_ERR_ZERO_VECTOR, "all %u components are zero", dim);
+}
+
 vw_status vw_normalize(float *v, uint32_t dim) {
     vw_clear_detail();
     if (!v)

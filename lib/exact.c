@@ -116,15 +116,16 @@ static void exact_worker(void *p, unsigned worker) {
 static vw_status check_rows(const float *v, uint64_t n, uint32_t dim, bool cosine,
                             const char *what) {
     for (uint64_t i = 0; i < n; i++) {
-        double norm2;
-        if (vw_check_vector(v + i * dim, dim, &norm2) != VW_OK) {
+        const float *row = v + i * dim;
+        vw_status st = cosine ? vw_check_direction(row, dim) : vw_check_vector(row, dim, NULL);
+        if (st == VW_ERR_ZERO_VECTOR)
+            return vw_fail(st, "%s %llu is the zero vector (cosine metric)", what,
+                           (unsigned long long)i);
+        if (st != VW_OK) {
             char why[160];
             snprintf(why, sizeof why, "%s", vw_last_error_detail());
             return vw_fail(VW_ERR_NONFINITE, "%s %llu: %s", what, (unsigned long long)i, why);
         }
-        if (cosine && norm2 == 0)
-            return vw_fail(VW_ERR_ZERO_VECTOR, "%s %llu is the zero vector (cosine metric)", what,
-                           (unsigned long long)i);
     }
     return VW_OK;
 }

@@ -42,18 +42,12 @@ static unsigned draw_level(const vw_index *ix, uint64_t draw) {
 /* ------------------------------------------------------------------ validation */
 
 /* A cosine row is stored normalized, so any finite vector that is not zero
- * can be, however large (its norm is summed in double, where no float
- * squared overflows), and is then within every kind's range. */
+ * can be, however large, and is then within every kind's range. */
 static vw_status check_direction(const vw_index *ix, const float *v) {
-    double s = 0;
-    for (uint32_t i = 0; i < ix->dim; i++) {
-        if (!isfinite(v[i]))
-            return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
-                           isnan(v[i]) ? "NaN" : "infinite");
-        s += (double)v[i] * v[i];
-    }
-    return s > 0 ? VW_OK
-                 : vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector");
+    vw_status st = vw_check_direction(v, ix->dim);
+    return st == VW_ERR_ZERO_VECTOR
+               ? vw_fail(VW_ERR_ZERO_VECTOR, "cosine metric cannot store the zero vector")
+               : st;
 }
 
 vw_status vw_check_insertable(const vw_index *ix, const float *v) {
@@ -564,8 +558,10 @@ static vw_status insert_one(vw_index *ix, const float *vector, uint64_t label, b
     if (st == VW_OK)
         unhide(ix, p);
     vw_scratch_release(ix, s);
-    if (st == VW_OK)
+    if (st == VW_OK) {
+        vw_reconnect_after_batch(ix, 1);
         finish_write(ix, 1);
+    }
     vw_writer_unlock(ix);
     return st;
 }

@@ -66,6 +66,10 @@ const vw_kernels *vw_kernels_active(void);
  * with a detail. On success *norm2 (if not NULL) is the squared norm,
  * summed in double. */
 vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2);
+/* A cosine vector (row or query) is normalized before any distance, so its
+ * size does not matter: VW_OK for any finite vector that is not zero,
+ * VW_ERR_NONFINITE or VW_ERR_ZERO_VECTOR otherwise (distance.c). */
+vw_status vw_check_direction(const float *v, uint32_t dim);
 
 /* Largest squared norm a stored vector or query may have (see distance.c). */
 #define VW_MAX_NORM2 ((double)FLT_MAX / 4)

@@ -57,9 +57,10 @@ vw_status vw_purge_locked(vw_index *ix);
  * starts one when enough removed nodes have piled up, for a budget
  * proportional to `writes`. */
 void vw_purge_if_due(vw_index *ix, uint64_t writes);
-/* After a batch of `added` nodes (writer lock held, its workers done): links
- * in again any live node a search from the entry point cannot reach, when
- * the batch was large enough for the flood to be cheap (remove.c). */
+/* After a write that inserted `added` nodes (writer lock held, a batch's
+ * workers done): links in again any live node a search from the entry point
+ * cannot reach, once the nodes inserted since the last flood are enough to
+ * make its cost a small share of theirs (remove.c). */
 void vw_reconnect_after_batch(vw_index *ix, uint64_t added);
 /* Removed nodes not yet unlinked (pending and in the pass under way). */
 uint64_t vw_removed_count(const vw_index *ix);

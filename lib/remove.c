@@ -595,20 +595,19 @@ static void reconnect(vw_index *ix, repair *r) {
     for (int round = 0; round < 4; round++)
         if (reconnect_round(ix, r, entry) == 0)
             break;
+    ix->unflooded = 0;
 }
 
-/* A batch that adds many nodes at once, in parallel or not, can leave a few
- * of them with no in-link: each list that named such a node was pruned
- * later by the heuristic (on the 400-node graphs of test_core_reachable
- * about one build in 600 lost one with two threads, and one in a few with
- * M=4). The flood that ends a purge pass finds and relinks them; after a
- * batch it costs one read of every list, so it runs only when the batch
- * added a sixteenth of the nodes or more (a first build always), which
- * keeps its share of an insert's cost small. */
-void vw_reconnect_after_batch(vw_index *ix, uint64_t added) {
-    VW_ASSERT_SOLE_WRITER(ix);
-    if (added < 2 || added < ix->count / 16 || ix->purge.active)
-        return; /* a pass under way ends with this same flood */
+/* Inserts, in parallel or not, can leave a few nodes with no in-link: each
+ * list that named such a node was pruned later by the heuristic (on the
+ * 400-node graphs of test_core_reachable about one build in 600 lost one
+ * with two threads, and one in a few with M=4). The flood that ends a purge
+ * pass finds and relinks them. It costs one read of every list, so it runs
+ * once the nodes inserted since the last flood reach a sixteenth of the
+ * index: a first build's batch at its end, a build streamed in chunks or
+ * one insert at a time every sixteenth of growth, which keeps its share of
+ * the inserts' cost small and bounded. */
+static void flood_now(vw_index *ix) {
     repair r = {0};
     r.s = vw_scratch_acquire(ix);
     if (r.s && vw_index_ensure_locks(ix) == VW_OK)
@@ -617,6 +616,13 @@ void vw_reconnect_after_batch(vw_index *ix, uint64_t added) {
     free(r.seen);
     free(r.queue);
     vw_scratch_release(ix, r.s);
+}
+
+void vw_reconnect_after_batch(vw_index *ix, uint64_t added) {
+    VW_ASSERT_SOLE_WRITER(ix);
+    ix->unflooded += added;
+    if (ix->unflooded >= 2 && ix->unflooded >= ix->count / 16 && !ix->purge.active)
+        flood_now(ix); /* a pass under way ends with this same flood */
 }
 
 /* Nodes removed while the pass ran are still linked, and searches still
@@ -716,6 +722,8 @@ vw_status vw_purge_locked(vw_index *ix) {
         while (ix->purge.active)
             pass_step(ix, ix->count);
     }
+    if (ix->unflooded > 0)
+        flood_now(ix); /* the inserts since the last flood, checked now rather than later */
     vw_slots_reclaim(ix);
     return VW_OK;
 }

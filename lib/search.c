@@ -211,13 +211,11 @@ static vw_status check_query(const vw_index *ix, const float *q, uint32_t k, uin
         return vw_fail(VW_ERR_K, "k=%u outside 1..%u", k, VW_MAX_K);
     if (ef == 0 || ef > VW_MAX_EF)
         return vw_fail(VW_ERR_EF, "ef=%u outside 1..%u", ef, VW_MAX_EF);
-    double norm2;
-    vw_status st = vw_check_vector(q, ix->dim, &norm2);
-    if (st != VW_OK)
-        return st;
-    if (ix->metric == VW_METRIC_COSINE && norm2 == 0)
-        return vw_fail(VW_ERR_ZERO_VECTOR, "cosine query is the zero vector");
-    return VW_OK;
+    if (ix->metric != VW_METRIC_COSINE)
+        return vw_check_vector(q, ix->dim, NULL);
+    /* normalized before the walk, so only its direction must exist */
+    vw_status st = vw_check_direction(q, ix->dim);
+    return st == VW_ERR_ZERO_VECTOR ? vw_fail(st, "cosine query is the zero vector") : st;
 }
 
 /* Writes the k nearest of n results sorted nearest first, each label once:

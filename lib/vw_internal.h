@@ -137,6 +137,7 @@ struct vw_index {
     vw_purge purge;         /* the pass under way, if any */
     vw_limbo limbo;         /* unlinked, waiting for older searches */
     vw_ids free_ids;        /* reusable slots */
+    uint64_t unflooded;     /* nodes inserted since the last reachability flood */
     uint64_t live;          /* labels present (writer's copy; stats reads counters) */
 
     vw_labelmap map;

@@ -93,6 +93,16 @@ static void empty_index_errors(void) {
     uint64_t l5[5];
     CHECK_OK(vw_index_search(e, q, 5, 10, NULL, NULL, l5, NULL, &found));
     CHECK(found == 1 && l5[0] == 1);
+    /* a cosine query is normalized first, so a huge one has a direction
+     * like any other (its squared norm is past float's range, not double's);
+     * exact search agrees. */
+    float huge[DIM] = {3e38f, 3e38f};
+    CHECK_OK(vw_index_add(e, (float[DIM]){1, 1}, 2));
+    CHECK_OK(vw_index_search(e, huge, 1, 10, NULL, NULL, l, NULL, &found));
+    CHECK(found == 1 && l[0] == 2);
+    const float rows[2 * DIM] = {[0] = 1, [DIM] = 1, [DIM + 1] = 1};
+    CHECK_OK(vw_exact_search(rows, 2, huge, 1, DIM, VW_METRIC_COSINE, 1, 1, l, NULL, NULL, NULL));
+    CHECK(l[0] == 1);
     vw_index_free(e);
     vw_index_free(NULL);
 }

@@ -310,7 +310,8 @@ static void insert_all(build_figures *b, vw_dataset_reader *in, vw_index *index)
 
 static void reorder_and_save(build_figures *b, vw_index *index) {
     double t0 = tool_now();
-    vw_status st = b->reorder ? vw_index_reorder(index) : VW_OK;
+    /* a streamed build's last chunks are checked for reachability by either */
+    vw_status st = b->reorder ? vw_index_reorder(index) : vw_index_purge(index);
     if (st != VW_OK)
         tool_die_status(st, b->output);
     double t1 = tool_now();
