@@ -144,11 +144,10 @@ float vw_distance_dot(const float *a, const float *b, uint32_t dim) {
     return vw_kernels_active()->dot(a, b, dim);
 }
 
-/* VW_MAX_NORM2, the largest squared norm we accept: by Cauchy-Schwarz
- * every partial sum of a dot product of two such vectors stays below
- * FLT_MAX / 4, and an L2 sum below FLT_MAX, so no kernel can overflow to
- * infinity (or, adding +inf to -inf, to NaN) whatever the summation order. */
-vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2) {
+/* The squared norm, summed in double (a float sum of 4096 squares can lose
+ * the last bits that make a unit vector exactly unit, and no float squared
+ * overflows a double), or VW_ERR_NONFINITE naming the first bad component. */
+static vw_status finite_norm2(const float *v, uint32_t dim, double *out) {
     double s = 0;
     for (uint32_t i = 0; i < dim; i++) {
         if (!isfinite(v[i]))
@@ -156,6 +155,19 @@ vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2) {
                            isnan(v[i]) ? "NaN" : "infinite");
         s += (double)v[i] * v[i];
     }
+    *out = s;
+    return VW_OK;
+}
+
+/* VW_MAX_NORM2, the largest squared norm we accept: by Cauchy-Schwarz
+ * every partial sum of a dot product of two such vectors stays below
+ * FLT_MAX / 4, and an L2 sum below FLT_MAX, so no kernel can overflow to
+ * infinity (or, adding +inf to -inf, to NaN) whatever the summation order. */
+vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2) {
+    double s = 0; /* set by finite_norm2 on VW_OK; gcc -O3 cannot see that */
+    vw_status st = finite_norm2(v, dim, &s);
+    if (st != VW_OK)
+        return st;
     if (s > VW_MAX_NORM2)
         return vw_fail(VW_ERR_NONFINITE, "squared norm %.3g is too large: distances would overflow",
                        s);
@@ -164,16 +176,13 @@ vw_status vw_check_vector(const float *v, uint32_t dim, double *norm2) {
     return VW_OK;
 }
 
-/* The norm is summed in double, where no float squared overflows, so
- * [3e38, 3e38] has a direction like any other vector. */
+/* [3e38, 3e38] has a direction like any other vector: its squared norm
+ * fits a double. */
 vw_status vw_check_direction(const float *v, uint32_t dim) {
-    double s = 0;
-    for (uint32_t i = 0; i < dim; i++) {
-        if (!isfinite(v[i]))
-            return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
-                           isnan(v[i]) ? "NaN" : "infinite");
-        s += (double)v[i] * v[i];
-    }
+    double s = 0; /* set by finite_norm2 on VW_OK; gcc -O3 cannot see that */
+    vw_status st = finite_norm2(v, dim, &s);
+    if (st != VW_OK)
+        return st;
     return s > 0 ? VW_OK : vw_fail(VW_ERR_ZERO_VECTOR, "all %u components are zero", dim);
 }
 
@@ -185,13 +194,10 @@ vw_status vw_normalize(float *v, uint32_t dim) {
         return vw_fail(VW_ERR_DIMENSION, "dimension %u outside 1..%u", dim, VW_MAX_DIM);
     /* the norm is summed in double: a float sum of 4096 squares can lose the
      * last bits that make a unit vector exactly unit */
-    double s = 0;
-    for (uint32_t i = 0; i < dim; i++) {
-        if (!isfinite(v[i]))
-            return vw_fail(VW_ERR_NONFINITE, "component %u is %s", i,
-                           isnan(v[i]) ? "NaN" : "infinite");
-        s += (double)v[i] * v[i];
-    }
+    double s = 0; /* set by finite_norm2 on VW_OK; gcc -O3 cannot see that */
+    vw_status st = finite_norm2(v, dim, &s);
+    if (st != VW_OK)
+        return st;
     if (s == 0)
         return vw_fail(VW_ERR_ZERO_VECTOR, "all %u components are zero", dim);
     double inv = 1.0 / sqrt(s);
