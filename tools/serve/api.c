@@ -74,18 +74,35 @@ typedef struct body_parser {
     size_t cap_rows;
 } body_parser;
 
+/* A member name from the body may be cut by a fixed buffer in the middle of
+ * a UTF-8 character, and the error's JSON would then not be UTF-8: the cut
+ * goes back to the start of that character. */
+static void utf8_trim_cut(char *s) {
+    size_t n = strlen(s), lead = n;
+    while (lead > 0 && n - lead < 4 && ((unsigned char)s[lead - 1] & 0xC0) == 0x80)
+        lead--; /* over continuation bytes */
+    if (lead == 0)
+        return;
+    unsigned char c = (unsigned char)s[lead - 1];
+    size_t want = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
+    if (n - (lead - 1) < want)
+        s[lead - 1] = '\0';
+}
+
 void api_note(api_error *e, const char *type, api_loc at, const char *fmt, ...) {
     if (e->status != 0)
         return;
     e->status = 422;
     snprintf(e->type, sizeof e->type, "%s", type);
     snprintf(e->loc_key, sizeof e->loc_key, "%s", at.key ? at.key : "");
+    utf8_trim_cut(e->loc_key);
     e->loc_index[0] = at.i0;
     e->loc_index[1] = at.i1;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(e->message, sizeof e->message, fmt, ap);
     va_end(ap);
+    utf8_trim_cut(e->message);
 }
 
 static int starts_number(int c) {
