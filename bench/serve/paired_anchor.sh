@@ -29,6 +29,14 @@
 # in the same rounds (each its own server), and the per-round difference of
 # each against the first is reported too: an A/B free of the drift.
 #
+# With PERF=1 each server round also runs `perf record -e cpu-clock` on the
+# server and splits its CPU per request by the samples: the library's
+# (libvwhnsw: the search) and the rest (kernel, libc, vw-serve: the HTTP
+# path). The rest per request, against nginx's whole cost, needs no
+# in-process figure; the library's part minus the in-process figure is how
+# much slower the same search runs inside the server. (Sampling costs the
+# server about 1 % more CPU.)
+#
 # Usage: paired_anchor.sh INDEX.vwi QUERIES.fvecs OUTDIR [CONNS] [ROUNDS] [SECONDS]
 # From the project root after a build (BUILD=build, or SERVE=/SERVES= and LOAD=);
 # needs nginx and python3. Timed: run it alone (/work/bin/quiet here).
@@ -80,45 +88,68 @@ steal() { awk '/^cpu /{ print $9 }' /proc/stat; } # in clock ticks
 thp() { awk '/AnonHugePages/{ print $2 }' /proc/$1/smaps_rollup 2>/dev/null; }
 inproc_threads() { echo "${INPROC_THREADS:-$(($1 < 2 ? $1 : 2))}"; }
 
+# The library's share (%) of a process's perf samples while it serves one
+# load; "-" without PERF. Prints the load's output after it.
+profiled_load() { # PID LOAD-ARGS...
+    local pid=$1 pp share=-
+    shift
+    if [ -n "${PERF:-}" ]; then
+        # until SIGINT; it takes a moment to attach, and samples only
+        # while the server runs (not while it waits for the load)
+        perf record -q -e cpu-clock -F 2000 -o "$OUT/perf.data" -p $pid >/dev/null 2>&1 &
+        pp=$!
+        sleep 1
+    fi
+    local out
+    out=$("$LOAD" "$@")
+    if [ -n "${PERF:-}" ]; then
+        kill -INT $pp
+        wait $pp
+        share=$(perf report -i "$OUT/perf.data" --sort dso -g none --stdio 2>/dev/null |
+            awk '/libvwhnsw/ { sub("%", "", $1); s += $1 } END { print s + 0 }')
+    fi
+    echo "$share $out"
+}
+
 # One measurement of WHAT (nginx, inproc, or server number j) at CONNS:
-# prints "qps cpu_us extra" (extra: non-2xx answers, or the in-process
-# side's huge-page kB).
+# prints "qps cpu_us extra share" (extra: non-2xx answers, or the
+# in-process side's huge-page kB; share: the library's % of the server's
+# samples, or "-").
 measure() { # WHAT CONNS
     local out port pid
     case $1 in
-    nginx) out=$("$LOAD" $NPORT "$BODIES" $2 $DUR $NGW) ;;
+    nginx) out="- $("$LOAD" $NPORT "$BODIES" $2 $DUR $NGW)" ;;
     inproc)
         out=$("$LOAD" --inprocess "$INDEX" "$Q" $(inproc_threads $2) $DUR $EF $K)
-        echo "$(field "$out" qps) $(field "$out" cpu_us) $(field "$out" thp_kb)"
+        echo "$(field "$out" qps) $(field "$out" cpu_us) $(field "$out" thp_kb) -"
         return
         ;;
     *)
         eval "port=\$PORT_$1 pid=\$PID_$1"
-        out=$("$LOAD" $port "$BODIES" $2 $DUR $pid)
+        out=$(profiled_load $pid $port "$BODIES" $2 $DUR $pid)
         ;;
     esac
-    echo "$(field "$out" qps) $(field "$out" server_cpu_us) $(field "$out" non2xx)"
+    echo "$(field "$out" qps) $(field "$out" server_cpu_us) $(field "$out" non2xx) ${out%% *}"
 }
 
 ITEMS="nginx inproc $(seq 0 $((i - 1)) | tr '\n' ' ')"
 NITEMS=$(echo $ITEMS | wc -w)
 ROWS=$OUT/rounds.tsv
-echo "conns round what position qps cpu_us extra steal_ticks" >"$ROWS"
+echo "conns round what position qps cpu_us extra steal_ticks lib_share" >"$ROWS"
 for c in $CONNS; do
     for w in $ITEMS; do measure $w $c >/dev/null; done # warm-up, not counted
     for r in $(seq "$ROUNDS"); do
         # the order rotates by one place every round
         set -- $ITEMS
         shift $((r % NITEMS))
-        order="$* $(echo $ITEMS | cut -d' ' -f1-$((r % NITEMS)))"
-        [ $((r % NITEMS)) = 0 ] && order=$ITEMS
+        order="$* $(echo $ITEMS | cut -d' ' -f1-$((r % NITEMS)) 2>/dev/null)"
         pos=0
         for w in $order; do
             s0=$(steal)
-            read -r qps us extra <<<"$(measure $w $c)"
+            read -r qps us extra share <<<"$(measure $w $c)"
             name=$w
             [ "$w" != nginx ] && [ "$w" != inproc ] && name=$(echo $NAMES | cut -d' ' -f$((w + 1)))
-            echo "$c $r $name $pos $qps $us $extra $(($(steal) - s0))" >>"$ROWS"
+            echo "$c $r $name $pos $qps $us $extra $(($(steal) - s0)) $share" >>"$ROWS"
             pos=$((pos + 1))
         done
     done
@@ -127,7 +158,7 @@ for j in $(seq 0 $((i - 1))); do
     eval "echo \"# huge pages at the end: $(echo $NAMES | cut -d' ' -f$((j + 1))) \$(thp \$PID_$j) kB\"" >>"$OUT/thp.txt"
 done
 {
-    echo "# $(date -u +%FT%TZ) index=$INDEX ef=$EF k=$K rounds=$ROUNDS seconds=$DUR servers=$SERVES"
+    echo "# $(date -u +%FT%TZ) index=$INDEX ef=$EF k=$K rounds=$ROUNDS seconds=$DUR servers=$SERVES in-process threads=${INPROC_THREADS:-min(conns,2)}"
     python3 - "$ROWS" "$NAMES" <<'PY'
 import sys
 from math import comb
@@ -154,8 +185,8 @@ def show(v, fmt=".1f"):
 
 # by[conns][round][what] = (qps, cpu_us, extra)
 by = {}
-for c, r, what, pos, qps, us, extra, st in rows:
-    by.setdefault(c, {}).setdefault(r, {})[what] = (float(qps), float(us), extra)
+for c, r, what, pos, qps, us, extra, st, share in rows:
+    by.setdefault(c, {}).setdefault(r, {})[what] = (float(qps), float(us), extra, share)
 print("| conns | build | rounds | nginx us/req | in-process us/query | vw-serve us/req "
       "| vw overhead us/req | overhead / nginx | nginx QPS | vw-serve QPS |")
 print("|---|---|---|---|---|---|---|---|---|---|")
@@ -171,6 +202,17 @@ for c, rounds in by.items():
               f"| {show(interval(sv))} | {show(interval(over))} | **{show(interval(ratio), '.2f')}** "
               f"| {interval([v['nginx'][0] for v in rs])[0]:.0f} "
               f"| {interval([v[name][0] for v in rs])[0]:.0f} |")
+    for name in names:  # with PERF: the server's CPU split by perf's samples
+        rs = [v for v in rounds.values() if name in v and v[name][3] != "-"]
+        if not rs:
+            continue
+        lib = [v[name][1] * float(v[name][3]) / 100 for v in rs]
+        http = [v[name][1] - l for v, l in zip(rs, lib)]
+        slower = [l - v["inproc"][1] for v, l in zip(rs, lib)]
+        print(f"| {c} | {name}: perf split | {len(rs)} | library share % {show(interval([float(v[name][3]) for v in rs]))} "
+              f"| search inside the server {show(interval(lib))} | HTTP path (the rest) {show(interval(http))} "
+              f"| search slower than in process {show(interval(slower))} "
+              f"| **HTTP path / nginx {show(interval([h / v['nginx'][1] for v, h in zip(rs, http)]), '.2f')}** | | |")
     if len(names) > 1:  # the A/B: per round, each build against the first
         for name in names[1:]:
             d = [v[name][1] - v[names[0]][1] for v in rounds.values()]
