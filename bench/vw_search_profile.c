@@ -6,7 +6,11 @@
  * timed A/Bs, run rounds under flock /work/bench.lock) and, in the counting
  * build (cmake -DVW_COUNT=ON), what each query did on average (lib/count.h).
  *
- *   vw_search_profile <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <nq> [mmap]
+ *   vw_search_profile <index> <query.fvecs> <gt.ivecs> <ef,ef,...> <nq> [mmap] [FILTER]
+ *
+ * FILTER, a filter's JSON text (vw_filter_parse), makes every search a
+ * filtered one; gt.ivecs must then be the filtered ground truth (e.g.
+ * bench/filter_bench.py's fN.truth.ivecs).
  *
  * bench/hnsw_profile.cpp does the same for hnswlib. */
 #include "vwhnsw.h"
@@ -63,10 +67,11 @@ static void print_counts(uint32_t ef, size_t nq) {
 #endif
 
 static void run_ef(vw_index *ix, const vw_dataset *q, const vw_dataset *gt, uint32_t ef, size_t nq,
-                   uint64_t *res) {
+                   const vw_filter *where, uint64_t *res) {
     vw_search_options o;
     vw_search_options_default(&o);
     o.ef = ef;
+    o.where = where;
 #ifdef VW_COUNT
     vw_count_take();
 #endif
@@ -92,10 +97,19 @@ static void run_ef(vw_index *ix, const vw_dataset *q, const vw_dataset *gt, uint
 int main(int argc, char **argv) {
     if (argc < 6) {
         fprintf(stderr, "usage: vw_search_profile <index> <query.fvecs> <gt.ivecs> <ef,ef,...> "
-                        "<nq> [mmap]\n");
+                        "<nq> [mmap] [FILTER]\n");
         return 2;
     }
-    unsigned flags = argc > 6 && strcmp(argv[6], "mmap") == 0 ? VW_LOAD_MMAP : 0;
+    unsigned flags = 0;
+    vw_filter *where = NULL;
+    for (int i = 6; i < argc; i++) {
+        if (strcmp(argv[i], "mmap") == 0)
+            flags = VW_LOAD_MMAP;
+        else if (vw_filter_parse(argv[i], strlen(argv[i]), &where) != VW_OK) {
+            fprintf(stderr, "vw_search_profile: filter: %s\n", vw_last_error_detail());
+            return 2;
+        }
+    }
     vw_index *ix = NULL;
     if (vw_index_load(argv[1], flags, &ix) != VW_OK) {
         fprintf(stderr, "vw_search_profile: %s: %s\n", argv[1], vw_last_error_detail());
@@ -110,11 +124,12 @@ int main(int argc, char **argv) {
         return 1;
     char *efs = strdup(argv[4]);
     for (char *t = strtok(efs, ","); t; t = strtok(NULL, ","))
-        run_ef(ix, q, gt, (uint32_t)strtoul(t, NULL, 10), nq, res);
+        run_ef(ix, q, gt, (uint32_t)strtoul(t, NULL, 10), nq, where, res);
     free(efs);
     free(res);
     vw_dataset_free(q);
     vw_dataset_free(gt);
+    vw_filter_free(where);
     vw_index_free(ix);
     return 0;
 }

@@ -180,6 +180,7 @@ void vw_attrs_free(vw_attrs *a) {
     free(a->fields);
     free(a->posts);
     free(a->recs);
+    free(a->nodes);
     vw_ids_free(&a->free_rids);
     vw_u64map_free(&a->by_label);
     vw_u64map_free(&a->kw);
@@ -192,7 +193,8 @@ void vw_attrs_free(vw_attrs *a) {
 uint64_t vw_attrs_bytes(const vw_attrs *a) {
     if (!a)
         return 0;
-    uint64_t b = sizeof *a + (uint64_t)a->caprec * sizeof(vw_arec) + a->block_bytes;
+    uint64_t b = sizeof *a + (uint64_t)a->caprec * sizeof(vw_arec) + a->block_bytes +
+                 a->node_cap * sizeof *a->nodes;
     b += (a->by_label.vals ? a->by_label.mask + 1 : 0) * 12;
     b += (a->kw.vals ? a->kw.mask + 1 : 0) * 12 + a->names.bytes + a->values.bytes;
     for (uint32_t i = 0; i < a->nposts; i++)
@@ -235,6 +237,42 @@ vw_status vw_attrs_reserve(vw_attrs *a, uint64_t n) {
     return st;
 }
 
+/* Makes the node table cover nodes 0..n-1 (under the store's lock, since
+ * searches read it). Without memory the table stays as it is: nodes past
+ * it are found through the label map, which is slower, not wrong. */
+static void node_fit(vw_attrs *a, uint64_t n) {
+    if (n <= a->node_cap)
+        return;
+    uint64_t cap = a->node_cap + a->node_cap / 2;
+    cap = cap > n ? cap : n;
+    pthread_rwlock_wrlock(&a->lock);
+    vw_node_attrs *t = realloc(a->nodes, cap * sizeof *t);
+    if (t) {
+        for (uint64_t i = a->node_cap; i < cap; i++) {
+            t[i].vals = NULL;
+            t[i].nval = 0;
+            atomic_init(&t[i].rid, VW_NO_ID);
+        }
+        a->nodes = t;
+        a->node_cap = cap;
+    }
+    pthread_rwlock_unlock(&a->lock);
+}
+
+/* Node `node`'s entry becomes record rid's values (rid VW_NO_ID: none).
+ * The rid goes last, so a reader that sees it sees the values. */
+static void node_set(vw_attrs *a, uint32_t node, uint32_t rid) {
+    if (node >= a->node_cap)
+        return;
+    vw_node_attrs *e = &a->nodes[node];
+    atomic_store_explicit(&e->rid, VW_NO_ID, memory_order_relaxed);
+    if (rid == VW_NO_ID)
+        return;
+    e->vals = a->recs[rid].vals;
+    e->nval = a->recs[rid].nval;
+    atomic_store_explicit(&e->rid, rid, memory_order_release);
+}
+
 /* A record for a label that has none (room reserved). Store lock held. */
 static uint32_t rec_new(vw_attrs *a, uint64_t label, uint32_t node) {
     uint32_t rid = a->free_rids.n ? a->free_rids.ids[--a->free_rids.n] : a->nrec++;
@@ -245,6 +283,7 @@ static uint32_t rec_new(vw_attrs *a, uint64_t label, uint32_t node) {
     r->vals = NULL;
     r->json = NULL;
     r->json_len = 0;
+    node_set(a, node, rid);
     vw_u64map_put(&a->by_label, label, rid);
     return rid;
 }
@@ -254,6 +293,8 @@ vw_status vw_attrs_activate(vw_index *ix) {
     vw_status st = vw_attrs_create(&a);
     if (st == VW_OK)
         st = vw_attrs_reserve(a, ix->live ? ix->live : 1);
+    if (st == VW_OK)
+        node_fit(a, ix->count);
     if (st == VW_OK && (st = vw_ids_reserve(&a->free_rids, 1)) == VW_OK) {
         for (uint64_t id = 0; id < ix->count; id++)
             if (vw_state(ix, (uint32_t)id) == VW_NODE_LIVE)
@@ -271,8 +312,11 @@ void vw_attrs_on_place(vw_index *ix, uint64_t label, uint32_t id) {
     vw_attrs *a = ix->attrs;
     if (!a)
         return;
+    node_fit(a, (uint64_t)id + 1);
     uint32_t rid = vw_u64map_get(&a->by_label, label);
     if (rid != VW_NO_ID) { /* an upsert: same attributes, new node */
+        node_set(a, vw_rec_node(&a->recs[rid]), VW_NO_ID);
+        node_set(a, id, rid);
         atomic_store_explicit(&a->recs[rid].node, id, memory_order_release);
         return;
     }
@@ -289,6 +333,7 @@ void vw_attrs_on_remove(vw_index *ix, uint64_t label) {
     if (rid == VW_NO_ID || vw_ids_reserve(&a->free_rids, a->free_rids.n + 1) != VW_OK)
         return; /* without room on the free list the record is only cleared */
     pthread_rwlock_wrlock(&a->lock);
+    node_set(a, vw_rec_node(&a->recs[rid]), VW_NO_ID);
     rec_clear(a, rid);
     vw_u64map_del(&a->by_label, label);
     atomic_store_explicit(&a->recs[rid].node, VW_NO_NODE, memory_order_relaxed);
@@ -300,10 +345,14 @@ void vw_attrs_on_renumber(vw_index *ix, const uint32_t *rank, uint64_t n) {
     vw_attrs *a = ix->attrs;
     if (!a)
         return;
+    for (uint64_t i = 0; i < a->node_cap; i++)
+        node_set(a, (uint32_t)i, VW_NO_ID);
     for (uint32_t i = 0; i < a->nrec; i++) {
         uint32_t node = atomic_load_explicit(&a->recs[i].node, memory_order_relaxed);
-        if (node < n)
+        if (node < n) {
             atomic_store_explicit(&a->recs[i].node, rank[node], memory_order_relaxed);
+            node_set(a, rank[node], i);
+        }
     }
 }
 
@@ -321,6 +370,7 @@ vw_status vw_attrs_assign(vw_attrs *a, uint64_t label, vw_parsed_attrs *parsed) 
         if (st != VW_OK)
             rec_clear(a, rid);
     }
+    node_set(a, vw_rec_node(&a->recs[rid]), rid);
     pthread_rwlock_unlock(&a->lock);
     return st;
 }

@@ -79,6 +79,25 @@ typedef struct vw_aval {
     } u;
 } vw_aval;
 
+/* The node table's entry of a node: a copy of its record's values, so that
+ * the walk's per-node test reads the entry (prefetched with the node's
+ * vector) and the values, where the label map took the node's label, a
+ * hashed probe, the record and then the values, each a cache miss.
+ *
+ * An entry is kept only for its record's current node (record.node):
+ * written by the writer under the store's lock (an upsert's move of a
+ * record to its new node, which is not yet reachable, without it), and
+ * refreshed whenever the record's values change, which also happens only
+ * under the lock. A search holds the lock for reading throughout, so the
+ * values an entry points to live as long as it. A node without an entry
+ * (rid VW_NO_ID: an upsert's old node, a removed node, a node past the
+ * table) is looked up through the label map, as every node was before. */
+typedef struct vw_node_attrs {
+    const struct vw_aval *vals;
+    uint32_t nval;
+    _Atomic uint32_t rid; /* written last: VW_NO_ID = no entry */
+} vw_node_attrs;
+
 typedef struct vw_arec {
     uint64_t label;
     _Atomic uint32_t node; /* the element's slot; VW_NO_NODE while free */
@@ -132,6 +151,8 @@ struct vw_attrs {
     uint32_t nposts, capposts;
     uint64_t with_attrs; /* records holding attributes */
     uint64_t block_bytes;
+    vw_node_attrs *nodes; /* by node: see vw_node_attrs */
+    uint64_t node_cap;
 };
 typedef struct vw_attrs vw_attrs;
 
@@ -142,6 +163,16 @@ static inline uint64_t vw_kw_key(uint32_t field, bool boolean, uint32_t value) {
 
 static inline uint32_t vw_rec_node(const vw_arec *r) {
     return atomic_load_explicit(&((vw_arec *)r)->node, memory_order_acquire);
+}
+
+/* Node id's entry of the node table (store lock held), or NULL when it has
+ * none: then only the label map (vw_attrs_find) can tell its record. */
+static inline const vw_node_attrs *vw_attrs_of_node(const vw_attrs *a, uint32_t id) {
+    if (id >= a->node_cap)
+        return NULL;
+    const vw_node_attrs *e = &a->nodes[id];
+    return atomic_load_explicit(&((vw_node_attrs *)e)->rid, memory_order_acquire) == VW_NO_ID ? NULL
+                                                                                              : e;
 }
 
 /* attrs.c: the store and its records */
@@ -236,15 +267,41 @@ void vw_bound_free(vw_bound *b);
 /* Whether the element (record r, NULL when it has none; label) passes. */
 bool vw_bound_eval(const vw_bound *b, const vw_arec *r, uint64_t label);
 
+/* What a filtered walk keeps: the bound filter and the caller's own filter
+ * function, if any. */
+typedef struct vw_where {
+    const vw_index *ix;
+    const vw_bound *b;
+    vw_filter_fn user;
+    void *user_ctx;
+    bool label; /* the test needs the node's label (has_id, user) */
+} vw_where;
+
+/* planner.c: whether node id passes (store lock held). */
+bool vw_where_keep(const vw_where *w, uint32_t id);
+
+/* Starts loading node id's entry of the node table, which vw_where_warm
+ * reads (the walk calls it as it picks the unvisited neighbours). */
+static inline void vw_where_prefetch(const vw_where *w, uint32_t id) {
+    const vw_attrs *a = w->b->a;
+    if (a && id < a->node_cap)
+        __builtin_prefetch(&a->nodes[id], 0, 1);
+}
+
+/* Starts loading the values of the n nodes (whose entries
+ * vw_where_prefetch asked for), so that their misses overlap instead of
+ * following one another node by node. */
+void vw_where_warm(const vw_where *w, const uint32_t *ids, uint32_t n);
+
 /* planner.c: the filtered search (storage lock held, epoch entered). */
 vw_status vw_filtered_search(const vw_index *ix, vw_scratch *s, vw_top top, const float *q,
                              uint32_t k, const vw_search_options *o, uint64_t *out_labels,
                              float *out_distances, uint32_t *found);
-/* search.c: the unfiltered walk the planner calls with its own filter
- * function. */
+/* search.c: the walk, which the planner calls with its filter (where; NULL
+ * for none). */
 vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const float *q, uint32_t k,
-                         const vw_search_options *o, uint64_t *out_labels, float *out_distances,
-                         uint32_t *found);
+                         const vw_search_options *o, const vw_where *where, uint64_t *out_labels,
+                         float *out_distances, uint32_t *found);
 
 /* attrs_file.c: the attributes section of the index file. */
 bool vw_attrs_present(const vw_index *ix);

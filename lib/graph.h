@@ -14,6 +14,7 @@ typedef struct vw_layer_query {
     bool skip_dead;      /* dead nodes are traversed but not kept as results */
     vw_filter_fn filter; /* layer 0 of a public search only */
     void *filter_ctx;
+    const struct vw_where *where; /* an attribute filter (attrs.h); layer 0 only */
 } vw_layer_query;
 
 /* Greedy descent with beam 1 from `ep` through layers top..stop+1; returns

@@ -400,7 +400,8 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
     bool skip_dead = atomic_load_explicit(&ix->ndead, memory_order_relaxed) != 0;
     vw_status st = VW_OK;
     for (int l = bottom; l >= 0 && st == VW_OK; l--) {
-        vw_layer_query lq = {&q, ix->ef_construction, (unsigned)l, true, skip_dead, NULL, NULL};
+        vw_layer_query lq = {&q,  ix->ef_construction, (unsigned)l, true, skip_dead, NULL, NULL,
+                             NULL};
         st = vw_search_layer(ix, s, &lq, cur);
         if (st == VW_OK)
             cur = choose_links(ix, s, id, (unsigned)l, cur);
@@ -450,7 +451,7 @@ uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t
         cur = t.entry; /* the descent ended among the nodes to avoid: they may
                         * link only among themselves, so the search could not
                         * leave them */
-    vw_layer_query lq = {&q, ix->ef_construction, 0, false, true, NULL, NULL};
+    vw_layer_query lq = {&q, ix->ef_construction, 0, false, true, NULL, NULL, NULL};
     if (vw_search_layer(ix, s, &lq, cur) != VW_OK)
         return 0;
     vw_cand *sorted = s->cand.items;

@@ -259,19 +259,44 @@ static void collect(const planner *p, uint32_t ci, rids *out) {
 
 /* ------------------------------------------------------------------ the two ways */
 
-typedef struct keep_ctx {
-    const vw_bound *b;
-    vw_filter_fn user;
-    void *user_ctx;
-} keep_ctx;
+typedef vw_where keep_ctx;
 
 static bool passes(const keep_ctx *kc, uint64_t label) {
     const vw_arec *r = kc->b->a ? vw_attrs_find(kc->b->a, label) : NULL;
     return vw_bound_eval(kc->b, r, label) && (!kc->user || kc->user(label, kc->user_ctx));
 }
 
-static int keep_fn(uint64_t label, void *ctx) {
-    return passes(ctx, label);
+/* The walk's test: the node table gives the node's values in one load;
+ * a node without an entry goes through the label map, as every node did
+ * before the table. The label is read only when the filter needs it. */
+bool vw_where_keep(const vw_where *w, uint32_t id) {
+    const vw_node_attrs *e = w->b->a ? vw_attrs_of_node(w->b->a, id) : NULL;
+    if (!e)
+        return passes(w, w->ix->labels[id]);
+    vw_arec view;
+    view.label = w->label ? w->ix->labels[id] : 0;
+    view.nval = e->nval;
+    view.vals = (vw_aval *)e->vals;
+    return vw_bound_eval(w->b, &view, view.label) && (!w->user || w->user(view.label, w->user_ctx));
+}
+
+void vw_where_warm(const vw_where *w, const uint32_t *ids, uint32_t n) {
+    const vw_attrs *a = w->b->a;
+    if (!a)
+        return;
+    for (uint32_t i = 0; i < n; i++) {
+        const vw_node_attrs *e = vw_attrs_of_node(a, ids[i]);
+        if (e && e->vals)
+            __builtin_prefetch(e->vals, 0, 1);
+    }
+}
+
+/* Whether the filter tests labels: has_id anywhere (vw_where.label). */
+static bool tests_labels(const vw_filter *f) {
+    for (uint32_t i = 0; i < f->n; i++)
+        if (f->conds[i].kind == VW_C_HAS_ID)
+            return true;
+    return false;
 }
 
 /* Measures node id if it passes and keeps the k nearest in s->result. */
@@ -427,7 +452,7 @@ vw_status vw_filtered_search(const vw_index *ix, vw_scratch *s, vw_top top, cons
     vw_status st = planner_open(ix, o->where, &b, &p);
     if (st != VW_OK)
         return st;
-    keep_ctx kc = {&b, o->filter, o->filter_ctx};
+    keep_ctx kc = {ix, &b, o->filter, o->filter_ctx, o->filter || tests_labels(o->where)};
     plan pl = choose(ix, &p, k, o->ef);
     if (pl.path == VW_FILTER_PATH_SCAN) {
         st = scan(ix, s, &p, &kc, q, k, pl.e.has_gen);
@@ -436,10 +461,9 @@ vw_status vw_filtered_search(const vw_index *ix, vw_scratch *s, vw_top top, cons
     } else {
         vw_search_options w = *o;
         w.ef = pl.beam;
-        w.filter = keep_fn;
-        w.filter_ctx = &kc;
+        w.filter = NULL;
         w.where = NULL;
-        st = vw_search_walk(ix, s, top, q, k, &w, out_labels, out_distances, found);
+        st = vw_search_walk(ix, s, top, q, k, &w, &kc, out_labels, out_distances, found);
     }
     planner_close(&p, &b);
     return st;

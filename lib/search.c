@@ -138,6 +138,8 @@ static inline void prefetch_vector(const vw_index *ix, uint32_t id) {
 static bool keep_checked(const vw_index *ix, const vw_layer_query *lq, uint32_t id) {
     if (lq->skip_dead && vw_is_dead(ix, id))
         return false;
+    if (lq->where)
+        return vw_where_keep(lq->where, id);
     return !lq->filter || lq->filter(ix->labels[id], lq->filter_ctx);
 }
 
@@ -162,12 +164,30 @@ static inline float admit(const vw_index *ix, vw_scratch *s, const vw_layer_quer
     return s->result.size >= lq->ef ? s->result.items[0].dist : INFINITY;
 }
 
-vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq,
-                          uint32_t ep) {
+/* A filtered walk tests each node it admits against the filter, which
+ * reads the node's record and values: three dependent loads per node at
+ * unrelated places. Their table entries were prefetched with the vectors;
+ * here the records and values of the nodes this batch may admit start
+ * loading together, so their misses overlap. */
+static void warm_admitted(const vw_scratch *s, const vw_layer_query *lq, const uint32_t *fresh,
+                          const float *dists, uint32_t n, float bound) {
+    uint32_t ids[2 * VW_MAX_M];
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (dists[i] < bound || s->result.size < lq->ef)
+            ids[m++] = fresh[i];
+    vw_where_warm(lq->where, ids, m);
+}
+
+/* The layer search, compiled twice: `where` is a constant in each copy, so
+ * that the unfiltered walk carries none of the filtered one's work. */
+static inline __attribute__((always_inline)) vw_status layer_walk(const vw_index *ix, vw_scratch *s,
+                                                                  const vw_layer_query *lq,
+                                                                  uint32_t ep, const bool where) {
     uint32_t copy[1 + 2 * VW_MAX_M];
     uint32_t fresh[2 * VW_MAX_M];
     float dists[2 * VW_MAX_M];
-    const bool checks = lq->skip_dead || lq->filter;
+    const bool checks = lq->skip_dead || lq->filter || lq->where;
     uint32_t limit = id_limit(ix, lq->locked);
     vw_visited_reset(s);
     s->cand.size = 0;
@@ -196,6 +216,8 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
                 continue;
             fresh[n++] = nb;
             prefetch_vector(ix, nb);
+            if (where)
+                vw_where_prefetch(lq->where, nb);
         }
         vw_list_acquire(); /* before the vectors of `fresh` are read */
         if (s->cand.size + n > s->cand.cap) {
@@ -209,11 +231,18 @@ vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_quer
         vw_qdist_batch(ix, lq->q, fresh, n, dists);
         count_distances(ix, n);
         VW_COUNT_ADD(fresh, n);
+        if (where)
+            warm_admitted(s, lq, fresh, dists, n, bound);
         for (uint32_t i = 0; i < n; i++)
             if (dists[i] < bound || s->result.size < lq->ef)
                 bound = admit(ix, s, lq, checks, (vw_cand){dists[i], fresh[i]}, bound);
     }
     return VW_OK;
+}
+
+vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq,
+                          uint32_t ep) {
+    return lq->where ? layer_walk(ix, s, lq, ep, true) : layer_walk(ix, s, lq, ep, false);
 }
 
 /* ------------------------------------------------------------------ public search */
@@ -308,8 +337,8 @@ static uint32_t rescore(const vw_index *ix, vw_scratch *s, const float *q, uint3
 /* The walk: descent, layer-0 beam, re-rank, with the query normalized.
  * The planner calls it too, with its filter. */
 vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const float *q, uint32_t k,
-                         const vw_search_options *o, uint64_t *out_labels, float *out_distances,
-                         uint32_t *found) {
+                         const vw_search_options *o, const vw_where *where, uint64_t *out_labels,
+                         float *out_distances, uint32_t *found) {
     VW_ASSERT(vw_holds(ix, VW_HELD_READ) && atomic_load(&s->epoch) != 0);
     uint32_t beam = o->ef > k ? o->ef : k;
     vw_status st = vw_scratch_fit(s, ix->capacity, beam, ix->dim);
@@ -319,7 +348,7 @@ vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const fl
     VW_COUNT_ADD(searches, 1);
     uint32_t ep = vw_greedy_descend(ix, s, &pq, top.entry, top.level, 0, false);
     bool skip_dead = atomic_load_explicit(&((vw_index *)ix)->ndead, memory_order_acquire) != 0;
-    vw_layer_query lq = {&pq, beam, 0, false, skip_dead, o->filter, o->filter_ctx};
+    vw_layer_query lq = {&pq, beam, 0, false, skip_dead, o->filter, o->filter_ctx, where};
     st = vw_search_layer(ix, s, &lq, ep);
     if (st != VW_OK)
         return st;
@@ -357,7 +386,7 @@ static vw_status search_locked(const vw_index *ix, vw_scratch *s, vw_top top, co
     }
     if (o->where)
         return vw_filtered_search(ix, s, top, q, k, o, out_labels, out_distances, found);
-    return vw_search_walk(ix, s, top, q, k, o, out_labels, out_distances, found);
+    return vw_search_walk(ix, s, top, q, k, o, NULL, out_labels, out_distances, found);
 }
 
 /* An index with no element: never filled, or every element removed. */

@@ -342,6 +342,39 @@ static void test_files(vw_index *ix, const char *dir) {
     unlink(path);
 }
 
+static void set_one(vw_index *ix, int i) {
+    char json[128];
+    snprintf(json, sizeof json, "{\"kw\": \"v%d\", \"num\": %.1f, \"flag\": %s}", attrs[i].kw,
+             attrs[i].num, attrs[i].flag ? "true" : "false");
+    CHECK_OK(vw_index_set_attributes(ix, (uint64_t)i, json, strlen(json)));
+}
+
+/* The walk reads a node's values from the node table (attrs.h), a copy
+ * that must follow every change of them: new attributes on live elements,
+ * and upserts, which move a record to a new node (with the same vector, so
+ * that the brute force stays right) while the old one is still linked. */
+static void change_and_upsert(vw_index *ix) {
+    for (int i = 1; i < N; i += 5) {
+        if (attrs[i].removed)
+            continue;
+        attrs[i].flag = !attrs[i].flag;
+        attrs[i].kw = (attrs[i].kw + 1) % KW;
+        attrs[i].num = 1000 - attrs[i].num / 10;
+        set_one(ix, i);
+    }
+    check_cases(ix, "changed");
+    for (int i = 2; i < N; i += 5)
+        if (!attrs[i].removed)
+            CHECK_OK(vw_index_upsert(ix, base + i * DIM, (uint64_t)i));
+    check_cases(ix, "upserted");
+    for (int i = 2; i < N; i += 10)
+        if (!attrs[i].removed) {
+            attrs[i].flag = !attrs[i].flag;
+            set_one(ix, i);
+        }
+    check_cases(ix, "upserted, changed");
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : ".";
     make_data();
@@ -369,6 +402,7 @@ int main(int argc, char **argv) {
         CHECK_OK(vw_index_set_attributes(ix, (uint64_t)i, json, strlen(json)));
     }
     check_cases(ix, "re-added");
+    change_and_upsert(ix);
     test_files(ix, dir);
     vw_index_free(ix);
     return tu_result("test_filter_exact");

@@ -116,6 +116,40 @@ static void check_read(const char *text) {
                 (double)want);
 }
 
+/* A number with more text after it in the same buffer (as in a body): the
+ * same float as strtof, and the cursor stops where the number ends. The
+ * reader takes eight digits at a time, so the bytes after the digits
+ * (just below '0', just above '9', with the top bit set) sit at every place
+ * of an eight-byte window. */
+static void check_read_before(const char *num, const char *after) {
+    char text[128];
+    size_t n = strlen(num);
+    snprintf(text, sizeof text, "%s%s", num, after);
+    json_cursor cur;
+    json_init(&cur, text, strlen(text));
+    float got = 0.0f, want = strtof(num, NULL);
+    int rc = json_read_float(&cur, &got);
+    checked++;
+    if ((rc != 0 || memcmp(&got, &want, sizeof got) != 0 || cur.p != text + n) && failures++ < 10)
+        fprintf(stderr, "read \"%s\" before \"%s\": rc %d, %.9g, strtof %.9g, stopped at %td\n",
+                num, after, rc, (double)got, (double)want, cur.p - text);
+}
+
+static void digit_windows(void) {
+    static const char *const after[] = {"/", ":", "\xb0", "\xb9", ",12345678", "]}", " 9"};
+    const char digits[] = "1234567890123456789012";
+    char num[64];
+    for (size_t whole = 0; whole <= 20; whole++)
+        for (size_t frac = 0; frac <= 14; frac++)
+            for (size_t a = 0; a < sizeof after / sizeof after[0]; a++) {
+                int len = whole ? snprintf(num, sizeof num, "-%.*s", (int)whole, digits)
+                                : snprintf(num, sizeof num, "0");
+                if (frac)
+                    snprintf(num + len, sizeof num - (size_t)len, ".%.*s", (int)frac, digits + 3);
+                check_read_before(num, after[a]);
+            }
+}
+
 /* Decimals as clients write them: shortest-ish, fixed with 3 to 15
  * places (past 12 the general path reads them), with an exponent; and the
  * grammar errors the one-pass reader must leave to the general one. */
@@ -165,6 +199,7 @@ int main(int argc, char **argv) {
         }
     }
     reads(0x2545f4914f6cdd1dull, 1000000);
+    digit_windows();
     printf("%llu floats checked, %llu differ from %%.9g or do not read back\n", checked, failures);
     CHECK(failures == 0);
     return check_failures ? 1 : 0;

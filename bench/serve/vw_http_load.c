@@ -20,10 +20,12 @@
  *   vw_http_load --inprocess INDEX QUERIES.fvecs THREADS SECONDS [EF K]
  * loads the index, normalizes the queries (as vw-serve --normalize does) and
  * has THREADS threads search them in turn for SECONDS:
- *   RESULT queries=N seconds=S qps=Q cpu_us=C
- * cpu_us is the CPU time per query. CPU time per request is what a machine
- * whose cores are all busy turns into throughput, and other jobs on a shared
- * machine disturb it much less than they disturb wall-clock QPS.
+ *   RESULT queries=N seconds=S qps=Q cpu_us=C thp_kb=H
+ * cpu_us is the CPU time per query; thp_kb the process's memory on
+ * transparent huge pages (AnonHugePages; the index's arrays ask for them,
+ * and whether the kernel had them changes the search's speed). CPU time per request is what a
+ * machine whose cores are all busy turns into throughput, and other jobs on a shared machine
+ * disturb it much less than they disturb wall-clock QPS.
  */
 #include "vwhnsw.h"
 #include <arpa/inet.h>
@@ -229,6 +231,19 @@ static double process_cpu_s(long pid) {
 
 /* ------------------------------------------------------------------ in process */
 
+/* AnonHugePages of this process, in kB; -1 when unknown. */
+static long huge_pages_kb(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
 typedef struct inproc {
     vw_index *index;
     float *queries;
@@ -289,8 +304,8 @@ static int run_inprocess(int argc, char **argv) {
         pthread_join(t[i], NULL);
     double wall = now_s() - start, cpu = self_cpu_s() - cpu0;
     long n = atomic_load(&ip.done);
-    printf("RESULT queries=%ld seconds=%.2f qps=%.1f cpu_us=%.1f\n", n, wall, (double)n / wall,
-           n ? cpu / (double)n * 1e6 : 0);
+    printf("RESULT queries=%ld seconds=%.2f qps=%.1f cpu_us=%.1f thp_kb=%ld\n", n, wall,
+           (double)n / wall, n ? cpu / (double)n * 1e6 : 0, huge_pages_kb());
     vw_dataset_free(ds);
     vw_index_free(ip.index);
     return 0;

@@ -401,10 +401,57 @@ static int float_fast_path(const char *tok, size_t len, float *out) {
     return 0;
 }
 
-/* A plain decimal (no exponent, at most 16 significant digits and 12
- * after the point: float_fast_path's exact case) read and converted in one
- * pass; the end of its token, or NULL for anything else (json_read_float
- * then takes the general path, which also reports grammar errors). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define EIGHT_AT_A_TIME 1
+#define BYTES(x)        (0x0101010101010101ull * (x))
+
+/* Whether the 8 bytes (first in the lowest byte) are all '0'..'9'. Each
+ * byte is tested in its own lane: with the top bit cleared, adding 0x50
+ * (0x46) sets it exactly when the byte is >= '0' (> '9'), and no sum
+ * carries into the next byte. */
+static int eight_digits(uint64_t b) {
+    uint64_t low = b & BYTES(0x7f);
+    uint64_t at_least_0 = low + BYTES(0x50), above_9 = low + BYTES(0x46);
+    return ((at_least_0 & ~above_9 & ~b) & BYTES(0x80)) == BYTES(0x80);
+}
+
+/* Their value as an 8-digit decimal: pairs of digits (10 a + b fits a
+ * byte), then the four pairs weighted by 10^6, 10^4, 10^2, 1 in two
+ * products whose upper halves add up. */
+static uint64_t eight_value(uint64_t b) {
+    uint64_t d = b - BYTES(0x30);
+    d = d * 10 + (d >> 8); /* byte 2i: digits 2i, 2i+1 */
+    uint64_t pairs_0_2 = d & 0x000000ff000000ffull, pairs_1_3 = (d >> 16) & 0x000000ff000000ffull;
+    return (pairs_0_2 * (100 + (1000000ull << 32)) + pairs_1_3 * (1 + (10000ull << 32))) >> 32;
+}
+#endif
+
+/* The run of decimal digits at p appended to *w (w 10^len + run, modulo
+ * 2^64: the caller refuses runs that could wrap); its end, its length in
+ * *len. Eight digits at a time while eight bytes of text are left: the
+ * components of a query are mostly 8 or 9 digits after "0." */
+static const char *digit_run(const char *p, const char *end, uint64_t *w, size_t *len) {
+    const char *start = p;
+    uint64_t v = *w;
+#ifdef EIGHT_AT_A_TIME
+    uint64_t b;
+    while (end - p >= 8 && (memcpy(&b, p, 8), eight_digits(b))) {
+        v = v * 100000000u + eight_value(b);
+        p += 8;
+    }
+#endif
+    for (; p < end && *p >= '0' && *p <= '9'; p++)
+        v = v * 10 + (uint64_t)(*p - '0');
+    *w = v;
+    *len = (size_t)(p - start);
+    return p;
+}
+
+/* A plain decimal (no exponent, at most 12 digits after the point and a
+ * value of at most 2^53 in units of its last digit: float_fast_path's exact
+ * case) read and converted in one pass; the end of its token, or NULL for
+ * anything else (json_read_float then takes the general path, which also
+ * reports grammar errors). */
 static const char *plain_decimal(const char *p, const char *end, float *out) {
     static const double pow10[] = {1e0, 1e1, 1e2, 1e3,  1e4,  1e5, 1e6,
                                    1e7, 1e8, 1e9, 1e10, 1e11, 1e12};
@@ -413,24 +460,21 @@ static const char *plain_decimal(const char *p, const char *end, float *out) {
     if (p >= end || *p < '0' || *p > '9')
         return NULL;
     uint64_t w = 0;
-    int digits = 0, e = 0;
+    size_t whole = 0, fraction = 0;
     if (*p == '0')
         p++;
     else
-        for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
-            w = w * 10 + (uint64_t)(*p - '0');
+        p = digit_run(p, end, &w, &whole);
     if (p < end && *p == '.') {
         if (++p >= end || *p < '0' || *p > '9')
             return NULL;
-        for (; p < end && *p >= '0' && *p <= '9'; p++, e--) {
-            w = w * 10 + (uint64_t)(*p - '0');
-            digits += w != 0;
-        }
+        p = digit_run(p, end, &w, &fraction);
     }
-    if (digits > 16 || w > (1ull << 53) || e < -12 ||
+    /* 19 digits cannot wrap w; 2^53 keeps (double)w exact */
+    if (whole + fraction > 19 || w > (1ull << 53) || fraction > 12 ||
         (p < end && (*p == 'e' || *p == 'E' || (*p >= '0' && *p <= '9'))))
         return NULL;
-    double d = (double)w / pow10[-e];
+    double d = (double)w / pow10[fraction];
     *out = (float)(negative ? -d : d);
     return p;
 }

@@ -14,20 +14,22 @@ typedef struct serve_config {
     unsigned load_flags;    /* VW_LOAD_* of the initial load */
     const char *metric;     /* --metric (an hnswlib file's), or NULL; reloads use it too */
     const char *host;
-    unsigned port;            /* 0 = any free port (printed on the startup line) */
-    uint32_t ef;              /* default ef_search */
-    unsigned threads;         /* search workers (>= 1) */
-    uint64_t max_body;        /* bytes; larger bodies get 413 */
-    uint64_t max_write_body;  /* bytes of a bulk load (bulk.h); larger: 413 */
-    unsigned timeout_ms;      /* request/idle/write timeout */
-    unsigned max_connections; /* beyond it: 503 and close */
-    unsigned queue_depth;     /* searches waiting for a worker; beyond it: 503 */
-    uint64_t max_work;        /* queries x max(k, ef_search) per request; beyond it: 422 */
-    int normalize;            /* normalize queries before searching an l2/ip index */
-    int admin;                /* POST /admin/reload answered (to loopback clients) */
-    const char *access_log;   /* FILE or "-", or NULL for none */
-    const char *api_keys;     /* --api-keys FILE (auth.h), or NULL: no keys asked for */
-    int auth_all;             /* keys for GET / and /metrics too */
+    unsigned port;                   /* 0 = any free port (printed on the startup line) */
+    uint32_t ef;                     /* default ef_search */
+    unsigned threads;                /* search workers (>= 1) */
+    uint64_t max_body;               /* bytes; larger bodies get 413 */
+    uint64_t max_write_body;         /* bytes of a bulk load (bulk.h); larger: 413 */
+    unsigned timeout_ms;             /* request/idle/write timeout */
+    unsigned search_timeout_ms;      /* a request's searches stop after it (503) */
+    const char *search_timeout_flag; /* the flag that set it, for the 503's message */
+    unsigned max_connections;        /* beyond it: 503 and close */
+    unsigned queue_depth;            /* searches waiting for a worker; beyond it: 503 */
+    uint64_t max_work;               /* queries x max(k, ef_search) per request; beyond it: 422 */
+    int normalize;                   /* normalize queries before searching an l2/ip index */
+    int admin;                       /* POST /admin/reload answered (to loopback clients) */
+    const char *access_log;          /* FILE or "-", or NULL for none */
+    const char *api_keys;            /* --api-keys FILE (auth.h), or NULL: no keys asked for */
+    int auth_all;                    /* keys for GET / and /metrics too */
     /* writes (NULL store: read-only) */
     vw_store *store;              /* the index's durable store, opened by the caller */
     const char *data_dir;         /* its directory, for logs */

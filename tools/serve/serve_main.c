@@ -95,6 +95,8 @@ static void usage(void) {
         "                           stop after MS (503), a client that takes no bytes of its\n"
         "                           answer for MS and idle keep-alive connections are\n"
         "                           closed (default 10000)\n"
+        "      --search-timeout-ms MS  a request's searches stop after MS instead (503)\n"
+        "                           (default: --timeout-ms)\n"
         "      --max-connections N  open connections; more are answered 503 and closed\n"
         "                           (default 1024, lowered to fit the descriptor limit)\n"
         "      --queue N            searches waiting for a worker; more get 503 (default 1024)\n"
@@ -132,6 +134,7 @@ enum {
     OPT_MMAP,
     OPT_MAX_BODY,
     OPT_TIMEOUT,
+    OPT_SEARCH_TIMEOUT,
     OPT_MAX_CONN,
     OPT_QUEUE,
     OPT_MAX_WORK,
@@ -157,6 +160,7 @@ static const struct option longopts[] = {
     {"mmap", no_argument, NULL, OPT_MMAP},
     {"max-body", required_argument, NULL, OPT_MAX_BODY},
     {"timeout-ms", required_argument, NULL, OPT_TIMEOUT},
+    {"search-timeout-ms", required_argument, NULL, OPT_SEARCH_TIMEOUT},
     {"max-connections", required_argument, NULL, OPT_MAX_CONN},
     {"queue", required_argument, NULL, OPT_QUEUE},
     {"max-work", required_argument, NULL, OPT_MAX_WORK},
@@ -236,6 +240,10 @@ static void parse_option(options *o, unsigned *threads, int ch, char **argv) {
     case OPT_TIMEOUT:
         c->timeout_ms = tool_parse_u32("--timeout-ms", optarg, 1, 3600000);
         break;
+    case OPT_SEARCH_TIMEOUT:
+        c->search_timeout_ms = tool_parse_u32("--search-timeout-ms", optarg, 1, 3600000);
+        c->search_timeout_flag = "--search-timeout-ms";
+        break;
     case OPT_MAX_CONN:
         c->max_connections = tool_parse_u32("--max-connections", optarg, 1, 1000000);
         o->max_connections_given = 1;
@@ -285,6 +293,10 @@ static void parse_options(int argc, char **argv, options *o) {
         tool_usage_error("--mmap maps the index read-only; it cannot be used with --data");
     if (o->cfg.auth_all && o->cfg.api_keys == NULL)
         tool_usage_error("--auth-all needs --api-keys FILE");
+    if (o->cfg.search_timeout_flag == NULL) {
+        o->cfg.search_timeout_ms = o->cfg.timeout_ms;
+        o->cfg.search_timeout_flag = "--timeout-ms";
+    }
     unsigned cpus = tool_cpu_count();
     o->cfg.threads = threads ? threads : (cpus > 1024 ? 1024 : cpus);
 }

@@ -774,12 +774,13 @@ static void log_startup(server *s, unsigned port) {
                   cfg->host);
     int v6 = strchr(cfg->host, ':') != NULL;
     serve_log("listening on http://%s%s%s:%u port=%u index=%s count=%llu dim=%u metric=%s "
-              "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u max_connections=%u "
+              "threads=%u ef=%u simd=%s max_body=%llu timeout_ms=%u search_timeout_ms=%u "
+              "max_connections=%u "
               "queue=%u max_work=%llu%s%s%s%s%s",
               v6 ? "[" : "", cfg->host, v6 ? "]" : "", port, port, cfg->index_path,
               (unsigned long long)info.count, info.dim, vw_metric_name(info.metric), cfg->threads,
               cfg->ef, vw_simd_name(vw_simd_active()), (unsigned long long)cfg->max_body,
-              cfg->timeout_ms, cfg->max_connections, cfg->queue_depth,
+              cfg->timeout_ms, cfg->search_timeout_ms, cfg->max_connections, cfg->queue_depth,
               (unsigned long long)cfg->max_work, cfg->normalize ? " normalize=on" : "",
               cfg->admin ? " admin=on" : "", cfg->access_log ? " access_log=on" : "",
               cfg->data_dir ? " data=" : " read-only", cfg->data_dir ? cfg->data_dir : "");

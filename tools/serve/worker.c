@@ -98,9 +98,9 @@ static int interrupted(worker_pool *p, int64_t deadline_ms, size_t done, size_t 
     }
     if (now_ms() >= deadline_ms) {
         snprintf(msg, cap,
-                 "the searches ran longer than %u ms (--timeout-ms) and were stopped after %zu of "
+                 "the searches ran longer than %u ms (%s) and were stopped after %zu of "
                  "%zu queries; send fewer queries or a smaller ef_search",
-                 p->cfg->timeout_ms, done, total);
+                 p->cfg->search_timeout_ms, p->cfg->search_timeout_flag, done, total);
         return 1;
     }
     return 0;
@@ -257,7 +257,7 @@ static int run_start(worker_pool *p, serve_job *j, served_index *x, api_search *
     r->x = x;
     r->req = *req;
     r->normalize = p->cfg->normalize && x->info.metric != VW_METRIC_COSINE;
-    r->deadline_ms = now_ms() + p->cfg->timeout_ms;
+    r->deadline_ms = now_ms() + p->cfg->search_timeout_ms;
     size_t chunk = req->nq / ((size_t)p->nthreads * 4);
     r->chunk = chunk < 1 ? 1 : (chunk > 32 ? 32 : chunk);
     r->fail_at = req->nq;
