@@ -32,7 +32,7 @@ static uint32_t mismatches(const vw_index *ix, const float *queries) {
         uint32_t all = vw_greedy_descend(ix, NULL, &q, top.entry, top.level, 0, false);
         uint32_t skip = vw_greedy_descend(ix, s, &q, top.entry, top.level, 0, false);
         bad += all != skip;
-        vw_layer_query lq = {&q, 64, 0, false, false, NULL, NULL};
+        vw_layer_query lq = {&q, 64, 0, false, false, NULL, NULL, NULL};
         CHECK_OK(vw_search_layer(ix, s, &lq, skip)); /* leaves the visited set dirty */
     }
     vw_epoch_exit(s);
