@@ -4,6 +4,14 @@
     apt-get install python3-opencv python3-numpy ukui-wallpapers mate-backgrounds
     /usr/bin/python3 bench/make_photo_sift.py --out DATA/photosift [--n 100000]
 
+Those two packages give 34 images and about 0.7 M descriptors. For the 1M
+set (bench/RESULTS.md, "1M on an AVX2-only machine") also install
+plasma-workspace-wallpapers gnome-backgrounds lomiri-wallpapers
+sway-backgrounds: 103 images, 1.46 M descriptors, from which the 1,000,000
+base rows are drawn (14 minutes on this 2-core machine, other work beside it):
+
+    /usr/bin/python3 bench/make_photo_sift.py --out DATA/photo1m --n 1000000
+
 Every .jpg/.png of at least 200 KB under the given folders (default: the
 wallpaper folders of those packages, /usr/share/backgrounds and
 /usr/share/wallpapers) is read in grey, and OpenCV's SIFT descriptors
