@@ -17,11 +17,9 @@ typedef struct vw_layer_query {
     const struct vw_where *where; /* an attribute filter (attrs.h); layer 0 only */
 } vw_layer_query;
 
-/* Greedy descent with beam 1 from `ep` through layers top..stop+1; returns
- * the closest node. A scratch (or NULL) lets it skip nodes already scored;
- * it uses and leaves dirty the scratch's visited set. */
-uint32_t vw_greedy_descend(const vw_index *ix, vw_scratch *s, const vw_query *q, uint32_t ep,
-                           int top, int stop, bool locked);
+/* Greedy descent with beam 1 from `ep` through layers top..stop+1; returns the closest node. */
+uint32_t vw_greedy_descend(const vw_index *ix, const vw_query *q, uint32_t ep, int top, int stop,
+                           bool locked);
 /* Beam search in one layer from `ep`; leaves up to ef results in s->result (max-heap). */
 vw_status vw_search_layer(const vw_index *ix, vw_scratch *s, const vw_layer_query *lq, uint32_t ep);
 

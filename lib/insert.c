@@ -390,7 +390,7 @@ static vw_status link_node(vw_index *ix, vw_scratch *s, uint32_t id) {
 
     /* pbuf, not nbuf: the neighbour selection below decodes into nbuf */
     vw_query q = vw_prepare_node(ix, id, s->pbuf);
-    uint32_t cur = vw_greedy_descend(ix, s, &q, t.entry, t.level, level, true);
+    uint32_t cur = vw_greedy_descend(ix, &q, t.entry, t.level, level, true);
     /* All of the node's own lists are written before any back-link makes it
      * reachable. Otherwise another insert could descend through it to a
      * layer where its list is still empty, link to it alone from there, and
@@ -446,7 +446,7 @@ uint32_t vw_choose_again(vw_index *ix, vw_scratch *s, uint32_t id, const uint8_t
     if (t.entry == VW_NO_NODE || t.entry == id)
         return 0;
     vw_query q = vw_prepare_node(ix, id, s->pbuf);
-    uint32_t cur = vw_greedy_descend(ix, s, &q, t.entry, t.level, 0, false);
+    uint32_t cur = vw_greedy_descend(ix, &q, t.entry, t.level, 0, false);
     if (only && !only[cur])
         cur = t.entry; /* the descent ended among the nodes to avoid: they may
                         * link only among themselves, so the search could not

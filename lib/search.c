@@ -74,17 +74,9 @@ static uint32_t id_limit(const vw_index *ix, bool locked) {
 /* One greedy step on `level`: the nearest of cur's neighbours if nearer
  * than cur_d (then true, with *cur and *cur_d moved to it). The list's
  * distances are one batch call (bit-identical to single ones), which took a
- * sixth of a search's instructions as one call per neighbour.
- *
- * With a scratch, a neighbour whose distance the descent has already taken
- * is skipped: each step moves to the nearest of the list it scored, so every
- * node scored so far is at least as far as cur_d, which only shrinks, and
- * could never be moved to again. The descent ends on the same node, with
- * fewer distances: consecutive nodes' lists overlap, and a node of several
- * layers is met again one layer down (at 1M, a sixth of a query's distances
- * were the descent's). */
-static bool greedy_step(const vw_index *ix, vw_scratch *s, const vw_query *q, int level,
-                        bool locked, uint32_t limit, uint32_t *cur, float *cur_d) {
+ * sixth of a search's instructions as one call per neighbour. */
+static bool greedy_step(const vw_index *ix, const vw_query *q, int level, bool locked,
+                        uint32_t limit, uint32_t *cur, float *cur_d) {
     uint32_t copy[1 + 2 * VW_MAX_M];
     uint32_t ids[2 * VW_MAX_M];
     float d[2 * VW_MAX_M];
@@ -92,7 +84,7 @@ static bool greedy_step(const vw_index *ix, vw_scratch *s, const vw_query *q, in
     const uint32_t *list = read_list(ix, *cur, (unsigned)level, locked, copy, &len);
     for (uint32_t i = 0; i < len; i++) {
         uint32_t nb = vw_list_at(list, i);
-        if (nb < limit && ix->levels[nb] >= level && (!s || vw_visit(s, nb)))
+        if (nb < limit && ix->levels[nb] >= level)
             ids[n++] = nb;
     }
     if (n == 0)
@@ -109,18 +101,14 @@ static bool greedy_step(const vw_index *ix, vw_scratch *s, const vw_query *q, in
     return moved;
 }
 
-uint32_t vw_greedy_descend(const vw_index *ix, vw_scratch *s, const vw_query *q, uint32_t ep,
-                           int top, int stop, bool locked) {
+uint32_t vw_greedy_descend(const vw_index *ix, const vw_query *q, uint32_t ep, int top, int stop,
+                           bool locked) {
     uint32_t limit = id_limit(ix, locked);
     uint32_t cur = ep;
     float cur_d = vw_qdist(ix, q, cur);
     count_distances(ix, 1);
-    if (s) {
-        vw_visited_reset(s);
-        vw_visit(s, ep);
-    }
     for (int level = top; level > stop; level--)
-        while (greedy_step(ix, s, q, level, locked, limit, &cur, &cur_d))
+        while (greedy_step(ix, q, level, locked, limit, &cur, &cur_d))
             ;
     return cur;
 }
@@ -346,7 +334,7 @@ vw_status vw_search_walk(const vw_index *ix, vw_scratch *s, vw_top top, const fl
         return st;
     vw_query pq = vw_prepare_query(ix, q, s->pbuf);
     VW_COUNT_ADD(searches, 1);
-    uint32_t ep = vw_greedy_descend(ix, s, &pq, top.entry, top.level, 0, false);
+    uint32_t ep = vw_greedy_descend(ix, &pq, top.entry, top.level, 0, false);
     bool skip_dead = atomic_load_explicit(&((vw_index *)ix)->ndead, memory_order_acquire) != 0;
     vw_layer_query lq = {&pq, beam, 0, false, skip_dead, o->filter, o->filter_ctx, where};
     st = vw_search_layer(ix, s, &lq, ep);

@@ -13,7 +13,6 @@ vw_add_test(NAME test_core_next_ids SOURCES test_core_next_ids.c LABELS concurre
 vw_add_test(NAME test_core_errors SOURCES test_core_errors.c LABELS concurrency)
 vw_add_test(NAME test_core_concurrency SOURCES test_core_concurrency.c LABELS concurrency)
 vw_add_test(NAME test_core_reachable SOURCES test_core_reachable.c LABELS concurrency)
-vw_add_test(NAME test_core_descent SOURCES test_core_descent.c INTERNAL)
 # The invariants VW_ASSERT checks; skipped in builds without assertions.
 vw_add_test(NAME test_core_invariants SOURCES test_core_invariants.c INTERNAL)
 set_tests_properties(test_core_invariants PROPERTIES SKIP_RETURN_CODE 77)
